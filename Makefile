@@ -1,0 +1,37 @@
+# Procto: `make run` starts the whole product, `make test` runs every test. See README.md.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP_FLAGS := --disable-pip-version-check --quiet
+
+.PHONY: install run test lint format worker clean
+
+install: $(VENV)/.installed
+
+# Re-installs only when requirements.txt changed since the last install.
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install $(PIP_FLAGS) --upgrade pip
+	$(PY) -m pip install $(PIP_FLAGS) -r requirements.txt
+	touch $@
+
+run: install
+	scripts/run.sh
+
+test: install lint
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: install
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+# A Celery worker for services mode, for running it apart from `make run`.
+worker: install
+	$(PY) -m celery -A procto worker -Q default,frames,audio --loglevel INFO
+
+clean:
+	rm -rf $(VENV) .local media staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,118 @@
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+
+def upload_question_image(instance: "Question", filename: str) -> str:
+    return f"questions/{uuid.uuid4().hex}{Path(filename).suffix.lower()}"
+
+
+class Exam(models.Model):
+    class SecurityLevel(models.TextChoices):
+        LOW = "low", "Low"
+        MEDIUM = "medium", "Medium"
+        HIGH = "high", "High"
+
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    duration_minutes = models.PositiveIntegerField(help_text="Time each attempt may take.")
+    start_time = models.DateTimeField(help_text="The exam opens at this time.")
+    end_time = models.DateTimeField(help_text="No attempt may start or run past this time.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="authored_exams"
+    )
+    allowed_attempts = models.PositiveSmallIntegerField(default=1)
+    shuffle_questions = models.BooleanField(default=False)
+    show_results = models.BooleanField(default=False)
+    proctoring_enabled = models.BooleanField(default=True)
+    security_level = models.CharField(
+        max_length=8, choices=SecurityLevel.choices, default=SecurityLevel.MEDIUM
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-start_time", "title"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_time__gt=F("start_time")), name="exams_exam_window_ordered"
+            ),
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gt=0), name="exams_exam_duration_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(allowed_attempts__gt=0), name="exams_exam_attempts_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_open(self) -> bool:
+        return self.start_time <= timezone.now() < self.end_time
+
+
+class Question(models.Model):
+    # Values are the reference API's type names, so API clients see them unchanged.
+    class Type(models.TextChoices):
+        MCQ = "MCQ", "Multiple choice, one answer"
+        MCQ_MULTIPLE = "MCQ-multiple", "Multiple choice, several answers"
+        PARAGRAPH = "Paragraph", "Paragraph"
+        IMAGE = "Image", "Image"
+        CODE = "Code", "Code"
+
+    CHOICE_TYPES = frozenset({Type.MCQ, Type.MCQ_MULTIPLE})
+
+    exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="questions")
+    type = models.CharField(max_length=16, choices=Type.choices)
+    text = models.TextField()
+    options = models.JSONField(default=list, blank=True, help_text="Choices, for MCQ types.")
+    image = models.ImageField(upload_to=upload_question_image, blank=True)
+    language = models.CharField(
+        max_length=32, blank=True, help_text="Programming language, for code questions."
+    )
+    # A string for MCQ, a list of strings for MCQ-multiple, empty for manually graded types.
+    correct_answer = models.JSONField(null=True, blank=True)
+    points = models.DecimalField(max_digits=6, decimal_places=2, default=1)
+    explanation = models.TextField(blank=True)
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["exam", "order", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(points__gte=0), name="exams_question_points_nonneg"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()}: {self.text[:60]}"
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        options = self.options or []
+        if self.type in self.CHOICE_TYPES:
+            if len(options) < 2 or not all(isinstance(o, str) and o.strip() for o in options):
+                errors["options"] = "Give at least two non-empty choices."
+            elif len(set(options)) != len(options):
+                errors["options"] = "Choices must be distinct."
+            elif self.type == self.Type.MCQ and self.correct_answer not in options:
+                errors["correct_answer"] = "The correct answer must be one of the choices."
+            elif self.type == self.Type.MCQ_MULTIPLE and (
+                not isinstance(self.correct_answer, list)
+                or not self.correct_answer
+                or not set(self.correct_answer) <= set(options)
+            ):
+                errors["correct_answer"] = "Give a non-empty list of correct choices."
+        elif options:
+            errors["options"] = "Only multiple-choice questions have choices."
+        if self.type == self.Type.CODE and not self.language:
+            errors["language"] = "Say which language the answer is written in."
+        if self.type == self.Type.IMAGE and not self.image:
+            errors["image"] = "An image question needs an image."
+        if errors:
+            raise ValidationError(errors)

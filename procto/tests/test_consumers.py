@@ -1,0 +1,78 @@
+"""The connectivity-check socket, driven through the real ASGI application in-process."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+
+from procto.asgi import application
+from procto.consumers import CHECK_GROUP
+
+ALLOWED_ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+
+
+async def connect(origin: tuple[bytes, bytes] = ALLOWED_ORIGIN) -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(application, "/ws/check/", headers=[origin])
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
+
+
+async def test_ping_is_answered_through_the_channel_layer():
+    communicator = await connect()
+    await communicator.send_to(text_data=json.dumps({"type": "ping", "id": 7}))
+    reply = json.loads(await communicator.receive_from(timeout=3))
+    assert reply["type"] == "pong"
+    assert reply["id"] == 7
+    assert reply["layerMs"] >= 0
+    await communicator.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("payload", "error"),
+    [
+        ("{not json", "not valid JSON"),
+        (json.dumps({"type": "shout"}), "expected"),
+        (json.dumps({"type": "ping", "id": {"nested": 1}}), "ping id"),
+        (json.dumps({"type": "ping", "id": "x" * 2000}), "at most 1 KiB"),
+    ],
+)
+async def test_bad_messages_get_an_error_and_the_socket_keeps_working(payload, error):
+    communicator = await connect()
+    await communicator.send_to(text_data=payload)
+    reply = json.loads(await communicator.receive_from(timeout=3))
+    assert reply["type"] == "error"
+    assert error in reply["message"]
+
+    await communicator.send_to(text_data=json.dumps({"type": "ping", "id": "after"}))
+    assert json.loads(await communicator.receive_from(timeout=3))["id"] == "after"
+    await communicator.disconnect()
+
+
+async def test_binary_messages_are_refused_politely():
+    communicator = await connect()
+    await communicator.send_to(bytes_data=b"\x00\x01")
+    reply = json.loads(await communicator.receive_from(timeout=3))
+    assert reply["type"] == "error"
+    await communicator.disconnect()
+
+
+async def test_a_page_on_another_site_cannot_open_the_socket():
+    communicator = WebsocketCommunicator(
+        application, "/ws/check/", headers=[(b"origin", b"https://evil.example")]
+    )
+    connected, _ = await communicator.connect()
+    assert not connected
+
+
+async def test_group_messages_reach_the_socket_as_notices():
+    communicator = await connect()
+    await get_channel_layer().group_send(
+        CHECK_GROUP, {"type": "check.notice", "message": "maintenance at noon"}
+    )
+    reply = json.loads(await communicator.receive_from(timeout=3))
+    assert reply == {"type": "notice", "message": "maintenance at noon"}
+    await communicator.disconnect()

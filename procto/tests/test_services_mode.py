@@ -1,0 +1,88 @@
+"""Services mode across real processes: daphne and a Celery worker talking through real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+
+import pytest
+import websockets
+from channels_redis.core import RedisChannelLayer
+from django.core.cache import cache
+from django.db import transaction
+
+from procto.consumers import CHECK_GROUP
+from procto.tasks import BEAT_HEARTBEAT_KEY, beat_heartbeat
+from procto.tests.live_servers import (
+    celery_worker_cmd,
+    child_env,
+    daphne_cmd,
+    free_port,
+    running,
+    wait_for_http,
+    wait_for_log,
+)
+
+pytestmark = [pytest.mark.needs_redis, pytest.mark.slow]
+
+
+@pytest.fixture
+def daphne_server(tmp_path):
+    port = free_port()
+    # SQLite keeps this server off the test database; only Redis is shared with the test.
+    env = child_env(DATABASE_URL=None, PROCTO_LOCAL_DIR=str(tmp_path))
+    with running(daphne_cmd(port), env=env, log=tmp_path / "daphne.log") as process:
+        wait_for_http(f"http://127.0.0.1:{port}/healthz", process=process)
+        yield port
+
+
+async def test_websocket_round_trip_through_redis_across_processes(daphne_server):
+    port = daphne_server
+    # The test process's own layer, on the same Redis, stands in for a Celery worker.
+    layer = RedisChannelLayer(hosts=[os.environ["REDIS_URL"]], prefix="procto:channels")
+    async with websockets.connect(
+        f"ws://127.0.0.1:{port}/ws/check/", origin=f"http://127.0.0.1:{port}"
+    ) as socket:
+        await socket.send(json.dumps({"type": "ping", "id": 1}))
+        pong = json.loads(await asyncio.wait_for(socket.recv(), 5))
+        assert pong["type"] == "pong"
+        assert pong["id"] == 1
+
+        # group_add in the server happened before accept, so the group already holds the socket.
+        await layer.group_send(CHECK_GROUP, {"type": "check.notice", "message": "from pytest"})
+        notice = json.loads(await asyncio.wait_for(socket.recv(), 5))
+        assert notice == {"type": "notice", "message": "from pytest"}
+    await layer.flush()
+
+
+def test_healthz_of_a_services_mode_server_reports_redis_backends(daphne_server):
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{daphne_server}/healthz") as response:
+        body = json.loads(response.read())
+    assert body["mode"] == "services"
+    assert body["checks"]["channel_layer"]["backend"] == "RedisChannelLayer"
+    assert body["checks"]["cache"]["backend"] == "RedisCache"
+    assert body["checks"]["broker"]["backend"] == "redis"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_runs_tasks_sent_on_commit_through_the_redis_broker(tmp_path):
+    cache.delete(BEAT_HEARTBEAT_KEY)
+    env = child_env(DATABASE_URL=None, PROCTO_LOCAL_DIR=str(tmp_path))
+    log = tmp_path / "worker.log"
+    with running(celery_worker_cmd("default"), env=env, log=log) as worker:
+        wait_for_log(log, " ready.", process=worker)
+        with transaction.atomic():
+            beat_heartbeat.delay_on_commit()
+            # Held back until commit: a worker must never see rows that may still roll back.
+            time.sleep(1.5)
+            assert cache.get(BEAT_HEARTBEAT_KEY) is None
+        deadline = time.monotonic() + 30
+        while cache.get(BEAT_HEARTBEAT_KEY) is None and time.monotonic() < deadline:
+            assert worker.poll() is None, log.read_text()
+            time.sleep(0.2)
+    assert cache.get(BEAT_HEARTBEAT_KEY) is not None, log.read_text()
+    assert "procto.tasks.beat_heartbeat" in log.read_text()
