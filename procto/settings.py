@@ -166,7 +166,9 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # redis-py's async pool refuses (rather than waits) past max_connections, default
+                # 100; a class of 250 opening sockets at the same minute needs more at once.
+                "hosts": [{"address": REDIS_URL, "max_connections": 2000}],
                 "prefix": "procto:channels",
                 # Group messages to a page that stopped reading are dropped after this, not queued.
                 "expiry": 30,

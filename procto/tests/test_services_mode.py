@@ -86,3 +86,18 @@ def test_a_real_worker_runs_tasks_sent_on_commit_through_the_redis_broker(tmp_pa
             time.sleep(0.2)
     assert cache.get(BEAT_HEARTBEAT_KEY) is not None, log.read_text()
     assert "procto.tasks.beat_heartbeat" in log.read_text()
+
+
+async def test_a_whole_class_connecting_at_once_is_served(daphne_server):
+    # An exam starts for everyone at the same minute: hundreds of sockets join groups at once.
+    port = daphne_server
+
+    async def one_student(n: int) -> dict:
+        async with websockets.connect(
+            f"ws://127.0.0.1:{port}/ws/check/", origin=f"http://127.0.0.1:{port}", open_timeout=30
+        ) as socket:
+            await socket.send(json.dumps({"type": "ping", "id": n}))
+            return json.loads(await asyncio.wait_for(socket.recv(), 30))
+
+    replies = await asyncio.gather(*(one_student(n) for n in range(250)))
+    assert sorted(reply["id"] for reply in replies) == list(range(250))
