@@ -19,7 +19,8 @@ if [ -n "${REDIS_URL:-}" ]; then
   "$PY" -m celery -A procto worker -Q default,frames,audio --beat \
     --schedule .local/celerybeat-schedule --loglevel INFO &
   worker_pid=$!
-  trap 'kill "$worker_pid" 2>/dev/null || true' EXIT
+  # Ctrl-C stops daphne; the worker then finishes its current task (warm shutdown) before we exit.
+  trap 'kill -TERM "$worker_pid" 2>/dev/null; wait "$worker_pid" 2>/dev/null || true' EXIT
   echo "Celery worker started (pid $worker_pid) on queues default, frames, audio."
 else
   echo "Embedded mode: SQLite, in-memory channel layer, tasks run in-process."
