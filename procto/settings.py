@@ -47,6 +47,11 @@ if not _encryption_key_hex:
         )
     _encryption_key_hex = dev_hex_key(LOCAL_DIR / "encryption.key")
 ENCRYPTION_KEY = parse_hex_key(_encryption_key_hex, name="ENCRYPTION_KEY")
+# Keys retired by a rotation: still able to decrypt what they encrypted, never used to encrypt.
+ENCRYPTION_OLD_KEYS = [
+    parse_hex_key(value, name="ENCRYPTION_OLD_KEYS")
+    for value in env.list("ENCRYPTION_OLD_KEYS", default=[])
+]
 
 # --- Applications ---------------------------------------------------------------------------------
 INSTALLED_APPS = [
