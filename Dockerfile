@@ -18,6 +18,7 @@ COPY . .
 RUN DJANGO_DEBUG=0 \
     DJANGO_SECRET_KEY=collectstatic-only-build-secret-not-used-at-run-time-0123456789 \
     ENCRYPTION_KEY=0000000000000000000000000000000000000000000000000000000000000000 \
+    JWT_SIGNING_KEY=1111111111111111111111111111111111111111111111111111111111111111 \
     python manage.py collectstatic --noinput
 
 RUN useradd --create-home procto && mkdir -p /app/media && chown procto /app/media

@@ -43,6 +43,84 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         for marker, variable in SERVICE_MARKERS.items():
             if marker in item.keywords and not os.environ.get(variable):
-                item.add_marker(
-                    pytest.mark.skip(reason=f"needs {variable}; set it to run (.ci/run does)")
-                )
+                item.add_marker(pytest.mark.skip(reason=f"needs {variable}; set it to run (.ci/run does)"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_database_pools_before_teardown(django_db_setup, django_db_blocker):
+    # Pooled PostgreSQL connections (one pool per thread that touched the DB, e.g. async tests)
+    # stay open after the tests; the test database can only be dropped once they are closed.
+    yield
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        for connection in connections.all():
+            if connection.settings_dict.get("OPTIONS", {}).get("pool"):
+                connection.close_pool()
+
+
+# --- personas -------------------------------------------------------------------------------------
+
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(request, settings):
+    # Argon2 is deliberately slow; tests that check hashing itself opt out with `real_hashers`.
+    if "real_hashers" not in request.keywords:
+        settings.PASSWORD_HASHERS = FAST_HASHERS
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache():
+    # Throttle counters and tickets live in the cache; each test starts from a clean slate.
+    from django.core.cache import cache
+
+    # Only Procto's own keys: a FLUSHDB would also wipe the channel layer and Celery queues.
+    if hasattr(cache, "delete_pattern"):
+        cache.delete_pattern("*")
+    else:
+        cache.clear()
+    yield
+
+
+@pytest.fixture
+def student(db):
+    from accounts.tests.factories import UserFactory
+
+    return UserFactory(email="student@school.example", first_name="Stu", role="student")
+
+
+@pytest.fixture
+def other_student(db):
+    from accounts.tests.factories import UserFactory
+
+    return UserFactory(email="other.student@school.example", first_name="Otto", role="student")
+
+
+@pytest.fixture
+def teacher(db):
+    from accounts.tests.factories import UserFactory
+
+    return UserFactory(email="teacher@school.example", role="teacher", is_staff=True)
+
+
+@pytest.fixture
+def proctor(db):
+    from accounts.tests.factories import UserFactory
+
+    return UserFactory(email="proctor@school.example", role="proctor")
+
+
+@pytest.fixture
+def admin_user(db):
+    from accounts.tests.factories import UserFactory
+
+    return UserFactory(email="admin@school.example", role="admin", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def api():
+    from rest_framework.test import APIClient
+
+    return APIClient()

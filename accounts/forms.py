@@ -1,5 +1,11 @@
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django import forms
+from django.contrib.auth.forms import AdminUserCreationForm, AuthenticationForm, UserChangeForm
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 
+from accounts import services
+from accounts.errors import AccountLocked, InvalidCredentials
+from accounts.images import MAX_BYTES
 from accounts.models import User
 
 
@@ -13,3 +19,67 @@ class UserAdminChangeForm(UserChangeForm):
     class Meta(UserChangeForm.Meta):
         model = User
         fields = "__all__"
+
+
+class ThrottledLoginForm(AuthenticationForm):
+    """Django's login form, counting failures per IP and per e-mail like the API does."""
+
+    def clean(self) -> dict:
+        email = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if email and password:
+            try:
+                self.user_cache = services.user_authenticate(
+                    request=self.request, email=email, password=password
+                )
+            except AccountLocked as exc:
+                raise ValidationError(exc.message, code="locked") from exc
+            except InvalidCredentials as exc:
+                raise ValidationError(exc.message, code="invalid_login") from exc
+            self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data
+
+
+class RegisterForm(forms.Form):
+    first_name = forms.CharField(max_length=150, label="First name")
+    last_name = forms.CharField(max_length=150, label="Last name")
+    email = forms.EmailField(max_length=254, label="E-mail")
+    institution = forms.CharField(max_length=200, required=False, label="School or university")
+    password = forms.CharField(widget=forms.PasswordInput, label="Password", strip=False)
+    password_again = forms.CharField(widget=forms.PasswordInput, label="Password again", strip=False)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("password") != data.get("password_again"):
+            self.add_error("password_again", "The two passwords differ.")
+        elif data.get("password"):
+            candidate = User(
+                email=data.get("email", ""),
+                first_name=data.get("first_name", ""),
+                last_name=data.get("last_name", ""),
+            )
+            try:
+                validate_password(data["password"], user=candidate)
+            except ValidationError as exc:
+                self.add_error("password", exc)
+        return data
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["first_name", "last_name", "institution"]
+        labels = {"institution": "School or university"}
+
+
+class IdentityForm(forms.Form):
+    photo = forms.FileField(label="Photo of your face", required=False)
+    id_card = forms.FileField(label="Photo of your ID card", required=False)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        for name in ("photo", "id_card"):
+            upload = data.get(name)
+            if upload is not None and upload.size > MAX_BYTES:
+                self.add_error(name, f"The file is too large; the limit is {MAX_BYTES // 1_048_576} MB.")
+        return data

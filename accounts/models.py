@@ -1,22 +1,9 @@
 import uuid
-from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
-
-
-def _random_name(folder: str, filename: str) -> str:
-    # Random names: a user's id or e-mail must not be guessable from a file path.
-    return f"users/{folder}/{uuid.uuid4().hex}{Path(filename).suffix.lower()}"
-
-
-def upload_photo(instance: "User", filename: str) -> str:
-    return _random_name("photos", filename)
-
-
-def upload_id_card(instance: "User", filename: str) -> str:
-    return _random_name("id-cards", filename)
 
 
 class UserManager(BaseUserManager):
@@ -59,11 +46,12 @@ class User(AbstractUser):
     email = models.EmailField("e-mail address", unique=True)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.STUDENT)
     institution = models.CharField(max_length=200, blank=True)
-    photo = models.ImageField(upload_to=upload_photo, blank=True)
-    id_card = models.ImageField("ID card", upload_to=upload_id_card, blank=True)
-    is_verified = models.BooleanField(
-        default=False, help_text="Identity verified against the ID card photo."
-    )
+    # Storage names of AES-GCM encrypted JPEGs (procto.encrypted_files), never public URLs.
+    photo = models.CharField(max_length=200, blank=True, editable=False)
+    id_card = models.CharField("ID card", max_length=200, blank=True, editable=False)
+    # The verified face's dlib embedding, encrypted: compared with webcam frames during exams.
+    face_embedding = models.BinaryField(null=True, blank=True, editable=False)
+    is_verified = models.BooleanField(default=False, help_text="Identity verified against the ID card photo.")
     verified_at = models.DateTimeField(null=True, blank=True)
     # Part of every token; bumping it (logout everywhere, password change) revokes them all.
     token_version = models.PositiveIntegerField(default=0)
@@ -86,3 +74,85 @@ class User(AbstractUser):
     @property
     def display_name(self) -> str:
         return self.get_full_name() or self.email
+
+    def set_password(self, raw_password: str | None) -> None:
+        # Every way of changing a password (page, reset, admin, API) ends every token and socket.
+        super().set_password(raw_password)
+        if self.pk is not None:
+            self.token_version += 1
+            self._password_changed = True
+
+
+class TokenFamily(models.Model):
+    """One API login: the chain of refresh tokens issued from it, revoked as a whole."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="token_families"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=64, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name_plural = "token families"
+        indexes = [models.Index(fields=["user", "revoked_at"])]
+
+    def __str__(self) -> str:
+        return f"login {self.id} of {self.user_id}"
+
+
+class RefreshToken(models.Model):
+    """A refresh token's server-side record: each works once, then only its successor does."""
+
+    jti = models.UUIDField(primary_key=True, editable=False)
+    family = models.ForeignKey(TokenFamily, on_delete=models.CASCADE, related_name="tokens")
+    issued_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return str(self.jti)
+
+
+class IdentityVerification(models.Model):
+    """One attempt to prove identity: face photo vs ID card (and a live capture), with a decision."""
+
+    class Outcome(models.TextChoices):
+        MATCH = "match", "Faces match"
+        MISMATCH = "mismatch", "Faces do not match"
+
+    class Review(models.TextChoices):
+        AUTOMATIC = "automatic", "Decided automatically"
+        PENDING = "pending", "Waiting for a reviewer"
+        APPROVED = "approved", "Approved by a reviewer"
+        REJECTED = "rejected", "Rejected by a reviewer"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="verifications")
+    created_at = models.DateTimeField(auto_now_add=True)
+    photo = models.CharField(max_length=200, editable=False)
+    id_card = models.CharField(max_length=200, editable=False)
+    live_capture = models.CharField(max_length=200, blank=True, editable=False)
+    photo_id_distance = models.FloatField()
+    photo_live_distance = models.FloatField(null=True, blank=True)
+    threshold = models.FloatField()
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    review = models.CharField(max_length=16, choices=Review.choices)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.get_outcome_display()} ({self.get_review_display()})"

@@ -1,6 +1,30 @@
-from django.db import transaction
+from __future__ import annotations
 
-from accounts.models import User
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts import realtime, throttle, tokens
+from accounts.errors import EmailTaken, InvalidCredentials, TokenError
+from accounts.models import RefreshToken, TokenFamily, User
+
+WS_TICKET_PREFIX = "ws-ticket:"
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    access_expires_in: int
+    user: User
 
 
 @transaction.atomic
@@ -26,3 +50,182 @@ def user_create(
     if role == User.Role.ADMIN:
         return User.objects.create_superuser(email, password, **fields)
     return User.objects.create_user(email, password, role=role, **fields)
+
+
+@transaction.atomic
+def user_register(
+    *, email: str, password: str, first_name: str, last_name: str, institution: str = ""
+) -> User:
+    """Self-registration, students only. Validates the password against Django's validators.
+
+    Raises EmailTaken, or django ValidationError for a weak password.
+    """
+    if User.objects.filter(email__iexact=email).exists():
+        raise EmailTaken()
+    candidate = User(email=email, first_name=first_name, last_name=last_name)
+    validate_password(password, user=candidate)
+    return user_create(
+        email=email,
+        password=password,
+        first_name=first_name,
+        last_name=last_name,
+        institution=institution,
+    )
+
+
+def user_authenticate(*, request, email: str, password: str) -> User:
+    """Check a password under the login throttle. Raises AccountLocked or InvalidCredentials.
+
+    The same error for an unknown e-mail and a wrong password; failures count per IP and per
+    e-mail either way.
+    """
+    ip = request.META.get("REMOTE_ADDR") if request is not None else None
+    throttle.login_lock_check(ip=ip, email=email)
+    user = authenticate(request, email=email, password=password)
+    if user is None:
+        throttle.login_failure_record(ip=ip, email=email)
+        raise InvalidCredentials()
+    throttle.login_success_record(email=email)
+    return user
+
+
+def _refresh_token_issue(*, family: TokenFamily, now) -> str:
+    token, claims = tokens.encode(
+        user_id=family.user_id,
+        token_type=tokens.REFRESH,
+        family_id=family.id,
+        token_version=family.user.token_version,
+        now=now,
+    )
+    RefreshToken.objects.create(jti=claims.jti, family=family, issued_at=now, expires_at=claims.expires_at)
+    return token
+
+
+def _pair(*, family: TokenFamily, now) -> TokenPair:
+    access, _ = tokens.encode(
+        user_id=family.user_id,
+        token_type=tokens.ACCESS,
+        family_id=family.id,
+        token_version=family.user.token_version,
+        now=now,
+    )
+    return TokenPair(
+        access_token=access,
+        refresh_token=_refresh_token_issue(family=family, now=now),
+        access_expires_in=settings.ACCESS_TOKEN_LIFETIME_SECONDS,
+        user=family.user,
+    )
+
+
+@transaction.atomic
+def token_pair_issue(*, user: User, ip: str | None = None, user_agent: str = "") -> TokenPair:
+    """Start a new API login (token family) for `user` and issue its first token pair."""
+    family = TokenFamily.objects.create(user=user, ip=ip, user_agent=user_agent[:300])
+    return _pair(family=family, now=timezone.now())
+
+
+def token_refresh(*, refresh_token: str) -> TokenPair:
+    """Rotate: the presented refresh token is spent and a new pair issued in the same family.
+
+    Presenting an already-spent refresh token means it was copied: the whole family (that
+    login) is revoked and its sockets closed. Raises TokenError.
+    """
+    claims = tokens.decode(refresh_token, expected_type=tokens.REFRESH)
+    with transaction.atomic():
+        record = (
+            RefreshToken.objects.select_for_update(of=("self",))
+            .select_related("family__user")
+            .filter(jti=claims.jti, family_id=claims.family_id)
+            .first()
+        )
+        if record is None:
+            raise TokenError("Unknown refresh token.")
+        family = record.family
+        if family.revoked_at is not None:
+            raise TokenError("This login has ended. Log in again.", code="TOKEN_REVOKED")
+        user = family.user
+        if not user.is_active or user.token_version != claims.token_version:
+            raise TokenError("This token was revoked. Log in again.", code="TOKEN_REVOKED")
+        if record.used_at is None:
+            now = timezone.now()
+            record.used_at = now
+            record.save(update_fields=["used_at"])
+            family.last_used_at = now
+            family.save(update_fields=["last_used_at"])
+            return _pair(family=family, now=now)
+        _family_revoke(family, reason="refresh-token-reuse")
+    # Raised after the atomic block so the revocation above is committed, not rolled back.
+    raise TokenError(
+        "This refresh token was already used; the login has been ended for safety.",
+        code="TOKEN_REUSED",
+    )
+
+
+def _family_revoke(family: TokenFamily, *, reason: str) -> None:
+    if family.revoked_at is None:
+        family.revoked_at = timezone.now()
+        family.revoked_reason = reason
+        family.save(update_fields=["revoked_at", "revoked_reason"])
+    realtime.sockets_close(realtime.login_group(str(family.id)), reason=reason)
+
+
+@transaction.atomic
+def token_family_revoke(*, user: User, family_id: uuid.UUID, reason: str = "logout") -> None:
+    """End one API login of `user` (logout on one device). Unknown ids are ignored."""
+    family = TokenFamily.objects.select_for_update().filter(id=family_id, user=user).first()
+    if family is not None:
+        _family_revoke(family, reason=reason)
+
+
+@transaction.atomic
+def user_logout_everywhere(*, user: User, reason: str = "logout-everywhere") -> None:
+    """Revoke every token and close every socket of `user` (bumps token_version)."""
+    User.objects.filter(pk=user.pk).update(token_version=F("token_version") + 1)
+    user.refresh_from_db(fields=["token_version"])
+    TokenFamily.objects.filter(user=user, revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), revoked_reason=reason
+    )
+    realtime.sockets_close(realtime.user_group(user.pk), reason=reason)
+
+
+@transaction.atomic
+def user_deactivate(*, user: User) -> None:
+    """Deactivated accounts cannot log in; their tokens and sockets end now."""
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    user.is_active = False
+    user_logout_everywhere(user=user, reason="deactivated")
+
+
+def ws_ticket_issue(*, user: User, login_id: str) -> str:
+    """A single-use WebSocket ticket valid for WS_TICKET_LIFETIME_SECONDS.
+
+    Browsers cannot set headers on WebSocket upgrades; the ticket goes in the query string
+    instead of a long-lived token, so a logged URL is useless within seconds.
+    """
+    ticket = secrets.token_urlsafe(32)
+    cache.set(
+        WS_TICKET_PREFIX + ticket,
+        {"user_id": user.pk, "login_id": login_id, "token_version": user.token_version},
+        timeout=settings.WS_TICKET_LIFETIME_SECONDS,
+    )
+    return ticket
+
+
+def ws_ticket_redeem(*, ticket: str) -> tuple[User, str] | None:
+    """The user and login a ticket was issued for, once; None if unknown, used or expired."""
+    key = WS_TICKET_PREFIX + ticket
+    data = cache.get(key)
+    # delete() reports whether this caller removed the key: of two racing redeemers, one wins.
+    if not data or not cache.delete(key):
+        return None
+    user = User.objects.filter(pk=data["user_id"], is_active=True).first()
+    if user is None or user.token_version != data["token_version"]:
+        return None
+    return user, data["login_id"]
+
+
+@transaction.atomic
+def user_profile_update(*, user: User, first_name: str, last_name: str, institution: str) -> User:
+    user.first_name, user.last_name, user.institution = first_name, last_name, institution
+    user.save(update_fields=["first_name", "last_name", "institution", "updated_at"])
+    return user

@@ -42,12 +42,8 @@ class Exam(models.Model):
             models.CheckConstraint(
                 condition=Q(end_time__gt=F("start_time")), name="exams_exam_window_ordered"
             ),
-            models.CheckConstraint(
-                condition=Q(duration_minutes__gt=0), name="exams_exam_duration_positive"
-            ),
-            models.CheckConstraint(
-                condition=Q(allowed_attempts__gt=0), name="exams_exam_attempts_positive"
-            ),
+            models.CheckConstraint(condition=Q(duration_minutes__gt=0), name="exams_exam_duration_positive"),
+            models.CheckConstraint(condition=Q(allowed_attempts__gt=0), name="exams_exam_attempts_positive"),
         ]
 
     def __str__(self) -> str:

@@ -8,18 +8,16 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "procto.settings")
 # Django must be set up before anything imports models (consumers, auth middleware).
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from accounts.ws_auth import websocket_stack  # noqa: E402
 from procto.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        # Browsers send Origin on WebSocket upgrades; a page on another site cannot open ours.
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
+        # Browsers send Origin on WebSocket upgrades: a page on another site cannot open ours.
+        # Then the session cookie or a single-use ticket says who is on the socket.
+        "websocket": websocket_stack(URLRouter(websocket_urlpatterns)),
     }
 )

@@ -12,7 +12,7 @@ import json
 import logging
 import time
 
-from channels.generic.websocket import AsyncWebsocketConsumer
+from accounts.ws_auth import AuthenticatedConsumer
 
 logger = logging.getLogger(__name__)
 
@@ -38,13 +38,14 @@ def parse_ping(text_data: str | None) -> dict:
     return message
 
 
-class ConnectivityCheckConsumer(AsyncWebsocketConsumer):
-    async def connect(self) -> None:
+class ConnectivityCheckConsumer(AuthenticatedConsumer):
+    async def on_authenticated(self) -> None:
         await self.channel_layer.group_add(CHECK_GROUP, self.channel_name)
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
         await self.channel_layer.group_discard(CHECK_GROUP, self.channel_name)
+        await super().disconnect(code)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:

@@ -21,9 +21,7 @@ def parse_hex_key(value: str, *, name: str, nbytes: int = ENCRYPTION_KEY_BYTES) 
     try:
         key = bytes.fromhex(value.strip())
     except ValueError as exc:
-        raise ImproperlyConfigured(
-            f"{name} must be hexadecimal ({nbytes * 2} hex digits)."
-        ) from exc
+        raise ImproperlyConfigured(f"{name} must be hexadecimal ({nbytes * 2} hex digits).") from exc
     if len(key) != nbytes:
         raise ImproperlyConfigured(
             f"{name} must be {nbytes} bytes ({nbytes * 2} hex digits), got {len(key)} bytes."

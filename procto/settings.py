@@ -42,15 +42,12 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 _encryption_key_hex = env.str("ENCRYPTION_KEY", default="")
 if not _encryption_key_hex:
     if not DEBUG:
-        raise ImproperlyConfigured(
-            "ENCRYPTION_KEY (64 hex digits) is required when DJANGO_DEBUG=0."
-        )
+        raise ImproperlyConfigured("ENCRYPTION_KEY (64 hex digits) is required when DJANGO_DEBUG=0.")
     _encryption_key_hex = dev_hex_key(LOCAL_DIR / "encryption.key")
 ENCRYPTION_KEY = parse_hex_key(_encryption_key_hex, name="ENCRYPTION_KEY")
 # Keys retired by a rotation: still able to decrypt what they encrypted, never used to encrypt.
 ENCRYPTION_OLD_KEYS = [
-    parse_hex_key(value, name="ENCRYPTION_OLD_KEYS")
-    for value in env.list("ENCRYPTION_OLD_KEYS", default=[])
+    parse_hex_key(value, name="ENCRYPTION_OLD_KEYS") for value in env.list("ENCRYPTION_OLD_KEYS", default=[])
 ]
 
 # --- Applications ---------------------------------------------------------------------------------
@@ -80,6 +77,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "procto.error_pages.ApplicationErrorMiddleware",
 ]
 
 ROOT_URLCONF = "procto.urls"
@@ -104,6 +102,22 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Dev prints e-mails (password resets) to the console; production sets an SMTP backend.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Procto <no-reply@procto.local>")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+
+# Argon2 first: new and re-saved passwords use it; older hashes still verify and are upgraded.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -124,9 +138,7 @@ if DATABASE_URL:
     DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 else:
     LOCAL_DIR.mkdir(parents=True, exist_ok=True)
-    DATABASES = {
-        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": LOCAL_DIR / "procto.sqlite3"}
-    }
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": LOCAL_DIR / "procto.sqlite3"}}
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Under ASGI each request runs in its own thread context, so CONN_MAX_AGE would leak one
@@ -260,10 +272,46 @@ STORAGES = {
 
 # --- REST API -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # Bearer access tokens for API clients; the session cookie (with CSRF) for our own pages' JS.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.AccessTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["procto.renderers.EnvelopeRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "djangorestframework_camel_case.parser.CamelCaseJSONParser",
+        "djangorestframework_camel_case.parser.CamelCaseMultiPartParser",
+        "djangorestframework_camel_case.parser.CamelCaseFormParser",
+    ],
+    "EXCEPTION_HANDLER": "procto.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+
+# --- Tokens ---------------------------------------------------------------------------------------
+# HS256 with a key of its own: leaking SECRET_KEY (sessions, CSRF) must not let anyone mint tokens.
+_jwt_key_hex = env.str("JWT_SIGNING_KEY", default="")
+if not _jwt_key_hex:
+    if not DEBUG:
+        raise ImproperlyConfigured("JWT_SIGNING_KEY (64 hex digits) is required when DJANGO_DEBUG=0.")
+    _jwt_key_hex = dev_hex_key(LOCAL_DIR / "jwt-signing.key")
+JWT_SIGNING_KEY = parse_hex_key(_jwt_key_hex, name="JWT_SIGNING_KEY")
+if JWT_SIGNING_KEY in (ENCRYPTION_KEY, SECRET_KEY.encode()):
+    raise ImproperlyConfigured("JWT_SIGNING_KEY must differ from ENCRYPTION_KEY and SECRET_KEY.")
+JWT_ALGORITHM = "HS256"
+JWT_ISSUER = env.str("JWT_ISSUER", default="procto")
+JWT_AUDIENCE = "procto-api"
+ACCESS_TOKEN_LIFETIME_SECONDS = 15 * 60
+REFRESH_TOKEN_LIFETIME_SECONDS = 7 * 24 * 60 * 60
+WS_TICKET_LIFETIME_SECONDS = 30
+
+# --- Login throttling -----------------------------------------------------------------------------
+# Per account: 5 failures lock that e-mail for 15 minutes. Per IP the limit is higher because a
+# whole school lab can share one address; one student's typos must not lock out the room.
+LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=5)
+LOGIN_FAILURES_PER_IP = env.int("LOGIN_FAILURES_PER_IP", default=50)
+LOGIN_LOCK_SECONDS = env.int("LOGIN_LOCK_SECONDS", default=15 * 60)
 SPECTACULAR_SETTINGS = {"TITLE": "Procto API", "VERSION": "0.1.0"}
 
 # --- Security when not in debug -------------------------------------------------------------------

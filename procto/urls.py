@@ -1,6 +1,5 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from procto import views
@@ -9,8 +8,13 @@ from procto.health import healthz
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", healthz, name="healthz"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("accounts.urls")),
+    path("api/auth/", include("accounts.api_urls")),
     path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("admin/", admin.site.urls),
 ]
+
+handler400 = "procto.error_pages.bad_request"
+handler403 = "procto.error_pages.permission_denied"
+handler404 = "procto.error_pages.page_not_found"
+handler500 = "procto.error_pages.server_error"

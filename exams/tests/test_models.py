@@ -53,6 +53,4 @@ def test_an_exam_is_open_only_inside_its_window():
     now = timezone.now()
     assert ExamFactory(start_time=now - timedelta(minutes=1)).is_open
     assert not ExamFactory(start_time=now + timedelta(minutes=5)).is_open
-    assert not ExamFactory(
-        start_time=now - timedelta(days=2), end_time=now - timedelta(days=1)
-    ).is_open
+    assert not ExamFactory(start_time=now - timedelta(days=2), end_time=now - timedelta(days=1)).is_open

@@ -5,23 +5,33 @@ from __future__ import annotations
 import json
 
 import pytest
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
+from accounts import services
 from procto.asgi import application
 from procto.consumers import CHECK_GROUP
 
 ALLOWED_ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
-async def connect(origin: tuple[bytes, bytes] = ALLOWED_ORIGIN) -> WebsocketCommunicator:
-    communicator = WebsocketCommunicator(application, "/ws/check/", headers=[origin])
-    connected, _ = await communicator.connect()
-    assert connected
-    return communicator
+@pytest.fixture
+async def connect(student):
+    async def open_check_socket() -> WebsocketCommunicator:
+        ticket = await database_sync_to_async(services.ws_ticket_issue)(user=student, login_id="test")
+        communicator = WebsocketCommunicator(
+            application, f"/ws/check/?ticket={ticket}", headers=[ALLOWED_ORIGIN]
+        )
+        connected, _ = await communicator.connect()
+        assert connected
+        return communicator
+
+    return open_check_socket
 
 
-async def test_ping_is_answered_through_the_channel_layer():
+async def test_ping_is_answered_through_the_channel_layer(connect):
     communicator = await connect()
     await communicator.send_to(text_data=json.dumps({"type": "ping", "id": 7}))
     reply = json.loads(await communicator.receive_from(timeout=3))
@@ -40,7 +50,7 @@ async def test_ping_is_answered_through_the_channel_layer():
         (json.dumps({"type": "ping", "id": "x" * 2000}), "at most 1 KiB"),
     ],
 )
-async def test_bad_messages_get_an_error_and_the_socket_keeps_working(payload, error):
+async def test_bad_messages_get_an_error_and_the_socket_keeps_working(connect, payload, error):
     communicator = await connect()
     await communicator.send_to(text_data=payload)
     reply = json.loads(await communicator.receive_from(timeout=3))
@@ -52,7 +62,7 @@ async def test_bad_messages_get_an_error_and_the_socket_keeps_working(payload, e
     await communicator.disconnect()
 
 
-async def test_binary_messages_are_refused_politely():
+async def test_binary_messages_are_refused_politely(connect):
     communicator = await connect()
     await communicator.send_to(bytes_data=b"\x00\x01")
     reply = json.loads(await communicator.receive_from(timeout=3))
@@ -60,15 +70,7 @@ async def test_binary_messages_are_refused_politely():
     await communicator.disconnect()
 
 
-async def test_a_page_on_another_site_cannot_open_the_socket():
-    communicator = WebsocketCommunicator(
-        application, "/ws/check/", headers=[(b"origin", b"https://evil.example")]
-    )
-    connected, _ = await communicator.connect()
-    assert not connected
-
-
-async def test_group_messages_reach_the_socket_as_notices():
+async def test_group_messages_reach_the_socket_as_notices(connect):
     communicator = await connect()
     await get_channel_layer().group_send(
         CHECK_GROUP, {"type": "check.notice", "message": "maintenance at noon"}

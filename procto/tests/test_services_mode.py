@@ -9,10 +9,12 @@ import time
 
 import pytest
 import websockets
+from channels.db import database_sync_to_async
 from channels_redis.core import RedisChannelLayer
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 
+from accounts import services
 from procto.consumers import CHECK_GROUP
 from procto.tasks import BEAT_HEARTBEAT_KEY, beat_heartbeat
 from procto.tests.live_servers import (
@@ -25,26 +27,37 @@ from procto.tests.live_servers import (
     wait_for_log,
 )
 
-pytestmark = [pytest.mark.needs_redis, pytest.mark.slow]
+pytestmark = [pytest.mark.needs_redis, pytest.mark.needs_postgres, pytest.mark.slow]
+
+
+def shared_database_url() -> str:
+    """DATABASE_URL pointing at the test database pytest-django created for this run."""
+    name = connection.settings_dict["NAME"]
+    return os.environ["DATABASE_URL"].rsplit("/", 1)[0] + f"/{name}"
 
 
 @pytest.fixture
-def daphne_server(tmp_path):
+def daphne_server(tmp_path, transactional_db):
     port = free_port()
-    # SQLite keeps this server off the test database; only Redis is shared with the test.
-    env = child_env(DATABASE_URL=None, PROCTO_LOCAL_DIR=str(tmp_path))
+    # The server shares the test's PostgreSQL database and Redis: tickets and users made here
+    # are what it sees.
+    env = child_env(DATABASE_URL=shared_database_url(), PROCTO_LOCAL_DIR=str(tmp_path))
     with running(daphne_cmd(port), env=env, log=tmp_path / "daphne.log") as process:
         wait_for_http(f"http://127.0.0.1:{port}/healthz", process=process)
         yield port
 
 
-async def test_websocket_round_trip_through_redis_across_processes(daphne_server):
+def check_url(port: int, user) -> str:
+    ticket = services.ws_ticket_issue(user=user, login_id="services-test")
+    return f"ws://127.0.0.1:{port}/ws/check/?ticket={ticket}"
+
+
+async def test_websocket_round_trip_through_redis_across_processes(daphne_server, student):
     port = daphne_server
     # The test process's own layer, on the same Redis, stands in for a Celery worker.
     layer = RedisChannelLayer(hosts=[os.environ["REDIS_URL"]], prefix="procto:channels")
-    async with websockets.connect(
-        f"ws://127.0.0.1:{port}/ws/check/", origin=f"http://127.0.0.1:{port}"
-    ) as socket:
+    url = await database_sync_to_async(check_url)(port, student)
+    async with websockets.connect(url, origin=f"http://127.0.0.1:{port}") as socket:
         await socket.send(json.dumps({"type": "ping", "id": 1}))
         pong = json.loads(await asyncio.wait_for(socket.recv(), 5))
         assert pong["type"] == "pong"
@@ -88,14 +101,13 @@ def test_a_real_worker_runs_tasks_sent_on_commit_through_the_redis_broker(tmp_pa
     assert "procto.tasks.beat_heartbeat" in log.read_text()
 
 
-async def test_a_whole_class_connecting_at_once_is_served(daphne_server):
+async def test_a_whole_class_connecting_at_once_is_served(daphne_server, student):
     # An exam starts for everyone at the same minute: hundreds of sockets join groups at once.
     port = daphne_server
+    urls = [await database_sync_to_async(check_url)(port, student) for _ in range(250)]
 
     async def one_student(n: int) -> dict:
-        async with websockets.connect(
-            f"ws://127.0.0.1:{port}/ws/check/", origin=f"http://127.0.0.1:{port}", open_timeout=30
-        ) as socket:
+        async with websockets.connect(urls[n], origin=f"http://127.0.0.1:{port}", open_timeout=30) as socket:
             await socket.send(json.dumps({"type": "ping", "id": n}))
             return json.loads(await asyncio.wait_for(socket.recv(), 30))
 

@@ -18,6 +18,13 @@ from procto.tests.live_servers import PYTHON, REPO_ROOT, child_env
 
 GOOD_SECRET = "s" * 30 + "-production-secret-value-0123456789"
 GOOD_KEY = "ab" * 32
+GOOD_JWT_KEY = "cd" * 32
+PRODUCTION = {
+    "DJANGO_DEBUG": "0",
+    "DJANGO_SECRET_KEY": GOOD_SECRET,
+    "ENCRYPTION_KEY": GOOD_KEY,
+    "JWT_SIGNING_KEY": GOOD_JWT_KEY,
+}
 
 PRINT_SHAPE = """
 import json, django
@@ -46,6 +53,7 @@ def load_settings(tmp_path, **env: str | None) -> subprocess.CompletedProcess:
         "DJANGO_DEBUG": None,
         "DJANGO_SECRET_KEY": None,
         "ENCRYPTION_KEY": None,
+        "JWT_SIGNING_KEY": None,
         "AWS_STORAGE_BUCKET_NAME": None,
         "PROCTO_LOCAL_DIR": str(tmp_path / "local"),
     }
@@ -95,15 +103,22 @@ def test_bucket_name_switches_media_to_s3(tmp_path):
 
 
 def test_production_refuses_the_default_secret_key(tmp_path):
-    result = load_settings(tmp_path, DJANGO_DEBUG="0", ENCRYPTION_KEY=GOOD_KEY)
+    result = load_settings(tmp_path, **(PRODUCTION | {"DJANGO_SECRET_KEY": None}))
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY must be set" in result.stderr
 
 
-def test_production_refuses_to_start_without_an_encryption_key(tmp_path):
-    result = load_settings(tmp_path, DJANGO_DEBUG="0", DJANGO_SECRET_KEY=GOOD_SECRET)
+@pytest.mark.parametrize("missing", ["ENCRYPTION_KEY", "JWT_SIGNING_KEY"])
+def test_production_refuses_to_start_without_its_keys(tmp_path, missing):
+    result = load_settings(tmp_path, **(PRODUCTION | {missing: None}))
     assert result.returncode != 0
-    assert "ENCRYPTION_KEY (64 hex digits) is required" in result.stderr
+    assert f"{missing} (64 hex digits) is required" in result.stderr
+
+
+def test_the_token_key_must_differ_from_the_encryption_key(tmp_path):
+    result = load_settings(tmp_path, **(PRODUCTION | {"JWT_SIGNING_KEY": GOOD_KEY}))
+    assert result.returncode != 0
+    assert "JWT_SIGNING_KEY must differ" in result.stderr
 
 
 @pytest.mark.parametrize("bad_key", ["not-hex-at-all", "abcd", "ab" * 33])
@@ -114,7 +129,7 @@ def test_a_malformed_encryption_key_is_refused_with_its_expected_form(tmp_path, 
 
 
 def test_production_starts_with_a_real_secret_and_key(tmp_path):
-    got = shape(tmp_path, DJANGO_DEBUG="0", DJANGO_SECRET_KEY=GOOD_SECRET, ENCRYPTION_KEY=GOOD_KEY)
+    got = shape(tmp_path, **PRODUCTION)
     assert got["debug"] is False
     assert got["key_len"] == 32
 

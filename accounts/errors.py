@@ -1,0 +1,32 @@
+from procto.errors import ApplicationError
+
+
+class InvalidCredentials(ApplicationError):
+    code = "INVALID_CREDENTIALS"
+    status = 401
+    # The same words whether or not the e-mail exists: no account enumeration through login.
+    message = "Invalid e-mail or password."
+
+
+class AccountLocked(ApplicationError):
+    code = "ACCOUNT_LOCKED"
+    status = 429
+    message = "Too many failed log-in attempts. Try again in 15 minutes."
+
+
+class TokenError(ApplicationError):
+    code = "TOKEN_INVALID"
+    status = 401
+    message = "The token is invalid."
+
+
+class EmailTaken(ApplicationError):
+    code = "EMAIL_TAKEN"
+    status = 409
+    message = "An account with this e-mail address already exists."
+
+
+class VerificationFailed(ApplicationError):
+    code = "VERIFICATION_FAILED"
+    status = 422
+    message = "The identity check could not be completed."

@@ -1,0 +1,64 @@
+"""Who may do what: the one table of role capabilities, and the object rules built on it.
+
+Object scoping (a teacher's own exams, a proctor's assigned exams) lives in each app's
+selectors; they ask `user_can` for the role part.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from rest_framework.permissions import BasePermission
+
+from accounts.models import User
+
+
+class Can(StrEnum):
+    TAKE_EXAMS = "take-exams"
+    VERIFY_OWN_IDENTITY = "verify-own-identity"
+    AUTHOR_EXAMS = "author-exams"
+    DELETE_EXAMS = "delete-exams"
+    MONITOR_SESSIONS = "monitor-sessions"
+    REVIEW_SESSIONS = "review-sessions"
+    REVIEW_IDENTITY = "review-identity"
+    SEE_ALL_EXAMS = "see-all-exams"
+    MANAGE_USERS = "manage-users"
+
+
+ROLE_CAPABILITIES: dict[str, frozenset[Can]] = {
+    User.Role.STUDENT: frozenset({Can.TAKE_EXAMS, Can.VERIFY_OWN_IDENTITY}),
+    User.Role.TEACHER: frozenset(
+        {Can.AUTHOR_EXAMS, Can.MONITOR_SESSIONS, Can.REVIEW_SESSIONS, Can.REVIEW_IDENTITY}
+    ),
+    User.Role.PROCTOR: frozenset({Can.MONITOR_SESSIONS, Can.REVIEW_SESSIONS}),
+    User.Role.ADMIN: frozenset(Can) - {Can.TAKE_EXAMS, Can.VERIFY_OWN_IDENTITY},
+}
+
+
+def user_can(user, capability: Can) -> bool:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return capability in ROLE_CAPABILITIES.get(user.role, frozenset())
+
+
+def may_view_identity_of(*, viewer: User, owner: User) -> bool:
+    """Students see their own ID images; reviewers (teachers, admins) and proctors see others'.
+
+    Proctors compare the face on camera with the ID during an exam.
+    """
+    if viewer.pk == owner.pk:
+        return True
+    return user_can(viewer, Can.REVIEW_IDENTITY) or user_can(viewer, Can.MONITOR_SESSIONS)
+
+
+def capability_required(capability: Can) -> type[BasePermission]:
+    """A DRF permission class admitting users whose role has `capability`."""
+
+    class HasCapability(BasePermission):
+        message = f"Your role does not allow this ({capability})."
+
+        def has_permission(self, request, view) -> bool:
+            return user_can(request.user, capability)
+
+    HasCapability.__name__ = f"Can_{capability.name}"
+    return HasCapability

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts import services
+from accounts.errors import EmailTaken, VerificationFailed
+from accounts.forms import IdentityForm, ProfileForm, RegisterForm
+from accounts.identity_files import identity_file_name, identity_file_url
+from accounts.identity_service import identity_verify
+from accounts.permissions import Can, user_can
+from procto.encrypted_files import read_encrypted
+
+
+@require_http_methods(["GET", "POST"])
+def register(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = RegisterForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            user = services.user_register(
+                email=data["email"],
+                password=data["password"],
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                institution=data["institution"],
+            )
+        except EmailTaken as exc:
+            form.add_error("email", exc.message)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, "Welcome to Procto! Your account is ready.")
+            return redirect("profile")
+    return render(request, "accounts/register.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    form = ProfileForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        services.user_profile_update(user=request.user, **form.cleaned_data)
+        messages.success(request, "Profile saved.")
+        return redirect("profile")
+    context = {
+        "form": form,
+        "identity_form": IdentityForm(),
+        "can_verify": user_can(request.user, Can.VERIFY_OWN_IDENTITY),
+        "photo_url": identity_file_url(owner=request.user, kind="photo", viewer=request.user)
+        if request.user.photo
+        else None,
+        "latest_verification": request.user.verifications.first(),
+    }
+    return render(request, "accounts/profile.html", context)
+
+
+@login_required
+@require_POST
+def identity_upload(request: HttpRequest) -> HttpResponse:
+    form = IdentityForm(request.POST, request.FILES)
+    if not user_can(request.user, Can.VERIFY_OWN_IDENTITY):
+        messages.error(request, "Only students verify their identity here.")
+    elif not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+    else:
+        files = {k: f.read() for k, f in form.cleaned_data.items() if f is not None}
+        try:
+            verification = identity_verify(user=request.user, **files)
+        except VerificationFailed as exc:
+            messages.error(request, exc.message)
+        else:
+            if verification.outcome == verification.Outcome.MATCH:
+                messages.success(request, "Your identity is verified.")
+            else:
+                messages.error(
+                    request,
+                    "The face in your photo does not match your ID card. A teacher will review "
+                    "it; you can also try again with clearer photos.",
+                )
+    return redirect("profile")
+
+
+@login_required
+@require_GET
+def identity_file(request: HttpRequest, token: str) -> HttpResponse:
+    name = identity_file_name(token=token, viewer=request.user)
+    response = HttpResponse(read_encrypted(name), content_type="image/jpeg")
+    # Decrypted identity images must not linger in shared or browser caches.
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

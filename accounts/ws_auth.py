@@ -1,0 +1,132 @@
+"""WebSocket authentication: who is on the socket, and closing it when their login ends.
+
+A socket is authenticated by the page session cookie, or by a single-use ticket from
+POST /api/auth/ws-ticket (`?ticket=...`). Refusals accept and then close with a code, so the
+browser sees why (a refusal before accept only shows as a failed handshake):
+
+    4401  not authenticated, or the login ended (logout, password change, deactivation)
+    4403  refused: foreign Origin, or the user may not use this socket
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import parse_qs, urlparse
+
+from channels.auth import AuthMiddlewareStack
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.security.websocket import OriginValidator
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+
+from accounts import realtime, services
+
+logger = logging.getLogger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+
+
+class _Refuse(AsyncWebsocketConsumer):
+    """Accepts, then closes at once with the code and reason placed in the scope."""
+
+    async def connect(self) -> None:
+        await self.accept()
+        await self.close(code=self.scope["refuse_code"], reason=self.scope["refuse_reason"])
+
+
+async def refuse(scope, receive, send, *, code: int, reason: str):
+    logger.info("websocket %s refused (%s): %s", scope.get("path"), code, reason)
+    scope = dict(scope, refuse_code=code, refuse_reason=reason)
+    return await _Refuse.as_asgi()(scope, receive, send)
+
+
+class OriginCheck(OriginValidator):
+    """Channels' AllowedHostsOriginValidator rules, refusing with close code 4403."""
+
+    def __init__(self, application) -> None:
+        allowed = list(settings.ALLOWED_HOSTS)
+        if settings.DEBUG and not allowed:
+            allowed = ["localhost", "127.0.0.1", "[::1]"]
+        super().__init__(application, allowed)
+
+    async def __call__(self, scope, receive, send):
+        origin = next((v for k, v in scope.get("headers", []) if k == b"origin"), None)
+        try:
+            parsed = urlparse(origin.decode("latin1")) if origin else None
+        except (UnicodeDecodeError, ValueError):
+            parsed = None
+        if self.valid_origin(parsed):
+            return await self.application(scope, receive, send)
+        return await refuse(scope, receive, send, code=CLOSE_FORBIDDEN, reason="origin not allowed")
+
+
+class TicketAuthMiddleware:
+    """A `?ticket=` in the URL, if present, decides the user; else the session cookie does."""
+
+    def __init__(self, application) -> None:
+        self.application = application
+
+    async def __call__(self, scope, receive, send):
+        ticket = parse_qs(scope.get("query_string", b"").decode("latin1")).get("ticket", [None])[0]
+        scope = dict(scope)
+        if ticket:
+            redeemed = await database_sync_to_async(services.ws_ticket_redeem)(ticket=ticket)
+            if redeemed is None:
+                return await refuse(
+                    scope,
+                    receive,
+                    send,
+                    code=CLOSE_UNAUTHENTICATED,
+                    reason="ticket unknown, used or expired",
+                )
+            scope["user"], scope["login_id"] = redeemed
+        else:
+            session_key = getattr(scope.get("session"), "session_key", None)
+            user = scope.get("user")
+            if user is None or not session_key:
+                scope["user"] = AnonymousUser()
+            scope["login_id"] = realtime.session_login_id(session_key) if session_key else ""
+        return await self.application(scope, receive, send)
+
+
+def websocket_stack(application):
+    """Origin check, then session or ticket authentication, then the URL router."""
+    return OriginCheck(AuthMiddlewareStack(TicketAuthMiddleware(application)))
+
+
+class AuthenticatedConsumer(AsyncWebsocketConsumer):
+    """Base for every Procto socket: closes 4401 unless authenticated; joins the groups that
+    revocations are sent to. Subclasses implement `on_authenticated()` and call `accept()`."""
+
+    auth_groups: list[str]
+
+    async def connect(self) -> None:
+        self.auth_groups = []
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.accept()
+            await self.close(code=CLOSE_UNAUTHENTICATED, reason="log in first")
+            return
+        self.user = user
+        self.auth_groups = [realtime.user_group(user.pk)]
+        if self.scope.get("login_id"):
+            self.auth_groups.append(realtime.login_group(self.scope["login_id"]))
+        for group in self.auth_groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.on_authenticated()
+
+    async def on_authenticated(self) -> None:
+        await self.accept()
+
+    async def refuse(self, reason: str) -> None:
+        await self.accept()
+        await self.close(code=CLOSE_FORBIDDEN, reason=reason)
+
+    async def disconnect(self, code: int) -> None:
+        for group in getattr(self, "auth_groups", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def auth_revoked(self, event: dict) -> None:
+        await self.close(code=CLOSE_UNAUTHENTICATED, reason=event["reason"])

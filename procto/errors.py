@@ -1,0 +1,44 @@
+"""The one error type business code raises; the API and page handlers turn it into responses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ApplicationError(Exception):
+    """A refusal the user can understand: a stable `code`, a human `message`, an HTTP status."""
+
+    code = "APPLICATION_ERROR"
+    status = 400
+    message = "The request could not be completed."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        details: Any = None,
+    ) -> None:
+        self.message = message or self.message
+        self.code = code or self.code
+        self.status = status or self.status
+        self.details = details
+        super().__init__(self.message)
+
+
+class NotFoundError(ApplicationError):
+    code = "NOT_FOUND"
+    status = 404
+    message = "Not found."
+
+
+class ForbiddenError(ApplicationError):
+    code = "PERMISSION_DENIED"
+    status = 403
+    message = "You do not have permission to do this."
+
+
+class ConflictError(ApplicationError):
+    code = "CONFLICT"
+    status = 409
