@@ -124,6 +124,7 @@ def demo_data_seed() -> SeedReport:
             start_time=now - timedelta(hours=1),
             end_time=now + timedelta(days=30),
             allowed_attempts=3,
+            is_published=True,
             security_level=Exam.SecurityLevel.MEDIUM,
             questions=_demo_questions(),
         )

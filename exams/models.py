@@ -30,6 +30,15 @@ class Exam(models.Model):
     shuffle_questions = models.BooleanField(default=False)
     show_results = models.BooleanField(default=False)
     proctoring_enabled = models.BooleanField(default=True)
+    # Drafts stay invisible to students until the author publishes them.
+    is_published = models.BooleanField("published", default=False)
+    proctors = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="proctored_exams",
+        limit_choices_to={"role": "proctor"},
+        help_text="Proctors who watch this exam's sessions live.",
+    )
     security_level = models.CharField(
         max_length=8, choices=SecurityLevel.choices, default=SecurityLevel.MEDIUM
     )
@@ -112,3 +121,92 @@ class Question(models.Model):
             errors["image"] = "An image question needs an image."
         if errors:
             raise ValidationError(errors)
+
+
+class Accommodation(models.Model):
+    """Per-student adjustments on one exam: more time, or sitting without camera/microphone."""
+
+    exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="accommodations")
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="accommodations",
+        limit_choices_to={"role": "student"},
+    )
+    extra_minutes = models.PositiveIntegerField(default=0)
+    time_multiplier = models.DecimalField(
+        max_digits=4, decimal_places=2, default=1, help_text="e.g. 1.25 for 25% more time."
+    )
+    media_exempt = models.BooleanField(
+        "exempt from camera and microphone",
+        default=False,
+        help_text="The student sits the exam without media checks; sessions are flagged exempt.",
+    )
+    media_exempt_reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["exam", "student"], name="exams_accommodation_once"),
+            models.CheckConstraint(
+                condition=Q(time_multiplier__gte=1) & Q(time_multiplier__lte=4),
+                name="exams_accommodation_multiplier_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student} on {self.exam}"
+
+    def clean(self) -> None:
+        if self.media_exempt and not self.media_exempt_reason.strip():
+            raise ValidationError({"media_exempt_reason": "Record why the student is exempt."})
+
+
+# Proxy models give the admin one inline per question type, each showing only its own fields.
+class TypedQuestionManager(models.Manager):
+    def __init__(self, question_type: str) -> None:
+        super().__init__()
+        self.question_type = question_type
+
+    def get_queryset(self):
+        return super().get_queryset().filter(type=self.question_type)
+
+
+class SingleChoiceQuestion(Question):
+    objects = TypedQuestionManager(Question.Type.MCQ)
+
+    class Meta:
+        proxy = True
+        verbose_name = "single-answer choice question"
+
+
+class MultipleChoiceQuestion(Question):
+    objects = TypedQuestionManager(Question.Type.MCQ_MULTIPLE)
+
+    class Meta:
+        proxy = True
+        verbose_name = "multiple-answer choice question"
+
+
+class ParagraphQuestion(Question):
+    objects = TypedQuestionManager(Question.Type.PARAGRAPH)
+
+    class Meta:
+        proxy = True
+        verbose_name = "paragraph question"
+
+
+class ImageQuestion(Question):
+    objects = TypedQuestionManager(Question.Type.IMAGE)
+
+    class Meta:
+        proxy = True
+        verbose_name = "image question"
+
+
+class CodeQuestion(Question):
+    objects = TypedQuestionManager(Question.Type.CODE)
+
+    class Meta:
+        proxy = True
+        verbose_name = "code question"

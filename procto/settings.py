@@ -228,6 +228,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Periodic jobs (session expiry, stream heartbeats) are added here by the apps that own them.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "beat-heartbeat": {"task": "procto.tasks.beat_heartbeat", "schedule": 60.0},
+    # Abandoned sessions are auto-submitted within 30 s of their deadline + grace.
+    "expire-overdue-sessions": {"task": "sessions.tasks.exam_sessions_expire_overdue", "schedule": 30.0},
 }
 
 # --- Static and media files -----------------------------------------------------------------------

@@ -10,6 +10,10 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("api/auth/", include("accounts.api_urls")),
+    path("api/", include("exams.api_urls")),
+    path("api/exam-sessions/", include("sessions.api_urls")),
+    path("exams/", include("exams.urls")),
+    path("sessions/", include("sessions.urls")),
     path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,205 @@
+"""Exam authoring in the Django admin: teachers see and edit only their own exams."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from accounts.permissions import Can, user_can
+from exams import models, services
+from exams.forms import QuestionImportForm, question_form
+from exams.selectors import user_may_edit
+
+
+class AuthorOnlyMixin:
+    """Admin permissions from the role table, narrowed to the exams the user authored."""
+
+    def _may_author(self, request) -> bool:
+        return user_can(request.user, Can.AUTHOR_EXAMS)
+
+    def has_module_permission(self, request) -> bool:
+        return self._may_author(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self._may_author(request) and (obj is None or user_may_edit(request.user, _exam_of(obj)))
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return self._may_author(request)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self.has_view_permission(request, obj)
+
+
+def _exam_of(obj) -> models.Exam:
+    return obj if isinstance(obj, models.Exam) else obj.exam
+
+
+class QuestionInline(AuthorOnlyMixin, admin.StackedInline):
+    extra = 0
+    ordering = ["order", "id"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Once a student has started, questions are frozen: answers refer to them.
+        if obj is not None and obj.sessions.exists():
+            return False
+        return super().has_change_permission(request, obj)
+
+    has_delete_permission = has_change_permission
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return self.has_change_permission(request, obj)
+
+
+class SingleChoiceInline(QuestionInline):
+    model = models.SingleChoiceQuestion
+    form = question_form(models.Question.Type.MCQ)
+    fields = ["order", "text", "options_text", "correct_text", "points", "explanation"]
+
+
+class MultipleChoiceInline(QuestionInline):
+    model = models.MultipleChoiceQuestion
+    form = question_form(models.Question.Type.MCQ_MULTIPLE)
+    fields = ["order", "text", "options_text", "correct_text", "points", "explanation"]
+    verbose_name_plural = (
+        "multiple-answer choice questions (each right choice earns its share of the points, each "
+        "wrong choice costs the same, never below zero)"
+    )
+
+
+class ParagraphInline(QuestionInline):
+    model = models.ParagraphQuestion
+    form = question_form(models.Question.Type.PARAGRAPH)
+    fields = ["order", "text", "points", "explanation"]
+
+
+class ImageInline(QuestionInline):
+    model = models.ImageQuestion
+    form = question_form(models.Question.Type.IMAGE)
+    fields = ["order", "text", "image", "points", "explanation"]
+
+
+class CodeInline(QuestionInline):
+    model = models.CodeQuestion
+    form = question_form(models.Question.Type.CODE)
+    fields = ["order", "text", "language", "points", "explanation"]
+
+
+class AccommodationInline(AuthorOnlyMixin, admin.TabularInline):
+    model = models.Accommodation
+    extra = 0
+    fields = ["student", "extra_minutes", "time_multiplier", "media_exempt", "media_exempt_reason"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self.has_change_permission(request, obj)
+
+
+@admin.register(models.Exam)
+class ExamAdmin(AuthorOnlyMixin, admin.ModelAdmin):
+    list_display = [
+        "title",
+        "start_time",
+        "end_time",
+        "is_published",
+        "created_by",
+        "question_count",
+        "preview",
+    ]
+    list_filter = ["is_published", "security_level"]
+    search_fields = ["title", "description"]
+    filter_horizontal = ["proctors"]
+    actions = ["duplicate"]
+    readonly_fields = ["preview", "import_link"]
+    fieldsets = [
+        (None, {"fields": ["title", "description", "is_published", "preview", "import_link"]}),
+        ("Timing", {"fields": ["start_time", "end_time", "duration_minutes", "allowed_attempts"]}),
+        (
+            "Settings",
+            {"fields": ["shuffle_questions", "show_results", "proctoring_enabled", "security_level"]},
+        ),
+        ("Proctors", {"fields": ["proctors"]}),
+    ]
+    inlines = [
+        SingleChoiceInline,
+        MultipleChoiceInline,
+        ParagraphInline,
+        ImageInline,
+        CodeInline,
+        AccommodationInline,
+    ]
+
+    def get_queryset(self, request):
+        exams = super().get_queryset(request).select_related("created_by")
+        if user_can(request.user, Can.SEE_ALL_EXAMS):
+            return exams
+        return exams.filter(created_by=request.user)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        if not user_can(request.user, Can.DELETE_EXAMS):
+            return False
+        return obj is None or not obj.sessions.exists()
+
+    def save_model(self, request, obj: models.Exam, form, change: bool) -> None:
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description="questions")
+    def question_count(self, exam: models.Exam) -> int:
+        return exam.questions.count()
+
+    @admin.display(description="preview")
+    def preview(self, exam: models.Exam) -> str:
+        if not exam.pk:
+            return "—"
+        return format_html(
+            '<a href="{}" target="_blank">Preview as student</a>', reverse("exam-preview", args=[exam.pk])
+        )
+
+    @admin.display(description="import")
+    def import_link(self, exam: models.Exam) -> str:
+        if not exam.pk:
+            return "Save the exam first, then import questions."
+        url = reverse("admin:exams_exam_import", args=[exam.pk])
+        return format_html('<a href="{}">Import questions from GIFT or Aiken</a>', url)
+
+    @admin.action(description="Duplicate (as an unpublished copy)")
+    def duplicate(self, request, queryset) -> None:
+        for exam in queryset:
+            services.exam_duplicate(exam=exam, author=request.user)
+        self.message_user(request, f"{queryset.count()} exam(s) duplicated.", messages.SUCCESS)
+
+    def get_urls(self):
+        custom = [
+            path(
+                "<int:exam_id>/import/",
+                self.admin_site.admin_view(self.import_view),
+                name="exams_exam_import",
+            )
+        ]
+        return custom + super().get_urls()
+
+    def import_view(self, request, exam_id: int):
+        exam = get_object_or_404(self.get_queryset(request), pk=exam_id)
+        if not self.has_change_permission(request, exam) or exam.sessions.exists():
+            messages.error(request, "Questions of an exam students have started cannot change.")
+            return redirect("admin:exams_exam_change", exam.pk)
+        form = QuestionImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                count = services.exam_questions_append(exam=exam, questions=form.cleaned_data["questions"])
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, f"{count} question(s) imported.")
+                return redirect("admin:exams_exam_change", exam.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Import questions into {exam.title}",
+            "exam": exam,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return render(request, "admin/exams/exam/import.html", context)

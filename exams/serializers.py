@@ -1,0 +1,141 @@
+"""Exam shapes as in the reference document (camelCase on the wire): duration, startTime,
+endTime, questions[{questionText, options, imageUrl, correctAnswer, points, explanation}],
+createdBy, settings{allowedAttempts, shuffleQuestions, showResults, proctoringEnabled,
+securityLevel}."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from exams.models import Exam, Question
+
+
+class QuestionOutput(serializers.ModelSerializer):
+    id = serializers.CharField(read_only=True)
+    question_text = serializers.CharField(source="text")
+    image_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Question
+        fields = [
+            "id",
+            "type",
+            "question_text",
+            "options",
+            "image_url",
+            "language",
+            "correct_answer",
+            "points",
+            "explanation",
+            "order",
+        ]
+
+    def get_image_url(self, question: Question) -> str | None:
+        return reverse("question-image", args=[question.pk]) if question.image else None
+
+    def to_representation(self, question: Question) -> dict:
+        data = super().to_representation(question)
+        data["points"] = float(question.points)
+        if not self.context.get("with_answers"):
+            data.pop("correct_answer")
+            data.pop("explanation")
+        return data
+
+
+class ExamSettingsField(serializers.Serializer):
+    allowed_attempts = serializers.IntegerField(min_value=1, max_value=100, default=1)
+    shuffle_questions = serializers.BooleanField(default=False)
+    show_results = serializers.BooleanField(default=False)
+    proctoring_enabled = serializers.BooleanField(default=True)
+    security_level = serializers.ChoiceField(choices=Exam.SecurityLevel.choices, default="medium")
+
+
+class ExamOutput(serializers.ModelSerializer):
+    id = serializers.CharField(read_only=True)
+    duration = serializers.IntegerField(source="duration_minutes")
+    created_by = serializers.CharField(source="created_by_id")
+    settings = serializers.SerializerMethodField()
+    questions = serializers.SerializerMethodField()
+    is_open = serializers.BooleanField()
+
+    class Meta:
+        model = Exam
+        fields = [
+            "id",
+            "title",
+            "description",
+            "duration",
+            "start_time",
+            "end_time",
+            "is_published",
+            "is_open",
+            "created_by",
+            "settings",
+            "questions",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_settings(self, exam: Exam) -> dict:
+        return {name: getattr(exam, name) for name in ExamSettingsField().fields}
+
+    def get_questions(self, exam: Exam) -> list[dict]:
+        if not self.context.get("with_questions", True):
+            return []
+        return QuestionOutput(exam.questions.order_by("order", "id"), many=True, context=self.context).data
+
+
+class QuestionInput(serializers.Serializer):
+    type = serializers.ChoiceField(choices=Question.Type.choices)
+    question_text = serializers.CharField(max_length=20_000)
+    options = serializers.ListField(
+        child=serializers.CharField(max_length=1000), required=False, default=list, max_length=26
+    )
+    correct_answer = serializers.JSONField(required=False, allow_null=True, default=None)
+    points = serializers.DecimalField(max_digits=6, decimal_places=2, min_value=0, default=1)
+    explanation = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+    language = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+
+
+class ExamInput(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    duration = serializers.IntegerField(min_value=1, max_value=24 * 60)
+    start_time = serializers.DateTimeField()
+    end_time = serializers.DateTimeField()
+    is_published = serializers.BooleanField(required=False, default=False)
+    settings = ExamSettingsField(required=False)
+    questions = QuestionInput(many=True, required=False)
+
+    def validate(self, data: dict) -> dict:
+        if data["end_time"] <= data["start_time"]:
+            raise serializers.ValidationError({"end_time": "The exam must end after it starts."})
+        return data
+
+    def to_service_kwargs(self) -> dict:
+        """Flatten the reference shape into exam_create/exam_update keyword arguments."""
+        data = dict(self.validated_data)
+        kwargs = data.pop("settings", None) or dict(ExamSettingsField().to_internal_value({}))
+        kwargs.update(
+            title=data["title"],
+            description=data["description"],
+            duration_minutes=data["duration"],
+            start_time=data["start_time"],
+            end_time=data["end_time"],
+            is_published=data["is_published"],
+        )
+        if "questions" in data:
+            kwargs["questions"] = [
+                {
+                    "type": q["type"],
+                    "text": q["question_text"],
+                    "options": q["options"],
+                    "correct_answer": q["correct_answer"],
+                    "points": q["points"],
+                    "explanation": q["explanation"],
+                    "language": q["language"],
+                }
+                for q in data["questions"]
+            ]
+        return kwargs

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from sessions import apis
+
+urlpatterns = [
+    path("start", apis.SessionStartApi.as_view(), name="api-session-start"),
+    path("live", apis.SessionLiveApi.as_view(), name="api-session-live"),
+    path("reports", apis.SessionReportsApi.as_view(), name="api-session-reports"),
+    path("<str:session_id>", apis.SessionDetailApi.as_view(), name="api-session-detail"),
+    path("<str:session_id>/save-answers", apis.SessionSaveAnswersApi.as_view(), name="api-session-save"),
+    path("<str:session_id>/submit", apis.SessionSubmitApi.as_view(), name="api-session-submit"),
+    path("<str:session_id>/log-event", apis.SessionLogEventApi.as_view(), name="api-session-log-event"),
+    path("<str:session_id>/export", apis.SessionExportApi.as_view(), name="api-session-export"),
+]

@@ -1,0 +1,154 @@
+"""/api/exam-sessions/...: the reference document's routes, plus GET /api/exam-sessions/:id."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.permissions import Can, capability_required
+from exams.selectors import exam_get_for_user
+from procto.errors import NotFoundError
+from proctoring.services import event_record_client
+from sessions import services
+from sessions.exports import session_export_csv, session_export_data
+from sessions.selectors import (
+    exam_session_get_for_user,
+    sessions_live_for,
+    sessions_reports_for,
+    sessions_watchable_by,
+)
+from sessions.serializers import (
+    LogEventInput,
+    SaveAnswersInput,
+    StartInput,
+    SubmitInput,
+    session_detail,
+    session_summary,
+)
+
+
+class SessionStartApi(APIView):
+    permission_classes = [capability_required(Can.TAKE_EXAMS)]
+
+    @extend_schema(request=StartInput, responses={201: None, 200: None})
+    def post(self, request: Request) -> Response:
+        data = StartInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        exam = exam_get_for_user(user=request.user, exam_id=data.validated_data["exam_id"])
+        session, created = services.exam_session_start(
+            exam=exam,
+            student=request.user,
+            ip=request.META.get("REMOTE_ADDR"),
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            browser_info=data.validated_data["browser_info"],
+            screen_resolution=data.validated_data["screen_resolution"],
+        )
+        return Response(
+            session_detail(session, viewer=request.user),
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class SessionDetailApi(APIView):
+    @extend_schema(responses={200: None})
+    def get(self, request: Request, session_id: str) -> Response:
+        session = exam_session_get_for_user(user=request.user, session_id=session_id)
+        services.exam_sessions_expire_overdue(student=session.student, exam=session.exam)
+        session.refresh_from_db()
+        return Response(session_detail(session, viewer=request.user))
+
+
+class SessionSaveAnswersApi(APIView):
+    permission_classes = [capability_required(Can.TAKE_EXAMS)]
+
+    @extend_schema(request=SaveAnswersInput, responses={200: None})
+    def put(self, request: Request, session_id: str) -> Response:
+        session = exam_session_get_for_user(user=request.user, session_id=session_id)
+        data = SaveAnswersInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = services.exam_session_answers_save(
+            session_id=session.pk, student=request.user, **data.validated_data
+        )
+        session.refresh_from_db()
+        return Response(
+            {
+                "saved": result.saved,
+                "stale": result.stale,
+                "sequence": data.validated_data["sequence"],
+                "time_remaining": session_summary(session)["time_remaining"],
+            }
+        )
+
+
+class SessionSubmitApi(APIView):
+    permission_classes = [capability_required(Can.TAKE_EXAMS)]
+
+    @extend_schema(request=SubmitInput, responses={200: None})
+    def put(self, request: Request, session_id: str) -> Response:
+        session = exam_session_get_for_user(user=request.user, session_id=session_id)
+        data = SubmitInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        session, _ = services.exam_session_submit(
+            session_id=session.pk, student=request.user, **data.validated_data
+        )
+        return Response(session_detail(session, viewer=request.user))
+
+
+class SessionLogEventApi(APIView):
+    permission_classes = [capability_required(Can.TAKE_EXAMS)]
+
+    @extend_schema(request=LogEventInput, responses={201: None})
+    def post(self, request: Request, session_id: str) -> Response:
+        session = exam_session_get_for_user(user=request.user, session_id=session_id)
+        data = LogEventInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        event = event_record_client(
+            session_id=session.pk,
+            student=request.user,
+            occurred_at=fields.pop("timestamp", None),
+            **fields,
+        )
+        return Response({"id": event.pk, "type": event.type}, status=status.HTTP_201_CREATED)
+
+
+class SessionLiveApi(APIView):
+    permission_classes = [capability_required(Can.MONITOR_SESSIONS)]
+
+    @extend_schema(responses={200: None})
+    def get(self, request: Request) -> Response:
+        services.exam_sessions_expire_overdue()
+        sessions = sessions_live_for(user=request.user, exam_id=request.query_params.get("examId"))
+        return Response([session_summary(s) for s in sessions[:1000]])
+
+
+class SessionReportsApi(APIView):
+    permission_classes = [capability_required(Can.REVIEW_SESSIONS)]
+
+    @extend_schema(responses={200: None})
+    def get(self, request: Request) -> Response:
+        sessions = sessions_reports_for(user=request.user, exam_id=request.query_params.get("examId"))
+        return Response([session_summary(s) for s in sessions[:5000]])
+
+
+class SessionExportApi(APIView):
+    permission_classes = [capability_required(Can.REVIEW_SESSIONS)]
+
+    @extend_schema(responses={200: None})
+    def get(self, request: Request, session_id: str) -> Response | HttpResponse:
+        session = exam_session_get_for_user(user=request.user, session_id=session_id)
+        if not sessions_watchable_by(request.user).filter(pk=session.pk).exists():
+            raise NotFoundError("No such exam session.")
+        fmt = request.query_params.get("format", "json")
+        if fmt == "csv":
+            response = HttpResponse(session_export_csv(session), content_type="text/csv")
+            response["Content-Disposition"] = f'attachment; filename="session-{session.pk}.csv"'
+            return response
+        if fmt != "json":
+            raise ValidationError({"format": "Use json or csv."})
+        return Response(session_export_data(session))

@@ -1,0 +1,40 @@
+"""Scoring rules. Choice questions are scored by the server at submit; the rest by people.
+
+Multiple-answer rule (shown to teachers in the admin help): each correct choice selected earns
+points / number-of-correct-choices, each wrong choice selected costs the same, and the question
+never scores below zero. So selecting everything earns nothing, and a partly right answer
+earns part of the points.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from exams.models import Question
+
+CENT = Decimal("0.01")
+
+
+def is_auto_graded(question: Question) -> bool:
+    return question.type in Question.CHOICE_TYPES
+
+
+def auto_score(question: Question, response) -> Decimal:
+    """The score of `response` to a choice question (an unanswered one scores zero)."""
+    points = Decimal(question.points)
+    if question.type == Question.Type.MCQ:
+        return points if response is not None and response == question.correct_answer else Decimal(0)
+    correct = set(question.correct_answer or [])
+    chosen = set(response or [])
+    if not correct:
+        return Decimal(0)
+    per_choice = points / len(correct)
+    earned = per_choice * (len(chosen & correct) - len(chosen - correct))
+    return max(Decimal(0), earned).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def needs_manual_grading(question: Question, response) -> bool:
+    """Unanswered open questions score zero without a grader; answered ones wait for one."""
+    if is_auto_graded(question):
+        return False
+    return response not in (None, "", [])

@@ -1,0 +1,62 @@
+"""Reads of exam sessions, scoped to who is asking."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db.models import Count, Q, QuerySet
+
+from accounts.models import User
+from accounts.permissions import Can, user_can
+from procto.errors import NotFoundError
+from sessions.models import ExamSession
+
+
+def sessions_watchable_by(user: User) -> QuerySet[ExamSession]:
+    """Sessions of the exams a staff member oversees: admins all, teachers their own exams,
+    proctors the exams assigned to them."""
+    sessions = ExamSession.objects.select_related("student", "exam")
+    if user_can(user, Can.SEE_ALL_EXAMS):
+        return sessions
+    if user.role == User.Role.TEACHER:
+        return sessions.filter(exam__created_by=user)
+    if user.role == User.Role.PROCTOR:
+        return sessions.filter(exam__proctors=user)
+    return sessions.none()
+
+
+def exam_session_get_for_user(*, user: User, session_id) -> ExamSession:
+    """The session if it is the student's own or one the staff member oversees; 404 otherwise
+    (a student probing another student's session id learns nothing)."""
+    try:
+        session_uuid = uuid.UUID(str(session_id))
+    except ValueError as exc:
+        raise NotFoundError("No such exam session.") from exc
+    own = ExamSession.objects.select_related("student", "exam").filter(student=user)
+    try:
+        return (own | sessions_watchable_by(user)).distinct().get(pk=session_uuid)
+    except ExamSession.DoesNotExist as exc:
+        raise NotFoundError("No such exam session.") from exc
+
+
+def with_event_counts(sessions: QuerySet[ExamSession]) -> QuerySet[ExamSession]:
+    return sessions.annotate(
+        event_count=Count("events", distinct=True),
+        high_severity_count=Count(
+            "events", filter=Q(events__severity__in=["high", "critical"]), distinct=True
+        ),
+    )
+
+
+def sessions_live_for(*, user: User, exam_id=None) -> QuerySet[ExamSession]:
+    sessions = sessions_watchable_by(user).filter(status=ExamSession.Status.IN_PROGRESS)
+    if exam_id:
+        sessions = sessions.filter(exam_id=exam_id)
+    return with_event_counts(sessions).order_by("deadline")
+
+
+def sessions_reports_for(*, user: User, exam_id=None) -> QuerySet[ExamSession]:
+    sessions = sessions_watchable_by(user).exclude(status=ExamSession.Status.IN_PROGRESS)
+    if exam_id:
+        sessions = sessions.filter(exam_id=exam_id)
+    return with_event_counts(sessions).order_by("-ended_at")

@@ -1,0 +1,321 @@
+"""Writes to exam sessions: start, autosave, submit, expire, grade. Every status change goes
+through `exam_session_transition`, which locks the row and only moves forward."""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from accounts.models import User
+from exams.models import Accommodation, Exam, Question
+from exams.policies import exam_identity_check
+from procto.errors import ForbiddenError, NotFoundError
+from sessions import grading
+from sessions.answers import validate_response
+from sessions.errors import (
+    DeadlinePassed,
+    ExamNotOpen,
+    IllegalTransition,
+    InvalidAnswer,
+    NoAttemptsLeft,
+    SessionClosed,
+)
+from sessions.models import Answer, ExamSession
+
+logger = logging.getLogger(__name__)
+
+GRACE = timedelta(seconds=60)
+Status = ExamSession.Status
+LEGAL_TRANSITIONS: dict[str, frozenset[str]] = {
+    Status.IN_PROGRESS: frozenset(
+        {Status.SUBMITTED, Status.EXPIRED, Status.CHEATING_DETECTED, Status.LOGGED_OUT}
+    ),
+}
+
+
+def is_transition_legal(current: str, target: str) -> bool:
+    return target in LEGAL_TRANSITIONS.get(current, frozenset())
+
+
+def session_deadline(*, exam: Exam, started_at: datetime, accommodation: Accommodation | None) -> datetime:
+    minutes = Decimal(exam.duration_minutes)
+    if accommodation is not None:
+        minutes = minutes * accommodation.time_multiplier + accommodation.extra_minutes
+    return min(started_at + timedelta(minutes=float(minutes)), exam.end_time)
+
+
+# --- start ------------------------------------------------------------------------------------------
+
+
+def exam_session_start(
+    *,
+    exam: Exam,
+    student: User,
+    ip: str | None = None,
+    user_agent: str = "",
+    browser_info: dict | None = None,
+    screen_resolution: str = "",
+) -> tuple[ExamSession, bool]:
+    """Open a new attempt, or return the one already in progress: (session, created).
+
+    Refuses (ExamNotOpen, NoAttemptsLeft, IdentityNotVerified) outside the window, past the
+    allowed attempts, or for an unverified student on a high-security exam. Two concurrent calls
+    produce one session: the partial unique index rejects the second insert, which then returns
+    the first.
+    """
+    exam_sessions_expire_overdue(student=student, exam=exam)
+    existing = _in_progress(exam=exam, student=student)
+    if existing is not None:
+        return existing, False
+    now = timezone.now()
+    if not exam.is_published or not (exam.start_time <= now < exam.end_time):
+        raise ExamNotOpen()
+    exam_identity_check(exam=exam, student=student)
+    attempts = ExamSession.objects.filter(exam=exam, student=student).count()
+    if attempts >= exam.allowed_attempts:
+        raise NoAttemptsLeft()
+    accommodation = Accommodation.objects.filter(exam=exam, student=student).first()
+    questions = list(exam.questions.order_by("order", "id").values_list("id", "points"))
+    order = [qid for qid, _ in questions]
+    if exam.shuffle_questions:
+        random.SystemRandom().shuffle(order)
+    try:
+        with transaction.atomic():
+            session = ExamSession.objects.create(
+                exam=exam,
+                student=student,
+                attempt=attempts + 1,
+                started_at=now,
+                deadline=session_deadline(exam=exam, started_at=now, accommodation=accommodation),
+                question_order=order,
+                max_score=sum((Decimal(points) for _, points in questions), Decimal(0)),
+                media_exempt=bool(accommodation and accommodation.media_exempt),
+                ip=ip,
+                user_agent=user_agent[:400],
+                browser_info=browser_info or {},
+                screen_resolution=screen_resolution[:32],
+            )
+    except IntegrityError:
+        # Lost a race with a concurrent start of the same student: theirs is the session.
+        existing = _in_progress(exam=exam, student=student)
+        if existing is None:
+            raise
+        return existing, False
+    logger.info("session %s started: %s attempt %s", session.pk, student.pk, session.attempt)
+    return session, True
+
+
+def _in_progress(*, exam: Exam, student: User) -> ExamSession | None:
+    return ExamSession.objects.filter(exam=exam, student=student, status=Status.IN_PROGRESS).first()
+
+
+# --- transitions -------------------------------------------------------------------------------------
+
+
+def exam_session_transition(
+    *, session_id, to: str, reason: str = "", ended_at: datetime | None = None
+) -> tuple[ExamSession, bool]:
+    """Move an in-progress session to a final status: (session, changed).
+
+    Locks the row. Asking for the status it already has is a no-op (idempotent submit); any
+    other move from a final status raises IllegalTransition. Choice questions are scored here.
+    """
+    with transaction.atomic():
+        session = ExamSession.objects.select_for_update(no_key=True).get(pk=session_id)
+        if session.status == to:
+            return session, False
+        if not is_transition_legal(session.status, to):
+            raise IllegalTransition(
+                f"The session is already {session.get_status_display().lower()}.",
+                details={"status": session.status},
+            )
+        session.status = to
+        session.ended_at = ended_at or timezone.now()
+        session.end_reason = reason[:300]
+        session.save(update_fields=["status", "ended_at", "end_reason", "updated_at"])
+        exam_session_grade(session=session)
+    logger.info("session %s -> %s (%s)", session.pk, to, reason or "no reason")
+    return session, True
+
+
+# --- answers -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    saved: list[str]  # question ids whose answer this save wrote
+    stale: list[str]  # question ids where a newer save had already arrived
+
+
+def _check_answer_window(session: ExamSession, now: datetime) -> None:
+    if session.status != Status.IN_PROGRESS:
+        raise SessionClosed(details={"status": session.status})
+    if now > session.deadline + GRACE:
+        raise DeadlinePassed(details={"deadline": session.deadline.isoformat()})
+
+
+def _parse_answers(session: ExamSession, answers: list[dict]) -> list[tuple[Question, dict]]:
+    questions = {q.pk: q for q in Question.objects.filter(pk__in=session.question_order)}
+    parsed = []
+    for item in answers:
+        try:
+            question = questions[int(item["question_id"])]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidAnswer(
+                "An answer names a question that is not in this exam.",
+                details={"questionId": str(item.get("question_id"))},
+            ) from exc
+        validate_response(question, item.get("student_answer"))
+        parsed.append((question, item))
+    return parsed
+
+
+def _write_answer(session: ExamSession, question: Question, item: dict, seq: int, now) -> bool:
+    """Write one answer unless a save with a higher sequence number got there first."""
+    fields = {
+        "response": item.get("student_answer"),
+        "client_seq": seq,
+        "time_spent_seconds": max(0, int(item.get("time_spent") or 0)),
+        "updated_at": now,
+    }
+    if Answer.objects.filter(session=session, question=question, client_seq__lt=seq).update(**fields):
+        return True
+    if Answer.objects.filter(session=session, question=question).exists():
+        return False
+    try:
+        with transaction.atomic():
+            Answer.objects.create(session=session, question=question, **fields)
+        return True
+    except IntegrityError:  # a concurrent save created it first: let the sequence decide
+        return bool(
+            Answer.objects.filter(session=session, question=question, client_seq__lt=seq).update(**fields)
+        )
+
+
+def exam_session_answers_save(*, session_id, student: User, answers: list[dict], sequence: int) -> SaveResult:
+    """Autosave: write each answer whose sequence number is newer than the stored one.
+
+    `answers` are {"question_id", "student_answer", "time_spent", optional "sequence"}. A save
+    is accepted while the session is in progress and until 60 s after its deadline. Replaying a
+    save changes nothing (idempotent). Raises SessionClosed, DeadlinePassed, InvalidAnswer.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        session = ExamSession.objects.select_for_update(no_key=True).get(pk=session_id)
+        if session.student_id != student.pk:
+            raise NotFoundError()
+        _check_answer_window(session, now)
+        saved, stale = [], []
+        for question, item in _parse_answers(session, answers):
+            seq = int(item.get("sequence") or sequence)
+            wrote = _write_answer(session, question, item, seq, now)
+            (saved if wrote else stale).append(str(question.pk))
+    return SaveResult(saved=saved, stale=stale)
+
+
+def exam_session_submit(
+    *, session_id, student: User, answers: list[dict] | None = None, sequence: int = 0
+) -> tuple[ExamSession, bool]:
+    """Submit (saving any last answers first). Idempotent: a finished session is returned as is."""
+    session = ExamSession.objects.filter(pk=session_id, student=student).first()
+    if session is None:
+        raise NotFoundError()
+    if session.status != Status.IN_PROGRESS:
+        return session, False
+    if timezone.now() > session.deadline + GRACE:
+        # Too late to submit by hand: it ends as expired at its deadline, with what was saved in
+        # time; answers sent with this late submit are not taken.
+        return exam_session_transition(
+            session_id=session_id, to=Status.EXPIRED, reason="deadline passed", ended_at=session.deadline
+        )
+    if answers:
+        exam_session_answers_save(session_id=session_id, student=student, answers=answers, sequence=sequence)
+    return exam_session_transition(session_id=session_id, to=Status.SUBMITTED, reason="submitted")
+
+
+def exam_sessions_expire_overdue(
+    *, now: datetime | None = None, student: User | None = None, exam: Exam | None = None
+) -> int:
+    """Auto-submit in-progress sessions whose deadline and grace have passed.
+
+    Each ends as expired at its deadline, with the answers last saved. Runs from beat every
+    30 s, and lazily before reads so embedded mode (no beat) behaves the same.
+    """
+    now = now or timezone.now()
+    overdue = ExamSession.objects.filter(status=Status.IN_PROGRESS, deadline__lt=now - GRACE)
+    if student is not None:
+        overdue = overdue.filter(student=student)
+    if exam is not None:
+        overdue = overdue.filter(exam=exam)
+    expired = 0
+    for session_id, deadline in overdue.values_list("id", "deadline"):
+        try:
+            _, changed = exam_session_transition(
+                session_id=session_id, to=Status.EXPIRED, reason="time ran out", ended_at=deadline
+            )
+        except IllegalTransition:
+            continue  # finished by someone else between the query and the lock
+        expired += changed
+    return expired
+
+
+def exam_session_terminate(*, session_id, actor: User, reason: str) -> ExamSession:
+    """A proctor ends a session for cheating."""
+    session, _ = exam_session_transition(
+        session_id=session_id, to=Status.CHEATING_DETECTED, reason=f"{actor.email}: {reason}"
+    )
+    return session
+
+
+# --- grading -----------------------------------------------------------------------------------------
+
+
+def exam_session_grade(*, session: ExamSession) -> ExamSession:
+    """Score choice answers, then settle the grading status and final score.
+
+    Grading is complete when every answered open question has a score; the final score is then
+    the sum of the answer scores (unanswered questions score zero).
+    """
+    answers = list(session.answers.select_related("question"))
+    pending = False
+    for answer in answers:
+        if grading.is_auto_graded(answer.question):
+            score = grading.auto_score(answer.question, answer.response)
+            if answer.score != score:
+                answer.score = score
+                answer.save(update_fields=["score", "updated_at"])
+        elif grading.needs_manual_grading(answer.question, answer.response) and answer.score is None:
+            pending = True
+    total = session.answers.aggregate(total=Sum("score"))["total"] or Decimal(0)
+    session.grading = ExamSession.Grading.PENDING if pending else ExamSession.Grading.COMPLETE
+    session.final_score = None if pending else total
+    session.save(update_fields=["grading", "final_score", "updated_at"])
+    return session
+
+
+def answer_grade(*, answer: Answer, grader: User, score: Decimal, feedback: str = "") -> Answer:
+    """A teacher scores an open answer; the session's final score follows when all are scored."""
+    if grading.is_auto_graded(answer.question):
+        raise ForbiddenError("Choice questions are scored automatically.")
+    if not (Decimal(0) <= Decimal(score) <= Decimal(answer.question.points)):
+        raise InvalidAnswer(f"The score must be between 0 and {answer.question.points}.")
+    with transaction.atomic():
+        answer.score = Decimal(score)
+        answer.feedback = feedback
+        answer.graded_by = grader
+        answer.graded_at = timezone.now()
+        answer.save(update_fields=["score", "feedback", "graded_by", "graded_at", "updated_at"])
+        session = ExamSession.objects.select_for_update(no_key=True).get(pk=answer.session_id)
+        if session.status != Status.IN_PROGRESS:
+            exam_session_grade(session=session)
+            if session.grading == ExamSession.Grading.COMPLETE:
+                session.graded_by, session.graded_at = grader, timezone.now()
+                session.save(update_fields=["graded_by", "graded_at"])
+    return answer

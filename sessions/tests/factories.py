@@ -1,0 +1,22 @@
+from datetime import timedelta
+
+import factory
+from django.utils import timezone
+
+from accounts.tests.factories import UserFactory
+from exams.tests.factories import ExamFactory
+from sessions.models import ExamSession
+
+
+class ExamSessionFactory(factory.django.DjangoModelFactory):
+    """A session row made directly (not through the start service), for permission fixtures."""
+
+    class Meta:
+        model = ExamSession
+
+    student = factory.SubFactory(UserFactory)
+    exam = factory.SubFactory(ExamFactory)
+    attempt = factory.Sequence(lambda n: n + 1)
+    started_at = factory.LazyFunction(timezone.now)
+    deadline = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=1))
+    question_order = factory.LazyAttribute(lambda s: list(s.exam.questions.values_list("id", flat=True)))
