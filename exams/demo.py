@@ -49,7 +49,7 @@ class SeedReport:
     exam_created: bool = False
 
 
-def _triangle_png() -> ContentFile:
+def triangle_png() -> ContentFile:
     image = Image.new("RGB", (240, 200), "white")
     ImageDraw.Draw(image).polygon([(120, 20), (220, 180), (20, 180)], outline="navy", width=6)
     buffer = io.BytesIO()
@@ -82,7 +82,7 @@ def _demo_questions() -> list[dict]:
         {
             "type": Question.Type.IMAGE,
             "text": "How many sides does the shape in the picture have? Explain how you counted.",
-            "image": _triangle_png(),
+            "image": triangle_png(),
             "points": 1,
         },
         {

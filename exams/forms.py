@@ -48,12 +48,12 @@ class QuestionAdminForm(forms.ModelForm):
             self.instance.correct_answer = None
         return data
 
-    def _post_clean(self) -> None:
+    def _update_errors(self, errors) -> None:
         # Model validation reports on options/correct_answer; show those on our two text fields.
-        super()._post_clean()
-        for model_field, form_field in (("options", "options_text"), ("correct_answer", "correct_text")):
-            if model_field in self.errors:
-                self.errors[form_field] = self.errors.pop(model_field)
+        if hasattr(errors, "error_dict"):
+            renames = {"options": "options_text", "correct_answer": "correct_text"}
+            errors.error_dict = {renames.get(k, k): v for k, v in errors.error_dict.items()}
+        super()._update_errors(errors)
 
 
 def question_form(question_type: str) -> type[QuestionAdminForm]:

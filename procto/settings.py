@@ -287,6 +287,8 @@ REST_FRAMEWORK = {
         "djangorestframework_camel_case.parser.CamelCaseFormParser",
     ],
     "EXCEPTION_HANDLER": "procto.api.exception_handler",
+    # ?format= belongs to the reference API (export?format=csv|json), not to DRF's negotiation.
+    "URL_FORMAT_OVERRIDE": None,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

@@ -35,7 +35,7 @@ def answer_data(answer: Answer, *, with_grades: bool) -> dict:
         "updated_at": answer.updated_at,
     }
     if with_grades:
-        data.update(score=answer.score, feedback=answer.feedback)
+        data.update(score=None if answer.score is None else float(answer.score), feedback=answer.feedback)
     return data
 
 
@@ -58,8 +58,8 @@ def session_summary(session: ExamSession) -> dict:
         "end_time": session.ended_at,
         "time_remaining": time_remaining_seconds(session),
         "duration_seconds": int((duration_end - session.started_at).total_seconds()),
-        "final_score": session.final_score,
-        "max_score": session.max_score,
+        "final_score": None if session.final_score is None else float(session.final_score),
+        "max_score": float(session.max_score),
         "grading": session.grading,
         "media_exempt": session.media_exempt,
         "event_count": getattr(session, "event_count", None),

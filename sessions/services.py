@@ -80,6 +80,10 @@ def exam_session_start(
     exam_identity_check(exam=exam, student=student)
     attempts = ExamSession.objects.filter(exam=exam, student=student).count()
     if attempts >= exam.allowed_attempts:
+        # A concurrent start may have just opened the last attempt: that one is ours to resume.
+        existing = _in_progress(exam=exam, student=student)
+        if existing is not None:
+            return existing, False
         raise NoAttemptsLeft()
     accommodation = Accommodation.objects.filter(exam=exam, student=student).first()
     questions = list(exam.questions.order_by("order", "id").values_list("id", "points"))

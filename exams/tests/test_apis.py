@@ -1,0 +1,154 @@
+"""/api/exams with the reference document's field names."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from exams.models import Exam, Question
+from exams.selectors import exam_student_payload, payload_cache_key
+from sessions.services import exam_session_start
+
+pytestmark = pytest.mark.django_db
+
+
+def reference_exam(**overrides) -> dict:
+    now = timezone.now()
+    body = {
+        "title": "Chemistry",
+        "description": "Unit 3",
+        "duration": 45,
+        "startTime": (now - timedelta(minutes=1)).isoformat(),
+        "endTime": (now + timedelta(days=2)).isoformat(),
+        "isPublished": True,
+        "settings": {
+            "allowedAttempts": 2,
+            "shuffleQuestions": True,
+            "showResults": False,
+            "proctoringEnabled": True,
+            "securityLevel": "high",
+        },
+        "questions": [
+            {
+                "type": "MCQ",
+                "questionText": "H2O is?",
+                "options": ["water", "salt"],
+                "correctAnswer": "water",
+                "points": 1,
+                "explanation": "Two hydrogens, one oxygen.",
+            },
+            {"type": "Paragraph", "questionText": "Explain pH.", "points": 4},
+        ],
+    }
+    return body | overrides
+
+
+def test_a_teacher_creates_an_exam_in_the_reference_shape(api, teacher):
+    api.force_authenticate(teacher)
+    response = api.post("/api/exams", reference_exam(), format="json")
+    assert response.status_code == 201, response.json()
+    data = response.json()["data"]
+    assert data["duration"] == 45
+    assert data["settings"] == {
+        "allowedAttempts": 2,
+        "shuffleQuestions": True,
+        "showResults": False,
+        "proctoringEnabled": True,
+        "securityLevel": "high",
+    }
+    assert data["createdBy"] == str(teacher.pk)
+    assert data["questions"][0]["correctAnswer"] == "water"  # the author sees the key
+    assert Exam.objects.get().questions.count() == 2
+
+
+def test_an_inconsistent_question_names_its_position(api, teacher):
+    api.force_authenticate(teacher)
+    bad = reference_exam()
+    bad["questions"][0]["correctAnswer"] = "lava"
+    response = api.post("/api/exams", bad, format="json")
+    assert response.status_code == 400
+    assert "questions.1.correctAnswer" in str(response.json()["error"]["details"])
+    assert not Exam.objects.exists()
+
+
+def test_an_exam_must_end_after_it_starts(api, teacher):
+    api.force_authenticate(teacher)
+    body = reference_exam(endTime=(timezone.now() - timedelta(days=1)).isoformat())
+    assert api.post("/api/exams", body, format="json").status_code == 400
+
+
+def test_a_student_lists_published_open_exams_without_questions(api, teacher, student):
+    api.force_authenticate(teacher)
+    api.post("/api/exams", reference_exam(), format="json")
+    api.post("/api/exams", reference_exam(title="Draft", isPublished=False), format="json")
+    api.force_authenticate(student)
+    listed = api.get("/api/exams").json()["data"]
+    assert [e["title"] for e in listed] == ["Chemistry"]
+    assert listed[0]["questions"] == []
+
+
+def test_questions_cannot_change_once_a_student_started(api, teacher, student):
+    api.force_authenticate(teacher)
+    exam_id = api.post("/api/exams", reference_exam(), format="json").json()["data"]["id"]
+    student.is_verified = True
+    student.save()
+    exam_session_start(exam=Exam.objects.get(pk=exam_id), student=student)
+    response = api.put(f"/api/exams/{exam_id}", reference_exam(), format="json")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "EXAM_HAS_ATTEMPTS"
+    fields_only = reference_exam(title="Chemistry (room 2)")
+    del fields_only["questions"]
+    assert api.put(f"/api/exams/{exam_id}", fields_only, format="json").status_code == 200
+    assert Exam.objects.get().title == "Chemistry (room 2)"
+
+
+def test_the_student_payload_is_cached_and_forgotten_when_a_question_changes(api, teacher):
+    api.force_authenticate(teacher)
+    exam = Exam.objects.get(pk=api.post("/api/exams", reference_exam(), format="json").json()["data"]["id"])
+    first = exam_student_payload(exam)
+    assert cache.get(payload_cache_key(exam.pk)) == first
+    question = exam.questions.get(type="Paragraph")
+    question.text = "Explain pH, with an example."
+    question.save()
+    assert cache.get(payload_cache_key(exam.pk)) is None
+    assert exam_student_payload(exam)["questions"][str(question.pk)]["question_text"].endswith("example.")
+
+
+def test_the_cached_payload_never_holds_answers(api, teacher):
+    api.force_authenticate(teacher)
+    exam = Exam.objects.get(pk=api.post("/api/exams", reference_exam(), format="json").json()["data"]["id"])
+    payload = str(exam_student_payload(exam))
+    assert "water" in payload  # an option, which students see
+    assert "correct" not in payload and "Two hydrogens" not in payload
+
+
+def test_question_images_are_not_public_before_the_exam(client, teacher, student, exam_with_image):
+    question = exam_with_image.questions.get(type=Question.Type.IMAGE)
+    url = f"/exams/questions/{question.pk}/image"
+    client.force_login(student)
+    assert client.get(url).status_code == 404
+    exam_session_start(exam=exam_with_image, student=student)
+    assert client.get(url).status_code == 200
+    client.force_login(teacher)
+    assert client.get(url).status_code == 200
+
+
+@pytest.fixture
+def exam_with_image(teacher, settings, tmp_path):
+    from exams.demo import triangle_png
+    from exams.services import exam_create
+
+    settings.MEDIA_ROOT = tmp_path
+    now = timezone.now()
+    return exam_create(
+        author=teacher,
+        title="Shapes",
+        duration_minutes=10,
+        start_time=now - timedelta(minutes=1),
+        end_time=now + timedelta(hours=1),
+        is_published=True,
+        questions=[{"type": "Image", "text": "Name the shape.", "image": triangle_png()}],
+    )

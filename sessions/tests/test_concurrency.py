@@ -1,0 +1,95 @@
+"""Races a real classroom produces, run with real threads on PostgreSQL (committed, not inside
+one test transaction), because only a real database shows whether the locks hold."""
+
+from __future__ import annotations
+
+import random
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connection
+
+from sessions import services
+from sessions.models import Answer, ExamSession
+from sessions.tests.conftest import qid
+
+pytestmark = [pytest.mark.needs_postgres, pytest.mark.django_db(transaction=True)]
+
+
+def run_together(count: int, action) -> list:
+    """Run `action(i)` in `count` threads released at the same instant."""
+    barrier = threading.Barrier(count)
+
+    def worker(i: int):
+        try:
+            barrier.wait(timeout=20)
+            return action(i)
+        finally:
+            connection.close()  # each thread has its own connection; give it back
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(worker, range(count)))
+
+
+def test_twenty_simultaneous_starts_open_one_session(exam, student):
+    results = run_together(20, lambda _: services.exam_session_start(exam=exam, student=student))
+    assert ExamSession.objects.count() == 1
+    assert {session.pk for session, _ in results} == {ExamSession.objects.get().pk}
+    assert sum(created for _, created in results) == 1
+
+
+def test_fifty_simultaneous_submits_make_one_transition(exam, student):
+    session, _ = services.exam_session_start(exam=exam, student=student)
+    results = run_together(50, lambda _: services.exam_session_submit(session_id=session.pk, student=student))
+    assert sum(changed for _, changed in results) == 1
+    assert {s.status for s, _ in results} == {"submitted"}
+    assert len({s.ended_at for s, _ in results}) == 1
+
+
+def test_saves_arriving_in_any_order_keep_the_newest_answer(exam, student):
+    session, _ = services.exam_session_start(exam=exam, student=student)
+    paragraph = qid(exam, "Paragraph")
+    sequences = list(range(1, 31))
+    random.Random(7).shuffle(sequences)
+
+    def save(i: int):
+        seq = sequences[i]
+        return services.exam_session_answers_save(
+            session_id=session.pk,
+            student=student,
+            answers=[{"question_id": paragraph, "student_answer": f"draft {seq}"}],
+            sequence=seq,
+        )
+
+    run_together(30, save)
+    answer = Answer.objects.get(session=session)
+    assert (answer.response, answer.client_seq) == ("draft 30", 30)
+
+
+def test_a_submit_racing_autosaves_loses_no_saved_answer(exam, student):
+    session, _ = services.exam_session_start(exam=exam, student=student)
+    mcq, paragraph = qid(exam, "MCQ"), qid(exam, "Paragraph")
+
+    def act(i: int):
+        if i == 0:
+            return services.exam_session_submit(session_id=session.pk, student=student)
+        try:
+            return services.exam_session_answers_save(
+                session_id=session.pk,
+                student=student,
+                answers=[{"question_id": paragraph if i % 2 else mcq, "student_answer": None}],
+                sequence=i,
+            )
+        except Exception as exc:  # saves after the submit are refused, which is the point
+            return exc
+
+    results = run_together(10, act)
+    session.refresh_from_db()
+    assert session.status == "submitted"
+    refused = [r for r in results[1:] if isinstance(r, Exception)]
+    assert all(type(r).__name__ == "SessionClosed" for r in refused)
+    # Every save that was accepted is in the database; none was half-applied.
+    accepted = [r for r in results[1:] if not isinstance(r, Exception)]
+    stored = set(Answer.objects.filter(session=session).values_list("question_id", flat=True))
+    assert {int(q) for r in accepted for q in r.saved} <= stored
