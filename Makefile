@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP_FLAGS := --disable-pip-version-check --quiet
 
-.PHONY: install run test lint format worker clean
+.PHONY: install run test lint format worker clean test-tools
 
 install: $(VENV)/.installed
 
@@ -18,8 +18,12 @@ $(VENV)/.installed: requirements.txt
 run: install
 	scripts/run.sh
 
-test: install lint
+test: install test-tools lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Debian's chromium, espeak-ng and sox for the browser tests (apt-get, when missing).
+test-tools:
+	scripts/ensure-test-tools.sh
 
 lint: install
 	$(PY) -m ruff check .

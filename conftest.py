@@ -6,6 +6,8 @@ import os
 
 import pytest
 
+pytest_plugins = ["procto.tests.browser"]
+
 SERVICE_MARKERS = {
     "needs_postgres": "DATABASE_URL",
     "needs_redis": "REDIS_URL",

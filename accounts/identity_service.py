@@ -31,7 +31,8 @@ FOLDERS = {
 }
 
 
-def _normalized(kind: str, data: bytes) -> bytes:
+def normalized_image(kind: str, data: bytes) -> bytes:
+    """Validated, re-encoded JPEG bytes of an upload; VerificationFailed names the field."""
     try:
         return normalize_image(data).jpeg
     except ImageRejected as exc:
@@ -43,7 +44,8 @@ def _normalized(kind: str, data: bytes) -> bytes:
         ) from exc
 
 
-def _embedding(kind: str, jpeg: bytes) -> np.ndarray:
+def embedding_of(kind: str, jpeg: bytes) -> np.ndarray:
+    """The one face's embedding; VerificationFailed (422) with a message for the student."""
     try:
         return faces.face_embedding(faces.decode_image(jpeg))
     except faces.FaceImageError as exc:
@@ -79,7 +81,7 @@ def identity_verify(
     """
     user = User.objects.get(pk=user.pk)  # the images on file now, not those of a stale instance
     given = {"photo": photo, "id_card": id_card, "live_capture": live_capture}
-    jpegs = {kind: _normalized(kind, data) for kind, data in given.items() if data is not None}
+    jpegs = {kind: normalized_image(kind, data) for kind, data in given.items() if data is not None}
     for kind in ("photo", "id_card"):
         if kind not in jpegs:
             stored = getattr(user, kind)
@@ -92,7 +94,7 @@ def identity_verify(
                 )
             jpegs[kind] = read_encrypted(stored)
 
-    embeddings = {kind: _embedding(kind, jpeg) for kind, jpeg in jpegs.items()}
+    embeddings = {kind: embedding_of(kind, jpeg) for kind, jpeg in jpegs.items()}
     photo_vs_id = faces.compare_embeddings(embeddings["photo"], embeddings["id_card"])
     photo_vs_live = (
         faces.compare_embeddings(embeddings["photo"], embeddings["live_capture"])
@@ -151,7 +153,7 @@ def verification_review(
     user.verified_at = verification.reviewed_at if approve else None
     if approve:
         photo = read_encrypted(verification.photo)
-        user.face_embedding = embedding_encrypt(_embedding("photo", photo))
+        user.face_embedding = embedding_encrypt(embedding_of("photo", photo))
     else:
         user.face_embedding = None
     user.save(update_fields=["is_verified", "verified_at", "face_embedding"])

@@ -161,6 +161,9 @@ def cohort_create(*, label: str, students: int, questions: int) -> list[Student]
         end_time=now + timedelta(days=1),
         is_published=True,
         security_level=Exam.SecurityLevel.LOW,
+        # No camera, consent or system-check steps before the start: they are not what is measured,
+        # and autosave takes the same path with or without proctoring.
+        proctoring_enabled=False,
         questions=exam_questions(questions),
     )
     shape = [(str(q.pk), q.type, list(q.options)) for q in exam.questions.order_by("order")]

@@ -4,6 +4,8 @@ from drf_spectacular.views import SpectacularAPIView
 
 from procto import views
 from procto.health import healthz
+from sessions.api_urls import readiness_urlpatterns
+from sessions.urls import exam_step_urlpatterns
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -12,7 +14,9 @@ urlpatterns = [
     path("api/auth/", include("accounts.api_urls")),
     path("api/", include("exams.api_urls")),
     path("api/exam-sessions/", include("sessions.api_urls")),
+    path("api/exams/", include(readiness_urlpatterns)),
     path("exams/", include("exams.urls")),
+    path("exams/", include(exam_step_urlpatterns)),
     path("sessions/", include("sessions.urls")),
     path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("admin/", admin.site.urls),

@@ -56,10 +56,19 @@ class ProctoringEvent(models.Model):
     occurred_at = models.DateTimeField(help_text="When it happened (client clock for client events).")
     received_at = models.DateTimeField(auto_now_add=True)
     snapshot = models.CharField(max_length=200, blank=True, help_text="Encrypted storage name.")
+    # The browser's number for this event: a re-sent event (after a reconnect) is stored once.
+    client_seq = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["occurred_at", "id"]
         indexes = [models.Index(fields=["session", "occurred_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "client_seq"],
+                condition=models.Q(client_seq__isnull=False),
+                name="proctoring_event_client_seq_once",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} ({self.severity}) in {self.session_id}"

@@ -3,7 +3,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -59,11 +60,13 @@ def event_record_client(
     severity: str = "low",
     details: dict | None = None,
     occurred_at: datetime | None = None,
+    client_seq: int | None = None,
 ) -> ProctoringEvent:
     """Store an event the student's browser reported, and push it to the exam's monitors.
 
     Only for the student's own session, while it is in progress (or within the grace after its
-    deadline). Raises InvalidEvent, SessionClosed or NotFoundError.
+    deadline). An event re-sent with the same `client_seq` is stored once (the first is
+    returned). Raises InvalidEvent, SessionClosed or NotFoundError.
     """
     if type not in CLIENT_EVENT_TYPES:
         raise InvalidEvent(details={"type": type, "allowed": sorted(CLIENT_EVENT_TYPES)})
@@ -78,13 +81,58 @@ def event_record_client(
     now = timezone.now()
     if session.status != ExamSession.Status.IN_PROGRESS or now > session.deadline + GRACE:
         raise SessionClosed()
-    event = ProctoringEvent.objects.create(
-        session=session,
-        type=type,
-        severity=severity,
-        source=ProctoringEvent.Source.CLIENT,
-        details=details,
-        occurred_at=_occurred_at(session, occurred_at, now),
-    )
+    if client_seq is not None:
+        existing = ProctoringEvent.objects.filter(session=session, client_seq=client_seq).first()
+        if existing is not None:
+            return existing
+    try:
+        with transaction.atomic():
+            event = ProctoringEvent.objects.create(
+                session=session,
+                client_seq=client_seq,
+                type=type,
+                severity=severity,
+                source=ProctoringEvent.Source.CLIENT,
+                details=details,
+                occurred_at=_occurred_at(session, occurred_at, now),
+            )
+    except IntegrityError:  # the same event re-sent concurrently: the other copy won
+        return ProctoringEvent.objects.get(session=session, client_seq=client_seq)
     broadcast_alert(event, exam_id=session.exam_id)
     return event
+
+
+# --- media from the stream socket ---------------------------------------------------------------
+
+
+def stream_stats_key(session_id, name: str) -> str:
+    return f"stream:{session_id}:{name}"
+
+
+STATS_SECONDS = 6 * 3600
+
+
+def media_received(*, session_id, kind: str, seq: int, captured_ms: int, payload: bytes) -> None:
+    """Record an accepted frame or audio chunk (counts, last sequence, the latest thumbnail).
+
+    The analysis pipeline picks media up from here.
+    """
+    cache.set(stream_stats_key(session_id, f"{kind}:last_seq"), seq, STATS_SECONDS)
+    cache.set(stream_stats_key(session_id, f"{kind}:last_at"), timezone.now().timestamp(), STATS_SECONDS)
+    cache.add(stream_stats_key(session_id, f"{kind}:count"), 0, STATS_SECONDS)
+    cache.incr(stream_stats_key(session_id, f"{kind}:count"))
+    if kind == "frame":
+        cache.set(stream_stats_key(session_id, "thumbnail"), payload, STATS_SECONDS)
+
+
+def stream_stats(session_id) -> dict:
+    names = [
+        "frame:last_seq",
+        "frame:count",
+        "frame:last_at",
+        "audio:last_seq",
+        "audio:count",
+        "audio:last_at",
+    ]
+    values = cache.get_many([stream_stats_key(session_id, n) for n in names])
+    return {n: values.get(stream_stats_key(session_id, n)) for n in names}

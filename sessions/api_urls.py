@@ -11,4 +11,11 @@ urlpatterns = [
     path("<str:session_id>/submit", apis.SessionSubmitApi.as_view(), name="api-session-submit"),
     path("<str:session_id>/log-event", apis.SessionLogEventApi.as_view(), name="api-session-log-event"),
     path("<str:session_id>/export", apis.SessionExportApi.as_view(), name="api-session-export"),
+    path("<str:session_id>/room-scan", apis.RoomScanApi.as_view(), name="api-session-room-scan"),
+]
+
+# Steps before an exam, under /api/exams/<id>/...
+readiness_urlpatterns = [
+    path("<str:exam_id>/system-check", apis.SystemCheckApi.as_view(), name="api-exam-system-check"),
+    path("<str:exam_id>/identity-check", apis.IdentityCheckApi.as_view(), name="api-exam-identity-check"),
 ]

@@ -14,8 +14,9 @@ from accounts.permissions import Can, capability_required
 from exams.selectors import exam_get_for_user
 from procto.errors import NotFoundError
 from proctoring.services import event_record_client
-from sessions import services
+from sessions import readiness, services
 from sessions.exports import session_export_csv, session_export_data
+from sessions.room_scan import room_scan_chunk_add
 from sessions.selectors import (
     exam_session_get_for_user,
     sessions_live_for,
@@ -23,10 +24,13 @@ from sessions.selectors import (
     sessions_watchable_by,
 )
 from sessions.serializers import (
+    IdentityCheckInput,
     LogEventInput,
+    RoomScanInput,
     SaveAnswersInput,
     StartInput,
     SubmitInput,
+    SystemCheckInput,
     session_detail,
     session_summary,
 )
@@ -152,3 +156,70 @@ class SessionExportApi(APIView):
         if fmt != "json":
             raise ValidationError({"format": "Use json or csv."})
         return Response(session_export_data(session))
+
+
+# --- before the exam: system check, identity check; during it: the room scan ------------------------
+
+
+class SystemCheckApi(APIView):
+    permission_classes = [capability_required(Can.TAKE_EXAMS)]
+
+    @extend_schema(request=SystemCheckInput, responses={201: None})
+    def post(self, request: Request, exam_id: str) -> Response:
+        exam = exam_get_for_user(user=request.user, exam_id=exam_id)
+        data = SystemCheckInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        check = readiness.system_check_record(exam=exam, student=request.user, **data.validated_data)
+        failed = [item for item in check.required if not check.items.get(item)]
+        return Response(
+            {"passed": check.passed, "required": check.required, "failed": failed},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class IdentityCheckApi(APIView):
+    permission_classes = [capability_required(Can.TAKE_EXAMS)]
+
+    @extend_schema(request=IdentityCheckInput, responses={200: None})
+    def post(self, request: Request, exam_id: str) -> Response:
+        exam = exam_get_for_user(user=request.user, exam_id=exam_id)
+        data = IdentityCheckInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        check = readiness.identity_check_record(
+            exam=exam, student=request.user, capture=data.validated_data["live_capture"].read()
+        )
+        message = (
+            "It's you: identity confirmed."
+            if check.passed
+            else "The face on camera does not match your ID photo. Face the camera in good light and "
+            "try again; if it keeps failing, ask your proctor."
+        )
+        return Response(
+            {
+                "passed": check.passed,
+                "distance": check.distance,
+                "threshold": check.threshold,
+                "message": message,
+            }
+        )
+
+
+class RoomScanApi(APIView):
+    permission_classes = [capability_required(Can.TAKE_EXAMS)]
+
+    @extend_schema(request=RoomScanInput, responses={200: None})
+    def post(self, request: Request, session_id: str) -> Response:
+        session = exam_session_get_for_user(user=request.user, session_id=session_id)
+        if session.student_id != request.user.pk:
+            raise NotFoundError("No such exam session.")
+        data = RoomScanInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = room_scan_chunk_add(
+            session=session,
+            index=data.validated_data["index"],
+            data=data.validated_data["chunk"].read(),
+            final=data.validated_data["final"],
+        )
+        return Response(
+            {"complete": upload.complete, "bytes": upload.received_bytes, "next": len(upload.chunks)}
+        )

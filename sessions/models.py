@@ -100,3 +100,67 @@ class Answer(models.Model):
 
     def __str__(self) -> str:
         return f"answer to {self.question_id} in {self.session_id}"
+
+
+class ExamConsent(models.Model):
+    """The student accepted the privacy notice for this exam (what is captured, who sees it)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="consents")
+    notice_version = models.CharField(max_length=16)
+    accepted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "exam"], name="exam_sessions_consent_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user} consented to {self.exam}"
+
+
+class SystemCheck(models.Model):
+    """A pre-test check as the student's browser reported it."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="system_checks")
+    created_at = models.DateTimeField(auto_now_add=True)
+    items = models.JSONField(default=dict)
+    measurements = models.JSONField(default=dict)
+    required = models.JSONField(default=list)
+    passed = models.BooleanField()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"system check of {self.user} for {self.exam}: {'passed' if self.passed else 'failed'}"
+
+
+class IdentityCheck(models.Model):
+    """A webcam capture compared with the student's verified ID photo before an exam."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="identity_checks")
+    created_at = models.DateTimeField(auto_now_add=True)
+    capture = models.CharField(max_length=200, help_text="Encrypted storage name.")
+    distance = models.FloatField()
+    threshold = models.FloatField()
+    passed = models.BooleanField()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"identity check of {self.user} for {self.exam}: {'passed' if self.passed else 'failed'}"
+
+
+class RoomScanUpload(models.Model):
+    """A room-scan video arriving in chunks; on the last one it becomes session.room_scan."""
+
+    session = models.OneToOneField(ExamSession, on_delete=models.CASCADE, related_name="room_scan_upload")
+    chunks = models.JSONField(default=list, help_text="Encrypted storage names, in order.")
+    received_bytes = models.PositiveBigIntegerField(default=0)
+    complete = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"room scan of {self.session_id} ({self.received_bytes} bytes)"

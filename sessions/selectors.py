@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from accounts.models import User
 from accounts.permissions import Can, user_can
+from exams.models import Exam
 from procto.errors import NotFoundError
 from sessions.models import ExamSession
 
@@ -60,3 +63,35 @@ def sessions_reports_for(*, user: User, exam_id=None) -> QuerySet[ExamSession]:
     if exam_id:
         sessions = sessions.filter(exam_id=exam_id)
     return with_event_counts(sessions).order_by("-ended_at")
+
+
+@dataclass
+class DashboardExam:
+    exam: Exam
+    attempts_used: int
+    in_progress: ExamSession | None
+
+    @property
+    def attempts_left(self) -> int:
+        return max(0, self.exam.allowed_attempts - self.attempts_used)
+
+
+def student_dashboard(*, student: User) -> dict:
+    """Available (open now), upcoming, and finished attempts for a student's start page."""
+    now = timezone.now()
+    sessions = list(
+        ExamSession.objects.filter(student=student).select_related("exam").order_by("-started_at")
+    )
+    by_exam: dict[int, list[ExamSession]] = {}
+    for session in sessions:
+        by_exam.setdefault(session.exam_id, []).append(session)
+    available, upcoming = [], []
+    for exam in Exam.objects.filter(is_published=True, end_time__gt=now).order_by("start_time", "pk"):
+        mine = by_exam.get(exam.pk, [])
+        entry = DashboardExam(exam, len(mine), next((s for s in mine if s.is_in_progress), None))
+        if exam.start_time > now:
+            upcoming.append(entry)
+        elif entry.in_progress or entry.attempts_left:
+            available.append(entry)
+    finished = [s for s in sessions if not s.is_in_progress]
+    return {"available": available, "upcoming": upcoming, "finished": finished}

@@ -125,3 +125,26 @@ class LogEventInput(serializers.Serializer):
     severity = serializers.CharField(max_length=10, required=False, default="low")
     details = serializers.JSONField(required=False, default=dict)
     timestamp = serializers.DateTimeField(required=False)
+
+
+class SystemCheckInput(serializers.Serializer):
+    items = serializers.DictField(child=serializers.BooleanField())
+    measurements = serializers.DictField(required=False, default=dict)
+
+
+def _at_most(limit: int):
+    def check(upload) -> None:
+        if upload.size > limit:
+            raise serializers.ValidationError(f"At most {limit // 1_048_576} MB.")
+
+    return check
+
+
+class IdentityCheckInput(serializers.Serializer):
+    live_capture = serializers.FileField(validators=[_at_most(5 * 1024 * 1024)])
+
+
+class RoomScanInput(serializers.Serializer):
+    chunk = serializers.FileField(validators=[_at_most(5 * 1024 * 1024)])
+    index = serializers.IntegerField(min_value=0, max_value=10_000)
+    final = serializers.BooleanField(default=False)

@@ -28,6 +28,8 @@ from sessions.errors import (
     SessionClosed,
 )
 from sessions.models import Answer, ExamSession
+from sessions.readiness import readiness_check
+from sessions.realtime import student_notify
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +80,7 @@ def exam_session_start(
     if not exam.is_published or not (exam.start_time <= now < exam.end_time):
         raise ExamNotOpen()
     exam_identity_check(exam=exam, student=student)
+    readiness_check(exam=exam, student=student)
     attempts = ExamSession.objects.filter(exam=exam, student=student).count()
     if attempts >= exam.allowed_attempts:
         # A concurrent start may have just opened the last attempt: that one is ours to resume.
@@ -145,6 +148,10 @@ def exam_session_transition(
         session.end_reason = reason[:300]
         session.save(update_fields=["status", "ended_at", "end_reason", "updated_at"])
         exam_session_grade(session=session)
+        if to == Status.CHEATING_DETECTED:
+            student_notify(session.pk, {"type": "terminated", "reason": session.end_reason})
+        else:
+            student_notify(session.pk, {"type": "ended", "status": to})
     logger.info("session %s -> %s (%s)", session.pk, to, reason or "no reason")
     return session, True
 
@@ -272,10 +279,14 @@ def exam_sessions_expire_overdue(
 
 def exam_session_terminate(*, session_id, actor: User, reason: str) -> ExamSession:
     """A proctor ends a session for cheating."""
-    session, _ = exam_session_transition(
-        session_id=session_id, to=Status.CHEATING_DETECTED, reason=f"{actor.email}: {reason}"
-    )
+    session, _ = exam_session_transition(session_id=session_id, to=Status.CHEATING_DETECTED, reason=reason)
+    logger.warning("session %s terminated by %s: %s", session_id, actor.pk, reason)
     return session
+
+
+def exam_session_warn(*, session_id, actor: User, message: str) -> None:
+    """A proctor's warning, shown on the student's exam page at once."""
+    student_notify(session_id, {"type": "warning", "message": message[:500], "from": "proctor"})
 
 
 # --- grading -----------------------------------------------------------------------------------------

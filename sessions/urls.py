@@ -1,7 +1,18 @@
 from django.urls import path
 
-from sessions import views
+from sessions import pages, views
 
 urlpatterns = [
     path("<uuid:session_id>/grade/", views.grade_session, name="grade-session"),
+    path("<uuid:session_id>/room-scan/", pages.room_scan, name="session-room-scan"),
+    path("<uuid:session_id>/take/", pages.take, name="session-take"),
+]
+
+# The steps before an exam, under /exams/<id>/...
+exam_step_urlpatterns = [
+    path("<int:exam_id>/consent/", pages.consent, name="exam-consent"),
+    path("<int:exam_id>/check/", pages.system_check, name="exam-check"),
+    path("<int:exam_id>/identity/", pages.identity_check, name="exam-identity"),
+    path("<int:exam_id>/ready/", pages.ready, name="exam-ready"),
+    path("<int:exam_id>/start/", pages.start, name="exam-start"),
 ]

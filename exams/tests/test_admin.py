@@ -189,7 +189,7 @@ def test_questions_become_read_only_once_a_student_started(client, teacher, stud
 
 @pytest.fixture
 def exam_with_questions(teacher):
-    exam = ExamFactory(created_by=teacher, title="Astronomy", is_published=True)
+    exam = ExamFactory(created_by=teacher, title="Astronomy", is_published=True, proctoring_enabled=False)
     Question.objects.create(
         exam=exam,
         type="MCQ",

@@ -93,9 +93,10 @@ def test_a_student_lists_published_open_exams_without_questions(api, teacher, st
 def test_questions_cannot_change_once_a_student_started(api, teacher, student):
     api.force_authenticate(teacher)
     exam_id = api.post("/api/exams", reference_exam(), format="json").json()["data"]["id"]
-    student.is_verified = True
-    student.save()
-    exam_session_start(exam=Exam.objects.get(pk=exam_id), student=student)
+    exam = Exam.objects.get(pk=exam_id)
+    Exam.objects.filter(pk=exam_id).update(security_level="low", proctoring_enabled=False)
+    exam.refresh_from_db()
+    exam_session_start(exam=exam, student=student)
     response = api.put(f"/api/exams/{exam_id}", reference_exam(), format="json")
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "EXAM_HAS_ATTEMPTS"
@@ -150,5 +151,6 @@ def exam_with_image(teacher, settings, tmp_path):
         start_time=now - timedelta(minutes=1),
         end_time=now + timedelta(hours=1),
         is_published=True,
+        proctoring_enabled=False,
         questions=[{"type": "Image", "text": "Name the shape.", "image": triangle_png()}],
     )

@@ -72,6 +72,8 @@ EXAM = "api/exams/<str:exam_id>"
 ANSWER = {"answers": [], "sequence": 1}
 EVENT = {"type": "tab-switch", "severity": "medium"}
 
+CHECK = {"items": {"browser": True, "websocket": True}}
+
 MATRIX = [
     Row("api/auth/profile", "GET", everyone(401, 200)),
     Row("api/auth/ws-ticket", "POST", everyone(401, 200)),
@@ -155,6 +157,50 @@ MATRIX = [
         body=EVENT,
     ),
     Row(f"{SESSION}/export", "GET", roles(student=403, teacher=200, proctor=200, admin=200), obj="own"),
+    # --- the steps before and around an exam (students only, on exams they may sit)
+    Row(
+        f"{EXAM}/system-check",
+        "POST",
+        roles(student=201, teacher=403, proctor=403, admin=403),
+        obj="own",
+        body=CHECK,
+    ),
+    Row(
+        f"{EXAM}/system-check",
+        "POST",
+        roles(student=404, teacher=403, proctor=403, admin=403),
+        obj="other",
+        body=CHECK,
+    ),
+    # Without a capture the student gets 400; the capture path has its own tests.
+    Row(
+        f"{EXAM}/identity-check",
+        "POST",
+        roles(student=400, teacher=403, proctor=403, admin=403),
+        obj="own",
+        fmt="multipart",
+    ),
+    Row(
+        f"{EXAM}/identity-check",
+        "POST",
+        roles(student=404, teacher=403, proctor=403, admin=403),
+        obj="other",
+        fmt="multipart",
+    ),
+    Row(
+        f"{SESSION}/room-scan",
+        "POST",
+        roles(student=400, teacher=403, proctor=403, admin=403),
+        obj="own",
+        fmt="multipart",
+    ),
+    Row(
+        f"{SESSION}/room-scan",
+        "POST",
+        roles(student=404, teacher=403, proctor=403, admin=403),
+        obj="other",
+        fmt="multipart",
+    ),
     Row(f"{SESSION}/export", "GET", roles(student=403, teacher=404, proctor=404, admin=200), obj="other"),
 ]
 

@@ -39,6 +39,8 @@ def make_exam(teacher):
             "end_time": now + timedelta(days=1),
             "is_published": True,
             "allowed_attempts": 1,
+            # These tests are about the exam rules; the proctoring steps have tests of their own.
+            "proctoring_enabled": False,
             "questions": QUESTIONS,
         }
         return exam_create(**(fields | overrides))

@@ -1,0 +1,146 @@
+"""The exam page's socket: webcam frames, microphone audio and browser events (docs/PROTOCOL.md)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import deque
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from django.utils.dateparse import parse_datetime
+
+from accounts.ws_auth import AuthenticatedConsumer
+from procto.errors import ApplicationError
+from proctoring import services
+from proctoring.stream import BadMessage, parse_media
+from sessions.models import ExamSession
+from sessions.readiness import FRAME_INTERVAL_MS
+from sessions.realtime import session_group
+
+logger = logging.getLogger(__name__)
+
+CLOSE_NOT_IN_PROGRESS = 4409
+MAX_TEXT_BYTES = 8 * 1024
+# Per socket, per 10 s: well above the fastest cadence (a frame every 2 s, audio every 1 s),
+# well below what a runaway or hostile client would send.
+RATE_WINDOW_SECONDS = 10
+RATE_LIMITS = {"frame": 20, "audio": 25, "event": 100}
+
+
+@database_sync_to_async
+def _session_for(user, session_id) -> ExamSession | None:
+    return ExamSession.objects.select_related("exam").filter(pk=session_id, student=user).first()
+
+
+class ExamStreamConsumer(AuthenticatedConsumer):
+    async def on_authenticated(self) -> None:
+        self.session = await _session_for(self.user, self.scope["url_route"]["kwargs"]["session_id"])
+        if self.session is None:
+            await self.refuse("not your exam session")
+            return
+        if not self.session.is_in_progress:
+            await self.accept()
+            await self.close(code=CLOSE_NOT_IN_PROGRESS, reason=f"session is {self.session.status}")
+            return
+        self.group = session_group(self.session.pk)
+        self.recent: dict[str, deque] = {kind: deque() for kind in RATE_LIMITS}
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        if getattr(self, "group", None):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+        await super().disconnect(code)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            if bytes_data is not None:
+                await self._media(bytes_data)
+            else:
+                await self._text(text_data or "")
+        except BadMessage as exc:
+            logger.info("stream %s: rejected message: %s", self.session.pk, exc.message)
+            await self._send({"type": "error", "code": exc.code, "message": exc.message, "seq": exc.seq})
+
+    def _allow(self, kind: str) -> bool:
+        now, window = time.monotonic(), self.recent[kind]
+        while window and now - window[0] > RATE_WINDOW_SECONDS:
+            window.popleft()
+        if len(window) >= RATE_LIMITS[kind]:
+            return False
+        window.append(now)
+        return True
+
+    async def _media(self, data: bytes) -> None:
+        message = parse_media(data)
+        if not self._allow(message.kind_name):
+            raise BadMessage("RATE_LIMITED", f"too many {message.kind_name} messages", message.seq)
+        await sync_to_async(services.media_received)(
+            session_id=self.session.pk,
+            kind=message.kind_name,
+            seq=message.seq,
+            captured_ms=message.captured_ms,
+            payload=message.payload,
+        )
+        await self._send({"type": "ack", "kind": message.kind_name, "seq": message.seq})
+
+    async def _text(self, text: str) -> None:
+        if len(text) > MAX_TEXT_BYTES:
+            raise BadMessage("BAD_MESSAGE", f"text messages are at most {MAX_TEXT_BYTES} bytes")
+        try:
+            message = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise BadMessage("BAD_MESSAGE", "message is not valid JSON") from exc
+        kind = message.get("type") if isinstance(message, dict) else None
+        if kind == "hello":
+            await self._welcome()
+        elif kind == "event":
+            await self._event(message)
+        elif kind != "heartbeat":
+            raise BadMessage("BAD_MESSAGE", "expected a hello, event or heartbeat message")
+
+    async def _welcome(self) -> None:
+        stats = await sync_to_async(services.stream_stats)(self.session.pk)
+        await self._send(
+            {
+                "type": "welcome",
+                "frameIntervalMs": FRAME_INTERVAL_MS[self.session.exam.security_level],
+                "audioChunkMs": 1000,
+                "lastFrameSeq": stats["frame:last_seq"] or 0,
+                "lastAudioSeq": stats["audio:last_seq"] or 0,
+            }
+        )
+
+    async def _event(self, message: dict) -> None:
+        seq, event = message.get("seq"), message.get("event")
+        if not isinstance(seq, int) or not isinstance(event, dict):
+            raise BadMessage("BAD_MESSAGE", 'expected {"type": "event", "seq": n, "event": {...}}')
+        if not self._allow("event"):
+            raise BadMessage("RATE_LIMITED", "too many events", seq)
+        timestamp = event.get("timestamp")
+        try:
+            await database_sync_to_async(services.event_record_client)(
+                session_id=self.session.pk,
+                student=self.user,
+                type=str(event.get("type", "")),
+                severity=str(event.get("severity", "low")),
+                details=event.get("details") or {},
+                occurred_at=parse_datetime(timestamp) if isinstance(timestamp, str) else None,
+                client_seq=seq,
+            )
+        except ApplicationError as exc:
+            raise BadMessage("BAD_MESSAGE", exc.message, seq) from exc
+        except ValueError as exc:  # an unparseable timestamp
+            raise BadMessage("BAD_MESSAGE", "timestamp must be ISO 8601", seq) from exc
+        await self._send({"type": "event-ack", "seq": seq})
+
+    async def session_notify(self, event: dict) -> None:
+        message = event["message"]
+        await self._send(message)
+        if message["type"] in ("terminated", "ended"):
+            await self.close(code=CLOSE_NOT_IN_PROGRESS, reason=message["type"])
+
+    async def _send(self, message: dict) -> None:
+        await self.send(text_data=json.dumps(message))

@@ -1,0 +1,170 @@
+"""The exam page's stream socket, driven through the real ASGI application."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.core.cache import cache
+
+from accounts import services as account_services
+from procto.asgi import application
+from proctoring.consumers import CLOSE_NOT_IN_PROGRESS
+from proctoring.models import ProctoringEvent
+from proctoring.services import stream_stats, stream_stats_key
+from proctoring.tests.media import audio_message, frame_message
+from sessions import services as session_services
+from sessions.realtime import student_notify
+from sessions.tests.factories import ExamSessionFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+
+
+@pytest.fixture
+def session(student):
+    return ExamSessionFactory(student=student)
+
+
+async def open_stream(user, session_id) -> WebsocketCommunicator:
+    ticket = await database_sync_to_async(account_services.ws_ticket_issue)(user=user, login_id="t")
+    communicator = WebsocketCommunicator(
+        application, f"/ws/exam-sessions/{session_id}/stream/?ticket={ticket}", headers=[ORIGIN]
+    )
+    connected, _ = await communicator.connect(timeout=5)
+    assert connected
+    return communicator
+
+
+async def reply(communicator) -> dict:
+    return json.loads(await communicator.receive_from(timeout=5))
+
+
+async def close_code(communicator) -> int:
+    message = await communicator.receive_output(timeout=5)
+    assert message["type"] == "websocket.close", message
+    return message["code"]
+
+
+async def test_hello_gets_the_cadence_of_the_exams_security_level(student, session):
+    socket = await open_stream(student, session.pk)
+    await socket.send_to(text_data=json.dumps({"type": "hello", "lastFrameSeq": 0, "lastAudioSeq": 0}))
+    welcome = await reply(socket)
+    assert welcome["type"] == "welcome"
+    assert welcome["frameIntervalMs"] == 5000  # medium
+    await socket.disconnect()
+
+
+async def test_frames_and_audio_are_acknowledged_and_counted(student, session):
+    socket = await open_stream(student, session.pk)
+    await socket.send_to(bytes_data=frame_message(1))
+    assert await reply(socket) == {"type": "ack", "kind": "frame", "seq": 1}
+    await socket.send_to(bytes_data=audio_message(1))
+    assert await reply(socket) == {"type": "ack", "kind": "audio", "seq": 1}
+    stats = await database_sync_to_async(stream_stats)(session.pk)
+    assert (stats["frame:count"], stats["audio:count"], stats["frame:last_seq"]) == (1, 1, 1)
+    thumbnail = await database_sync_to_async(cache.get)(stream_stats_key(session.pk, "thumbnail"))
+    assert thumbnail.startswith(b"\xff\xd8")
+    await socket.disconnect()
+
+
+async def test_a_resumed_socket_learns_where_the_server_is(student, session):
+    socket = await open_stream(student, session.pk)
+    for seq in (1, 2, 3):
+        await socket.send_to(bytes_data=frame_message(seq))
+        await reply(socket)
+    await socket.disconnect()
+    again = await open_stream(student, session.pk)
+    await again.send_to(text_data=json.dumps({"type": "hello"}))
+    assert (await reply(again))["lastFrameSeq"] == 3
+    await again.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("send", "code"),
+    [
+        ({"bytes_data": b"\x01\x00\x00"}, "BAD_MESSAGE"),
+        ({"bytes_data": frame_message(1, jpeg=b"\x89PNG not a jpeg")}, "BAD_FRAME"),
+        ({"text_data": "{not json"}, "BAD_MESSAGE"),
+        ({"text_data": json.dumps({"type": "shout"})}, "BAD_MESSAGE"),
+        (
+            {"text_data": json.dumps({"type": "event", "seq": 1, "event": {"type": "identity-mismatch"}})},
+            "BAD_MESSAGE",
+        ),
+        ({"text_data": "x" * 9000}, "BAD_MESSAGE"),
+    ],
+    ids=["short", "png", "json", "type", "forged-event", "huge"],
+)
+async def test_bad_input_gets_an_error_and_the_socket_stays_open(student, session, send, code):
+    socket = await open_stream(student, session.pk)
+    await socket.send_to(**send)
+    error = await reply(socket)
+    assert (error["type"], error["code"]) == ("error", code)
+    await socket.send_to(bytes_data=frame_message(5))
+    assert (await reply(socket))["type"] == "ack"
+    await socket.disconnect()
+
+
+async def test_a_browser_event_is_stored_once_even_when_resent(student, session):
+    socket = await open_stream(student, session.pk)
+    event = {
+        "type": "event",
+        "seq": 4,
+        "event": {"type": "tab-switch", "severity": "medium", "details": {"durationMs": 3000}},
+    }
+    for _ in range(2):  # the page re-sends an event it got no ack for
+        await socket.send_to(text_data=json.dumps(event))
+        assert await reply(socket) == {"type": "event-ack", "seq": 4}
+    events = await database_sync_to_async(list)(ProctoringEvent.objects.filter(session=session))
+    assert [(e.type, e.details) for e in events] == [("tab-switch", {"durationMs": 3000})]
+    await socket.disconnect()
+
+
+async def test_flooding_frames_is_rate_limited_not_fatal(student, session):
+    socket = await open_stream(student, session.pk)
+    replies = []
+    for seq in range(1, 26):
+        await socket.send_to(bytes_data=frame_message(seq))
+        replies.append(await reply(socket))
+    assert [r["type"] for r in replies[:20]] == ["ack"] * 20
+    assert {r.get("code") for r in replies[20:]} == {"RATE_LIMITED"}
+    await socket.disconnect()
+
+
+async def test_another_students_session_is_refused_with_4403(other_student, session):
+    socket = await open_stream(other_student, session.pk)
+    assert await close_code(socket) == 4403
+
+
+async def test_a_finished_session_is_closed_with_4409(student, session):
+    await database_sync_to_async(session_services.exam_session_submit)(session_id=session.pk, student=student)
+    socket = await open_stream(student, session.pk)
+    assert await close_code(socket) == CLOSE_NOT_IN_PROGRESS
+
+
+async def test_a_proctors_warning_reaches_the_page(student, session):
+    socket = await open_stream(student, session.pk)
+    await database_sync_to_async(student_notify)(
+        session.pk, {"type": "warning", "message": "Eyes on your screen", "from": "proctor"}
+    )
+    assert await reply(socket) == {"type": "warning", "message": "Eyes on your screen", "from": "proctor"}
+    await socket.disconnect()
+
+
+async def test_termination_ends_the_page_with_the_reason(student, proctor, session):
+    socket = await open_stream(student, session.pk)
+    await database_sync_to_async(session_services.exam_session_terminate)(
+        session_id=session.pk, actor=proctor, reason="Phone in hand"
+    )
+    message = await reply(socket)
+    assert message == {"type": "terminated", "reason": "Phone in hand"}
+    assert await close_code(socket) == CLOSE_NOT_IN_PROGRESS
+
+
+async def test_submitting_in_another_tab_ends_this_page(student, session):
+    socket = await open_stream(student, session.pk)
+    await database_sync_to_async(session_services.exam_session_submit)(session_id=session.pk, student=student)
+    assert await reply(socket) == {"type": "ended", "status": "submitted"}
+    assert await close_code(socket) == CLOSE_NOT_IN_PROGRESS

@@ -1,0 +1,127 @@
+"""What a student must have done before an exam starts, by security level, and the services
+that record it: consent, the system check, the identity check."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.identity_service import embedding_decrypt, embedding_of, normalized_image
+from accounts.models import User
+from exams.errors import IdentityNotVerified
+from exams.models import Accommodation, Exam
+from procto.encrypted_files import store_encrypted
+from procto.errors import ApplicationError
+from proctoring.detectors import identity as faces
+from sessions.models import ExamConsent, IdentityCheck, SystemCheck
+
+NOTICE_VERSION = "2026-11"
+CHECK_VALID_FOR = timedelta(minutes=30)
+FRAME_INTERVAL_MS = {"low": 10_000, "medium": 5_000, "high": 2_000}
+REQUIRED_ITEMS = {
+    "low": ["browser", "websocket"],
+    "medium": ["browser", "websocket", "camera", "microphone", "fullscreen"],
+    "high": ["browser", "websocket", "camera", "microphone", "fullscreen", "bandwidth"],
+}
+KNOWN_ITEMS = frozenset(REQUIRED_ITEMS["high"])
+
+
+class NotReady(ApplicationError):
+    code = "CHECKS_REQUIRED"
+    status = 409
+    message = "Complete the steps before the exam first."
+
+
+def media_exempt(*, exam: Exam, student: User) -> bool:
+    return Accommodation.objects.filter(exam=exam, student=student, media_exempt=True).exists()
+
+
+def required_items(*, exam: Exam, student: User) -> list[str]:
+    items = list(REQUIRED_ITEMS[exam.security_level])
+    if media_exempt(exam=exam, student=student):
+        items = [i for i in items if i not in {"camera", "microphone", "bandwidth"}]
+    return items
+
+
+def needs_identity_check(*, exam: Exam, student: User) -> bool:
+    return exam.security_level == Exam.SecurityLevel.HIGH and not media_exempt(exam=exam, student=student)
+
+
+def needs_room_scan(*, exam: Exam, student: User) -> bool:
+    return needs_identity_check(exam=exam, student=student)
+
+
+def consent_record(*, exam: Exam, student: User) -> ExamConsent:
+    consent, _ = ExamConsent.objects.get_or_create(
+        user=student, exam=exam, defaults={"notice_version": NOTICE_VERSION}
+    )
+    return consent
+
+
+@transaction.atomic
+def system_check_record(*, exam: Exam, student: User, items: dict, measurements: dict) -> SystemCheck:
+    """Store what the browser found; it passes when every item the exam needs is true."""
+    required = required_items(exam=exam, student=student)
+    clean_items = {k: bool(v) for k, v in items.items() if k in KNOWN_ITEMS}
+    clean_measurements = {
+        k: float(v) for k, v in measurements.items() if isinstance(v, int | float) and len(k) <= 32
+    }
+    return SystemCheck.objects.create(
+        user=student,
+        exam=exam,
+        items=clean_items,
+        measurements=dict(list(clean_measurements.items())[:20]),
+        required=required,
+        passed=all(clean_items.get(item) for item in required),
+    )
+
+
+def identity_check_record(*, exam: Exam, student: User, capture: bytes) -> IdentityCheck:
+    """Compare a webcam capture with the student's verified face; store both result and capture.
+
+    Raises IdentityNotVerified (no verified photo yet) or VerificationFailed (no usable face).
+    """
+
+    student = User.objects.get(pk=student.pk)
+    if not student.is_verified or not student.face_embedding:
+        raise IdentityNotVerified(code="IDENTITY_NOT_VERIFIED", status=409)
+    jpeg = normalized_image("live_capture", capture)
+    comparison = faces.compare_embeddings(
+        embedding_decrypt(student.face_embedding), embedding_of("live_capture", jpeg)
+    )
+    return IdentityCheck.objects.create(
+        user=student,
+        exam=exam,
+        capture=store_encrypted(jpeg, folder="identity/exam-checks"),
+        distance=comparison.distance,
+        threshold=comparison.threshold,
+        passed=comparison.match,
+    )
+
+
+def readiness_missing(*, exam: Exam, student: User) -> list[str]:
+    """The steps still missing before `student` may start `exam` (empty when ready)."""
+    if not exam.proctoring_enabled:
+        return []
+    since = timezone.now() - CHECK_VALID_FOR
+    missing = []
+    if not ExamConsent.objects.filter(user=student, exam=exam).exists():
+        missing.append("consent")
+    if not SystemCheck.objects.filter(user=student, exam=exam, passed=True, created_at__gte=since).exists():
+        missing.append("system-check")
+    if (
+        needs_identity_check(exam=exam, student=student)
+        and not IdentityCheck.objects.filter(
+            user=student, exam=exam, passed=True, created_at__gte=since
+        ).exists()
+    ):
+        missing.append("identity-check")
+    return missing
+
+
+def readiness_check(*, exam: Exam, student: User) -> None:
+    missing = readiness_missing(exam=exam, student=student)
+    if missing:
+        raise NotReady(details={"missing": missing})

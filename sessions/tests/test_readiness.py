@@ -1,0 +1,230 @@
+"""Steps before an exam: consent, system check, identity check, room scan; enforced by the server."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts.identity_service import identity_verify
+from accounts.tests import identity_images as ids
+from exams.models import Accommodation
+from proctoring.tests import faces
+from sessions import readiness, services
+from sessions.models import ExamSession, SystemCheck
+from sessions.room_scan import room_scan_chunk_add
+
+pytestmark = pytest.mark.django_db
+ALL_ITEMS = dict.fromkeys(readiness.REQUIRED_ITEMS["high"], True)
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+
+
+@pytest.fixture
+def proctored(make_exam):
+    def make(level="medium", **overrides):
+        return make_exam(security_level=level, proctoring_enabled=True, **overrides)
+
+    return make
+
+
+@pytest.fixture
+def verified(student):
+    identity_verify(user=student, photo=ids.astronaut_photo(), id_card=ids.astronaut_id_card())
+    student.refresh_from_db()
+    return student
+
+
+def test_a_proctored_exam_needs_consent_and_a_system_check(proctored, student):
+    exam = proctored()
+    assert readiness.readiness_missing(exam=exam, student=student) == ["consent", "system-check"]
+    with pytest.raises(readiness.NotReady) as excinfo:
+        services.exam_session_start(exam=exam, student=student)
+    assert excinfo.value.details == {"missing": ["consent", "system-check"]}
+
+    readiness.consent_record(exam=exam, student=student)
+    readiness.system_check_record(exam=exam, student=student, items=ALL_ITEMS, measurements={})
+    session, created = services.exam_session_start(exam=exam, student=student)
+    assert created and session.is_in_progress
+
+
+def test_a_check_missing_a_required_item_does_not_pass(proctored, student):
+    exam = proctored()
+    check = readiness.system_check_record(
+        exam=exam, student=student, items=ALL_ITEMS | {"camera": False}, measurements={}
+    )
+    assert not check.passed
+    assert "camera" in check.required
+
+
+def test_low_security_needs_no_camera(proctored, student):
+    check = readiness.system_check_record(
+        exam=proctored("low"), student=student, items={"browser": True, "websocket": True}, measurements={}
+    )
+    assert check.passed
+
+
+def test_a_system_check_goes_stale_after_thirty_minutes(proctored, student):
+    exam = proctored()
+    readiness.consent_record(exam=exam, student=student)
+    check = readiness.system_check_record(exam=exam, student=student, items=ALL_ITEMS, measurements={})
+    SystemCheck.objects.filter(pk=check.pk).update(created_at=timezone.now() - timedelta(minutes=31))
+    assert readiness.readiness_missing(exam=exam, student=student) == ["system-check"]
+
+
+def test_a_camera_exempt_student_is_not_asked_for_camera_or_identity(proctored, student):
+    exam = proctored("high")
+    Accommodation.objects.create(
+        exam=exam, student=student, media_exempt=True, media_exempt_reason="no camera"
+    )
+    assert "camera" not in readiness.required_items(exam=exam, student=student)
+    readiness.consent_record(exam=exam, student=student)
+    student.is_verified = True
+    student.save()
+    readiness.system_check_record(
+        exam=exam,
+        student=student,
+        items={"browser": True, "websocket": True, "fullscreen": True},
+        measurements={},
+    )
+    assert readiness.readiness_missing(exam=exam, student=student) == []
+
+
+def test_high_security_also_needs_a_passing_identity_check(proctored, verified):
+    exam = proctored("high")
+    readiness.consent_record(exam=exam, student=verified)
+    readiness.system_check_record(exam=exam, student=verified, items=ALL_ITEMS, measurements={})
+    assert readiness.readiness_missing(exam=exam, student=verified) == ["identity-check"]
+    check = readiness.identity_check_record(exam=exam, student=verified, capture=ids.astronaut_webcam())
+    assert check.passed
+    assert readiness.readiness_missing(exam=exam, student=verified) == []
+
+
+def test_someone_else_on_camera_fails_the_identity_check(proctored, verified):
+    check = readiness.identity_check_record(
+        exam=proctored("high"), student=verified, capture=ids.hopper_photo()
+    )
+    assert not check.passed and check.distance > check.threshold
+
+
+def identity_api(user, exam, capture: bytes):
+    client = APIClient()
+    client.force_authenticate(user)
+    return client.post(
+        f"/api/exams/{exam.pk}/identity-check",
+        {"liveCapture": ids.upload_file("cam.jpg", capture)},
+        format="multipart",
+    )
+
+
+def test_the_identity_api_explains_a_capture_without_a_face(proctored, verified):
+    response = identity_api(verified, proctored("high"), faces.jpeg_bytes(faces.cat()))
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "NO_FACE"
+
+
+def test_the_identity_api_sends_an_unverified_student_to_the_profile(proctored, student):
+    response = identity_api(student, proctored("high"), ids.astronaut_webcam())
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "IDENTITY_NOT_VERIFIED"
+
+
+def test_the_identity_api_confirms_the_right_person(proctored, verified):
+    data = identity_api(verified, proctored("high"), ids.astronaut_webcam()).json()["data"]
+    assert data["passed"] is True and "confirmed" in data["message"]
+
+
+# --- pages --------------------------------------------------------------------------------------------
+
+
+def test_starting_from_the_page_sends_the_student_to_the_missing_step(client, proctored, student):
+    exam = proctored()
+    client.force_login(student)
+    response = client.post(f"/exams/{exam.pk}/start/")
+    assert response["Location"] == f"/exams/{exam.pk}/consent/"
+    client.post(f"/exams/{exam.pk}/consent/")
+    response = client.post(f"/exams/{exam.pk}/start/")
+    assert response["Location"] == f"/exams/{exam.pk}/check/"
+
+
+def test_a_ready_student_starts_and_lands_on_the_exam_page(client, proctored, student):
+    exam = proctored()
+    readiness.consent_record(exam=exam, student=student)
+    readiness.system_check_record(exam=exam, student=student, items=ALL_ITEMS, measurements={})
+    client.force_login(student)
+    response = client.post(f"/exams/{exam.pk}/start/", {"screen_resolution": "1280x800"})
+    session = ExamSession.objects.get()
+    assert response["Location"] == f"/sessions/{session.pk}/take/"
+    assert session.screen_resolution == "1280x800"
+    page = client.get(response["Location"])
+    assert page.status_code == 200 and b"exam-bootstrap" in page.content
+
+
+def test_high_security_goes_through_the_room_scan_first(client, proctored, verified):
+    exam = proctored("high")
+    readiness.consent_record(exam=exam, student=verified)
+    readiness.system_check_record(exam=exam, student=verified, items=ALL_ITEMS, measurements={})
+    readiness.identity_check_record(exam=exam, student=verified, capture=ids.astronaut_webcam())
+    client.force_login(verified)
+    response = client.post(f"/exams/{exam.pk}/start/")
+    assert response["Location"].endswith("/room-scan/")
+
+
+def test_the_consent_page_says_what_is_captured(client, proctored, student):
+    client.force_login(student)
+    page = client.get(f"/exams/{proctored().pk}/consent/").content.decode()
+    assert "Webcam pictures" in page and "Who sees it" in page and "How long it is kept" in page
+
+
+def test_the_dashboard_lists_available_upcoming_and_finished_exams(client, make_exam, student):
+    open_exam = make_exam(title="Open now")
+    make_exam(
+        title="Next week",
+        start_time=timezone.now() + timedelta(days=7),
+        end_time=timezone.now() + timedelta(days=8),
+    )
+    done = make_exam(title="Done", show_results=True)
+    session, _ = services.exam_session_start(exam=done, student=student)
+    services.exam_session_submit(session_id=session.pk, student=student)
+    client.force_login(student)
+    page = client.get("/").content.decode()
+    available = page.split('id="available-title"')[1].split('id="upcoming-title"')[0]
+    assert open_exam.title in available and "Done" not in available  # no attempts left
+    assert "Next week" in page.split('id="upcoming-title"')[1]
+    assert "0.00 / 10.00" in page.split('id="finished-title"')[1]
+
+
+# --- room scan ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def session(exam, student):
+    return services.exam_session_start(exam=exam, student=student)[0]
+
+
+def test_a_room_scan_arrives_in_chunks_and_is_stored_encrypted(session):
+    from procto.encrypted_files import read_encrypted
+
+    room_scan_chunk_add(session=session, index=0, data=b"webm-part-0", final=False)
+    room_scan_chunk_add(session=session, index=0, data=b"webm-part-0", final=False)  # a retry
+    upload = room_scan_chunk_add(session=session, index=1, data=b"webm-part-1", final=True)
+    session.refresh_from_db()
+    assert upload.complete
+    assert read_encrypted(session.room_scan) == b"webm-part-0webm-part-1"
+
+
+def test_a_missing_chunk_is_refused_naming_the_one_expected(session, student):
+    client = APIClient()
+    client.force_authenticate(student)
+    response = client.post(
+        f"/api/exam-sessions/{session.pk}/room-scan",
+        {"chunk": ids.upload_file("c.webm", b"x"), "index": 2},
+        format="multipart",
+    )
+    assert response.status_code == 409
+    assert response.json()["error"]["details"] == {"expected": 0}
