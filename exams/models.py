@@ -30,6 +30,12 @@ class Exam(models.Model):
     shuffle_questions = models.BooleanField(default=False)
     show_results = models.BooleanField(default=False)
     proctoring_enabled = models.BooleanField(default=True)
+    auto_terminate = models.BooleanField(
+        "end sessions automatically",
+        default=False,
+        help_text="End a session when its risk score reaches the termination threshold. Off: "
+        "proctors decide.",
+    )
     # Drafts stay invisible to students until the author publishes them.
     is_published = models.BooleanField("published", default=False)
     proctors = models.ManyToManyField(

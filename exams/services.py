@@ -22,6 +22,7 @@ EXAM_FIELDS = {
     "proctoring_enabled",
     "security_level",
     "is_published",
+    "auto_terminate",
 }
 
 

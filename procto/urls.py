@@ -4,12 +4,14 @@ from drf_spectacular.views import SpectacularAPIView
 
 from procto import views
 from procto.health import healthz
+from procto.metrics import metrics
 from sessions.api_urls import readiness_urlpatterns
 from sessions.urls import exam_step_urlpatterns
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     path("accounts/", include("accounts.urls")),
     path("api/auth/", include("accounts.api_urls")),
     path("api/", include("exams.api_urls")),

@@ -11,9 +11,13 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.utils.dateparse import parse_datetime
 
+from accounts.permissions import Can, user_can
 from accounts.ws_auth import AuthenticatedConsumer
+from exams.selectors import exams_visible_to
 from procto.errors import ApplicationError
 from proctoring import services
+from proctoring.models import ProctoringEvent
+from proctoring.realtime import ALL_MONITORS_GROUP, event_message, exam_monitor_group
 from proctoring.stream import BadMessage, parse_media
 from sessions.models import ExamSession
 from sessions.readiness import FRAME_INTERVAL_MS
@@ -141,6 +145,96 @@ class ExamStreamConsumer(AuthenticatedConsumer):
         await self._send(message)
         if message["type"] in ("terminated", "ended"):
             await self.close(code=CLOSE_NOT_IN_PROGRESS, reason=message["type"])
+
+    async def _send(self, message: dict) -> None:
+        await self.send(text_data=json.dumps(message))
+
+
+# --- the proctors' live monitor ------------------------------------------------------------------------
+
+CATCH_UP_LIMIT = 500
+
+
+@database_sync_to_async
+def _watched_exam_ids(user, only_exam: str | None) -> list[int] | None:
+    """Exam ids the user may watch (None: all exams, for admins); [] if none."""
+    if not user_can(user, Can.MONITOR_SESSIONS):
+        return []
+    ids = (
+        None
+        if user_can(user, Can.SEE_ALL_EXAMS)
+        else list(exams_visible_to(user).values_list("pk", flat=True))
+    )
+    if only_exam:
+        wanted = int(only_exam) if only_exam.isdigit() else -1
+        return [wanted] if ids is None or wanted in ids else []
+    return ids
+
+
+@database_sync_to_async
+def _events_since(exam_ids: list[int] | None, last_id: int) -> list[dict]:
+    events = ProctoringEvent.objects.filter(pk__gt=last_id).order_by("pk")
+    if exam_ids is not None:
+        events = events.filter(session__exam_id__in=exam_ids)
+    return [event_message(e) for e in events[:CATCH_UP_LIMIT]]
+
+
+class MonitorConsumer(AuthenticatedConsumer):
+    """Live alerts for proctors, teachers and admins: the exams they watch, nothing else.
+
+    After a reconnect the page sends {"type": "since", "lastEventId": n} and gets what it
+    missed, so a Redis restart or a dropped connection loses no alert.
+    """
+
+    async def on_authenticated(self) -> None:
+        query = dict(
+            part.split("=", 1)
+            for part in self.scope.get("query_string", b"").decode().split("&")
+            if "=" in part
+        )
+        self.exam_ids = await _watched_exam_ids(self.user, query.get("exam"))
+        if self.exam_ids == []:
+            await self.refuse("no exams to watch")
+            return
+        groups = (
+            [ALL_MONITORS_GROUP] if self.exam_ids is None else [exam_monitor_group(i) for i in self.exam_ids]
+        )
+        self.monitor_groups = groups
+        for group in groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        for group in getattr(self, "monitor_groups", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        await super().disconnect(code)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            message = json.loads(text_data or "")
+            last_id = int(message.get("lastEventId", 0)) if message.get("type") == "since" else None
+        except (json.JSONDecodeError, AttributeError, TypeError, ValueError):
+            last_id = None
+        if last_id is None:
+            await self._send(
+                {
+                    "type": "error",
+                    "code": "BAD_MESSAGE",
+                    "message": 'expected {"type": "since", "lastEventId": n}',
+                }
+            )
+            return
+        events = await _events_since(self.exam_ids, last_id)
+        await self._send({"type": "catch-up", "events": events})
+
+    async def proctoring_alert_raised(self, event: dict) -> None:
+        await self._send({"type": "alert", "event": event["event"]})
+
+    async def proctoring_alert_updated(self, event: dict) -> None:
+        await self._send({"type": "alert-updated", "event": event["event"]})
+
+    async def proctoring_session_updated(self, event: dict) -> None:
+        await self._send({"type": "session", "session": event["session"]})
 
     async def _send(self, message: dict) -> None:
         await self.send(text_data=json.dumps(message))

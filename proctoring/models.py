@@ -53,11 +53,25 @@ class ProctoringEvent(models.Model):
     source = models.CharField(max_length=10, choices=Source.choices)
     details = models.JSONField(default=dict, blank=True)
     confidence = models.FloatField(null=True, blank=True)
-    occurred_at = models.DateTimeField(help_text="When it happened (client clock for client events).")
+    occurred_at = models.DateTimeField(help_text="When it started (client clock for client events).")
+    ended_at = models.DateTimeField(null=True, blank=True, help_text="When a lasting condition ended.")
     received_at = models.DateTimeField(auto_now_add=True)
     snapshot = models.CharField(max_length=200, blank=True, help_text="Encrypted storage name.")
     # The browser's number for this event: a re-sent event (after a reconnect) is stored once.
     client_seq = models.BigIntegerField(null=True, blank=True)
+    # Server events: "<type>:<kind>:<seq>" of the media that opened it; a redelivered task that
+    # opens the same event again finds this one instead.
+    analysis_key = models.CharField(max_length=64, blank=True)
+    review_status = models.CharField(
+        max_length=10,
+        choices=[("open", "Open"), ("confirmed", "Confirmed"), ("dismissed", "Dismissed")],
+        default="open",
+    )
+    reviewed_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["occurred_at", "id"]
@@ -67,8 +81,17 @@ class ProctoringEvent(models.Model):
                 fields=["session", "client_seq"],
                 condition=models.Q(client_seq__isnull=False),
                 name="proctoring_event_client_seq_once",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["session", "analysis_key"],
+                condition=~models.Q(analysis_key=""),
+                name="proctoring_event_analysis_once",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.type} ({self.severity}) in {self.session_id}"
+
+    @property
+    def duration_seconds(self) -> float:
+        return (self.ended_at - self.occurred_at).total_seconds() if self.ended_at else 0.0

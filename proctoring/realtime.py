@@ -17,29 +17,51 @@ def exam_monitor_group(exam_id: int) -> str:
     return f"monitor.exam.{exam_id}"
 
 
+ALL_MONITORS_GROUP = "monitor.all"
+
+
 def event_message(event: ProctoringEvent) -> dict:
     return {
         "id": event.pk,
-        "session_id": str(event.session_id),
+        "sessionId": str(event.session_id),
         "type": event.type,
         "severity": event.severity,
         "source": event.source,
         "details": event.details,
         "confidence": event.confidence,
         "timestamp": event.occurred_at.isoformat(),
+        "endedAt": event.ended_at.isoformat() if event.ended_at else None,
+        "reviewStatus": event.review_status,
     }
 
 
-def broadcast_alert(event: ProctoringEvent, *, exam_id: int) -> None:
-    """After commit, send the event to every monitor page watching its exam."""
-
+def _send_on_commit(exam_id: int, message: dict, what: str) -> None:
     def send() -> None:
+        layer = get_channel_layer()
         try:
-            async_to_sync(get_channel_layer().group_send)(
-                exam_monitor_group(exam_id),
-                {"type": "proctoring.alert_raised", "event": event_message(event)},
-            )
-        except Exception:  # the event is stored; monitors catch up from the database
-            logger.exception("could not broadcast event %s", event.pk)
+            for group in (exam_monitor_group(exam_id), ALL_MONITORS_GROUP):
+                async_to_sync(layer.group_send)(group, message)
+        except Exception:  # the database holds the truth; monitors catch up from it
+            logger.exception("could not broadcast %s", what)
 
     transaction.on_commit(send)
+
+
+def broadcast_alert(event: ProctoringEvent, *, exam_id: int, update: bool = False) -> None:
+    """After commit, send a new (or updated) event to the monitors of its exam and of all exams."""
+    kind = "proctoring.alert_updated" if update else "proctoring.alert_raised"
+    _send_on_commit(exam_id, {"type": kind, "event": event_message(event)}, f"event {event.pk}")
+
+
+def broadcast_session(session) -> None:
+    """After commit, send a session's risk and flag to its monitors."""
+    message = {
+        "type": "proctoring.session_updated",
+        "session": {
+            "id": str(session.pk),
+            "riskScore": session.risk_score,
+            "flagged": session.flagged,
+            "status": session.status,
+        },
+    }
+    _send_on_commit(session.exam_id, message, f"session {session.pk}")

@@ -36,6 +36,9 @@ class ExamSession(models.Model):
     # Question ids in the order this attempt shows them; fixed at start, so reloads agree.
     question_order = models.JSONField(default=list)
     media_exempt = models.BooleanField(default=False)
+    # Proctoring outcome so far (proctoring.risk): 0..100, and whether a proctor should look.
+    risk_score = models.FloatField(default=0)
+    flagged = models.BooleanField(default=False)
     final_score = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
     max_score = models.DecimalField(max_digits=8, decimal_places=2, default=0)
     grading = models.CharField(max_length=12, choices=Grading.choices, default=Grading.NOT_STARTED)

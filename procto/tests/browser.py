@@ -78,7 +78,8 @@ def fake_media(tmp_path_factory) -> dict[str, Path]:
 def browser(fake_media):
     from playwright.sync_api import sync_playwright
 
-    args = CHROMIUM_ARGS + [
+    args = [
+        *CHROMIUM_ARGS,
         f"--use-file-for-fake-video-capture={fake_media['video']}",
         f"--use-file-for-fake-audio-capture={fake_media['audio']}",
     ]

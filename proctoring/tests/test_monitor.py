@@ -1,0 +1,84 @@
+"""The proctors' monitor socket: live alerts of the exams one watches, and catch-up after a gap."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from accounts import services as account_services
+from exams.tests.factories import ExamFactory
+from procto.asgi import application
+from proctoring.services import event_record_client
+from sessions.tests.factories import ExamSessionFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+
+
+@pytest.fixture
+def watched(student, proctor):
+    exam = ExamFactory()
+    exam.proctors.add(proctor)
+    return ExamSessionFactory(student=student, exam=exam)
+
+
+@pytest.fixture
+def unwatched(other_student):
+    return ExamSessionFactory(student=other_student)
+
+
+async def open_monitor(user, query: str = "") -> WebsocketCommunicator:
+    ticket = await database_sync_to_async(account_services.ws_ticket_issue)(user=user, login_id="m")
+    socket = WebsocketCommunicator(application, f"/ws/monitor/?ticket={ticket}{query}", headers=[ORIGIN])
+    connected, _ = await socket.connect(timeout=5)
+    assert connected
+    return socket
+
+
+def log(session, student, type_="tab-switch"):
+    return event_record_client(session_id=session.pk, student=student, type=type_, severity="high")
+
+
+async def test_a_proctor_gets_alerts_of_the_exams_assigned_to_them_only(
+    proctor, student, other_student, watched, unwatched
+):
+    socket = await open_monitor(proctor)
+    await database_sync_to_async(log)(unwatched, other_student)
+    await database_sync_to_async(log)(watched, student, "paste")
+    message = json.loads(await socket.receive_from(timeout=5))
+    assert message["type"] == "alert"
+    assert (message["event"]["type"], message["event"]["sessionId"]) == ("paste", str(watched.pk))
+    assert await socket.receive_nothing(timeout=0.3)
+    await socket.disconnect()
+
+
+async def test_an_admin_watches_every_exam(admin_user, other_student, unwatched):
+    socket = await open_monitor(admin_user)
+    await database_sync_to_async(log)(unwatched, other_student)
+    assert json.loads(await socket.receive_from(timeout=5))["type"] == "alert"
+    await socket.disconnect()
+
+
+async def test_a_student_cannot_open_the_monitor(student):
+    socket = await open_monitor(student)
+    message = await socket.receive_output(timeout=5)
+    assert (message["type"], message["code"]) == ("websocket.close", 4403)
+
+
+async def test_a_proctor_cannot_watch_an_exam_not_assigned(proctor, unwatched):
+    socket = await open_monitor(proctor, f"&exam={unwatched.exam_id}")
+    assert (await socket.receive_output(timeout=5))["code"] == 4403
+
+
+async def test_after_a_gap_the_page_catches_up_on_missed_alerts(proctor, student, watched):
+    first = await database_sync_to_async(log)(watched, student, "copy")
+    await database_sync_to_async(log)(watched, student, "paste")  # sent while the page was away
+    socket = await open_monitor(proctor)
+    await socket.send_to(text_data=json.dumps({"type": "since", "lastEventId": first.pk}))
+    reply = json.loads(await socket.receive_from(timeout=5))
+    assert reply["type"] == "catch-up"
+    assert [e["type"] for e in reply["events"]] == ["paste"]
+    await socket.disconnect()
