@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET
 METRICS = {
     "frame_lag_seconds": "gauge",  # exponential moving average of the queue lag of frames
     "audio_lag_seconds": "gauge",
+    "frames_analysed": "counter",
     "frames_dropped": "counter",
     "frames_unreadable": "counter",
 }
@@ -24,6 +25,10 @@ def metric_observe(name: str, value: float) -> None:
         return
     previous = cache.get(key)
     cache.set(key, value if previous is None else previous + EMA_WEIGHT * (value - previous), timeout=None)
+
+
+def metric_value(name: str) -> float | None:
+    return cache.get(f"metrics:{name}")
 
 
 @require_GET

@@ -220,7 +220,12 @@ CELERY_TASK_ROUTES = {
 # Analysis tasks run for well under a second; a task held by a worker that vanished is
 # redelivered after this many seconds. Long enough never to double-run a slow task, short
 # enough that a crashed worker's work resumes within a couple of minutes.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 120}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=120),
+    # Restoring unacknowledged tasks takes a Redis lock that expires after this; kombu's default
+    # (300 s) lets a worker killed while holding it block every redelivery for five minutes.
+    "unacked_mutex_expire": 10,
+}
 CELERY_TASK_SOFT_TIME_LIMIT = 30
 CELERY_TASK_TIME_LIMIT = 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

@@ -15,9 +15,10 @@ from accounts.permissions import Can, user_can
 from accounts.ws_auth import AuthenticatedConsumer
 from exams.selectors import exams_visible_to
 from procto.errors import ApplicationError
-from proctoring import services
+from proctoring import media, services
 from proctoring.models import ProctoringEvent
 from proctoring.realtime import ALL_MONITORS_GROUP, event_message, exam_monitor_group
+from proctoring.stats import stream_stats
 from proctoring.stream import BadMessage, parse_media
 from sessions.models import ExamSession
 from sessions.readiness import FRAME_INTERVAL_MS
@@ -31,6 +32,7 @@ MAX_TEXT_BYTES = 8 * 1024
 # well below what a runaway or hostile client would send.
 RATE_WINDOW_SECONDS = 10
 RATE_LIMITS = {"frame": 20, "audio": 25, "event": 100}
+SLOW_DOWN_EVERY_SECONDS = 30
 
 
 @database_sync_to_async
@@ -50,6 +52,7 @@ class ExamStreamConsumer(AuthenticatedConsumer):
             return
         self.group = session_group(self.session.pk)
         self.recent: dict[str, deque] = {kind: deque() for kind in RATE_LIMITS}
+        self.slowed_at = float("-inf")
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
 
@@ -81,7 +84,7 @@ class ExamStreamConsumer(AuthenticatedConsumer):
         message = parse_media(data)
         if not self._allow(message.kind_name):
             raise BadMessage("RATE_LIMITED", f"too many {message.kind_name} messages", message.seq)
-        await sync_to_async(services.media_received)(
+        slow_down = await database_sync_to_async(media.media_received)(
             session_id=self.session.pk,
             kind=message.kind_name,
             seq=message.seq,
@@ -89,6 +92,10 @@ class ExamStreamConsumer(AuthenticatedConsumer):
             payload=message.payload,
         )
         await self._send({"type": "ack", "kind": message.kind_name, "seq": message.seq})
+        if slow_down and time.monotonic() - self.slowed_at > SLOW_DOWN_EVERY_SECONDS:
+            self.slowed_at = time.monotonic()
+            interval = 2 * FRAME_INTERVAL_MS[self.session.exam.security_level]
+            await self._send({"type": "slow-down", "frameIntervalMs": interval})
 
     async def _text(self, text: str) -> None:
         if len(text) > MAX_TEXT_BYTES:
@@ -106,7 +113,7 @@ class ExamStreamConsumer(AuthenticatedConsumer):
             raise BadMessage("BAD_MESSAGE", "expected a hello, event or heartbeat message")
 
     async def _welcome(self) -> None:
-        stats = await sync_to_async(services.stream_stats)(self.session.pk)
+        stats = await sync_to_async(stream_stats)(self.session.pk)
         await self._send(
             {
                 "type": "welcome",

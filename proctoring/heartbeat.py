@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from proctoring.detections import observations_apply, policy_for
-from proctoring.services import stream_stats
+from proctoring.stats import stream_stats
 from sessions.models import ExamSession
 from sessions.readiness import FRAME_INTERVAL_MS
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -100,39 +99,3 @@ def event_record_client(
         return ProctoringEvent.objects.get(session=session, client_seq=client_seq)
     broadcast_alert(event, exam_id=session.exam_id)
     return event
-
-
-# --- media from the stream socket ---------------------------------------------------------------
-
-
-def stream_stats_key(session_id, name: str) -> str:
-    return f"stream:{session_id}:{name}"
-
-
-STATS_SECONDS = 6 * 3600
-
-
-def media_received(*, session_id, kind: str, seq: int, captured_ms: int, payload: bytes) -> None:
-    """Record an accepted frame or audio chunk (counts, last sequence, the latest thumbnail).
-
-    The analysis pipeline picks media up from here.
-    """
-    cache.set(stream_stats_key(session_id, f"{kind}:last_seq"), seq, STATS_SECONDS)
-    cache.set(stream_stats_key(session_id, f"{kind}:last_at"), timezone.now().timestamp(), STATS_SECONDS)
-    cache.add(stream_stats_key(session_id, f"{kind}:count"), 0, STATS_SECONDS)
-    cache.incr(stream_stats_key(session_id, f"{kind}:count"))
-    if kind == "frame":
-        cache.set(stream_stats_key(session_id, "thumbnail"), payload, STATS_SECONDS)
-
-
-def stream_stats(session_id) -> dict:
-    names = [
-        "frame:last_seq",
-        "frame:count",
-        "frame:last_at",
-        "audio:last_seq",
-        "audio:count",
-        "audio:last_at",
-    ]
-    values = cache.get_many([stream_stats_key(session_id, n) for n in names])
-    return {n: values.get(stream_stats_key(session_id, n)) for n in names}

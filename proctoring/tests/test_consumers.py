@@ -13,7 +13,7 @@ from accounts import services as account_services
 from procto.asgi import application
 from proctoring.consumers import CLOSE_NOT_IN_PROGRESS
 from proctoring.models import ProctoringEvent
-from proctoring.services import stream_stats, stream_stats_key
+from proctoring.stats import stream_stats, stream_stats_key
 from proctoring.tests.media import audio_message, frame_message
 from sessions import services as session_services
 from sessions.realtime import student_notify
