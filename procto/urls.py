@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView
 from procto import views
 from procto.health import healthz
 from procto.metrics import metrics
-from sessions.api_urls import readiness_urlpatterns
+from sessions.api_urls import bandwidth_urlpatterns, readiness_urlpatterns
 from sessions.urls import exam_step_urlpatterns
 
 urlpatterns = [
@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/", include("exams.api_urls")),
     path("api/exam-sessions/", include("sessions.api_urls")),
     path("api/exams/", include(readiness_urlpatterns)),
+    path("api/", include(bandwidth_urlpatterns)),
     path("exams/", include("exams.urls")),
     path("exams/", include(exam_step_urlpatterns)),
     path("sessions/", include("sessions.urls")),

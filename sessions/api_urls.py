@@ -14,6 +14,10 @@ urlpatterns = [
     path("<str:session_id>/room-scan", apis.RoomScanApi.as_view(), name="api-session-room-scan"),
 ]
 
+bandwidth_urlpatterns = [
+    path("system-check/bandwidth", apis.BandwidthProbeApi.as_view(), name="api-bandwidth-probe"),
+]
+
 # Steps before an exam, under /api/exams/<id>/...
 readiness_urlpatterns = [
     path("<str:exam_id>/system-check", apis.SystemCheckApi.as_view(), name="api-exam-system-check"),

@@ -219,7 +219,19 @@ class RoomScanApi(APIView):
             index=data.validated_data["index"],
             data=data.validated_data["chunk"].read(),
             final=data.validated_data["final"],
+            recording_id=data.validated_data["recording_id"],
         )
         return Response(
             {"complete": upload.complete, "bytes": upload.received_bytes, "next": len(upload.chunks)}
         )
+
+
+class BandwidthProbeApi(APIView):
+    """The system check times an upload to this: it reads the body and says how much arrived."""
+
+    permission_classes = [capability_required(Can.TAKE_EXAMS)]
+    parser_classes: list = []
+
+    @extend_schema(request=None, responses={200: None})
+    def post(self, request: Request) -> Response:
+        return Response({"bytes": len(request.body)})

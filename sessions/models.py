@@ -160,6 +160,7 @@ class RoomScanUpload(models.Model):
     """A room-scan video arriving in chunks; on the last one it becomes session.room_scan."""
 
     session = models.OneToOneField(ExamSession, on_delete=models.CASCADE, related_name="room_scan_upload")
+    recording_id = models.CharField(max_length=64, blank=True)
     chunks = models.JSONField(default=list, help_text="Encrypted storage names, in order.")
     received_bytes = models.PositiveBigIntegerField(default=0)
     complete = models.BooleanField(default=False)

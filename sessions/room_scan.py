@@ -14,15 +14,28 @@ MAX_VIDEO_BYTES = 60 * 1024 * 1024
 
 
 @transaction.atomic
-def room_scan_chunk_add(*, session: ExamSession, index: int, data: bytes, final: bool) -> RoomScanUpload:
+def room_scan_chunk_add(
+    *, session: ExamSession, index: int, data: bytes, final: bool, recording_id: str = ""
+) -> RoomScanUpload:
     """Append chunk `index`; a repeated index is ignored (a retried upload), a gap is refused.
 
-    On the final chunk the pieces become one encrypted video in session.room_scan.
+    A new `recording_id` starts the upload over (the student recorded again, e.g. after a
+    reload); a finished scan is replaced by a new recording. On the final chunk the pieces
+    become one encrypted video in session.room_scan.
     """
     session = ExamSession.objects.select_for_update(no_key=True).get(pk=session.pk)
     if not session.is_in_progress:
         raise SessionClosed()
     upload, _ = RoomScanUpload.objects.select_for_update().get_or_create(session=session)
+    if recording_id and recording_id != upload.recording_id:
+        for name in upload.chunks:
+            delete_encrypted(name)
+        upload.recording_id, upload.chunks, upload.received_bytes, upload.complete = (
+            recording_id,
+            [],
+            0,
+            False,
+        )
     if upload.complete or index < len(upload.chunks):
         return upload
     if index != len(upload.chunks):

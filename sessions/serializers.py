@@ -146,5 +146,6 @@ class IdentityCheckInput(serializers.Serializer):
 
 class RoomScanInput(serializers.Serializer):
     chunk = serializers.FileField(validators=[_at_most(5 * 1024 * 1024)])
+    recording_id = serializers.RegexField(r"^[0-9a-fA-F-]{8,64}$", required=False, default="")
     index = serializers.IntegerField(min_value=0, max_value=10_000)
     final = serializers.BooleanField(default=False)

@@ -158,6 +158,7 @@ MATRIX = [
     ),
     Row(f"{SESSION}/export", "GET", roles(student=403, teacher=200, proctor=200, admin=200), obj="own"),
     # --- the steps before and around an exam (students only, on exams they may sit)
+    Row("api/system-check/bandwidth", "POST", roles(student=200, teacher=403, proctor=403, admin=403)),
     Row(
         f"{EXAM}/system-check",
         "POST",

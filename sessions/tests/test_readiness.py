@@ -228,3 +228,25 @@ def test_a_missing_chunk_is_refused_naming_the_one_expected(session, student):
     )
     assert response.status_code == 409
     assert response.json()["error"]["details"] == {"expected": 0}
+
+
+def test_a_new_recording_replaces_a_half_uploaded_one(session):
+    from procto.encrypted_files import read_encrypted
+
+    room_scan_chunk_add(session=session, index=0, data=b"old-0", final=False, recording_id="aaaaaaaa")
+    room_scan_chunk_add(session=session, index=1, data=b"old-1", final=False, recording_id="aaaaaaaa")
+    # The page was reloaded and the student recorded again.
+    room_scan_chunk_add(session=session, index=0, data=b"new-0", final=False, recording_id="bbbbbbbb")
+    room_scan_chunk_add(session=session, index=1, data=b"new-1", final=True, recording_id="bbbbbbbb")
+    session.refresh_from_db()
+    assert read_encrypted(session.room_scan) == b"new-0new-1"
+
+
+def test_the_bandwidth_probe_reports_what_arrived(student):
+    client = APIClient()
+    client.force_authenticate(student)
+    response = client.generic(
+        "POST", "/api/system-check/bandwidth", b"x" * 262_144, content_type="application/octet-stream"
+    )
+    assert response.status_code == 200
+    assert response.json()["data"] == {"bytes": 262_144}

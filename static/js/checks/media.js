@@ -1,0 +1,92 @@
+// Camera and microphone helpers shared by the system check, the identity check and the room scan.
+
+const DEVICE = {
+  camera: { noun: "camera", icon: "camera", apps: "Zoom, Teams, Skype or another browser tab" },
+  microphone: { noun: "microphone", icon: "microphone", apps: "a call app or another browser tab" },
+};
+
+/** What to tell the student when getUserMedia fails for `kind` ("camera" | "microphone");
+ * `retry` names the button that tries again on the page. */
+export function mediaErrorHint(error, kind, retry = "Re-check") {
+  const { noun, icon, apps } = DEVICE[kind];
+  if (!window.isSecureContext) {
+    return `This page is not on a secure (https) connection, so the browser will not share your ${noun}. Open Procto with an https:// address.`;
+  }
+  switch (error && error.name) {
+    case "NotAllowedError":
+    case "PermissionDeniedError":
+      return (
+        `Your browser blocked the ${noun}: click the ${icon} icon (or the padlock) in the address bar and allow the ${noun}, then press ${retry}. ` +
+        `On a Mac, also allow your browser in System Settings → Privacy & Security → ${kind === "camera" ? "Camera" : "Microphone"}.`
+      );
+    case "NotFoundError":
+    case "DevicesNotFoundError":
+    case "OverconstrainedError":
+      return `No ${noun} was found. Connect one (or switch it on), then press ${retry}.`;
+    case "NotReadableError":
+    case "TrackStartError":
+    case "AbortError":
+      return `Your ${noun} is busy or could not start. Close other apps that may use it (${apps}), then press ${retry}. If that does not help, unplug and reconnect it.`;
+    case "SecurityError":
+      return `The ${noun} is disabled for this page by your browser or your organisation's policy. Ask your IT support, or use another browser.`;
+    default:
+      return `The ${noun} could not be started${error && error.message ? ` (${error.message})` : ""}. Press ${retry}; if it keeps failing, restart your browser.`;
+  }
+}
+
+export function mediaSupported() {
+  return Boolean(navigator.mediaDevices && navigator.mediaDevices.getUserMedia);
+}
+
+/** getUserMedia that always rejects with a DOMException-like error (also without mediaDevices). */
+export async function getMedia(constraints) {
+  if (!mediaSupported()) {
+    const error = new Error("getUserMedia is not available");
+    error.name = window.isSecureContext ? "NotSupportedError" : "SecurityError";
+    throw error;
+  }
+  return navigator.mediaDevices.getUserMedia(constraints);
+}
+
+export function stopStream(stream) {
+  if (stream) stream.getTracks().forEach((track) => track.stop());
+}
+
+/** Resolves once `video` shows a frame of non-zero size, or rejects after `timeoutMs`. */
+export function firstFrame(video, timeoutMs = 6000) {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const poll = () => {
+      if (video.videoWidth > 0 && video.videoHeight > 0 && video.readyState >= 2) {
+        resolve({ width: video.videoWidth, height: video.videoHeight });
+      } else if (performance.now() - started > timeoutMs) {
+        reject(new Error("no video frame"));
+      } else {
+        setTimeout(poll, 100);
+      }
+    };
+    poll();
+  });
+}
+
+/** Average brightness (0–255, Rec. 601 luma) of the current frame, sampled on a small canvas. */
+export function averageBrightness(video, canvas) {
+  canvas.width = 64;
+  canvas.height = 48;
+  const context = canvas.getContext("2d", { willReadFrequently: true });
+  context.drawImage(video, 0, 0, canvas.width, canvas.height);
+  const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
+  let sum = 0;
+  for (let i = 0; i < data.length; i += 4) sum += 0.299 * data[i] + 0.587 * data[i + 1] + 0.114 * data[i + 2];
+  return sum / (data.length / 4);
+}
+
+/** Draws `video` into a width×height canvas, cropped to fill it (no stretching). */
+export function drawCover(video, canvas, width, height) {
+  canvas.width = width;
+  canvas.height = height;
+  const scale = Math.max(width / video.videoWidth, height / video.videoHeight);
+  const w = video.videoWidth * scale;
+  const h = video.videoHeight * scale;
+  canvas.getContext("2d").drawImage(video, (width - w) / 2, (height - h) / 2, w, h);
+}

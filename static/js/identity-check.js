@@ -1,0 +1,205 @@
+// The identity check before a high-security exam (docs/PROTOCOL.md, step 4): a webcam photo,
+// reviewed by the student, sent as `liveCapture` and compared with the verified ID photo.
+
+import { ApiError, apiFetch } from "./checks/http.js";
+import { drawCover, firstFrame, getMedia, mediaErrorHint, stopStream } from "./checks/media.js";
+
+const boot = JSON.parse(document.getElementById("page-bootstrap").textContent);
+const $ = (id) => document.getElementById(id);
+const video = $("identity-preview");
+const photo = $("identity-photo");
+const statusBox = $("identity-status");
+const buttons = {
+  take: $("take-photo"),
+  use: $("use-photo"),
+  retake: $("retake-photo"),
+  tryAgain: $("try-again"),
+  restart: $("restart-camera"),
+  continue: $("continue"),
+};
+
+const CAPTURE_WIDTH = 640;
+const CAPTURE_HEIGHT = 480;
+const FACE_HINTS = {
+  NO_FACE: [
+    "Face the camera straight on, with your whole face inside the picture.",
+    "Take off a hat, hood, mask or sunglasses, and move hair away from your face.",
+  ],
+  MULTIPLE_FACES: [
+    "Make sure only you are in the picture: nobody behind or beside you.",
+    "Move photos, posters or screens showing faces out of view.",
+  ],
+  TOO_DARK: [
+    "Turn on a light in front of you, so it shines on your face.",
+    "Avoid sitting with a window or a bright lamp behind you.",
+  ],
+  UNREADABLE: ["Take another photo. If it keeps failing, reload the page or try another browser."],
+};
+
+let stream = null;
+let capture = null; // the JPEG Blob under review
+let photoUrl = "";
+
+/** Shows exactly the given buttons and moves focus to `focus` (the one just used may vanish). */
+function showButtons(visible, focus) {
+  for (const [name, element] of Object.entries(buttons)) element.hidden = !visible.includes(name);
+  if (focus) buttons[focus].focus();
+}
+
+/** Puts a message (and optional list of tips, and link) in the live region. */
+function setStatus(kind, message, { tips = [], link = null } = {}) {
+  const box = document.createElement("div");
+  box.className = kind === "ok" ? "status ok" : kind === "warn" ? "hint" : "";
+  const text = document.createElement("p");
+  text.textContent = message;
+  box.append(text);
+  if (tips.length) {
+    const list = document.createElement("ul");
+    for (const tip of tips) {
+      const item = document.createElement("li");
+      item.textContent = tip;
+      list.append(item);
+    }
+    box.append(list);
+  }
+  if (link) {
+    const paragraph = document.createElement("p");
+    const anchor = document.createElement("a");
+    anchor.href = link.href;
+    anchor.textContent = link.text;
+    paragraph.append(anchor);
+    box.append(paragraph);
+  }
+  statusBox.replaceChildren(box);
+}
+
+function showLive() {
+  $("live-figure").hidden = false;
+  $("photo-figure").hidden = true;
+}
+
+async function startCamera() {
+  stopStream(stream);
+  stream = null;
+  showLive();
+  showButtons(["take"]);
+  buttons.take.disabled = true;
+  setStatus("", "Starting your camera…");
+  try {
+    stream = await getMedia({ video: { width: { ideal: 1280 }, height: { ideal: 720 } }, audio: false });
+    video.srcObject = stream;
+    video.play().catch((error) => console.warn("camera preview did not start playing:", error.name));
+    await firstFrame(video);
+  } catch (error) {
+    stopStream(stream);
+    stream = null;
+    const hint =
+      error.message === "no video frame"
+        ? "The camera sends no picture. Close other apps that may use it (Zoom, Teams, another browser tab), then press Start the camera again."
+        : mediaErrorHint(error, "camera", "Start the camera again");
+    setStatus("warn", hint);
+    showButtons(["restart"], "restart");
+    return;
+  }
+  buttons.take.disabled = false;
+  setStatus("", "Camera ready. When your face is centred and well lit, press Take photo.");
+}
+
+function takePhoto() {
+  const canvas = document.createElement("canvas");
+  drawCover(video, canvas, CAPTURE_WIDTH, CAPTURE_HEIGHT);
+  canvas.toBlob(
+    (blob) => {
+      if (!blob) {
+        setStatus("warn", "The photo could not be taken. Please try again.");
+        return;
+      }
+      capture = blob;
+      if (photoUrl) URL.revokeObjectURL(photoUrl);
+      photoUrl = URL.createObjectURL(blob);
+      photo.src = photoUrl;
+      $("live-figure").hidden = true;
+      $("photo-figure").hidden = false;
+      setStatus("", "Check your photo: your whole face should be clear. Use it, or take another one.");
+      showButtons(["use", "retake"], "use");
+    },
+    "image/jpeg",
+    0.92,
+  );
+}
+
+async function sendPhoto() {
+  buttons.use.disabled = true;
+  buttons.retake.disabled = true;
+  statusBox.setAttribute("aria-busy", "true");
+  setStatus("", "Comparing your photo with your ID photo…");
+  const form = new FormData();
+  form.append("liveCapture", capture, "live-capture.jpg");
+  try {
+    const result = await apiFetch(boot.checkUrl, { form });
+    if (result.passed) {
+      setStatus("ok", result.message);
+      stopStream(stream);
+      stream = null;
+      showButtons(["continue"], "continue");
+    } else {
+      setStatus("warn", result.message);
+      showButtons(["tryAgain"], "tryAgain");
+    }
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    showError(error);
+  } finally {
+    statusBox.removeAttribute("aria-busy");
+    buttons.use.disabled = false;
+    buttons.retake.disabled = false;
+  }
+}
+
+function showError(error) {
+  if (error.code === "IDENTITY_NOT_VERIFIED") {
+    setStatus("warn", error.message, {
+      link: { href: boot.profileUrl, text: "Go to your profile to upload your photo and ID card" },
+    });
+    stopStream(stream);
+    stream = null;
+    showButtons([]);
+    statusBox.querySelector("a").focus();
+    return;
+  }
+  const tips = FACE_HINTS[error.code] || [];
+  setStatus("warn", error.message, { tips });
+  showButtons(["tryAgain"], "tryAgain");
+}
+
+buttons.take.addEventListener("click", takePhoto);
+buttons.retake.addEventListener("click", () => {
+  showLive();
+  setStatus("", "Camera ready. Press Take photo when you are ready.");
+  showButtons(["take"], "take");
+});
+buttons.use.addEventListener("click", () => {
+  sendPhoto().catch((error) => console.error("identity check failed", error));
+});
+buttons.tryAgain.addEventListener("click", () => {
+  if (stream && stream.active) {
+    showLive();
+    setStatus("", "Camera ready. Press Take photo when you are ready.");
+    showButtons(["take"], "take");
+  } else {
+    startCamera().then(() => buttons.take.focus());
+  }
+});
+buttons.restart.addEventListener("click", () => {
+  startCamera().then(() => {
+    if (!buttons.take.hidden) buttons.take.focus();
+  });
+});
+window.addEventListener("pagehide", () => {
+  stopStream(stream);
+  stream = null;
+});
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted) startCamera();
+});
+startCamera();

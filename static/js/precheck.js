@@ -1,0 +1,499 @@
+// The pre-exam system check (docs/PROTOCOL.md, "Student journey", step 3): test each item the
+// exam's security level needs, show how to fix what fails, and record a passing result with
+// POST checkUrl so the server lets the exam start.
+
+import { ApiError, apiFetch, csrfToken, sleep } from "./checks/http.js";
+import { averageBrightness, firstFrame, getMedia, mediaErrorHint, stopStream } from "./checks/media.js";
+
+const boot = JSON.parse(document.getElementById("page-bootstrap").textContent);
+const required = new Set(boot.required);
+const ITEMS = ["browser", "websocket", "camera", "microphone", "fullscreen", "bandwidth"];
+const LABELS = {
+  browser: "Browser",
+  websocket: "Live connection",
+  camera: "Camera",
+  microphone: "Microphone",
+  fullscreen: "Full screen",
+  bandwidth: "Upload speed",
+};
+const MEDIA_ITEMS = new Set(["camera", "microphone", "bandwidth"]);
+const STATE_TEXT = { pending: "Not checked yet", running: "Checking…", pass: "Passed", fail: "Not working" };
+
+const PINGS = 5;
+const PING_TIMEOUT_MS = 5000;
+const CONNECT_TIMEOUT_MS = 10000;
+const BLACK_BELOW = 10; // average luma (0–255) under which a picture counts as black
+const MIN_UPLOAD_KBPS = 250;
+const UPLOAD_BYTES = 256 * 1024;
+const LATENCY_PROBES = 8;
+
+const $ = (id) => document.getElementById(id);
+const summary = $("check-summary");
+const recheckButton = $("recheck");
+const continueLink = $("continue");
+const video = $("camera-preview");
+const meter = $("mic-level");
+
+/** Everything one run opened, so Re-check and leaving the page can close it. */
+let current = null;
+
+function itemElement(name) {
+  return document.querySelector(`.check-item[data-item="${name}"]`);
+}
+
+function show(name, state, { detail = "", fix = "" } = {}) {
+  const element = itemElement(name);
+  element.dataset.state = state;
+  element.querySelector(".check-state").textContent = STATE_TEXT[state] ?? state;
+  element.querySelector(".check-detail").textContent = detail;
+  element.querySelector(".check-fix").textContent = fix;
+}
+
+function showNotNeeded(name) {
+  const element = itemElement(name);
+  element.dataset.state = "skip";
+  const why = boot.mediaExempt && MEDIA_ITEMS.has(name) ? " (you are exempt)" : "";
+  element.querySelector(".check-state").textContent = `Not needed for this exam${why}`;
+  element.querySelector(".check-detail").textContent = "";
+  element.querySelector(".check-fix").textContent = "";
+}
+
+// --- browser and full screen: feature detection ------------------------------------------------
+
+function checkBrowser() {
+  const missing = [];
+  if (!(navigator.mediaDevices && navigator.mediaDevices.getUserMedia)) missing.push("camera and microphone access");
+  if (typeof AudioWorkletNode === "undefined") missing.push("audio processing (AudioWorklet)");
+  if (typeof WebSocket === "undefined") missing.push("live connections (WebSocket)");
+  if (typeof MediaRecorder === "undefined") missing.push("video recording (MediaRecorder)");
+  if (!missing.length) return { ok: true, detail: "Your browser has everything the exam uses." };
+  const fix = window.isSecureContext
+    ? "Use a current version of Chrome, Edge, Firefox or Safari on a computer, then open this page again."
+    : "This page is not on a secure (https) connection, which hides these features. Open Procto with an https:// address.";
+  return { ok: false, detail: `Missing: ${missing.join(", ")}.`, fix };
+}
+
+function checkFullscreen() {
+  if (document.fullscreenEnabled) return { ok: true, detail: "The exam can open in full screen." };
+  return {
+    ok: false,
+    detail: "This browser window does not allow full screen.",
+    fix: "Open the exam in a desktop browser window of its own (not inside another site or an app's built-in browser, and not on a phone), then press Re-check.",
+  };
+}
+
+// --- live connection: ticket, /ws/check/, five pings ------------------------------------------
+
+const CLOSE_HINTS = {
+  4401: "Your login has expired. Log in again, then come back to this page.",
+  4403: "Procto refused the connection from this page. Reload the page; if it keeps happening, ask your IT support.",
+};
+
+function socketUrl(ticket) {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  return `${scheme}://${location.host}${boot.wsPath}?ticket=${encodeURIComponent(ticket)}`;
+}
+
+async function checkWebsocket(run) {
+  let ticket;
+  try {
+    ticket = (await apiFetch(boot.ticketUrl)).ticket;
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    const fix = error.status === 401 || error.status === 403 ? CLOSE_HINTS[4401] : error.message;
+    return { ok: false, detail: "Could not prepare the live connection.", fix };
+  }
+  const socket = new WebSocket(socketUrl(ticket));
+  run.socket = socket;
+  const blocked = {
+    ok: false,
+    detail: "The live connection could not be opened.",
+    fix: "Your network may block live (WebSocket) connections: a firewall, proxy, VPN or antivirus web filter. Try another network (a phone hotspot works) or ask your IT support, then press Re-check.",
+  };
+  try {
+    const rtts = await new Promise((resolve, reject) => {
+      const rtts = [];
+      let sentAt = 0;
+      // Until the socket opens, then per ping: a hung handshake or a lost pong fails the check.
+      let timer = setTimeout(() => reject(new Error("timeout")), CONNECT_TIMEOUT_MS);
+      const sendPing = () => {
+        run.socketOpened = true;
+        sentAt = performance.now();
+        socket.send(JSON.stringify({ type: "ping", id: rtts.length + 1 }));
+        clearTimeout(timer);
+        timer = setTimeout(() => reject(new Error("timeout")), PING_TIMEOUT_MS);
+      };
+      socket.addEventListener("open", sendPing);
+      socket.addEventListener("message", (event) => {
+        let message;
+        try {
+          message = JSON.parse(event.data);
+        } catch {
+          return; // not ours to answer; the server only sends JSON
+        }
+        if (message.type === "error") {
+          clearTimeout(timer);
+          reject(new Error(message.message));
+        } else if (message.type === "pong" && message.id === rtts.length + 1) {
+          rtts.push(performance.now() - sentAt);
+          if (rtts.length < PINGS) sendPing();
+          else {
+            clearTimeout(timer);
+            resolve(rtts);
+          }
+        }
+      });
+      socket.addEventListener("close", (event) => {
+        clearTimeout(timer);
+        const error = new Error(`closed ${event.code}`);
+        error.closeCode = event.code;
+        reject(error);
+      });
+    });
+    socket.close(1000, "check done");
+    const median = [...rtts].sort((a, b) => a - b)[Math.floor(rtts.length / 2)];
+    run.measurements.rttMs = Math.round(median * 10) / 10;
+    const slow = median > 1000 ? " That is slow: alerts and saving may lag, but the exam works." : "";
+    return { ok: true, detail: `Round trip ${Math.round(median)} ms (median of ${PINGS}).${slow}` };
+  } catch (error) {
+    if (run.cancelled) return null;
+    socket.close();
+    if (CLOSE_HINTS[error.closeCode]) return { ...blocked, fix: CLOSE_HINTS[error.closeCode] };
+    if (error.message === "timeout" && run.socketOpened) {
+      return {
+        ...blocked,
+        detail: "The live connection opened but did not answer in time.",
+        fix: "Your connection may be very slow or unstable. Move closer to your Wi-Fi router or use a network cable, then press Re-check.",
+      };
+    }
+    return blocked;
+  }
+}
+
+// --- camera and microphone ------------------------------------------------------------------------
+
+/** One permission prompt for both devices; if it fails, ask for each to tell which one failed. */
+async function openMedia(run, wantCamera, wantMicrophone) {
+  const constraints = {
+    video: wantCamera && { width: { ideal: 640 }, height: { ideal: 480 } },
+    audio: wantMicrophone && { echoCancellation: false, noiseSuppression: false, autoGainControl: false },
+  };
+  const result = { camera: null, microphone: null, cameraError: null, microphoneError: null };
+  try {
+    const stream = await getMedia(constraints);
+    run.streams.push(stream);
+    result.camera = stream.getVideoTracks()[0] || null;
+    result.microphone = stream.getAudioTracks()[0] || null;
+    return result;
+  } catch (error) {
+    if (!(wantCamera && wantMicrophone)) {
+      result[wantCamera ? "cameraError" : "microphoneError"] = error;
+      return result;
+    }
+  }
+  for (const [kind, constraint] of [
+    ["camera", { video: constraints.video }],
+    ["microphone", { audio: constraints.audio }],
+  ]) {
+    try {
+      const stream = await getMedia(constraint);
+      run.streams.push(stream);
+      result[kind] = stream.getTracks()[0];
+    } catch (error) {
+      result[`${kind}Error`] = error;
+    }
+  }
+  return result;
+}
+
+async function checkCamera(run, track, error) {
+  if (!track) return { ok: false, detail: "The camera is not available.", fix: mediaErrorHint(error, "camera") };
+  $("check-media").hidden = false;
+  $("camera-figure").hidden = false;
+  video.srcObject = new MediaStream([track]);
+  video.play().catch((playError) => console.warn("camera preview did not start playing:", playError.name));
+  let size;
+  try {
+    size = await firstFrame(video);
+  } catch {
+    return {
+      ok: false,
+      detail: "The camera sends no picture.",
+      fix: "Close other apps that may use the camera (Zoom, Teams, another browser tab); unplug and reconnect it, then press Re-check.",
+    };
+  }
+  if (run.cancelled) return null;
+  run.measurements.videoWidth = size.width;
+  run.measurements.videoHeight = size.height;
+  // A camera needs a moment to adjust its exposure: accept the first bright frame within ~3 s.
+  const canvas = document.createElement("canvas");
+  let brightness = 0;
+  for (let attempt = 0; attempt < 12 && !run.cancelled; attempt += 1) {
+    brightness = averageBrightness(video, canvas);
+    if (brightness >= BLACK_BELOW) break;
+    await sleep(250);
+  }
+  if (brightness < BLACK_BELOW) {
+    return {
+      ok: false,
+      detail: `The picture is black (${size.width}×${size.height}).`,
+      fix: "Open the camera's privacy cover or shutter, check that nothing covers the lens, turn on a light in front of you, then press Re-check.",
+    };
+  }
+  return { ok: true, detail: `Picture received, ${size.width}×${size.height}.` };
+}
+
+/** Shows the level on the meter until the run ends; the check itself needs only a live track. */
+async function checkMicrophone(run, track, error) {
+  if (!track)
+    return { ok: false, detail: "The microphone is not available.", fix: mediaErrorHint(error, "microphone") };
+  $("check-media").hidden = false;
+  $("mic-box").hidden = false;
+  const AudioContextClass = window.AudioContext || window.webkitAudioContext;
+  const context = new AudioContextClass();
+  run.audioContext = context;
+  const analyser = context.createAnalyser();
+  analyser.fftSize = 2048;
+  context.createMediaStreamSource(new MediaStream([track])).connect(analyser);
+  if (context.state === "suspended") {
+    context.resume().catch((resumeError) => console.warn("audio context did not resume:", resumeError.name));
+  }
+  const samples = new Float32Array(analyser.fftSize);
+  let peak = 0;
+  const draw = () => {
+    if (run.cancelled) return;
+    analyser.getFloatTimeDomainData(samples);
+    let sum = 0;
+    for (const sample of samples) sum += sample * sample;
+    const rms = Math.sqrt(sum / samples.length);
+    // Shown on a decibel scale: -60 dBFS (silence) .. 0 dBFS (as loud as it gets) -> 0 .. 1.
+    const level = rms > 0 ? Math.min(1, Math.max(0, (20 * Math.log10(rms) + 60) / 60)) : 0;
+    meter.value = level;
+    meter.textContent = `${Math.round(level * 100)}%`;
+    peak = Math.max(peak, level);
+    run.frame = requestAnimationFrame(draw);
+  };
+  draw();
+  await sleep(1500); // let the meter show a level to record as micLevel
+  if (run.cancelled) return null;
+  run.measurements.micLevel = Math.round(peak * 1000) / 1000;
+  if (track.readyState !== "live") {
+    return {
+      ok: false,
+      detail: "The microphone stopped.",
+      fix: mediaErrorHint({ name: "NotReadableError" }, "microphone"),
+    };
+  }
+  if (track.muted) {
+    return {
+      ok: false,
+      detail: "The microphone is muted.",
+      fix: "Unmute the microphone (a mute key or switch on your headset or keyboard, or your system's sound settings), then press Re-check.",
+    };
+  }
+  const suspended = context.state === "suspended" ? " Press Re-check to start the level meter." : "";
+  return { ok: true, detail: `Microphone on: ${track.label || "default microphone"}.${suspended}` };
+}
+
+// --- upload speed ---------------------------------------------------------------------------------
+
+function randomBlob(bytes) {
+  const data = new Uint8Array(bytes);
+  for (let offset = 0; offset < bytes; offset += 65536) crypto.getRandomValues(data.subarray(offset, offset + 65536));
+  return new Blob([data], { type: "application/octet-stream" });
+}
+
+/** Latency from small GETs of /healthz; upload speed from timing one POST of 256 KB to the
+ * bandwidth probe, which reads the body and answers with its size. */
+async function checkBandwidth(run) {
+  try {
+    const latencies = [];
+    for (let i = 0; i < LATENCY_PROBES && !run.cancelled; i += 1) {
+      const started = performance.now();
+      await fetch("/healthz", { method: "GET", cache: "no-store", credentials: "same-origin" });
+      latencies.push(performance.now() - started);
+    }
+    const blob = randomBlob(UPLOAD_BYTES);
+    const started = performance.now();
+    await fetch("/api/system-check/bandwidth", {
+      method: "POST",
+      body: blob,
+      cache: "no-store",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/octet-stream", "X-CSRFToken": csrfToken() },
+    });
+    const seconds = Math.max((performance.now() - started) / 1000, 0.001);
+    if (run.cancelled) return null;
+    const kbps = Math.round((UPLOAD_BYTES * 8) / seconds / 1000);
+    const latency = Math.round([...latencies].sort((a, b) => a - b)[Math.floor(latencies.length / 2)]);
+    run.measurements.uploadKbps = kbps;
+    const detail = `About ${kbps.toLocaleString()} kbit/s up; the exam needs ${MIN_UPLOAD_KBPS}. Response time ${latency} ms.`;
+    if (kbps >= MIN_UPLOAD_KBPS) return { ok: true, detail };
+    return {
+      ok: false,
+      detail,
+      fix: "Pause uploads and video calls (cloud backup, file sync, streaming), move closer to your Wi-Fi router or use a network cable, then press Re-check.",
+    };
+  } catch {
+    if (run.cancelled) return null;
+    return {
+      ok: false,
+      detail: "The speed test could not reach Procto.",
+      fix: "Check your internet connection, then press Re-check.",
+    };
+  }
+}
+
+// --- one run of every check -----------------------------------------------------------------------
+
+function stopRun(run) {
+  if (!run) return;
+  run.cancelled = true;
+  cancelAnimationFrame(run.frame);
+  if (run.socket && run.socket.readyState <= WebSocket.OPEN) run.socket.close(1000, "leaving");
+  run.streams.forEach(stopStream);
+  if (run.audioContext && run.audioContext.state !== "closed") {
+    run.audioContext.close().catch((error) => console.warn("audio context did not close:", error.name));
+  }
+  video.srcObject = null;
+}
+
+function settle(run, name, promise) {
+  return promise.then(
+    (result) => {
+      if (result && !run.cancelled) {
+        run.items[name] = result.ok;
+        show(name, result.ok ? "pass" : "fail", result);
+      }
+    },
+    (error) => {
+      console.error(`system check "${name}" failed unexpectedly`, error);
+      if (!run.cancelled) {
+        run.items[name] = false;
+        show(name, "fail", {
+          detail: "This check failed unexpectedly.",
+          fix: "Press Re-check; if it keeps failing, reload the page.",
+        });
+      }
+    },
+  );
+}
+
+async function runChecks() {
+  stopRun(current);
+  const run = {
+    cancelled: false,
+    items: {},
+    measurements: {},
+    streams: [],
+    socket: null,
+    socketOpened: false,
+    audioContext: null,
+    frame: 0,
+  };
+  current = run;
+  recheckButton.disabled = true;
+  continueLink.hidden = true;
+  setSummary("", "Checking your system…");
+  $("check-media").hidden = true;
+  $("camera-figure").hidden = true;
+  $("mic-box").hidden = true;
+  ITEMS.forEach((name) => (required.has(name) ? show(name, "running") : showNotNeeded(name)));
+  try {
+    await runItems(run);
+    if (run.cancelled) return;
+    const failed = boot.required.filter((name) => !run.items[name]);
+    if (failed.length)
+      showFailed(failed, "Some checks did not pass. Fix them as described above, then press Re-check.");
+    else await record(run);
+  } finally {
+    if (!run.cancelled) recheckButton.disabled = false;
+  }
+}
+
+async function runItems(run) {
+  const checks = [];
+  if (required.has("browser")) checks.push(settle(run, "browser", Promise.resolve(checkBrowser())));
+  if (required.has("fullscreen")) checks.push(settle(run, "fullscreen", Promise.resolve(checkFullscreen())));
+  const wantCamera = required.has("camera");
+  const wantMicrophone = required.has("microphone");
+  if (wantCamera || wantMicrophone) {
+    const media = openMedia(run, wantCamera, wantMicrophone);
+    if (wantCamera)
+      checks.push(
+        settle(
+          run,
+          "camera",
+          media.then((m) => checkCamera(run, m.camera, m.cameraError)),
+        ),
+      );
+    if (wantMicrophone) {
+      checks.push(
+        settle(
+          run,
+          "microphone",
+          media.then((m) => checkMicrophone(run, m.microphone, m.microphoneError)),
+        ),
+      );
+    }
+  }
+  // The speed test runs after the socket test so the two do not slow each other down.
+  checks.push(
+    (async () => {
+      if (required.has("websocket")) await settle(run, "websocket", checkWebsocket(run));
+      if (required.has("bandwidth")) await settle(run, "bandwidth", checkBandwidth(run));
+    })(),
+  );
+  await Promise.all(checks);
+}
+
+function setSummary(kind, text, list = null) {
+  summary.className = kind ? `check-summary status ${kind}` : "check-summary";
+  const paragraph = document.createElement("p");
+  paragraph.textContent = text;
+  summary.replaceChildren(paragraph, ...(list ? [list] : []));
+}
+
+/** The summary names what failed, each a link to its item and the fix shown there. */
+function showFailed(names, message) {
+  const list = document.createElement("ul");
+  for (const name of names) {
+    const link = document.createElement("a");
+    link.href = `#check-item-${name}`;
+    link.textContent = LABELS[name] || name;
+    const item = document.createElement("li");
+    item.append(link);
+    list.append(item);
+  }
+  setSummary("warn", message, list);
+}
+
+async function record(run) {
+  setSummary("", "All checks passed. Saving the result…");
+  try {
+    const result = await apiFetch(boot.checkUrl, { json: { items: run.items, measurements: run.measurements } });
+    if (run.cancelled) return;
+    if (result.passed) {
+      setSummary("ok", "All checks passed. You can continue.");
+      continueLink.hidden = false;
+    } else {
+      showFailed(result.failed, "The server did not accept these checks. Press Re-check to try again.");
+    }
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    setSummary("warn", `The result could not be saved: ${error.message} Press Re-check to try again.`);
+  }
+}
+
+ITEMS.forEach((name) => {
+  itemElement(name).id = `check-item-${name}`;
+});
+recheckButton.addEventListener("click", () => {
+  runChecks().catch((error) => console.error("system check run failed", error));
+});
+// Leaving the page (or the browser freezing it) turns the camera and microphone off.
+window.addEventListener("pagehide", () => stopRun(current));
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted) runChecks().catch((error) => console.error("system check run failed", error));
+});
+runChecks().catch((error) => console.error("system check run failed", error));
