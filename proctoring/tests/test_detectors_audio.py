@@ -1,0 +1,209 @@
+"""The audio detector on real sounds: espeak-ng speech, sox noise and music, cut into chunks
+the way the exam page sends them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from scipy import signal
+from scipy.io import wavfile
+
+from proctoring.detectors.audio import (
+    RATE,
+    AudioError,
+    ChunkAnalysis,
+    VoiceTracker,
+    analyse_chunk,
+    load_audio,
+    pcm_to_float,
+)
+from proctoring.tests import audio_fixtures as fx
+
+
+def analysed(samples: np.ndarray) -> list[ChunkAnalysis]:
+    return [analyse_chunk(chunk) for chunk in fx.browser_chunks(samples)]
+
+
+def voices_heard(samples: np.ndarray, *, with_samples: bool = True) -> list[int]:
+    tracker = VoiceTracker()
+    return [
+        tracker.update(analyse_chunk(chunk), chunk if with_samples else None)
+        for chunk in fx.browser_chunks(samples)
+    ]
+
+
+def test_silence_is_not_speech() -> None:
+    for analysis in analysed(fx.silence(3)) + analysed(fx.quiet_room(3)):
+        assert not analysis.speech
+        assert analysis.pitch_hz is None
+        assert not analysis.mic_activity
+        assert not analysis.background_noise
+        assert not analysis.tonal
+
+
+def test_a_spoken_sentence_is_speech() -> None:
+    analyses = analysed(fx.speech(fx.SENTENCES[0], fx.LOW_VOICE))
+    assert len(analyses) == 3
+    assert all(analysis.speech and analysis.mic_activity for analysis in analyses)
+    # A low male voice: its median pitch where men speak.
+    assert all(80 < analysis.pitch_hz < 160 for analysis in analyses)
+    assert not any(analysis.tonal or analysis.background_noise for analysis in analyses)
+
+
+def test_a_chunk_at_another_rate_is_analysed_at_its_own_rate() -> None:
+    chunk = fx.browser_chunks(fx.speech(fx.SENTENCES[0]))[1]
+    at_48_khz = signal.resample_poly(chunk, 3, 1)
+    native, resampled = analyse_chunk(chunk), analyse_chunk(at_48_khz, rate=48_000)
+    assert resampled.speech and native.speech
+    assert resampled.pitch_hz == pytest.approx(native.pitch_hz, rel=0.02)
+    assert resampled.level_dbfs == pytest.approx(native.level_dbfs, abs=0.5)
+
+
+def test_a_high_voice_is_speech_at_its_own_pitch() -> None:
+    analyses = analysed(fx.speech(fx.SENTENCES[1], fx.HIGH_VOICE))
+    assert all(analysis.speech for analysis in analyses)
+    assert all(170 < analysis.pitch_hz < 300 for analysis in analyses)
+
+
+def test_quiet_speech_is_still_speech() -> None:
+    loud = analysed(fx.speech(fx.SENTENCES[0]))
+    quiet = analysed(fx.at_level(fx.speech(fx.SENTENCES[0]), -30))
+    assert all(analysis.speech and analysis.mic_activity for analysis in quiet)
+    for before, after in zip(loud, quiet, strict=True):
+        assert after.level_dbfs == pytest.approx(before.level_dbfs - 30, abs=0.5)
+        assert after.pitch_hz == pytest.approx(before.pitch_hz, rel=0.03)
+
+
+def test_a_fan_is_background_noise_not_speech() -> None:
+    for analysis in analysed(fx.room_noise(4)):
+        assert analysis.background_noise
+        assert not analysis.speech
+        assert not analysis.tonal
+        assert analysis.mic_activity
+        # A steady noise is its own floor: its level and its background level are close.
+        assert analysis.noise_dbfs == pytest.approx(analysis.level_dbfs, abs=6)
+
+
+def test_a_distant_fan_is_too_quiet_to_report() -> None:
+    for analysis in analysed(fx.room_noise(3, volume=0.0025)):
+        assert not analysis.background_noise
+        assert not analysis.mic_activity
+
+
+def test_speech_over_a_fan_is_speech_and_background_noise() -> None:
+    analyses = analysed(fx.speech_over_noise(fx.SENTENCES[3], snr_db=10))
+    assert all(analysis.speech for analysis in analyses)
+    assert sum(analysis.background_noise for analysis in analyses) >= len(analyses) - 1
+
+
+def test_key_clicks_are_sound_but_not_speech_or_noise() -> None:
+    for analysis in analysed(fx.key_clicks(3)):
+        assert analysis.mic_activity
+        assert not (analysis.speech or analysis.background_noise or analysis.tonal)
+
+
+@pytest.mark.parametrize("kind", ["melody", "chords", "arpeggio"])
+def test_music_is_tonal_not_speech(kind: str) -> None:
+    for analysis in analysed(fx.music(kind)):
+        assert analysis.tonal
+        assert not analysis.speech
+        assert not analysis.background_noise
+
+
+def test_one_voice_is_one_voice() -> None:
+    for voice in (fx.LOW_VOICE, fx.HIGH_VOICE):
+        heard = voices_heard(fx.conversation(fx.SENTENCES[:4], voice))
+        assert max(heard) == 1
+        assert heard[-1] == 1
+
+
+def test_two_alternating_voices_are_two_voices() -> None:
+    heard = voices_heard(fx.two_speakers_alternating(fx.SENTENCES[:4]))
+    first_turn = len(fx.speech(fx.SENTENCES[0], fx.LOW_VOICE)) // RATE
+    assert heard[:first_turn] == [1] * first_turn  # only the first voice so far
+    assert heard[-1] == 2
+    assert heard.count(2) >= len(heard) // 2
+
+
+def test_two_voices_are_told_apart_from_the_analyses_alone() -> None:
+    heard = voices_heard(fx.two_speakers_alternating(fx.SENTENCES[:4]), with_samples=False)
+    assert heard[-1] == 2
+
+
+def test_voices_leave_the_window_after_it_passes() -> None:
+    two = fx.two_speakers_alternating(fx.SENTENCES[:2])
+    heard = voices_heard(np.concatenate([two, fx.silence(12)]))
+    assert 2 in heard
+    assert heard[-1] == 0
+
+
+def test_odd_length_pcm_is_an_audio_error() -> None:
+    with pytest.raises(AudioError) as odd:
+        pcm_to_float(b"\x00\x01\x02")
+    assert odd.value.code == "odd-length"
+    with pytest.raises(AudioError) as empty:
+        pcm_to_float(b"")
+    assert empty.value.code == "empty"
+
+
+def test_pcm_is_read_as_little_endian_int16() -> None:
+    samples = pcm_to_float(np.array([0, 16384, -32768, 32767], dtype="<i2").tobytes())
+    assert samples.dtype == np.float32
+    assert samples.tolist() == pytest.approx([0.0, 0.5, -1.0, 32767 / 32768])
+
+
+@pytest.mark.parametrize(
+    ("rate", "data"),
+    [
+        (22_050, (np.sin(np.arange(22_050) / 10) * 30_000).astype(np.int16)),
+        (44_100, np.stack([np.full(44_100, 0.5), np.full(44_100, -0.5)], axis=1).astype(np.float32)),
+        (8_000, np.full(8_000, 128 + 64, dtype=np.uint8)),
+        (16_000, np.full(16_000, 2**30, dtype=np.int32)),
+    ],
+    ids=["int16 22.05 kHz", "stereo float 44.1 kHz", "uint8 8 kHz", "int32 16 kHz"],
+)
+def test_any_wav_is_loaded_as_mono_float_at_16_khz(tmp_path, rate: int, data: np.ndarray) -> None:
+    path = tmp_path / "sound.wav"
+    wavfile.write(path, rate, data)
+    samples = load_audio(path)
+    assert samples.dtype == np.float32
+    assert samples.ndim == 1
+    assert len(samples) == RATE
+    assert np.all(np.abs(samples) <= 1)
+    if data.dtype in (np.uint8, np.int32):
+        assert np.median(samples) == pytest.approx(0.5, abs=0.01)
+    if data.ndim == 2:
+        assert np.abs(samples).max() < 1e-6  # the two channels cancel out
+
+
+def test_a_file_that_is_not_a_wav_is_an_audio_error(tmp_path) -> None:
+    path = tmp_path / "notes.wav"
+    path.write_text("not a recording")
+    with pytest.raises(AudioError) as error:
+        load_audio(path)
+    assert error.value.code == "unreadable"
+
+
+@settings(max_examples=60, deadline=None)
+@given(hnp.arrays(np.int16, st.integers(1, 2 * RATE)))
+def test_any_int16_audio_is_analysed_without_error(samples: np.ndarray) -> None:
+    analysis = analyse_chunk(pcm_to_float(samples.astype("<i2").tobytes()))
+    assert -120 <= analysis.level_dbfs <= 3.1
+    assert -120 <= analysis.noise_dbfs <= 3.1
+    assert 0 <= analysis.speech_ratio <= 1
+    assert (analysis.pitch_hz is not None) == analysis.speech
+    VoiceTracker().update(analysis, pcm_to_float(samples.astype("<i2").tobytes()))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=64))
+def test_bytes_are_pcm_or_an_audio_error(data: bytes) -> None:
+    try:
+        samples = pcm_to_float(data)
+    except AudioError as error:
+        assert error.code == ("empty" if not data else "odd-length")
+    else:
+        assert len(samples) * 2 == len(data)
