@@ -81,6 +81,11 @@ def _isolated_cache():
     # Only Procto's own keys: a FLUSHDB would also wipe the channel layer and Celery queues.
     if hasattr(cache, "delete_pattern"):
         cache.delete_pattern("*")
+        # Tasks queued by an earlier test (no worker was running) must not reach a later test's
+        # worker, where their sessions no longer exist.
+        from procto.celery import app
+
+        app.control.purge()
     else:
         cache.clear()
     yield

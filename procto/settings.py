@@ -306,7 +306,7 @@ STORAGES = {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
             if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            else "procto.storage.StaticFilesWithModules"
         )
     },
 }
@@ -355,6 +355,8 @@ WS_TICKET_LIFETIME_SECONDS = 30
 LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=5)
 LOGIN_FAILURES_PER_IP = env.int("LOGIN_FAILURES_PER_IP", default=50)
 LOGIN_LOCK_SECONDS = env.int("LOGIN_LOCK_SECONDS", default=15 * 60)
+# An event's details are the browser's own words (durationMs...): stored and shown as sent.
+JSON_CAMEL_CASE = {"JSON_UNDERSCOREIZE": {"ignore_fields": ("details",)}}
 SPECTACULAR_SETTINGS = {"TITLE": "Procto API", "VERSION": "0.1.0"}
 
 # --- Security when not in debug -------------------------------------------------------------------

@@ -109,7 +109,10 @@ class ExamStreamConsumer(AuthenticatedConsumer):
             await self._welcome()
         elif kind == "event":
             await self._event(message)
-        elif kind != "heartbeat":
+        elif kind == "heartbeat":
+            # Answered, so a page without media (camera-exempt) can still tell a dead socket.
+            await self._send({"type": "heartbeat-ack"})
+        else:
             raise BadMessage("BAD_MESSAGE", "expected a hello, event or heartbeat message")
 
     async def _welcome(self) -> None:

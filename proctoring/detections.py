@@ -68,8 +68,13 @@ def observations_apply(
     """
     changed, extended = [], False
     with transaction.atomic():
-        session = ExamSession.objects.select_for_update(no_key=True).select_related("exam").get(pk=session_id)
-        if not session.is_in_progress:
+        session = (
+            ExamSession.objects.select_for_update(no_key=True)
+            .select_related("exam")
+            .filter(pk=session_id)
+            .first()
+        )
+        if session is None or not session.is_in_progress:
             return []
         policy, now = policy_for(session), observed_at.timestamp()
         for condition, present in conditions.items():

@@ -110,8 +110,8 @@ def _frame_analyse(*, session_id, seq: int, captured_ms: int, jpeg: bytes) -> st
 
 def _identity_recheck(session_id, rgb) -> bool | None:
     """Every N seconds, does the face on camera still match the verified photo? None: not now."""
-    session = ExamSession.objects.select_related("student", "exam").get(pk=session_id)
-    if not session.student.face_embedding:
+    session = ExamSession.objects.select_related("student", "exam").filter(pk=session_id).first()
+    if session is None or not session.student.face_embedding:
         return None
     interval = policy_for(session)["identity_recheck_seconds"]
     if not cache.add(f"identity-recheck:{session_id}", 1, interval):

@@ -116,6 +116,7 @@ class SessionLogEventApi(APIView):
             session_id=session.pk,
             student=request.user,
             occurred_at=fields.pop("timestamp", None),
+            client_seq=fields.pop("seq", None),
             **fields,
         )
         return Response({"id": event.pk, "type": event.type}, status=status.HTTP_201_CREATED)

@@ -6,40 +6,139 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('exam_sessions', '0001_initial'),
+        ("exam_sessions", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ProctoringEvent',
+            name="ProctoringEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('type', models.CharField(choices=[('face-not-visible', 'Face Not Visible'), ('multiple-faces', 'Multiple Faces'), ('mic-activity', 'Mic Activity'), ('tab-switch', 'Tab Switch'), ('off-screen', 'Off Screen'), ('cheating-detected', 'Cheating Detected'), ('screenshot-captured', 'Screenshot Captured'), ('window-blur', 'Window Blur'), ('fullscreen-exit', 'Fullscreen Exit'), ('copy', 'Copy'), ('cut', 'Cut'), ('paste', 'Paste'), ('right-click', 'Right Click'), ('print-screen', 'Print Screen'), ('devtools-open', 'Devtools Open'), ('second-screen', 'Second Screen'), ('page-leave', 'Page Leave'), ('camera-lost', 'Camera Lost'), ('microphone-lost', 'Microphone Lost'), ('stream-lost', 'Stream Lost'), ('identity-mismatch', 'Identity Mismatch'), ('camera-blocked', 'Camera Blocked'), ('speech-detected', 'Speech Detected'), ('multiple-voices', 'Multiple Voices'), ('background-noise', 'Background Noise')], max_length=32)),
-                ('severity', models.CharField(choices=[('low', 'Low'), ('medium', 'Medium'), ('high', 'High'), ('critical', 'Critical')], default='low', max_length=10)),
-                ('source', models.CharField(choices=[('client', 'Client'), ('server', 'Server'), ('proctor', 'Proctor')], max_length=10)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('confidence', models.FloatField(blank=True, null=True)),
-                ('occurred_at', models.DateTimeField(help_text='When it started (client clock for client events).')),
-                ('ended_at', models.DateTimeField(blank=True, help_text='When a lasting condition ended.', null=True)),
-                ('received_at', models.DateTimeField(auto_now_add=True)),
-                ('snapshot', models.CharField(blank=True, help_text='Encrypted storage name.', max_length=200)),
-                ('client_seq', models.BigIntegerField(blank=True, null=True)),
-                ('analysis_key', models.CharField(blank=True, max_length=64)),
-                ('review_status', models.CharField(choices=[('open', 'Open'), ('confirmed', 'Confirmed'), ('dismissed', 'Dismissed')], default='open', max_length=10)),
-                ('reviewed_at', models.DateTimeField(blank=True, null=True)),
-                ('review_reason', models.CharField(blank=True, max_length=300)),
-                ('reviewed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='exam_sessions.examsession')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("face-not-visible", "Face Not Visible"),
+                            ("multiple-faces", "Multiple Faces"),
+                            ("mic-activity", "Mic Activity"),
+                            ("tab-switch", "Tab Switch"),
+                            ("off-screen", "Off Screen"),
+                            ("cheating-detected", "Cheating Detected"),
+                            ("screenshot-captured", "Screenshot Captured"),
+                            ("window-blur", "Window Blur"),
+                            ("fullscreen-exit", "Fullscreen Exit"),
+                            ("copy", "Copy"),
+                            ("cut", "Cut"),
+                            ("paste", "Paste"),
+                            ("right-click", "Right Click"),
+                            ("print-screen", "Print Screen"),
+                            ("devtools-open", "Devtools Open"),
+                            ("second-screen", "Second Screen"),
+                            ("page-leave", "Page Leave"),
+                            ("camera-lost", "Camera Lost"),
+                            ("microphone-lost", "Microphone Lost"),
+                            ("stream-lost", "Stream Lost"),
+                            ("identity-mismatch", "Identity Mismatch"),
+                            ("camera-blocked", "Camera Blocked"),
+                            ("speech-detected", "Speech Detected"),
+                            ("multiple-voices", "Multiple Voices"),
+                            ("background-noise", "Background Noise"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "severity",
+                    models.CharField(
+                        choices=[
+                            ("low", "Low"),
+                            ("medium", "Medium"),
+                            ("high", "High"),
+                            ("critical", "Critical"),
+                        ],
+                        default="low",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("client", "Client"), ("server", "Server"), ("proctor", "Proctor")],
+                        max_length=10,
+                    ),
+                ),
+                ("details", models.JSONField(blank=True, default=dict)),
+                ("confidence", models.FloatField(blank=True, null=True)),
+                (
+                    "occurred_at",
+                    models.DateTimeField(help_text="When it started (client clock for client events)."),
+                ),
+                (
+                    "ended_at",
+                    models.DateTimeField(blank=True, help_text="When a lasting condition ended.", null=True),
+                ),
+                ("received_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "snapshot",
+                    models.CharField(blank=True, help_text="Encrypted storage name.", max_length=200),
+                ),
+                ("client_seq", models.BigIntegerField(blank=True, null=True)),
+                ("analysis_key", models.CharField(blank=True, max_length=64)),
+                (
+                    "review_status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("confirmed", "Confirmed"), ("dismissed", "Dismissed")],
+                        default="open",
+                        max_length=10,
+                    ),
+                ),
+                ("reviewed_at", models.DateTimeField(blank=True, null=True)),
+                ("review_reason", models.CharField(blank=True, max_length=300)),
+                (
+                    "reviewed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="exam_sessions.examsession",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['occurred_at', 'id'],
-                'indexes': [models.Index(fields=['session', 'occurred_at'], name='proctoring__session_e9efa4_idx')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('client_seq__isnull', False)), fields=('session', 'client_seq'), name='proctoring_event_client_seq_once'), models.UniqueConstraint(condition=models.Q(('analysis_key', ''), _negated=True), fields=('session', 'analysis_key'), name='proctoring_event_analysis_once')],
+                "ordering": ["occurred_at", "id"],
+                "indexes": [
+                    models.Index(fields=["session", "occurred_at"], name="proctoring__session_e9efa4_idx")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("client_seq__isnull", False)),
+                        fields=("session", "client_seq"),
+                        name="proctoring_event_client_seq_once",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("analysis_key", ""), _negated=True),
+                        fields=("session", "analysis_key"),
+                        name="proctoring_event_analysis_once",
+                    ),
+                ],
             },
         ),
     ]

@@ -127,7 +127,10 @@ async def test_flooding_frames_is_rate_limited_not_fatal(student, session):
     replies = []
     for seq in range(1, 26):
         await socket.send_to(bytes_data=frame_message(seq))
-        replies.append(await reply(socket))
+        message = await reply(socket)
+        while message["type"] == "slow-down":  # frames pile up when no worker runs: expected
+            message = await reply(socket)
+        replies.append(message)
     assert [r["type"] for r in replies[:20]] == ["ack"] * 20
     assert {r.get("code") for r in replies[20:]} == {"RATE_LIMITED"}
     await socket.disconnect()

@@ -182,3 +182,17 @@ def test_export_as_json_and_csv(as_teacher, as_student, exam):
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert rows[0]["type"] == "paste" and rows[0]["student_email"] == "student@school.example"
     assert as_teacher.get(f"/api/exam-sessions/{session_id}/export?format=xml").status_code == 400
+
+
+def test_event_details_are_stored_as_sent_and_a_resent_event_once(as_student, exam):
+    from proctoring.models import ProctoringEvent
+
+    session_id = start(as_student, exam).json()["data"]["id"]
+    body = {"type": "window-blur", "details": {"durationMs": 1200, "hidden_by": "alt-tab"}, "seq": 77}
+    for _ in range(2):
+        assert (
+            as_student.post(f"/api/exam-sessions/{session_id}/log-event", body, format="json").status_code
+            == 201
+        )
+    event = ProctoringEvent.objects.get()
+    assert event.details == {"durationMs": 1200, "hidden_by": "alt-tab"}

@@ -1,0 +1,568 @@
+// The exam page (templates/sessions/take.html): wires questions, autosave, the clock, secure
+// mode and the proctoring stream together. Each part lives in static/js/exam/; this module only
+// holds the page's state and the decisions that involve more than one part.
+
+import { ApiError, NetworkError, apiFetch } from "./exam/api.js";
+import { createAutosave } from "./exam/autosave.js";
+import { createCountdown } from "./exam/countdown.js";
+import { createEventLog } from "./exam/events.js";
+import { createMedia } from "./exam/media.js";
+import { createQuestionView, isAnswered } from "./exam/questions.js";
+import { createSecureMode } from "./exam/secure-mode.js";
+import { sessionStore } from "./exam/storage.js";
+import { createStream } from "./exam/stream.js";
+
+const TYPING_PAUSE_MS = 1000;
+const LOAD_RETRY_MS = 5000;
+const SUBMIT_RETRY_MS = 5000;
+
+const config = JSON.parse(document.getElementById("exam-bootstrap").textContent);
+const $ = (id) => document.getElementById(id);
+const sessionUrl = `${config.apiBase}${config.sessionId}`;
+const store = sessionStore(config.sessionId);
+const streamsMedia = config.proctoringEnabled && !config.mediaExempt;
+
+const FINISHED_TEXT = {
+  submitted: ["Exam submitted", "Your answers were submitted. You can close this page."],
+  expired: ["Time is up", "Your time ran out. The answers saved before the deadline were submitted for you."],
+  "cheating-detected": ["Exam ended by a proctor", "A proctor ended this exam."],
+  "logged-out": ["Exam ended", "This attempt ended because you were signed out."],
+};
+
+let questions = [];
+let view = null;
+let autosave = null;
+let countdown = null;
+let secure = null;
+let events = null;
+let stream = null;
+let media = null;
+let finished = false;
+let submitting = false;
+let timeUp = false; // the clock reached 0 and the page submitted by itself
+let lastSaveState = "saved";
+const flags = new Set(store.get("flags", []));
+const typingTimers = new Map();
+const timeSpent = new Map(); // questionId -> seconds, as stored with the answer
+let shownQuestion = null;
+let shownSince = null;
+
+// --- small UI helpers ------------------------------------------------------------------------
+
+function announce(text) {
+  // Clearing first makes screen readers repeat a message that happens to be the same as before.
+  const region = $("status-announcer");
+  region.textContent = "";
+  window.setTimeout(() => {
+    region.textContent = text;
+  }, 50);
+}
+
+function showAlert(text, { title = "", kind = "warning", dismissible = true } = {}) {
+  const item = document.createElement("div");
+  item.className = `exam-alert ${kind}`;
+  item.setAttribute("role", "alert");
+  const body = document.createElement("p");
+  if (title) {
+    const strong = document.createElement("strong");
+    strong.textContent = `${title} `;
+    body.append(strong);
+  }
+  body.append(document.createTextNode(text));
+  item.append(body);
+  if (dismissible) {
+    const close = document.createElement("button");
+    close.type = "button";
+    close.textContent = "Dismiss";
+    close.addEventListener("click", () => {
+      item.remove();
+      // The focused button is gone: put focus back where the student was working.
+      (view && !finished ? document.querySelector(`[data-qid="${view.currentId()}"]`) : $("main")).focus();
+    });
+    item.append(close);
+  }
+  $("alerts").prepend(item);
+  return item;
+}
+
+function setPill(id, state, text, title = "") {
+  const pill = $(id);
+  pill.dataset.state = state;
+  pill.textContent = text;
+  if (title) pill.title = title;
+  else pill.removeAttribute("title");
+}
+
+function plural(n, word) {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+// --- save state and connection ----------------------------------------------------------------
+
+let saveState = { state: "saved", queued: 0, message: "" };
+
+function showSaveState(next) {
+  saveState = next;
+  renderSaveState();
+}
+
+// Typing that waits for its pause is "Saving…" too: the student should never see "Saved"
+// while the last words are not in the queue yet.
+function renderSaveState() {
+  const { queued, message } = saveState;
+  const state = saveState.state === "saved" && typingTimers.size ? "saving" : saveState.state;
+  const labels = {
+    saved: "Saved",
+    saving: "Saving…",
+    offline: `Offline – ${plural(queued, "answer")} queued`,
+    error: `Not saved – retrying (${queued} queued)`,
+    closed: "Saving stopped",
+  };
+  setPill("save-state", state, labels[state], message);
+  // Tell screen reader users about changes that matter, not about every save.
+  if (state !== lastSaveState) {
+    if (state === "offline")
+      announce("You are offline. Your answers are kept on this device and sent when the connection returns.");
+    else if (state === "error" && message) announce(`Answers are not being saved: ${message}`);
+    else if (state === "saved" && (lastSaveState === "offline" || lastSaveState === "error"))
+      announce("Connection back. All answers are saved.");
+  }
+  lastSaveState = state;
+}
+
+function showConnection(state) {
+  const labels = {
+    connecting: "Connecting…",
+    live: streamsMedia ? "Live" : "Connected",
+    reconnecting: "Reconnecting…",
+    offline: "Offline",
+    closed: "Disconnected",
+  };
+  setPill("connection-state", state, labels[state] || state);
+}
+
+function updateCounts() {
+  const answered = questions.filter((q) => isAnswered(view.readValue(q.id))).length;
+  const parts = [plural(questions.length, "question"), `${answered} answered`];
+  if (flags.size) parts.push(`${flags.size} flagged`);
+  $("question-count").textContent = parts.join(" · ");
+}
+
+// --- answers ----------------------------------------------------------------------------------
+
+function clockTimeSpent(questionId) {
+  let seconds = timeSpent.get(questionId) || 0;
+  if (questionId === shownQuestion && shownSince !== null) seconds += (performance.now() - shownSince) / 1000;
+  return seconds;
+}
+
+// Time is counted for the question on screen while the page is visible.
+function trackTime(questionId) {
+  if (shownQuestion !== null && shownSince !== null)
+    timeSpent.set(shownQuestion, clockTimeSpent(shownQuestion));
+  shownQuestion = questionId;
+  shownSince = questionId !== null && document.visibilityState === "visible" ? performance.now() : null;
+}
+
+function onAnswer(questionId, value, { typing }) {
+  view.refreshNav(questionId);
+  updateCounts();
+  window.clearTimeout(typingTimers.get(questionId));
+  if (typing) {
+    typingTimers.set(
+      questionId,
+      window.setTimeout(() => commit(questionId), TYPING_PAUSE_MS),
+    );
+    renderSaveState();
+  } else {
+    commit(questionId);
+  }
+}
+
+function commit(questionId) {
+  window.clearTimeout(typingTimers.get(questionId));
+  typingTimers.delete(questionId);
+  const value = view.readValue(questionId);
+  const known = autosave.answerOf(questionId);
+  const unchanged = known ? JSON.stringify(known.value) === JSON.stringify(value) : value === null;
+  if (unchanged) renderSaveState();
+  else autosave.record(questionId, value, clockTimeSpent(questionId));
+}
+
+// Typing not yet saved must reach the queue (localStorage) before the page can go away.
+function commitPendingTyping() {
+  for (const questionId of [...typingTimers.keys()]) commit(questionId);
+}
+
+function onFlag(questionId, on) {
+  if (on) flags.add(questionId);
+  else flags.delete(questionId);
+  store.set("flags", [...flags]);
+  view.refreshNav(questionId);
+  updateCounts();
+}
+
+// --- submit -----------------------------------------------------------------------------------
+
+function openSubmitDialog() {
+  commitPendingTyping();
+  const unanswered = [];
+  const flagged = [];
+  questions.forEach((q, i) => {
+    if (!isAnswered(view.readValue(q.id))) unanswered.push(i + 1);
+    if (flags.has(q.id)) flagged.push(i + 1);
+  });
+  const summary = $("submit-summary");
+  summary.replaceChildren();
+  const intro = document.createElement("p");
+  const answered = questions.length - unanswered.length;
+  intro.textContent = `You answered ${answered} of ${plural(questions.length, "question")}.`;
+  const list = document.createElement("ul");
+  const line = (count, label, numbers) => {
+    const li = document.createElement("li");
+    li.textContent = count
+      ? `${count} ${label}: question${count === 1 ? "" : "s"} ${numbers.join(", ")}`
+      : `0 ${label}`;
+    list.append(li);
+  };
+  line(unanswered.length, "unanswered", unanswered);
+  line(flagged.length, "flagged for review", flagged);
+  summary.append(intro, list);
+  if (autosave.queuedCount()) {
+    const note = document.createElement("p");
+    note.className = "status warn";
+    note.textContent = `${plural(autosave.queuedCount(), "answer")} not saved yet will be sent with your submission.`;
+    summary.append(note);
+  }
+  $("submit-error").hidden = true;
+  setDialogBusy(false);
+  $("submit-dialog").showModal();
+}
+
+function setDialogBusy(busy) {
+  $("submit-confirm").disabled = busy;
+  $("submit-cancel").disabled = busy;
+  $("submit-confirm").textContent = busy ? "Submitting…" : "Submit now";
+}
+
+async function submitExam({ auto = false } = {}) {
+  if (submitting || finished) return;
+  submitting = true;
+  commitPendingTyping();
+  await autosave.pause();
+  const excluded = new Set();
+  try {
+    for (;;) {
+      try {
+        const answers = autosave.finalAnswers().filter((a) => !excluded.has(a.questionId));
+        const data = await apiFetch(`${sessionUrl}/submit`, {
+          method: "PUT",
+          body: { answers, sequence: autosave.latestSequence() },
+        });
+        finish(data.status);
+        return;
+      } catch (err) {
+        // An answer the server will never accept must not block the submission of the others.
+        const bad = err instanceof ApiError && err.status === 400 && err.details.questionId;
+        if (!bad || excluded.has(String(bad))) throw err;
+        excluded.add(String(bad));
+      }
+    }
+  } catch (err) {
+    submitting = false;
+    if (err instanceof ApiError && err.status === 409) {
+      await refreshStatus(); // finished elsewhere (another tab, the proctor, the deadline)
+      if (finished) return;
+    }
+    autosave.resume();
+    if (auto || countdown.remainingMs() <= 0) {
+      // Time is up, so nobody will press the button again: keep trying. Should this never get
+      // through, the server ends the session itself with the answers saved in time.
+      window.setTimeout(() => submitExam({ auto: true }), SUBMIT_RETRY_MS);
+      if (auto) return;
+    }
+    throw err;
+  }
+}
+
+async function onSubmitDialog(event) {
+  if (event.submitter && event.submitter.value !== "submit") return; // "Keep working" closes
+  event.preventDefault();
+  setDialogBusy(true);
+  try {
+    await submitExam();
+  } catch (err) {
+    setDialogBusy(false);
+    const error = $("submit-error");
+    error.textContent =
+      err instanceof NetworkError
+        ? "Could not reach the server. Your answers are kept on this device; check your connection and try again."
+        : `The exam was not submitted: ${err.message}`;
+    error.hidden = false;
+  }
+}
+
+function onTimeUp() {
+  if (finished) return;
+  timeUp = true;
+  const dialog = $("submit-dialog");
+  if (dialog.open) dialog.close();
+  showAlert("Time is up. Your answers are being submitted.", { kind: "info", dismissible: false });
+  submitExam({ auto: true });
+}
+
+// --- the end ----------------------------------------------------------------------------------
+
+function finish(status, reason = "") {
+  if (finished) return;
+  finished = true;
+  for (const timer of typingTimers.values()) window.clearTimeout(timer);
+  countdown?.stop();
+  secure?.stop();
+  media?.stop();
+  stream?.stop();
+  events?.stop();
+  autosave?.stop({ code: "FINISHED", message: "The exam has ended." });
+  view?.disable();
+  store.clear();
+  for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
+  $("alerts").replaceChildren(); // the finished card says what matters now
+
+  const [title, text] =
+    // With the server's `ended` message racing the submit's own answer, either may come first.
+    timeUp && status === "submitted"
+      ? ["Time is up", "Your answers were submitted automatically when the time ran out."]
+      : FINISHED_TEXT[status] || ["Exam ended", `This attempt is ${status}.`];
+  $("finished-title").textContent = title;
+  $("finished-text").textContent = reason ? `${text} Reason: ${reason}` : text;
+  $("exam").dataset.state = "finished";
+  $("exam-body").hidden = true;
+  $("loading").hidden = true;
+  $("self-view").hidden = true;
+  $("clock").textContent = "–";
+  setPill(
+    "save-state",
+    status === "submitted" ? "saved" : "closed",
+    status === "submitted" ? "Submitted" : "Closed",
+  );
+  showConnection("closed");
+  $("finished").hidden = false;
+  $("finished").focus();
+}
+
+async function refreshStatus() {
+  try {
+    const data = await apiFetch(sessionUrl);
+    if (data.status !== "in-progress") finish(data.status);
+    return data;
+  } catch (err) {
+    console.warn("Could not read the session's status:", err);
+    return null;
+  }
+}
+
+// --- the proctoring stream -------------------------------------------------------------------
+
+function onStreamMessage(message) {
+  switch (message.type) {
+    case "welcome":
+      media?.setFrameInterval(message.frameIntervalMs);
+      media?.setAudioChunk(message.audioChunkMs);
+      media?.sendFrameSoon(); // the proctor sees the student at once, not one interval later
+      break;
+    case "slow-down":
+      media?.setFrameInterval(message.frameIntervalMs);
+      break;
+    case "event-ack":
+      events.ack(message.seq);
+      break;
+    case "error":
+      // Media and events share the `seq` field; event numbers are far above media numbers.
+      if (message.seq != null) events.reject(message.seq, message.code, message.message);
+      if (message.code !== "RATE_LIMITED")
+        console.warn(`Exam stream refused a message (${message.code}): ${message.message}`);
+      break;
+    case "warning":
+      showAlert(message.message, {
+        title: message.from === "proctor" ? "Message from your proctor:" : "Warning:",
+      });
+      break;
+    case "terminated":
+      finish("cheating-detected", message.reason);
+      break;
+    case "ended":
+      finish(message.status);
+      break;
+    default:
+      break; // "ack" and anything newer than this page
+  }
+}
+
+async function onStreamEnd({ code, reason }) {
+  if (finished) return;
+  if (code === 4409) {
+    const data = await refreshStatus();
+    if (data && data.status === "in-progress")
+      showAlert("The proctoring connection closed. Reload the page to reconnect.");
+    return;
+  }
+  showAlert(reason, { title: "Proctoring connection refused:" });
+}
+
+// --- start ------------------------------------------------------------------------------------
+
+async function load() {
+  try {
+    return await apiFetch(sessionUrl);
+  } catch (err) {
+    if (err instanceof NetworkError || (err instanceof ApiError && err.isTransient)) {
+      $("loading").textContent = "Could not load your exam. Trying again…";
+      await new Promise((resolve) => window.setTimeout(resolve, LOAD_RETRY_MS));
+      return load();
+    }
+    $("loading").textContent = `Could not load your exam: ${err.message}`;
+    $("loading").classList.add("error");
+    return null;
+  }
+}
+
+async function start() {
+  const data = await load();
+  if (!data) return;
+  if (data.status !== "in-progress") {
+    finish(data.status);
+    return;
+  }
+  questions = data.questions;
+
+  autosave = createAutosave({
+    saveUrl: `${sessionUrl}/save-answers`,
+    store,
+    onState: showSaveState,
+    onTimeRemaining: (seconds) => countdown.sync(seconds),
+    onClosed: ({ message }) => {
+      showAlert(message, { title: "Saving stopped.", dismissible: false });
+      view.disable(); // changes could not be kept any more; do not pretend otherwise
+      refreshStatus();
+    },
+    onRejected: (questionId, message) => {
+      const number = questions.findIndex((q) => q.id === questionId) + 1;
+      showAlert(message, { title: `Your answer to question ${number} was not accepted:` });
+    },
+  });
+
+  view = createQuestionView({
+    container: $("questions"),
+    navList: $("navigator"),
+    questions,
+    flags,
+    fullscreenRequired: config.fullscreenRequired,
+    onAnswer,
+    onShow: (questionId) => {
+      trackTime(questionId);
+      const index = view ? view.currentIndex() : 0;
+      $("prev-question").disabled = index === 0;
+      $("next-question").disabled = index === questions.length - 1;
+    },
+    onFlag,
+  });
+  // Server answers first, then newer changes still queued on this device.
+  for (const [questionId, answer] of autosave.load(data.answers)) {
+    view.writeValue(questionId, answer.value);
+    timeSpent.set(questionId, answer.timeSpent || 0);
+  }
+  view.refreshAll();
+  view.show(0);
+  updateCounts();
+
+  countdown = createCountdown({ clockEl: $("clock"), announcerEl: $("time-announcer"), onExpire: onTimeUp });
+  const precise = (Date.parse(data.deadline) - Date.parse(data.serverTime)) / 1000;
+  // deadline - serverTime keeps the milliseconds timeRemaining rounds away; trust it only when
+  // both agree (a session not in progress reports 0 remaining).
+  countdown.sync(
+    Number.isFinite(precise) && Math.abs(precise - data.timeRemaining) < 2 ? precise : data.timeRemaining,
+  );
+
+  $("loading").hidden = true;
+  $("exam-body").hidden = false;
+  $("exam").dataset.state = "running";
+
+  events = createEventLog({ logUrl: `${sessionUrl}/log-event`, store });
+  secure = createSecureMode({
+    level: config.securityLevel,
+    fullscreenRequired: config.fullscreenRequired,
+    gate: $("fullscreen-gate"),
+    report: events.report,
+    reportOnUnload: events.reportOnUnload,
+    notify: announce,
+  });
+  secure.start();
+
+  // The socket also carries events and the proctor's messages, so it is opened even when no
+  // camera or microphone is streamed (media exempt, proctoring off).
+  stream = createStream({
+    wsPath: config.wsPath,
+    ticketUrl: config.ticketUrl,
+    store,
+    onStatus: showConnection,
+    onMessage: onStreamMessage,
+    onOpen: events.socketUp,
+    onDown: events.socketDown,
+    onEnd: onStreamEnd,
+  });
+  stream.connect();
+  if (streamsMedia) {
+    media = createMedia({
+      videoEl: $("self-view-video"),
+      stream,
+      report: events.report,
+      onCameraChange: (on) => {
+        $("self-view").hidden = !on;
+      },
+    });
+    media.setFrameInterval(config.frameIntervalMs);
+    media.start();
+  }
+  autosave.flush();
+}
+
+$("prev-question").addEventListener("click", () => view.previous());
+$("next-question").addEventListener("click", () => view.next());
+$("answers").addEventListener("submit", (event) => event.preventDefault()); // Enter in a field
+$("submit-open").addEventListener("click", openSubmitDialog);
+$("submit-dialog").querySelector("form").addEventListener("submit", onSubmitDialog);
+$("submit-dialog").addEventListener("cancel", (event) => {
+  if (submitting) event.preventDefault(); // Escape must not hide a submission on its way
+});
+$("submit-dialog").addEventListener("close", () => {
+  if (!finished) $("submit-open").focus();
+});
+
+window.addEventListener("online", () => {
+  autosave?.online();
+  stream?.online();
+});
+window.addEventListener("offline", () => {
+  stream?.offline();
+  autosave?.flush(); // shows "Offline – N queued" at once
+});
+document.addEventListener("visibilitychange", () => {
+  if (!view || finished) return;
+  if (document.visibilityState === "hidden") commitPendingTyping();
+  trackTime(view.currentId());
+});
+window.addEventListener("pagehide", () => {
+  if (!autosave || finished) return;
+  commitPendingTyping();
+  autosave.flushOnUnload();
+});
+// Back from the back/forward cache: the socket and timers are stale; start over cleanly.
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted) window.location.reload();
+});
+
+start().catch((err) => {
+  console.error("The exam page failed to start:", err);
+  $("loading").hidden = false;
+  $("loading").textContent = "Something went wrong while loading the exam. Reload the page to try again.";
+});

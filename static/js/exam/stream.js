@@ -1,0 +1,219 @@
+// The exam page's one WebSocket (docs/PROTOCOL.md, "/ws/exam-sessions/<id>/stream/").
+//
+// Each connection starts with a fresh single-use ticket, then `hello`; media is only sent after
+// the server's `welcome`. A dropped socket is reopened with exponential backoff and full jitter
+// (so a school's worth of students do not reconnect in lockstep after a blip), capped at 30 s.
+// Media sequence numbers persist in localStorage and continue across reconnects and reloads.
+
+import { ApiError, apiFetch } from "./api.js";
+
+export const FRAME = 1;
+export const AUDIO = 2;
+const HEADER_BYTES = 13;
+const HEARTBEAT_MS = 10_000;
+const BACKOFF_BASE_MS = 1000;
+const BACKOFF_CAP_MS = 30_000;
+// Beyond this much unsent data the network is not keeping up: drop media rather than queue
+// stale frames (audio and video are only useful live).
+const MAX_BUFFERED_BYTES = 512 * 1024;
+
+// Every media message is acknowledged, so while media flows the server speaks at least every
+// few seconds. Silence for this long means a dead connection the browser has not noticed yet
+// (a half-open TCP socket after a network change can look open for minutes).
+const SILENCE_LIMIT_MS = 20_000;
+const CLOSE_GOING_AWAY = 4000; // ours: the client gave up on this socket and will reconnect
+
+const CLOSE_UNAUTHENTICATED = 4401;
+const CLOSE_FORBIDDEN = 4403;
+const CLOSE_NOT_IN_PROGRESS = 4409;
+
+/** A binary media message: 13-byte big-endian header (kind, uint32 seq, uint64 ms) + payload. */
+export function encodeMedia(kind, seq, captureMs, payload) {
+  const bytes = new Uint8Array(HEADER_BYTES + payload.byteLength);
+  const view = new DataView(bytes.buffer);
+  view.setUint8(0, kind);
+  view.setUint32(1, seq, false);
+  view.setBigUint64(5, BigInt(Math.round(captureMs)), false);
+  bytes.set(new Uint8Array(payload), HEADER_BYTES);
+  return bytes.buffer;
+}
+
+/**
+ * onStatus("connecting" | "live" | "reconnecting" | "offline" | "closed")
+ * onMessage(message) for every server message after `welcome` handling
+ * onOpen(send) when the socket is live; onDown() when it stops being live
+ * onEnd({ code, reason }) when the server says not to come back (4403, 4409, refused ticket)
+ */
+export function createStream({ wsPath, ticketUrl, store, onStatus, onMessage, onOpen, onDown, onEnd }) {
+  let socket = null;
+  let live = false;
+  let stopped = false;
+  let attempt = 0;
+  let reconnectTimer = null;
+  let heartbeatTimer = null;
+  let lastHeardAt = 0;
+  let lastMediaSentAt = 0;
+  let frameSeq = Number(store.get("frameSeq", 0)) || 0;
+  let audioSeq = Number(store.get("audioSeq", 0)) || 0;
+
+  async function connect() {
+    window.clearTimeout(reconnectTimer);
+    reconnectTimer = null;
+    if (stopped) return;
+    if (!navigator.onLine) {
+      scheduleReconnect(); // the `online` event brings us back sooner
+      return;
+    }
+    onStatus(attempt === 0 ? "connecting" : "reconnecting");
+    let ticket;
+    try {
+      ticket = (await apiFetch(ticketUrl, { method: "POST" })).ticket;
+    } catch (err) {
+      if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
+        // Logged out: a new ticket will not come by retrying (PROTOCOL.md: do not retry blindly).
+        end({
+          code: CLOSE_UNAUTHENTICATED,
+          reason: "You are signed out. Sign in again, then reload this page.",
+        });
+        return;
+      }
+      scheduleReconnect();
+      return;
+    }
+    if (stopped) return;
+    const scheme = window.location.protocol === "https:" ? "wss" : "ws";
+    const ws = new WebSocket(
+      `${scheme}://${window.location.host}${wsPath}?ticket=${encodeURIComponent(ticket)}`,
+    );
+    ws.binaryType = "arraybuffer";
+    socket = ws;
+    // Each handler checks that `ws` is still the current socket: one replaced or stopped while
+    // it was connecting must not act for the page any more.
+    ws.addEventListener("open", () => {
+      if (ws !== socket) {
+        ws.close(1000, "page closed");
+        return;
+      }
+      lastHeardAt = performance.now();
+      ws.send(JSON.stringify({ type: "hello", lastFrameSeq: frameSeq, lastAudioSeq: audioSeq }));
+      heartbeatTimer = window.setInterval(heartbeat, HEARTBEAT_MS);
+    });
+    ws.addEventListener("message", (event) => ws === socket && receive(event.data));
+    ws.addEventListener("close", (event) => ws === socket && closed(event));
+  }
+
+  function heartbeat() {
+    if (lastMediaSentAt - lastHeardAt > SILENCE_LIMIT_MS) {
+      drop("no answer from the server");
+      return;
+    }
+    sendJson({ type: "heartbeat" });
+  }
+
+  // Give up on the current socket; the close event schedules a reconnect.
+  function drop(reason) {
+    // Closing a socket that is still connecting only adds a console error; it fails by itself.
+    if (socket && socket.readyState === WebSocket.OPEN) socket.close(CLOSE_GOING_AWAY, reason);
+  }
+
+  function receive(data) {
+    lastHeardAt = performance.now();
+    if (typeof data !== "string") return; // the server sends no binary messages
+    let message;
+    try {
+      message = JSON.parse(data);
+    } catch (err) {
+      console.warn("Unreadable message on the exam stream:", err);
+      return;
+    }
+    if (message.type === "welcome") {
+      // Continue after whatever is higher: what this browser sent, or what the server stored.
+      frameSeq = Math.max(frameSeq, message.lastFrameSeq || 0);
+      audioSeq = Math.max(audioSeq, message.lastAudioSeq || 0);
+      live = true;
+      attempt = 0;
+      onStatus("live");
+      onOpen(sendJson);
+    }
+    onMessage(message);
+  }
+
+  function closed(event) {
+    window.clearInterval(heartbeatTimer);
+    const wasLive = live;
+    live = false;
+    socket = null;
+    if (wasLive) onDown();
+    if (stopped) return;
+    if (event.code === CLOSE_FORBIDDEN) {
+      end({ code: event.code, reason: event.reason || "This exam's connection was refused." });
+    } else if (event.code === CLOSE_NOT_IN_PROGRESS) {
+      end({ code: event.code, reason: event.reason || "This exam session is no longer in progress." });
+    } else {
+      // 4401 included: the next attempt fetches a new ticket, and stops if that is refused.
+      scheduleReconnect();
+    }
+  }
+
+  function scheduleReconnect() {
+    if (stopped || reconnectTimer) return;
+    onStatus(navigator.onLine ? "reconnecting" : "offline");
+    const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
+    attempt += 1;
+    reconnectTimer = window.setTimeout(connect, 250 + Math.random() * ceiling);
+  }
+
+  function end(info) {
+    stop();
+    onStatus("closed");
+    onEnd(info);
+  }
+
+  function sendJson(message) {
+    if (!socket || socket.readyState !== WebSocket.OPEN) return false;
+    socket.send(JSON.stringify(message));
+    return true;
+  }
+
+  /** Send a frame or audio chunk if the socket is live and keeping up; false when dropped. */
+  function sendMedia(kind, payload, captureMs) {
+    if (!live || socket.bufferedAmount > MAX_BUFFERED_BYTES) return false;
+    let seq;
+    if (kind === FRAME) {
+      seq = frameSeq += 1;
+      store.set("frameSeq", seq);
+    } else {
+      seq = audioSeq += 1;
+      store.set("audioSeq", seq);
+    }
+    socket.send(encodeMedia(kind, seq, captureMs, payload));
+    lastMediaSentAt = performance.now();
+    return true;
+  }
+
+  // Back online: do not sit out the rest of a long backoff.
+  function online() {
+    if (reconnectTimer) {
+      attempt = 0;
+      connect();
+    }
+  }
+
+  // The browser knows the network is gone: do not wait for the socket to notice.
+  function offline() {
+    if (socket) drop("offline");
+    else if (!stopped) onStatus("offline");
+  }
+
+  function stop() {
+    stopped = true;
+    window.clearTimeout(reconnectTimer);
+    window.clearInterval(heartbeatTimer);
+    const closing = socket;
+    socket = null;
+    live = false;
+    if (closing && closing.readyState === WebSocket.OPEN) closing.close(1000, "page closed");
+  }
+
+  return { connect, sendJson, sendMedia, online, offline, stop, isLive: () => live };
+}
