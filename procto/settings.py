@@ -185,7 +185,9 @@ if REDIS_URL:
             "CONFIG": {
                 # redis-py's async pool refuses (rather than waits) past max_connections, default
                 # 100; a class of 250 opening sockets at the same minute needs more at once.
-                "hosts": [{"address": REDIS_URL, "max_connections": 2000}],
+                # redis-py 8 times socket reads out after 5 s, exactly channels_redis' blocking
+                # receive: every idle consumer crashed after 5 s. Reads wait longer than that.
+                "hosts": [{"address": REDIS_URL, "max_connections": 2000, "socket_timeout": 15}],
                 "prefix": "procto:channels",
                 # Group messages to a page that stopped reading are dropped after this, not queued.
                 "expiry": 30,

@@ -113,3 +113,14 @@ async def test_a_whole_class_connecting_at_once_is_served(daphne_server, student
 
     replies = await asyncio.gather(*(one_student(n) for n in range(250)))
     assert sorted(reply["id"] for reply in replies) == list(range(250))
+
+
+async def test_an_idle_socket_stays_open_past_the_layers_blocking_receive(daphne_server, student):
+    # channels_redis blocks 5 s on each receive; a Redis client timing reads out at 5 s used to
+    # crash every consumer that had nothing to do for that long.
+    port = daphne_server
+    url = await database_sync_to_async(check_url)(port, student)
+    async with websockets.connect(url, origin=f"http://127.0.0.1:{port}") as socket:
+        await asyncio.sleep(7)
+        await socket.send(json.dumps({"type": "ping", "id": "after-idle"}))
+        assert json.loads(await asyncio.wait_for(socket.recv(), 5))["id"] == "after-idle"
