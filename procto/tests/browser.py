@@ -83,10 +83,14 @@ def browser(fake_media):
         f"--use-file-for-fake-video-capture={fake_media['video']}",
         f"--use-file-for-fake-audio-capture={fake_media['audio']}",
     ]
+    # Playwright's sync API keeps an event loop in this thread; the ORM calls the test makes
+    # between browser steps are ordinary blocking calls, so Django's async guard is lifted.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
         yield chromium
         chromium.close()
+    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
 @pytest.fixture

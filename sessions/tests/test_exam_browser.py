@@ -1,0 +1,186 @@
+"""A student's whole exam in real headless Chromium: fake camera showing a real face, fake
+microphone speaking, against daphne with the real PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
+from exams.demo import _demo_questions
+from exams.services import exam_create
+from procto.tests.browser import log_in, screenshot
+from proctoring.models import ProctoringEvent
+from proctoring.stats import stream_stats
+from sessions.models import Answer, ExamSession
+from sessions.realtime import student_notify
+
+# Real hashers: the server in its own process checks the password with the production list.
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.needs_postgres,
+    pytest.mark.needs_redis,
+    pytest.mark.slow,
+    pytest.mark.real_hashers,
+]
+
+
+def in_thread(action, *args, **kwargs):
+    """Run channel-layer code off this thread, where Playwright's event loop lives."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(action, *args, **kwargs).result()
+
+
+def wait_until(check, *, timeout: float = 20.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def exam_world(transactional_db):
+    teacher = UserFactory(role="teacher", is_staff=True)
+    student = UserFactory(email="ada@school.example", first_name="Ada", role="student")
+    now = timezone.now()
+    exam = exam_create(
+        author=teacher,
+        title="Physics midterm",
+        duration_minutes=30,
+        start_time=now - timedelta(minutes=5),
+        end_time=now + timedelta(hours=2),
+        is_published=True,
+        security_level="medium",
+        questions=_demo_questions(),
+    )
+    return {"student": student, "exam": exam}
+
+
+HIDE_FOR_A_WHILE = """async () => {
+  const set = (hidden) => {
+    Object.defineProperty(document, "visibilityState", {configurable: true, get: () => hidden ? "hidden" : "visible"});
+    Object.defineProperty(document, "hidden", {configurable: true, get: () => hidden});
+    document.dispatchEvent(new Event("visibilitychange"));
+  };
+  set(true);
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  set(false);
+}"""
+
+
+def panel(page, question_type: str):
+    return page.locator(f'[data-type="{question_type}"]')
+
+
+def test_a_student_takes_a_proctored_exam_end_to_end(browser, live_server_url, exam_world):
+    student, exam = exam_world["student"], exam_world["exam"]
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, permissions=["camera", "microphone"]
+    )
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    log_in(page, live_server_url, student.email, DEFAULT_PASSWORD)
+    screenshot(page, "dashboard")
+    page.click("text=Begin")
+    page.wait_for_url(re.compile(r".*/consent/$"))
+    screenshot(page, "consent")
+    page.click("text=I agree, continue")
+
+    # Pre-test check: every item this (medium) exam needs passes with the fake devices.
+    page.wait_for_url(re.compile(r".*/check/$"))
+    page.get_by_role("link", name=re.compile("Continue")).wait_for(timeout=30_000)
+    screenshot(page, "system-check")
+    page.get_by_role("link", name=re.compile("Continue")).click()
+    page.wait_for_url(re.compile(r".*/ready/$"))
+    page.click("text=Start the exam now")
+    page.wait_for_url(re.compile(r".*/take/$"))
+    session = ExamSession.objects.get(student=student)
+
+    page.click("#fullscreen-enter")
+    panel(page, "MCQ").wait_for(state="attached")
+
+    # Answer every question type, moving through the navigator.
+    answers = [
+        ("MCQ", lambda p: p.get_by_label("Mercury").check()),
+        ("MCQ-multiple", lambda p: [p.get_by_label(x, exact=True).check() for x in ("2", "7", "11")]),
+        ("Paragraph", lambda p: p.locator("textarea").fill("Rayleigh scattering favours blue light.")),
+        ("Image", lambda p: p.locator("textarea").fill("Three sides: a triangle.")),
+        ("Code", lambda p: p.locator("textarea").fill("def is_even(n):\n    return n % 2 == 0")),
+    ]
+    for index, (question_type, answer) in enumerate(answers):
+        page.locator("#navigator button").nth(index).click()
+        answer(panel(page, question_type))
+    page.locator("#prev-question").click()  # leaving the code editor saves at once
+    wait_until(lambda: Answer.objects.filter(session=session).count() == 5, what="5 saved answers")
+    page.locator("#save-state", has_text="Saved").wait_for()
+    screenshot(page, "exam-page")
+
+    # A reload restores every answer from the server.
+    page.reload()
+    page.click("#fullscreen-enter")
+    panel(page, "MCQ").wait_for(state="attached")
+    assert panel(page, "MCQ").get_by_label("Mercury").is_checked()
+    assert panel(page, "Code").locator("textarea").input_value().startswith("def is_even")
+
+    # Offline: the change is queued on the device, then sent when the network returns.
+    context.set_offline(True)
+    page.locator("#navigator button").nth(2).click()
+    panel(page, "Paragraph").locator("textarea").fill("Written while offline.")
+    page.locator("#next-question").click()
+    page.locator("#save-state", has_text="queued").wait_for(timeout=15_000)
+    screenshot(page, "exam-offline")
+    context.set_offline(False)
+    wait_until(
+        lambda: Answer.objects.filter(session=session, response="Written while offline.").exists(),
+        timeout=40,
+        what="the queued answer to reach the server",
+    )
+
+    # Switching to another tab becomes a proctoring event. Headless Chromium does not hide a
+    # page when another one is brought to the front, so the page is told what a browser would
+    # tell it: the document became hidden for a while, then visible again.
+    page.evaluate(HIDE_FOR_A_WHILE)
+    event = wait_until(
+        lambda: ProctoringEvent.objects.filter(session=session, type="tab-switch").first(),
+        timeout=30,
+        what="a tab-switch event",
+    )
+    assert event.details.get("durationMs", 0) >= 1000
+
+    # The server received webcam frames and audio chunks.
+    def media_arrived():
+        stats = stream_stats(session.pk)
+        return stats if (stats["frame:count"] or 0) >= 1 and (stats["audio:count"] or 0) >= 2 else None
+
+    stats = wait_until(media_arrived, timeout=30, what="frames and audio on the server")
+    assert stats["frame:count"] >= 1
+
+    # A proctor's warning shows at once.
+    in_thread(
+        student_notify,
+        session.pk,
+        {"type": "warning", "message": "Please keep your eyes on the screen.", "from": "proctor"},
+    )
+    page.get_by_text("Please keep your eyes on the screen.").wait_for(timeout=10_000)
+    screenshot(page, "exam-warning")
+
+    # Submit with confirmation.
+    page.click("#submit-open")
+    page.click("#submit-confirm")
+    page.locator("#finished").wait_for()
+    screenshot(page, "exam-submitted")
+    session.refresh_from_db()
+    assert session.status == "submitted"
+    assert session.answers.get(question__type="MCQ").score == 1
+    assert not errors, errors
+    context.close()
