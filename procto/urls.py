@@ -21,6 +21,7 @@ urlpatterns = [
     path("exams/", include("exams.urls")),
     path("exams/", include(exam_step_urlpatterns)),
     path("sessions/", include("sessions.urls")),
+    path("proctoring/", include("proctoring.urls")),
     path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("admin/", admin.site.urls),
 ]

@@ -69,6 +69,7 @@ class ExamStreamConsumer(AuthenticatedConsumer):
                 await self._text(text_data or "")
         except BadMessage as exc:
             logger.info("stream %s: rejected message: %s", self.session.pk, exc.message)
+            await sync_to_async(media.rejected_count)(self.session.pk)
             await self._send({"type": "error", "code": exc.code, "message": exc.message, "seq": exc.seq})
 
     def _allow(self, kind: str) -> bool:
@@ -245,6 +246,9 @@ class MonitorConsumer(AuthenticatedConsumer):
 
     async def proctoring_session_updated(self, event: dict) -> None:
         await self._send({"type": "session", "session": event["session"]})
+
+    async def proctoring_session_media(self, event: dict) -> None:
+        await self._send({"type": "media", "session": event["session"]})
 
     async def _send(self, message: dict) -> None:
         await self.send(text_data=json.dumps(message))

@@ -40,3 +40,10 @@ def media_received(*, session_id, kind: str, seq: int, captured_ms: int, payload
     pending = cache.incr(pending_frames_key(session_id))
     tasks.analyse_frame.delay(str(session_id), seq, captured_ms, encoded)
     return pending > MAX_PENDING_FRAMES or (metric_value("frame_lag_seconds") or 0) > MAX_QUEUE_LAG_SECONDS
+
+
+def rejected_count(session_id) -> int:
+    """Count a rejected message of a session (bad header, not a JPEG, rate limited...)."""
+    key = stream_stats_key(session_id, "rejected")
+    cache.add(key, 0, STATS_SECONDS)
+    return cache.incr(key)

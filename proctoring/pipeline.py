@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.identity_service import embedding_decrypt
 from procto.metrics import metric_observe
+from proctoring import realtime
 from proctoring.detections import observations_apply, policy_for
 from proctoring.detectors import audio as audio_detector
 from proctoring.detectors import faces
@@ -105,6 +106,9 @@ def _frame_analyse(*, session_id, seq: int, captured_ms: int, jpeg: bytes) -> st
     cache.set(_done_key(session_id, "frame", seq), 1, DONE_SECONDS)
     metric_observe("frames_analysed", 1)
     cache.set(f"stream:{session_id}:metrics", {"faceCount": analysis.face_count, "at": time.time()}, 6 * 3600)
+    exam_id = ExamSession.objects.filter(pk=session_id).values_list("exam_id", flat=True).first()
+    if exam_id is not None:
+        realtime.broadcast_media(session_id, exam_id=exam_id, face_count=analysis.face_count, frame_seq=seq)
     return "done"
 
 

@@ -7,6 +7,7 @@ import logging
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
+from django.urls import reverse
 
 from proctoring.models import ProctoringEvent
 
@@ -65,3 +66,20 @@ def broadcast_session(session) -> None:
         },
     }
     _send_on_commit(session.exam_id, message, f"session {session.pk}")
+
+
+def broadcast_media(session_id, *, exam_id: int, face_count: int, frame_seq: int) -> None:
+    """After commit, tell monitors a new thumbnail and face count arrived for a session.
+
+    The picture itself stays in the cache: monitors fetch it from its URL when they render, so a
+    page showing 300 students is not sent 300 JPEGs every two seconds it may not draw.
+    """
+    message = {
+        "type": "proctoring.session_media",
+        "session": {
+            "id": str(session_id),
+            "faceCount": face_count,
+            "thumbnailUrl": reverse("session-thumbnail", args=[session_id]) + f"?seq={frame_seq}",
+        },
+    }
+    _send_on_commit(exam_id, message, f"media of {session_id}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from channels.db import database_sync_to_async
@@ -11,6 +12,7 @@ from channels.testing import WebsocketCommunicator
 from accounts import services as account_services
 from exams.tests.factories import ExamFactory
 from procto.asgi import application
+from proctoring import pipeline
 from proctoring.services import event_record_client
 from sessions.tests.factories import ExamSessionFactory
 
@@ -81,4 +83,33 @@ async def test_after_a_gap_the_page_catches_up_on_missed_alerts(proctor, student
     reply = json.loads(await socket.receive_from(timeout=5))
     assert reply["type"] == "catch-up"
     assert [e["type"] for e in reply["events"]] == ["paste"]
+    await socket.disconnect()
+
+
+async def test_each_analysed_frame_updates_the_monitors_thumbnail(
+    proctor, student, watched, client, settings, tmp_path
+):
+    from proctoring.media import media_received
+    from proctoring.tests.media import webcam_jpeg
+
+    settings.MEDIA_ROOT = tmp_path
+    socket = await open_monitor(proctor)
+    jpeg = webcam_jpeg()
+    await database_sync_to_async(media_received)(
+        session_id=watched.pk, kind="frame", seq=1, captured_ms=int(time.time() * 1000), payload=jpeg
+    )
+    if not settings.CELERY_TASK_ALWAYS_EAGER:  # services mode queued it; analyse it here instead
+        await database_sync_to_async(pipeline.frame_analyse)(
+            session_id=watched.pk, seq=1, captured_ms=int(time.time() * 1000), jpeg=jpeg
+        )
+    message = json.loads(await socket.receive_from(timeout=10))
+    while message["type"] != "media":
+        message = json.loads(await socket.receive_from(timeout=10))
+    assert message["session"]["faceCount"] == 1
+    url = message["session"]["thumbnailUrl"]
+    await database_sync_to_async(client.force_login)(proctor)
+    response = await database_sync_to_async(client.get)(url)
+    assert response.status_code == 200 and response.content.startswith(b"\xff\xd8")
+    await database_sync_to_async(client.force_login)(student)
+    assert (await database_sync_to_async(client.get)(url)).status_code == 404
     await socket.disconnect()

@@ -4,8 +4,8 @@ microphone speaking, against daphne with the real PostgreSQL and Redis."""
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -66,7 +66,8 @@ def exam_world(transactional_db):
 
 HIDE_FOR_A_WHILE = """async () => {
   const set = (hidden) => {
-    Object.defineProperty(document, "visibilityState", {configurable: true, get: () => hidden ? "hidden" : "visible"});
+    const state = hidden ? "hidden" : "visible";
+    Object.defineProperty(document, "visibilityState", {configurable: true, get: () => state});
     Object.defineProperty(document, "hidden", {configurable: true, get: () => hidden});
     document.dispatchEvent(new Event("visibilitychange"));
   };
@@ -81,7 +82,7 @@ def panel(page, question_type: str):
 
 
 def test_a_student_takes_a_proctored_exam_end_to_end(browser, live_server_url, exam_world):
-    student, exam = exam_world["student"], exam_world["exam"]
+    student = exam_world["student"]
     context = browser.new_context(
         viewport={"width": 1280, "height": 900}, permissions=["camera", "microphone"]
     )
