@@ -104,29 +104,19 @@ def exam_questions(count: int) -> list[dict]:
     from exams.models import Question
 
     questions = []
-    for n in range(count):
+    for n in range(1, count + 1):
         kind = n % 10
         if kind < 4:
-            options = [f"option {c} of question {n + 1}" for c in "ABCD"]
-            questions.append(
-                {"type": Question.Type.MCQ, "text": f"Question {n + 1}?", "options": options,
-                 "correct_answer": options[1], "points": 1}
-            )  # fmt: skip
+            options = [f"option {c} of question {n}" for c in "ABCD"]
+            question = {"type": Question.Type.MCQ, "options": options, "correct_answer": options[1]}
         elif kind < 6:
             options = [f"choice {c}" for c in "ABCDE"]
-            questions.append(
-                {"type": Question.Type.MCQ_MULTIPLE, "text": f"Question {n + 1}: pick all that apply.",
-                 "options": options, "correct_answer": options[:2], "points": 2}
-            )  # fmt: skip
+            question = {"type": Question.Type.MCQ_MULTIPLE, "options": options, "correct_answer": options[:2]}
         elif kind < 9:
-            questions.append(
-                {"type": Question.Type.PARAGRAPH, "text": f"Question {n + 1}: explain.", "points": 3}
-            )
+            question = {"type": Question.Type.PARAGRAPH}
         else:
-            questions.append(
-                {"type": Question.Type.CODE, "text": f"Question {n + 1}: write it.", "language": "python",
-                 "points": 2}
-            )  # fmt: skip
+            question = {"type": Question.Type.CODE, "language": "python"}
+        questions.append({"text": f"Question {n}", "points": 2, **question})
     return questions
 
 
@@ -186,28 +176,28 @@ def answer_value(student: Student, rng: random.Random, qid: str, qtype: str, opt
         return rng.choice(options)
     if qtype == "MCQ-multiple":
         return rng.sample(options, rng.randint(1, len(options)))
-    # Text grows as the student types, then they go back and rewrite: a few hundred characters.
+    # Text grows as the student types, then starts over: from about a hundred to 1,500 characters.
     text = student.typed.get(qid, "")
     text = "" if len(text) > 1200 else text
-    words = " ".join(rng.choice(WORDS) for _ in range(rng.randint(20, 60)))
-    text = f"{text} {words}".strip()
-    if qtype == "Code":
-        text = f"def answer(n):\n    # {text[:400]}\n    return n % 2 == 0\n"
+    text = " ".join([text, *(rng.choice(WORDS) for _ in range(rng.randint(20, 60)))]).strip()
     student.typed[qid] = text
+    if qtype == "Code":
+        return f"def answer(n):\n    # {text}\n    return n % 2 == 0\n"
     return text
 
 
 def save_body(student: Student, rng: random.Random, elapsed_s: int) -> dict:
     student.sequence += 1
     changed = rng.sample(student.questions, rng.randint(1, 3))
-    return {
-        "answers": [
-            {"questionId": qid, "studentAnswer": answer_value(student, rng, qid, qtype, options),
-             "timeSpent": elapsed_s}
-            for qid, qtype, options in changed
-        ],
-        "sequence": student.sequence,
-    }  # fmt: skip
+    answers = [
+        {
+            "questionId": qid,
+            "studentAnswer": answer_value(student, rng, qid, qtype, options),
+            "timeSpent": elapsed_s,
+        }
+        for qid, qtype, options in changed
+    ]
+    return {"answers": answers, "sequence": student.sequence}
 
 
 @dataclass
@@ -253,10 +243,11 @@ async def student_run(
                     elapsed_ms = (time.perf_counter() - started) * 1000
                     if not 200 <= response.status < 300:
                         results.error(f"HTTP {response.status}: {text}")
+                    elif (reply := json.loads(text)).get("success") is not True:
+                        results.error(f"HTTP {response.status} without success: {text}")
                     else:
                         results.latencies_ms.append(elapsed_ms)
-                        data = json.loads(text)["data"]
-                        results.stale += len(data["stale"])
+                        results.stale += len(reply["data"]["stale"])
             except (aiohttp.ClientError, TimeoutError, ValueError, KeyError) as exc:
                 results.error(f"{type(exc).__name__}: {exc}")
             scheduled += interval
@@ -403,6 +394,7 @@ async def level_run(
         "late_starts": results.late_starts,
         "connections_opened": results.connections_opened,
         "server_cpu_pct": cpu["server"],
+        "server_cpu_ms_per_save": round(10 * cpu["server"] * elapsed / max(1, len(lat) + results.errors), 2),
         "server_cpu_peak_1s_pct": round(max(steady), 1) if steady else None,
         "postgres_cpu_pct": cpu["postgres"],
         "redis_cpu_pct": cpu["redis"],
@@ -413,34 +405,56 @@ async def level_run(
     }
 
 
-def warm_up(cohort: list[Student], saves: int) -> None:
-    """A few saves before measuring, so imports and first-request costs stay out of the figures."""
+def warm_up_and_baseline(student: Student, server_pid: int, saves: int = 100) -> dict:
+    """Warm daphne up (imports, first-request costs), then time back-to-back saves of one student:
+    the latency with no other request in the server, to read the loaded levels against."""
 
-    async def go() -> None:
+    async def go(count: int) -> Results:
         results = Results()
         rng = random.Random(0)  # noqa: S311
         await student_run(
-            cohort[0], rng, results, interval=0.05, duration=0.05 * saves, t0=time.perf_counter()
+            student, rng, results, interval=0.001, duration=0.001 * count, t0=time.perf_counter()
         )
         if results.errors:
-            raise RuntimeError(f"warm-up saves failed: {results.error_bodies}")
+            raise RuntimeError(f"saves failed: {results.error_bodies}")
+        return results
 
-    asyncio.run(go())
+    asyncio.run(go(30))
+    cpu_before = process_cpu_s(server_pid)
+    lat = sorted(asyncio.run(go(saves)).latencies_ms)
+    return {
+        "baseline": "one student, back-to-back saves",
+        "saves": len(lat),
+        "p50_ms": round(statistics.median(lat), 2),
+        "p95_ms": round(statistics.quantiles(lat, n=100, method="inclusive")[94], 2),
+        "server_cpu_ms_per_save": round(1000 * (process_cpu_s(server_pid) - cpu_before) / len(lat), 2),
+    }
 
 
-def markdown_table(rows: list[dict], workers: int) -> str:
-    lines = [
-        "| students | saves/s | p50 ms | p95 ms | p99 ms | max ms | errors | daphne CPU % (peak 1 s) "
-        "| PostgreSQL CPU % | client CPU % | machine CPU % of 200 |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['students']} | {r['saves_per_s']} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} "
-            f"| {r['max_ms']} | {r['errors']} | {r['server_cpu_pct']} ({r['server_cpu_peak_1s_pct']}) "
-            f"| {r['postgres_cpu_pct']} | {r['client_cpu_pct']} | {r['machine_cpu_pct']} |"
-        )
-    return f"daphne processes: {workers}\n\n" + "\n".join(lines)
+TABLE_COLUMNS = {
+    "students": "students",
+    "saves/s": "saves_per_s",
+    "p50 ms": "p50_ms",
+    "p95 ms": "p95_ms",
+    "p99 ms": "p99_ms",
+    "max ms": "max_ms",
+    "errors": "errors",
+    "daphne CPU %": "server_cpu_pct",
+    "daphne peak 1 s %": "server_cpu_peak_1s_pct",
+    "daphne CPU ms/save": "server_cpu_ms_per_save",
+    "PostgreSQL CPU %": "postgres_cpu_pct",
+    "client CPU %": "client_cpu_pct",
+    "other CPU %": "other_cpu_pct",
+}
+
+
+def markdown_table(rows: list[dict]) -> str:
+    def cell(value) -> str:
+        return f"{value:.1f}" if isinstance(value, float) else str(value)
+
+    lines = ["| " + " | ".join(TABLE_COLUMNS) + " |", "|---" * len(TABLE_COLUMNS) + "|"]
+    lines += ["| " + " | ".join(cell(row[key]) for key in TABLE_COLUMNS.values()) + " |" for row in rows]
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -479,9 +493,9 @@ def main() -> None:
         ]
         for port, process in zip(ports, servers, strict=True):
             wait_for_http(f"http://127.0.0.1:{port}/healthz", process=process)
-        for port in ports:
+        for port, process in zip(ports, servers, strict=True):
             cohorts["warmup"][0].base_url = f"http://127.0.0.1:{port}"
-            warm_up(cohorts["warmup"], saves=20)
+            print(json.dumps(warm_up_and_baseline(cohorts["warmup"][0], process.pid)), flush=True)
         for index, students in enumerate(levels):
             cohort = cohort_create(label=f"l{index}-{students}", students=students, questions=args.questions)
             for n, student in enumerate(cohort):
@@ -504,8 +518,8 @@ def main() -> None:
             }
             print(json.dumps(row), flush=True)
             rows.append(row)
-    print(f"\nlogs in {tmp}\n")
-    print(markdown_table(rows, args.workers))
+    print(f"\nlogs in {tmp}; {args.workers} daphne process(es); CPU in % of one core\n")
+    print(markdown_table(rows))
 
 
 if __name__ == "__main__":

@@ -81,6 +81,7 @@ def test_registration_explains_what_is_wrong(client, student):
 
 
 def test_password_reset_sends_a_working_link_by_email(client, student):
+    assert b"<h1>Reset your password</h1>" in client.get("/accounts/password/reset/").content
     client.post("/accounts/password/reset/", {"email": student.email})
     assert len(mail.outbox) == 1
     link = re.search(r"http://testserver(/accounts/password/reset/\S+/)", mail.outbox[0].body)
