@@ -323,7 +323,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["procto.renderers.EnvelopeRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "djangorestframework_camel_case.parser.CamelCaseJSONParser",
+        "procto.parsers.JSONParser",
         "djangorestframework_camel_case.parser.CamelCaseMultiPartParser",
         "djangorestframework_camel_case.parser.CamelCaseFormParser",
     ],
@@ -357,8 +357,6 @@ WS_TICKET_LIFETIME_SECONDS = 30
 LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=5)
 LOGIN_FAILURES_PER_IP = env.int("LOGIN_FAILURES_PER_IP", default=50)
 LOGIN_LOCK_SECONDS = env.int("LOGIN_LOCK_SECONDS", default=15 * 60)
-# An event's details are the browser's own words (durationMs...): stored and shown as sent.
-JSON_CAMEL_CASE = {"JSON_UNDERSCOREIZE": {"ignore_fields": ("details",)}}
 SPECTACULAR_SETTINGS = {"TITLE": "Procto API", "VERSION": "0.1.0"}
 
 # --- Security when not in debug -------------------------------------------------------------------

@@ -74,7 +74,9 @@ def fake_media(tmp_path_factory) -> dict[str, Path]:
     }
 
 
-@pytest.fixture(scope="session")
+# Per module: Playwright's sync API keeps an event loop running in this thread until it stops,
+# and async tests that run afterwards need the thread to themselves.
+@pytest.fixture(scope="module")
 def browser(fake_media):
     from playwright.sync_api import sync_playwright
 
