@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView
 from procto import views
 from procto.health import healthz
 from procto.metrics import metrics
+from proctoring.urls import api_urlpatterns as proctoring_api_urlpatterns
 from sessions.api_urls import bandwidth_urlpatterns, readiness_urlpatterns
 from sessions.urls import exam_step_urlpatterns
 
@@ -22,6 +23,7 @@ urlpatterns = [
     path("exams/", include(exam_step_urlpatterns)),
     path("sessions/", include("sessions.urls")),
     path("proctoring/", include("proctoring.urls")),
+    path("api/proctoring-events/", include(proctoring_api_urlpatterns)),
     path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("admin/", admin.site.urls),
 ]

@@ -95,3 +95,26 @@ class ProctoringEvent(models.Model):
     @property
     def duration_seconds(self) -> float:
         return (self.ended_at - self.occurred_at).total_seconds() if self.ended_at else 0.0
+
+
+class ProctorAction(models.Model):
+    """Every proctor decision, for the audit trail: who did what to which session, and when."""
+
+    class Kind(models.TextChoices):
+        WARN = "warn", "Warned the student"
+        TERMINATE = "terminate", "Ended the session"
+        NOTE = "note", "Added a note"
+        EXTEND_TIME = "extend-time", "Extended the time"
+        REVIEW_ALERT = "review-alert", "Reviewed an alert"
+
+    session = models.ForeignKey(ExamSession, on_delete=models.CASCADE, related_name="proctor_actions")
+    actor = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.actor} {self.kind} on {self.session_id}"

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from proctoring.apis import SessionActionApi
 from sessions import apis
 
 urlpatterns = [
@@ -12,6 +13,7 @@ urlpatterns = [
     path("<str:session_id>/log-event", apis.SessionLogEventApi.as_view(), name="api-session-log-event"),
     path("<str:session_id>/export", apis.SessionExportApi.as_view(), name="api-session-export"),
     path("<str:session_id>/room-scan", apis.RoomScanApi.as_view(), name="api-session-room-scan"),
+    path("<uuid:session_id>/actions", SessionActionApi.as_view(), name="api-session-actions"),
 ]
 
 bandwidth_urlpatterns = [

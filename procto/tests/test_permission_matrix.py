@@ -17,6 +17,7 @@ from accounts.identity_files import identity_file_url
 from accounts.tests.factories import UserFactory
 from exams.tests.factories import ExamFactory
 from procto.encrypted_files import store_encrypted
+from proctoring.models import ProctoringEvent
 from sessions.tests.factories import ExamSessionFactory
 
 pytestmark = pytest.mark.django_db
@@ -157,6 +158,35 @@ MATRIX = [
         body=EVENT,
     ),
     Row(f"{SESSION}/export", "GET", roles(student=403, teacher=200, proctor=200, admin=200), obj="own"),
+    # --- proctor actions: "own" is a session on the exam the proctor watches / teacher owns
+    Row(
+        f"{SESSION.replace('<str:', '<uuid:')}/actions",
+        "POST",
+        roles(student=403, teacher=201, proctor=201, admin=201),
+        obj="own",
+        body={"type": "note", "text": "checked"},
+    ),
+    Row(
+        f"{SESSION.replace('<str:', '<uuid:')}/actions",
+        "POST",
+        roles(student=403, teacher=404, proctor=404, admin=201),
+        obj="other",
+        body={"type": "note", "text": "checked"},
+    ),
+    Row(
+        "api/proctoring-events/<int:event_id>/review",
+        "POST",
+        roles(student=403, teacher=200, proctor=200, admin=200),
+        obj="own",
+        body={"status": "dismissed"},
+    ),
+    Row(
+        "api/proctoring-events/<int:event_id>/review",
+        "POST",
+        roles(student=403, teacher=404, proctor=404, admin=200),
+        obj="other",
+        body={"status": "dismissed"},
+    ),
     # --- the steps before and around an exam (students only, on exams they may sit)
     Row("api/system-check/bandwidth", "POST", roles(student=200, teacher=403, proctor=403, admin=403)),
     Row(
@@ -217,13 +247,25 @@ def world(student, other_student, teacher, proctor, admin_user) -> dict:
     classmate_session = ExamSessionFactory(student=other_student, exam=exam_a)
     stranger_session = ExamSessionFactory(exam=ExamFactory(is_published=True))
     people = {"student": student, "teacher": teacher, "proctor": proctor, "admin": admin_user}
-    own = {"exam_id": exam_a.pk, "session_id": own_session.pk}
-    other = {"exam_id": exam_b.pk, "session_id": stranger_session.pk}
+    own_event = ProctoringEvent.objects.create(
+        session=own_session, type="tab-switch", source="client", occurred_at=timezone.now()
+    )
+    stranger_event = ProctoringEvent.objects.create(
+        session=stranger_session, type="tab-switch", source="client", occurred_at=timezone.now()
+    )
+    own = {"exam_id": exam_a.pk, "session_id": own_session.pk, "event_id": own_event.pk}
+    other = {"exam_id": exam_b.pk, "session_id": stranger_session.pk, "event_id": stranger_event.pk}
     return {
         "people": people,
         "own": own,
         # For the student "other" is a classmate's session on the same exam.
-        "other": {"student": {"exam_id": exam_b.pk, "session_id": classmate_session.pk}},
+        "other": {
+            "student": {
+                "exam_id": exam_b.pk,
+                "session_id": classmate_session.pk,
+                "event_id": stranger_event.pk,
+            }
+        },
         "other_default": other,
     }
 
@@ -233,9 +275,14 @@ def row_path(row: Row, world: dict, role: str) -> str:
     if row.obj is None:
         return path
     ids = world["own"] if row.obj == "own" else world["other"].get(role, world["other_default"])
-    return path.replace("<str:exam_id>", str(ids["exam_id"])).replace(
-        "<str:session_id>", str(ids["session_id"])
-    )
+    for pattern, key in (
+        ("<str:exam_id>", "exam_id"),
+        ("<str:session_id>", "session_id"),
+        ("<uuid:session_id>", "session_id"),
+        ("<int:event_id>", "event_id"),
+    ):
+        path = path.replace(pattern, str(ids[key]))
+    return path
 
 
 def api_routes() -> set[str]:

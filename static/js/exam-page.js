@@ -387,6 +387,10 @@ function onStreamMessage(message) {
         title: message.from === "proctor" ? "Message from your proctor:" : "Warning:",
       });
       break;
+    case "time-extended":
+      countdown?.sync(message.timeRemaining);
+      showAlert("Your proctor gave you more time; the clock shows the new time left.", { title: "More time:" });
+      break;
     case "terminated":
       finish("cheating-detected", message.reason);
       break;

@@ -1,0 +1,101 @@
+"""Proctor actions: warn, end, note, extend time, review alerts; each audited."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from rest_framework.test import APIClient
+
+from exams.tests.factories import ExamFactory
+from proctoring.detections import observations_apply
+from proctoring.models import ProctorAction, ProctoringEvent
+from sessions.models import ExamSession
+from sessions.tests.factories import ExamSessionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def session(student, proctor):
+    exam = ExamFactory()
+    exam.proctors.add(proctor)
+    return ExamSessionFactory(student=student, exam=exam)
+
+
+def act(user, session, **body):
+    client = APIClient()
+    client.force_authenticate(user)
+    return client.post(f"/api/exam-sessions/{session.pk}/actions", body, format="json")
+
+
+def test_a_warning_is_audited(proctor, session):
+    response = act(proctor, session, type="warn", message="Eyes on your screen, please.")
+    assert response.status_code == 201
+    action = ProctorAction.objects.get()
+    assert (action.actor, action.kind, action.details) == (
+        proctor,
+        "warn",
+        {"message": "Eyes on your screen, please."},
+    )
+
+
+def test_ending_a_session_records_who_and_why(proctor, session):
+    act(proctor, session, type="terminate", reason="A second person answered for the student.")
+    session.refresh_from_db()
+    assert session.status == ExamSession.Status.CHEATING_DETECTED
+    assert session.end_reason == "A second person answered for the student."
+    assert ProctorAction.objects.get().kind == "terminate"
+
+
+def test_extending_time_moves_the_deadline(proctor, session):
+    before = session.deadline
+    assert act(proctor, session, type="extend-time", minutes=10).status_code == 201
+    session.refresh_from_db()
+    assert session.deadline - before == timedelta(minutes=10)
+    assert act(proctor, session, type="extend-time", minutes=500).status_code == 400
+
+
+def test_each_action_needs_its_own_field(proctor, session):
+    response = act(proctor, session, type="warn")
+    assert response.status_code == 400
+    assert "message" in response.json()["error"]["details"]
+
+
+def test_a_proctor_of_another_exam_cannot_act(session):
+    from accounts.tests.factories import UserFactory
+
+    stranger = UserFactory(role="proctor")
+    assert act(stranger, session, type="note", text="hi").status_code == 404
+
+
+def test_dismissing_an_alert_lowers_the_risk(proctor, session, settings, tmp_path):
+    from django.utils import timezone
+
+    settings.MEDIA_ROOT = tmp_path
+    start = timezone.now() - timedelta(minutes=3)
+    for i in range(10):
+        observations_apply(
+            session_id=session.pk,
+            source="frame",
+            seq=i + 1,
+            observed_at=start + timedelta(seconds=2 * i),
+            conditions={"multiple-faces": True},
+            details={},
+        )
+    session.refresh_from_db()
+    risky = session.risk_score
+    event = ProctoringEvent.objects.get()
+    client = APIClient()
+    client.force_authenticate(proctor)
+    response = client.post(
+        f"/api/proctoring-events/{event.pk}/review",
+        {"status": "dismissed", "reason": "A poster"},
+        format="json",
+    )
+    assert response.status_code == 200
+    event.refresh_from_db()
+    session.refresh_from_db()
+    assert (event.review_status, event.reviewed_by, event.review_reason) == ("dismissed", proctor, "A poster")
+    assert session.risk_score < risky
+    assert ProctorAction.objects.get().kind == "review-alert"
