@@ -14,10 +14,13 @@ against a database of its own that is dropped and recreated on each run:
 Only the server (host, port, user) of DATABASE_URL is used: the database is always `--database`
 (default procto_bench). daphne runs with production settings (DJANGO_DEBUG=0, keys generated for
 the run) unless `--debug`. `--workers N` starts N daphne processes and deals the students out
-among them, as a load balancer in front of N web containers would. Client, daphne, PostgreSQL
-and Redis share this machine's cores.
+among them, as a load balancer in front of N web containers would (one daphne process is one
+Python interpreter: its request threads share one GIL, so it uses at most about one core).
+Client, daphne, PostgreSQL and Redis share this machine's cores.
 
-Prints one JSON line per level, then a markdown table. CPU figures are percent of one core.
+Prints a JSON line of baseline latency (one student saving back to back) per daphne process,
+one JSON line per level, then a markdown table. CPU figures are percent of one core; "other" is
+what the rest of the machine used meanwhile, to tell a noisy run from a quiet one.
 """
 
 from __future__ import annotations
@@ -481,7 +484,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="procto-autosave-"))  # kept: daphne logs are worth a look
     database_url = database_recreate(server_url, args.database)
     django_configure(database_url=database_url, debug=args.debug, local_dir=tmp)
-    cohorts = {"warmup": cohort_create(label="warmup", students=1, questions=args.questions)}
+    warm = cohort_create(label="warmup", students=1, questions=args.questions)[0]
     env = child_env()  # carries the database, keys and debug flag set above
 
     ports = [free_port() for _ in range(args.workers)]
@@ -494,8 +497,8 @@ def main() -> None:
         for port, process in zip(ports, servers, strict=True):
             wait_for_http(f"http://127.0.0.1:{port}/healthz", process=process)
         for port, process in zip(ports, servers, strict=True):
-            cohorts["warmup"][0].base_url = f"http://127.0.0.1:{port}"
-            print(json.dumps(warm_up_and_baseline(cohorts["warmup"][0], process.pid)), flush=True)
+            warm.base_url = f"http://127.0.0.1:{port}"
+            print(json.dumps(warm_up_and_baseline(warm, process.pid)), flush=True)
         for index, students in enumerate(levels):
             cohort = cohort_create(label=f"l{index}-{students}", students=students, questions=args.questions)
             for n, student in enumerate(cohort):

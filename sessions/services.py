@@ -163,6 +163,7 @@ def exam_session_transition(
 class SaveResult:
     saved: list[str]  # question ids whose answer this save wrote
     stale: list[str]  # question ids where a newer save had already arrived
+    deadline: datetime | None = None
 
 
 def _check_answer_window(session: ExamSession, now: datetime) -> None:
@@ -173,7 +174,15 @@ def _check_answer_window(session: ExamSession, now: datetime) -> None:
 
 
 def _parse_answers(session: ExamSession, answers: list[dict]) -> list[tuple[Question, dict]]:
-    questions = {q.pk: q for q in Question.objects.filter(pk__in=session.question_order)}
+    # Only the questions this save names: a save carries one to three answers, an exam many.
+    named = set()
+    for item in answers:
+        try:
+            named.add(int(item["question_id"]))
+        except (KeyError, TypeError, ValueError):
+            continue
+    wanted = named & set(session.question_order)
+    questions = {q.pk: q for q in Question.objects.filter(pk__in=wanted)}
     parsed = []
     for item in answers:
         try:
@@ -219,16 +228,16 @@ def exam_session_answers_save(*, session_id, student: User, answers: list[dict],
     """
     now = timezone.now()
     with transaction.atomic():
-        session = ExamSession.objects.select_for_update(no_key=True).get(pk=session_id)
-        if session.student_id != student.pk:
-            raise NotFoundError()
+        session = ExamSession.objects.select_for_update(no_key=True).filter(pk=session_id).first()
+        if session is None or session.student_id != student.pk:
+            raise NotFoundError("No such exam session.")
         _check_answer_window(session, now)
         saved, stale = [], []
         for question, item in _parse_answers(session, answers):
             seq = int(item.get("sequence") or sequence)
             wrote = _write_answer(session, question, item, seq, now)
             (saved if wrote else stale).append(str(question.pk))
-    return SaveResult(saved=saved, stale=stale)
+    return SaveResult(saved=saved, stale=stale, deadline=session.deadline)
 
 
 def exam_session_submit(
