@@ -227,6 +227,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Restoring unacknowledged tasks takes a Redis lock that expires after this; kombu's default
     # (300 s) lets a worker killed while holding it block every redelivery for five minutes.
     "unacked_mutex_expire": 10,
+    # kombu sweeps for abandoned tasks every interval x throttle seconds (default 10 x 10): a
+    # killed worker's frames would wait up to ~100 s past their visibility timeout. ~10 s here.
+    "unacked_restore_interval": 5,
+    "unacked_restore_throttle": 2,
 }
 CELERY_TASK_SOFT_TIME_LIMIT = 30
 CELERY_TASK_TIME_LIMIT = 60
