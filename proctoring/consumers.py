@@ -85,7 +85,9 @@ class ExamStreamConsumer(AuthenticatedConsumer):
         message = parse_media(data)
         if not self._allow(message.kind_name):
             raise BadMessage("RATE_LIMITED", f"too many {message.kind_name} messages", message.seq)
-        slow_down = await database_sync_to_async(media.media_received)(
+        # Not the process-wide sync thread every consumer shares: this is cache writes and a
+        # broker publish, and one thread for all students was daphne's bottleneck at 300.
+        slow_down = await sync_to_async(media.media_received, thread_sensitive=False)(
             session_id=self.session.pk,
             kind=message.kind_name,
             seq=message.seq,

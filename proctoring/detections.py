@@ -67,6 +67,9 @@ def observations_apply(
     condition are ignored (a redelivered or late task cannot reopen what has closed).
     """
     changed, extended = [], False
+    states = cache.get_many([_state_key(session_id, c) for c in conditions])
+    if not any(conditions.values()) and not any(states.values()):
+        return []  # nothing seen, nothing open: no lock, no writes (the common frame)
     with transaction.atomic():
         session = (
             ExamSession.objects.select_for_update(no_key=True)

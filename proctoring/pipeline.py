@@ -12,6 +12,7 @@ import logging
 import time
 from datetime import datetime
 
+import numpy as np
 from django.core.cache import cache
 from django.utils import timezone
 
@@ -30,6 +31,8 @@ DONE_SECONDS = 3600
 # A frame that waited longer than this while newer frames of the same student were queued is
 # dropped: its news is stale and the newer frame says more. Audio and events are never dropped.
 FRAME_STALE_SECONDS = 10.0
+MEDIA_PUSH_SECONDS = 10
+AUDIO_CONDITIONS = ("speech-detected", "multiple-voices", "background-noise", "mic-activity")
 
 
 def _done_key(session_id, kind: str, seq: int) -> str:
@@ -106,19 +109,29 @@ def _frame_analyse(*, session_id, seq: int, captured_ms: int, jpeg: bytes) -> st
     cache.set(_done_key(session_id, "frame", seq), 1, DONE_SECONDS)
     metric_observe("frames_analysed", 1)
     cache.set(f"stream:{session_id}:metrics", {"faceCount": analysis.face_count, "at": time.time()}, 6 * 3600)
-    exam_id = ExamSession.objects.filter(pk=session_id).values_list("exam_id", flat=True).first()
-    if exam_id is not None:
-        realtime.broadcast_media(session_id, exam_id=exam_id, face_count=analysis.face_count, frame_seq=seq)
+    # Monitors pull the thumbnail when they render; they are told only when the face count
+    # changed or every MEDIA_PUSH_SECONDS, not for every frame of every student.
+    changed = cache.get(f"stream:{session_id}:pushed-faces") != analysis.face_count
+    if changed or cache.add(f"stream:{session_id}:media-pushed", 1, MEDIA_PUSH_SECONDS):
+        cache.set(f"stream:{session_id}:pushed-faces", analysis.face_count, 6 * 3600)
+        exam_id = ExamSession.objects.filter(pk=session_id).values_list("exam_id", flat=True).first()
+        if exam_id is not None:
+            realtime.broadcast_media(
+                session_id, exam_id=exam_id, face_count=analysis.face_count, frame_seq=seq
+            )
     return "done"
 
 
 def _identity_recheck(session_id, rgb) -> bool | None:
     """Every N seconds, does the face on camera still match the verified photo? None: not now."""
+    # The interval gate comes first: most frames are not a recheck and need no query at all.
+    if cache.get(f"identity-recheck:{session_id}"):
+        return None
     session = ExamSession.objects.select_related("student", "exam").filter(pk=session_id).first()
-    if session is None or not session.student.face_embedding:
+    if session is None:
         return None
     interval = policy_for(session)["identity_recheck_seconds"]
-    if not cache.add(f"identity-recheck:{session_id}", 1, interval):
+    if not cache.add(f"identity-recheck:{session_id}", 1, interval) or not session.student.face_embedding:
         return None
     try:
         live = identity_detector.face_embedding(rgb)
@@ -126,6 +139,11 @@ def _identity_recheck(session_id, rgb) -> bool | None:
         return None  # too small or unclear for dlib this time; the next recheck tries again
     reference = embedding_decrypt(session.student.face_embedding)
     return not identity_detector.compare_embeddings(reference, live).match
+
+
+def _level_dbfs(samples) -> float:
+    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) if len(samples) else 0.0
+    return 20 * np.log10(rms) if rms > 0 else -200.0
 
 
 def tracker_key(session_id) -> str:
@@ -143,10 +161,27 @@ def audio_analyse(*, session_id, seq: int, captured_ms: int, pcm: bytes) -> str:
         logger.warning("session %s audio %s unreadable: %s", session_id, seq, exc.message)
         cache.set(_done_key(session_id, "audio", seq), 1, DONE_SECONDS)
         return "unreadable"
-    analysis = audio_detector.analyse_chunk(samples)
-    tracker = cache.get(tracker_key(session_id)) or audio_detector.VoiceTracker()
-    voices = tracker.update(analysis, samples)
-    cache.set(tracker_key(session_id), tracker, 6 * 3600)
+    if _level_dbfs(samples) < audio_detector.SILENCE_DBFS:
+        # A quiet exam room is the usual chunk: nothing to find, so no pitch tracking (6 ms).
+        analysis, voices = None, 0
+    else:
+        analysis = audio_detector.analyse_chunk(samples)
+        tracker = cache.get(tracker_key(session_id)) or audio_detector.VoiceTracker()
+        voices = tracker.update(analysis, samples)
+        cache.set(tracker_key(session_id), tracker, 6 * 3600)
+    if analysis is None:
+        observations_apply(
+            session_id=session_id,
+            source="audio",
+            seq=seq,
+            observed_at=_captured_at(captured_ms),
+            conditions=dict.fromkeys(
+                ("speech-detected", "multiple-voices", "background-noise", "mic-activity"), False
+            ),
+            details={"audioSeq": seq, "silent": True},
+        )
+        cache.set(_done_key(session_id, "audio", seq), 1, DONE_SECONDS)
+        return "done"
     conditions = {
         "speech-detected": analysis.speech,
         "multiple-voices": voices >= 2,

@@ -37,11 +37,17 @@ def event_message(event: ProctoringEvent) -> dict:
 
 
 def _send_on_commit(exam_id: int, message: dict, what: str) -> None:
+    layer = get_channel_layer()
+
+    async def send_to_both() -> None:
+        for group in (exam_monitor_group(exam_id), ALL_MONITORS_GROUP):
+            await layer.group_send(group, message)
+
     def send() -> None:
-        layer = get_channel_layer()
+        # One event loop for both groups: from a sync worker each async_to_sync call starts a
+        # loop, and channels_redis opens a Redis connection per loop.
         try:
-            for group in (exam_monitor_group(exam_id), ALL_MONITORS_GROUP):
-                async_to_sync(layer.group_send)(group, message)
+            async_to_sync(send_to_both)()
         except Exception:  # the database holds the truth; monitors catch up from it
             logger.exception("could not broadcast %s", what)
 
