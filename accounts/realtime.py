@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
-from django.db import transaction
-
-logger = logging.getLogger(__name__)
+from procto.channels import group_send_on_commit
 
 AUTH_REVOKED_EVENT = "auth.revoked"
 
@@ -30,13 +25,4 @@ def session_login_id(session_key: str) -> str:
 
 def sockets_close(group: str, *, reason: str) -> None:
     """After commit, tell every socket in `group` to close with code 4401 and `reason`."""
-
-    def send() -> None:
-        try:
-            async_to_sync(get_channel_layer().group_send)(
-                group, {"type": AUTH_REVOKED_EVENT, "reason": reason}
-            )
-        except Exception:  # the login is revoked in the DB either way; sockets re-check on connect
-            logger.exception("could not tell group %s to close", group)
-
-    transaction.on_commit(send)
+    group_send_on_commit([group], {"type": AUTH_REVOKED_EVENT, "reason": reason}, what=f"close to {group}")

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
-from django.db import transaction
 from django.urls import reverse
 
+from procto.channels import group_send_on_commit
 from proctoring.models import ProctoringEvent
-
-logger = logging.getLogger(__name__)
 
 
 def exam_monitor_group(exam_id: int) -> str:
@@ -37,21 +31,7 @@ def event_message(event: ProctoringEvent) -> dict:
 
 
 def _send_on_commit(exam_id: int, message: dict, what: str) -> None:
-    layer = get_channel_layer()
-
-    async def send_to_both() -> None:
-        for group in (exam_monitor_group(exam_id), ALL_MONITORS_GROUP):
-            await layer.group_send(group, message)
-
-    def send() -> None:
-        # One event loop for both groups: from a sync worker each async_to_sync call starts a
-        # loop, and channels_redis opens a Redis connection per loop.
-        try:
-            async_to_sync(send_to_both)()
-        except Exception:  # the database holds the truth; monitors catch up from it
-            logger.exception("could not broadcast %s", what)
-
-    transaction.on_commit(send)
+    group_send_on_commit([exam_monitor_group(exam_id), ALL_MONITORS_GROUP], message, what=what)
 
 
 def broadcast_alert(event: ProctoringEvent, *, exam_id: int, update: bool = False) -> None:

@@ -22,6 +22,7 @@ from sessions.exports import session_export_csv, session_export_data
 from sessions.room_scan import room_scan_chunk_add
 from sessions.selectors import (
     exam_session_get_for_user,
+    exam_session_get_own,
     sessions_live_for,
     sessions_reports_for,
     sessions_watchable_by,
@@ -218,9 +219,7 @@ class RoomScanApi(APIView):
 
     @extend_schema(request=RoomScanInput, responses={200: None})
     def post(self, request: Request, session_id: str) -> Response:
-        session = exam_session_get_for_user(user=request.user, session_id=session_id)
-        if session.student_id != request.user.pk:
-            raise NotFoundError("No such exam session.")
+        session = exam_session_get_own(user=request.user, session_id=session_id)
         data = RoomScanInput(data=request.data)
         data.is_valid(raise_exception=True)
         upload = room_scan_chunk_add(

@@ -11,10 +11,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.permissions import Can, user_can
 from exams.selectors import exam_get_for_user
-from procto.errors import ApplicationError, ForbiddenError, NotFoundError
+from procto.errors import ApplicationError, ForbiddenError
 from sessions import readiness, services
-from sessions.models import ExamSession
-from sessions.selectors import exam_session_get_for_user, student_dashboard
+from sessions.selectors import exam_session_get_own, student_dashboard
 
 STEP_URLS = {"consent": "exam-consent", "system-check": "exam-check", "identity-check": "exam-identity"}
 STEP_LABELS = {
@@ -28,13 +27,6 @@ def _student_exam(request: HttpRequest, exam_id: int):
     if not user_can(request.user, Can.TAKE_EXAMS):
         raise ForbiddenError("Only students take exams.")
     return exam_get_for_user(user=request.user, exam_id=exam_id)
-
-
-def _own_session(request: HttpRequest, session_id) -> ExamSession:
-    session = exam_session_get_for_user(user=request.user, session_id=session_id)
-    if session.student_id != request.user.pk:
-        raise NotFoundError("No such exam session.")
-    return session
 
 
 def _journey(exam, student) -> dict:
@@ -136,7 +128,7 @@ def start(request: HttpRequest, exam_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def room_scan(request: HttpRequest, session_id) -> HttpResponse:
-    session = _own_session(request, session_id)
+    session = exam_session_get_own(user=request.user, session_id=session_id)
     if not session.is_in_progress:
         return redirect("session-take", session_id=session.pk)
     bootstrap = {
@@ -152,7 +144,7 @@ def room_scan(request: HttpRequest, session_id) -> HttpResponse:
 @login_required
 @require_GET
 def take(request: HttpRequest, session_id) -> HttpResponse:
-    session = _own_session(request, session_id)
+    session = exam_session_get_own(user=request.user, session_id=session_id)
     exam = session.exam
     bootstrap = {
         "sessionId": str(session.pk),

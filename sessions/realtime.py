@@ -3,13 +3,7 @@ session (ended elsewhere, terminated, a proctor's warning)."""
 
 from __future__ import annotations
 
-import logging
-
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
-from django.db import transaction
-
-logger = logging.getLogger(__name__)
+from procto.channels import group_send_on_commit
 
 
 def session_group(session_id) -> str:
@@ -18,13 +12,8 @@ def session_group(session_id) -> str:
 
 def student_notify(session_id, message: dict) -> None:
     """After commit, send `message` (a protocol message: type, ...) to the session's exam page."""
-
-    def send() -> None:
-        try:
-            async_to_sync(get_channel_layer().group_send)(
-                session_group(session_id), {"type": "session.notify", "message": message}
-            )
-        except Exception:  # the database holds the truth; the page re-reads it on reconnect
-            logger.exception("could not notify session %s", session_id)
-
-    transaction.on_commit(send)
+    group_send_on_commit(
+        [session_group(session_id)],
+        {"type": "session.notify", "message": message},
+        what=f"notice to session {session_id}",
+    )

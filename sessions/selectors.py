@@ -42,6 +42,14 @@ def exam_session_get_for_user(*, user: User, session_id) -> ExamSession:
         raise NotFoundError("No such exam session.") from exc
 
 
+def exam_session_get_own(*, user: User, session_id) -> ExamSession:
+    """The student's own session; 404 for anyone else's, even a session staff may watch."""
+    session = exam_session_get_for_user(user=user, session_id=session_id)
+    if session.student_id != user.pk:
+        raise NotFoundError("No such exam session.")
+    return session
+
+
 def with_event_counts(sessions: QuerySet[ExamSession]) -> QuerySet[ExamSession]:
     return sessions.annotate(
         event_count=Count("events", distinct=True),
