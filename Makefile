@@ -33,9 +33,9 @@ format: install
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-# A Celery worker for services mode, for running it apart from `make run`.
+# A Celery worker for services mode, for running it apart from `make run`: one per core.
 worker: install
-	$(PY) -m celery -A procto worker -Q default,frames,audio --loglevel INFO
+	$(PY) -m celery -A procto worker -Q default,frames,audio --pool solo --loglevel INFO
 
 clean:
 	rm -rf $(VENV) .local media staticfiles .pytest_cache .ruff_cache

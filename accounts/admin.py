@@ -125,6 +125,12 @@ class IdentityVerificationAdmin(ViewerAwareAdmin):
     ]
     readonly_fields = [f for f in fields if f != "review_reason"]
 
+    def get_queryset(self, request):
+        # Teachers review the students of their own exams; admins everyone's.
+        from sessions.selectors import students_overseen_by
+
+        return super().get_queryset(request).filter(user__in=students_overseen_by(request.user))
+
     def has_module_permission(self, request) -> bool:
         return user_can(request.user, Can.REVIEW_IDENTITY)
 

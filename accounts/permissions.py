@@ -42,13 +42,18 @@ def user_can(user, capability: Can) -> bool:
 
 
 def may_view_identity_of(*, viewer: User, owner: User) -> bool:
-    """Students see their own ID images; reviewers (teachers, admins) and proctors see others'.
-
-    Proctors compare the face on camera with the ID during an exam.
+    """Students see their own ID images; admins everyone's; teachers and proctors those of the
+    students of the exams they oversee (proctors compare the face on camera with the ID, teachers
+    review verifications).
     """
     if viewer.pk == owner.pk:
         return True
-    return user_can(viewer, Can.REVIEW_IDENTITY) or user_can(viewer, Can.MONITOR_SESSIONS)
+    if not (user_can(viewer, Can.REVIEW_IDENTITY) or user_can(viewer, Can.MONITOR_SESSIONS)):
+        return False
+    # Sessions depend on accounts, not the other way round: imported when asked.
+    from sessions.selectors import student_overseen_by
+
+    return student_overseen_by(staff=viewer, student=owner)
 
 
 def capability_required(capability: Can) -> type[BasePermission]:

@@ -39,12 +39,11 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
-import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.procstat import database_recreate, machine_busy_s, pids_named, postgres_pids, process_cpu_s
 from procto.tests.live_servers import (
     child_env,
     daphne_cmd,
@@ -53,7 +52,6 @@ from procto.tests.live_servers import (
     wait_for_http,
 )
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 REQUEST_TIMEOUT_S = 30.0
 ERROR_BODIES_KEPT = 5
 SAMPLE_TEXT = (
@@ -65,20 +63,6 @@ WORDS = SAMPLE_TEXT.split()
 
 
 # --- set-up through the services ----------------------------------------------------------------------
-
-
-def database_urls(server_url: str, database: str) -> tuple[str, str]:
-    """(maintenance URL on the `postgres` database, URL of the bench database) on one server."""
-    parts = urlsplit(server_url)
-    return urlunsplit(parts._replace(path="/postgres")), urlunsplit(parts._replace(path=f"/{database}"))
-
-
-def database_recreate(server_url: str, database: str) -> str:
-    maintenance, bench = database_urls(server_url, database)
-    with psycopg.connect(maintenance, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{database}"')
-    return bench
 
 
 def django_configure(*, database_url: str, debug: bool, local_dir: Path) -> None:
@@ -254,51 +238,6 @@ async def student_run(
             except (aiohttp.ClientError, TimeoutError, ValueError, KeyError) as exc:
                 results.error(f"{type(exc).__name__}: {exc}")
             scheduled += interval
-
-
-# --- CPU accounting from /proc -----------------------------------------------------------------------
-
-
-def process_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of one process (0 if it is gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
-
-
-def pids_named(*names: str) -> list[int]:
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                comm = Path(f"/proc/{entry}/comm").read_text().strip()
-            except OSError:
-                continue
-            if comm in names:
-                pids.append(int(entry))
-    return pids
-
-
-def machine_busy_s() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine, all cores, from /proc/stat."""
-    with open("/proc/stat") as stat:
-        values = [int(v) for v in stat.readline().split()[1:]]
-    idle = values[3] + values[4]  # idle + iowait
-    return (sum(values) - idle) / CLOCK_TICKS, sum(values) / CLOCK_TICKS
-
-
-def postgres_pids(database_url: str) -> list[int]:
-    """The backends serving the bench database and the shared writers, not other databases' clients
-    (the machine is shared: a test run elsewhere must not count as the bench's load)."""
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND (datname = current_database()"
-            " OR backend_type IN ('walwriter', 'checkpointer', 'background writer'))"
-        ).fetchall()
-    return [pid for (pid,) in rows]
 
 
 @dataclass

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.scoring import confusion_scores
 from proctoring.detectors import audio
 from proctoring.detectors.audio import RATE
 from proctoring.tests import audio_fixtures as fx
@@ -199,14 +200,7 @@ def scores(outcomes: list[Outcome]) -> dict[str, float | int]:
     fp = sum(not o.truth and o.said for o in scored)
     fn = sum(o.truth and not o.said for o in scored)
     tn = sum(not o.truth and not o.said for o in scored)
-    return {
-        "tp": tp,
-        "fp": fp,
-        "fn": fn,
-        "tn": tn,
-        "precision": round(tp / (tp + fp), 3) if tp + fp else 1.0,
-        "recall": round(tp / (tp + fn), 3) if tp + fn else 1.0,
-    }
+    return confusion_scores(tp, fp, fn, tn)
 
 
 def second_voice_delay(recording: Recording, outcomes: dict[str, list[Outcome]]) -> float | None:

@@ -16,6 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import eval_audio, eval_faces, face_identity
+from bench.scoring import confusion_scores
 from proctoring.detectors import identity
 
 TARGETED = {"face-not-visible", "multiple-faces", "speech-detected"}
@@ -30,18 +31,7 @@ def identity_results() -> dict[str, float | int]:
     fn = len(different) - tp  # a false match: another person accepted
     fp = sum(d > identity.MATCH_THRESHOLD for d in same)
     tn = len(same) - fp
-    return _scores(tp, fp, fn, tn) | {"false_matches": fn}
-
-
-def _scores(tp: int, fp: int, fn: int, tn: int) -> dict[str, float | int]:
-    return {
-        "tp": tp,
-        "fp": fp,
-        "fn": fn,
-        "tn": tn,
-        "precision": round(tp / (tp + fp), 3) if tp + fp else 1.0,
-        "recall": round(tp / (tp + fn), 3) if tp + fn else 1.0,
-    }
+    return confusion_scores(tp, fp, fn, tn) | {"false_matches": fn}
 
 
 def main() -> None:

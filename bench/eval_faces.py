@@ -34,6 +34,7 @@ import skimage.data
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.scoring import confusion_scores, median_ms
 from proctoring.detectors import faces as detector
 from proctoring.detectors.faces import FaceBox, FrameAnalysis
 from proctoring.tests import faces
@@ -180,13 +181,8 @@ def evaluate() -> dict[str, dict[str, float]]:
             expected = happens(fixture.faces, fixture.blocked)
             reported = happens(analysis.face_count, analysis.camera_blocked)
             counts[("t" if expected == reported else "f") + ("p" if reported else "n")] += 1
-        tp, fp, fn = counts["tp"], counts["fp"], counts["fn"]
-        result[event] = {
-            **counts,
-            # With nothing reported (or nothing to find) the ratio is 0, as scikit-learn has it.
-            "precision": round(tp / (tp + fp), 3) if tp + fp else 0.0,
-            "recall": round(tp / (tp + fn), 3) if tp + fn else 0.0,
-        }
+        # With nothing reported (or nothing to find) the ratio is 0, as scikit-learn has it.
+        result[event] = confusion_scores(**counts, empty=0.0)
     return result
 
 
@@ -530,16 +526,6 @@ def held_out_check() -> dict[str, float]:
 
 
 # --- time per frame ----------------------------------------------------------------------------
-
-
-def median_ms(action: Callable[[], object], runs: int) -> float:
-    action()
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        action()
-        times.append((time.perf_counter() - started) * 1000)
-    return round(statistics.median(times), 2)
 
 
 def timings(runs: int) -> dict[str, float]:

@@ -15,16 +15,15 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import statistics
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.scoring import median_ms
 from proctoring.detectors import identity
 from proctoring.tests import faces
 
@@ -168,19 +167,9 @@ def stage_ms(runs: int) -> dict[str, float]:
             image, models.landmarks(image, face)
         ),
     }
-    result = {name: median_ms(action, runs) for name, action in stages.items()}
+    result = {name: median_ms(action, runs, digits=1) for name, action in stages.items()}
     print(f"\nMedian ms per stage of a 640x480 call: {result}")
     return result
-
-
-def median_ms(action: Callable[[], object], runs: int) -> float:
-    action()
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        action()
-        times.append((time.perf_counter() - started) * 1000)
-    return round(statistics.median(times), 1)
 
 
 def expect_multiple_faces(rgb: np.ndarray) -> None:
@@ -202,11 +191,11 @@ def timings(runs: int) -> dict[str, float]:
         "1600x1200 grace hopper": faces.webcam_frame(grace_hopper, 1600, 1200),
     }
     result = {
-        name: median_ms(lambda frame=frame: identity.face_embedding(frame), runs)
+        name: median_ms(lambda frame=frame: identity.face_embedding(frame), runs, digits=1)
         for name, frame in frames.items()
     }
     two = faces.webcam_frame(faces.two_people(), 640, 480)
-    result["640x480 two people"] = median_ms(lambda: expect_multiple_faces(two), runs)
+    result["640x480 two people"] = median_ms(lambda: expect_multiple_faces(two), runs, digits=1)
     print(f"\nMedian ms per face_embedding over {runs} runs:")
     for name, ms in result.items():
         print(f"  {name:24} {ms:6.1f}")

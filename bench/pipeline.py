@@ -63,14 +63,22 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
-import psycopg
 import redis
 import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.procstat import (
+    database_recreate,
+    group_pids,
+    machine_busy_s,
+    pids_named,
+    postgres_pids,
+    process_cpu_s,
+    runqueue_wait_s,
+    thread_cpu_s,
+)
 from procto.tests.live_servers import (
     PYTHON,
     celery_worker_cmd,
@@ -83,7 +91,6 @@ from procto.tests.live_servers import (
 )
 from proctoring.stream import AUDIO, FRAME, HEADER
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 REDIS_SERVER = "redis://127.0.0.1:6379"
 REDIS_MARKER = "procto-bench-pipeline"  # written into the bench's Redis database: it is ours to empty
 FRAME_INTERVAL_MS = 2000  # the high-security cadence
@@ -96,18 +103,6 @@ QUEUES = ("frames", "audio")
 
 
 # --- set-up -----------------------------------------------------------------------------------------
-
-
-def database_recreate(server_url: str, database: str) -> str:
-    """Drop and create `database` on the server of `server_url`; returns its URL."""
-    parts = urlsplit(server_url)
-    if parts.hostname not in ("127.0.0.1", "localhost"):
-        raise SystemExit(f"only a local PostgreSQL is used, not {parts.hostname}")
-    maintenance = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(maintenance, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{database}"')
-    return urlunsplit(parts._replace(path=f"/{database}"))
 
 
 def redis_reset(url: str) -> redis.Redis:
@@ -186,6 +181,7 @@ class Student:
     audio_phase_ms: int
     cycle_offset: int
     socket: object = None
+    frame_interval_ms: int = FRAME_INTERVAL_MS  # longer after a slow-down, with --obey-slow-down
     sent: dict[tuple[int, int], float] = field(default_factory=dict)  # (kind, seq) -> epoch
 
 
@@ -252,75 +248,6 @@ def summary(values: list[float], prefix: str) -> dict:
         f"{prefix}_p99_ms": percentile(values, 0.99),
         f"{prefix}_max_ms": percentile(values, 1.0),
     }
-
-
-# --- CPU accounting from /proc -------------------------------------------------------------------------
-
-
-def _stat_fields(path: str) -> list[str] | None:
-    try:
-        with open(path) as stat:
-            return stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-
-
-def process_cpu_s(pid: int, tid: int | None = None) -> float:
-    """User + system CPU seconds of a process (or one of its threads); 0 if gone."""
-    fields = _stat_fields(f"/proc/{pid}/task/{tid}/stat" if tid else f"/proc/{pid}/stat")
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS if fields else 0.0
-
-
-def thread_cpu_s(pid: int) -> dict[int, float]:
-    with contextlib.suppress(OSError):
-        return {int(tid): process_cpu_s(pid, int(tid)) for tid in os.listdir(f"/proc/{pid}/task")}
-    return {}
-
-
-def group_pids(pgid: int) -> list[int]:
-    """Processes of a process group: a Celery worker's parent and its pool children."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and (fields := _stat_fields(f"/proc/{entry}/stat")) and int(fields[2]) == pgid:
-            pids.append(int(entry))
-    return pids
-
-
-def runqueue_wait_s(pid: int) -> dict[int, float]:
-    """Per thread, seconds spent runnable but waiting for a CPU (/proc schedstat)."""
-    waits = {}
-    with contextlib.suppress(OSError):
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            with contextlib.suppress(OSError, IndexError):
-                waits[int(tid)] = int(Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()[1]) / 1e9
-    return waits
-
-
-def pids_named(name: str) -> list[int]:
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            with contextlib.suppress(OSError):
-                if Path(f"/proc/{entry}/comm").read_text().strip() == name:
-                    pids.append(int(entry))
-    return pids
-
-
-def machine_busy_s() -> tuple[float, float]:
-    with open("/proc/stat") as stat:
-        values = [int(v) for v in stat.readline().split()[1:]]
-    idle = values[3] + values[4]
-    return (sum(values) - idle) / CLOCK_TICKS, sum(values) / CLOCK_TICKS
-
-
-def postgres_pids(database_url: str) -> list[int]:
-    """Backends of the bench database and the shared writers, not other databases' clients."""
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND (datname = current_database()"
-            " OR backend_type IN ('walwriter', 'checkpointer', 'background writer'))"
-        ).fetchall()
-    return [pid for (pid,) in rows]
 
 
 @dataclass
@@ -429,7 +356,13 @@ def part_a(media: Media, runs: int, broker: redis.Redis) -> list[dict]:
     rows = [
         timed(
             "frame_model",
-            "decode + faces.analyse_frame, 320x240 JPEG, one face",
+            "decode + faces.analyse_frame, 320x240 JPEG, one face (no magnified search)",
+            lambda: faces.analyse_frame(faces.decode_jpeg(media.one_face), magnify=False),
+            runs=runs,
+        ),
+        timed(
+            "frame_magnified_model",
+            "decode + faces.analyse_frame, 320x240 JPEG, one face, with the magnified search",
             lambda: faces.analyse_frame(faces.decode_jpeg(media.one_face)),
             runs=runs,
         ),
@@ -554,22 +487,40 @@ def worker_stop(process) -> None:
 
 
 def worker_throughput(
-    kind: str, payload: bytes, *, count: int, sessions: list[str], env: dict, tmp: Path, model: dict
+    kind: str,
+    payload: bytes,
+    *,
+    count: int,
+    sessions: list[str],
+    env: dict,
+    tmp: Path,
+    model: dict,
+    magnified_model: dict | None = None,
 ) -> dict:
-    """(b) for one kind of task: one solo worker on its queue, `count` tasks enqueued at once."""
+    """(b) for one kind of task: one solo worker on its queue, `count` tasks enqueued at once.
+
+    Frames: the worker runs the magnified search on a student's frame at most every
+    MAGNIFY_SECONDS, so the model-only rate it is compared with is the same mix of the two
+    (a) timings, weighted by the share of frames it magnified in this run.
+    """
     queue = "frames" if kind == "frame" else "audio"
     seqs = dict.fromkeys(sessions, 0)
     log = tmp / f"worker-b-{queue}.log"
     with running(celery_worker_cmd(queue), env=env, log=log) as worker:
         wait_for_log(log, " ready.", process=worker, timeout=120)
         tasks_enqueue_and_wait(kind, sessions, 20, payload, seqs, timeout=60)  # warm-up
-        dropped = counter("frames_dropped")
+        dropped, magnified = counter("frames_dropped"), counter("frames_magnified")
         cpu_before, load = process_cpu_s(worker.pid), os.getloadavg()[0]
         elapsed = tasks_enqueue_and_wait(kind, sessions, count, payload, seqs, timeout=180)
         cpu_ms = 1000 * (process_cpu_s(worker.pid) - cpu_before) / count
         dropped = counter("frames_dropped") - dropped
+        share = (counter("frames_magnified") - magnified) / count
         worker_stop(worker)
-    rate, model_rate = count / elapsed, 1000 / model["wall_median_ms"]
+    model_ms, model_cpu_ms = model["wall_median_ms"], model["cpu_mean_ms"]
+    if magnified_model:
+        model_ms += share * (magnified_model["wall_median_ms"] - model_ms)
+        model_cpu_ms += share * (magnified_model["cpu_mean_ms"] - model_cpu_ms)
+    rate, model_rate = count / elapsed, 1000 / model_ms
     return {
         "part": "b",
         "kind": kind,
@@ -583,8 +534,9 @@ def worker_throughput(
         "target_ratio_pct": 80,
         "worker_ms_per_task": round(1000 / rate, 2),
         "worker_cpu_ms_per_task": round(cpu_ms, 2),
-        "model_cpu_ms_per_task": model["cpu_mean_ms"],
+        "model_cpu_ms_per_task": round(model_cpu_ms, 2),
         "worker_cpu_pct": round(100 * cpu_ms * rate / 1000, 1),
+        "magnified_share": round(share, 3),
         "frames_dropped": dropped,
         "loadavg_1m": load,
     }
@@ -597,7 +549,13 @@ def part_b(
     ids = [s.session_id for s in cohort.students]
     common = {"count": frames, "sessions": ids, "env": env, "tmp": tmp}
     return [
-        worker_throughput("frame", media.one_face, model=a_rows["frame_model"], **common),
+        worker_throughput(
+            "frame",
+            media.one_face,
+            model=a_rows["frame_model"],
+            magnified_model=a_rows["frame_magnified_model"],
+            **common,
+        ),
         worker_throughput("audio", media.quiet[3], model=a_rows["audio_model"], **common),
     ]
 
@@ -640,6 +598,19 @@ def celery_prefork_cmd(children: int) -> list[str]:
     ]  # fmt: skip
 
 
+def celery_solo_group_cmd(processes: int) -> list[str]:
+    """`processes` separate solo workers (no prefork parent relaying tasks), in one process
+    group under a shell that only waits: "worker parent" is then that idle shell."""
+    import shlex
+
+    solo = [
+        PYTHON, "-m", "celery", "-A", "procto", "worker", "-Q", ",".join(QUEUES),
+        "--pool", "solo", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
+    ]  # fmt: skip
+    workers = " & ".join(shlex.join([*solo, "-n", f"bench-solo-{n}@%h"]) for n in range(processes))
+    return ["sh", "-c", f"{workers} & wait"]
+
+
 async def ws_connect(port: int, path: str, user) -> websockets.ClientConnection:
     from accounts.services import ws_ticket_issue
 
@@ -674,6 +645,7 @@ class Level:
     samples: list[dict] = field(default_factory=list)
     stopping: bool = False
     monitor_socket: object = None
+    obey_slow_down: bool = False
 
     def outstanding(self) -> bool:
         acks = sum(len(v) for v in self.ack_ms.values())
@@ -698,8 +670,10 @@ async def media_send(student: Student, level: Level, data: bytes) -> bool:
 
 
 async def student_frames(student: Student, level: Level, media: Media, start_ms: int, end_ms: int) -> None:
+    scheduled = start_ms + student.frame_phase_ms
     for k in itertools.count():
-        scheduled = start_ms + student.frame_phase_ms + k * FRAME_INTERVAL_MS
+        if k:
+            scheduled += student.frame_interval_ms
         if scheduled >= end_ms:
             return
         await asyncio.sleep(max(0.0, scheduled / 1000 - time.time()))
@@ -746,6 +720,8 @@ async def student_read(student: Student, level: Level, port: int) -> None:
                     level.errors[message.get("code")] += 1
                 elif kind == "slow-down":
                     level.slow_downs += 1
+                    if level.obey_slow_down:  # as the exam page does
+                        student.frame_interval_ms = int(message["frameIntervalMs"])
         if level.stopping:
             return
         level.closed[str(student.socket.close_code)] += 1
@@ -823,8 +799,9 @@ async def level_drive(
     broker: redis.Redis,
     duration: float,
     grace: float,
+    obey_slow_down: bool = False,
 ) -> tuple[Level, dict]:
-    level = Level()
+    level = Level(obey_slow_down=obey_slow_down)
     level.monitor_socket = await ws_connect(port, "/ws/monitor/", cohort.proctor)
     gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
 
@@ -880,6 +857,7 @@ def level_run(
             broker=broker,
             duration=args.duration,
             grace=args.grace,
+            obey_slow_down=args.obey_slow_down,
         )
     )
     queued_at_end = {q: broker.llen(q) for q in QUEUES}
@@ -910,6 +888,8 @@ def level_run(
         "alerting_students": sum(s.alerting for s in cohort.students),
         "duration_s": args.duration,
         "frames_sent": level.frames_sent,
+        "frames_sent_per_s": round(level.frames_sent / args.duration, 1),
+        "obey_slow_down": args.obey_slow_down,
         "audio_sent": level.audio_sent,
         "offered_frames_per_s": round(students * 1000 / FRAME_INTERVAL_MS, 1),
         "offered_audio_per_s": round(students * 1000 / AUDIO_INTERVAL_MS, 1),
@@ -980,8 +960,15 @@ def part_c(
         server = stack.enter_context(running(daphne_cmd(port), env=env, log=daphne_log))
         worker = None
         if workers:
-            worker = stack.enter_context(running(celery_prefork_cmd(workers), env=env, log=worker_log))
-            wait_for_log(worker_log, " ready.", process=worker, timeout=120)
+            cmd = celery_solo_group_cmd(workers) if args.pool == "solo" else celery_prefork_cmd(workers)
+            worker = stack.enter_context(running(cmd, env=env, log=worker_log))
+            deadline = time.monotonic() + 120
+            while worker_log.read_text(errors="replace").count(" ready.") < (
+                workers if args.pool == "solo" else 1
+            ):
+                if time.monotonic() > deadline or worker.poll() is not None:
+                    raise RuntimeError(f"workers not ready: {worker_log.read_text(errors='replace')[-2000:]}")
+                time.sleep(0.2)
         wait_for_http(f"http://127.0.0.1:{port}/healthz", process=server)
         stack_warm_up(port, media, broker, analysed=bool(workers))
         meter = Meter(
@@ -1001,7 +988,13 @@ def part_c(
             row["daphne_channel_layer_timeouts"] = channel_layer_timeouts(daphne_log) - timeouts
             print(json.dumps(row), flush=True)
             rows.append(row)
-        if worker:
+        if worker and args.pool == "solo":
+            # Warm shutdown of every solo worker; the shell above them would not pass it on.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(worker.pid, signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                worker.wait(20)
+        elif worker:
             worker_stop(worker)
     return rows
 
@@ -1049,6 +1042,7 @@ B_COLUMNS = {
     "worker ms/task": "worker_ms_per_task",
     "worker CPU ms/task": "worker_cpu_ms_per_task",
     "model CPU ms (a)": "model_cpu_ms_per_task",
+    "frames magnified": "magnified_share",
 }
 CAPACITY = {
     "workers (b)": "worker_cpu_ms_per_student_s",
@@ -1110,7 +1104,13 @@ def main() -> None:
     parser.add_argument("--parts", default="a,b,c", help="which measurements: a, b, c")
     parser.add_argument("--runs", type=int, default=100, help="(a): timed runs of each measurement")
     parser.add_argument("--frames", type=int, default=300, help="(b): frame tasks enqueued")
-    parser.add_argument("--sessions", type=int, default=10, help="(b): sessions they are dealt over")
+    parser.add_argument(
+        "--sessions",
+        type=int,
+        default=150,
+        help="(b): sessions they are dealt over (150: each gets a frame about every 2 s, as at the "
+        "high cadence, so about half are magnified, as in production)",
+    )
     parser.add_argument("--students", default="100,300,500", help="(c): comma-separated levels")
     parser.add_argument(
         "--workers",
@@ -1127,6 +1127,17 @@ def main() -> None:
     )
     parser.add_argument("--redis-db", type=int, default=9, help="Redis database emptied on each run")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--pool",
+        choices=("prefork", "solo"),
+        default="prefork",
+        help="(c): one prefork worker with N children (docker-compose.yml), or N solo workers",
+    )
+    parser.add_argument(
+        "--obey-slow-down",
+        action="store_true",
+        help="(c): students send frames less often when told to, as the exam page does",
+    )
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     levels = [int(n) for n in args.students.split(",")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html
 
 from accounts.permissions import Can, user_can
@@ -106,18 +106,30 @@ class ExamAdmin(AuthorOnlyMixin, admin.ModelAdmin):
         "created_by",
         "question_count",
         "preview",
+        "report_links",
     ]
     list_filter = ["is_published", "security_level"]
     search_fields = ["title", "description"]
     filter_horizontal = ["proctors"]
     actions = ["duplicate"]
-    readonly_fields = ["preview", "import_link"]
+    readonly_fields = ["preview", "import_link", "report_links"]
     fieldsets = [
-        (None, {"fields": ["title", "description", "is_published", "preview", "import_link"]}),
+        (
+            None,
+            {"fields": ["title", "description", "is_published", "preview", "import_link", "report_links"]},
+        ),
         ("Timing", {"fields": ["start_time", "end_time", "duration_minutes", "allowed_attempts"]}),
         (
             "Settings",
-            {"fields": ["shuffle_questions", "show_results", "proctoring_enabled", "security_level"]},
+            {
+                "fields": [
+                    "shuffle_questions",
+                    "show_results",
+                    "proctoring_enabled",
+                    "security_level",
+                    "admission_required",
+                ]
+            },
         ),
         ("Proctors", {"fields": ["proctors"]}),
     ]
@@ -156,6 +168,24 @@ class ExamAdmin(AuthorOnlyMixin, admin.ModelAdmin):
             return "—"
         return format_html(
             '<a href="{}" target="_blank">Preview as student</a>', reverse("exam-preview", args=[exam.pk])
+        )
+
+    @admin.display(description="reports")
+    def report_links(self, exam: models.Exam) -> str:
+        if not exam.pk:
+            return "—"
+        try:
+            monitor = reverse("proctoring-monitor")
+        except NoReverseMatch:  # the monitor page is optional in a trimmed deployment
+            monitor = "/proctoring/monitor/"
+        return format_html(
+            '<a href="{}">Report</a> · <a href="{}?exam={}">Live monitor</a> · '
+            '<a href="{}?examId={}&amp;format=csv">CSV</a>',
+            reverse("exam-report", args=[exam.pk]),
+            monitor,
+            exam.pk,
+            reverse("api-session-reports"),
+            exam.pk,
         )
 
     @admin.display(description="import")

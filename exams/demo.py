@@ -134,5 +134,7 @@ def demo_data_seed() -> SeedReport:
         exam.end_time = now + timedelta(days=30)
         exam.start_time = min(exam.start_time, now - timedelta(hours=1))
         exam.save(update_fields=["start_time", "end_time", "updated_at"])
+    # The demo proctor watches the demo exam: their live monitor shows its students.
+    exam.proctors.add(users[User.Role.PROCTOR])
     report.exam = exam
     return report

@@ -36,6 +36,12 @@ class Exam(models.Model):
         help_text="End a session when its risk score reaches the termination threshold. Off: "
         "proctors decide.",
     )
+    admission_required = models.BooleanField(
+        "proctor admits each student",
+        default=False,
+        help_text="Each student waits on the start page until a proctor, having seen their identity "
+        "check, admits them; the clock starts only then.",
+    )
     # Drafts stay invisible to students until the author publishes them.
     is_published = models.BooleanField("published", default=False)
     proctors = models.ManyToManyField(

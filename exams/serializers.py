@@ -49,6 +49,8 @@ class ExamSettingsField(serializers.Serializer):
     show_results = serializers.BooleanField(default=False)
     proctoring_enabled = serializers.BooleanField(default=True)
     security_level = serializers.ChoiceField(choices=Exam.SecurityLevel.choices, default="medium")
+    # A proctor approves each student's start (the live monitor's admission panel).
+    admission_required = serializers.BooleanField(default=False)
 
 
 class ExamOutput(serializers.ModelSerializer):

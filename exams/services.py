@@ -23,6 +23,7 @@ EXAM_FIELDS = {
     "security_level",
     "is_published",
     "auto_terminate",
+    "admission_required",
 }
 
 

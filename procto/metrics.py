@@ -11,30 +11,30 @@ METRICS = {
     "frame_lag_seconds": "gauge",  # exponential moving average of the queue lag of frames
     "audio_lag_seconds": "gauge",
     "frames_analysed": "counter",
+    "frames_magnified": "counter",  # frames that also had the magnified search for small faces
     "frames_dropped": "counter",
     "frames_unreadable": "counter",
 }
 EMA_WEIGHT = 0.2
 
 
-def metric_observe(name: str, value: float) -> None:
-    key = f"metrics:{name}"
-    if METRICS[name] == "counter":
-        cache.add(key, 0, timeout=None)
-        cache.incr(key, int(value))
-        return
-    previous = cache.get(key)
-    cache.set(key, value if previous is None else previous + EMA_WEIGHT * (value - previous), timeout=None)
+def metric_key(name: str) -> str:
+    return f"metrics:{name}"
+
+
+def gauge_average(previous: float | None, value: float) -> float:
+    """The gauge's moving average after observing `value`."""
+    return value if previous is None else previous + EMA_WEIGHT * (value - previous)
 
 
 def metric_value(name: str) -> float | None:
-    return cache.get(f"metrics:{name}")
+    return cache.get(metric_key(name))
 
 
 @require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
-    values = cache.get_many([f"metrics:{name}" for name in METRICS])
+    values = cache.get_many([metric_key(name) for name in METRICS])
     lines = []
     for name, kind in METRICS.items():
-        lines += [f"# TYPE procto_{name} {kind}", f"procto_{name} {values.get(f'metrics:{name}', 0)}"]
+        lines += [f"# TYPE procto_{name} {kind}", f"procto_{name} {values.get(metric_key(name), 0)}"]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; version=0.0.4")

@@ -34,6 +34,9 @@ RATE_WINDOW_SECONDS = 10
 RATE_LIMITS = {"frame": 20, "audio": 25, "event": 100}
 SLOW_DOWN_EVERY_SECONDS = 30
 
+# Ids and sequence numbers are 64-bit in the database; anything larger is not one.
+MAX_ID = 2**63
+
 
 @database_sync_to_async
 def _session_for(user, session_id) -> ExamSession | None:
@@ -132,7 +135,7 @@ class ExamStreamConsumer(AuthenticatedConsumer):
 
     async def _event(self, message: dict) -> None:
         seq, event = message.get("seq"), message.get("event")
-        if not isinstance(seq, int) or not isinstance(event, dict):
+        if not isinstance(seq, int) or not 0 <= seq < MAX_ID or not isinstance(event, dict):
             raise BadMessage("BAD_MESSAGE", 'expected {"type": "event", "seq": n, "event": {...}}')
         if not self._allow("event"):
             raise BadMessage("RATE_LIMITED", "too many events", seq)
@@ -179,7 +182,7 @@ def _watched_exam_ids(user, only_exam: str | None) -> list[int] | None:
         else list(exams_visible_to(user).values_list("pk", flat=True))
     )
     if only_exam:
-        wanted = int(only_exam) if only_exam.isdigit() else -1
+        wanted = int(only_exam) if only_exam.isdigit() and len(only_exam) <= 18 else -1
         return [wanted] if ids is None or wanted in ids else []
     return ids
 
@@ -226,7 +229,9 @@ class MonitorConsumer(AuthenticatedConsumer):
         try:
             message = json.loads(text_data or "")
             last_id = int(message.get("lastEventId", 0)) if message.get("type") == "since" else None
-        except (json.JSONDecodeError, AttributeError, TypeError, ValueError):
+        except (json.JSONDecodeError, AttributeError, TypeError, ValueError, OverflowError):
+            last_id = None  # OverflowError: 1e400 reads as infinity
+        if last_id is not None and not 0 <= last_id < MAX_ID:
             last_id = None
         if last_id is None:
             await self._send(
@@ -251,6 +256,9 @@ class MonitorConsumer(AuthenticatedConsumer):
 
     async def proctoring_session_media(self, event: dict) -> None:
         await self._send({"type": "media", "session": event["session"]})
+
+    async def proctoring_admission_updated(self, event: dict) -> None:
+        await self._send({"type": "admission", "admission": event["admission"]})
 
     async def _send(self, message: dict) -> None:
         await self.send(text_data=json.dumps(message))

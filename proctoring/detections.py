@@ -46,8 +46,14 @@ def policy_for(session: ExamSession) -> dict:
     return settings.PROCTORING_POLICY[session.exam.security_level]
 
 
-def _state_key(session_id, condition: str) -> str:
+def state_key(session_id, condition: str) -> str:
     return f"hysteresis:{session_id}:{condition}"
+
+
+def state_active(stored: dict | None) -> bool:
+    """A condition being seen (its onset running) or an event open; False for a forgotten one."""
+    state = ConditionState.from_dict(stored)
+    return state.open or state.first_seen is not None
 
 
 def observations_apply(
@@ -60,15 +66,18 @@ def observations_apply(
     details: dict,
     snapshot: bytes | None = None,
     confidence: float | None = None,
+    known_states: dict | None = None,
 ) -> list[ProctoringEvent]:
     """Feed one observation (a frame or an audio chunk) to each condition's hysteresis.
 
     Returns the events opened or closed. Observations older than the last one applied for a
     condition are ignored (a redelivered or late task cannot reopen what has closed).
+    `known_states`: the conditions' cache entries if the caller has read them already.
     """
     changed, extended = [], False
-    states = cache.get_many([_state_key(session_id, c) for c in conditions])
-    if not any(conditions.values()) and not any(states.values()):
+    keys = [state_key(session_id, c) for c in conditions]
+    states = known_states if known_states is not None else cache.get_many(keys)
+    if not any(conditions.values()) and not any(state_active(states.get(k)) for k in keys):
         return []  # nothing seen, nothing open: no lock, no writes (the common frame)
     with transaction.atomic():
         session = (
@@ -81,7 +90,7 @@ def observations_apply(
             return []
         policy, now = policy_for(session), observed_at.timestamp()
         for condition, present in conditions.items():
-            key = _state_key(session.pk, condition)
+            key = state_key(session.pk, condition)
             before = ConditionState.from_dict(cache.get(key))
             if before.last_seen is not None and now < before.last_seen:
                 continue

@@ -118,3 +118,26 @@ class ProctorAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor} {self.kind} on {self.session_id}"
+
+
+class MediaSample(models.Model):
+    """One point of a session's media time series, for the review page's chart: how many faces a
+    frame showed, or how loud a second of microphone audio was. Sampled (proctoring.media_series),
+    not one row per frame."""
+
+    class Kind(models.TextChoices):
+        FRAME = "frame"
+        AUDIO = "audio"
+
+    session = models.ForeignKey(ExamSession, on_delete=models.CASCADE, related_name="media_samples")
+    kind = models.CharField(max_length=5, choices=Kind.choices)
+    at = models.DateTimeField()
+    face_count = models.IntegerField(null=True, blank=True)
+    level_dbfs = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["session", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} sample of {self.session_id} at {self.at:%H:%M:%S}"

@@ -12,17 +12,18 @@ import logging
 import time
 from datetime import datetime
 
-import numpy as np
 from django.core.cache import cache
 from django.utils import timezone
 
 from accounts.identity_service import embedding_decrypt
-from procto.metrics import metric_observe
-from proctoring import realtime
-from proctoring.detections import observations_apply, policy_for
+from procto.cache_batch import CacheBatch
+from procto.metrics import gauge_average, metric_key
+from proctoring import media_series, realtime
+from proctoring.detections import observations_apply, policy_for, state_active, state_key
 from proctoring.detectors import audio as audio_detector
 from proctoring.detectors import faces
 from proctoring.detectors import identity as identity_detector
+from proctoring.stats import STATS_SECONDS
 from sessions.models import ExamSession
 
 logger = logging.getLogger(__name__)
@@ -32,7 +33,11 @@ DONE_SECONDS = 3600
 # dropped: its news is stale and the newer frame says more. Audio and events are never dropped.
 FRAME_STALE_SECONDS = 10.0
 MEDIA_PUSH_SECONDS = 10
+# The magnified search for small faces (someone standing behind the student) costs about as
+# much as the rest of the frame's analysis; it runs on a student's frame at most this often.
+MAGNIFY_SECONDS = 6
 AUDIO_CONDITIONS = ("speech-detected", "multiple-voices", "background-noise", "mic-activity")
+FRAME_CONDITIONS = ("camera-blocked", "face-not-visible", "multiple-faces", "off-screen", "identity-mismatch")
 
 
 def _done_key(session_id, kind: str, seq: int) -> str:
@@ -50,36 +55,79 @@ def pending_frames_key(session_id) -> str:
 def _captured_at(captured_ms: int) -> datetime:
     # The browser's clock is only trusted within a minute of ours; otherwise we use arrival time.
     now = timezone.now()
-    captured = datetime.fromtimestamp(captured_ms / 1000, tz=timezone.get_current_timezone())
+    try:
+        captured = datetime.fromtimestamp(captured_ms / 1000, tz=timezone.get_current_timezone())
+    except (OverflowError, ValueError, OSError):  # a header claiming a time past year 9999
+        return now
     return captured if abs((now - captured).total_seconds()) < 60 else now
 
 
 def frame_analyse(*, session_id, seq: int, captured_ms: int, jpeg: bytes) -> str:
-    """Analyse one webcam frame of a session; returns what happened ("done", "dropped", ...)."""
+    """Analyse one webcam frame of a session; returns what happened ("done", "dropped", ...).
+
+    The cache state it needs is read in one round trip before the models run and written in
+    one after (procto.cache_batch): per-call round trips cost a quarter of the task.
+    """
+    keys = _FrameKeys(session_id, seq)
+    known = cache.get_many(keys.all())
+    writes = CacheBatch()
     try:
-        return _frame_analyse(session_id=session_id, seq=seq, captured_ms=captured_ms, jpeg=jpeg)
+        return _frame_analyse(
+            session_id=session_id,
+            seq=seq,
+            captured_ms=captured_ms,
+            jpeg=jpeg,
+            keys=keys,
+            known=known,
+            writes=writes,
+        )
     finally:
         # Never below zero: a redelivered task may decrement twice.
-        if (cache.get(pending_frames_key(session_id)) or 0) > 0:
-            cache.decr(pending_frames_key(session_id))
+        if (known.get(keys.pending) or 0) > 0:
+            writes.incr(keys.pending, -1, STATS_SECONDS)  # an expired entry comes back expiring
+        writes.apply()
 
 
-def _frame_analyse(*, session_id, seq: int, captured_ms: int, jpeg: bytes) -> str:
-    if cache.get(_done_key(session_id, "frame", seq)):
+class _FrameKeys:
+    """The cache entries a frame task reads, named once."""
+
+    def __init__(self, session_id, seq: int) -> None:
+        self.done = _done_key(session_id, "frame", seq)
+        self.pending = pending_frames_key(session_id)
+        self.latest = latest_frame_key(session_id)
+        self.lag = metric_key("frame_lag_seconds")
+        self.identity = identity_gate_key(session_id)
+        self.pushed_faces = f"stream:{session_id}:pushed-faces"
+        self.pushed_recently = f"stream:{session_id}:media-pushed"
+        self.sample = media_series.frame_gate_key(session_id)
+        self.magnified = f"stream:{session_id}:magnified"
+        self.small_face = f"stream:{session_id}:small-face"
+        self.states = [state_key(session_id, c) for c in FRAME_CONDITIONS]
+
+    def all(self) -> list[str]:
+        gates = [self.identity, self.pushed_faces, self.pushed_recently, self.sample, self.magnified]
+        return [self.done, self.pending, self.latest, self.lag, *gates, self.small_face, *self.states]
+
+
+def _frame_analyse(
+    *, session_id, seq: int, captured_ms: int, jpeg: bytes, keys: _FrameKeys, known: dict, writes: CacheBatch
+) -> str:
+    if known.get(keys.done):
         return "duplicate"
     lag = max(0.0, time.time() - captured_ms / 1000)
-    metric_observe("frame_lag_seconds", lag)
-    latest = cache.get(latest_frame_key(session_id)) or seq
+    writes.set(keys.lag, gauge_average(known.get(keys.lag), lag), None)
+    latest = known.get(keys.latest) or seq
     if lag > FRAME_STALE_SECONDS and latest > seq:
-        metric_observe("frames_dropped", 1)
+        writes.incr(metric_key("frames_dropped"))
         return "dropped"
+    magnify = not known.get(keys.magnified)
     try:
         rgb = faces.decode_jpeg(jpeg)
-        analysis = faces.analyse_frame(rgb)
+        analysis = faces.analyse_frame(rgb, magnify=magnify)
     except faces.FrameError as exc:
         logger.warning("session %s frame %s unreadable: %s", session_id, seq, exc.message)
-        metric_observe("frames_unreadable", 1)
-        cache.set(_done_key(session_id, "frame", seq), 1, DONE_SECONDS)
+        writes.incr(metric_key("frames_unreadable"))
+        writes.set(keys.done, 1, DONE_SECONDS)
         return "unreadable"
     conditions = {
         "camera-blocked": analysis.camera_blocked,
@@ -87,9 +135,19 @@ def _frame_analyse(*, session_id, seq: int, captured_ms: int, jpeg: bytes) -> st
         "multiple-faces": analysis.face_count >= 2,
         "off-screen": analysis.face_count == 1 and analysis.looking_away,
     }
-    mismatch = _identity_recheck(session_id, rgb) if analysis.face_count == 1 else None
+    if analysis.magnified:
+        writes.set(keys.magnified, 1, MAGNIFY_SECONDS)
+        writes.set(keys.small_face, analysis.small_faces, 2 * MAGNIFY_SECONDS)
+        writes.incr(metric_key("frames_magnified"))
+    elif analysis.face_count == 1 and known.get(keys.small_face):
+        # The last magnified frame found a small face behind the student, which a frame
+        # without the search cannot see: multiple-faces waits for the next magnified frame.
+        del conditions["multiple-faces"]
+    gate_open = not known.get(keys.identity)
+    mismatch = _identity_recheck(session_id, rgb) if analysis.face_count == 1 and gate_open else None
     if mismatch is not None:
         conditions["identity-mismatch"] = mismatch
+    observed_at = _captured_at(captured_ms)
     details = {
         "faceCount": analysis.face_count,
         "headPose": analysis.head_pose.__dict__ if analysis.head_pose else None,
@@ -100,20 +158,28 @@ def _frame_analyse(*, session_id, seq: int, captured_ms: int, jpeg: bytes) -> st
         session_id=session_id,
         source="frame",
         seq=seq,
-        observed_at=_captured_at(captured_ms),
+        observed_at=observed_at,
         conditions=conditions,
         details=details,
         snapshot=jpeg,
         confidence=max((f.score for f in analysis.faces), default=None),
+        known_states={k: known.get(k) for k in keys.states},
     )
-    cache.set(_done_key(session_id, "frame", seq), 1, DONE_SECONDS)
-    metric_observe("frames_analysed", 1)
-    cache.set(f"stream:{session_id}:metrics", {"faceCount": analysis.face_count, "at": time.time()}, 6 * 3600)
+    writes.set(keys.done, 1, DONE_SECONDS)
+    writes.incr(metric_key("frames_analysed"))
+    media_series.frame_sample_record(
+        session_id=session_id,
+        at=observed_at,
+        face_count=analysis.face_count,
+        last=known.get(keys.sample),
+    )
+    metrics = {"faceCount": analysis.face_count, "at": time.time()}
+    writes.set(f"stream:{session_id}:metrics", metrics, 6 * 3600)
     # Monitors pull the thumbnail when they render; they are told only when the face count
     # changed or every MEDIA_PUSH_SECONDS, not for every frame of every student.
-    changed = cache.get(f"stream:{session_id}:pushed-faces") != analysis.face_count
-    if changed or cache.add(f"stream:{session_id}:media-pushed", 1, MEDIA_PUSH_SECONDS):
-        cache.set(f"stream:{session_id}:pushed-faces", analysis.face_count, 6 * 3600)
+    if known.get(keys.pushed_faces) != analysis.face_count or not known.get(keys.pushed_recently):
+        writes.set(keys.pushed_faces, analysis.face_count, 6 * 3600)
+        writes.set(keys.pushed_recently, 1, MEDIA_PUSH_SECONDS)
         exam_id = ExamSession.objects.filter(pk=session_id).values_list("exam_id", flat=True).first()
         if exam_id is not None:
             realtime.broadcast_media(
@@ -122,16 +188,21 @@ def _frame_analyse(*, session_id, seq: int, captured_ms: int, jpeg: bytes) -> st
     return "done"
 
 
+def identity_gate_key(session_id) -> str:
+    return f"identity-recheck:{session_id}"
+
+
 def _identity_recheck(session_id, rgb) -> bool | None:
-    """Every N seconds, does the face on camera still match the verified photo? None: not now."""
-    # The interval gate comes first: most frames are not a recheck and need no query at all.
-    if cache.get(f"identity-recheck:{session_id}"):
-        return None
+    """Every N seconds, does the face on camera still match the verified photo? None: not now.
+
+    Called only when the interval gate (read with the frame's other cache state) is open: most
+    frames are not a recheck and need no query at all.
+    """
     session = ExamSession.objects.select_related("student", "exam").filter(pk=session_id).first()
     if session is None:
         return None
     interval = policy_for(session)["identity_recheck_seconds"]
-    if not cache.add(f"identity-recheck:{session_id}", 1, interval) or not session.student.face_embedding:
+    if not cache.add(identity_gate_key(session_id), 1, interval) or not session.student.face_embedding:
         return None
     try:
         live = identity_detector.face_embedding(rgb)
@@ -141,47 +212,75 @@ def _identity_recheck(session_id, rgb) -> bool | None:
     return not identity_detector.compare_embeddings(reference, live).match
 
 
-def _level_dbfs(samples) -> float:
-    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) if len(samples) else 0.0
-    return 20 * np.log10(rms) if rms > 0 else -200.0
-
-
 def tracker_key(session_id) -> str:
     return f"stream:{session_id}:voices"
 
 
+def audio_idle_key(session_id) -> str:
+    """Set while a session's microphone hears nothing and no audio condition is running: the
+    stream socket then forwards only one silent chunk per sample interval (proctoring.media)."""
+    return f"stream:{session_id}:audio-idle"
+
+
+AUDIO_IDLE_SECONDS = 30
+
+
 def audio_analyse(*, session_id, seq: int, captured_ms: int, pcm: bytes) -> str:
     """Analyse one second of microphone audio of a session."""
-    if cache.get(_done_key(session_id, "audio", seq)):
+    done, lag = _done_key(session_id, "audio", seq), metric_key("audio_lag_seconds")
+    states = [state_key(session_id, c) for c in AUDIO_CONDITIONS]
+    sample_gate, loud = media_series.audio_gate_key(session_id), f"stream:{session_id}:audio-loud-seq"
+    known = cache.get_many([done, lag, sample_gate, loud, *states])
+    if known.get(done):
         return "duplicate"
-    metric_observe("audio_lag_seconds", max(0.0, time.time() - captured_ms / 1000))
+    writes = CacheBatch()
     try:
-        samples = audio_detector.pcm_to_float(pcm)
-    except audio_detector.AudioError as exc:
-        logger.warning("session %s audio %s unreadable: %s", session_id, seq, exc.message)
-        cache.set(_done_key(session_id, "audio", seq), 1, DONE_SECONDS)
-        return "unreadable"
-    if _level_dbfs(samples) < audio_detector.SILENCE_DBFS:
-        # A quiet exam room is the usual chunk: nothing to find, so no pitch tracking (6 ms).
-        analysis, voices = None, 0
-    else:
-        analysis = audio_detector.analyse_chunk(samples)
-        tracker = cache.get(tracker_key(session_id)) or audio_detector.VoiceTracker()
-        voices = tracker.update(analysis, samples)
-        cache.set(tracker_key(session_id), tracker, 6 * 3600)
-    if analysis is None:
-        observations_apply(
-            session_id=session_id,
-            source="audio",
-            seq=seq,
-            observed_at=_captured_at(captured_ms),
-            conditions=dict.fromkeys(
-                ("speech-detected", "multiple-voices", "background-noise", "mic-activity"), False
-            ),
-            details={"audioSeq": seq, "silent": True},
+        writes.set(lag, gauge_average(known.get(lag), max(0.0, time.time() - captured_ms / 1000)), None)
+        try:
+            samples = audio_detector.pcm_to_float(pcm)
+        except audio_detector.AudioError as exc:
+            logger.warning("session %s audio %s unreadable: %s", session_id, seq, exc.message)
+            writes.set(done, 1, DONE_SECONDS)
+            return "unreadable"
+        observed_at = _captured_at(captured_ms)
+        level = audio_detector.level_dbfs(samples)
+        if level < audio_detector.SILENCE_DBFS:
+            # A quiet exam room is the usual chunk: nothing to find, so no pitch tracking (6 ms).
+            observations_apply(
+                session_id=session_id,
+                source="audio",
+                seq=seq,
+                observed_at=observed_at,
+                conditions=dict.fromkeys(AUDIO_CONDITIONS, False),
+                details={"audioSeq": seq, "silent": True},
+                known_states={k: known.get(k) for k in states},
+            )
+            # Not for a chunk older than the last loud one (two workers can take a student's
+            # chunks out of order): the quiet after speech must keep reaching the workers.
+            if seq > (known.get(loud) or 0) and not any(state_active(known.get(k)) for k in states):
+                writes.set(audio_idle_key(session_id), 1, AUDIO_IDLE_SECONDS)
+        else:
+            writes.set(audio_idle_key(session_id), 0, AUDIO_IDLE_SECONDS)
+            writes.set(loud, max(seq, known.get(loud) or 0), 6 * 3600)
+            known_states = {k: known.get(k) for k in states}
+            _audio_sounds(session_id, seq, observed_at, samples, known_states=known_states)
+            metrics = {"levelDbfs": level, "at": time.time()}
+            writes.set(f"stream:{session_id}:audio-metrics", metrics, 6 * 3600)
+        media_series.audio_sample_record(
+            session_id=session_id, at=observed_at, level_dbfs=level, due=not known.get(sample_gate)
         )
-        cache.set(_done_key(session_id, "audio", seq), 1, DONE_SECONDS)
+        writes.set(done, 1, DONE_SECONDS)
         return "done"
+    finally:
+        writes.apply()
+
+
+def _audio_sounds(session_id, seq: int, observed_at: datetime, samples, *, known_states: dict) -> None:
+    """A chunk louder than silence: speech, voices, noise, music."""
+    analysis = audio_detector.analyse_chunk(samples)
+    tracker = cache.get(tracker_key(session_id)) or audio_detector.VoiceTracker()
+    voices = tracker.update(analysis, samples)
+    cache.set(tracker_key(session_id), tracker, 6 * 3600)
     conditions = {
         "speech-detected": analysis.speech,
         "multiple-voices": voices >= 2,
@@ -199,12 +298,8 @@ def audio_analyse(*, session_id, seq: int, captured_ms: int, pcm: bytes) -> str:
         session_id=session_id,
         source="audio",
         seq=seq,
-        observed_at=_captured_at(captured_ms),
+        observed_at=observed_at,
         conditions=conditions,
         details=details,
+        known_states=known_states,
     )
-    cache.set(_done_key(session_id, "audio", seq), 1, DONE_SECONDS)
-    cache.set(
-        f"stream:{session_id}:audio-metrics", {"levelDbfs": analysis.level_dbfs, "at": time.time()}, 6 * 3600
-    )
-    return "done"

@@ -16,12 +16,21 @@ fi
 
 if [ -n "${REDIS_URL:-}" ]; then
   mkdir -p .local
-  "$PY" -m celery -A procto worker -Q default,frames,audio --beat \
-    --schedule .local/celerybeat-schedule --loglevel INFO &
-  worker_pid=$!
-  # Ctrl-C stops daphne; the worker then finishes its current task (warm shutdown) before we exit.
-  trap 'kill -TERM "$worker_pid" 2>/dev/null; wait "$worker_pid" 2>/dev/null || true' EXIT
-  echo "Celery worker started (pid $worker_pid) on queues default, frames, audio."
+  # One solo worker per core (a prefork parent relaying frames costs more than it gives); the
+  # first also runs the beat schedule.
+  worker_pids=""
+  for n in $(seq 1 "$(nproc)"); do
+    beat=""
+    if [ "$n" = 1 ]; then beat="--beat --schedule .local/celerybeat-schedule"; fi
+    # shellcheck disable=SC2086
+    "$PY" -m celery -A procto worker -Q default,frames,audio --pool solo -n "worker$n@%h" $beat \
+      --loglevel INFO &
+    worker_pids="$worker_pids $!"
+  done
+  # Ctrl-C stops daphne; each worker then finishes its current task (warm shutdown) before we exit.
+  # shellcheck disable=SC2086
+  trap 'kill -TERM $worker_pids 2>/dev/null; wait $worker_pids 2>/dev/null || true' EXIT
+  echo "Celery workers started (pids$worker_pids) on queues default, frames, audio."
 else
   echo "Embedded mode: SQLite, in-memory channel layer, tasks run in-process."
 fi

@@ -3,7 +3,9 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from accounts.permissions import Can, user_can
-from sessions.models import Answer, ExamSession
+from exams.selectors import exams_visible_to
+from sessions.models import Admission, Answer, ExamSession
+from sessions.reports import report_links
 from sessions.selectors import sessions_watchable_by
 
 
@@ -18,27 +20,8 @@ class AnswerInline(admin.TabularInline):
         return False
 
 
-@admin.register(ExamSession)
-class ExamSessionAdmin(admin.ModelAdmin):
-    """Sessions are records: read here, graded on the grading page, changed by services only."""
-
-    list_display = [
-        "student",
-        "exam",
-        "attempt",
-        "status",
-        "started_at",
-        "final_score",
-        "grading",
-        "grade_link",
-    ]
-    list_filter = ["status", "grading", "exam"]
-    search_fields = ["student__email", "student__last_name", "exam__title"]
-    inlines = [AnswerInline]
-    readonly_fields = [f.name for f in ExamSession._meta.fields] + ["grade_link"]
-
-    def get_queryset(self, request):
-        return sessions_watchable_by(request.user)
+class RecordAdmin(admin.ModelAdmin):
+    """Records reviewers read in the admin; services write them, never the admin."""
 
     def has_module_permission(self, request) -> bool:
         return user_can(request.user, Can.REVIEW_SESSIONS) and request.user.is_staff
@@ -55,6 +38,67 @@ class ExamSessionAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
+
+@admin.register(ExamSession)
+class ExamSessionAdmin(RecordAdmin):
+    """Sessions are records: read here, graded on the grading page, changed by services only."""
+
+    list_display = [
+        "student",
+        "exam",
+        "attempt",
+        "status",
+        "started_at",
+        "final_score",
+        "grading",
+        "grade_link",
+        "record_links",
+    ]
+    # Only the exams of the sessions listed: a related filter would name every exam otherwise.
+    list_filter = ["status", "grading", ("exam", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["student__email", "student__last_name", "exam__title"]
+    inlines = [AnswerInline]
+    readonly_fields = [f.name for f in ExamSession._meta.fields] + ["grade_link", "record_links"]
+
+    def get_queryset(self, request):
+        return sessions_watchable_by(request.user)
+
+    @admin.display(description="records")
+    def record_links(self, session: ExamSession) -> str:
+        links = report_links(session)
+        return format_html(
+            '<a href="{}">Session page</a> · <a href="{}">PDF</a> · '
+            '<a href="{}">CSV</a> · <a href="{}">JSON</a>',
+            links["detail"],
+            links["pdf"],
+            links["csv"],
+            links["json"],
+        )
+
     @admin.display(description="grading page")
     def grade_link(self, session: ExamSession) -> str:
         return format_html('<a href="{}">Grade</a>', reverse("grade-session", args=[session.pk]))
+
+
+@admin.register(Admission)
+class AdmissionAdmin(RecordAdmin):
+    """Who admitted or turned away whom, and when: the record of the admit-students mode.
+    Decisions are taken on the live monitor, never here."""
+
+    list_display = [
+        "student",
+        "exam",
+        "status",
+        "requested_at",
+        "decided_by",
+        "decided_at",
+        "reason",
+        "session",
+    ]
+    list_filter = ["status", ("exam", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["student__email", "student__last_name", "exam__title"]
+    list_select_related = ["student", "exam", "decided_by", "session"]
+    readonly_fields = [f.name for f in Admission._meta.fields]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(exam__in=exams_visible_to(request.user))

@@ -7,6 +7,11 @@ urlpatterns = [
     path("start", apis.SessionStartApi.as_view(), name="api-session-start"),
     path("live", apis.SessionLiveApi.as_view(), name="api-session-live"),
     path("reports", apis.SessionReportsApi.as_view(), name="api-session-reports"),
+    # Before the <str:session_id> routes, which would take "admissions" for a session id.
+    path("admissions", apis.AdmissionListApi.as_view(), name="api-admissions"),
+    path(
+        "admissions/<int:admission_id>/decide", apis.AdmissionDecideApi.as_view(), name="api-admission-decide"
+    ),
     path("<str:session_id>", apis.SessionDetailApi.as_view(), name="api-session-detail"),
     path("<str:session_id>/save-answers", apis.SessionSaveAnswersApi.as_view(), name="api-session-save"),
     path("<str:session_id>/submit", apis.SessionSubmitApi.as_view(), name="api-session-submit"),
@@ -24,4 +29,5 @@ bandwidth_urlpatterns = [
 readiness_urlpatterns = [
     path("<str:exam_id>/system-check", apis.SystemCheckApi.as_view(), name="api-exam-system-check"),
     path("<str:exam_id>/identity-check", apis.IdentityCheckApi.as_view(), name="api-exam-identity-check"),
+    path("<str:exam_id>/admission", apis.ExamAdmissionApi.as_view(), name="api-exam-admission"),
 ]

@@ -7,24 +7,24 @@ import uuid
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.identity_files import identity_file_url
 from accounts.permissions import Can, capability_required
 from exams.selectors import exam_get_for_user
 from procto.errors import NotFoundError
 from proctoring.services import event_record_client
-from sessions import readiness, services
+from sessions import admissions, readiness, reports, services
+from sessions.admission_realtime import admission_message
 from sessions.exports import session_export_csv, session_export_data
 from sessions.room_scan import room_scan_chunk_add
 from sessions.selectors import (
     exam_session_get_for_user,
     exam_session_get_own,
-    sessions_live_for,
-    sessions_reports_for,
     sessions_watchable_by,
 )
 from sessions.serializers import (
@@ -36,7 +36,6 @@ from sessions.serializers import (
     SubmitInput,
     SystemCheckInput,
     session_detail,
-    session_summary,
 )
 
 
@@ -136,18 +135,39 @@ class SessionLiveApi(APIView):
 
     @extend_schema(responses={200: None})
     def get(self, request: Request) -> Response:
+        # The monitor's cards: the session summary plus risk, open alerts and the stream's state.
+        from proctoring.selectors import exam_filter_get, live_session_cards
+
+        exam = exam_filter_get(user=request.user, exam_id=request.query_params.get("examId"))
         services.exam_sessions_expire_overdue()
-        sessions = sessions_live_for(user=request.user, exam_id=request.query_params.get("examId"))
-        return Response([session_summary(s) for s in sessions[:1000]])
+        return Response(live_session_cards(user=request.user, exam_id=exam and exam.pk))
 
 
 class SessionReportsApi(APIView):
+    """With examId: the exam's report (every session, any status; 404 unless the user oversees
+    the exam). Without: the finished sessions of every exam the user oversees. ?format=csv|json."""
+
     permission_classes = [capability_required(Can.REVIEW_SESSIONS)]
 
     @extend_schema(responses={200: None})
-    def get(self, request: Request) -> Response:
-        sessions = sessions_reports_for(user=request.user, exam_id=request.query_params.get("examId"))
-        return Response([session_summary(s) for s in sessions[:5000]])
+    def get(self, request: Request) -> Response | HttpResponse:
+        fmt = request.query_params.get("format", "json")
+        if fmt not in ("json", "csv"):
+            raise ValidationError({"format": "Use json or csv."})
+        exam_id = request.query_params.get("examId")
+        if exam_id:
+            sort = request.query_params.get("sort", reports.DEFAULT_SORT)
+            if sort not in reports.SORTS:
+                raise ValidationError({"sort": f"Use one of {', '.join(reports.SORTS)}."})
+            sessions = reports.exam_report_rows(user=request.user, exam_id=exam_id, sort=sort)
+        else:
+            sessions = reports.finished_session_rows(user=request.user)
+        if fmt == "csv":
+            response = HttpResponse(reports.report_csv(sessions), content_type="text/csv")
+            name = f"exam-{int(exam_id)}-report.csv" if exam_id else "sessions-report.csv"
+            response["Content-Disposition"] = f'attachment; filename="{name}"'
+            return response
+        return Response([reports.report_row_data(s) for s in sessions])
 
 
 class SessionExportApi(APIView):
@@ -243,3 +263,67 @@ class BandwidthProbeApi(APIView):
     @extend_schema(request=None, responses={200: None})
     def post(self, request: Request) -> Response:
         return Response({"bytes": len(request.body)})
+
+
+# --- exams a proctor admits each student to (sessions.admissions) ------------------------------------
+
+
+class AdmissionDecideInput(serializers.Serializer):
+    admit = serializers.BooleanField()
+    reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class AdmissionListInput(serializers.Serializer):
+    exam_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
+
+
+def _admission_for(admission, *, viewer) -> dict:
+    """The monitor's view of a request: the broadcast shape plus the profile photo, whose URL is
+    minted for this viewer only."""
+    photo_url = identity_file_url(owner=admission.student, kind="photo", viewer=viewer)
+    return admission_message(admission) | {"photoUrl": photo_url}
+
+
+class ExamAdmissionApi(APIView):
+    """The student's side: GET the state of their request (the start page polls it), POST to ask."""
+
+    permission_classes = [capability_required(Can.TAKE_EXAMS)]
+
+    @extend_schema(responses={200: None})
+    def get(self, request: Request, exam_id: str) -> Response:
+        exam = exam_get_for_user(user=request.user, exam_id=exam_id)
+        return Response(admissions.admission_status_for_student(exam=exam, student=request.user))
+
+    @extend_schema(request=None, responses={201: None, 200: None})
+    def post(self, request: Request, exam_id: str) -> Response:
+        exam = exam_get_for_user(user=request.user, exam_id=exam_id)
+        _, created = admissions.admission_request(exam=exam, student=request.user)
+        return Response(
+            admissions.admission_status_for_student(exam=exam, student=request.user),
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class AdmissionListApi(APIView):
+    permission_classes = [capability_required(Can.MONITOR_SESSIONS)]
+
+    @extend_schema(responses={200: None})
+    def get(self, request: Request) -> Response:
+        exam_id = request.query_params.get("examId")
+        data = AdmissionListInput(data={} if exam_id in (None, "") else {"exam_id": exam_id})
+        data.is_valid(raise_exception=True)
+        pending = admissions.admissions_pending_for(user=request.user, **data.validated_data)
+        return Response([_admission_for(a, viewer=request.user) for a in pending[:500]])
+
+
+class AdmissionDecideApi(APIView):
+    permission_classes = [capability_required(Can.MONITOR_SESSIONS)]
+
+    @extend_schema(request=AdmissionDecideInput, responses={200: None})
+    def post(self, request: Request, admission_id: int) -> Response:
+        data = AdmissionDecideInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        admission = admissions.admission_decide(
+            actor=request.user, admission_id=admission_id, **data.validated_data
+        )
+        return Response(_admission_for(admission, viewer=request.user))

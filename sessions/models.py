@@ -168,3 +168,48 @@ class RoomScanUpload(models.Model):
 
     def __str__(self) -> str:
         return f"room scan of {self.session_id} ({self.received_bytes} bytes)"
+
+
+class Admission(models.Model):
+    """A student's request to start an exam that needs a proctor's admission, and its decision.
+
+    An admission lets the student start one attempt within a short time of the decision (see
+    sessions.admissions); `session` records the attempt that used it.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a proctor"
+        ADMITTED = "admitted", "Admitted"
+        DENIED = "denied", "Denied"
+
+    exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="admissions")
+    student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    requested_at = models.DateTimeField()
+    # The identity check the proctor saw when deciding (none on exams that do not need one).
+    identity_check = models.ForeignKey(
+        IdentityCheck, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=300, blank=True, help_text="Shown to the student when denied.")
+    session = models.OneToOneField(
+        ExamSession, on_delete=models.SET_NULL, null=True, blank=True, related_name="admission"
+    )
+
+    class Meta:
+        ordering = ["requested_at", "id"]
+        constraints = [
+            # Two concurrent requests cannot both queue: the second insert fails here.
+            models.UniqueConstraint(
+                fields=["exam", "student"],
+                condition=Q(status="pending"),
+                name="exam_sessions_one_pending_admission",
+            ),
+        ]
+        indexes = [models.Index(fields=["exam", "status"])]
+
+    def __str__(self) -> str:
+        return f"admission of {self.student} to {self.exam}: {self.status}"

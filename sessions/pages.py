@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.permissions import Can, user_can
 from exams.selectors import exam_get_for_user
 from procto.errors import ApplicationError, ForbiddenError
-from sessions import readiness, services
+from sessions import admissions, readiness, services
 from sessions.selectors import exam_session_get_own, student_dashboard
 
 STEP_URLS = {"consent": "exam-consent", "system-check": "exam-check", "identity-check": "exam-identity"}
@@ -98,6 +98,12 @@ def ready(request: HttpRequest, exam_id: int) -> HttpResponse:
         for step in readiness.readiness_missing(exam=exam, student=request.user)
     ]
     context = {"exam": exam, "missing": missing, **_journey(exam, request.user)}
+    if admissions.admission_needed(exam=exam, student=request.user):
+        context["admission"] = {
+            "statusUrl": reverse("api-exam-admission", args=[exam.pk]),
+            "initial": admissions.admission_status_for_student(exam=exam, student=request.user),
+            "pollMs": 3000,
+        }
     return render(request, "sessions/ready.html", context)
 
 
@@ -117,6 +123,9 @@ def start(request: HttpRequest, exam_id: int) -> HttpResponse:
         first = exc.details["missing"][0]
         messages.error(request, "Finish this step before the exam starts.")
         return redirect(STEP_URLS[first], exam_id=exam.pk)
+    except admissions.AdmissionRequired as exc:
+        messages.error(request, exc.message)
+        return redirect("exam-ready", exam_id=exam.pk)
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("home")

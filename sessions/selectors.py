@@ -11,8 +11,12 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.permissions import Can, user_can
 from exams.models import Exam
+from exams.selectors import exams_visible_to
 from procto.errors import NotFoundError
-from sessions.models import ExamSession
+from sessions.models import Admission, ExamConsent, ExamSession, IdentityCheck, SystemCheck
+
+# Teachers oversee their own exams, proctors those assigned to them (exams.selectors.exams_visible_to).
+STAFF_WHO_OVERSEE = (User.Role.TEACHER, User.Role.PROCTOR)
 
 
 def sessions_watchable_by(user: User) -> QuerySet[ExamSession]:
@@ -21,11 +25,48 @@ def sessions_watchable_by(user: User) -> QuerySet[ExamSession]:
     sessions = ExamSession.objects.select_related("student", "exam")
     if user_can(user, Can.SEE_ALL_EXAMS):
         return sessions
-    if user.role == User.Role.TEACHER:
-        return sessions.filter(exam__created_by=user)
-    if user.role == User.Role.PROCTOR:
-        return sessions.filter(exam__proctors=user)
+    if user.role in STAFF_WHO_OVERSEE:
+        return sessions.filter(exam__in=exams_visible_to(user).values("pk"))
     return sessions.none()
+
+
+def student_overseen_by(*, staff: User, student: User) -> bool:
+    """Has `student` prepared for or sat an exam that `staff` oversees (admins: any student)?
+
+    Consent, a system or identity check, an admission request or a session all count: staff
+    review a student's identity images from the moment the student sets out on their exam.
+    """
+    if user_can(staff, Can.SEE_ALL_EXAMS):
+        return True
+    if staff.role not in STAFF_WHO_OVERSEE:
+        return False
+    exam_ids = exams_visible_to(staff).values("pk")
+    related = (
+        (ExamSession, "student"),
+        (Admission, "student"),
+        (IdentityCheck, "user"),
+        (SystemCheck, "user"),
+        (ExamConsent, "user"),
+    )
+    return any(
+        model.objects.filter(**{field: student, "exam__in": exam_ids}).exists() for model, field in related
+    )
+
+
+def students_overseen_by(staff: User) -> QuerySet[User]:
+    """The students `student_overseen_by` says yes to, as one query (admin lists)."""
+    if user_can(staff, Can.SEE_ALL_EXAMS):
+        return User.objects.all()
+    if staff.role not in STAFF_WHO_OVERSEE:
+        return User.objects.none()
+    exam_ids = exams_visible_to(staff).values("pk")
+    return User.objects.filter(
+        Q(pk__in=ExamSession.objects.filter(exam__in=exam_ids).values("student"))
+        | Q(pk__in=Admission.objects.filter(exam__in=exam_ids).values("student"))
+        | Q(pk__in=IdentityCheck.objects.filter(exam__in=exam_ids).values("user"))
+        | Q(pk__in=SystemCheck.objects.filter(exam__in=exam_ids).values("user"))
+        | Q(pk__in=ExamConsent.objects.filter(exam__in=exam_ids).values("user"))
+    )
 
 
 def exam_session_get_for_user(*, user: User, session_id) -> ExamSession:
@@ -64,13 +105,6 @@ def sessions_live_for(*, user: User, exam_id=None) -> QuerySet[ExamSession]:
     if exam_id:
         sessions = sessions.filter(exam_id=exam_id)
     return with_event_counts(sessions).order_by("deadline")
-
-
-def sessions_reports_for(*, user: User, exam_id=None) -> QuerySet[ExamSession]:
-    sessions = sessions_watchable_by(user).exclude(status=ExamSession.Status.IN_PROGRESS)
-    if exam_id:
-        sessions = sessions.filter(exam_id=exam_id)
-    return with_event_counts(sessions).order_by("-ended_at")
 
 
 @dataclass

@@ -17,7 +17,9 @@ from accounts.models import User
 from exams.models import Accommodation, Exam, Question
 from exams.policies import exam_identity_check
 from procto.errors import ForbiddenError, NotFoundError
+from proctoring.realtime import broadcast_session
 from sessions import grading
+from sessions.admissions import admission_use
 from sessions.answers import validate_response
 from sessions.errors import (
     DeadlinePassed,
@@ -67,8 +69,9 @@ def exam_session_start(
 ) -> tuple[ExamSession, bool]:
     """Open a new attempt, or return the one already in progress: (session, created).
 
-    Refuses (ExamNotOpen, NoAttemptsLeft, IdentityNotVerified) outside the window, past the
-    allowed attempts, or for an unverified student on a high-security exam. Two concurrent calls
+    Refuses (ExamNotOpen, NoAttemptsLeft, IdentityNotVerified, AdmissionRequired) outside the
+    window, past the allowed attempts, for an unverified student on a high-security exam, or
+    before a proctor admitted the student on an exam that needs it. Two concurrent calls
     produce one session: the partial unique index rejects the second insert, which then returns
     the first.
     """
@@ -109,6 +112,8 @@ def exam_session_start(
                 browser_info=browser_info or {},
                 screen_resolution=screen_resolution[:32],
             )
+            # Exams a proctor admits: no admission to spend rolls this attempt back.
+            admission_use(session=session)
     except IntegrityError:
         # Lost a race with a concurrent start of the same student: theirs is the session.
         existing = _in_progress(exam=exam, student=student)
@@ -116,6 +121,7 @@ def exam_session_start(
             raise
         return existing, False
     logger.info("session %s started: %s attempt %s", session.pk, student.pk, session.attempt)
+    broadcast_session(session)  # a new card on the proctors' live monitors
     return session, True
 
 
@@ -152,6 +158,7 @@ def exam_session_transition(
             student_notify(session.pk, {"type": "terminated", "reason": session.end_reason})
         else:
             student_notify(session.pk, {"type": "ended", "status": to})
+        broadcast_session(session)  # its card leaves the live monitors
     logger.info("session %s -> %s (%s)", session.pk, to, reason or "no reason")
     return session, True
 

@@ -1,11 +1,16 @@
 from django.urls import path
 
-from sessions import pages, views
+from sessions import pages, report_views, views
 
 urlpatterns = [
     path("<uuid:session_id>/grade/", views.grade_session, name="grade-session"),
     path("<uuid:session_id>/room-scan/", pages.room_scan, name="session-room-scan"),
     path("<uuid:session_id>/take/", pages.take, name="session-take"),
+    path(
+        "admissions/<int:admission_id>/identity-capture.jpg",
+        views.admission_identity_capture,
+        name="admission-identity-capture",
+    ),
 ]
 
 # The steps before an exam, under /exams/<id>/...
@@ -15,4 +20,5 @@ exam_step_urlpatterns = [
     path("<int:exam_id>/identity/", pages.identity_check, name="exam-identity"),
     path("<int:exam_id>/ready/", pages.ready, name="exam-ready"),
     path("<int:exam_id>/start/", pages.start, name="exam-start"),
+    path("<int:exam_id>/report/", report_views.exam_report, name="exam-report"),
 ]

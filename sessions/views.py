@@ -1,18 +1,24 @@
 from __future__ import annotations
 
+import logging
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from exams.selectors import user_may_edit
-from procto.errors import ForbiddenError
+from procto.crypto import DecryptionError
+from procto.encrypted_files import read_encrypted
+from procto.errors import ForbiddenError, NotFoundError
 from sessions import grading, services
+from sessions.admissions import admission_get_for_watcher
 from sessions.errors import InvalidAnswer
 from sessions.selectors import exam_session_get_for_user
+
+logger = logging.getLogger(__name__)
 
 
 @login_required
@@ -49,3 +55,23 @@ def grade_session(request: HttpRequest, session_id: str) -> HttpResponse:
         return redirect("grade-session", session_id=session.pk)
     session.refresh_from_db()
     return render(request, "sessions/grade.html", {"session": session, "answers": answers})
+
+
+@login_required
+@require_GET
+def admission_identity_capture(request: HttpRequest, admission_id: int) -> HttpResponse:
+    """The webcam capture of a waiting student's identity check, for the staff who watch the exam:
+    the monitor's admission panel shows it beside the profile photo."""
+    admission = admission_get_for_watcher(user=request.user, admission_id=admission_id)
+    if admission.identity_check is None:
+        raise NotFoundError("This request has no identity check.")
+    try:
+        jpeg = read_encrypted(admission.identity_check.capture)
+    except (FileNotFoundError, DecryptionError) as exc:
+        logger.warning("admission %s: identity capture unreadable: %s", admission.pk, exc)
+        raise NotFoundError("The capture is no longer stored.") from exc
+    response = HttpResponse(jpeg, content_type="image/jpeg")
+    # A decrypted face must not linger in shared or browser caches.
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

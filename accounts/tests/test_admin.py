@@ -5,13 +5,17 @@ import pytest
 from accounts.identity_service import identity_verify
 from accounts.models import IdentityVerification
 from accounts.tests import identity_images as ids
+from accounts.tests.factories import UserFactory
+from exams.tests.factories import ExamFactory
+from sessions.tests.factories import ExamSessionFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def mismatch(student, settings, tmp_path):
+def mismatch(student, teacher, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
+    ExamSessionFactory(exam=ExamFactory(created_by=teacher), student=student)  # one of the teacher's
     return identity_verify(user=student, photo=ids.astronaut_photo(), id_card=ids.hopper_id_card())
 
 
@@ -23,6 +27,17 @@ def test_a_teacher_sees_pending_verifications_with_their_images(client, teacher,
     page = client.get(f"/admin/accounts/identityverification/{mismatch.pk}/change/")
     assert page.status_code == 200
     assert page.content.count(b'src="/accounts/files/') == 2  # face photo and ID card
+
+
+def test_a_teacher_does_not_see_the_verifications_of_other_teachers_students(client, mismatch):
+    stranger = UserFactory(role="teacher", is_staff=True)
+    client.force_login(stranger)
+    listing = client.get("/admin/accounts/identityverification/")
+    assert listing.status_code == 200
+    assert mismatch.user.email.encode() not in listing.content
+    page = client.get(f"/admin/accounts/identityverification/{mismatch.pk}/change/")
+    assert page.status_code == 302  # the admin's "does not exist", back to its index
+    assert b"/accounts/files/" not in client.get(page["Location"]).content
 
 
 def test_a_teacher_approves_a_mismatch_from_the_list(client, teacher, mismatch):

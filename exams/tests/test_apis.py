@@ -30,6 +30,7 @@ def reference_exam(**overrides) -> dict:
             "showResults": False,
             "proctoringEnabled": True,
             "securityLevel": "high",
+            "admissionRequired": False,
         },
         "questions": [
             {
@@ -58,6 +59,7 @@ def test_a_teacher_creates_an_exam_in_the_reference_shape(api, teacher):
         "showResults": False,
         "proctoringEnabled": True,
         "securityLevel": "high",
+        "admissionRequired": False,
     }
     assert data["createdBy"] == str(teacher.pk)
     assert data["questions"][0]["correctAnswer"] == "water"  # the author sees the key

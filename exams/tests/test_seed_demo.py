@@ -72,3 +72,13 @@ def test_seeding_refuses_a_production_site_unless_told_otherwise():
         call_command("seed_demo", stdout=StringIO())
     call_command("seed_demo", "--allow-production", stdout=StringIO())
     assert User.objects.count() == 6
+
+
+def test_the_demo_proctor_watches_the_demo_exam_on_the_live_monitor(client):
+    seed()
+    seed()  # assigned once, whatever the reseeding
+    exam = Exam.objects.get(title=DEMO_EXAM_TITLE)
+    assert list(exam.proctors.values_list("email", flat=True)) == ["proctor@procto.local"]
+    client.force_login(User.objects.get(email="proctor@procto.local"))
+    page = client.get(f"/proctoring/monitor/?exam={exam.pk}")
+    assert page.status_code == 200 and DEMO_EXAM_TITLE.encode() in page.content

@@ -8,16 +8,28 @@ are marked `browser` and need DATABASE_URL and REDIS_URL (the server and the tes
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from procto.tests.live_servers import child_env, daphne_cmd, free_port, running, wait_for_http
+from procto.tests.live_servers import (
+    celery_worker_cmd,
+    child_env,
+    daphne_cmd,
+    free_port,
+    running,
+    wait_for_http,
+    wait_for_log,
+)
 
 CHROMIUM = os.environ.get("PROCTO_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -74,30 +86,63 @@ def fake_media(tmp_path_factory) -> dict[str, Path]:
     }
 
 
+@contextlib.contextmanager
+def chromium_launched(*, video: Path, audio: Path | None = None) -> Iterator:
+    """Headless Chromium whose fake camera plays `video` (and microphone `audio`)."""
+    from playwright.sync_api import sync_playwright
+
+    args = [*CHROMIUM_ARGS, f"--use-file-for-fake-video-capture={video}"]
+    if audio:
+        args.append(f"--use-file-for-fake-audio-capture={audio}")
+    # Playwright's sync API keeps an event loop in this thread; the ORM calls the test makes
+    # between browser steps are ordinary blocking calls, so Django's async guard is lifted.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+            yield chromium
+            chromium.close()
+    finally:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
 # Per module: Playwright's sync API keeps an event loop running in this thread until it stops,
 # and async tests that run afterwards need the thread to themselves.
 @pytest.fixture(scope="module")
 def browser(fake_media):
-    from playwright.sync_api import sync_playwright
-
-    args = [
-        *CHROMIUM_ARGS,
-        f"--use-file-for-fake-video-capture={fake_media['video']}",
-        f"--use-file-for-fake-audio-capture={fake_media['audio']}",
-    ]
-    # Playwright's sync API keeps an event loop in this thread; the ORM calls the test makes
-    # between browser steps are ordinary blocking calls, so Django's async guard is lifted.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+    with chromium_launched(video=fake_media["video"], audio=fake_media["audio"]) as chromium:
         yield chromium
-        chromium.close()
-    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
-@pytest.fixture
-def live_server_url(tmp_path, transactional_db, settings):
-    """daphne on a free port, on the test's database and Redis, with media in tmp_path."""
+def in_thread(action: Callable, *args, **kwargs):
+    """Run ORM and channel-layer code off this thread, where Playwright's event loop lives."""
+    from django.db import connections
+
+    def run():
+        try:
+            return action(*args, **kwargs)
+        finally:
+            connections.close_all()  # this thread's own: the test database is dropped later
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
+
+
+def wait_until(check: Callable, *, timeout: float = 20.0, what: str = "condition"):
+    """Poll `check` until it returns something true, and return that."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@contextlib.contextmanager
+def live_stack(tmp_path: Path, settings, *, worker: bool = False) -> Iterator[str]:
+    """daphne on a free port (and, with `worker`, a Celery worker on every queue) sharing the
+    test's database and Redis, media in tmp_path; yields the base URL."""
     from django.db import connection
 
     database_url = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + f"/{connection.settings_dict['NAME']}"
@@ -109,9 +154,23 @@ def live_server_url(tmp_path, transactional_db, settings):
         MEDIA_ROOT=str(tmp_path / "media"),
         DJANGO_DEBUG="1",
     )
-    with running(daphne_cmd(port), env=env, log=tmp_path / "daphne.log") as process:
-        wait_for_http(f"http://127.0.0.1:{port}/healthz", process=process)
+    with contextlib.ExitStack() as stack:
+        daphne = stack.enter_context(running(daphne_cmd(port), env=env, log=tmp_path / "daphne.log"))
+        if worker:
+            log = tmp_path / "worker.log"
+            celery = stack.enter_context(
+                running(celery_worker_cmd("frames", "audio", "default"), env=env, log=log)
+            )
+            wait_for_log(log, " ready.", process=celery, timeout=60)
+        wait_for_http(f"http://127.0.0.1:{port}/healthz", process=daphne)
         yield f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def live_server_url(tmp_path, transactional_db, settings):
+    """daphne on a free port, on the test's database and Redis, with media in tmp_path."""
+    with live_stack(tmp_path, settings) as url:
+        yield url
 
 
 def screenshot(page, name: str) -> None:

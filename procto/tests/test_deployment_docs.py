@@ -48,6 +48,12 @@ def test_the_compose_worker_consumes_every_queue_the_settings_route_to():
     assert {"frames", "audio"} <= queues
 
 
+def test_the_compose_workers_are_solo_processes_one_per_core():
+    worker = COMPOSE["services"]["worker"]
+    assert "--pool solo" in worker["command"]
+    assert worker["deploy"]["replicas"] >= 2
+
+
 def test_nginx_upgrades_websockets_for_the_ws_paths():
     conf = (REPO_ROOT / "deploy" / "nginx.conf").read_text()
     ws_block = conf.split("location /ws/", 1)[1].split("}", 1)[0]

@@ -18,6 +18,7 @@ from accounts.tests.factories import UserFactory
 from exams.tests.factories import ExamFactory
 from procto.encrypted_files import store_encrypted
 from proctoring.models import ProctoringEvent
+from sessions.models import Admission, ExamSession
 from sessions.tests.factories import ExamSessionFactory
 
 pytestmark = pytest.mark.django_db
@@ -74,6 +75,7 @@ ANSWER = {"answers": [], "sequence": 1}
 EVENT = {"type": "tab-switch", "severity": "medium"}
 
 CHECK = {"items": {"browser": True, "websocket": True}}
+ADMISSION_DECIDE = "api/exam-sessions/admissions/<int:admission_id>/decide"
 
 MATRIX = [
     Row("api/auth/profile", "GET", everyone(401, 200)),
@@ -233,6 +235,27 @@ MATRIX = [
         fmt="multipart",
     ),
     Row(f"{SESSION}/export", "GET", roles(student=403, teacher=404, proctor=404, admin=200), obj="other"),
+    # --- admission to exams a proctor admits each student to. Exam A needs no admission, so the
+    # student's request is a 409 that says so (sessions/tests/test_admissions.py covers the rest).
+    Row(f"{EXAM}/admission", "GET", roles(student=200, teacher=403, proctor=403, admin=403), obj="own"),
+    Row(f"{EXAM}/admission", "GET", roles(student=404, teacher=403, proctor=403, admin=403), obj="other"),
+    Row(f"{EXAM}/admission", "POST", roles(student=409, teacher=403, proctor=403, admin=403), obj="own"),
+    Row(f"{EXAM}/admission", "POST", roles(student=404, teacher=403, proctor=403, admin=403), obj="other"),
+    Row("api/exam-sessions/admissions", "GET", roles(student=403, teacher=200, proctor=200, admin=200)),
+    Row(
+        ADMISSION_DECIDE,
+        "POST",
+        roles(student=403, teacher=200, proctor=200, admin=200),
+        obj="own",
+        body={"admit": True},
+    ),
+    Row(
+        ADMISSION_DECIDE,
+        "POST",
+        roles(student=403, teacher=404, proctor=404, admin=200),
+        obj="other",
+        body={"admit": True},
+    ),
 ]
 
 
@@ -255,6 +278,13 @@ def world(student, other_student, teacher, proctor, admin_user) -> dict:
     )
     own = {"exam_id": exam_a.pk, "session_id": own_session.pk, "event_id": own_event.pk}
     other = {"exam_id": exam_b.pk, "session_id": stranger_session.pk, "event_id": stranger_event.pk}
+    # Waiting admission requests: the student's on exam A, the stranger's on exam C.
+    own["admission_id"] = Admission.objects.create(
+        exam=exam_a, student=student, requested_at=timezone.now()
+    ).pk
+    other["admission_id"] = Admission.objects.create(
+        exam=stranger_session.exam, student=stranger_session.student, requested_at=timezone.now()
+    ).pk
     return {
         "people": people,
         "own": own,
@@ -264,6 +294,7 @@ def world(student, other_student, teacher, proctor, admin_user) -> dict:
                 "exam_id": exam_b.pk,
                 "session_id": classmate_session.pk,
                 "event_id": stranger_event.pk,
+                "admission_id": other["admission_id"],
             }
         },
         "other_default": other,
@@ -280,6 +311,8 @@ def row_path(row: Row, world: dict, role: str) -> str:
         ("<str:session_id>", "session_id"),
         ("<uuid:session_id>", "session_id"),
         ("<int:event_id>", "event_id"),
+        ("<int:exam_id>", "exam_id"),
+        ("<int:admission_id>", "admission_id"),
     ):
         path = path.replace(pattern, str(ids[key]))
     return path
@@ -316,12 +349,15 @@ def test_role_gets_the_expected_status(api, world, row: Row, role: str):
 
 
 # A student's identity image, by a short-lived URL minted for the viewer: own, or another's.
+# Staff see those of the students of the exams they oversee ("ours"), not of anyone else.
 IDENTITY_FILE_EXPECTED = {
     "anonymous": 302,  # to the login page
     "student:own": 200,
     "student:other": 403,
-    "teacher:other": 200,
-    "proctor:other": 200,
+    "teacher:ours": 200,
+    "teacher:other": 403,
+    "proctor:ours": 200,
+    "proctor:other": 403,
     "admin:other": 200,
 }
 
@@ -355,9 +391,66 @@ def test_identity_images_are_served_only_to_whom_they_may_be(client, people, stu
         url = identity_file_url(owner=students_photo, kind="photo", viewer=students_photo)
     else:
         viewer = people[role]
+        if owner == "ours":
+            exam = ExamFactory(created_by=people["teacher"])
+            exam.proctors.add(people["proctor"])
+            ExamSessionFactory(exam=exam, student=students_photo)
         client.force_login(viewer)
         url = identity_file_url(owner=students_photo, kind="photo", viewer=viewer)
+        if owner == "other" and role != "admin":
+            assert url is None  # nothing is minted for staff of other exams either
+            url = identity_file_url(owner=students_photo, kind="photo", viewer=students_photo)
     response = client.get(url)
     assert response.status_code == IDENTITY_FILE_EXPECTED[who]
     if response.status_code == 200:
         assert response["Cache-Control"] == "private, no-store"
+
+
+# --- staff pages, by the same table: an anonymous visitor is sent to log in; anyone who does not
+# oversee the exam or session learns nothing (404), the student included.
+SESSION_PDF = "proctoring/sessions/<uuid:session_id>/report.pdf"
+REVIEW_PAGE = "proctoring/sessions/<uuid:session_id>/"
+EVENT_SNAPSHOT = "proctoring/events/<int:event_id>/snapshot.jpg"
+PAGE_MATRIX = [
+    Row("exams/<int:exam_id>/report/", "GET", roles(302, 404, 200, 200, 200), obj="own"),
+    Row("exams/<int:exam_id>/report/", "GET", roles(302, 404, 404, 404, 200), obj="other"),
+    Row(SESSION_PDF, "GET", roles(302, 404, 200, 200, 200), obj="own"),
+    Row(SESSION_PDF, "GET", roles(302, 404, 404, 404, 200), obj="other"),
+    # The session review page and its private media refuse students by role (403, whatever the id).
+    Row(REVIEW_PAGE, "GET", roles(302, 403, 200, 200, 200), obj="own"),
+    Row(REVIEW_PAGE, "GET", roles(302, 403, 404, 404, 200), obj="other"),
+    Row(f"{REVIEW_PAGE}room-scan", "GET", roles(302, 403, 200, 200, 200), obj="own"),
+    Row(f"{REVIEW_PAGE}room-scan", "GET", roles(302, 403, 404, 404, 200), obj="other"),
+    Row(EVENT_SNAPSHOT, "GET", roles(302, 403, 200, 200, 200), obj="own"),
+    Row(EVENT_SNAPSHOT, "GET", roles(302, 403, 404, 404, 200), obj="other"),
+    # The live monitor: every role that monitors gets the page (scoped to what it watches).
+    Row("proctoring/monitor/", "GET", roles(302, 403, 200, 200, 200)),
+]
+
+
+@pytest.fixture
+def private_media(world, settings, tmp_path) -> None:
+    """A snapshot on the own and the stranger's event, a room scan on both sessions."""
+    settings.MEDIA_ROOT = tmp_path
+    for ids in (world["own"], world["other_default"]):
+        ProctoringEvent.objects.filter(pk=ids["event_id"]).update(
+            snapshot=store_encrypted(b"\xff\xd8\xff frame", folder="snapshots")
+        )
+        ExamSession.objects.filter(pk=ids["session_id"]).update(
+            room_scan=store_encrypted(b"\x1a\x45\xdf\xa3 webm", folder="room-scans")
+        )
+
+
+@pytest.mark.parametrize(
+    ("row", "role"),
+    [(row, role) for row in PAGE_MATRIX for role in row.expected],
+    ids=lambda value: f"{value.method} {value.route} {value.obj or ''}" if isinstance(value, Row) else value,
+)
+def test_role_gets_the_expected_status_on_pages(
+    client, world, private_media, settings, tmp_path, row: Row, role: str
+):
+    settings.MEDIA_ROOT = tmp_path
+    if role != "anonymous":
+        client.force_login(world["people"][role])
+    response = getattr(client, row.method.lower())(row_path(row, world, role))
+    assert response.status_code == row.expected[role], response.content[:300]

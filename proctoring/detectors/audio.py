@@ -152,6 +152,17 @@ def pcm_to_float(pcm: bytes) -> np.ndarray:
     return np.frombuffer(pcm, dtype="<i2").astype(np.float32) / np.float32(32768)
 
 
+def level_dbfs(samples: np.ndarray) -> float:
+    """RMS level of float samples in dBFS (FLOOR_DBFS for digital silence); 10 µs for a second."""
+    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) if len(samples) else 0.0
+    return max(20 * math.log10(rms), FLOOR_DBFS) if rms > 0 else FLOOR_DBFS
+
+
+def is_silent(samples: np.ndarray) -> bool:
+    """Quieter than any sound worth analysing: the usual second of an exam room."""
+    return level_dbfs(samples) < SILENCE_DBFS
+
+
 def load_audio(path: str | Path) -> np.ndarray:
     """A WAV file (any rate, mono or more channels, 8/16/24/32-bit or float) as float32 mono at RATE."""
     try:

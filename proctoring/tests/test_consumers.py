@@ -94,8 +94,12 @@ async def test_a_resumed_socket_learns_where_the_server_is(student, session):
             "BAD_MESSAGE",
         ),
         ({"text_data": "x" * 9000}, "BAD_MESSAGE"),
+        (
+            {"text_data": json.dumps({"type": "event", "seq": 2**70, "event": {"type": "tab-switch"}})},
+            "BAD_MESSAGE",
+        ),
     ],
-    ids=["short", "png", "json", "type", "forged-event", "huge"],
+    ids=["short", "png", "json", "type", "forged-event", "huge", "seq-past-64-bits"],
 )
 async def test_bad_input_gets_an_error_and_the_socket_stays_open(student, session, send, code):
     socket = await open_stream(student, session.pk)
@@ -171,3 +175,15 @@ async def test_submitting_in_another_tab_ends_this_page(student, session):
     await database_sync_to_async(session_services.exam_session_submit)(session_id=session.pk, student=student)
     assert await reply(socket) == {"type": "ended", "status": "submitted"}
     assert await close_code(socket) == CLOSE_NOT_IN_PROGRESS
+
+
+async def test_a_frame_stamped_past_the_year_9999_is_analysed_at_arrival_time(student, session):
+    from proctoring.stream import FRAME, HEADER
+    from proctoring.tests.media import webcam_jpeg
+
+    socket = await open_stream(student, session.pk)
+    await socket.send_to(bytes_data=HEADER.pack(FRAME, 1, 2**64 - 1) + webcam_jpeg())
+    assert (await reply(socket))["type"] == "ack"  # the socket and (in this mode) the task live on
+    await socket.send_to(bytes_data=frame_message(2))
+    assert (await reply(socket))["type"] == "ack"
+    await socket.disconnect()

@@ -82,6 +82,30 @@ def test_someone_looking_over_the_shoulder_is_a_second_face(people) -> None:
     assert largest.width > 0.25
 
 
+def test_a_small_turned_face_behind_the_student_is_found_by_the_magnified_search(people) -> None:
+    # The cameraman, 12% of the frame wide and turned 50 degrees towards his camera, behind
+    # Grace Hopper: neither model reports him on the whole frame.
+    frame = sent(faces.someone_behind(people["grace hopper"], people["cameraman"]))
+    assert analyse_frame(frame, magnify=False).face_count == 1
+    analysis = analyse_frame(frame)
+    assert analysis.magnified and analysis.face_count == 2 and analysis.small_faces == 1
+    behind = min(analysis.faces, key=lambda face: face.width)
+    assert behind.x > 0.6 and behind.y < 0.4  # upper right, where he stands
+
+
+def test_the_magnified_search_finds_no_face_in_clutter() -> None:
+    for scene in (faces.cat(), skimage.data.coffee(), skimage.data.stereo_motorcycle()[0]):
+        frame = detector._working_copy(sent(faces.captured(scene)))
+        with detector._MODEL_LOCK:
+            assert detector._magnified_faces(frame, ()) == []
+
+
+def test_no_magnified_search_without_a_student_in_view(people) -> None:
+    # With no face on the whole frame the student is away: a small face behind would not do.
+    analysis = analyse_frame(sent(faces.captured(skimage.data.coffee())))
+    assert not analysis.magnified and analysis.face_count == 0
+
+
 def test_a_cat_is_no_face() -> None:
     analysis = seen(faces.captured(faces.cat()))
     assert analysis.face_count == 0

@@ -113,3 +113,19 @@ async def test_each_analysed_frame_updates_the_monitors_thumbnail(
     await database_sync_to_async(client.force_login)(student)
     assert (await database_sync_to_async(client.get)(url)).status_code == 404
     await socket.disconnect()
+
+
+async def test_a_since_past_any_id_is_answered_with_an_error_not_a_crash(proctor, watched):
+    socket = await open_monitor(proctor)
+    await socket.send_to(text_data='{"type": "since", "lastEventId": 1e400}')  # JSON's infinity
+    assert json.loads(await socket.receive_from(timeout=5))["type"] == "error"
+    await socket.send_to(text_data='{"type": "since", "lastEventId": 0}')  # and the socket goes on
+    assert json.loads(await socket.receive_from(timeout=5))["type"] == "catch-up"
+    await socket.disconnect()
+
+
+async def test_an_admin_filtering_on_an_impossible_exam_id_catches_up_on_nothing(admin_user):
+    socket = await open_monitor(admin_user, "&exam=" + "9" * 30)
+    await socket.send_to(text_data='{"type": "since", "lastEventId": 0}')
+    assert json.loads(await socket.receive_from(timeout=5)) == {"type": "catch-up", "events": []}
+    await socket.disconnect()

@@ -4,8 +4,6 @@ microphone speaking, against daphne with the real PostgreSQL and Redis."""
 from __future__ import annotations
 
 import re
-import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -14,7 +12,7 @@ from django.utils import timezone
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from exams.demo import _demo_questions
 from exams.services import exam_create
-from procto.tests.browser import log_in, screenshot
+from procto.tests.browser import in_thread, log_in, screenshot, wait_until
 from proctoring.models import ProctoringEvent
 from proctoring.stats import stream_stats
 from sessions.models import Answer, ExamSession
@@ -28,22 +26,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.real_hashers,
 ]
-
-
-def in_thread(action, *args, **kwargs):
-    """Run channel-layer code off this thread, where Playwright's event loop lives."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(action, *args, **kwargs).result()
-
-
-def wait_until(check, *, timeout: float = 20.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture

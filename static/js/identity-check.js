@@ -2,7 +2,7 @@
 // reviewed by the student, sent as `liveCapture` and compared with the verified ID photo.
 
 import { ApiError, apiFetch } from "./checks/http.js";
-import { drawCover, firstFrame, getMedia, mediaErrorHint, stopStream } from "./checks/media.js";
+import { cameraErrorHint, cameraPreviewStart, drawCover, stopStream } from "./checks/media.js";
 
 const boot = JSON.parse(document.getElementById("page-bootstrap").textContent);
 const $ = (id) => document.getElementById(id);
@@ -86,18 +86,10 @@ async function startCamera() {
   buttons.take.disabled = true;
   setStatus("", "Starting your camera…");
   try {
-    stream = await getMedia({ video: { width: { ideal: 1280 }, height: { ideal: 720 } }, audio: false });
-    video.srcObject = stream;
-    video.play().catch((error) => console.warn("camera preview did not start playing:", error.name));
-    await firstFrame(video);
+    stream = await cameraPreviewStart(video, 1280, 720);
   } catch (error) {
-    stopStream(stream);
     stream = null;
-    const hint =
-      error.message === "no video frame"
-        ? "The camera sends no picture. Close other apps that may use it (Zoom, Teams, another browser tab), then press Start the camera again."
-        : mediaErrorHint(error, "camera", "Start the camera again");
-    setStatus("warn", hint);
+    setStatus("warn", cameraErrorHint(error));
     showButtons(["restart"], "restart");
     return;
   }

@@ -4,7 +4,7 @@
 // always the one marked final.
 
 import { ApiError, apiFetch, sleep } from "./checks/http.js";
-import { firstFrame, getMedia, mediaErrorHint, stopStream } from "./checks/media.js";
+import { cameraErrorHint, cameraPreviewStart, stopStream } from "./checks/media.js";
 
 const boot = JSON.parse(document.getElementById("page-bootstrap").textContent);
 const $ = (id) => document.getElementById(id);
@@ -82,18 +82,10 @@ async function startCamera() {
   recordButton.disabled = true;
   setStatus("", "Starting your camera…");
   try {
-    stream = await getMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
-    video.srcObject = stream;
-    video.play().catch((error) => console.warn("camera preview did not start playing:", error.name));
-    await firstFrame(video);
+    stream = await cameraPreviewStart(video, 640, 480);
   } catch (error) {
-    stopStream(stream);
     stream = null;
-    const hint =
-      error.message === "no video frame"
-        ? "The camera sends no picture. Close other apps that may use it (Zoom, Teams, another browser tab), then press Start the camera again."
-        : mediaErrorHint(error, "camera", "Start the camera again");
-    setStatus("warn", hint);
+    setStatus("warn", cameraErrorHint(error));
     restartButton.hidden = false;
     restartButton.focus();
     return;

@@ -69,6 +69,28 @@ export function firstFrame(video, timeoutMs = 6000) {
   });
 }
 
+/** Starts the camera at about width×height into `video` and resolves with the stream once it
+ * shows a frame; on failure nothing is left running. */
+export async function cameraPreviewStart(video, width, height) {
+  const stream = await getMedia({ video: { width: { ideal: width }, height: { ideal: height } }, audio: false });
+  try {
+    video.srcObject = stream;
+    video.play().catch((error) => console.warn("camera preview did not start playing:", error.name));
+    await firstFrame(video);
+    return stream;
+  } catch (error) {
+    stopStream(stream);
+    throw error;
+  }
+}
+
+/** What to tell the student when cameraPreviewStart failed. */
+export function cameraErrorHint(error) {
+  return error.message === "no video frame"
+    ? "The camera sends no picture. Close other apps that may use it (Zoom, Teams, another browser tab), then press Start the camera again."
+    : mediaErrorHint(error, "camera", "Start the camera again");
+}
+
 /** Average brightness (0–255, Rec. 601 luma) of the current frame, sampled on a small canvas. */
 export function averageBrightness(video, canvas) {
   canvas.width = 64;

@@ -1,0 +1,111 @@
+"""What the stream socket does with accepted media: statistics, queueing, quiet microphones."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from django.core.cache import cache
+
+from procto.celery import app as celery_app
+from proctoring import media_series
+from proctoring.detections import state_active, state_key
+from proctoring.media import media_received
+from proctoring.models import MediaSample, ProctoringEvent
+from proctoring.stats import stream_stats
+from proctoring.tests import audio_fixtures as sounds
+from proctoring.tests.media import webcam_jpeg
+from sessions.tests.factories import ExamSessionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def pcm(samples: np.ndarray) -> bytes:
+    return (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
+
+
+def analysed(session, kind: str) -> set[int]:
+    return {seq for seq in range(1, 40) if cache.get(f"analysed:{session.pk}:{kind}:{seq}")}
+
+
+def send_audio(session, seq: int, samples: np.ndarray) -> None:
+    """Chunk `seq` as if recorded a second after chunk `seq - 1`, starting 50 s ago."""
+    captured_ms = int(time.time() * 1000) - 50_000 + seq * 1000
+    media_received(
+        session_id=session.pk, kind="audio", seq=seq, captured_ms=captured_ms, payload=pcm(samples)
+    )
+
+
+@pytest.fixture(autouse=True)
+def tasks_in_process():
+    """The worker's half runs here, against the same cache (test_pipeline_live has real workers)."""
+    saved = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = saved
+
+
+@pytest.fixture
+def session(student):
+    return ExamSessionFactory(student=student, exam__security_level="high")
+
+
+def test_a_quiet_microphone_is_analysed_once_per_sample_interval_not_every_second(session):
+    quiet = sounds.quiet_room(1.0)
+    for seq in range(1, 11):
+        send_audio(session, seq, quiet)
+    # The first chunk tells the worker the room is quiet; the next nine stay on the socket.
+    assert analysed(session, "audio") == {1}
+    assert stream_stats(session.pk)["audio:count"] == 10
+    assert MediaSample.objects.filter(session=session, kind="audio").count() == 1
+    # When the sample interval has passed, the next quiet chunk goes to the worker again.
+    cache.delete(media_series.audio_gate_key(session.pk))
+    send_audio(session, 11, quiet)
+    assert analysed(session, "audio") == {1, 11}
+    assert MediaSample.objects.filter(session=session, kind="audio").count() == 2
+
+
+def test_speech_is_always_analysed_and_the_quiet_after_it_until_its_event_closes(session):
+    quiet = sounds.quiet_room(1.0)
+    talk = sounds.speech("The answer to question four is seven, and to question five it is twelve.")
+    send_audio(session, 1, quiet)
+    chunks = [talk[i : i + sounds.RATE] for i in range(0, len(talk) - sounds.RATE // 2, sounds.RATE)]
+    for offset, chunk in enumerate(chunks):
+        send_audio(session, 2 + offset, np.pad(chunk, (0, sounds.RATE - len(chunk))))
+    after = 2 + len(chunks)
+    assert analysed(session, "audio") == set(range(1, after))
+    assert ProctoringEvent.objects.filter(session=session, type="speech-detected").exists()
+    assert state_active(cache.get(state_key(session.pk, "speech-detected")))
+    # The quiet seconds after speech go to the worker until the event is released (6 s at
+    # high security) and the worker marks the microphone idle; then the socket keeps them.
+    for seq in range(after, after + 12):
+        send_audio(session, seq, quiet)
+    quiet_analysed = analysed(session, "audio") - set(range(1, after))
+    assert set(range(after, after + 7)) <= quiet_analysed
+    assert after + 11 not in quiet_analysed
+    assert not state_active(cache.get(state_key(session.pk, "speech-detected")))
+
+
+def test_frames_are_always_queued_and_counted(session):
+    jpeg = webcam_jpeg()
+    for seq in (1, 2, 3):
+        slow_down = media_received(
+            session_id=session.pk, kind="frame", seq=seq, captured_ms=int(time.time() * 1000), payload=jpeg
+        )
+        assert slow_down is False
+    assert analysed(session, "frame") == {1, 2, 3}
+    stats = stream_stats(session.pk)
+    assert stats["frame:count"] == 3 and stats["frame:last_seq"] == 3
+
+
+def test_a_quiet_chunk_older_than_the_last_loud_one_does_not_mark_the_microphone_idle(session):
+    # Two workers took this student's chunks out of order: 2 (a faint sound, louder than
+    # silence but nothing to report) was analysed before 1 (silence).
+    faint = sounds.at_level(sounds.quiet_room(1.0), 15.0)
+    send_audio(session, 2, faint)
+    assert cache.get(f"stream:{session.pk}:audio-idle") == 0
+    send_audio(session, 1, sounds.quiet_room(1.0))
+    assert not cache.get(f"stream:{session.pk}:audio-idle")
+    send_audio(session, 3, sounds.quiet_room(1.0))  # the next quiet second: it may be idle now
+    assert cache.get(f"stream:{session.pk}:audio-idle") == 1

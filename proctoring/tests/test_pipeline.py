@@ -1,0 +1,69 @@
+"""The frame task's decisions, run in this process against the test's cache and database."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.core.cache import cache
+
+from proctoring.detections import state_active, state_key
+from proctoring.models import ProctoringEvent
+from proctoring.pipeline import MAGNIFY_SECONDS, frame_analyse
+from proctoring.tests import faces
+from proctoring.tests.media import webcam_jpeg
+from sessions.tests.factories import ExamSessionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+
+
+@pytest.fixture
+def session(student):
+    return ExamSessionFactory(student=student, exam__security_level="high")
+
+
+def test_a_small_face_behind_the_student_is_judged_on_magnified_frames_only(session):
+    people = faces.people()
+    jpeg = webcam_jpeg(faces.someone_behind(people["grace hopper"], people["cameraman"]))
+    start_ms = int(time.time() * 1000) - 30_000
+
+    def frame(seq: int, at_s: float) -> None:
+        frame_analyse(session_id=session.pk, seq=seq, captured_ms=start_ms + int(at_s * 1000), jpeg=jpeg)
+
+    frame(1, 0)  # magnified: two faces, the 2 s onset starts
+    frame(2, 2)  # not magnified: one face says nothing about him, the onset goes on
+    frame(3, 4)
+    assert not ProctoringEvent.objects.filter(session=session).exists()
+    cache.delete(f"stream:{session.pk}:magnified")  # MAGNIFY_SECONDS later
+    frame(4, MAGNIFY_SECONDS)  # magnified again: still two faces, 6 s after the first sighting
+    event = ProctoringEvent.objects.get(session=session)
+    assert event.type == "multiple-faces"
+    assert event.details["faceCount"] == 2
+    assert (event.ended_at - event.occurred_at).total_seconds() == pytest.approx(MAGNIFY_SECONDS, abs=0.01)
+    assert cache.get("metrics:frames_magnified") == 2
+
+
+def test_a_second_person_the_whole_frame_shows_is_judged_on_every_frame(session):
+    people = faces.people()
+    pair = webcam_jpeg(faces.side_by_side(people["astronaut"], people["grace hopper"], 0.18, 320, 240))
+    alone = webcam_jpeg(faces.in_view(*people["astronaut"], 0.3))
+    start_ms = int(time.time() * 1000) - 30_000
+
+    def frame(seq: int, at_s: float, jpeg: bytes) -> None:
+        frame_analyse(session_id=session.pk, seq=seq, captured_ms=start_ms + int(at_s * 1000), jpeg=jpeg)
+
+    frame(1, 0, pair)  # magnified (the first frame), two faces anyway
+    frame(2, 2, pair)  # two faces: the 2 s onset is met
+    event = ProctoringEvent.objects.get(session=session, type="multiple-faces")
+    for seq, at_s in ((3, 4), (4, 6), (5, 8)):  # alone again, without the magnified search
+        frame(seq, at_s, alone)
+    # Released 6 s after the last sighting: the event lasted from 0 to 2 s, not until a
+    # magnified frame happened to look again.
+    event.refresh_from_db()
+    assert (event.ended_at - event.occurred_at).total_seconds() == pytest.approx(2, abs=0.01)
+    assert not state_active(cache.get(state_key(session.pk, "multiple-faces")))

@@ -1,0 +1,504 @@
+"""One session as a PDF a teacher can file and defend: who, what, when, and who decided what.
+
+Sections: the title block, a timeline chart of the events, the full event log with each review,
+the webcam snapshots the workers kept (decrypted here, never written anywhere else), the proctor
+actions (audit trail) and the review decisions. Every page carries who generated it and when.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import logging
+from datetime import datetime
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from django.conf import settings
+from django.utils import timezone
+from PIL import Image as PILImage
+from reportlab.graphics.shapes import Drawing, Line, Rect, String
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    Image,
+    KeepTogether,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from accounts.models import User
+from procto.crypto import DecryptionError
+from procto.encrypted_files import read_encrypted
+from proctoring.models import ProctorAction, ProctoringEvent
+from sessions.exports import session_actions, session_events
+from sessions.models import ExamSession
+
+logger = logging.getLogger(__name__)
+
+MAX_SNAPSHOTS = 24
+SNAPSHOT_COLUMNS = 4
+PAGE_WIDTH, PAGE_HEIGHT = A4
+MARGIN = 18 * mm
+FRAME_WIDTH = PAGE_WIDTH - 2 * MARGIN
+
+SEVERITY_COLOURS = {
+    "low": colors.HexColor("#64748b"),
+    "medium": colors.HexColor("#d97706"),
+    "high": colors.HexColor("#dc2626"),
+    "critical": colors.HexColor("#6b21a8"),
+}
+GRID = colors.HexColor("#d5dbe2")
+INK = colors.HexColor("#1b1f24")
+MUTED = colors.HexColor("#4a5561")
+
+
+# --- fonts ---------------------------------------------------------------------------------------
+# The PDF standard fonts cover Latin-1 only: "Łukasz" or "Đorđe" would print as boxes. DejaVu Sans
+# ships inside matplotlib (a dependency already); without it the standard fonts are the fallback.
+
+
+def _dejavu_dir() -> Path | None:
+    spec = importlib.util.find_spec("matplotlib")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        folder = Path(location) / "mpl-data" / "fonts" / "ttf"
+        if (folder / "DejaVuSans.ttf").is_file() and (folder / "DejaVuSans-Bold.ttf").is_file():
+            return folder
+    return None
+
+
+def _fonts() -> tuple[str, str]:
+    if "ProctoSans" in pdfmetrics.getRegisteredFontNames():
+        return "ProctoSans", "ProctoSans-Bold"
+    folder = _dejavu_dir()
+    if folder is None:
+        return "Helvetica", "Helvetica-Bold"
+    pdfmetrics.registerFont(TTFont("ProctoSans", folder / "DejaVuSans.ttf"))
+    pdfmetrics.registerFont(TTFont("ProctoSans-Bold", folder / "DejaVuSans-Bold.ttf"))
+    pdfmetrics.registerFontFamily("ProctoSans", normal="ProctoSans", bold="ProctoSans-Bold")
+    return "ProctoSans", "ProctoSans-Bold"
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    regular, bold = _fonts()
+    base = getSampleStyleSheet()
+    return {
+        "title": ParagraphStyle("title", parent=base["Title"], fontName=bold, fontSize=16, spaceAfter=4),
+        "h2": ParagraphStyle("h2", parent=base["Heading2"], fontName=bold, fontSize=12, spaceBefore=10),
+        "body": ParagraphStyle("body", parent=base["BodyText"], fontName=regular, fontSize=9, leading=11),
+        "small": ParagraphStyle("small", fontName=regular, fontSize=7.5, leading=9, textColor=INK),
+        "muted": ParagraphStyle("muted", fontName=regular, fontSize=7.5, leading=9, textColor=MUTED),
+        "caption": ParagraphStyle(
+            "caption", fontName=regular, fontSize=7, leading=8.5, alignment=TA_CENTER, textColor=MUTED
+        ),
+        "cell-bold": ParagraphStyle("cell-bold", fontName=bold, fontSize=7.5, leading=9),
+    }
+
+
+# --- formatting ------------------------------------------------------------------------------------
+
+
+def _local(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    return timezone.localtime(moment).strftime(fmt) if moment else "—"
+
+
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _elapsed(session: ExamSession, moment: datetime) -> str:
+    seconds = (moment - session.started_at).total_seconds()
+    sign = "-" if seconds < 0 else "+"
+    return sign + _duration(abs(seconds))
+
+
+def _who(user: User | None) -> str:
+    if user is None:
+        return "(deleted user)"
+    name = f"{user.first_name} {user.last_name}".strip()
+    return f"{name} <{user.email}>" if name else user.email
+
+
+def _p(text: str, style: ParagraphStyle) -> Paragraph:
+    """A paragraph of text people typed: escaped, so "<" in a reason cannot break the markup."""
+    return Paragraph(escape(text), style)
+
+
+def _table(rows: list[list], widths: list[float], *, header: bool = True) -> Table:
+    table = Table(rows, colWidths=widths, repeatRows=1 if header else 0)
+    regular, bold = _fonts()
+    commands = [
+        ("FONT", (0, 0), (-1, -1), regular, 7.5),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LINEBELOW", (0, 0), (-1, -1), 0.25, GRID),
+        ("TOPPADDING", (0, 0), (-1, -1), 2),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+    ]
+    if header:
+        commands += [
+            ("FONT", (0, 0), (-1, 0), bold, 7.5),
+            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eef2f6")),
+            ("LINEBELOW", (0, 0), (-1, 0), 0.75, MUTED),
+        ]
+    table.setStyle(TableStyle(commands))
+    return table
+
+
+# --- sections --------------------------------------------------------------------------------------
+
+
+def _title_block(session: ExamSession, events: list[ProctoringEvent], styles) -> list:
+    end = session.ended_at or timezone.now()
+    score = (
+        "not graded yet"
+        if session.final_score is None
+        else f"{session.final_score} / {session.max_score} ({session.get_grading_display().lower()})"
+    )
+    student = session.student
+    facts = [
+        ("Student", _who(student)),
+        ("Exam", session.exam.title),
+        ("Attempt", str(session.attempt)),
+        ("Status", session.get_status_display() + (f": {session.end_reason}" if session.end_reason else "")),
+        ("Started", _local(session.started_at)),
+        ("Ended", _local(session.ended_at) if session.ended_at else "still in progress"),
+        ("Duration", _duration((end - session.started_at).total_seconds())),
+        ("Score", score),
+        ("Risk score", f"{session.risk_score:g} / 100"),
+        ("Flagged", "yes: a proctor should look" if session.flagged else "no"),
+        ("Events", _event_counts(events)),
+        ("Session id", str(session.pk)),
+        ("Times", f"{settings.TIME_ZONE}; the browser's clock for client events"),
+    ]
+    rows = [[_p(label, styles["cell-bold"]), _p(value, styles["small"])] for label, value in facts]
+    table = _table(rows, [32 * mm, FRAME_WIDTH - 32 * mm], header=False)
+    return [_p(f"Session report: {session.exam.title}", styles["title"]), table]
+
+
+def _event_counts(events: list[ProctoringEvent]) -> str:
+    def count(status: str) -> int:
+        return sum(e.review_status == status for e in events)
+
+    severe = sum(e.severity in ("high", "critical") for e in events)
+    return (
+        f"{len(events)} in all, {severe} high or critical; alerts confirmed {count('confirmed')}, "
+        f"dismissed {count('dismissed')}, not reviewed {count('open')}"
+    )
+
+
+def _tick_step(total_minutes: float) -> float:
+    for step in (1, 2, 5, 10, 15, 20, 30, 60, 120, 240):
+        if total_minutes / step <= 10:
+            return step
+    return 480
+
+
+def timeline_drawing(session: ExamSession, events: list[ProctoringEvent]) -> Drawing:
+    """x: minutes from the start; one lane per event type; a bar for each event's duration
+    (a thin mark for an instant one), coloured by severity; dismissed events drawn hollow."""
+    regular, _ = _fonts()
+    types = list(dict.fromkeys(e.type for e in events))
+    label_width, lane, top_pad, axis_pad, legend_height = 92.0, 13.0, 6.0, 22.0, 16.0
+    plot_width = FRAME_WIDTH - label_width - 8
+    end = session.ended_at or timezone.now()
+    total = max(
+        60.0,
+        (end - session.started_at).total_seconds(),
+        *(((e.ended_at or e.occurred_at) - session.started_at).total_seconds() for e in events),
+    )
+    height = top_pad + lane * max(len(types), 1) + axis_pad + legend_height
+    drawing = Drawing(FRAME_WIDTH, height)
+    plot_top = height - top_pad
+    plot_bottom = plot_top - lane * max(len(types), 1)
+
+    def x_of(seconds: float) -> float:
+        return label_width + plot_width * min(max(seconds, 0.0), total) / total
+
+    # Minute grid and axis labels.
+    step = _tick_step(total / 60)
+    minute = 0.0
+    while minute * 60 <= total + 1e-6:
+        x = x_of(minute * 60)
+        drawing.add(Line(x, plot_bottom, x, plot_top, strokeColor=GRID, strokeWidth=0.4))
+        drawing.add(
+            String(x, plot_bottom - 9, f"{minute:g}", fontName=regular, fontSize=6.5, textAnchor="middle")
+        )
+        minute += step
+    drawing.add(
+        String(
+            label_width + plot_width / 2,
+            plot_bottom - 18,
+            "minutes from the start of the session",
+            fontName=regular,
+            fontSize=6.5,
+            fillColor=MUTED,
+            textAnchor="middle",
+        )
+    )
+    drawing.add(Line(label_width, plot_bottom, label_width + plot_width, plot_bottom, strokeColor=MUTED))
+    ended_x = x_of((end - session.started_at).total_seconds())
+    drawing.add(Line(ended_x, plot_bottom, ended_x, plot_top, strokeColor=INK, strokeDashArray=[2, 2]))
+
+    lanes = {name: index for index, name in enumerate(types)}
+    for name, index in lanes.items():
+        y = plot_top - lane * (index + 1)
+        drawing.add(String(label_width - 4, y + 3.5, name, fontName=regular, fontSize=7, textAnchor="end"))
+        if index % 2 == 0:
+            drawing.add(
+                Rect(label_width, y, plot_width, lane, fillColor=colors.HexColor("#f5f7fa"), strokeColor=None)
+            )
+    for event in events:
+        y = plot_top - lane * (lanes[event.type] + 1) + 2.5
+        start = (event.occurred_at - session.started_at).total_seconds()
+        x0 = x_of(start)
+        width = max(x_of(start + event.duration_seconds) - x0, 2.0)
+        colour = SEVERITY_COLOURS.get(event.severity, MUTED)
+        hollow = event.review_status == "dismissed"
+        drawing.add(
+            Rect(
+                x0,
+                y,
+                width,
+                lane - 5,
+                fillColor=colors.white if hollow else colour,
+                strokeColor=colour,
+                strokeWidth=0.8 if hollow else 0.2,
+            )
+        )
+    if not events:
+        drawing.add(
+            String(
+                label_width + 4, plot_bottom + 3.5, "no events", fontName=regular, fontSize=7, fillColor=MUTED
+            )
+        )
+
+    # Legend.
+    x = label_width
+    for severity, colour in SEVERITY_COLOURS.items():
+        drawing.add(Rect(x, 3, 8, 7, fillColor=colour, strokeColor=colour))
+        drawing.add(String(x + 11, 4, severity, fontName=regular, fontSize=7))
+        x += 52
+    drawing.add(Rect(x, 3, 8, 7, fillColor=colors.white, strokeColor=MUTED, strokeWidth=0.8))
+    drawing.add(String(x + 11, 4, "dismissed by a proctor", fontName=regular, fontSize=7))
+    drawing.add(Line(x + 110, 2, x + 110, 11, strokeColor=INK, strokeDashArray=[2, 2]))
+    drawing.add(String(x + 114, 4, "session end", fontName=regular, fontSize=7))
+    return drawing
+
+
+def _details(event: ProctoringEvent, styles) -> list[Paragraph]:
+    if not event.details:
+        return []
+    text = ", ".join(f"{key}: {value}" for key, value in event.details.items())
+    return [_p(text if len(text) <= 120 else text[:119] + "…", styles["muted"])]
+
+
+def _review_text(event: ProctoringEvent) -> str:
+    if event.review_status == "open":
+        return "not reviewed"
+    text = event.review_status
+    if event.review_reason:
+        text += f": {event.review_reason}"
+    return text + f" (by {_who(event.reviewed_by)}, {_local(event.reviewed_at, '%H:%M:%S')})"
+
+
+def _event_log(session: ExamSession, events: list[ProctoringEvent], styles) -> list:
+    if not events:
+        return [_p("No events were recorded in this session.", styles["body"])]
+    header = ["Time", "Type", "Severity", "Source", "Conf.", "Duration", "Review"]
+    rows: list[list] = [header]
+    for event in events:
+        rows.append(
+            [
+                _p(
+                    f"{_elapsed(session, event.occurred_at)}  {_local(event.occurred_at, '%H:%M:%S')}",
+                    styles["small"],
+                ),
+                [_p(event.type, styles["small"]), *_details(event, styles)],
+                event.severity,
+                event.source,
+                "" if event.confidence is None else f"{event.confidence:.2f}",
+                _duration(event.duration_seconds) if event.ended_at else "instant",
+                _p(_review_text(event), styles["small"]),
+            ]
+        )
+    widths = [28 * mm, 30 * mm, 14 * mm, 12 * mm, 9 * mm, 15 * mm]
+    table = _table(rows, [*widths, FRAME_WIDTH - sum(widths)])
+    colour_rows = [
+        ("TEXTCOLOR", (2, i), (2, i), SEVERITY_COLOURS.get(e.severity, INK)) for i, e in enumerate(events, 1)
+    ]
+    table.setStyle(TableStyle(colour_rows))
+    return [table]
+
+
+def _snapshot_image(event: ProctoringEvent, width: float) -> Image:
+    """The event's snapshot, shrunk for print to fit a 4:3 box `width` wide; raises if it cannot
+    be read or decoded."""
+    data = read_encrypted(event.snapshot)
+    with PILImage.open(io.BytesIO(data)) as picture:
+        picture = picture.convert("RGB")
+        picture.thumbnail((480, 360))
+        buffer = io.BytesIO()
+        picture.save(buffer, format="JPEG", quality=80)
+        size = picture.size
+    buffer.seek(0)
+    scale = min(width / size[0], width * 0.75 / size[1])
+    return Image(buffer, width=size[0] * scale, height=size[1] * scale)
+
+
+def _snapshots(session: ExamSession, events: list[ProctoringEvent], styles) -> list:
+    with_snapshot = [e for e in events if e.snapshot]
+    if not with_snapshot:
+        return [_p("No snapshots were kept for this session.", styles["body"])]
+    cell_width = FRAME_WIDTH / SNAPSHOT_COLUMNS - 6
+    cells, notes = [], []
+    for event in with_snapshot[:MAX_SNAPSHOTS]:
+        caption = (
+            f"{event.type} · {_elapsed(session, event.occurred_at)} ({_local(event.occurred_at, '%H:%M:%S')})"
+        )
+        try:
+            image = _snapshot_image(event, cell_width)
+        except (DecryptionError, OSError, ValueError) as exc:
+            # A missing or tampered file must not stop the report; the report says so instead.
+            logger.warning("snapshot of event %s unreadable: %s", event.pk, exc)
+            notes.append(f"The snapshot of event {event.pk} ({event.type}) could not be read.")
+            continue
+        cells.append([image, _p(caption, styles["caption"])])
+    flow: list = []
+    if len(with_snapshot) > MAX_SNAPSHOTS:
+        flow.append(
+            _p(
+                f"The first {MAX_SNAPSHOTS} of {len(with_snapshot)} snapshots; the rest are in the "
+                "session's record.",
+                styles["muted"],
+            )
+        )
+    if cells:
+        rows = [cells[i : i + SNAPSHOT_COLUMNS] for i in range(0, len(cells), SNAPSHOT_COLUMNS)]
+        rows[-1] += [""] * (SNAPSHOT_COLUMNS - len(rows[-1]))
+        grid = Table(rows, colWidths=[FRAME_WIDTH / SNAPSHOT_COLUMNS] * SNAPSHOT_COLUMNS)
+        grid.setStyle(
+            TableStyle([("VALIGN", (0, 0), (-1, -1), "BOTTOM"), ("ALIGN", (0, 0), (-1, -1), "CENTER")])
+        )
+        flow.append(grid)
+    flow += [_p(note, styles["muted"]) for note in notes]
+    return flow
+
+
+def _action_details(action: ProctorAction) -> str:
+    return "; ".join(f"{key}: {value}" for key, value in action.details.items()) or "—"
+
+
+def _actions(actions: list[ProctorAction], styles) -> list:
+    if not actions:
+        return [_p("No proctor acted on this session.", styles["body"])]
+    rows: list[list] = [["When", "Who", "Action", "Details"]]
+    for action in actions:
+        rows.append(
+            [
+                _local(action.created_at),
+                _p(f"{_who(action.actor)} ({action.actor.role})", styles["small"]),
+                _p(action.get_kind_display(), styles["small"]),
+                _p(_action_details(action), styles["small"]),
+            ]
+        )
+    widths = [32 * mm, 48 * mm, 26 * mm]
+    return [_table(rows, [*widths, FRAME_WIDTH - sum(widths)])]
+
+
+def _review_decisions(session: ExamSession, events: list[ProctoringEvent], styles) -> list:
+    reviewed = [e for e in events if e.review_status != "open"]
+    if not reviewed:
+        return [_p("No alert has been reviewed yet.", styles["body"])]
+    rows: list[list] = [["Alert", "Decision", "Reason", "Reviewer", "Reviewed at"]]
+    for event in reviewed:
+        rows.append(
+            [
+                _p(f"#{event.pk} {event.type} at {_elapsed(session, event.occurred_at)}", styles["small"]),
+                event.review_status,
+                _p(event.review_reason or "—", styles["small"]),
+                _p(_who(event.reviewed_by), styles["small"]),
+                _local(event.reviewed_at),
+            ]
+        )
+    widths = [36 * mm, 17 * mm, 47 * mm, 40 * mm]
+    return [_table(rows, [*widths, FRAME_WIDTH - sum(widths)])]
+
+
+# --- the document ----------------------------------------------------------------------------------
+
+
+def _footer_canvas(footer: str):
+    """A canvas that knows the page count when it saves, for "page N of M" on every page."""
+    regular, _ = _fonts()
+
+    class FooterCanvas(Canvas):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self._pages: list[dict] = []
+
+        def showPage(self) -> None:
+            self._pages.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self) -> None:
+            total = len(self._pages)
+            for number, state in enumerate(self._pages, 1):
+                self.__dict__.update(state)
+                self.setFont(regular, 7)
+                self.setFillColor(MUTED)
+                self.drawString(MARGIN, 10 * mm, footer)
+                self.drawRightString(PAGE_WIDTH - MARGIN, 10 * mm, f"Page {number} of {total}")
+                super().showPage()
+            super().save()
+
+    return FooterCanvas
+
+
+def session_report_pdf(*, session: ExamSession, generated_by: User) -> bytes:
+    """The session's report as PDF bytes. Reads the session's events, actions and snapshots;
+    writes nothing. The caller has checked that `generated_by` may watch the session."""
+    styles = _styles()
+    events = session_events(session)
+    actions = session_actions(session)
+    generated = f"Generated {_local(timezone.now())} ({settings.TIME_ZONE}) by {_who(generated_by)} · Procto"
+    flow: list = _title_block(session, events, styles)
+    flow += [
+        KeepTogether([_p("Timeline", styles["h2"]), timeline_drawing(session, events)]),
+        _p("Event log", styles["h2"]),
+        *_event_log(session, events, styles),
+        _p("Snapshots", styles["h2"]),
+        *_snapshots(session, events, styles),
+        _p("Proctor actions (audit trail)", styles["h2"]),
+        *_actions(actions, styles),
+        _p("Review decisions", styles["h2"]),
+        *_review_decisions(session, events, styles),
+        Spacer(1, 4 * mm),
+    ]
+    buffer = io.BytesIO()
+    document = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=MARGIN,
+        bottomMargin=MARGIN,
+        title=f"Session report: {session.student.email}, {session.exam.title}, attempt {session.attempt}",
+        author="Procto",
+        subject=f"Exam session {session.pk}",
+    )
+    document.build(flow, canvasmaker=_footer_canvas(generated))
+    return buffer.getvalue()

@@ -1,0 +1,65 @@
+"""Report pages for staff: the per-exam report table and one session's PDF."""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from procto.errors import NotFoundError
+from sessions.report_pdf import session_report_pdf as render_session_pdf
+from sessions.reports import (
+    DEFAULT_SORT,
+    SORT_LABELS,
+    SORTS,
+    duration_text,
+    exam_get_for_report,
+    exam_report_rows,
+    report_links,
+)
+from sessions.selectors import sessions_watchable_by
+
+logger = logging.getLogger(__name__)
+
+
+@login_required
+@require_GET
+def exam_report(request: HttpRequest, exam_id: int) -> HttpResponse:
+    """Every session of one exam: score, risk, alerts, with links to each session and its PDF."""
+    exam = exam_get_for_report(user=request.user, exam_id=exam_id)
+    sort = request.GET.get("sort", DEFAULT_SORT)
+    sort = sort if sort in SORTS else DEFAULT_SORT
+    rows = [
+        {"session": s, "links": report_links(s), "duration": duration_text(s)}
+        for s in exam_report_rows(user=request.user, exam_id=exam.pk, sort=sort)
+    ]
+    export = reverse("api-session-reports") + f"?examId={exam.pk}&format="
+    context = {
+        "exam": exam,
+        "rows": rows,
+        "sort": sort,
+        "sort_label": SORT_LABELS[sort],
+        "csv_url": export + "csv",
+        "json_url": export + "json",
+    }
+    return render(request, "sessions/exam_report.html", context)
+
+
+@login_required
+@require_GET
+def session_report_pdf(request: HttpRequest, session_id) -> HttpResponse:
+    """One session as a PDF, for the staff who watch it; 404 for everyone else."""
+    session = sessions_watchable_by(request.user).filter(pk=session_id).first()
+    if session is None:
+        raise NotFoundError("No such exam session.")
+    pdf = render_session_pdf(session=session, generated_by=request.user)
+    # Who took a copy of a student's record, and when: the PDF holds their webcam snapshots.
+    logger.info("user %s (%s) exported session %s as PDF", request.user.pk, request.user.email, session.pk)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="session-{session.pk}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response

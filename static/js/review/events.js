@@ -1,0 +1,213 @@
+// The event list: rows rendered by the server, new rows added live, filters by type and severity,
+// and the reviewer's confirm / dismiss (a dismissal needs a reason, asked in a dialog).
+
+import { ApiError, apiFetch } from "../exam/api.js";
+import {
+  detailsSummary,
+  formatConfidence,
+  formatLength,
+  formatOffset,
+  localTime,
+  typeLabel,
+} from "./format.js";
+
+const REVIEW_LABELS = { open: "Open", confirmed: "Confirmed", dismissed: "Dismissed" };
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/** The markup of templates/proctoring/session_detail.html's event rows, for rows that arrive later. */
+function buildRow(event, startMs) {
+  const row = el("tr");
+  row.dataset.eventId = event.id;
+  row.dataset.at = event.timestamp;
+  const time = el("td", "ev-time");
+  time.append(el("span", "ev-offset", `+${formatOffset((Date.parse(event.timestamp) - startMs) / 1000)}`));
+  const clock = el("time", "ev-clock", localTime(event.timestamp));
+  clock.dateTime = event.timestamp;
+  time.append(clock);
+  const what = el("td", "ev-what");
+  what.append(el("span", "ev-label"), el("span", "ev-details"));
+  const severity = el("td");
+  severity.append(el("span", "sev"));
+  const review = el("td", "ev-review");
+  const state = el("span", "review-state");
+  const by = el("span", "review-by");
+  const buttons = el("td", "review-buttons");
+  const confirm = el("button", "small", "Confirm");
+  confirm.type = "button";
+  confirm.dataset.review = "confirmed";
+  const dismiss = el("button", "small", "Dismiss…");
+  dismiss.type = "button";
+  dismiss.dataset.review = "dismissed";
+  buttons.append(confirm, dismiss);
+  review.append(state, by);
+  row.append(
+    time,
+    what,
+    severity,
+    el("td", "ev-source"),
+    el("td", "ev-num ev-confidence"),
+    el("td", "ev-num ev-duration"),
+    review,
+    buttons,
+  );
+  return row;
+}
+
+function fillRow(row, event) {
+  row.dataset.type = event.type;
+  row.dataset.severity = event.severity;
+  row.dataset.review = event.reviewStatus;
+  const label = row.querySelector(".ev-label");
+  label.textContent = event.label || typeLabel(event.type);
+  if (event.snapshotUrl && !row.querySelector(".snap-link")) {
+    const link = el("a", "snap-link", "snapshot");
+    link.href = event.snapshotUrl;
+    link.target = "_blank";
+    link.rel = "noopener";
+    label.after(link);
+  }
+  row.querySelector(".ev-details").textContent = event.summary ?? detailsSummary(event.details);
+  const sev = row.querySelector(".sev");
+  sev.className = `sev sev-${event.severity}`;
+  sev.textContent = event.severity;
+  row.querySelector(".ev-source").textContent = event.source;
+  row.querySelector(".ev-confidence").textContent = formatConfidence(event.confidence);
+  row.querySelector(".ev-duration").textContent = formatLength(event.durationSeconds);
+  const state = row.querySelector(".review-state");
+  state.dataset.state = event.reviewStatus;
+  state.textContent = REVIEW_LABELS[event.reviewStatus] || event.reviewStatus;
+  const by = [event.reviewedBy && `by ${event.reviewedBy}`, event.reviewReason].filter(Boolean).join(" · ");
+  row.querySelector(".review-by").textContent = by;
+  for (const button of row.querySelectorAll("[data-review]")) {
+    button.hidden = event.reviewStatus === button.dataset.review;
+  }
+}
+
+/**
+ * onReviewed(event, status, reason): a review was saved (the page records it in the audit trail).
+ * onFilter(): the filters changed (the chart follows them).
+ */
+export function createEventList({
+  table,
+  typeFilter,
+  severityFilter,
+  countEl,
+  emptyEl,
+  dialog,
+  reviewUrl,
+  startedAt,
+  me,
+  onReviewed,
+  onFilter,
+}) {
+  const tbody = table.tBodies[0];
+  const startMs = Date.parse(startedAt);
+  const rows = new Map([...tbody.rows].map((row) => [Number(row.dataset.eventId), row]));
+  const known = new Set([...typeFilter.options].map((option) => option.value));
+
+  function visible(event) {
+    return (
+      (!typeFilter.value || event.type === typeFilter.value) &&
+      (!severityFilter.value || event.severity === severityFilter.value)
+    );
+  }
+
+  function applyFilters() {
+    let shown = 0;
+    for (const row of rows.values()) {
+      row.hidden = !visible({ type: row.dataset.type, severity: row.dataset.severity });
+      if (!row.hidden) shown += 1;
+    }
+    countEl.textContent = shown === rows.size ? String(rows.size) : `${shown} of ${rows.size}`;
+    emptyEl.hidden = rows.size > 0;
+    table.hidden = rows.size === 0;
+  }
+
+  /** Add or refresh the rows of `events` (already merged by the page), keeping time order. */
+  function upsert(events) {
+    for (const event of events) {
+      let row = rows.get(event.id);
+      if (!row) {
+        row = buildRow(event, startMs);
+        const at = Date.parse(event.timestamp);
+        const later = [...tbody.rows].find((other) => Date.parse(other.dataset.at) > at);
+        tbody.insertBefore(row, later || null);
+        rows.set(event.id, row);
+        row.classList.add("is-new");
+        if (!known.has(event.type)) {
+          known.add(event.type);
+          typeFilter.append(new Option(typeLabel(event.type), event.type));
+        }
+      }
+      fillRow(row, event);
+    }
+    applyFilters();
+  }
+
+  function highlight(eventId) {
+    const row = rows.get(eventId);
+    if (!row) return;
+    if (row.hidden) {
+      typeFilter.value = "";
+      severityFilter.value = "";
+      applyFilters();
+      onFilter();
+    }
+    row.scrollIntoView({ behavior: "smooth", block: "center" });
+    row.classList.remove("is-picked");
+    void row.offsetWidth; // restart the highlight animation
+    row.classList.add("is-picked");
+  }
+
+  async function review(eventId, status, reason, row) {
+    const buttons = row.querySelectorAll("[data-review]");
+    buttons.forEach((b) => (b.disabled = true));
+    try {
+      await apiFetch(reviewUrl.replace("{id}", eventId), { method: "POST", body: { status, reason } });
+      onReviewed(eventId, status, reason, me);
+    } catch (error) {
+      const message = error instanceof ApiError ? error.message : "The review could not be sent; try again.";
+      row.querySelector(".review-by").textContent = message;
+    } finally {
+      buttons.forEach((b) => (b.disabled = false));
+    }
+  }
+
+  tbody.addEventListener("click", (clickEvent) => {
+    const button = clickEvent.target.closest("button[data-review]");
+    if (!button) return;
+    const row = button.closest("tr");
+    const eventId = Number(row.dataset.eventId);
+    if (button.dataset.review === "confirmed") {
+      review(eventId, "confirmed", "", row);
+      return;
+    }
+    const form = dialog.querySelector("form");
+    form.reset();
+    dialog.querySelector("[data-dialog-event]").textContent = row.querySelector(".ev-label").textContent;
+    dialog.returnValue = "";
+    dialog.onclose = () => {
+      if (dialog.returnValue !== "dismiss") return;
+      review(eventId, "dismissed", form.elements.reason.value.trim(), row);
+    };
+    dialog.showModal();
+  });
+
+  typeFilter.addEventListener("change", () => {
+    applyFilters();
+    onFilter();
+  });
+  severityFilter.addEventListener("change", () => {
+    applyFilters();
+    onFilter();
+  });
+  applyFilters();
+
+  return { upsert, highlight, visible };
+}
