@@ -31,6 +31,10 @@ CLOSE_FORBIDDEN = 4403
 class _Refuse(AsyncWebsocketConsumer):
     """Accepts, then closes at once with the code and reason placed in the scope."""
 
+    # No alias of that name is configured: a refused socket never listens on the channel layer,
+    # so it opens no Redis receive that must be cancelled once the client goes.
+    channel_layer_alias = "refused-sockets-listen-on-no-layer"
+
     async def connect(self) -> None:
         await self.accept()
         await self.close(code=self.scope["refuse_code"], reason=self.scope["refuse_reason"])

@@ -181,7 +181,7 @@ if REDIS_URL:
     }
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "procto.channel_layer.RedisChannelLayer",
             "CONFIG": {
                 # redis-py's async pool refuses (rather than waits) past max_connections, default
                 # 100; a class of 250 opening sockets at the same minute needs more at once.

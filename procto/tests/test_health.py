@@ -39,7 +39,7 @@ def test_healthz_names_a_dead_cache_with_503(client):
 def test_healthz_names_a_dead_channel_layer_with_503(client):
     dead_layer = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "procto.channel_layer.RedisChannelLayer",
             "CONFIG": {"hosts": [DEAD_REDIS]},
         }
     }

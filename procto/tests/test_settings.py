@@ -92,7 +92,7 @@ def test_service_urls_give_the_services_shape(tmp_path):
     assert got["database"] == "django.db.backends.postgresql"
     assert got["pool"] is True
     assert got["cache"] == "django_redis.cache.RedisCache"
-    assert got["layer"] == "channels_redis.core.RedisChannelLayer"
+    assert got["layer"] == "procto.channel_layer.RedisChannelLayer"
     assert got["eager"] is False
     assert got["broker"] == "redis://cache.example:6379/0"
 
@@ -177,6 +177,6 @@ def test_services_run_caches_and_queues_on_the_real_redis():
     raw = redis.Redis.from_url(os.environ["REDIS_URL"])
     keys = raw.keys("procto:*settings-probe")
     assert keys, "the Django cache should have written to the Redis of REDIS_URL"
-    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "procto.channel_layer.RedisChannelLayer"
     assert celery_app.conf.task_always_eager is False
     assert celery_app.conf.broker_url == os.environ["REDIS_URL"]
