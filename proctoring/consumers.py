@@ -12,12 +12,12 @@ from channels.db import database_sync_to_async
 from django.utils.dateparse import parse_datetime
 
 from accounts.permissions import Can, user_can
-from accounts.ws_auth import AuthenticatedConsumer
+from accounts.ws_auth import CLOSE_FORBIDDEN, AuthenticatedConsumer
 from exams.selectors import exams_visible_to
 from procto.errors import ApplicationError
 from proctoring import media, services
 from proctoring.models import ProctoringEvent
-from proctoring.realtime import ALL_MONITORS_GROUP, event_message, exam_monitor_group
+from proctoring.realtime import ALL_MONITORS_GROUP, event_message, exam_monitor_group, monitor_user_group
 from proctoring.stats import stream_stats
 from proctoring.stream import BadMessage, parse_media
 from sessions.models import ExamSession
@@ -172,8 +172,16 @@ CATCH_UP_LIMIT = 500
 
 
 @database_sync_to_async
-def _watched_exam_ids(user, only_exam: str | None) -> list[int] | None:
-    """Exam ids the user may watch (None: all exams, for admins); [] if none."""
+def _watched_exam_ids(user, only_exam: str | None, *, reload: bool = False) -> list[int] | None:
+    """Exam ids the user may watch (None: all exams, for admins); [] if none.
+
+    `reload`: read the user again first (their role may have changed since the socket opened).
+    """
+    if reload:
+        try:
+            user.refresh_from_db(fields=["role", "is_active"])
+        except type(user).DoesNotExist:
+            return []
     if not user_can(user, Can.MONITOR_SESSIONS):
         return []
     ids = (
@@ -199,7 +207,10 @@ class MonitorConsumer(AuthenticatedConsumer):
     """Live alerts for proctors, teachers and admins: the exams they watch, nothing else.
 
     After a reconnect the page sends {"type": "since", "lastEventId": n} and gets what it
-    missed, so a Redis restart or a dropped connection loses no alert.
+    missed, so a Redis restart or a dropped connection loses no alert. When the user's
+    assignments or role change, the socket follows at once (proctoring.signals): it leaves the
+    exams they may no longer watch, joins new ones and tells the page ({"type": "scope"}), or
+    closes with 4403 when nothing is left.
     """
 
     async def on_authenticated(self) -> None:
@@ -208,17 +219,39 @@ class MonitorConsumer(AuthenticatedConsumer):
             for part in self.scope.get("query_string", b"").decode().split("&")
             if "=" in part
         )
-        self.exam_ids = await _watched_exam_ids(self.user, query.get("exam"))
+        self.only_exam = query.get("exam")
+        self.exam_ids = await _watched_exam_ids(self.user, self.only_exam)
         if self.exam_ids == []:
             await self.refuse("no exams to watch")
             return
-        groups = (
-            [ALL_MONITORS_GROUP] if self.exam_ids is None else [exam_monitor_group(i) for i in self.exam_ids]
-        )
-        self.monitor_groups = groups
-        for group in groups:
-            await self.channel_layer.group_add(group, self.channel_name)
+        self.monitor_groups = [monitor_user_group(self.user.pk)]
+        await self.channel_layer.group_add(self.monitor_groups[0], self.channel_name)
+        await self._join(self._exam_groups())
         await self.accept()
+
+    def _exam_groups(self) -> list[str]:
+        if self.exam_ids is None:
+            return [ALL_MONITORS_GROUP]
+        return [exam_monitor_group(i) for i in self.exam_ids]
+
+    async def _join(self, groups: list[str]) -> None:
+        for group in groups:
+            if group not in self.monitor_groups:
+                await self.channel_layer.group_add(group, self.channel_name)
+                self.monitor_groups.append(group)
+
+    async def monitor_scope_changed(self, event: dict) -> None:
+        before = set(self._exam_groups())
+        self.exam_ids = await _watched_exam_ids(self.user, self.only_exam, reload=True)
+        after = set(self._exam_groups()) if self.exam_ids != [] else set()
+        for group in before - after:
+            await self.channel_layer.group_discard(group, self.channel_name)
+            self.monitor_groups.remove(group)
+        if not after:
+            await self.close(code=CLOSE_FORBIDDEN, reason="no exams to watch any more")
+            return
+        await self._join(sorted(after - before))
+        await self._send({"type": "scope"})
 
     async def disconnect(self, code: int) -> None:
         for group in getattr(self, "monitor_groups", []):

@@ -15,6 +15,18 @@ def exam_monitor_group(exam_id: int) -> str:
 ALL_MONITORS_GROUP = "monitor.all"
 
 
+def monitor_user_group(user_id: int) -> str:
+    """The monitor sockets of one user: told when the exams they may watch change."""
+    return f"monitor.user.{user_id}"
+
+
+def monitor_scope_changed(user_ids) -> None:
+    """After commit, tell these users' monitor sockets to work out again which exams they watch."""
+    groups = [monitor_user_group(pk) for pk in sorted(set(user_ids))]
+    if groups:
+        group_send_on_commit(groups, {"type": "monitor.scope_changed"}, what="monitor scope change")
+
+
 def event_message(event: ProctoringEvent) -> dict:
     return {
         "id": event.pk,

@@ -129,3 +129,72 @@ async def test_an_admin_filtering_on_an_impossible_exam_id_catches_up_on_nothing
     await socket.send_to(text_data='{"type": "since", "lastEventId": 0}')
     assert json.loads(await socket.receive_from(timeout=5)) == {"type": "catch-up", "events": []}
     await socket.disconnect()
+
+
+# --- the socket follows the user's assignments while it is open -----------------------------------
+
+
+async def test_a_proctor_removed_from_an_exam_stops_getting_its_alerts_at_once(proctor, student, watched):
+    other_exam = await database_sync_to_async(ExamFactory)()
+    await database_sync_to_async(other_exam.proctors.add)(proctor)
+    other_session = await database_sync_to_async(ExamSessionFactory)(exam=other_exam)
+    socket = await open_monitor(proctor)
+
+    await database_sync_to_async(watched.exam.proctors.remove)(proctor)
+    assert json.loads(await socket.receive_from(timeout=5)) == {"type": "scope"}
+    await database_sync_to_async(log)(watched, student, "paste")  # no longer theirs
+    await database_sync_to_async(log)(other_session, other_session.student, "copy")
+    message = json.loads(await socket.receive_from(timeout=5))
+    assert (message["type"], message["event"]["type"]) == ("alert", "copy")
+    assert await socket.receive_nothing(timeout=0.3)
+    # Catch-up follows the new scope too.
+    await socket.send_to(text_data='{"type": "since", "lastEventId": 0}')
+    caught_up = json.loads(await socket.receive_from(timeout=5))["events"]
+    assert [e["type"] for e in caught_up] == ["copy"]
+    await socket.disconnect()
+
+
+async def test_a_proctor_assigned_while_watching_gets_the_new_exams_alerts(proctor, student, watched):
+    socket = await open_monitor(proctor)
+    other_exam = await database_sync_to_async(ExamFactory)()
+    other_session = await database_sync_to_async(ExamSessionFactory)(exam=other_exam)
+
+    # From the user's side of the relation, as the admin's user form would do it.
+    await database_sync_to_async(proctor.proctored_exams.add)(other_exam)
+    assert json.loads(await socket.receive_from(timeout=5)) == {"type": "scope"}
+    await database_sync_to_async(log)(other_session, other_session.student, "copy")
+    message = json.loads(await socket.receive_from(timeout=5))
+    assert (message["type"], message["event"]["sessionId"]) == ("alert", str(other_session.pk))
+    await socket.disconnect()
+
+
+async def test_a_proctor_left_with_no_exam_is_closed_with_4403(proctor, watched):
+    socket = await open_monitor(proctor)
+    await database_sync_to_async(watched.exam.proctors.clear)()
+    message = await socket.receive_output(timeout=5)
+    assert (message["type"], message["code"]) == ("websocket.close", 4403)
+
+
+async def test_a_proctor_made_a_student_is_closed_with_4403(proctor, watched):
+    socket = await open_monitor(proctor)
+
+    def demote():
+        proctor.role = "student"
+        proctor.save()
+
+    await database_sync_to_async(demote)()
+    message = await socket.receive_output(timeout=5)
+    assert (message["type"], message["code"]) == ("websocket.close", 4403)
+
+
+async def test_other_proctors_and_sockets_are_not_disturbed(proctor, student, watched):
+    from accounts.tests.factories import UserFactory
+
+    colleague = await database_sync_to_async(UserFactory)(email="colleague@school.example", role="proctor")
+    await database_sync_to_async(watched.exam.proctors.add)(colleague)
+    socket = await open_monitor(colleague)
+    await database_sync_to_async(watched.exam.proctors.remove)(proctor)
+    assert await socket.receive_nothing(timeout=0.5)
+    await database_sync_to_async(log)(watched, student, "paste")
+    assert json.loads(await socket.receive_from(timeout=5))["type"] == "alert"
+    await socket.disconnect()

@@ -247,6 +247,9 @@ onMessage("media", ({ session }) => {
   scheduleRender();
 });
 onMessage("error", (message) => console.warn("monitor socket:", message.code, message.message));
+// The exams this user may watch changed (an assignment or their role): the grid, the feed and
+// the filters all depend on them, so the page starts again from the server's view.
+onMessage("scope", () => window.location.reload());
 
 const STATE_LABELS = {
   connecting: "Connecting…",
