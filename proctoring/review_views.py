@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from procto.byte_ranges import ranged_response
 from procto.crypto import DecryptionError
 from procto.encrypted_files import read_encrypted
 from procto.errors import NotFoundError
@@ -51,10 +52,16 @@ def event_snapshot(request: HttpRequest, event_id: int) -> HttpResponse:
 def session_room_scan_video(request: HttpRequest, session_id) -> HttpResponse:
     """The room-scan recording, decrypted; its type is read from the file (WebM, or MP4 from Safari)."""
     name = selectors.session_room_scan_name_get(user=request.user, session_id=session_id)
-    return _private_file(name, None)
+    data = _decrypted(name)
+    # Ranges, or the player can neither seek nor show where it is.
+    return _private(ranged_response(request, data, _video_type(data)))
 
 
-def _private_file(name: str, content_type: str | None) -> HttpResponse:
+def _private_file(name: str, content_type: str) -> HttpResponse:
+    return _private(HttpResponse(_decrypted(name), content_type=content_type))
+
+
+def _decrypted(name: str) -> bytes:
     try:
         data = read_encrypted(name)
     except FileNotFoundError as exc:
@@ -64,7 +71,10 @@ def _private_file(name: str, content_type: str | None) -> HttpResponse:
         # Altered or moved in the storage: never served, and worth an operator's attention.
         logger.error("encrypted file %s failed to decrypt", name)
         raise NotFoundError("The file could not be read.") from exc
-    response = HttpResponse(data, content_type=content_type or _video_type(data))
+    return data
+
+
+def _private(response: HttpResponse) -> HttpResponse:
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -289,6 +289,14 @@ def test_the_room_scan_is_played_to_the_staff_overseeing_it(client, teacher, sca
     assert f'<video class="room-scan" controls preload="metadata" src="{room_scan_url(scanned)}">' in html
 
 
+def test_the_room_scan_can_be_sought_through_range_requests(client, teacher, scanned):
+    response = login(client, teacher).get(room_scan_url(scanned), headers={"Range": "bytes=4-11"})
+    assert response.status_code == 206
+    assert response.content == WEBM[4:12]
+    assert response["Content-Range"] == f"bytes 4-11/{len(WEBM)}"
+    assert (response["Content-Type"], response["Cache-Control"]) == ("video/webm", "private, no-store")
+
+
 @pytest.mark.parametrize(("who", "expected"), [("unassigned proctor", 404), ("student", 403)])
 def test_the_room_scan_is_not_served_to_others(client, scanned, student, who, expected):
     user = UserFactory(role="proctor") if who == "unassigned proctor" else student

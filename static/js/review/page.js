@@ -36,6 +36,26 @@ for (const node of document.querySelectorAll("time[data-local]")) {
   node.textContent = node.dataset.local === "time" ? localTime(node.dateTime) : localDateTime(node.dateTime);
 }
 
+// --- the room scan's length ---------------------------------------------------------------------
+
+// MediaRecorder writes WebM without a duration, so the player shows 0:00 and cannot seek until
+// it has played to the end. Asking for a position past the end makes it find the real end;
+// then it goes back to the start.
+function findDuration(video) {
+  if (Number.isFinite(video.duration)) return;
+  video.addEventListener("durationchange", function rewind() {
+    if (!Number.isFinite(video.duration)) return;
+    video.removeEventListener("durationchange", rewind);
+    video.currentTime = 0;
+  });
+  video.currentTime = Number.MAX_SAFE_INTEGER;
+}
+for (const video of document.querySelectorAll("video.room-scan")) {
+  // A module script runs after parsing: the metadata may be in already.
+  if (video.readyState >= HTMLMediaElement.HAVE_METADATA) findDuration(video);
+  else video.addEventListener("loadedmetadata", () => findDuration(video), { once: true });
+}
+
 // --- the parts ----------------------------------------------------------------------------------
 
 const timeline = createTimeline({
