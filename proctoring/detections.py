@@ -20,6 +20,7 @@ from proctoring import realtime
 from proctoring.hysteresis import Action, ConditionState, step
 from proctoring.models import ProctoringEvent
 from proctoring.risk import EventWeighting, risk_score
+from sessions.errors import IllegalTransition
 from sessions.models import ExamSession
 from sessions.realtime import student_notify
 from sessions.services import exam_session_transition
@@ -153,7 +154,10 @@ def _close(state: ConditionState) -> ProctoringEvent | None:
 def session_risk_update(*, session: ExamSession) -> ExamSession:
     """Recompute the risk score, flag the session, warn the student, and end the session where
     the exam allows it. Call with the session row locked."""
-    events = ProctoringEvent.objects.filter(session=session)
+    # The record of an automatic ending is the result of the risk, not a cause of more.
+    events = ProctoringEvent.objects.filter(session=session).exclude(
+        type=ProctoringEvent.Type.CHEATING_DETECTED, source=ProctoringEvent.Source.SERVER
+    )
     risk = risk_score(EventWeighting(e.severity, e.duration_seconds, e.review_status) for e in events)
     policy = policy_for(session)
     if (session.risk_score, session.flagged) != (risk, risk >= policy["flag_risk"]):
@@ -171,11 +175,35 @@ def session_risk_update(*, session: ExamSession) -> ExamSession:
             },
         )
     if session.exam.auto_terminate and risk >= policy["terminate_risk"]:
-        transaction.on_commit(
-            lambda: exam_session_transition(
-                session_id=session.pk,
-                to=ExamSession.Status.CHEATING_DETECTED,
-                reason=f"Ended automatically: risk score {risk:.0f} reached {policy['terminate_risk']}.",
-            )
-        )
+        transaction.on_commit(lambda: _terminate_automatically(session, risk, policy["terminate_risk"]))
     return session
+
+
+def _terminate_automatically(session: ExamSession, risk: float, threshold: int) -> None:
+    """End the session as cheating-detected and put that on record as an event of its own: with
+    no proctor behind it there is no audited action, and the report must still say why it ended."""
+    reason = f"Ended automatically: risk score {risk:.0f} reached {threshold}."
+    try:
+        ended, changed = exam_session_transition(
+            session_id=session.pk, to=ExamSession.Status.CHEATING_DETECTED, reason=reason
+        )
+    except IllegalTransition:  # submitted or ended by a proctor in the meantime
+        return
+    if not changed:
+        return
+    try:
+        with transaction.atomic():
+            event = ProctoringEvent.objects.create(
+                session=ended,
+                analysis_key="cheating-detected:auto",
+                type=ProctoringEvent.Type.CHEATING_DETECTED,
+                severity=ProctoringEvent.Severity.CRITICAL,
+                source=ProctoringEvent.Source.SERVER,
+                details={"reason": reason, "riskScore": round(risk, 1), "threshold": threshold},
+                occurred_at=ended.ended_at,
+                ended_at=ended.ended_at,
+            )
+    except IntegrityError:  # two workers crossed the line at once: one record is enough
+        return
+    logger.warning("session %s: ended automatically (risk %.0f >= %s)", session.pk, risk, threshold)
+    realtime.broadcast_alert(event, exam_id=ended.exam_id)

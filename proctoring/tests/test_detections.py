@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from procto.encrypted_files import read_encrypted
-from proctoring.detections import observations_apply
+from proctoring.detections import observations_apply, session_risk_update
 from proctoring.heartbeat import stream_heartbeats_check, unmonitored_key
 from proctoring.media import media_received
 from proctoring.models import ProctoringEvent
@@ -85,6 +85,15 @@ def test_a_high_risk_session_ends_only_where_the_exam_allows_it(student, django_
     allowed.refresh_from_db()
     assert allowed.status == ExamSession.Status.CHEATING_DETECTED
     assert "risk score" in allowed.end_reason
+    # With no proctor behind it, the ending is on record as an event of its own, once.
+    ending = ProctoringEvent.objects.get(session=allowed, type="cheating-detected")
+    assert (ending.severity, ending.source) == ("critical", "server")
+    assert ending.details["reason"] == allowed.end_reason
+    assert ending.occurred_at == allowed.ended_at
+    # ... which does not feed the risk it came from.
+    risk_before = allowed.risk_score
+    session_risk_update(session=allowed)
+    assert allowed.risk_score == risk_before
 
     kept = ExamSessionFactory(exam__security_level="high", exam__auto_terminate=False)
     with django_capture_on_commit_callbacks(execute=True):
