@@ -77,8 +77,28 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "procto.error_pages.ApplicationErrorMiddleware",
 ]
+
+# Content-Security-Policy (django-csp): scripts only from our own files, so markup injected into a
+# page (a student's name, an answer, an event's details) cannot run. Inline styles stay allowed:
+# the Django admin and Chart.js set them, and they cannot run code. Camera previews and the
+# identity photo are blob: URLs; sockets are same-origin ('self' covers ws/wss in CSP 3).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "media-src": ["'self'", "blob:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 ROOT_URLCONF = "procto.urls"
 ASGI_APPLICATION = "procto.asgi.application"

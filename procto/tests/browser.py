@@ -86,6 +86,39 @@ def fake_media(tmp_path_factory) -> dict[str, Path]:
     }
 
 
+# What Chromium refused under the Content-Security-Policy, in any page of any browser test: a
+# script or style the policy blocks is a page that silently does less, so each test fails on it.
+CSP_VIOLATIONS: list[str] = []
+
+
+def _note_csp_violation(message) -> None:
+    if "Content Security Policy" in message.text:
+        CSP_VIOLATIONS.append(f"{message.location.get('url', '?')}: {message.text}")
+
+
+def _watch_for_csp_violations(chromium) -> None:
+    open_context, open_page = chromium.new_context, chromium.new_page
+
+    def new_context(**kwargs):
+        context = open_context(**kwargs)
+        context.on("console", _note_csp_violation)
+        return context
+
+    def new_page(**kwargs):
+        page = open_page(**kwargs)
+        page.on("console", _note_csp_violation)
+        return page
+
+    chromium.new_context, chromium.new_page = new_context, new_page
+
+
+@pytest.fixture(autouse=True)
+def _no_csp_violations():
+    CSP_VIOLATIONS.clear()
+    yield
+    assert not CSP_VIOLATIONS, "the Content-Security-Policy blocked:\n" + "\n".join(CSP_VIOLATIONS)
+
+
 @contextlib.contextmanager
 def chromium_launched(*, video: Path, audio: Path | None = None) -> Iterator:
     """Headless Chromium whose fake camera plays `video` (and microphone `audio`)."""
@@ -100,6 +133,7 @@ def chromium_launched(*, video: Path, audio: Path | None = None) -> Iterator:
     try:
         with sync_playwright() as playwright:
             chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+            _watch_for_csp_violations(chromium)
             yield chromium
             chromium.close()
     finally:

@@ -1,0 +1,59 @@
+"""The Content-Security-Policy in real Chromium on the pages no other browser test opens: the
+Django admin (with its JavaScript widgets), the exam report and preview, the login page. Any
+script or style the policy blocks fails the test (procto.tests.browser's CSP watch)."""
+
+from __future__ import annotations
+
+import pytest
+
+from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
+from procto.tests.browser import chromium_launched, in_thread, live_stack, log_in, write_y4m
+from sessions.tests.factories import ExamSessionFactory
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.needs_postgres,
+    pytest.mark.needs_redis,
+    pytest.mark.slow,
+    pytest.mark.real_hashers,
+]
+
+
+@pytest.fixture
+def chromium(tmp_path):
+    from proctoring.tests import faces
+
+    with chromium_launched(video=write_y4m(tmp_path / "still.y4m", faces.astronaut())) as browser:
+        yield browser
+
+
+def test_admin_and_report_pages_run_their_scripts_under_the_policy(
+    chromium, tmp_path, transactional_db, settings
+):
+    def world():
+        session = ExamSessionFactory()
+        admin = UserFactory(role="admin", is_staff=True, is_superuser=True)
+        return session, admin
+
+    session, admin = in_thread(world)
+    exam_id = session.exam_id
+    with live_stack(tmp_path, settings) as url:
+        page = chromium.new_context(viewport={"width": 1400, "height": 900}).new_page()
+        response = page.goto(f"{url}/accounts/login/")
+        policy = response.headers["content-security-policy"]
+        assert "script-src 'self'" in policy and "object-src 'none'" in policy
+        log_in(page, url, admin.email, DEFAULT_PASSWORD)
+
+        page.goto(f"{url}/admin/exams/exam/{exam_id}/change/")
+        # The proctors widget is built by the admin's JavaScript: it ran.
+        page.locator(".selector-available").first.wait_for(timeout=10_000)
+        page.goto(f"{url}/admin/sessions/examsession/{session.pk}/change/")
+        page.goto(f"{url}/admin/accounts/user/")
+        page.goto(f"{url}/exams/{exam_id}/report/")
+        assert session.student.email in page.content() or session.student.get_full_name() in page.content()
+        page.goto(f"{url}/exams/{exam_id}/preview/")
+        page.goto(f"{url}/proctoring/sessions/{session.pk}/")
+        # Chart.js sized its canvas (a canvas no script touched is 300 px wide).
+        chart = page.locator("#timeline-chart")
+        chart.wait_for(state="attached")
+        assert chart.evaluate("c => c.width") != 300
