@@ -363,7 +363,19 @@ REST_FRAMEWORK = {
     "URL_FORMAT_OVERRIDE": None,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "procto.throttles.ApiAnonRateThrottle",
+        "procto.throttles.ApiUserRateThrottle",
+    ],
+    # The client's address is REMOTE_ADDR, which daphne --proxy-headers sets from nginx's
+    # X-Forwarded-For; a header the client sends itself must not pick its own bucket.
+    "NUM_PROXIES": 0,
 }
+# API rate limits (procto/throttles.py). Signed-in calls count per user, not per address: a whole
+# school shares one address, and a student autosaves about 6 times a minute. Anonymous calls
+# (login, register, token refresh) count per address.
+API_USER_RATE = env.str("API_USER_RATE", default="600/min")
+API_ANON_RATE = env.str("API_ANON_RATE", default="120/min")
 
 # --- Tokens ---------------------------------------------------------------------------------------
 # HS256 with a key of its own: leaking SECRET_KEY (sessions, CSRF) must not let anyone mint tokens.
