@@ -1,8 +1,12 @@
 """A few pipeline numbers (frame lag, dropped frames) kept in the cache, shared by every process,
-and served at /metrics in Prometheus' text format."""
+and served at /metrics in Prometheus' text format, to staff who are logged in or a scraper with
+the METRICS_TOKEN as its bearer token (how much is being analysed is nobody else's business)."""
 
 from __future__ import annotations
 
+import hmac
+
+from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
@@ -33,8 +37,21 @@ def metric_value(name: str) -> float | None:
 
 @require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
+    if not _may_read_metrics(request):
+        response = HttpResponse("Metrics need a staff login or the metrics token.\n", status=401)
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        response["Content-Type"] = "text/plain"
+        return response
     values = cache.get_many([metric_key(name) for name in METRICS])
     lines = []
     for name, kind in METRICS.items():
         lines += [f"# TYPE procto_{name} {kind}", f"procto_{name} {values.get(metric_key(name), 0)}"]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; version=0.0.4")
+
+
+def _may_read_metrics(request: HttpRequest) -> bool:
+    if request.user.is_authenticated and request.user.is_staff:
+        return True
+    token = settings.METRICS_TOKEN
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    return bool(token) and scheme == "Bearer" and hmac.compare_digest(given.strip().encode(), token.encode())

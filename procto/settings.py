@@ -375,6 +375,8 @@ REST_FRAMEWORK = {
 # school shares one address, and a student autosaves about 6 times a minute. Anonymous calls
 # (login, register, token refresh) count per address.
 API_USER_RATE = env.str("API_USER_RATE", default="600/min")
+# Bearer token a Prometheus scraper sends to /metrics; unset, only logged-in staff read them.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 API_ANON_RATE = env.str("API_ANON_RATE", default="120/min")
 
 # --- Tokens ---------------------------------------------------------------------------------------
