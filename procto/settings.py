@@ -125,6 +125,8 @@ LOGOUT_REDIRECT_URL = "login"
 # Dev prints e-mails (password resets) to the console; production sets an SMTP backend.
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Procto <no-reply@procto.local>")
+# Where people reach this site: links in e-mails sent by workers, which have no request to ask.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")

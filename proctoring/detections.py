@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from procto.encrypted_files import store_encrypted
-from proctoring import realtime
+from proctoring import notifications, realtime
 from proctoring.hysteresis import Action, ConditionState, step
 from proctoring.models import ProctoringEvent
 from proctoring.risk import EventWeighting, risk_score
@@ -136,6 +136,7 @@ def _open(session, condition, state, source, seq, details, snapshot, confidence)
         return ProctoringEvent.objects.get(session=session, analysis_key=f"{condition}:{source}:{seq}")
     logger.info("session %s: %s opened (%s)", session.pk, condition, event.severity)
     realtime.broadcast_alert(event, exam_id=session.exam_id)
+    notifications.critical_alert_enqueue(event)
     return event
 
 
@@ -207,3 +208,4 @@ def _terminate_automatically(session: ExamSession, risk: float, threshold: int) 
         return
     logger.warning("session %s: ended automatically (risk %.0f >= %s)", session.pk, risk, threshold)
     realtime.broadcast_alert(event, exam_id=ended.exam_id)
+    notifications.critical_alert_enqueue(event)

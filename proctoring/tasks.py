@@ -8,7 +8,7 @@ import base64
 from celery import shared_task
 from celery.signals import worker_process_init
 
-from proctoring import heartbeat, pipeline
+from proctoring import heartbeat, notifications, pipeline
 
 
 @worker_process_init.connect
@@ -36,3 +36,8 @@ def analyse_audio(session_id: str, seq: int, captured_ms: int, pcm_b64: str) -> 
 @shared_task(name="proctoring.tasks.stream_heartbeats_check", ignore_result=True)
 def stream_heartbeats_check() -> int:
     return heartbeat.stream_heartbeats_check()
+
+
+@shared_task(name="proctoring.tasks.critical_alert_notify", ignore_result=True)
+def critical_alert_notify(event_id: int) -> int:
+    return notifications.critical_alert_notify(event_id=event_id)

@@ -1,0 +1,72 @@
+"""Critical alerts by e-mail: the people responsible for an exam hear of them even when no live
+monitor is open (an identity mismatch, a session ended automatically).
+
+The exam's teacher and its proctors are told, not every administrator of the school: they are
+the ones who can act. At most one e-mail per session and alert type per hour, so a flapping
+condition does not flood anyone. Only server-detected events count; a browser cannot claim a
+critical alert and send e-mails with it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.mail import send_mass_mail
+from django.db import transaction
+from django.urls import reverse
+
+from proctoring.models import ProctoringEvent
+
+logger = logging.getLogger(__name__)
+
+NOTIFY_EVERY_SECONDS = 3600
+
+
+def critical_alert_enqueue(event: ProctoringEvent) -> None:
+    """After commit, have a worker send the e-mails (never inside the frame's own task)."""
+    if event.severity != ProctoringEvent.Severity.CRITICAL or event.source != ProctoringEvent.Source.SERVER:
+        return
+    from proctoring import tasks  # tasks -> pipeline -> detections -> here
+
+    transaction.on_commit(lambda: tasks.critical_alert_notify.delay(event.pk))
+
+
+def critical_alert_notify(*, event_id: int) -> int:
+    """E-mail the exam's teacher and active proctors about one critical alert; returns how many
+    e-mails were sent (0 when it was told within the hour, or nobody has an address)."""
+    event = (
+        ProctoringEvent.objects.select_related("session__exam__created_by", "session__student")
+        .filter(pk=event_id, severity=ProctoringEvent.Severity.CRITICAL, source=ProctoringEvent.Source.SERVER)
+        .first()
+    )
+    if event is None:
+        return 0
+    session, exam = event.session, event.session.exam
+    staff = [exam.created_by, *exam.proctors.filter(is_active=True)]
+    recipients = sorted({u.email for u in staff if u is not None and u.is_active and u.email})
+    if not recipients or not cache.add(f"critical-mail:{session.pk}:{event.type}", 1, NOTIFY_EVERY_SECONDS):
+        return 0
+    student = session.student.display_name
+    kind = event.type
+    review = settings.PUBLIC_BASE_URL.rstrip("/") + reverse("proctoring-session", args=[session.pk])
+    subject = f"[Procto] Critical alert: {kind} - {student}, {exam.title}"
+    lines = [
+        f'A critical alert was raised for {student} in "{exam.title}".',
+        "",
+        f"Alert: {kind}",
+        f"At: {event.occurred_at:%Y-%m-%d %H:%M:%S %Z}",
+    ]
+    if event.details.get("reason"):
+        lines.append(f"Reason: {event.details['reason']}")
+    lines += [
+        "",
+        f"Review the session: {review}",
+        "",
+        "You are told at most once an hour per student and alert.",
+    ]
+    body = "\n".join(lines)
+    sent = send_mass_mail([(subject, body, None, [to]) for to in recipients], fail_silently=False)
+    logger.info("session %s: %s e-mailed to %d staff", session.pk, event.type, sent)
+    return sent

@@ -1,0 +1,91 @@
+"""Critical alerts reach the exam's teacher and proctors by e-mail, once an hour at most."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+
+from accounts.tests.factories import UserFactory
+from proctoring.models import ProctoringEvent
+from proctoring.services import event_record_client
+from proctoring.tests.test_detections import feed
+from sessions.tests.factories import ExamSessionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    settings.PUBLIC_BASE_URL = "https://exams.school.example"
+
+
+@pytest.fixture(autouse=True)
+def tasks_in_process():
+    # The e-mail task runs here, in services mode too: what is tested is who is told and when.
+    from procto.celery import app
+
+    saved = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = saved
+
+
+@pytest.fixture
+def session(student):
+    session = ExamSessionFactory(student=student, exam__security_level="high", exam__title="Physics final")
+    proctor = UserFactory(email="pia@school.example", role="proctor")
+    gone = UserFactory(email="gone@school.example", role="proctor", is_active=False)
+    session.exam.proctors.add(proctor, gone)
+    return session
+
+
+def test_an_identity_mismatch_emails_the_teacher_and_active_proctors(
+    session, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        feed(session, "identity-mismatch", [True, True])
+    assert ProctoringEvent.objects.filter(type="identity-mismatch").exists()
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(
+        [session.exam.created_by.email, "pia@school.example"]
+    )
+    message = mail.outbox[0]
+    assert "identity-mismatch" in message.subject and "Physics final" in message.subject
+    assert f"https://exams.school.example/proctoring/sessions/{session.pk}/" in message.body
+    assert session.student.display_name in message.body
+
+
+def test_the_same_alert_again_within_the_hour_sends_nothing_more(session, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        feed(session, "identity-mismatch", [True, True, False, False, False, False, False])  # opens, closes
+        feed(session, "identity-mismatch", [True, True], seq0=100)  # opens again, 14 s later
+    assert ProctoringEvent.objects.filter(type="identity-mismatch").count() == 2
+    assert len(mail.outbox) == 2  # the first event's two e-mails only
+
+
+def test_lesser_alerts_send_no_email(session, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        feed(session, "multiple-faces", [True] * 5)  # high, not critical
+    assert ProctoringEvent.objects.filter(type="multiple-faces").exists()
+    assert mail.outbox == []
+
+
+def test_a_browser_cannot_claim_a_critical_alert_to_send_email(session, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        event_record_client(
+            session_id=session.pk, student=session.student, type="tab-switch", severity="critical"
+        )
+    assert mail.outbox == []
+
+
+def test_an_automatic_ending_is_emailed(student, django_capture_on_commit_callbacks):
+    session = ExamSessionFactory(student=student, exam__security_level="high", exam__auto_terminate=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        feed(session, "identity-mismatch", [True] * 40, cadence=10)  # 6.5 minutes: risk past the end
+    session.refresh_from_db()
+    assert session.status == "cheating-detected"
+    ending = [m for m in mail.outbox if "cheating-detected" in m.subject]
+    assert [m.subject for m in ending] == [
+        f"[Procto] Critical alert: cheating-detected - {student.display_name}, {session.exam.title}"
+    ]
+    assert "Reason: Ended automatically" in ending[0].body
