@@ -94,3 +94,9 @@ def event_review(*, actor: User, event_id: int, status: str, reason: str = "") -
     realtime.broadcast_alert(event, exam_id=session.exam_id, update=True)
     session_risk_update(session=ExamSession.objects.select_for_update(no_key=True).get(pk=session.pk))
     return event
+
+
+def session_export_audit(*, actor: User, session: ExamSession, fmt: str) -> ProctorAction:
+    """Put on the session's audit trail that `actor` took a copy of its record (PDF, CSV, JSON):
+    it holds the student's answers, events and webcam snapshots. Call once access is checked."""
+    return _audit(session, actor, ProctorAction.Kind.EXPORT, format=fmt)

@@ -98,7 +98,8 @@ class ProctoringEvent(models.Model):
 
 
 class ProctorAction(models.Model):
-    """Every proctor decision, for the audit trail: who did what to which session, and when."""
+    """Every proctor decision, for the audit trail: who did what to which session, and when. Also
+    who took a copy of the session's record (an export), since it holds the student's data."""
 
     class Kind(models.TextChoices):
         WARN = "warn", "Warned the student"
@@ -106,6 +107,7 @@ class ProctorAction(models.Model):
         NOTE = "note", "Added a note"
         EXTEND_TIME = "extend-time", "Extended the time"
         REVIEW_ALERT = "review-alert", "Reviewed an alert"
+        EXPORT = "export", "Exported the record"
 
     session = models.ForeignKey(ExamSession, on_delete=models.CASCADE, related_name="proctor_actions")
     actor = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")

@@ -373,6 +373,10 @@ def action_entry(action: ProctorAction) -> dict:
             ProctorAction.Kind.TERMINATE: ("Ended the session", details.get("reason", "")),
             ProctorAction.Kind.NOTE: ("Added a note", details.get("text", "")),
             ProctorAction.Kind.EXTEND_TIME: (f"Extended the time by {details.get('minutes')} min", ""),
+            ProctorAction.Kind.EXPORT: (
+                f"Exported the record as {str(details.get('format', '')).upper()}",
+                "",
+            ),
         }.get(action.kind, (action.get_kind_display(), ""))
     return {
         "id": action.pk,

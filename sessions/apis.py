@@ -17,6 +17,7 @@ from accounts.identity_files import identity_file_url
 from accounts.permissions import Can, capability_required
 from exams.selectors import exam_get_for_user
 from procto.errors import NotFoundError
+from proctoring.actions import session_export_audit
 from proctoring.services import event_record_client
 from sessions import admissions, readiness, reports, services
 from sessions.admission_realtime import admission_message
@@ -179,12 +180,13 @@ class SessionExportApi(APIView):
         if not sessions_watchable_by(request.user).filter(pk=session.pk).exists():
             raise NotFoundError("No such exam session.")
         fmt = request.query_params.get("format", "json")
+        if fmt not in ("csv", "json"):
+            raise ValidationError({"format": "Use json or csv."})
+        session_export_audit(actor=request.user, session=session, fmt=fmt)
         if fmt == "csv":
             response = HttpResponse(session_export_csv(session), content_type="text/csv")
             response["Content-Disposition"] = f'attachment; filename="session-{session.pk}.csv"'
             return response
-        if fmt != "json":
-            raise ValidationError({"format": "Use json or csv."})
         return Response(session_export_data(session))
 
 

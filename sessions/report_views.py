@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from procto.errors import NotFoundError
+from proctoring.actions import session_export_audit
 from sessions.report_pdf import session_report_pdf as render_session_pdf
 from sessions.reports import (
     DEFAULT_SORT,
@@ -56,9 +57,10 @@ def session_report_pdf(request: HttpRequest, session_id) -> HttpResponse:
     session = sessions_watchable_by(request.user).filter(pk=session_id).first()
     if session is None:
         raise NotFoundError("No such exam session.")
-    pdf = render_session_pdf(session=session, generated_by=request.user)
     # Who took a copy of a student's record, and when: the PDF holds their webcam snapshots.
+    session_export_audit(actor=request.user, session=session, fmt="pdf")
     logger.info("user %s (%s) exported session %s as PDF", request.user.pk, request.user.email, session.pk)
+    pdf = render_session_pdf(session=session, generated_by=request.user)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="session-{session.pk}.pdf"'
     response["Cache-Control"] = "private, no-store"

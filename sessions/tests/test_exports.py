@@ -106,6 +106,7 @@ def test_the_json_export_carries_review_decisions_and_proctor_actions(as_teacher
         ("review-alert", "teacher@school.example"),
         ("review-alert", "teacher@school.example"),
         ("note", "teacher@school.example"),
+        ("export", "teacher@school.example"),  # this very export, on the record
     ]
     assert data["actions"][0]["details"]["reason"] == CONFIRM_REASON
     assert data["actions"][2]["details"]["text"] == NOTE_TEXT
@@ -162,3 +163,30 @@ def test_the_export_reads_a_bounded_number_of_rows_however_long_the_session(
     assert len(data["events"]) == 204
     with django_assert_max_num_queries(8):
         assert len(export(as_teacher, session, "csv").content.decode().splitlines()) == 205
+
+
+def test_every_export_is_on_the_sessions_audit_trail_and_refusals_are_not(
+    as_teacher, reviewed, client, teacher
+):
+    from accounts.tests.factories import UserFactory
+    from proctoring.models import ProctorAction
+
+    session = reviewed.session
+    export(as_teacher, session, "json")
+    export(as_teacher, session, "csv")
+    client.force_login(teacher)
+    assert client.get(f"/proctoring/sessions/{session.pk}/report.pdf").status_code == 200
+    # Refused: a bad format, and a proctor not assigned to the exam.
+    assert as_teacher.get(f"/api/exam-sessions/{session.pk}/export?format=xml").status_code == 400
+    stranger = APIClient()
+    stranger.force_authenticate(UserFactory(role="proctor"))
+    assert stranger.get(f"/api/exam-sessions/{session.pk}/export?format=json").status_code == 404
+
+    exports = ProctorAction.objects.filter(session=session, kind="export").order_by("id")
+    assert [(a.actor, a.details["format"]) for a in exports] == [
+        (teacher, "json"),
+        (teacher, "csv"),
+        (teacher, "pdf"),
+    ]
+    review_page = client.get(f"/proctoring/sessions/{session.pk}/").content.decode()
+    assert "Exported the record as PDF" in review_page

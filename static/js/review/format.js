@@ -79,6 +79,7 @@ export function actionEntry({ id, kind, details = {}, createdAt }, actor) {
     terminate: ["Ended the session", details.reason],
     note: ["Added a note", details.text],
     "extend-time": [`Extended the time by ${details.minutes} min`, ""],
+    export: [`Exported the record as ${String(details.format || "").toUpperCase()}`, ""],
     "review-alert": [
       `${details.status === "confirmed" ? "Confirmed" : "Dismissed"} alert #${details.event}`,
       details.reason,
