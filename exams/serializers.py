@@ -1,11 +1,21 @@
 """Exam shapes as in the reference document (camelCase on the wire): duration, startTime,
 endTime, questions[{questionText, options, imageUrl, correctAnswer, points, explanation}],
 createdBy, settings{allowedAttempts, shuffleQuestions, showResults, proctoringEnabled,
-securityLevel}."""
+securityLevel}. Image questions send their picture as `image`, base64 (a data: URL or bare),
+since an exam and all its questions travel as one JSON document."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import io
+import uuid
+
+from django.core.files.base import ContentFile
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from PIL import Image, UnidentifiedImageError
 from rest_framework import serializers
 
 from exams.models import Exam, Question
@@ -88,6 +98,45 @@ class ExamOutput(serializers.ModelSerializer):
         return QuestionOutput(exam.questions.order_by("order", "id"), many=True, context=self.context).data
 
 
+MAX_QUESTION_IMAGE_BYTES = 2 * 1024 * 1024
+QUESTION_IMAGE_FORMATS = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "webp"}
+
+
+@extend_schema_field(OpenApiTypes.BYTE)
+class Base64ImageField(serializers.Field):
+    """A picture sent inside JSON as base64, checked to be a real JPEG, PNG, GIF or WebP of at
+    most 2 MB; becomes a ContentFile with a fresh name for the question's ImageField."""
+
+    default_error_messages = {
+        "invalid": "Send the image as base64 (a data: URL or bare base64).",
+        "too_large": f"The image is larger than {MAX_QUESTION_IMAGE_BYTES // 1_048_576} MB.",
+        "not_image": "The data is not a JPEG, PNG, GIF or WebP picture.",
+    }
+
+    def to_internal_value(self, data) -> ContentFile:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        encoded = data.split(",", 1)[1] if data.startswith("data:") and "," in data else data
+        if len(encoded) > MAX_QUESTION_IMAGE_BYTES * 4 // 3 + 4:
+            self.fail("too_large")
+        try:
+            raw = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            self.fail("invalid")
+        try:
+            with Image.open(io.BytesIO(raw)) as picture:
+                kind = picture.format
+                picture.verify()
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+            self.fail("not_image")
+        if kind not in QUESTION_IMAGE_FORMATS:
+            self.fail("not_image")
+        return ContentFile(raw, name=f"{uuid.uuid4().hex}.{QUESTION_IMAGE_FORMATS[kind]}")
+
+    def to_representation(self, value) -> str:  # never sent back: GET gives imageUrl
+        return ""
+
+
 class QuestionInput(serializers.Serializer):
     type = serializers.ChoiceField(choices=Question.Type.choices)
     question_text = serializers.CharField(max_length=20_000)
@@ -98,6 +147,7 @@ class QuestionInput(serializers.Serializer):
     points = serializers.DecimalField(max_digits=6, decimal_places=2, min_value=0, default=1)
     explanation = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
     language = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+    image = Base64ImageField(required=False)
 
 
 class ExamInput(serializers.Serializer):
@@ -137,6 +187,7 @@ class ExamInput(serializers.Serializer):
                     "points": q["points"],
                     "explanation": q["explanation"],
                     "language": q["language"],
+                    **({"image": q["image"]} if "image" in q else {}),
                 }
                 for q in data["questions"]
             ]

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from djangorestframework_camel_case.util import camelize
@@ -64,7 +65,11 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         )
 
     headers = {}
-    if isinstance(exc, ApplicationError):
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1_048_576
+        status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+        body = error_body("PAYLOAD_TOO_LARGE", f"The request body is larger than {limit} MB.")
+    elif isinstance(exc, ApplicationError):
         status_code, body = exc.status, error_body(exc.code, exc.message, exc.details)
     elif isinstance(exc, exceptions.APIException):
         status_code, body = exc.status_code, error_body(*_drf_error(exc))

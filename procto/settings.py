@@ -373,6 +373,9 @@ REST_FRAMEWORK = {
     # X-Forwarded-For; a header the client sends itself must not pick its own bucket.
     "NUM_PROXIES": 0,
 }
+# Largest request body read into memory (Django's default is 2.5 MB): an exam with its image
+# questions travels as one JSON document, each picture up to 2 MB in base64. nginx allows 25 MB.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BYTES", default=16 * 1024 * 1024)
 # API rate limits (procto/throttles.py). Signed-in calls count per user, not per address: a whole
 # school shares one address, and a student autosaves about 6 times a minute. Anonymous calls
 # (login, register, token refresh) count per address.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 
 import pytest
@@ -156,3 +157,75 @@ def exam_with_image(teacher, settings, tmp_path):
         proctoring_enabled=False,
         questions=[{"type": "Image", "text": "Name the shape.", "image": triangle_png()}],
     )
+
+
+# --- image questions through the API -----------------------------------------------------------------
+
+
+def png_data_url() -> tuple[str, bytes]:
+    from exams.demo import triangle_png
+
+    raw = triangle_png().read()
+    return "data:image/png;base64," + base64.b64encode(raw).decode(), raw
+
+
+def image_question(image: str | None) -> dict:
+    question = {"type": "Image", "questionText": "Name this shape and its angles.", "points": 2}
+    return question | ({"image": image} if image is not None else {})
+
+
+def test_an_image_question_is_created_with_its_picture_in_the_json(api, client, teacher, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    data_url, raw = png_data_url()
+    api.force_authenticate(teacher)
+    response = api.post("/api/exams", reference_exam(questions=[image_question(data_url)]), format="json")
+    assert response.status_code == 201, response.json()
+    question = response.json()["data"]["questions"][0]
+    assert question["type"] == "Image" and question["imageUrl"].endswith("/image")
+    client.force_login(teacher)
+    picture = client.get(question["imageUrl"])
+    assert picture.status_code == 200
+    assert b"".join(picture.streaming_content if picture.streaming else [picture.content]) == raw
+    # Bare base64 works too.
+    bare = data_url.split(",", 1)[1]
+    assert (
+        api.post("/api/exams", reference_exam(questions=[image_question(bare)]), format="json").status_code
+        == 201
+    )
+
+
+@pytest.mark.parametrize(
+    ("image", "message"),
+    [
+        ("data:image/png;base64,@@not-base64@@", "base64"),
+        (base64.b64encode(b"GIF89a but not really a picture").decode(), "not a JPEG, PNG"),
+        (base64.b64encode(b"%PDF-1.7 " * 10).decode(), "not a JPEG, PNG"),
+        ("A" * (3 * 1024 * 1024), "larger than 2 MB"),
+        (12345, "base64"),
+    ],
+)
+def test_a_bad_picture_is_a_400_naming_the_question(api, teacher, settings, tmp_path, image, message):
+    settings.MEDIA_ROOT = tmp_path
+    api.force_authenticate(teacher)
+    response = api.post("/api/exams", reference_exam(questions=[image_question(image)]), format="json")
+    assert response.status_code == 400
+    details = response.json()["error"]["details"]
+    # DRF names the list item by its index: {"questions": {"0": {"image": [...]}}}.
+    assert message in str(details["questions"]["0"]["image"])
+    assert not Exam.objects.exists()
+
+
+def test_a_body_past_the_request_limit_is_413_not_500(api, teacher, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+    api.force_authenticate(teacher)
+    question = image_question("A" * (1024 * 1024 + 10))
+    response = api.post("/api/exams", reference_exam(questions=[question]), format="json")
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+def test_an_image_question_without_a_picture_is_refused(api, teacher):
+    api.force_authenticate(teacher)
+    response = api.post("/api/exams", reference_exam(questions=[image_question(None)]), format="json")
+    assert response.status_code == 400
+    assert "questions.1.image" in response.json()["error"]["details"]
