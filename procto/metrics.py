@@ -54,4 +54,8 @@ def _may_read_metrics(request: HttpRequest) -> bool:
         return True
     token = settings.METRICS_TOKEN
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    return bool(token) and scheme == "Bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+    return (
+        bool(token)
+        and scheme.lower() == "bearer"
+        and hmac.compare_digest(given.strip().encode(), token.encode())
+    )

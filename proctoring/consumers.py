@@ -220,12 +220,14 @@ class MonitorConsumer(AuthenticatedConsumer):
             if "=" in part
         )
         self.only_exam = query.get("exam")
+        # Listen for scope changes before reading the scope: a change committed in between
+        # would otherwise reach a group this socket had not joined yet, and be lost.
+        self.monitor_groups = [monitor_user_group(self.user.pk)]
+        await self.channel_layer.group_add(self.monitor_groups[0], self.channel_name)
         self.exam_ids = await _watched_exam_ids(self.user, self.only_exam)
         if self.exam_ids == []:
             await self.refuse("no exams to watch")
             return
-        self.monitor_groups = [monitor_user_group(self.user.pk)]
-        await self.channel_layer.group_add(self.monitor_groups[0], self.channel_name)
         await self._join(self._exam_groups())
         await self.accept()
 

@@ -176,7 +176,10 @@ def session_risk_update(*, session: ExamSession) -> ExamSession:
             },
         )
     if session.exam.auto_terminate and risk >= policy["terminate_risk"]:
-        transaction.on_commit(lambda: _terminate_automatically(session, risk, policy["terminate_risk"]))
+        # robust: a failure is logged and the next frame over the line tries again.
+        transaction.on_commit(
+            lambda: _terminate_automatically(session, risk, policy["terminate_risk"]), robust=True
+        )
     return session
 
 

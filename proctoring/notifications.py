@@ -18,6 +18,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from proctoring.models import ProctoringEvent
+from sessions.selectors import sessions_watchable_by
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +31,8 @@ def critical_alert_enqueue(event: ProctoringEvent) -> None:
         return
     from proctoring import tasks  # tasks -> pipeline -> detections -> here
 
-    transaction.on_commit(lambda: tasks.critical_alert_notify.delay(event.pk))
+    # robust: a broker that is down must not fail the frame's task after its event is stored.
+    transaction.on_commit(lambda: tasks.critical_alert_notify.delay(event.pk), robust=True)
 
 
 def critical_alert_notify(*, event_id: int) -> int:
@@ -44,14 +46,18 @@ def critical_alert_notify(*, event_id: int) -> int:
     if event is None:
         return 0
     session, exam = event.session, event.session.exam
-    staff = [exam.created_by, *exam.proctors.filter(is_active=True)]
-    recipients = sorted({u.email for u in staff if u is not None and u.is_active and u.email})
-    if not recipients or not cache.add(f"critical-mail:{session.pk}:{event.type}", 1, NOTIFY_EVERY_SECONDS):
+    # Only those who may watch this session now: a proctor who became a student, or a teacher
+    # who lost the role, keeps the assignment row but must not get the student's alerts.
+    staff = [u for u in [exam.created_by, *exam.proctors.all()] if u is not None and u.is_active and u.email]
+    recipients = sorted({u.email for u in staff if sessions_watchable_by(u).filter(pk=session.pk).exists()})
+    told = f"critical-mail:{session.pk}:{event.type}"
+    if not recipients or not cache.add(told, 1, NOTIFY_EVERY_SECONDS):
         return 0
     student = session.student.display_name
     kind = event.type
     review = settings.PUBLIC_BASE_URL.rstrip("/") + reverse("proctoring-session", args=[session.pk])
-    subject = f"[Procto] Critical alert: {kind} - {student}, {exam.title}"
+    # Names and titles are typed by users: a line break in a header would stop the e-mail.
+    subject = " ".join(f"[Procto] Critical alert: {kind} - {student}, {exam.title}".split())
     lines = [
         f'A critical alert was raised for {student} in "{exam.title}".',
         "",
@@ -67,6 +73,10 @@ def critical_alert_notify(*, event_id: int) -> int:
         "You are told at most once an hour per student and alert.",
     ]
     body = "\n".join(lines)
-    sent = send_mass_mail([(subject, body, None, [to]) for to in recipients], fail_silently=False)
+    try:
+        sent = send_mass_mail([(subject, body, None, [to]) for to in recipients], fail_silently=False)
+    except Exception:
+        cache.delete(told)  # not told after all: the task's retry, or the next alert, tries again
+        raise
     logger.info("session %s: %s e-mailed to %d staff", session.pk, event.type, sent)
     return sent

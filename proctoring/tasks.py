@@ -4,6 +4,7 @@ process (worker_process_init), never per task."""
 from __future__ import annotations
 
 import base64
+import smtplib
 
 from celery import shared_task
 from celery.signals import worker_process_init
@@ -38,6 +39,13 @@ def stream_heartbeats_check() -> int:
     return heartbeat.stream_heartbeats_check()
 
 
-@shared_task(name="proctoring.tasks.critical_alert_notify", ignore_result=True)
+# A mail server that is down is retried a few times, a minute apart and more.
+@shared_task(
+    name="proctoring.tasks.critical_alert_notify",
+    ignore_result=True,
+    autoretry_for=(OSError, smtplib.SMTPException),
+    retry_backoff=60,
+    max_retries=4,
+)
 def critical_alert_notify(event_id: int) -> int:
     return notifications.critical_alert_notify(event_id=event_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 from django.http import HttpResponse
@@ -38,6 +39,8 @@ from sessions.serializers import (
     SystemCheckInput,
     session_detail,
 )
+
+logger = logging.getLogger(__name__)
 
 
 class SessionStartApi(APIView):
@@ -163,6 +166,15 @@ class SessionReportsApi(APIView):
             sessions = reports.exam_report_rows(user=request.user, exam_id=exam_id, sort=sort)
         else:
             sessions = reports.finished_session_rows(user=request.user)
+        # A class's scores and risk in one file: on record in the log (the audit trail is per
+        # session, for exports of one session's full record).
+        logger.info(
+            "user %s (%s) exported the report of %s as %s",
+            request.user.pk,
+            request.user.email,
+            f"exam {exam_id}" if exam_id else "their finished sessions",
+            fmt,
+        )
         if fmt == "csv":
             response = HttpResponse(reports.report_csv(sessions), content_type="text/csv")
             name = f"exam-{int(exam_id)}-report.csv" if exam_id else "sessions-report.csv"

@@ -57,10 +57,10 @@ def session_report_pdf(request: HttpRequest, session_id) -> HttpResponse:
     session = sessions_watchable_by(request.user).filter(pk=session_id).first()
     if session is None:
         raise NotFoundError("No such exam session.")
+    pdf = render_session_pdf(session=session, generated_by=request.user)
     # Who took a copy of a student's record, and when: the PDF holds their webcam snapshots.
     session_export_audit(actor=request.user, session=session, fmt="pdf")
     logger.info("user %s (%s) exported session %s as PDF", request.user.pk, request.user.email, session.pk)
-    pdf = render_session_pdf(session=session, generated_by=request.user)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="session-{session.pk}.pdf"'
     response["Cache-Control"] = "private, no-store"

@@ -50,3 +50,8 @@ def test_a_range_past_the_end_is_416_with_the_size(header):
 def test_a_range_we_do_not_serve_gets_the_whole_file(header):
     response = get(header)
     assert (response.status_code, response.content) == (200, DATA)
+
+
+def test_a_range_with_thousands_of_digits_gets_the_whole_file_not_a_500():
+    response = get("bytes=" + "9" * 5000 + "-")
+    assert (response.status_code, response.content) == (200, DATA)

@@ -59,3 +59,19 @@ def test_nginx_upgrades_websockets_for_the_ws_paths():
     ws_block = conf.split("location /ws/", 1)[1].split("}", 1)[0]
     assert "proxy_set_header Upgrade $http_upgrade" in ws_block
     assert "proxy_http_version 1.1" in ws_block
+
+
+def test_nginx_tells_daphne_the_address_it_saw_not_one_the_client_chose():
+    # daphne --proxy-headers takes the leftmost X-Forwarded-For entry as the client; nginx's
+    # $proxy_add_x_forwarded_for would put the client's own header first, and every forged
+    # value would be a fresh bucket for the per-address API limit and the login lockout.
+    from daphne.utils import parse_x_forwarded_for
+
+    conf = (REPO_ROOT / "deploy" / "nginx.conf").read_text()
+    settings_lines = [
+        line.strip() for line in conf.splitlines() if "X-Forwarded-For" in line and "proxy" in line
+    ]
+    assert settings_lines and all(line.endswith("X-Forwarded-For $remote_addr;") for line in settings_lines)
+    appended = {b"x-forwarded-for": [b"10.9.8.7, 198.51.100.1"]}  # what $proxy_add_... would send
+    assert parse_x_forwarded_for(appended)[0][0] == "10.9.8.7"  # why appending is not safe
+    assert parse_x_forwarded_for({b"x-forwarded-for": [b"198.51.100.1"]})[0][0] == "198.51.100.1"

@@ -45,3 +45,8 @@ def test_without_a_token_configured_a_bearer_gets_nothing(client, settings, coun
 def test_a_logged_in_student_gets_nothing(client, student, counted):
     client.force_login(student)
     assert client.get("/metrics").status_code == 401
+
+
+def test_the_bearer_scheme_is_case_insensitive(client, settings, counted):
+    settings.METRICS_TOKEN = "s3cret-scrape"
+    assert client.get("/metrics", headers={"Authorization": "bearer s3cret-scrape"}).status_code == 200

@@ -198,3 +198,22 @@ async def test_other_proctors_and_sockets_are_not_disturbed(proctor, student, wa
     await database_sync_to_async(log)(watched, student, "paste")
     assert json.loads(await socket.receive_from(timeout=5))["type"] == "alert"
     await socket.disconnect()
+
+
+async def test_a_removal_while_the_socket_connects_is_not_missed(proctor, student, watched, monkeypatch):
+    from proctoring import consumers
+
+    read_scope = consumers._watched_exam_ids
+
+    async def scope_then_removal(*args, **kwargs):
+        ids = await read_scope(*args, **kwargs)
+        await database_sync_to_async(watched.exam.proctors.remove)(proctor)  # lands right after the read
+        return ids
+
+    monkeypatch.setattr(consumers, "_watched_exam_ids", scope_then_removal)
+    socket = await open_monitor(proctor)
+    monkeypatch.setattr(consumers, "_watched_exam_ids", read_scope)
+    # The change reached the socket although it came before the socket joined the exam's group:
+    # with nothing left to watch, it closes.
+    message = await socket.receive_output(timeout=5)
+    assert (message["type"], message.get("code")) == ("websocket.close", 4403)

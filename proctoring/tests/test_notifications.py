@@ -89,3 +89,35 @@ def test_an_automatic_ending_is_emailed(student, django_capture_on_commit_callba
         f"[Procto] Critical alert: cheating-detected - {student.display_name}, {session.exam.title}"
     ]
     assert "Reason: Ended automatically" in ending[0].body
+
+
+def test_a_line_break_in_a_students_name_does_not_stop_the_email(session, django_capture_on_commit_callbacks):
+    student = session.student
+    student.first_name = "Eve\nBcc: someone@elsewhere.example"
+    student.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        feed(session, "identity-mismatch", [True, True])
+    assert len(mail.outbox) == 2
+    assert all("\n" not in m.subject and "Eve Bcc:" in m.subject for m in mail.outbox)
+    assert all(m.to in ([session.exam.created_by.email], ["pia@school.example"]) for m in mail.outbox)
+
+
+def test_a_proctor_who_lost_the_role_is_not_emailed(session, django_capture_on_commit_callbacks):
+    proctor = session.exam.proctors.get(email="pia@school.example")
+    proctor.role = "student"
+    proctor.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        feed(session, "identity-mismatch", [True, True])
+    assert [m.to for m in mail.outbox] == [[session.exam.created_by.email]]
+
+
+def test_a_failed_send_is_not_counted_as_told(session, settings, django_capture_on_commit_callbacks):
+    from proctoring.notifications import critical_alert_notify
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # nothing listens: refused at once
+    with django_capture_on_commit_callbacks(execute=True):  # robust: the frame's work is not undone
+        feed(session, "identity-mismatch", [True, True])
+    event = ProctoringEvent.objects.get(type="identity-mismatch")
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert critical_alert_notify(event_id=event.pk) == 2  # the hour's mark was taken back
