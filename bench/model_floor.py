@@ -26,23 +26,24 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.scoring import wall_and_cpu_ms  # noqa: E402 - standard library only, any venv
 
 # Run by the project's python: MediaPipe's graphs as the workers call them, timed per call.
 MEDIAPIPE_PART = r"""
-import json, os, statistics, sys, time
+import json, os, sys
 sys.path.insert(0, os.getcwd())
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "procto.settings")
 import django; django.setup()
 import mediapipe, numpy as np
 from proctoring.detectors import faces
 from proctoring.tests import faces as photos
+from bench.scoring import wall_and_cpu_ms
 
 runs = int(sys.argv[1])
 people = photos.people()
@@ -52,17 +53,7 @@ models = faces._models()
 face = faces.count_faces(faces._candidates(frame))[0]
 
 def timed(fn):
-    for _ in range(20):
-        fn()
-    walls, cpus = [], []
-    for _ in range(runs):
-        w, c = time.perf_counter(), time.process_time()
-        fn()
-        walls.append(1000 * (time.perf_counter() - w)); cpus.append(1000 * (time.process_time() - c))
-    return {
-        "wall_median_ms": round(statistics.median(walls), 3),
-        "cpu_mean_ms": round(statistics.mean(cpus), 3),
-    }
+    return wall_and_cpu_ms(fn, runs, warmup=20, digits=3)
 
 print(json.dumps({
     "modules": os.path.dirname(mediapipe.__file__) + "/modules",
@@ -91,21 +82,12 @@ def bare_model_ms(path: Path, runs: int) -> dict:
     tensor = interpreter.get_input_details()[0]
     # The arithmetic does not depend on the pixels: a dense float model costs the same per call.
     pixels = np.random.default_rng(0).random(tensor["shape"], dtype=np.float32)
-    for _ in range(20):
+
+    def call() -> None:
         interpreter.set_tensor(tensor["index"], pixels)
         interpreter.invoke()
-    walls, cpus = [], []
-    for _ in range(runs):
-        wall, cpu = time.perf_counter(), time.process_time()
-        interpreter.set_tensor(tensor["index"], pixels)
-        interpreter.invoke()
-        walls.append(1000 * (time.perf_counter() - wall))
-        cpus.append(1000 * (time.process_time() - cpu))
-    return {
-        "input": [int(n) for n in tensor["shape"]],
-        "wall_median_ms": round(statistics.median(walls), 3),
-        "cpu_mean_ms": round(statistics.mean(cpus), 3),
-    }
+
+    return {"input": [int(n) for n in tensor["shape"]], **wall_and_cpu_ms(call, runs, warmup=20, digits=3)}
 
 
 def main() -> None:

@@ -55,7 +55,6 @@ import os
 import random
 import secrets
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -79,6 +78,7 @@ from bench.procstat import (
     runqueue_wait_s,
     thread_cpu_s,
 )
+from bench.scoring import wall_and_cpu_ms
 from procto.tests.live_servers import (
     PYTHON,
     celery_worker_cmd,
@@ -318,22 +318,12 @@ class Meter:
 
 
 def timed(key: str, what: str, fn, *, runs: int, warmup: int = 5) -> dict:
-    for _ in range(warmup):
-        fn()
-    walls, cpus = [], []
-    for _ in range(runs):
-        wall, cpu = time.perf_counter(), time.process_time()
-        fn()
-        walls.append(1000 * (time.perf_counter() - wall))
-        cpus.append(1000 * (time.process_time() - cpu))
     return {
         "part": "a",
         "key": key,
         "what": what,
         "runs": runs,
-        "wall_median_ms": round(statistics.median(walls), 2),
-        "wall_p95_ms": round(sorted(walls)[math.ceil(0.95 * runs) - 1], 2),
-        "cpu_mean_ms": round(statistics.mean(cpus), 2),
+        **wall_and_cpu_ms(fn, runs, warmup=warmup),
         "loadavg_1m": os.getloadavg()[0],
     }
 
