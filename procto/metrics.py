@@ -23,13 +23,14 @@ from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+# The pipeline's numbers in the cache: name -> (Prometheus family, help).
 METRICS = {
-    "frame_lag_seconds": "gauge",  # exponential moving average of the queue lag of frames
-    "audio_lag_seconds": "gauge",
-    "frames_analysed": "counter",
-    "frames_magnified": "counter",  # frames that also had the magnified search for small faces
-    "frames_dropped": "counter",
-    "frames_unreadable": "counter",
+    "frame_lag_seconds": (GaugeMetricFamily, "Moving average of how long frames waited in the queue."),
+    "audio_lag_seconds": (GaugeMetricFamily, "Moving average of how long audio chunks waited in the queue."),
+    "frames_analysed": (CounterMetricFamily, "Webcam frames analysed."),
+    "frames_magnified": (CounterMetricFamily, "Frames that also had the magnified search for small faces."),
+    "frames_dropped": (CounterMetricFamily, "Frames dropped as stale under load."),
+    "frames_unreadable": (CounterMetricFamily, "Frames that could not be decoded."),
 }
 EMA_WEIGHT = 0.2
 
@@ -73,51 +74,44 @@ class PipelineCollector:
     """The analysis pipeline's numbers, from the cache every process writes them to."""
 
     def describe(self):  # names for the registry, without reading the cache at import
-        for name, kind in METRICS.items():
-            family = CounterMetricFamily if kind == "counter" else GaugeMetricFamily
-            yield family(f"procto_{name}", METRIC_HELP[name])
+        for name, (family, help_text) in METRICS.items():
+            yield family(f"procto_{name}", help_text)
 
     def collect(self):
         values = cache.get_many([metric_key(name) for name in METRICS])
-        for name, kind in METRICS.items():
-            family = CounterMetricFamily if kind == "counter" else GaugeMetricFamily
-            yield family(f"procto_{name}", METRIC_HELP[name], value=values.get(metric_key(name)) or 0)
+        for name, (family, help_text) in METRICS.items():
+            yield family(f"procto_{name}", help_text, value=values.get(metric_key(name)) or 0)
 
 
 class RecordsCollector:
     """Sessions in progress and server/browser violations so far, from the database."""
 
     def describe(self):  # without touching the database at import
-        yield GaugeMetricFamily("active_exam_sessions_total", "Exam sessions in progress now.")
-        yield CounterMetricFamily(
-            "proctoring_violations", "Proctoring events raised.", labels=["type", "severity"]
-        )
+        return self._families()
 
     def collect(self):
         from proctoring.models import ProctoringEvent
         from sessions.models import ExamSession
 
-        active = ExamSession.objects.filter(status=ExamSession.Status.IN_PROGRESS).count()
-        yield GaugeMetricFamily("active_exam_sessions_total", "Exam sessions in progress now.", value=active)
-        violations = CounterMetricFamily(
-            "proctoring_violations",
-            "Proctoring events raised, by type and severity.",
-            labels=["type", "severity"],
-        )
+        active, violations = self._families()
+        active.add_metric([], ExamSession.objects.filter(status=ExamSession.Status.IN_PROGRESS).count())
         counts = ProctoringEvent.objects.values("type", "severity").annotate(n=Count("id")).order_by()
         for row in counts:
             violations.add_metric([row["type"], row["severity"]], row["n"])
-        yield violations
+        return [active, violations]
+
+    @staticmethod
+    def _families() -> list:
+        return [
+            GaugeMetricFamily("active_exam_sessions_total", "Exam sessions in progress now."),
+            CounterMetricFamily(
+                "proctoring_violations",
+                "Proctoring events raised, by type and severity.",
+                labels=["type", "severity"],
+            ),
+        ]
 
 
-METRIC_HELP = {
-    "frame_lag_seconds": "Moving average of how long frames waited in the queue.",
-    "audio_lag_seconds": "Moving average of how long audio chunks waited in the queue.",
-    "frames_analysed": "Webcam frames analysed.",
-    "frames_magnified": "Frames that also had the magnified search for small faces.",
-    "frames_dropped": "Frames dropped as stale under load.",
-    "frames_unreadable": "Frames that could not be decoded.",
-}
 _PIPELINE, _RECORDS = PipelineCollector(), RecordsCollector()
 REGISTRY.register(_PIPELINE)
 REGISTRY.register(_RECORDS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from accounts.tests.factories import UserFactory
 from procto.metrics import metric_key
@@ -56,14 +57,16 @@ def scrape(client) -> str:
     return client.get("/metrics").content.decode()
 
 
-def sample(text: str, name: str, **labels) -> float:
-    """The value of one series in Prometheus' text format (0 when absent)."""
-    from prometheus_client.parser import text_string_to_metric_families
+def samples(text: str) -> list:
+    """Every series in Prometheus' text format."""
+    return [s for family in text_string_to_metric_families(text) for s in family.samples]
 
-    for family in text_string_to_metric_families(text):
-        for s in family.samples:
-            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()):
-                return s.value
+
+def sample(text: str, name: str, **labels) -> float:
+    """The value of one series (0 when absent)."""
+    for s in samples(text):
+        if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()):
+            return s.value
     return 0.0
 
 
@@ -85,12 +88,5 @@ def test_the_reference_documents_metrics_count_sessions_violations_and_requests(
     # Requests are labelled by the route pattern, never the path (bounded series whatever ids come).
     route = {"method": "GET", "route": "api/exams/<str:exam_id>", "status": "404"}
     assert sample(after, "http_request_duration_seconds_count", **route) >= 1
-    from prometheus_client.parser import text_string_to_metric_families
-
-    routes = {
-        s.labels["route"]
-        for family in text_string_to_metric_families(after)
-        for s in family.samples
-        if "route" in s.labels
-    }
+    routes = {s.labels["route"] for s in samples(after) if "route" in s.labels}
     assert routes and not any("999999" in r for r in routes)
