@@ -86,6 +86,17 @@ def fake_media(tmp_path_factory) -> dict[str, Path]:
     }
 
 
+# Every real-browser test module's `pytestmark`: the server it drives shares the test's
+# PostgreSQL and Redis, runs as its own process (slow), and checks passwords there with the
+# production hashers (real_hashers), not the suite's fast one.
+BROWSER_TEST_MARKS = [
+    pytest.mark.browser,
+    pytest.mark.needs_postgres,
+    pytest.mark.needs_redis,
+    pytest.mark.slow,
+    pytest.mark.real_hashers,
+]
+
 # What Chromium refused under the Content-Security-Policy, in any page of any browser test: a
 # script or style the policy blocks is a page that silently does less, so each test fails on it.
 CSP_VIOLATIONS: list[str] = []
@@ -219,3 +230,13 @@ def log_in(page, base_url: str, email: str, password: str) -> None:
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base_url}/")
+
+
+@pytest.fixture
+def still_camera_chromium(tmp_path):
+    """Chromium whose fake camera shows a still picture of a real face, for tests about pages
+    rather than the analysis."""
+    from proctoring.tests import faces
+
+    with chromium_launched(video=write_y4m(tmp_path / "still.y4m", faces.astronaut())) as chromium:
+        yield chromium

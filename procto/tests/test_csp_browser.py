@@ -4,31 +4,20 @@ script or style the policy blocks fails the test (procto.tests.browser's CSP wat
 
 from __future__ import annotations
 
-import pytest
-
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
-from procto.tests.browser import chromium_launched, in_thread, live_stack, log_in, write_y4m
+from procto.tests.browser import (
+    BROWSER_TEST_MARKS,
+    in_thread,
+    live_stack,
+    log_in,
+)
 from sessions.tests.factories import ExamSessionFactory
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.needs_postgres,
-    pytest.mark.needs_redis,
-    pytest.mark.slow,
-    pytest.mark.real_hashers,
-]
-
-
-@pytest.fixture
-def chromium(tmp_path):
-    from proctoring.tests import faces
-
-    with chromium_launched(video=write_y4m(tmp_path / "still.y4m", faces.astronaut())) as browser:
-        yield browser
+pytestmark = BROWSER_TEST_MARKS
 
 
 def test_admin_and_report_pages_run_their_scripts_under_the_policy(
-    chromium, tmp_path, transactional_db, settings
+    still_camera_chromium, tmp_path, transactional_db, settings
 ):
     def world():
         session = ExamSessionFactory()
@@ -38,7 +27,7 @@ def test_admin_and_report_pages_run_their_scripts_under_the_policy(
     session, admin = in_thread(world)
     exam_id = session.exam_id
     with live_stack(tmp_path, settings) as url:
-        page = chromium.new_context(viewport={"width": 1400, "height": 900}).new_page()
+        page = still_camera_chromium.new_context(viewport={"width": 1400, "height": 900}).new_page()
         response = page.goto(f"{url}/accounts/login/")
         policy = response.headers["content-security-policy"]
         assert "script-src 'self'" in policy and "object-src 'none'" in policy

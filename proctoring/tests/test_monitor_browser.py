@@ -19,6 +19,7 @@ from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from exams.demo import _demo_questions
 from exams.services import exam_create
 from procto.tests.browser import (
+    BROWSER_TEST_MARKS,
     chromium_launched,
     in_thread,
     live_stack,
@@ -32,13 +33,7 @@ from proctoring.realtime import broadcast_alert
 from sessions.models import ExamSession
 from sessions.tests.factories import ExamSessionFactory
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.needs_postgres,
-    pytest.mark.needs_redis,
-    pytest.mark.slow,
-    pytest.mark.real_hashers,
-]
+pytestmark = BROWSER_TEST_MARKS
 
 # Records, in the proctor's page, when each alert reached the socket and when its feed entry was
 # drawn (wall clock, the same machine's clock as the student's frames are stamped with).

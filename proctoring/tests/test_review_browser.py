@@ -5,20 +5,18 @@ from __future__ import annotations
 
 import base64
 
-import pytest
-
 from accounts.tests.factories import DEFAULT_PASSWORD
 from procto.encrypted_files import store_encrypted
-from procto.tests.browser import chromium_launched, in_thread, live_stack, log_in, wait_until, write_y4m
+from procto.tests.browser import (
+    BROWSER_TEST_MARKS,
+    in_thread,
+    live_stack,
+    log_in,
+    wait_until,
+)
 from sessions.tests.factories import ExamSessionFactory
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.needs_postgres,
-    pytest.mark.needs_redis,
-    pytest.mark.slow,
-    pytest.mark.real_hashers,
-]
+pytestmark = BROWSER_TEST_MARKS
 
 # What the room-scan page does, on a canvas instead of the camera: 2.5 s of MediaRecorder WebM.
 RECORD = """async () => {
@@ -45,21 +43,13 @@ RECORD = """async () => {
 }"""
 
 
-@pytest.fixture
-def chromium(tmp_path):
-    from proctoring.tests import faces
-
-    with chromium_launched(video=write_y4m(tmp_path / "still.y4m", faces.astronaut())) as browser:
-        yield browser
-
-
 def test_a_recorded_room_scan_shows_its_length_and_can_be_sought(
-    chromium, tmp_path, transactional_db, settings, monkeypatch
+    still_camera_chromium, tmp_path, transactional_db, settings, monkeypatch
 ):
     # daphne must decrypt what this process encrypts: the same key, not one of its own.
     monkeypatch.setenv("ENCRYPTION_KEY", settings.ENCRYPTION_KEY.hex())
     with live_stack(tmp_path, settings) as url:
-        page = chromium.new_context().new_page()
+        page = still_camera_chromium.new_context().new_page()
         page.goto(f"{url}/accounts/login/")
         webm = base64.b64decode(page.evaluate(RECORD))
         assert webm[:4] == b"\x1a\x45\xdf\xa3"

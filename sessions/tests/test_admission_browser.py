@@ -12,18 +12,12 @@ from django.utils import timezone
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from exams.services import exam_create
 from procto.encrypted_files import store_encrypted
-from procto.tests.browser import in_thread, log_in
+from procto.tests.browser import BROWSER_TEST_MARKS, in_thread, log_in
 from proctoring.tests import faces
 from sessions import admissions
 from sessions.models import Admission, ExamSession, IdentityCheck
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.needs_postgres,
-    pytest.mark.needs_redis,
-    pytest.mark.slow,
-    pytest.mark.real_hashers,
-]
+pytestmark = BROWSER_TEST_MARKS
 
 
 @pytest.fixture

@@ -12,20 +12,13 @@ from django.utils import timezone
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from exams.demo import _demo_questions
 from exams.services import exam_create
-from procto.tests.browser import in_thread, log_in, screenshot, wait_until
+from procto.tests.browser import BROWSER_TEST_MARKS, in_thread, log_in, screenshot, wait_until
 from proctoring.models import ProctoringEvent
 from proctoring.stats import stream_stats
 from sessions.models import Answer, ExamSession
 from sessions.realtime import student_notify
 
-# Real hashers: the server in its own process checks the password with the production list.
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.needs_postgres,
-    pytest.mark.needs_redis,
-    pytest.mark.slow,
-    pytest.mark.real_hashers,
-]
+pytestmark = BROWSER_TEST_MARKS
 
 
 @pytest.fixture
