@@ -12,6 +12,7 @@ from accounts.permissions import Can, user_can
 from exams import models, services
 from exams.forms import QuestionImportForm, question_form
 from exams.selectors import user_may_edit
+from exams.settings_fields import EXAM_SETTINGS, SETTINGS, TIMING
 
 
 class AuthorOnlyMixin:
@@ -96,6 +97,10 @@ class AccommodationInline(AuthorOnlyMixin, admin.TabularInline):
         return self.has_change_permission(request, obj)
 
 
+def _settings_in(group: str) -> list[str]:
+    return [setting.name for setting in EXAM_SETTINGS if setting.admin_group == group]
+
+
 @admin.register(models.Exam)
 class ExamAdmin(AuthorOnlyMixin, admin.ModelAdmin):
     list_display = [
@@ -118,19 +123,8 @@ class ExamAdmin(AuthorOnlyMixin, admin.ModelAdmin):
             None,
             {"fields": ["title", "description", "is_published", "preview", "import_link", "report_links"]},
         ),
-        ("Timing", {"fields": ["start_time", "end_time", "duration_minutes", "allowed_attempts"]}),
-        (
-            "Settings",
-            {
-                "fields": [
-                    "shuffle_questions",
-                    "show_results",
-                    "proctoring_enabled",
-                    "security_level",
-                    "admission_required",
-                ]
-            },
-        ),
+        (TIMING, {"fields": ["start_time", "end_time", "duration_minutes", *_settings_in(TIMING)]}),
+        (SETTINGS, {"fields": _settings_in(SETTINGS)}),
         ("Proctors", {"fields": ["proctors"]}),
     ]
     inlines = [

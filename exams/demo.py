@@ -19,8 +19,11 @@ from accounts.models import User
 from accounts.services import user_create
 from exams.models import Exam, Question
 from exams.services import exam_create
+from exams.settings_fields import exam_settings_from_api
 
 DEMO_EXAM_TITLE = "Procto demo exam"
+# By their API names, as a client would send them; the settings not named keep their defaults.
+DEMO_EXAM_SETTINGS = {"allowedAttempts": 3, "securityLevel": Exam.SecurityLevel.MEDIUM}
 
 
 @dataclass(frozen=True)
@@ -123,10 +126,9 @@ def demo_data_seed() -> SeedReport:
             duration_minutes=30,
             start_time=now - timedelta(hours=1),
             end_time=now + timedelta(days=30),
-            allowed_attempts=3,
             is_published=True,
-            security_level=Exam.SecurityLevel.MEDIUM,
             questions=_demo_questions(),
+            **exam_settings_from_api(DEMO_EXAM_SETTINGS),
         )
         report.exam_created = True
     elif not exam.is_open:

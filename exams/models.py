@@ -7,16 +7,26 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from exams.settings_fields import EXAM_SETTINGS, SecurityLevel
+
 
 def upload_question_image(instance: "Question", filename: str) -> str:
     return f"questions/{uuid.uuid4().hex}{Path(filename).suffix.lower()}"
 
 
-class Exam(models.Model):
-    class SecurityLevel(models.TextChoices):
-        LOW = "low", "Low"
-        MEDIUM = "medium", "Medium"
-        HIGH = "high", "High"
+class ExamSettings(models.Model):
+    """An exam's settings: one field per row of exams.settings_fields.EXAM_SETTINGS, added below."""
+
+    class Meta:
+        abstract = True
+
+
+for _setting in EXAM_SETTINGS:
+    ExamSettings.add_to_class(_setting.name, _setting.model_field())
+
+
+class Exam(ExamSettings):
+    SecurityLevel = SecurityLevel  # callers write Exam.SecurityLevel.HIGH
 
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
@@ -26,22 +36,6 @@ class Exam(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="authored_exams"
     )
-    allowed_attempts = models.PositiveSmallIntegerField(default=1)
-    shuffle_questions = models.BooleanField(default=False)
-    show_results = models.BooleanField(default=False)
-    proctoring_enabled = models.BooleanField(default=True)
-    auto_terminate = models.BooleanField(
-        "end sessions automatically",
-        default=False,
-        help_text="End a session when its risk score reaches the termination threshold. Off: "
-        "proctors decide.",
-    )
-    admission_required = models.BooleanField(
-        "proctor admits each student",
-        default=False,
-        help_text="Each student waits on the start page until a proctor, having seen their identity "
-        "check, admits them; the clock starts only then.",
-    )
     # Drafts stay invisible to students until the author publishes them.
     is_published = models.BooleanField("published", default=False)
     proctors = models.ManyToManyField(
@@ -50,9 +44,6 @@ class Exam(models.Model):
         related_name="proctored_exams",
         limit_choices_to={"role": "proctor"},
         help_text="Proctors who watch this exam's sessions live.",
-    )
-    security_level = models.CharField(
-        max_length=8, choices=SecurityLevel.choices, default=SecurityLevel.MEDIUM
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -1,8 +1,9 @@
 """Exam shapes as in the reference document (camelCase on the wire): duration, startTime,
 endTime, questions[{questionText, options, imageUrl, correctAnswer, points, explanation}],
 createdBy, settings{allowedAttempts, shuffleQuestions, showResults, proctoringEnabled,
-securityLevel}. Image questions send their picture as `image`, base64 (a data: URL or bare),
-since an exam and all its questions travel as one JSON document."""
+securityLevel, …: one key per row of exams/settings_fields.py}. Image questions send their picture
+as `image`, base64 (a data: URL or bare), since an exam and all its questions travel as one JSON
+document."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from PIL import Image, UnidentifiedImageError
 from rest_framework import serializers
 
 from exams.models import Exam, Question
+from exams.settings_fields import EXAM_SETTING_NAMES, EXAM_SETTINGS
 
 
 class QuestionOutput(serializers.ModelSerializer):
@@ -53,21 +55,24 @@ class QuestionOutput(serializers.ModelSerializer):
         return data
 
 
-class ExamSettingsField(serializers.Serializer):
-    allowed_attempts = serializers.IntegerField(min_value=1, max_value=100, default=1)
-    shuffle_questions = serializers.BooleanField(default=False)
-    show_results = serializers.BooleanField(default=False)
-    proctoring_enabled = serializers.BooleanField(default=True)
-    security_level = serializers.ChoiceField(choices=Exam.SecurityLevel.choices, default="medium")
-    # A proctor approves each student's start (the live monitor's admission panel).
-    admission_required = serializers.BooleanField(default=False)
+class ExamSettingsField(serializers.ModelSerializer):
+    """The exam's settings. A setting left out of a request takes its default."""
+
+    # One key per row of exams/settings_fields.py, typed, labelled and defaulted by its model field.
+    class Meta:
+        model = Exam
+        fields = list(EXAM_SETTING_NAMES)
+        extra_kwargs = {
+            setting.name: {"default": Exam._meta.get_field(setting.name).default, **setting.api_limits}
+            for setting in EXAM_SETTINGS
+        }
 
 
 class ExamOutput(serializers.ModelSerializer):
     id = serializers.CharField(read_only=True)
     duration = serializers.IntegerField(source="duration_minutes")
     created_by = serializers.CharField(source="created_by_id")
-    settings = serializers.SerializerMethodField()
+    settings = ExamSettingsField(source="*", read_only=True)
     questions = serializers.SerializerMethodField()
     is_open = serializers.BooleanField()
 
@@ -88,9 +93,6 @@ class ExamOutput(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-
-    def get_settings(self, exam: Exam) -> dict:
-        return {name: getattr(exam, name) for name in ExamSettingsField().fields}
 
     def get_questions(self, exam: Exam) -> list[dict]:
         if not self.context.get("with_questions", True):

@@ -8,6 +8,7 @@ from django.db import transaction
 
 from accounts.models import User
 from exams.models import Exam, Question
+from exams.settings_fields import EXAM_SETTING_NAMES
 from procto.errors import ConflictError
 
 EXAM_FIELDS = {
@@ -16,14 +17,8 @@ EXAM_FIELDS = {
     "duration_minutes",
     "start_time",
     "end_time",
-    "allowed_attempts",
-    "shuffle_questions",
-    "show_results",
-    "proctoring_enabled",
-    "security_level",
     "is_published",
-    "auto_terminate",
-    "admission_required",
+    *EXAM_SETTING_NAMES,
 }
 
 

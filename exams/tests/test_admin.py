@@ -187,6 +187,25 @@ def test_questions_become_read_only_once_a_student_started(client, teacher, stud
     assert "Largest planet?" in page
 
 
+def test_a_teacher_switches_automatic_termination_on_in_the_change_form(client, api, teacher):
+    exam = ExamFactory(created_by=teacher, title="Astronomy")
+    assert not exam.auto_terminate
+    client.force_login(teacher)
+    url = f"/admin/exams/exam/{exam.pk}/change/"
+    page = client.get(url).content
+    assert b'name="auto_terminate"' in page
+    response = client.post(url, management_data(page) | exam_fields(auto_terminate="on"))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    exam.refresh_from_db()
+    assert exam.auto_terminate
+    api.force_authenticate(teacher)
+    assert api.get(f"/api/exams/{exam.pk}").json()["data"]["settings"]["autoTerminate"] is True
+    # An unticked box is absent from the form data: that switches it off again.
+    client.post(url, management_data(page) | exam_fields())
+    exam.refresh_from_db()
+    assert not exam.auto_terminate
+
+
 @pytest.fixture
 def exam_with_questions(teacher):
     exam = ExamFactory(created_by=teacher, title="Astronomy", is_published=True, proctoring_enabled=False)

@@ -61,6 +61,7 @@ def test_a_teacher_creates_an_exam_in_the_reference_shape(api, teacher):
         "proctoringEnabled": True,
         "securityLevel": "high",
         "admissionRequired": False,
+        "autoTerminate": False,
     }
     assert data["createdBy"] == str(teacher.pk)
     assert data["questions"][0]["correctAnswer"] == "water"  # the author sees the key
@@ -229,3 +230,40 @@ def test_an_image_question_without_a_picture_is_refused(api, teacher):
     response = api.post("/api/exams", reference_exam(questions=[image_question(None)]), format="json")
     assert response.status_code == 400
     assert "questions.1.image" in response.json()["error"]["details"]
+
+
+def test_a_teacher_switches_automatic_termination_on_when_creating_an_exam(api, teacher):
+    api.force_authenticate(teacher)
+    body = reference_exam()
+    body["settings"]["autoTerminate"] = True
+    created = api.post("/api/exams", body, format="json")
+    assert created.status_code == 201, created.json()
+    exam_id = created.json()["data"]["id"]
+    assert Exam.objects.get(pk=exam_id).auto_terminate
+    assert api.get(f"/api/exams/{exam_id}").json()["data"]["settings"]["autoTerminate"] is True
+
+
+def test_a_teacher_switches_automatic_termination_on_and_off_again_with_put(api, teacher):
+    api.force_authenticate(teacher)
+    exam_id = api.post("/api/exams", reference_exam(), format="json").json()["data"]["id"]
+    assert api.get(f"/api/exams/{exam_id}").json()["data"]["settings"]["autoTerminate"] is False
+    body = reference_exam()
+    body["settings"]["autoTerminate"] = True
+    updated = api.put(f"/api/exams/{exam_id}", body, format="json")
+    assert updated.status_code == 200, updated.json()
+    assert updated.json()["data"]["settings"]["autoTerminate"] is True
+    assert api.get(f"/api/exams/{exam_id}").json()["data"]["settings"]["autoTerminate"] is True
+    # Settings left out of a request take their defaults, automatic termination's is off.
+    del body["settings"]["autoTerminate"]
+    api.put(f"/api/exams/{exam_id}", body, format="json")
+    assert not Exam.objects.get(pk=exam_id).auto_terminate
+
+
+def test_an_unknown_value_for_a_setting_is_refused(api, teacher):
+    api.force_authenticate(teacher)
+    body = reference_exam()
+    body["settings"]["autoTerminate"] = "sometimes"
+    response = api.post("/api/exams", body, format="json")
+    assert response.status_code == 400
+    assert "autoTerminate" in str(response.json()["error"]["details"])
+    assert not Exam.objects.exists()

@@ -1,7 +1,10 @@
+import json
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from exams.demo import DEMO_USERS, demo_data_seed
+from exams.settings_fields import exam_settings_by_api_name
 
 
 class Command(BaseCommand):
@@ -26,6 +29,12 @@ class Command(BaseCommand):
             f"Demo data: {created} user(s) created, "
             f"exam {'created' if report.exam_created else 'already present'} "
             f"({report.exam.questions.count()} questions, id {report.exam.pk})."
+        )
+        # As the API spells them, so the line shows what a client may change.
+        exam_settings = exam_settings_by_api_name(report.exam)
+        self.stdout.write(
+            "Demo exam settings: "
+            + ", ".join(f"{name}={json.dumps(value)}" for name, value in exam_settings.items())
         )
         self.stdout.write("Demo logins (e-mail / password):")
         for demo in DEMO_USERS:

@@ -1,0 +1,109 @@
+"""An exam's settings, declared once.
+
+Each row of EXAM_SETTINGS is one setting: its model field (exams.models.Exam builds its columns
+from these rows, so each stays a real Django field with its migration), the admin fieldset that
+shows it and any limit the API adds. Its camelCase name in the API's `settings` object (the
+reference document's shape) is derived from the field name. The API serializer, the admin
+fieldsets, the services' accepted keys and the demo seed all read this list: a new setting is
+one row here plus its migration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import models
+
+
+class SecurityLevel(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
+# Admin fieldset titles that hold settings (exams/admin.py places the fieldsets).
+TIMING = "Timing"
+SETTINGS = "Settings"
+ADMIN_GROUPS = (TIMING, SETTINGS)
+
+
+@dataclass(frozen=True)
+class ExamSetting:
+    name: str
+    # Builds the model field; called once, when exams.models defines Exam.
+    model_field: Callable[[], models.Field]
+    admin_group: str
+    # Limits the API adds to what the column allows, as DRF field keyword arguments.
+    api_limits: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # A setting in no fieldset would be missing from the admin without a word.
+        if self.admin_group not in ADMIN_GROUPS:
+            raise ValueError(f"{self.name}: admin group {self.admin_group!r} is not one of {ADMIN_GROUPS}")
+
+    @property
+    def api_name(self) -> str:
+        """The setting's key in the API's camelCase `settings` object: auto_terminate → autoTerminate."""
+        first, *rest = self.name.split("_")
+        return first + "".join(word.capitalize() for word in rest)
+
+
+EXAM_SETTINGS: tuple[ExamSetting, ...] = (
+    ExamSetting(
+        "allowed_attempts",
+        lambda: models.PositiveSmallIntegerField(default=1),
+        TIMING,
+        api_limits={"min_value": 1, "max_value": 100},
+    ),
+    ExamSetting("shuffle_questions", lambda: models.BooleanField(default=False), SETTINGS),
+    ExamSetting("show_results", lambda: models.BooleanField(default=False), SETTINGS),
+    ExamSetting("proctoring_enabled", lambda: models.BooleanField(default=True), SETTINGS),
+    ExamSetting(
+        "security_level",
+        lambda: models.CharField(max_length=8, choices=SecurityLevel.choices, default=SecurityLevel.MEDIUM),
+        SETTINGS,
+    ),
+    # A proctor approves each student's start (the live monitor's admission panel).
+    ExamSetting(
+        "admission_required",
+        lambda: models.BooleanField(
+            "proctor admits each student",
+            default=False,
+            help_text="Each student waits on the start page until a proctor, having seen their identity "
+            "check, admits them; the clock starts only then.",
+        ),
+        SETTINGS,
+    ),
+    ExamSetting(
+        "auto_terminate",
+        lambda: models.BooleanField(
+            "end sessions automatically",
+            default=False,
+            help_text="End a session when its risk score reaches the termination threshold. Off: "
+            "proctors decide.",
+        ),
+        SETTINGS,
+    ),
+)
+
+EXAM_SETTING_NAMES: tuple[str, ...] = tuple(setting.name for setting in EXAM_SETTINGS)
+
+
+def exam_settings_from_api(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Model keyword arguments for settings given by their API (camelCase) names.
+
+    Only the names given are returned; an unknown name raises KeyError, so a misspelt setting
+    fails loudly instead of being ignored.
+    """
+    by_api_name = {setting.api_name: setting.name for setting in EXAM_SETTINGS}
+    unknown = set(values) - set(by_api_name)
+    if unknown:
+        raise KeyError(f"not an exam setting: {', '.join(sorted(unknown))}")
+    return {by_api_name[api_name]: value for api_name, value in values.items()}
+
+
+def exam_settings_by_api_name(exam: Any) -> dict[str, Any]:
+    """An exam's settings keyed by their API (camelCase) names, in registry order."""
+    return {setting.api_name: getattr(exam, setting.name) for setting in EXAM_SETTINGS}
