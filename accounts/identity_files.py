@@ -3,21 +3,41 @@
 A URL is a signed token of (owner, storage name, viewer), valid for FILE_URL_SECONDS. The view
 re-checks that the person fetching it is the viewer it was minted for, that the image belongs to
 the owner, and that the viewer may still see the owner's images.
+
+Who may see whose images depends on who oversees whom, which only the sessions app knows
+(`sessions.selectors.may_view_identity_of`): it sets that rule here when Django starts. Until a
+rule is set, users see their own images only.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from django.core import signing
 from django.db.models import Q
 from django.urls import reverse
 
 from accounts.models import IdentityVerification, User
-from accounts.permissions import may_view_identity_of
 from procto.errors import ForbiddenError, NotFoundError
 
 FILE_URL_SECONDS = 300
 SALT = "procto.accounts.identity-file"
 KINDS = ("photo", "id_card")
+
+ViewerRule = Callable[..., bool]  # (*, viewer: User, owner: User) -> bool
+_viewer_rule: ViewerRule | None = None
+
+
+def identity_viewer_rule_set(rule: ViewerRule) -> None:
+    """Install the rule deciding whether `viewer` may see `owner`'s identity images."""
+    global _viewer_rule
+    _viewer_rule = rule
+
+
+def may_view_identity_of(*, viewer: User, owner: User) -> bool:
+    if _viewer_rule is None:
+        return viewer.pk == owner.pk
+    return _viewer_rule(viewer=viewer, owner=owner)
 
 
 def identity_blob_url(*, owner: User, name: str, viewer: User) -> str | None:

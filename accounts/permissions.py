@@ -1,7 +1,8 @@
 """Who may do what: the one table of role capabilities, and the object rules built on it.
 
-Object scoping (a teacher's own exams, a proctor's assigned exams) lives in each app's
-selectors; they ask `user_can` for the role part.
+Object scoping (a teacher's own exams, a proctor's assigned exams, whose identity images a
+teacher may see) lives in the selectors of the app that owns the objects; they ask `user_can`
+for the role part.
 """
 
 from __future__ import annotations
@@ -39,21 +40,6 @@ def user_can(user, capability: Can) -> bool:
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
     return capability in ROLE_CAPABILITIES.get(user.role, frozenset())
-
-
-def may_view_identity_of(*, viewer: User, owner: User) -> bool:
-    """Students see their own ID images; admins everyone's; teachers and proctors those of the
-    students of the exams they oversee (proctors compare the face on camera with the ID, teachers
-    review verifications).
-    """
-    if viewer.pk == owner.pk:
-        return True
-    if not (user_can(viewer, Can.REVIEW_IDENTITY) or user_can(viewer, Can.MONITOR_SESSIONS)):
-        return False
-    # Sessions depend on accounts, not the other way round: imported when asked.
-    from sessions.selectors import student_overseen_by
-
-    return student_overseen_by(staff=viewer, student=owner)
 
 
 def capability_required(capability: Can) -> type[BasePermission]:

@@ -5,7 +5,8 @@ students are misbehaving, is nobody else's business).
 - The pipeline's numbers (frame lag, frames analysed, dropped...) are kept in the cache, shared
   by every process, and read at each scrape.
 - `active_exam_sessions_total` and `proctoring_violations_total` (the reference document's
-  names) are counted in the database at each scrape, so every process agrees.
+  names) are counted in the database at each scrape, so every process agrees; the proctoring
+  app registers their collector (proctoring.metrics).
 - `http_request_duration_seconds` is timed by procto.request_metrics in this process (set
   PROMETHEUS_MULTIPROC_DIR to add up several web processes, as prometheus_client documents).
 """
@@ -17,7 +18,6 @@ import os
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
@@ -65,8 +65,8 @@ def _registry() -> CollectorRegistry:
 
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
-    registry.register(_PIPELINE)
-    registry.register(_RECORDS)
+    for collector in _COLLECTORS:
+        registry.register(collector)
     return registry
 
 
@@ -83,38 +83,19 @@ class PipelineCollector:
             yield family(f"procto_{name}", help_text, value=values.get(metric_key(name)) or 0)
 
 
-class RecordsCollector:
-    """Sessions in progress and server/browser violations so far, from the database."""
-
-    def describe(self):  # without touching the database at import
-        return self._families()
-
-    def collect(self):
-        from proctoring.models import ProctoringEvent
-        from sessions.models import ExamSession
-
-        active, violations = self._families()
-        active.add_metric([], ExamSession.objects.filter(status=ExamSession.Status.IN_PROGRESS).count())
-        counts = ProctoringEvent.objects.values("type", "severity").annotate(n=Count("id")).order_by()
-        for row in counts:
-            violations.add_metric([row["type"], row["severity"]], row["n"])
-        return [active, violations]
-
-    @staticmethod
-    def _families() -> list:
-        return [
-            GaugeMetricFamily("active_exam_sessions_total", "Exam sessions in progress now."),
-            CounterMetricFamily(
-                "proctoring_violations",
-                "Proctoring events raised, by type and severity.",
-                labels=["type", "severity"],
-            ),
-        ]
+# Collectors of every process's numbers: the pipeline's here, and those that the apps above
+# register at start-up (collector_register), which count their own records.
+_COLLECTORS: list = []
 
 
-_PIPELINE, _RECORDS = PipelineCollector(), RecordsCollector()
-REGISTRY.register(_PIPELINE)
-REGISTRY.register(_RECORDS)
+def collector_register(collector) -> None:
+    """Serve `collector`'s families at /metrics (once; a second call with it does nothing)."""
+    if collector not in _COLLECTORS:
+        _COLLECTORS.append(collector)
+        REGISTRY.register(collector)
+
+
+collector_register(PipelineCollector())
 
 
 def _may_read_metrics(request: HttpRequest) -> bool:

@@ -2,8 +2,8 @@
 
 from django.urls import path
 
-from procto.consumers import ConnectivityCheckConsumer
 from proctoring.routing import websocket_urlpatterns as proctoring_patterns
+from sessions.consumers import ConnectivityCheckConsumer
 
 websocket_urlpatterns = [
     path("ws/check/", ConnectivityCheckConsumer.as_asgi()),

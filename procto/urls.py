@@ -2,25 +2,28 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from procto import views
 from procto.health import healthz
 from procto.metrics import metrics
 from proctoring.urls import api_urlpatterns as proctoring_api_urlpatterns
+from proctoring.urls import exam_report_urlpatterns, session_api_urlpatterns
 from sessions.api_urls import bandwidth_urlpatterns, readiness_urlpatterns
+from sessions.pages import home
 from sessions.urls import exam_step_urlpatterns
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics, name="metrics"),
     path("accounts/", include("accounts.urls")),
     path("api/auth/", include("accounts.api_urls")),
     path("api/", include("exams.api_urls")),
+    path("api/exam-sessions/", include(session_api_urlpatterns)),
     path("api/exam-sessions/", include("sessions.api_urls")),
     path("api/exams/", include(readiness_urlpatterns)),
     path("api/", include(bandwidth_urlpatterns)),
     path("exams/", include("exams.urls")),
     path("exams/", include(exam_step_urlpatterns)),
+    path("exams/", include(exam_report_urlpatterns)),
     path("sessions/", include("sessions.urls")),
     path("proctoring/", include("proctoring.urls")),
     path("api/proctoring-events/", include(proctoring_api_urlpatterns)),

@@ -1,15 +1,31 @@
-"""Proctor actions over the API: the live monitor page's buttons call these."""
+"""The proctoring record over the API: events a student's browser logs, the live monitor's cards and
+buttons, alert reviews, the per-exam report and a session's export."""
 
 from __future__ import annotations
 
+import logging
+
+from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import Can, capability_required
+from procto.errors import NotFoundError
 from proctoring import actions
+from proctoring.actions import session_export_audit
+from proctoring.reports import exam_report
+from proctoring.reports.exports import session_export_csv, session_export_data
+from proctoring.selectors import exam_filter_get, live_session_cards
+from proctoring.serializers import LogEventInput
+from proctoring.services import event_record_client
+from sessions.selectors import exam_session_get_for_user, sessions_watchable_by
+from sessions.services import exam_sessions_expire_overdue_lazily
+
+logger = logging.getLogger(__name__)
 
 
 class ActionInput(serializers.Serializer):
@@ -70,3 +86,88 @@ class EventReviewApi(APIView):
         data.is_valid(raise_exception=True)
         event = actions.event_review(actor=request.user, event_id=event_id, **data.validated_data)
         return Response({"id": event.pk, "review_status": event.review_status})
+
+
+class SessionLogEventApi(APIView):
+    permission_classes = [capability_required(Can.TAKE_EXAMS)]
+
+    @extend_schema(request=LogEventInput, responses={201: None})
+    def post(self, request: Request, session_id: str) -> Response:
+        session = exam_session_get_for_user(user=request.user, session_id=session_id)
+        data = LogEventInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        event = event_record_client(
+            session_id=session.pk,
+            student=request.user,
+            occurred_at=fields.pop("timestamp", None),
+            client_seq=fields.pop("seq", None),
+            **fields,
+        )
+        return Response({"id": event.pk, "type": event.type}, status=status.HTTP_201_CREATED)
+
+
+class SessionLiveApi(APIView):
+    permission_classes = [capability_required(Can.MONITOR_SESSIONS)]
+
+    @extend_schema(responses={200: None})
+    def get(self, request: Request) -> Response:
+        # The monitor's cards: the session summary plus risk, open alerts and the stream's state.
+        exam = exam_filter_get(user=request.user, exam_id=request.query_params.get("examId"))
+        exam_sessions_expire_overdue_lazily()
+        return Response(live_session_cards(user=request.user, exam_id=exam and exam.pk))
+
+
+class SessionReportsApi(APIView):
+    """With examId: the exam's report (every session, any status; 404 unless the user oversees
+    the exam). Without: the finished sessions of every exam the user oversees. ?format=csv|json."""
+
+    permission_classes = [capability_required(Can.REVIEW_SESSIONS)]
+
+    @extend_schema(responses={200: None})
+    def get(self, request: Request) -> Response | HttpResponse:
+        fmt = request.query_params.get("format", "json")
+        if fmt not in ("json", "csv"):
+            raise ValidationError({"format": "Use json or csv."})
+        exam_id = request.query_params.get("examId")
+        if exam_id:
+            sort = request.query_params.get("sort", exam_report.DEFAULT_SORT)
+            if sort not in exam_report.SORTS:
+                raise ValidationError({"sort": f"Use one of {', '.join(exam_report.SORTS)}."})
+            sessions = exam_report.exam_report_rows(user=request.user, exam_id=exam_id, sort=sort)
+        else:
+            sessions = exam_report.finished_session_rows(user=request.user)
+        # A class's scores and risk in one file: on record in the log (the audit trail is per
+        # session, for exports of one session's full record).
+        logger.info(
+            "user %s (%s) exported the report of %s as %s",
+            request.user.pk,
+            request.user.email,
+            f"exam {exam_id}" if exam_id else "their finished sessions",
+            fmt,
+        )
+        if fmt == "csv":
+            response = HttpResponse(exam_report.report_csv(sessions), content_type="text/csv")
+            name = f"exam-{int(exam_id)}-report.csv" if exam_id else "sessions-report.csv"
+            response["Content-Disposition"] = f'attachment; filename="{name}"'
+            return response
+        return Response([exam_report.report_row_data(s) for s in sessions])
+
+
+class SessionExportApi(APIView):
+    permission_classes = [capability_required(Can.REVIEW_SESSIONS)]
+
+    @extend_schema(responses={200: None})
+    def get(self, request: Request, session_id: str) -> Response | HttpResponse:
+        session = exam_session_get_for_user(user=request.user, session_id=session_id)
+        if not sessions_watchable_by(request.user).filter(pk=session.pk).exists():
+            raise NotFoundError("No such exam session.")
+        fmt = request.query_params.get("format", "json")
+        if fmt not in ("csv", "json"):
+            raise ValidationError({"format": "Use json or csv."})
+        session_export_audit(actor=request.user, session=session, fmt=fmt)
+        if fmt == "csv":
+            response = HttpResponse(session_export_csv(session), content_type="text/csv")
+            response["Content-Disposition"] = f'attachment; filename="session-{session.pk}.csv"'
+            return response
+        return Response(session_export_data(session))

@@ -6,4 +6,8 @@ class ProctoringConfig(AppConfig):
     verbose_name = "Proctoring"
 
     def ready(self) -> None:
+        from procto.metrics import collector_register
         from proctoring import signals  # noqa: F401 - connects the receivers
+        from proctoring.metrics import RECORDS
+
+        collector_register(RECORDS)

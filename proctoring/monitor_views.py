@@ -13,7 +13,7 @@ from djangorestframework_camel_case.util import camelize
 from accounts.permissions import Can, user_can
 from procto.errors import ForbiddenError
 from proctoring import selectors
-from sessions.services import exam_sessions_expire_overdue
+from sessions.services import exam_sessions_expire_overdue_lazily
 
 
 @login_required
@@ -22,7 +22,7 @@ def monitor(request: HttpRequest) -> HttpResponse:
     if not user_can(request.user, Can.MONITOR_SESSIONS):
         raise ForbiddenError("Only proctors, teachers and administrators watch exams live.")
     exam = selectors.exam_filter_get(user=request.user, exam_id=request.GET.get("exam"))
-    exam_sessions_expire_overdue()
+    exam_sessions_expire_overdue_lazily()
     # The watermark is read before the cards: an alert landing in between is caught up, not lost.
     last_event_id = selectors.last_event_id()
     cards = selectors.live_session_cards(user=request.user, exam_id=exam and exam.pk)

@@ -6,18 +6,7 @@ from django.urls import reverse
 
 from procto.channels import group_send_on_commit
 from proctoring.models import ProctoringEvent
-
-
-def exam_monitor_group(exam_id: int) -> str:
-    return f"monitor.exam.{exam_id}"
-
-
-ALL_MONITORS_GROUP = "monitor.all"
-
-
-def monitor_user_group(user_id: int) -> str:
-    """The monitor sockets of one user: told when the exams they may watch change."""
-    return f"monitor.user.{user_id}"
+from sessions.realtime import exam_monitor_groups, monitor_user_group
 
 
 def monitor_scope_changed(user_ids) -> None:
@@ -43,27 +32,13 @@ def event_message(event: ProctoringEvent) -> dict:
 
 
 def _send_on_commit(exam_id: int, message: dict, what: str) -> None:
-    group_send_on_commit([exam_monitor_group(exam_id), ALL_MONITORS_GROUP], message, what=what)
+    group_send_on_commit(exam_monitor_groups(exam_id), message, what=what)
 
 
 def broadcast_alert(event: ProctoringEvent, *, exam_id: int, update: bool = False) -> None:
     """After commit, send a new (or updated) event to the monitors of its exam and of all exams."""
     kind = "proctoring.alert_updated" if update else "proctoring.alert_raised"
     _send_on_commit(exam_id, {"type": kind, "event": event_message(event)}, f"event {event.pk}")
-
-
-def broadcast_session(session) -> None:
-    """After commit, send a session's risk and flag to its monitors."""
-    message = {
-        "type": "proctoring.session_updated",
-        "session": {
-            "id": str(session.pk),
-            "riskScore": session.risk_score,
-            "flagged": session.flagged,
-            "status": session.status,
-        },
-    }
-    _send_on_commit(session.exam_id, message, f"session {session.pk}")
 
 
 def broadcast_media(session_id, *, exam_id: int, face_count: int, frame_seq: int) -> None:

@@ -17,7 +17,7 @@ from procto.crypto import DecryptionError
 from procto.encrypted_files import read_encrypted
 from procto.errors import NotFoundError
 from proctoring import selectors
-from sessions.services import exam_sessions_expire_overdue
+from sessions.services import exam_sessions_expire_overdue_lazily
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 def session_detail(request: HttpRequest, session_id) -> HttpResponse:
     session = selectors.session_review_get(user=request.user, session_id=session_id)
     # Embedded mode has no beat: a session past its deadline ends here, as on the other pages.
-    if exam_sessions_expire_overdue(student=session.student, exam=session.exam):
+    if exam_sessions_expire_overdue_lazily(student=session.student, exam=session.exam):
         session.refresh_from_db()
     # Read before the events: an alert landing in between comes again on the socket's catch-up.
     last_event_id = selectors.last_event_id()

@@ -1,11 +1,26 @@
 from django.urls import path
 
-from proctoring import monitor_views, review_views, views
-from proctoring.apis import EventReviewApi
-from sessions import report_views
+from proctoring import apis, monitor_views, review_views, views
+from proctoring.reports import views as report_views
 
+# Under /api/proctoring-events/
 api_urlpatterns = [
-    path("<int:event_id>/review", EventReviewApi.as_view(), name="api-event-review"),
+    path("<int:event_id>/review", apis.EventReviewApi.as_view(), name="api-event-review"),
+]
+
+# Under /api/exam-sessions/, before the sessions app's routes: its "<str:session_id>" would take
+# "live" and "reports" for session ids.
+session_api_urlpatterns = [
+    path("live", apis.SessionLiveApi.as_view(), name="api-session-live"),
+    path("reports", apis.SessionReportsApi.as_view(), name="api-session-reports"),
+    path("<str:session_id>/log-event", apis.SessionLogEventApi.as_view(), name="api-session-log-event"),
+    path("<str:session_id>/export", apis.SessionExportApi.as_view(), name="api-session-export"),
+    path("<uuid:session_id>/actions", apis.SessionActionApi.as_view(), name="api-session-actions"),
+]
+
+# Under /exams/
+exam_report_urlpatterns = [
+    path("<int:exam_id>/report/", report_views.exam_report, name="exam-report"),
 ]
 
 urlpatterns = [

@@ -1,12 +1,15 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
+from accounts.admin import ViewerAwareAdmin, identity_images_html
+from accounts.identity_service import verification_review
+from accounts.models import IdentityVerification
 from accounts.permissions import Can, user_can
 from exams.selectors import exams_visible_to
+from sessions.links import report_links
 from sessions.models import Admission, Answer, ExamSession
-from sessions.reports import report_links
-from sessions.selectors import sessions_watchable_by
+from sessions.selectors import sessions_watchable_by, students_overseen_by
 
 
 class AnswerInline(admin.TabularInline):
@@ -102,3 +105,81 @@ class AdmissionAdmin(RecordAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(exam__in=exams_visible_to(request.user))
+
+
+@admin.register(IdentityVerification)
+class IdentityVerificationAdmin(ViewerAwareAdmin):
+    """Teachers and admins review automatic decisions, above all the mismatches."""
+
+    list_display = ["user", "created_at", "outcome", "review", "photo_id_distance", "threshold"]
+    list_filter = ["review", "outcome"]
+    search_fields = ["user__email", "user__last_name"]
+    list_select_related = ["user", "reviewed_by"]
+    actions = ["approve", "reject"]
+    fields = [
+        "user",
+        "created_at",
+        "images",
+        "outcome",
+        "photo_id_distance",
+        "photo_live_distance",
+        "threshold",
+        "review",
+        "reviewed_by",
+        "reviewed_at",
+        "review_reason",
+    ]
+    readonly_fields = [f for f in fields if f != "review_reason"]
+
+    def get_queryset(self, request):
+        # Teachers review the students of their own exams; admins everyone's.
+        return super().get_queryset(request).filter(user__in=students_overseen_by(request.user))
+
+    def has_module_permission(self, request) -> bool:
+        return user_can(request.user, Can.REVIEW_IDENTITY)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return user_can(request.user, Can.REVIEW_IDENTITY)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return user_can(request.user, Can.REVIEW_IDENTITY)
+
+    def has_add_permission(self, request) -> bool:
+        return False  # verifications come from students' uploads only
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # the record of who decided what is kept
+
+    @admin.display(description="Images")
+    def images(self, verification: IdentityVerification) -> str:
+        return identity_images_html(
+            verification.user,
+            {
+                "Face photo": verification.photo,
+                "ID card": verification.id_card,
+                "Webcam capture": verification.live_capture,
+            },
+        )
+
+    def save_model(self, request, obj: IdentityVerification, form, change: bool) -> None:
+        # Only the reason is editable; the decision goes through the actions below.
+        IdentityVerification.objects.filter(pk=obj.pk).update(review_reason=obj.review_reason)
+
+    def _review(self, request, queryset, *, approve: bool) -> None:
+        for verification in queryset:
+            verification_review(
+                verification=verification,
+                reviewer=request.user,
+                approve=approve,
+                reason=verification.review_reason or f"{'approved' if approve else 'rejected'} in the admin",
+            )
+        verb = "approved" if approve else "rejected"
+        self.message_user(request, f"{queryset.count()} verification(s) {verb}.", messages.SUCCESS)
+
+    @admin.action(description="Approve: the faces are the same person")
+    def approve(self, request, queryset) -> None:
+        self._review(request, queryset, approve=True)
+
+    @admin.action(description="Reject: not the same person")
+    def reject(self, request, queryset) -> None:
+        self._review(request, queryset, approve=False)

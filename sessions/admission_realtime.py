@@ -6,8 +6,8 @@ from __future__ import annotations
 from django.urls import reverse
 
 from procto.channels import group_send_on_commit
-from proctoring.realtime import ALL_MONITORS_GROUP, exam_monitor_group
 from sessions.models import Admission
+from sessions.realtime import exam_monitor_groups
 
 
 def admission_message(admission: Admission) -> dict:
@@ -40,7 +40,7 @@ def admission_message(admission: Admission) -> dict:
 def broadcast_admission(admission: Admission) -> None:
     """After commit, send a new request or a decision to the monitors of its exam and of all exams."""
     group_send_on_commit(
-        [exam_monitor_group(admission.exam_id), ALL_MONITORS_GROUP],
+        exam_monitor_groups(admission.exam_id),
         {"type": "proctoring.admission_updated", "admission": admission_message(admission)},
         what=f"admission {admission.pk}",
     )

@@ -1,12 +1,9 @@
 from django.urls import path
 
-from proctoring.apis import SessionActionApi
 from sessions import apis
 
 urlpatterns = [
     path("start", apis.SessionStartApi.as_view(), name="api-session-start"),
-    path("live", apis.SessionLiveApi.as_view(), name="api-session-live"),
-    path("reports", apis.SessionReportsApi.as_view(), name="api-session-reports"),
     # Before the <str:session_id> routes, which would take "admissions" for a session id.
     path("admissions", apis.AdmissionListApi.as_view(), name="api-admissions"),
     path(
@@ -15,10 +12,7 @@ urlpatterns = [
     path("<str:session_id>", apis.SessionDetailApi.as_view(), name="api-session-detail"),
     path("<str:session_id>/save-answers", apis.SessionSaveAnswersApi.as_view(), name="api-session-save"),
     path("<str:session_id>/submit", apis.SessionSubmitApi.as_view(), name="api-session-submit"),
-    path("<str:session_id>/log-event", apis.SessionLogEventApi.as_view(), name="api-session-log-event"),
-    path("<str:session_id>/export", apis.SessionExportApi.as_view(), name="api-session-export"),
     path("<str:session_id>/room-scan", apis.RoomScanApi.as_view(), name="api-session-room-scan"),
-    path("<uuid:session_id>/actions", SessionActionApi.as_view(), name="api-session-actions"),
 ]
 
 bandwidth_urlpatterns = [

@@ -6,3 +6,11 @@ class ExamSessionsConfig(AppConfig):
     # django.contrib.sessions already owns the label "sessions".
     label = "exam_sessions"
     verbose_name = "Exam sessions"
+
+    def ready(self) -> None:
+        # Accounts serves identity images; who may see whose depends on the exams staff oversee,
+        # which is known here, above accounts.
+        from accounts.identity_files import identity_viewer_rule_set
+        from sessions.selectors import may_view_identity_of
+
+        identity_viewer_rule_set(may_view_identity_of)

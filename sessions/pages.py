@@ -171,3 +171,11 @@ def take(request: HttpRequest, session_id) -> HttpResponse:
     if not session.is_in_progress:
         messages.info(request, f"This attempt is {session.get_status_display().lower()}.")
     return render(request, "sessions/take.html", {"session": session, "bootstrap": bootstrap})
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """The site's front page: a student's dashboard, or the staff landing page."""
+    if user_can(request.user, Can.TAKE_EXAMS):
+        return dashboard(request)
+    return render(request, "home.html")

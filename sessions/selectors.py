@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.permissions import Can, user_can
-from exams.models import Exam
-from exams.selectors import exams_visible_to
+from exams.models import Exam, Question
+from exams.selectors import exam_get_for_user, exams_visible_to
 from procto.errors import NotFoundError
 from sessions.models import Admission, ExamConsent, ExamSession, IdentityCheck, SystemCheck
 
@@ -51,6 +51,18 @@ def student_overseen_by(*, staff: User, student: User) -> bool:
     return any(
         model.objects.filter(**{field: student, "exam__in": exam_ids}).exists() for model, field in related
     )
+
+
+def may_view_identity_of(*, viewer: User, owner: User) -> bool:
+    """Students see their own ID images; admins everyone's; teachers and proctors those of the
+    students of the exams they oversee (proctors compare the face on camera with the ID, teachers
+    review verifications).
+    """
+    if viewer.pk == owner.pk:
+        return True
+    if not (user_can(viewer, Can.REVIEW_IDENTITY) or user_can(viewer, Can.MONITOR_SESSIONS)):
+        return False
+    return student_overseen_by(staff=viewer, student=owner)
 
 
 def students_overseen_by(staff: User) -> QuerySet[User]:
@@ -137,3 +149,18 @@ def student_dashboard(*, student: User) -> dict:
             available.append(entry)
     finished = [s for s in sessions if not s.is_in_progress]
     return {"available": available, "upcoming": upcoming, "finished": finished}
+
+
+def question_image_get_for_user(*, user: User, question_id: int) -> Question:
+    """A question with an image, for staff who see its exam or a student sitting (or who sat)
+    it: images are part of the exam and must not leak before it opens. 404 for anyone else."""
+    question = Question.objects.select_related("exam").filter(pk=question_id).first()
+    if question is None or not question.image:
+        raise NotFoundError()
+    if user.role == User.Role.STUDENT:
+        # Questions cannot change once an attempt exists, so any attempt covers this question.
+        if not ExamSession.objects.filter(student=user, exam_id=question.exam_id).exists():
+            raise NotFoundError()
+    else:
+        exam_get_for_user(user=user, exam_id=question.exam_id)  # 404 unless overseen
+    return question

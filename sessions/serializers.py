@@ -120,16 +120,6 @@ class SubmitInput(serializers.Serializer):
     sequence = serializers.IntegerField(min_value=0, required=False, default=0)
 
 
-class LogEventInput(serializers.Serializer):
-    type = serializers.CharField(max_length=32)
-    # The page's event number, as on the socket: a fallback POST of an event the socket already
-    # stored (its ack was lost) is stored once.
-    seq = serializers.IntegerField(required=False, min_value=0)
-    severity = serializers.CharField(max_length=10, required=False, default="low")
-    details = serializers.JSONField(required=False, default=dict)
-    timestamp = serializers.DateTimeField(required=False)
-
-
 class SystemCheckInput(serializers.Serializer):
     items = serializers.DictField(child=serializers.BooleanField())
     measurements = serializers.DictField(required=False, default=dict)

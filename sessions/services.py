@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -17,7 +18,6 @@ from accounts.models import User
 from exams.models import Accommodation, Exam, Question
 from exams.policies import exam_identity_check
 from procto.errors import ForbiddenError, NotFoundError
-from proctoring.realtime import broadcast_session
 from sessions import grading
 from sessions.admissions import admission_use
 from sessions.answers import validate_response
@@ -31,7 +31,7 @@ from sessions.errors import (
 )
 from sessions.models import Answer, ExamSession
 from sessions.readiness import readiness_check
-from sessions.realtime import student_notify
+from sessions.realtime import broadcast_session, student_notify
 
 logger = logging.getLogger(__name__)
 
@@ -273,7 +273,7 @@ def exam_sessions_expire_overdue(
     """Auto-submit in-progress sessions whose deadline and grace have passed.
 
     Each ends as expired at its deadline, with the answers last saved. Runs from beat every
-    30 s, and lazily before reads so embedded mode (no beat) behaves the same.
+    30 s, before a student's new start, and (embedded mode only) before reads.
     """
     now = now or timezone.now()
     overdue = ExamSession.objects.filter(status=Status.IN_PROGRESS, deadline__lt=now - GRACE)
@@ -291,6 +291,14 @@ def exam_sessions_expire_overdue(
             continue  # finished by someone else between the query and the lock
         expired += changed
     return expired
+
+
+def exam_sessions_expire_overdue_lazily(*, student: User | None = None, exam: Exam | None = None) -> int:
+    """Before a read, in embedded mode only: there no beat runs, so reads do its work. With
+    services, beat expires sessions every 30 s and a GET stays a read (no locks, no writes)."""
+    if settings.SERVICES_MODE:
+        return 0
+    return exam_sessions_expire_overdue(student=student, exam=exam)
 
 
 def exam_session_terminate(*, session_id, actor: User, reason: str) -> ExamSession:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sessions import pages, report_views, views
+from sessions import pages, views
 
 urlpatterns = [
     path("<uuid:session_id>/grade/", views.grade_session, name="grade-session"),
@@ -13,12 +13,12 @@ urlpatterns = [
     ),
 ]
 
-# The steps before an exam, under /exams/<id>/...
+# The steps before an exam, under /exams/<id>/..., and the images of the questions it shows.
 exam_step_urlpatterns = [
+    path("questions/<int:question_id>/image", views.question_image, name="question-image"),
     path("<int:exam_id>/consent/", pages.consent, name="exam-consent"),
     path("<int:exam_id>/check/", pages.system_check, name="exam-check"),
     path("<int:exam_id>/identity/", pages.identity_check, name="exam-identity"),
     path("<int:exam_id>/ready/", pages.ready, name="exam-ready"),
     path("<int:exam_id>/start/", pages.start, name="exam-start"),
-    path("<int:exam_id>/report/", report_views.exam_report, name="exam-report"),
 ]

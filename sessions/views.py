@@ -5,7 +5,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -16,7 +16,7 @@ from procto.errors import ForbiddenError, NotFoundError
 from sessions import grading, services
 from sessions.admissions import admission_get_for_watcher
 from sessions.errors import InvalidAnswer
-from sessions.selectors import exam_session_get_for_user
+from sessions.selectors import exam_session_get_for_user, question_image_get_for_user
 
 logger = logging.getLogger(__name__)
 
@@ -74,4 +74,13 @@ def admission_identity_capture(request: HttpRequest, admission_id: int) -> HttpR
     # A decrypted face must not linger in shared or browser caches.
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@login_required
+@require_GET
+def question_image(request: HttpRequest, question_id: int) -> FileResponse:
+    question = question_image_get_for_user(user=request.user, question_id=question_id)
+    response = FileResponse(question.image.open("rb"))
+    response["Cache-Control"] = "private, max-age=300"
     return response

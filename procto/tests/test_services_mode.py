@@ -15,7 +15,6 @@ from django.core.cache import cache
 from django.db import connection, transaction
 
 from accounts import services
-from procto.consumers import CHECK_GROUP
 from procto.tasks import BEAT_HEARTBEAT_KEY, beat_heartbeat
 from procto.tests.live_servers import (
     celery_worker_cmd,
@@ -26,6 +25,7 @@ from procto.tests.live_servers import (
     wait_for_http,
     wait_for_log,
 )
+from sessions.consumers import CHECK_GROUP
 
 # Past redis-py's default pool of 100 connections, which used to refuse the rest with HTTP 500.
 CLASS_SIZE = 200

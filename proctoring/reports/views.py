@@ -12,8 +12,7 @@ from django.views.decorators.http import require_GET
 
 from procto.errors import NotFoundError
 from proctoring.actions import session_export_audit
-from sessions.report_pdf import session_report_pdf as render_session_pdf
-from sessions.reports import (
+from proctoring.reports.exam_report import (
     DEFAULT_SORT,
     SORT_LABELS,
     SORTS,
@@ -22,6 +21,7 @@ from sessions.reports import (
     exam_report_rows,
     report_links,
 )
+from proctoring.reports.pdf import session_report_pdf as render_session_pdf
 from sessions.selectors import sessions_watchable_by
 
 logger = logging.getLogger(__name__)

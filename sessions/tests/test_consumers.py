@@ -11,7 +11,7 @@ from channels.testing import WebsocketCommunicator
 
 from accounts import services
 from procto.asgi import application
-from procto.consumers import CHECK_GROUP
+from sessions.consumers import CHECK_GROUP
 
 ALLOWED_ORIGIN = (b"origin", b"http://127.0.0.1:8000")
 pytestmark = pytest.mark.django_db(transaction=True)

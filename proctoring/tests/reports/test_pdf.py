@@ -15,9 +15,9 @@ from accounts.tests.factories import UserFactory
 from exams.tests.factories import ExamFactory
 from procto.encrypted_files import store_encrypted
 from proctoring.models import ProctoringEvent
+from proctoring.reports.pdf import MAX_SNAPSHOTS, SEVERITY_COLOURS, timeline_drawing
 from proctoring.tests.faces import jpeg_bytes, two_people
-from sessions.report_pdf import MAX_SNAPSHOTS, SEVERITY_COLOURS, timeline_drawing
-from sessions.tests.reporting import CONFIRM_REASON, DISMISS_REASON, NOTE_TEXT, proctored_session
+from proctoring.tests.reports.reporting import CONFIRM_REASON, DISMISS_REASON, NOTE_TEXT, proctored_session
 
 pytestmark = pytest.mark.django_db
 
@@ -105,7 +105,7 @@ def test_unreadable_snapshots_are_skipped_with_a_note(client, teacher, reviewed,
         occurred_at=start + timedelta(minutes=31),
         snapshot=f"snapshots/{session.pk}/{'0' * 32}.enc",
     )
-    with caplog.at_level(logging.WARNING, logger="sessions.report_pdf"):
+    with caplog.at_level(logging.WARNING, logger="proctoring.reports.pdf"):
         reader = pdf_of(client, teacher, session)
     text = text_of(reader)
     assert f"The snapshot of event {not_a_picture.pk} (camera-blocked) could not be read." in text
@@ -206,7 +206,7 @@ def test_only_the_staff_who_watch_the_session_get_its_pdf(
 
 
 def test_exporting_a_pdf_is_logged_with_who_and_which_session(client, teacher, reviewed, caplog):
-    with caplog.at_level(logging.INFO, logger="sessions.report_views"):
+    with caplog.at_level(logging.INFO, logger="proctoring.reports.views"):
         pdf_of(client, teacher, reviewed.session)
     assert any(
         "teacher@school.example" in r.getMessage() and str(reviewed.session.pk) in r.getMessage()

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 
 from exams.tests.factories import ExamFactory
 from proctoring.tests.faces import astronaut, jpeg_bytes
-from sessions.tests.reporting import CONFIRM_REASON, DISMISS_REASON, NOTE_TEXT, proctored_session
+from proctoring.tests.reports.reporting import CONFIRM_REASON, DISMISS_REASON, NOTE_TEXT, proctored_session
 
 pytestmark = pytest.mark.django_db
 

@@ -17,10 +17,10 @@ from accounts.tests.factories import UserFactory
 from exams.tests.factories import ExamFactory
 from procto.errors import NotFoundError
 from proctoring.models import ProctoringEvent
+from proctoring.reports.exam_report import exam_report_rows
+from proctoring.tests.reports.reporting import proctored_session
 from sessions.models import ExamSession
-from sessions.reports import exam_report_rows
 from sessions.tests.factories import ExamSessionFactory
-from sessions.tests.reporting import proctored_session
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,6 @@ import io
 from collections.abc import Iterable
 
 from django.db.models import Count, F, Q, QuerySet
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from accounts.models import User
@@ -20,7 +19,8 @@ from accounts.permissions import Can, user_can
 from exams.models import Exam
 from exams.selectors import exams_visible_to
 from procto.errors import NotFoundError
-from sessions.exports import csv_cell
+from proctoring.reports.exports import csv_cell
+from sessions.links import report_links
 from sessions.models import ExamSession
 from sessions.selectors import sessions_watchable_by
 from sessions.serializers import session_summary
@@ -105,23 +105,6 @@ def finished_session_rows(*, user: User) -> list[ExamSession]:
     /reports list), newest first, with the same counts."""
     sessions = sessions_watchable_by(user).exclude(status=ExamSession.Status.IN_PROGRESS)
     return list(with_report_counts(sessions).order_by("-ended_at")[:5000])
-
-
-def session_detail_path(session_id) -> str:
-    """The staff page of one session (proctoring app); its fixed path where the route is absent."""
-    try:
-        return reverse("proctoring-session", args=[session_id])
-    except NoReverseMatch:
-        return f"/proctoring/sessions/{session_id}/"
-
-
-def report_links(session: ExamSession) -> dict[str, str]:
-    return {
-        "detail": session_detail_path(session.pk),
-        "pdf": reverse("session-report-pdf", args=[session.pk]),
-        "csv": reverse("api-session-export", args=[session.pk]) + "?format=csv",
-        "json": reverse("api-session-export", args=[session.pk]) + "?format=json",
-    }
 
 
 def duration_text(session: ExamSession) -> str:

@@ -40,7 +40,7 @@ from accounts.models import User
 from procto.crypto import DecryptionError
 from procto.encrypted_files import read_encrypted
 from proctoring.models import ProctorAction, ProctoringEvent
-from sessions.exports import session_actions, session_events
+from proctoring.reports.exports import session_actions, session_events
 from sessions.models import ExamSession
 
 logger = logging.getLogger(__name__)

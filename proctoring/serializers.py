@@ -1,0 +1,15 @@
+"""Inputs of the proctoring API. Keys are snake_case here, camelCase on the wire."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+
+class LogEventInput(serializers.Serializer):
+    type = serializers.CharField(max_length=32)
+    # The page's event number, as on the socket: a fallback POST of an event the socket already
+    # stored (its ack was lost) is stored once.
+    seq = serializers.IntegerField(required=False, min_value=0)
+    severity = serializers.CharField(max_length=10, required=False, default="low")
+    details = serializers.JSONField(required=False, default=dict)
+    timestamp = serializers.DateTimeField(required=False)
