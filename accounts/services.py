@@ -188,14 +188,6 @@ def user_logout_everywhere(*, user: User, reason: str = "logout-everywhere") -> 
     realtime.sockets_close(realtime.user_group(user.pk), reason=reason)
 
 
-@transaction.atomic
-def user_deactivate(*, user: User) -> None:
-    """Deactivated accounts cannot log in; their tokens and sockets end now."""
-    User.objects.filter(pk=user.pk).update(is_active=False)
-    user.is_active = False
-    user_logout_everywhere(user=user, reason="deactivated")
-
-
 def ws_ticket_issue(*, user: User, login_id: str) -> str:
     """A single-use WebSocket ticket valid for WS_TICKET_LIFETIME_SECONDS.
 

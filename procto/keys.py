@@ -1,6 +1,7 @@
 """Secrets the settings need: read from the environment, or generated once per checkout in dev.
 
-No Django imports here: settings load this module before Django is configured.
+Settings load this module before Django is configured, so it imports nothing of Django's but
+django.core.exceptions, which needs no configuration.
 """
 
 from __future__ import annotations

@@ -308,11 +308,6 @@ def exam_session_terminate(*, session_id, actor: User, reason: str) -> ExamSessi
     return session
 
 
-def exam_session_warn(*, session_id, actor: User, message: str) -> None:
-    """A proctor's warning, shown on the student's exam page at once."""
-    student_notify(session_id, {"type": "warning", "message": message[:500], "from": "proctor"})
-
-
 # --- grading -----------------------------------------------------------------------------------------
 
 
