@@ -78,3 +78,11 @@ def test_every_layer_may_use_the_detectors(tree):
     # accounts' identity check does; a new use from the bottom layer is allowed too.
     add_import(tree / "procto" / "errors.py", "from proctoring.detectors import faces")
     assert lint_imports(tree).returncode == 0
+
+
+def test_an_import_cycle_inside_an_app_breaks_the_acyclic_contract(tree):
+    # exams.services imports exams.models; the reverse closes a cycle.
+    add_import(tree / "exams" / "models.py", "from exams import services")
+    result = lint_imports(tree)
+    assert result.returncode != 0
+    assert "No import cycles between the modules of an app BROKEN" in result.stdout
