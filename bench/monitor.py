@@ -38,7 +38,7 @@ from procto.tests.browser import CHROMIUM, CHROMIUM_ARGS
 from procto.tests.live_servers import child_env, daphne_cmd, free_port, running, wait_for_http
 
 PASSWORD = "bench-monitor-password"  # noqa: S105 (a throwaway account in a throwaway database)
-MEDIA_EVERY_S = 10  # the workers' media push per session (proctoring.pipeline.MEDIA_PUSH_SECONDS)
+MEDIA_EVERY_S = 10  # the workers' media push per session (proctoring.stream_state.MEDIA_PUSH_SECONDS)
 ALERT_TYPES = ("off-screen", "face-not-visible", "speech-detected", "multiple-faces", "background-noise")
 LONG_TASKS = """() => {
   window.__longTasks = [];
@@ -65,6 +65,7 @@ class Producer(threading.Thread):
         from proctoring import realtime
         from proctoring.models import ProctoringEvent
         from sessions.models import ExamSession
+        from sessions.realtime import broadcast_session
 
         exam_id = self.cohort.exam.pk
         start = time.time()
@@ -104,7 +105,7 @@ class Producer(threading.Thread):
                 session = ExamSession.objects.get(pk=what.session_id)
                 session.risk_score = min(100.0, session.risk_score + 3)
                 session.save(update_fields=["risk_score"])
-                realtime.broadcast_session(session)
+                broadcast_session(session)
                 self.sent["alert"] += 1
                 self.sent["session"] += 1
                 plan_end = time.time() + self.rng.uniform(5, 20)
@@ -222,16 +223,14 @@ def main() -> None:
     from django.core.management import call_command
     from playwright.sync_api import sync_playwright
 
-    from proctoring.stats import STATS_SECONDS, stream_stats_key
+    from proctoring.stream_state import STATS_SECONDS, thumbnail_key
     from proctoring.tests.faces import astronaut, jpeg_bytes, webcam_frame
 
     cohort = cohort_create(label="monitor", students=args.sessions, alerting=0, seed=args.seed)
     cohort.proctor.set_password(PASSWORD)
     cohort.proctor.save()  # with the token version set_password moved on, as a login would see it
     thumbnail = jpeg_bytes(webcam_frame(astronaut(), 320, 240), quality=70)
-    cache.set_many(
-        {stream_stats_key(s.session_id, "thumbnail"): thumbnail for s in cohort.students}, STATS_SECONDS
-    )
+    cache.set_many({thumbnail_key(s.session_id): thumbnail for s in cohort.students}, STATS_SECONDS)
 
     # The page is served as deployed (DEBUG off): from collected, hashed static files.
     call_command("collectstatic", "--noinput", verbosity=0)

@@ -6,7 +6,7 @@
     `audio_analyse`, with their Redis, PostgreSQL and channel-layer work) and the socket's
     per-message work in daphne (`media.media_received`, which enqueues the task).
 (b) One Celery worker process (`--pool solo`) as a subprocess on queue `frames`: K frame tasks are
-    enqueued with `analyse_frame.delay(...)` over several sessions and timed until all their done
+    enqueued with `frame_analyse.delay(...)` over several sessions and timed until all their done
     keys (`analysed:<session>:frame:<seq>`) are set; tasks/s as a share of what (a)'s model cost
     allows (target: at least 80%), and the worker's CPU per task. The same for `audio`.
 (c) daphne + one Celery worker (`-Q frames,audio`, prefork with `--workers` children, as in
@@ -446,16 +446,16 @@ def tasks_enqueue_and_wait(
     """Enqueue `count` analysis tasks over `sessions`; seconds until all are marked done."""
     from django.core.cache import cache
 
-    from proctoring import tasks
+    from proctoring import stream_state, tasks
 
-    task = tasks.analyse_frame if kind == "frame" else tasks.analyse_audio
+    task = tasks.frame_analyse if kind == "frame" else tasks.audio_analyse
     encoded, keys = b64(payload), []
     started = time.perf_counter()
     for n in range(count):
         session = sessions[n % len(sessions)]
         seqs[session] += 1
         task.delay(session, seqs[session], int(time.time() * 1000), encoded)
-        keys.append(f"analysed:{session}:{kind}:{seqs[session]}")
+        keys.append(stream_state.done_key(session, kind, seqs[session]))
     # One solo worker takes its queue in order: when the last task is done, all are (checked below).
     deadline = started + timeout
     while not cache.get(keys[-1]):
@@ -832,6 +832,7 @@ def level_run(
     from django.core.cache import cache
     from django.db import connections
 
+    from proctoring import stream_state
     from proctoring.models import ProctoringEvent
 
     for gauge in ("frame_lag_seconds", "audio_lag_seconds"):
@@ -861,7 +862,7 @@ def level_run(
         ).values_list("session_id", "details__frameSeq", "received_at")
     }
     missing = [key for key in level.expected if key not in level.alerts]
-    done = cache.get_many([f"analysed:{session}:frame:{seq}" for session, seq in missing])
+    done = cache.get_many([stream_state.done_key(session, "frame", seq) for session, seq in missing])
     connections.close_all()
     alert_ms = [
         1000 * (level.alerts[k] - sent) if k in level.alerts else math.inf

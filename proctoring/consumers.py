@@ -17,12 +17,12 @@ from exams.selectors import exams_visible_to
 from procto.errors import ApplicationError
 from proctoring import media, services
 from proctoring.models import ProctoringEvent
-from proctoring.realtime import ALL_MONITORS_GROUP, event_message, exam_monitor_group, monitor_user_group
-from proctoring.stats import stream_stats
+from proctoring.realtime import event_message
 from proctoring.stream import BadMessage, parse_media
+from proctoring.stream_state import stream_stats
 from sessions.models import ExamSession
 from sessions.readiness import FRAME_INTERVAL_MS
-from sessions.realtime import session_group
+from sessions.realtime import ALL_MONITORS_GROUP, exam_monitor_group, monitor_user_group, session_group
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,6 @@ class ExamStreamConsumer(AuthenticatedConsumer):
                 await self._text(text_data or "")
         except BadMessage as exc:
             logger.info("stream %s: rejected message: %s", self.session.pk, exc.message)
-            await sync_to_async(media.rejected_count)(self.session.pk)
             await self._send({"type": "error", "code": exc.code, "message": exc.message, "seq": exc.seq})
 
     def _allow(self, kind: str) -> bool:

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import base64
 
-from django.core.cache import cache
 from django.utils import timezone
 
 from procto.cache_batch import CacheBatch
 from procto.metrics import metric_key
-from proctoring import media_series, tasks
+from proctoring import stream_state, tasks
 from proctoring.detectors import audio as audio_detector
-from proctoring.pipeline import audio_idle_key, latest_frame_key, pending_frames_key
-from proctoring.stats import STATS_SECONDS, stream_stats_key
+from proctoring.stream_state import STATS_SECONDS
 
 # Backpressure: more frames than this waiting for one student, or frames waiting this long on
 # average across the queue, and clients are asked to send frames half as often.
@@ -31,23 +29,23 @@ def media_received(*, session_id, kind: str, seq: int, captured_ms: int, payload
     interval, which keeps the level chart and the worker's view of the session current.
     """
     stats = CacheBatch()
-    stats.set(stream_stats_key(session_id, f"{kind}:last_seq"), seq, STATS_SECONDS)
-    stats.set(stream_stats_key(session_id, f"{kind}:last_at"), timezone.now().timestamp(), STATS_SECONDS)
-    stats.incr(stream_stats_key(session_id, f"{kind}:count"), 1, STATS_SECONDS)
+    stats.set(stream_state.last_seq_key(session_id, kind), seq, STATS_SECONDS)
+    stats.set(stream_state.last_at_key(session_id, kind), timezone.now().timestamp(), STATS_SECONDS)
+    stats.incr(stream_state.count_key(session_id, kind), 1, STATS_SECONDS)
     if kind == "audio":
-        idle, gate = audio_idle_key(session_id), media_series.audio_gate_key(session_id)
+        idle = stream_state.audio_idle_key(session_id)
+        gate = stream_state.sample_gate_key(session_id, "audio")
         known = stats.get(idle).get(gate).apply()
         if known[idle] and known[gate] and _silent(payload):
-            stats.incr(stream_stats_key(session_id, "audio:skipped"), 1, STATS_SECONDS).apply()
             return False
-        tasks.analyse_audio.delay(str(session_id), seq, captured_ms, base64.b64encode(payload).decode())
+        tasks.audio_analyse.delay(str(session_id), seq, captured_ms, base64.b64encode(payload).decode())
         return False
-    pending = pending_frames_key(session_id)
-    stats.set(stream_stats_key(session_id, "thumbnail"), payload, STATS_SECONDS)
-    stats.set(latest_frame_key(session_id), seq, STATS_SECONDS)
+    pending = stream_state.pending_frames_key(session_id)
+    stats.set(stream_state.thumbnail_key(session_id), payload, STATS_SECONDS)
+    stats.set(stream_state.latest_frame_key(session_id), seq, STATS_SECONDS)
     stats.incr(pending, 1, STATS_SECONDS).get(metric_key("frame_lag_seconds"))
     known = stats.apply()
-    tasks.analyse_frame.delay(str(session_id), seq, captured_ms, base64.b64encode(payload).decode())
+    tasks.frame_analyse.delay(str(session_id), seq, captured_ms, base64.b64encode(payload).decode())
     lag = known[metric_key("frame_lag_seconds")] or 0
     return known[pending] > MAX_PENDING_FRAMES or lag > MAX_QUEUE_LAG_SECONDS
 
@@ -57,10 +55,3 @@ def _silent(pcm: bytes) -> bool:
         return audio_detector.is_silent(audio_detector.pcm_to_float(pcm))
     except audio_detector.AudioError:
         return False  # the worker reports it
-
-
-def rejected_count(session_id) -> int:
-    """Count a rejected message of a session (bad header, not a JPEG, rate limited...)."""
-    key = stream_stats_key(session_id, "rejected")
-    cache.add(key, 0, STATS_SECONDS)
-    return cache.incr(key)

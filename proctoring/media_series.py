@@ -16,22 +16,19 @@ from django.db import IntegrityError
 
 from proctoring.detectors.audio import FLOOR_DBFS
 from proctoring.models import MediaSample
+from proctoring.stream_state import sample_gate_key
 
 logger = logging.getLogger(__name__)
 
 SAMPLE_SECONDS = 10
 
 
-def _key(session_id, kind: str) -> str:
-    return f"media-sample:{session_id}:{kind}"
-
-
 def frame_gate_key(session_id) -> str:
-    return _key(session_id, MediaSample.Kind.FRAME)
+    return sample_gate_key(session_id, MediaSample.Kind.FRAME)
 
 
 def audio_gate_key(session_id) -> str:
-    return _key(session_id, MediaSample.Kind.AUDIO)
+    return sample_gate_key(session_id, MediaSample.Kind.AUDIO)
 
 
 _UNREAD = object()

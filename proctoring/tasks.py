@@ -1,5 +1,9 @@
-"""Celery tasks: ids and bytes in, a service call, nothing else. Models load once per worker
-process (worker_process_init), never per task."""
+"""Celery tasks: ids and bytes in, a service call, nothing else; each is named after its service.
+
+Models load once per worker process (worker_process_init), never per task. The web process
+imports this module too, to enqueue: the analysis pipeline and its libraries (MediaPipe, dlib,
+OpenCV, SciPy) are imported only inside the worker, never at this module's top.
+"""
 
 from __future__ import annotations
 
@@ -9,26 +13,32 @@ import smtplib
 from celery import shared_task
 from celery.signals import worker_process_init
 
-from proctoring import heartbeat, notifications, pipeline
+from proctoring import heartbeat, notifications
 
 
 @worker_process_init.connect
 def load_models(**kwargs) -> None:
-    from proctoring.detectors import faces, identity
+    from proctoring import pipeline  # noqa: F401 (imported here so that no task pays for it)
+    from proctoring.detectors import audio, faces, identity
 
     faces.warm_up()
     identity.warm_up()
+    audio.warm_up()
 
 
-@shared_task(name="proctoring.tasks.analyse_frame", ignore_result=True)
-def analyse_frame(session_id: str, seq: int, captured_ms: int, jpeg_b64: str) -> str:
+@shared_task(name="proctoring.tasks.frame_analyse", ignore_result=True)
+def frame_analyse(session_id: str, seq: int, captured_ms: int, jpeg_b64: str) -> str:
+    from proctoring import pipeline
+
     return pipeline.frame_analyse(
         session_id=session_id, seq=seq, captured_ms=captured_ms, jpeg=base64.b64decode(jpeg_b64)
     )
 
 
-@shared_task(name="proctoring.tasks.analyse_audio", ignore_result=True)
-def analyse_audio(session_id: str, seq: int, captured_ms: int, pcm_b64: str) -> str:
+@shared_task(name="proctoring.tasks.audio_analyse", ignore_result=True)
+def audio_analyse(session_id: str, seq: int, captured_ms: int, pcm_b64: str) -> str:
+    from proctoring import pipeline
+
     return pipeline.audio_analyse(
         session_id=session_id, seq=seq, captured_ms=captured_ms, pcm=base64.b64decode(pcm_b64)
     )

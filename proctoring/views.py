@@ -4,7 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 from procto.errors import NotFoundError
-from proctoring.stats import stream_stats_key
+from proctoring.stream_state import thumbnail_key
 from sessions.selectors import sessions_watchable_by
 
 
@@ -14,7 +14,7 @@ def session_thumbnail(request: HttpRequest, session_id) -> HttpResponse:
     """The latest webcam frame of a session, for the staff who watch it."""
     if not sessions_watchable_by(request.user).filter(pk=session_id).exists():
         raise NotFoundError()
-    jpeg = cache.get(stream_stats_key(session_id, "thumbnail"))
+    jpeg = cache.get(thumbnail_key(session_id))
     if not jpeg:
         raise NotFoundError("No picture from this session yet.")
     response = HttpResponse(jpeg, content_type="image/jpeg")

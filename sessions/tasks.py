@@ -1,8 +1,8 @@
 from celery import shared_task
 
-from sessions.services import exam_sessions_expire_overdue
+from sessions import services
 
 
 @shared_task(name="sessions.tasks.exam_sessions_expire_overdue")
-def expire_overdue_sessions() -> int:
-    return exam_sessions_expire_overdue()
+def exam_sessions_expire_overdue() -> int:
+    return services.exam_sessions_expire_overdue()

@@ -18,6 +18,7 @@ the figures and the limits.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import deque
 from dataclasses import dataclass
@@ -25,8 +26,9 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from scipy import ndimage, signal
-from scipy.io import wavfile
+
+# SciPy (~0.5 s and ~70 MB) loads when a chunk is first analysed, not on import: the web process
+# imports this module only for `is_silent` and the levels, which need NumPy alone.
 
 RATE = 16_000
 
@@ -112,10 +114,24 @@ _TAU_SEARCH_MIN = RATE // 1000
 _YIN_SPAN = YIN_WINDOW + _TAU_MAX
 _YIN_FFT = 1024  # >= _YIN_SPAN: the correlation up to lag _TAU_MAX does not wrap around
 _YIN_PICK = 0.15  # YIN's own threshold: the first dip under it is the period
-# Pitch is taken on the 60-1000 Hz band: the fundamental and the first harmonics, without the
-# rumble under a voice or the formants and hiss over it.
-_PITCH_BAND = signal.butter(4, [F0_MIN, 1000], btype="bandpass", fs=RATE, output="sos")
 _OCTAVES = ((125, 250), (250, 500), (500, 1000), (1000, 2000), (2000, 4000), (4000, 8000))
+
+
+@functools.cache
+def _pitch_band() -> np.ndarray:
+    """Pitch is taken on the 60-1000 Hz band: the fundamental and the first harmonics, without
+    the rumble under a voice or the formants and hiss over it."""
+    from scipy import signal
+
+    return signal.butter(4, [F0_MIN, 1000], btype="bandpass", fs=RATE, output="sos")
+
+
+def warm_up() -> None:
+    """Load SciPy and build the pitch filter now (a Celery worker's `worker_process_init`), not
+    on the first chunk."""
+    from scipy import ndimage, signal  # noqa: F401
+
+    _pitch_band()
 
 
 class AudioError(ValueError):
@@ -165,6 +181,9 @@ def is_silent(samples: np.ndarray) -> bool:
 
 def load_audio(path: str | Path) -> np.ndarray:
     """A WAV file (any rate, mono or more channels, 8/16/24/32-bit or float) as float32 mono at RATE."""
+    from scipy import signal
+    from scipy.io import wavfile
+
     try:
         rate, data = wavfile.read(path)
     except (OSError, ValueError, EOFError) as exc:
@@ -302,6 +321,8 @@ def _prepared(samples: np.ndarray, rate: int) -> np.ndarray:
         x = x.mean(axis=1)
     x = np.clip(x.reshape(-1), -1.0, 1.0)
     if rate != RATE and x.size:
+        from scipy import signal
+
         common = math.gcd(int(rate), RATE)
         x = signal.resample_poly(x, RATE // common, int(rate) // common)
     return x - x.mean() if x.size else x
@@ -328,7 +349,9 @@ class _PitchTrack:
     @classmethod
     def of(cls, x: np.ndarray) -> _PitchTrack:
         x = np.pad(x, (0, max(0, _YIN_SPAN - len(x))))
-        band = signal.sosfiltfilt(_PITCH_BAND, x)
+        from scipy import signal
+
+        band = signal.sosfiltfilt(_pitch_band(), x)
         count = 1 + (len(band) - _YIN_SPAN) // HOP
         index = np.arange(_YIN_SPAN)[None, :] + HOP * np.arange(count)[:, None]
         windows = band[index]
@@ -445,6 +468,8 @@ class _Spectrogram:
 
     @classmethod
     def of(cls, x: np.ndarray) -> _Spectrogram:
+        from scipy import signal
+
         if len(x) < TONAL_WINDOW:
             x = np.pad(x, (0, TONAL_WINDOW - len(x)))
         frequencies, _, stft = signal.stft(
@@ -454,6 +479,8 @@ class _Spectrogram:
 
     def sustained_energy(self) -> float:
         """The share of energy in spectral peaks that hold their frequency for TONAL_FRAMES."""
+        from scipy import ndimage
+
         total = self.power.sum()
         if total <= 0 or self.power.shape[1] < TONAL_FRAMES:
             return 0.0

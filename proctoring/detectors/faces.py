@@ -15,12 +15,16 @@ import io
 import math
 import threading
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import cv2
-import mediapipe as mp
 import numpy as np
 from PIL import Image
+
+# MediaPipe loads with the models (`_models`), not on import: code that only needs this module's
+# types and thresholds, in the web process too, does not pay for it.
+if TYPE_CHECKING:
+    import mediapipe as mp
 
 MESSAGE = "The frame could not be read as a JPEG picture."
 # Webcams send at most 1920x1080; anything much larger is not a webcam frame.
@@ -167,6 +171,8 @@ _MODEL_LOCK = threading.Lock()
 
 @functools.cache
 def _models() -> _Models:
+    import mediapipe as mp
+
     # The models ship inside the mediapipe wheel: nothing is downloaded.
     detection = mp.solutions.face_detection.FaceDetection
     return _Models(

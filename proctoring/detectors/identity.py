@@ -13,13 +13,16 @@ import functools
 import io
 import threading
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
-import cv2
-import dlib
-import face_recognition_models
 import numpy as np
 from PIL import Image, ImageOps
+
+# dlib and OpenCV load on first use, not on import: the web process imports this module for the
+# identity check's messages and thresholds, and must not pay ~100 MB for libraries that only a
+# photo upload or the worker's recheck runs (proctoring/tests/test_web_imports.py).
+if TYPE_CHECKING:
+    import dlib
 
 FaceProblem = Literal["unreadable", "no-face", "multiple-faces", "too-dark"]
 
@@ -88,6 +91,9 @@ _MODEL_LOCK = threading.Lock()
 
 @functools.cache
 def _models() -> _Models:
+    import dlib
+    import face_recognition_models
+
     # ~0.3 s and ~35 MB: once per process, never per photo.
     return _Models(
         detector=dlib.get_frontal_face_detector(),
@@ -122,6 +128,8 @@ def face_embedding(rgb: np.ndarray) -> np.ndarray:
 
     Raises FaceImageError "too-dark", "no-face" or "multiple-faces".
     """
+    import cv2
+
     image = _working_copy(rgb)
     brightest = np.percentile(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), 99)
     if brightest < TOO_DARK_BRIGHTEST:
@@ -147,6 +155,8 @@ def compare_embeddings(a: np.ndarray, b: np.ndarray, threshold: float = MATCH_TH
 
 
 def _working_copy(rgb: np.ndarray) -> np.ndarray:
+    import cv2
+
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"expected an RGB uint8 HxWx3 image, got {rgb.dtype} {rgb.shape}")
     scale = MAX_SIDE / max(rgb.shape[:2])
@@ -157,6 +167,8 @@ def _working_copy(rgb: np.ndarray) -> np.ndarray:
 
 
 def _normalise_lighting(rgb: np.ndarray) -> np.ndarray:
+    import cv2
+
     # CLAHE equalises contrast tile by tile: a dim face is stretched to full contrast even
     # when a lamp or a window elsewhere in the frame holds the highlights. Colour is kept.
     lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
@@ -179,6 +191,9 @@ def _the_one_face(rgb: np.ndarray) -> dlib.rectangle:
 
 def _is_second_face(rgb: np.ndarray, box: dlib.rectangle, face: dlib.rectangle) -> bool:
     """Whether the CNN detector sees a face centred in `box` that is not `face` again."""
+    import cv2
+    import dlib
+
     half = round(box.width() * CONFIRM_CROP / 2)
     top, left = max(0, box.center().y - half), max(0, box.center().x - half)
     crop = rgb[top : box.center().y + half, left : box.center().x + half]

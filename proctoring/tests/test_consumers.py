@@ -13,7 +13,7 @@ from accounts import services as account_services
 from procto.asgi import application
 from proctoring.consumers import CLOSE_NOT_IN_PROGRESS
 from proctoring.models import ProctoringEvent
-from proctoring.stats import stream_stats, stream_stats_key
+from proctoring.stream_state import stream_stats, thumbnail_key
 from proctoring.tests.media import audio_message, frame_message
 from sessions import services as session_services
 from sessions.realtime import student_notify
@@ -65,7 +65,7 @@ async def test_frames_and_audio_are_acknowledged_and_counted(student, session):
     assert await reply(socket) == {"type": "ack", "kind": "audio", "seq": 1}
     stats = await database_sync_to_async(stream_stats)(session.pk)
     assert (stats["frame:count"], stats["audio:count"], stats["frame:last_seq"]) == (1, 1, 1)
-    thumbnail = await database_sync_to_async(cache.get)(stream_stats_key(session.pk, "thumbnail"))
+    thumbnail = await database_sync_to_async(cache.get)(thumbnail_key(session.pk))
     assert thumbnail.startswith(b"\xff\xd8")
     await socket.disconnect()
 

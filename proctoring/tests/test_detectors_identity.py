@@ -172,6 +172,6 @@ def test_models_load_once_per_process_not_per_photo(monkeypatch: pytest.MonkeyPa
         "shape_predictor",
         "face_recognition_model_v1",
     ]:
-        monkeypatch.setattr(identity.dlib, loader, load_again)
+        monkeypatch.setattr(dlib, loader, load_again)
     # The tilted astronaut uses all four: HOG, the CNN ruling out the badge, landmarks, encoder.
     assert face_embedding(faces.rotated(faces.astronaut(), 10)).shape == (128,)

@@ -13,7 +13,7 @@ from proctoring import media_series
 from proctoring.detections import state_active, state_key
 from proctoring.media import media_received
 from proctoring.models import MediaSample, ProctoringEvent
-from proctoring.stats import stream_stats
+from proctoring.stream_state import audio_idle_key, done_key, stream_stats
 from proctoring.tests import audio_fixtures as sounds
 from proctoring.tests.media import webcam_jpeg
 from sessions.tests.factories import ExamSessionFactory
@@ -26,7 +26,7 @@ def pcm(samples: np.ndarray) -> bytes:
 
 
 def analysed(session, kind: str) -> set[int]:
-    return {seq for seq in range(1, 40) if cache.get(f"analysed:{session.pk}:{kind}:{seq}")}
+    return {seq for seq in range(1, 40) if cache.get(done_key(session.pk, kind, seq))}
 
 
 def send_audio(session, seq: int, samples: np.ndarray) -> None:
@@ -104,8 +104,8 @@ def test_a_quiet_chunk_older_than_the_last_loud_one_does_not_mark_the_microphone
     # silence but nothing to report) was analysed before 1 (silence).
     faint = sounds.at_level(sounds.quiet_room(1.0), 15.0)
     send_audio(session, 2, faint)
-    assert cache.get(f"stream:{session.pk}:audio-idle") == 0
+    assert cache.get(audio_idle_key(session.pk)) == 0
     send_audio(session, 1, sounds.quiet_room(1.0))
-    assert not cache.get(f"stream:{session.pk}:audio-idle")
+    assert not cache.get(audio_idle_key(session.pk))
     send_audio(session, 3, sounds.quiet_room(1.0))  # the next quiet second: it may be idle now
-    assert cache.get(f"stream:{session.pk}:audio-idle") == 1
+    assert cache.get(audio_idle_key(session.pk)) == 1

@@ -16,10 +16,9 @@ from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
 from exams.tests.factories import ExamFactory
-from proctoring.heartbeat import unmonitored_key
 from proctoring.models import ProctoringEvent
 from proctoring.selectors import live_session_cards
-from proctoring.stats import stream_stats_key
+from proctoring.stream_state import frame_metrics_key, last_at_key, last_seq_key, unmonitored_key
 from sessions.models import ExamSession
 from sessions.tests.factories import ExamSessionFactory
 
@@ -58,9 +57,9 @@ def event(session, type_="multiple-faces", severity="high", review_status="open"
 
 def stream(session, *, at: float, faces: int = 1, seq: int = 7) -> None:
     """What the stream socket and the frame worker leave in the cache for a session."""
-    cache.set(stream_stats_key(session.pk, "frame:last_at"), at)
-    cache.set(stream_stats_key(session.pk, "frame:last_seq"), seq)
-    cache.set(stream_stats_key(session.pk, "metrics"), {"faceCount": faces, "at": at})
+    cache.set(last_at_key(session.pk, "frame"), at)
+    cache.set(last_seq_key(session.pk, "frame"), seq)
+    cache.set(frame_metrics_key(session.pk), {"faceCount": faces, "at": at})
 
 
 def page(client, user, query: str = ""):

@@ -9,7 +9,8 @@ from django.core.cache import cache
 
 from proctoring.detections import state_active, state_key
 from proctoring.models import ProctoringEvent
-from proctoring.pipeline import MAGNIFY_SECONDS, frame_analyse
+from proctoring.pipeline import frame_analyse
+from proctoring.stream_state import MAGNIFY_SECONDS, magnified_key
 from proctoring.tests import faces
 from proctoring.tests.media import webcam_jpeg
 from sessions.tests.factories import ExamSessionFactory
@@ -39,7 +40,7 @@ def test_a_small_face_behind_the_student_is_judged_on_magnified_frames_only(sess
     frame(2, 2)  # not magnified: one face says nothing about him, the onset goes on
     frame(3, 4)
     assert not ProctoringEvent.objects.filter(session=session).exists()
-    cache.delete(f"stream:{session.pk}:magnified")  # MAGNIFY_SECONDS later
+    cache.delete(magnified_key(session.pk))  # MAGNIFY_SECONDS later
     frame(4, MAGNIFY_SECONDS)  # magnified again: still two faces, 6 s after the first sighting
     event = ProctoringEvent.objects.get(session=session)
     assert event.type == "multiple-faces"

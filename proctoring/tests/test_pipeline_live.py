@@ -29,6 +29,7 @@ from procto.tests.live_servers import (
 from proctoring import tasks
 from proctoring.models import ProctoringEvent
 from proctoring.stream import FRAME, HEADER
+from proctoring.stream_state import done_key
 from proctoring.tests import faces
 from proctoring.tests.media import webcam_jpeg
 from sessions.tests.factories import ExamSessionFactory
@@ -113,10 +114,10 @@ async def test_a_poisoned_frame_fails_alone_and_the_worker_goes_on(stack, studen
         await next_of(stream, "ack", 5)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not await database_sync_to_async(cache.get)(
-        f"analysed:{session.pk}:frame:2"
+        done_key(session.pk, "frame", 2)
     ):
         await asyncio.sleep(0.2)
-    assert await database_sync_to_async(cache.get)(f"analysed:{session.pk}:frame:2")
+    assert await database_sync_to_async(cache.get)(done_key(session.pk, "frame", 2))
     await stream.close()
     assert "Traceback" not in stack["worker_log"].read_text()
 
@@ -131,7 +132,7 @@ def test_a_killed_workers_frame_is_analysed_after_restart_exactly_once(tmp_path,
     slow = [PYTHON, "-m", "proctoring.tests.slow_worker", "30", str(marker)]
     with running(slow, env=env, log=tmp_path / "slow.log") as doomed:
         wait_for_log(tmp_path / "slow.log", " ready.", process=doomed, timeout=60)
-        tasks.analyse_frame.delay(str(session.pk), 1, int(time.time() * 1000), _b64(webcam_jpeg()))
+        tasks.frame_analyse.delay(str(session.pk), 1, int(time.time() * 1000), _b64(webcam_jpeg()))
         deadline = time.monotonic() + 30
         while not marker.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -140,11 +141,11 @@ def test_a_killed_workers_frame_is_analysed_after_restart_exactly_once(tmp_path,
     worker_log = tmp_path / "worker.log"
     with running(celery_worker_cmd("frames", "audio", "default"), env=env, log=worker_log) as worker:
         deadline = time.monotonic() + 60
-        while not cache.get(f"analysed:{session.pk}:frame:1") and time.monotonic() < deadline:
+        while not cache.get(done_key(session.pk, "frame", 1)) and time.monotonic() < deadline:
             assert worker.poll() is None, worker_log.read_text()
             time.sleep(0.3)
         time.sleep(4)  # past another visibility timeout: a second delivery would show now
-    assert cache.get(f"analysed:{session.pk}:frame:1"), worker_log.read_text()
+    assert cache.get(done_key(session.pk, "frame", 1)), worker_log.read_text()
     assert cache.get("metrics:frames_analysed") == 1
 
 

@@ -14,7 +14,7 @@ from exams.demo import _demo_questions
 from exams.services import exam_create
 from procto.tests.browser import BROWSER_TEST_MARKS, in_thread, log_in, screenshot, wait_until
 from proctoring.models import ProctoringEvent
-from proctoring.stats import stream_stats
+from proctoring.stream_state import stream_stats
 from sessions.models import Answer, ExamSession
 from sessions.realtime import student_notify
 

@@ -252,12 +252,12 @@ def test_a_session_within_its_grace_minute_is_not_expired_yet(exam, student):
 
 
 def test_the_periodic_task_expires_overdue_sessions(exam, student):
-    from sessions.tasks import expire_overdue_sessions
+    from sessions.tasks import exam_sessions_expire_overdue
 
     session = start(exam, student)
     move_deadline(session, seconds_ago=90)
     # apply() runs the task here in either mode; beat's schedule naming it is checked below.
-    assert expire_overdue_sessions.apply().get() == 1
+    assert exam_sessions_expire_overdue.apply().get() == 1
     session.refresh_from_db()
     assert session.status == Status.EXPIRED
 

@@ -1,0 +1,164 @@
+"""A session's stream state in the cache: every key and how long it lives, named once.
+
+The stream socket records what arrived (proctoring.media), the analysis worker what it found and
+the gates that spare it work (proctoring.pipeline, proctoring.media_series), the heartbeat whether
+the stream went quiet (proctoring.heartbeat); the socket's welcome and the monitor's selectors
+read them back. The condition states (`hysteresis:*`) belong to the event service, not here.
+
+No model, detector or pipeline import: the web process imports this module and must load neither
+MediaPipe nor dlib (proctoring/tests/test_web_imports.py).
+"""
+
+from __future__ import annotations
+
+from django.core.cache import cache
+
+# What arrived and when, and what the worker remembers of a session between its frames (voices
+# heard, the face count monitors were last told): longer than any exam sitting.
+STATS_SECONDS = 6 * 3600
+# A frame or chunk stays marked as analysed for longer than the broker takes to redeliver it.
+DONE_SECONDS = 3600
+# Monitors pull the thumbnail when they render; they are told of a new frame only when the face
+# count changed or every MEDIA_PUSH_SECONDS, not for every frame of every student.
+MEDIA_PUSH_SECONDS = 10
+# The magnified search for small faces (someone standing behind the student) costs about as
+# much as the rest of the frame's analysis; it runs on a student's frame at most this often.
+MAGNIFY_SECONDS = 6
+# How long the worker's "this microphone is idle" lasts unless a later chunk renews it.
+AUDIO_IDLE_SECONDS = 30
+
+
+def _key(session_id, name: str) -> str:
+    return f"stream:{session_id}:{name}"
+
+
+# --- Written by the stream socket for every accepted message (proctoring.media) ----------------
+
+
+def last_seq_key(session_id, kind: str) -> str:
+    """The sequence number of the latest frame or audio chunk received (`kind`)."""
+    return _key(session_id, f"{kind}:last_seq")
+
+
+def last_at_key(session_id, kind: str) -> str:
+    """When (epoch seconds) the latest frame or audio chunk was received."""
+    return _key(session_id, f"{kind}:last_at")
+
+
+def count_key(session_id, kind: str) -> str:
+    """How many frames or audio chunks were received."""
+    return _key(session_id, f"{kind}:count")
+
+
+def thumbnail_key(session_id) -> str:
+    """The JPEG of the latest frame received, served to the monitor (proctoring.views)."""
+    return _key(session_id, "thumbnail")
+
+
+def latest_frame_key(session_id) -> str:
+    """The latest frame sequence queued: a worker drops a stale frame when a newer one waits."""
+    return _key(session_id, "frame:latest_enqueued")
+
+
+def pending_frames_key(session_id) -> str:
+    """Frames queued and not yet analysed: the socket's backpressure."""
+    return _key(session_id, "frame:pending")
+
+
+# --- Written by the analysis worker (proctoring.pipeline, proctoring.media_series) -------------
+
+
+def done_key(session_id, kind: str, seq: int) -> str:
+    """Set once a frame or chunk is analysed: a redelivered task finds it and stops."""
+    return f"analysed:{session_id}:{kind}:{seq}"
+
+
+def frame_metrics_key(session_id) -> str:
+    """{"faceCount", "at"} of the latest analysed frame, for the monitor's cards."""
+    return _key(session_id, "metrics")
+
+
+def pushed_faces_key(session_id) -> str:
+    """The face count monitors were last told about."""
+    return _key(session_id, "pushed-faces")
+
+
+def pushed_recently_key(session_id) -> str:
+    """Set for MEDIA_PUSH_SECONDS after monitors were told of a frame."""
+    return _key(session_id, "media-pushed")
+
+
+def magnified_key(session_id) -> str:
+    """Set for MAGNIFY_SECONDS after a frame got the magnified search."""
+    return _key(session_id, "magnified")
+
+
+def small_face_key(session_id) -> str:
+    """Whether the last magnified search found a small face behind the student."""
+    return _key(session_id, "small-face")
+
+
+def identity_gate_key(session_id) -> str:
+    """Set while the identity recheck interval runs (the exam's policy says how long)."""
+    return f"identity-recheck:{session_id}"
+
+
+def voices_key(session_id) -> str:
+    """The session's VoiceTracker: the voices heard so far."""
+    return _key(session_id, "voices")
+
+
+def audio_idle_key(session_id) -> str:
+    """Set while a session's microphone hears nothing and no audio condition is running: the
+    stream socket then forwards only one silent chunk per sample interval (proctoring.media)."""
+    return _key(session_id, "audio-idle")
+
+
+def loud_seq_key(session_id) -> str:
+    """The latest audio chunk louder than silence: older quiet chunks do not make the mic idle."""
+    return _key(session_id, "audio-loud-seq")
+
+
+def sample_gate_key(session_id, kind: str) -> str:
+    """The media chart's sampling gate for "frame" or "audio" (proctoring.media_series)."""
+    return f"media-sample:{session_id}:{kind}"
+
+
+# --- Written by the heartbeat (proctoring.heartbeat) ------------------------------------------
+
+
+def unmonitored_key(session_id) -> str:
+    """Whether the session's camera and microphone went quiet for too long."""
+    return _key(session_id, "unmonitored")
+
+
+# --- Reads ---------------------------------------------------------------------------------------
+
+_STATS = [(kind, field) for kind in ("frame", "audio") for field in ("last_seq", "count", "last_at")]
+_STATS_KEYS = {"last_seq": last_seq_key, "count": count_key, "last_at": last_at_key}
+
+
+def stream_stats(session_id) -> dict:
+    """What arrived for one session: {"frame:last_seq", "frame:count", "frame:last_at", and
+    the same for "audio:"}, None where nothing did, in one round trip."""
+    keys = {f"{kind}:{field}": _STATS_KEYS[field](session_id, kind) for kind, field in _STATS}
+    values = cache.get_many(list(keys.values()))
+    return {name: values.get(key) for name, key in keys.items()}
+
+
+def monitor_stream_state(session_ids: list) -> dict:
+    """For each session, what the monitor's card shows of its stream, in one round trip:
+    {"frame:last_at", "audio:last_at", "frame:last_seq", "metrics", "unmonitored"}."""
+    keys = {
+        sid: {
+            "frame:last_at": last_at_key(sid, "frame"),
+            "audio:last_at": last_at_key(sid, "audio"),
+            "frame:last_seq": last_seq_key(sid, "frame"),
+            "metrics": frame_metrics_key(sid),
+            "unmonitored": unmonitored_key(sid),
+        }
+        for sid in session_ids
+    }
+    wanted = [key for per in keys.values() for key in per.values()]
+    values = cache.get_many(wanted) if wanted else {}
+    return {sid: {name: values.get(key) for name, key in per.items()} for sid, per in keys.items()}

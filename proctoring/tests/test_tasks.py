@@ -1,0 +1,37 @@
+"""Celery tasks are named exactly after the service they call, and still reach their queues."""
+
+from __future__ import annotations
+
+import pytest
+
+from procto.celery import app
+from proctoring import heartbeat, notifications, pipeline, tasks
+from sessions import services as session_services
+from sessions import tasks as session_tasks
+
+
+@pytest.mark.parametrize(
+    ("task", "service"),
+    [
+        (tasks.frame_analyse, pipeline.frame_analyse),
+        (tasks.audio_analyse, pipeline.audio_analyse),
+        (tasks.stream_heartbeats_check, heartbeat.stream_heartbeats_check),
+        (tasks.critical_alert_notify, notifications.critical_alert_notify),
+        (session_tasks.exam_sessions_expire_overdue, session_services.exam_sessions_expire_overdue),
+    ],
+)
+def test_a_task_is_registered_under_the_name_of_its_service(task, service):
+    assert task.name == f"{task.run.__module__}.{service.__name__}"
+    assert task.run.__name__ == service.__name__
+
+
+@pytest.mark.parametrize(
+    ("task", "queue"),
+    [
+        (tasks.frame_analyse, "frames"),
+        (tasks.audio_analyse, "audio"),
+        (tasks.stream_heartbeats_check, "default"),
+    ],
+)
+def test_analysis_tasks_are_routed_to_their_own_queues(task, queue):
+    assert app.amqp.router.route({}, task.name)["queue"].name == queue
