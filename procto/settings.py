@@ -276,32 +276,20 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
 }
 
 # --- Proctoring policy -----------------------------------------------------------------------------
-# Per security level: how long a condition must last before it is an event (onset, seconds),
-# how long it must be gone before the event closes (release), and the risk scores at which the
-# student is warned, the session is flagged for a proctor, and (only on exams that allow it)
-# the session is ended. Risk is explained in proctoring/risk.py.
+# Per security level: how long a condition must be gone before its event closes (release, seconds),
+# and the risk scores at which the student is warned, the session is flagged for a proctor, and
+# (only on exams that allow it) the session is ended. Risk is explained in proctoring/risk.py; how
+# long each condition must last before it is an event (its onset) is in proctoring/conditions.py.
 PROCTORING_POLICY = {
     "low": {
-        "onset": {
-            "face-not-visible": 20, "multiple-faces": 6, "off-screen": 20, "camera-blocked": 20,
-            "speech-detected": 6, "multiple-voices": 0, "background-noise": 30, "identity-mismatch": 0,
-        },
         "release": 10, "warn_risk": 40, "flag_risk": 60, "terminate_risk": 95,
         "identity_recheck_seconds": 300, "stream_lost_cadences": 3,
     },
     "medium": {
-        "onset": {
-            "face-not-visible": 10, "multiple-faces": 4, "off-screen": 10, "camera-blocked": 10,
-            "speech-detected": 4, "multiple-voices": 0, "background-noise": 20, "identity-mismatch": 0,
-        },
         "release": 8, "warn_risk": 30, "flag_risk": 50, "terminate_risk": 90,
         "identity_recheck_seconds": 120, "stream_lost_cadences": 3,
     },
     "high": {
-        "onset": {
-            "face-not-visible": 6, "multiple-faces": 2, "off-screen": 6, "camera-blocked": 4,
-            "speech-detected": 2, "multiple-voices": 0, "background-noise": 10, "identity-mismatch": 0,
-        },
         "release": 6, "warn_risk": 20, "flag_risk": 40, "terminate_risk": 80,
         "identity_recheck_seconds": 60, "stream_lost_cadences": 3,
     },

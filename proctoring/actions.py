@@ -11,8 +11,8 @@ from accounts.models import User
 from accounts.permissions import Can, user_can
 from procto.errors import ApplicationError, ForbiddenError, NotFoundError
 from proctoring import realtime
-from proctoring.detections import session_risk_update
 from proctoring.models import ProctorAction, ProctoringEvent
+from proctoring.services import session_risk_update
 from sessions.models import ExamSession
 from sessions.realtime import student_notify
 from sessions.selectors import sessions_watchable_by

@@ -1,5 +1,6 @@
 """One file's analysis as a JSON-able dict, with the event types used everywhere else: the same
-detectors and the same condition rules the workers apply to each frame or audio chunk."""
+detectors and the same condition rules (proctoring.conditions) the workers apply to each frame or
+audio chunk. Onsets do not apply: a condition seen in one frame or chunk is reported."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from proctoring.conditions import AudioObservation, Observes, conditions_derive
 from proctoring.detectors import audio, faces
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
@@ -15,16 +17,7 @@ AUDIO_SUFFIXES = {".wav"}
 
 
 def frame_events(analysis: faces.FrameAnalysis) -> list[str]:
-    events = []
-    if analysis.camera_blocked:
-        events.append("camera-blocked")
-    elif analysis.face_count == 0:
-        events.append("face-not-visible")
-    if analysis.face_count >= 2:
-        events.append("multiple-faces")
-    if analysis.face_count == 1 and analysis.looking_away:
-        events.append("off-screen")
-    return events
+    return [type for type, seen in conditions_derive(Observes.FRAME, analysis).items() if seen]
 
 
 def analyse_image_file(path: Path) -> dict:
@@ -56,16 +49,10 @@ def analyse_audio_file(path: Path) -> dict:
         if len(chunk) < audio.RATE // 4:
             continue
         result = audio.analyse_chunk(chunk)
-        voices = max(voices, tracker.update(result, chunk))
-        speech |= result.speech
-        if result.speech:
-            events.add("speech-detected")
-        if result.background_noise and not result.speech:
-            events.add("background-noise")
-        if result.tonal and not result.speech:
-            events.add("mic-activity")
-    if voices >= 2:
-        events.add("multiple-voices")
+        heard = tracker.update(result, chunk)
+        voices, speech = max(voices, heard), speech or result.speech
+        seen = conditions_derive(Observes.AUDIO, AudioObservation(result, heard))
+        events.update(type for type, present in seen.items() if present)
     return {"file": str(path), "speech": speech, "voices": voices, "events": sorted(events)}
 
 

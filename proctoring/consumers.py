@@ -144,7 +144,7 @@ class ExamStreamConsumer(AuthenticatedConsumer):
                 session_id=self.session.pk,
                 student=self.user,
                 type=str(event.get("type", "")),
-                severity=str(event.get("severity", "low")),
+                severity=None if event.get("severity") is None else str(event["severity"]),
                 details=event.get("details") or {},
                 occurred_at=parse_datetime(timestamp) if isinstance(timestamp, str) else None,
                 client_seq=seq,

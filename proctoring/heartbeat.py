@@ -8,7 +8,8 @@ from datetime import datetime
 from django.core.cache import cache
 from django.utils import timezone
 
-from proctoring.detections import observations_apply, policy_for
+from proctoring.detections import observations_apply
+from proctoring.policy import policy_for
 from proctoring.stats import stream_stats
 from sessions.models import ExamSession
 from sessions.readiness import FRAME_INTERVAL_MS

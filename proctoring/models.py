@@ -1,46 +1,20 @@
 from django.db import models
 
+from proctoring import conditions
 from sessions.models import ExamSession
 
 
 class ProctoringEvent(models.Model):
     """Something noticed during a session: by the student's browser or by the analysis workers."""
 
-    class Type(models.TextChoices):
-        # From the reference document
-        FACE_NOT_VISIBLE = "face-not-visible"
-        MULTIPLE_FACES = "multiple-faces"
-        MIC_ACTIVITY = "mic-activity"
-        TAB_SWITCH = "tab-switch"
-        OFF_SCREEN = "off-screen"
-        CHEATING_DETECTED = "cheating-detected"
-        SCREENSHOT_CAPTURED = "screenshot-captured"
-        # Browser signals
-        WINDOW_BLUR = "window-blur"
-        FULLSCREEN_EXIT = "fullscreen-exit"
-        COPY = "copy"
-        CUT = "cut"
-        PASTE = "paste"
-        RIGHT_CLICK = "right-click"
-        PRINT_SCREEN = "print-screen"
-        DEVTOOLS_OPEN = "devtools-open"
-        SECOND_SCREEN = "second-screen"
-        PAGE_LEAVE = "page-leave"
-        CAMERA_LOST = "camera-lost"
-        MICROPHONE_LOST = "microphone-lost"
-        # Server-side analysis
-        STREAM_LOST = "stream-lost"
-        IDENTITY_MISMATCH = "identity-mismatch"
-        CAMERA_BLOCKED = "camera-blocked"
-        SPEECH_DETECTED = "speech-detected"
-        MULTIPLE_VOICES = "multiple-voices"
-        BACKGROUND_NOISE = "background-noise"
+    # One member per condition of the registry (TAB_SWITCH = "tab-switch", labelled as the monitor
+    # shows it): a condition added there is a type here (and a migration of the choices).
+    Type = models.TextChoices(
+        "Type",
+        [(c.type.upper().replace("-", "_"), (c.type, c.label)) for c in conditions.CONDITIONS.values()],
+    )
 
-    class Severity(models.TextChoices):
-        LOW = "low"
-        MEDIUM = "medium"
-        HIGH = "high"
-        CRITICAL = "critical"
+    Severity = models.TextChoices("Severity", [(s.name, s.value) for s in conditions.Severity])
 
     class Source(models.TextChoices):
         CLIENT = "client"

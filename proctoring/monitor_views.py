@@ -13,6 +13,7 @@ from djangorestframework_camel_case.util import camelize
 from accounts.permissions import Can, user_can
 from procto.errors import ForbiddenError
 from proctoring import selectors
+from proctoring.conditions import monitor_conditions
 from sessions.services import exam_sessions_expire_overdue_lazily
 
 
@@ -33,7 +34,8 @@ def monitor(request: HttpRequest) -> HttpResponse:
         "serverTime": timezone.now(),
         "examId": exam and exam.pk,
         "urls": selectors.monitor_urls(),
-        "typeLabels": selectors.TYPE_LABELS,
+        # Each condition's label, severity and default warning (proctoring.conditions).
+        "conditions": monitor_conditions(),
     }
     context = {
         "cards": cards,

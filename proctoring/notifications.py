@@ -17,22 +17,24 @@ from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.urls import reverse
 
+from procto.celery import app as celery_app
 from proctoring.models import ProctoringEvent
 from sessions.selectors import sessions_watchable_by
 
 logger = logging.getLogger(__name__)
 
 NOTIFY_EVERY_SECONDS = 3600
+# proctoring.tasks.critical_alert_notify, named rather than imported: the tasks module imports the
+# analysis services, which record events and so import this module.
+NOTIFY_TASK = "proctoring.tasks.critical_alert_notify"
 
 
 def critical_alert_enqueue(event: ProctoringEvent) -> None:
     """After commit, have a worker send the e-mails (never inside the frame's own task)."""
     if event.severity != ProctoringEvent.Severity.CRITICAL or event.source != ProctoringEvent.Source.SERVER:
         return
-    from proctoring import tasks  # tasks -> pipeline -> detections -> here
-
     # robust: a broker that is down must not fail the frame's task after its event is stored.
-    transaction.on_commit(lambda: tasks.critical_alert_notify.delay(event.pk), robust=True)
+    transaction.on_commit(lambda: celery_app.signature(NOTIFY_TASK, args=(event.pk,)).delay(), robust=True)
 
 
 def critical_alert_notify(*, event_id: int) -> int:

@@ -19,10 +19,12 @@ from accounts.identity_service import embedding_decrypt
 from procto.cache_batch import CacheBatch
 from procto.metrics import gauge_average, metric_key
 from proctoring import media_series, realtime
-from proctoring.detections import observations_apply, policy_for, state_active, state_key
+from proctoring.conditions import AudioObservation, Observes, conditions_derive, observed_from
+from proctoring.detections import observations_apply, state_active, state_key
 from proctoring.detectors import audio as audio_detector
 from proctoring.detectors import faces
 from proctoring.detectors import identity as identity_detector
+from proctoring.policy import policy_for
 from proctoring.stats import STATS_SECONDS
 from sessions.models import ExamSession
 
@@ -36,8 +38,6 @@ MEDIA_PUSH_SECONDS = 10
 # The magnified search for small faces (someone standing behind the student) costs about as
 # much as the rest of the frame's analysis; it runs on a student's frame at most this often.
 MAGNIFY_SECONDS = 6
-AUDIO_CONDITIONS = ("speech-detected", "multiple-voices", "background-noise", "mic-activity")
-FRAME_CONDITIONS = ("camera-blocked", "face-not-visible", "multiple-faces", "off-screen", "identity-mismatch")
 
 
 def _done_key(session_id, kind: str, seq: int) -> str:
@@ -102,7 +102,7 @@ class _FrameKeys:
         self.sample = media_series.frame_gate_key(session_id)
         self.magnified = f"stream:{session_id}:magnified"
         self.small_face = f"stream:{session_id}:small-face"
-        self.states = [state_key(session_id, c) for c in FRAME_CONDITIONS]
+        self.states = [state_key(session_id, c) for c in observed_from(Observes.FRAME)]
 
     def all(self) -> list[str]:
         gates = [self.identity, self.pushed_faces, self.pushed_recently, self.sample, self.magnified]
@@ -129,12 +129,7 @@ def _frame_analyse(
         writes.incr(metric_key("frames_unreadable"))
         writes.set(keys.done, 1, DONE_SECONDS)
         return "unreadable"
-    conditions = {
-        "camera-blocked": analysis.camera_blocked,
-        "face-not-visible": analysis.face_count == 0 and not analysis.camera_blocked,
-        "multiple-faces": analysis.face_count >= 2,
-        "off-screen": analysis.face_count == 1 and analysis.looking_away,
-    }
+    conditions = conditions_derive(Observes.FRAME, analysis)
     if analysis.magnified:
         writes.set(keys.magnified, 1, MAGNIFY_SECONDS)
         writes.set(keys.small_face, analysis.small_faces, 2 * MAGNIFY_SECONDS)
@@ -228,7 +223,7 @@ AUDIO_IDLE_SECONDS = 30
 def audio_analyse(*, session_id, seq: int, captured_ms: int, pcm: bytes) -> str:
     """Analyse one second of microphone audio of a session."""
     done, lag = _done_key(session_id, "audio", seq), metric_key("audio_lag_seconds")
-    states = [state_key(session_id, c) for c in AUDIO_CONDITIONS]
+    states = [state_key(session_id, c) for c in observed_from(Observes.AUDIO)]
     sample_gate, loud = media_series.audio_gate_key(session_id), f"stream:{session_id}:audio-loud-seq"
     known = cache.get_many([done, lag, sample_gate, loud, *states])
     if known.get(done):
@@ -251,7 +246,7 @@ def audio_analyse(*, session_id, seq: int, captured_ms: int, pcm: bytes) -> str:
                 source="audio",
                 seq=seq,
                 observed_at=observed_at,
-                conditions=dict.fromkeys(AUDIO_CONDITIONS, False),
+                conditions=dict.fromkeys(observed_from(Observes.AUDIO), False),
                 details={"audioSeq": seq, "silent": True},
                 known_states={k: known.get(k) for k in states},
             )
@@ -281,12 +276,7 @@ def _audio_sounds(session_id, seq: int, observed_at: datetime, samples, *, known
     tracker = cache.get(tracker_key(session_id)) or audio_detector.VoiceTracker()
     voices = tracker.update(analysis, samples)
     cache.set(tracker_key(session_id), tracker, 6 * 3600)
-    conditions = {
-        "speech-detected": analysis.speech,
-        "multiple-voices": voices >= 2,
-        "background-noise": analysis.background_noise and not analysis.speech,
-        "mic-activity": analysis.tonal and not analysis.speech,
-    }
+    conditions = conditions_derive(Observes.AUDIO, AudioObservation(analysis, voices))
     details = {
         "levelDbfs": round(analysis.level_dbfs, 1),
         "speechRatio": round(analysis.speech_ratio, 2),

@@ -19,6 +19,7 @@ from accounts.permissions import Can, user_can
 from exams.models import Accommodation, Exam
 from exams.selectors import exam_get_for_user, exams_visible_to
 from procto.errors import ApplicationError, ForbiddenError, NotFoundError
+from proctoring.conditions import label_of
 from proctoring.heartbeat import unmonitored_key
 from proctoring.models import MediaSample, ProctorAction, ProctoringEvent
 from proctoring.pipeline import MEDIA_PUSH_SECONDS
@@ -33,8 +34,6 @@ MAX_CARDS = 1000
 RECENT_ALERTS = 50
 OPEN_IDS_PER_SESSION = 100
 SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
-# "Face Not Visible" (Django's label from the member name) -> "Face not visible"
-TYPE_LABELS = {value: str(label).capitalize() for value, label in ProctoringEvent.Type.choices}
 # Nothing from a student's camera or microphone for this long and the card says offline, even
 # before the heartbeat check (every 10 s) has raised stream-lost.
 OFFLINE_AFTER_SECONDS = 60
@@ -119,7 +118,7 @@ def _open_alerts(session_ids: list) -> dict:
             entry["alerts"].append(
                 {
                     "type": row["type"],
-                    "label": TYPE_LABELS.get(row["type"], row["type"]),
+                    "label": label_of(row["type"]),
                     "severity": row["severity"],
                     "count": row["open"],
                 }
@@ -347,7 +346,7 @@ def _length_text(seconds: float) -> str:
 def event_review_row(event: ProctoringEvent) -> dict:
     """An event as the review page lists it and its script receives it (event_message + review)."""
     return event_message(event) | {
-        "label": event.type.replace("-", " ").capitalize(),
+        "label": label_of(event.type),
         "at": event.occurred_at,
         "offsetText": _clock_text((event.occurred_at - event.session.started_at).total_seconds()),
         "durationText": _length_text(event.duration_seconds),

@@ -10,6 +10,7 @@ class LogEventInput(serializers.Serializer):
     # The page's event number, as on the socket: a fallback POST of an event the socket already
     # stored (its ack was lost) is stored once.
     seq = serializers.IntegerField(required=False, min_value=0)
-    severity = serializers.CharField(max_length=10, required=False, default="low")
+    # Omitted: the condition's own severity (proctoring.conditions).
+    severity = serializers.CharField(max_length=10, required=False)
     details = serializers.JSONField(required=False, default=dict)
     timestamp = serializers.DateTimeField(required=False)

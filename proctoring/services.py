@@ -1,44 +1,37 @@
+"""Every proctoring event of a session is recorded here, whoever noticed it: the student's browser
+(`event_record_client`), the workers' detections (proctoring.detections, through `event_record`)
+or the risk policy ending a session on its own. Each event is stored once (per `client_seq` or
+`analysis_key`), updates the session's risk under the session's row lock, and reaches the
+monitors (and, if critical and detected by the server, the exam's staff) after commit.
+"""
+
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime, timedelta
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from procto.encrypted_files import store_encrypted
 from procto.errors import NotFoundError
+from proctoring import notifications
+from proctoring.conditions import client_types, risk_excluded_types, severity_of
 from proctoring.errors import InvalidEvent
 from proctoring.models import ProctoringEvent
+from proctoring.policy import policy_for
 from proctoring.realtime import broadcast_alert
-from sessions.errors import SessionClosed
+from proctoring.risk import EventWeighting, risk_score
+from sessions.errors import IllegalTransition, SessionClosed
 from sessions.models import ExamSession
-from sessions.services import GRACE
+from sessions.realtime import broadcast_session, student_notify
+from sessions.services import GRACE, exam_session_transition
 
-Type = ProctoringEvent.Type
-# What a student's browser may report about itself; analysis results come from the server only.
-CLIENT_EVENT_TYPES = frozenset(
-    {
-        Type.TAB_SWITCH,
-        Type.WINDOW_BLUR,
-        Type.FULLSCREEN_EXIT,
-        Type.COPY,
-        Type.CUT,
-        Type.PASTE,
-        Type.RIGHT_CLICK,
-        Type.PRINT_SCREEN,
-        Type.DEVTOOLS_OPEN,
-        Type.SECOND_SCREEN,
-        Type.PAGE_LEAVE,
-        Type.CAMERA_LOST,
-        Type.MICROPHONE_LOST,
-        Type.SCREENSHOT_CAPTURED,
-        Type.OFF_SCREEN,
-        Type.FACE_NOT_VISIBLE,
-        Type.MULTIPLE_FACES,
-        Type.MIC_ACTIVITY,
-    }
-)
+logger = logging.getLogger(__name__)
+
 MAX_DETAILS_BYTES = 4096
 CLOCK_SKEW = timedelta(seconds=30)
 
@@ -50,52 +43,176 @@ def _occurred_at(session: ExamSession, reported: datetime | None, now: datetime)
     return reported
 
 
+WARNING_EVERY_SECONDS = 300
+
+
+def session_lock(session_id, **filters) -> ExamSession | None:
+    """The session's row, locked until the end of the caller's transaction (not its exam's row:
+    the students of one exam do not wait for each other)."""
+    return (
+        ExamSession.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("exam")
+        .filter(pk=session_id, **filters)
+        .first()
+    )
+
+
+def event_record(
+    *,
+    session: ExamSession,
+    type: str,
+    source: str,
+    occurred_at: datetime,
+    severity: str | None = None,
+    details: dict | None = None,
+    ended_at: datetime | None = None,
+    confidence: float | None = None,
+    snapshot: bytes | None = None,
+    client_seq: int | None = None,
+    analysis_key: str = "",
+) -> tuple[ProctoringEvent, bool]:
+    """Store one event of `session` and update the session's risk: (event, created).
+
+    Precondition: the caller holds the session's row locked (`session_lock`) in its transaction,
+    so events of one session are recorded one at a time. An event whose `client_seq` or
+    `analysis_key` is already stored is not stored again: that one is returned, nothing else
+    happens. Side effects of a new event, after commit: the monitors of the exam receive it, and a
+    critical server event is e-mailed to the exam's staff (proctoring.notifications).
+    `severity` defaults to the condition's (proctoring.conditions); `snapshot` is a JPEG to keep
+    encrypted with the event.
+    """
+    once = {"client_seq": client_seq} if client_seq is not None else {}
+    once |= {"analysis_key": analysis_key} if analysis_key else {}
+    existing = ProctoringEvent.objects.filter(session=session, **once).first() if once else None
+    if existing is not None:
+        return existing, False
+    fields = {
+        "type": type,
+        "severity": severity or severity_of(type),
+        "source": source,
+        "details": details or {},
+        "confidence": confidence,
+        "occurred_at": occurred_at,
+        "ended_at": ended_at,
+        "snapshot": store_encrypted(snapshot, folder=f"snapshots/{session.pk}") if snapshot else "",
+    }
+    try:
+        with transaction.atomic():
+            event = ProctoringEvent.objects.create(session=session, **once, **fields)
+    except IntegrityError:  # stored by a writer that did not take the row lock
+        return ProctoringEvent.objects.get(session=session, **once), False
+    broadcast_alert(event, exam_id=session.exam_id)
+    notifications.critical_alert_enqueue(event)
+    session_risk_update(session=session)
+    return event, True
+
+
 @transaction.atomic
 def event_record_client(
     *,
     session_id,
     student: User,
     type: str,
-    severity: str = "low",
+    severity: str | None = None,
     details: dict | None = None,
     occurred_at: datetime | None = None,
     client_seq: int | None = None,
 ) -> ProctoringEvent:
-    """Store an event the student's browser reported, and push it to the exam's monitors.
+    """Record an event the student's browser reported (`event_record`: stored once per
+    `client_seq`, on the risk, pushed to the exam's monitors).
 
     Only for the student's own session, while it is in progress (or within the grace after its
-    deadline). An event re-sent with the same `client_seq` is stored once (the first is
-    returned). Raises InvalidEvent, SessionClosed or NotFoundError.
+    deadline). `severity` defaults to the condition's. Raises InvalidEvent, SessionClosed or
+    NotFoundError.
     """
-    if type not in CLIENT_EVENT_TYPES:
-        raise InvalidEvent(details={"type": type, "allowed": sorted(CLIENT_EVENT_TYPES)})
-    if severity not in ProctoringEvent.Severity.values:
+    allowed = client_types()
+    if type not in allowed:
+        raise InvalidEvent(details={"type": type, "allowed": sorted(allowed)})
+    if severity is not None and severity not in ProctoringEvent.Severity.values:
         raise InvalidEvent("Severity must be low, medium, high or critical.")
     details = details if isinstance(details, dict) else {"value": details}
     if len(json.dumps(details)) > MAX_DETAILS_BYTES:
         raise InvalidEvent(f"Event details must be at most {MAX_DETAILS_BYTES} bytes of JSON.")
-    session = ExamSession.objects.filter(pk=session_id, student=student).first()
+    session = session_lock(session_id, student=student)
     if session is None:
         raise NotFoundError("No such exam session.")
     now = timezone.now()
     if session.status != ExamSession.Status.IN_PROGRESS or now > session.deadline + GRACE:
         raise SessionClosed()
-    if client_seq is not None:
-        existing = ProctoringEvent.objects.filter(session=session, client_seq=client_seq).first()
-        if existing is not None:
-            return existing
+    event, _ = event_record(
+        session=session,
+        type=type,
+        severity=severity,
+        source=ProctoringEvent.Source.CLIENT,
+        details=details,
+        occurred_at=_occurred_at(session, occurred_at, now),
+        client_seq=client_seq,
+    )
+    return event
+
+
+def session_risk_update(*, session: ExamSession) -> ExamSession:
+    """Recompute the risk score from the session's events and flag the session; while it is in
+    progress, warn the student and end the session where the exam allows it (after commit).
+
+    Precondition: the session's row is locked. One query over the session's events.
+    """
+    rows = (
+        ProctoringEvent.objects.filter(session=session)
+        .exclude(type__in=risk_excluded_types())
+        .values_list("severity", "occurred_at", "ended_at", "review_status")
+    )
+    risk = risk_score(
+        EventWeighting(severity, (ended - occurred).total_seconds() if ended else 0.0, review)
+        for severity, occurred, ended, review in rows
+    )
+    policy = policy_for(session)
+    if (session.risk_score, session.flagged) != (risk, risk >= policy["flag_risk"]):
+        session.risk_score, session.flagged = risk, risk >= policy["flag_risk"]
+        session.save(update_fields=["risk_score", "flagged", "updated_at"])
+        broadcast_session(session)
+    if not session.is_in_progress:  # reviewed after its end: the score follows, nothing else
+        return session
+    if risk >= policy["warn_risk"] and cache.add(f"warned:{session.pk}", 1, WARNING_EVERY_SECONDS):
+        student_notify(
+            session.pk,
+            {
+                "type": "warning",
+                "from": "system",
+                "message": "Please stay alone in front of your camera and keep the exam in view. "
+                "Your proctor has been notified.",
+            },
+        )
+    if session.exam.auto_terminate and risk >= policy["terminate_risk"]:
+        # robust: a failure is logged and the next event over the line tries again.
+        transaction.on_commit(
+            lambda: _terminate_automatically(session, risk, policy["terminate_risk"]), robust=True
+        )
+    return session
+
+
+def _terminate_automatically(session: ExamSession, risk: float, threshold: int) -> None:
+    """End the session as cheating-detected and put that on record as an event of its own, in one
+    transaction: with no proctor behind it there is no audited action, and the report must still
+    say why it ended."""
+    reason = f"Ended automatically: risk score {risk:.0f} reached {threshold}."
     try:
         with transaction.atomic():
-            event = ProctoringEvent.objects.create(
-                session=session,
-                client_seq=client_seq,
-                type=type,
-                severity=severity,
-                source=ProctoringEvent.Source.CLIENT,
-                details=details,
-                occurred_at=_occurred_at(session, occurred_at, now),
+            # Locks the session's row: the event is recorded under the same lock.
+            ended, changed = exam_session_transition(
+                session_id=session.pk, to=ExamSession.Status.CHEATING_DETECTED, reason=reason
             )
-    except IntegrityError:  # the same event re-sent concurrently: the other copy won
-        return ProctoringEvent.objects.get(session=session, client_seq=client_seq)
-    broadcast_alert(event, exam_id=session.exam_id)
-    return event
+            if not changed:
+                return
+            event_record(
+                session=ended,
+                type=ProctoringEvent.Type.CHEATING_DETECTED,
+                source=ProctoringEvent.Source.SERVER,
+                analysis_key="cheating-detected:auto",
+                details={"reason": reason, "riskScore": round(risk, 1), "threshold": threshold},
+                occurred_at=ended.ended_at,
+                ended_at=ended.ended_at,
+            )
+    except IllegalTransition:  # submitted or ended by a proctor in the meantime
+        return
+    logger.warning("session %s: ended automatically (risk %.0f >= %s)", session.pk, risk, threshold)

@@ -9,10 +9,11 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from procto.encrypted_files import read_encrypted
-from proctoring.detections import observations_apply, session_risk_update
+from proctoring.detections import observations_apply
 from proctoring.heartbeat import stream_heartbeats_check, unmonitored_key
 from proctoring.media import media_received
 from proctoring.models import ProctoringEvent
+from proctoring.services import session_risk_update
 from proctoring.tests.media import webcam_jpeg
 from sessions.models import ExamSession
 from sessions.tests.factories import ExamSessionFactory

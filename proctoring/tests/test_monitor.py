@@ -53,6 +53,9 @@ async def test_a_proctor_gets_alerts_of_the_exams_assigned_to_them_only(
     message = json.loads(await socket.receive_from(timeout=5))
     assert message["type"] == "alert"
     assert (message["event"]["type"], message["event"]["sessionId"]) == ("paste", str(watched.pk))
+    # ... then the risk that alert raised, of the same session; nothing of the unwatched one.
+    message = json.loads(await socket.receive_from(timeout=5))
+    assert (message["type"], message["session"]["id"]) == ("session", str(watched.pk))
     assert await socket.receive_nothing(timeout=0.3)
     await socket.disconnect()
 
@@ -146,6 +149,8 @@ async def test_a_proctor_removed_from_an_exam_stops_getting_its_alerts_at_once(p
     await database_sync_to_async(log)(other_session, other_session.student, "copy")
     message = json.loads(await socket.receive_from(timeout=5))
     assert (message["type"], message["event"]["type"]) == ("alert", "copy")
+    message = json.loads(await socket.receive_from(timeout=5))  # the risk that alert raised
+    assert (message["type"], message["session"]["id"]) == ("session", str(other_session.pk))
     assert await socket.receive_nothing(timeout=0.3)
     # Catch-up follows the new scope too.
     await socket.send_to(text_data='{"type": "since", "lastEventId": 0}')

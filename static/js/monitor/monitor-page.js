@@ -25,16 +25,6 @@ const ATTENTION_WINDOW_MS = 120_000;
 const SORT_KEY = "procto.monitor.sort";
 const SEVERITY_KEY = "procto.monitor.minSeverity";
 
-const WARN_PRESETS = {
-  "face-not-visible": "Please stay in view of your camera for the whole exam.",
-  "off-screen": "Please keep your eyes on your own screen.",
-  "multiple-faces": "Only you may be in the room during the exam.",
-  "multiple-voices": "Only you may be in the room during the exam.",
-  "speech-detected": "Please do not talk during the exam.",
-  "tab-switch": "Stay on the exam page: other tabs and windows are not allowed.",
-  "window-blur": "Stay on the exam page: other tabs and windows are not allowed.",
-  "camera-blocked": "Your camera is covered. Uncover it now.",
-};
 const GENERAL_WARNINGS = [
   "Please stay in view of your camera for the whole exam.",
   "Only you may be in the room during the exam.",
@@ -51,7 +41,10 @@ const $ = (id) => document.getElementById(id);
 const bootstrap = JSON.parse($("monitor-bootstrap").textContent);
 const urls = bootstrap.urls;
 const fill = (pattern, id) => pattern.replace("{id}", encodeURIComponent(id));
-setTypeLabels(bootstrap.typeLabels);
+// Each condition's label, severity and default warning, from the server's registry
+// (proctoring/conditions.py): the page keeps no list of its own.
+const conditions = bootstrap.conditions;
+setTypeLabels(Object.fromEntries(Object.entries(conditions).map(([type, c]) => [type, c.label])));
 
 // Read by the end-to-end test and the render benchmark.
 const stats = { messages: 0, renders: 0, cardUpdates: 0, refreshes: 0, lastRenderMs: 0, maxRenderMs: 0 };
@@ -314,7 +307,7 @@ function openWarn(sessionId, eventType) {
     label: "Message shown on the student's screen",
     submitLabel: "Send warning",
     presets: GENERAL_WARNINGS,
-    initial: WARN_PRESETS[eventType] || "",
+    initial: conditions[eventType]?.warning || "",
     missing: "Write the message the student will see.",
     onSubmit: async (message) => {
       await apiFetch(fill(urls.actions, sessionId), { method: "POST", body: { type: "warn", message } });

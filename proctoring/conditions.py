@@ -1,0 +1,230 @@
+"""Every condition a session's record can hold, once: what it is called, who may report it, how
+severe it is, how long it must last before it is an event, what the student is told about it, and
+(for those the workers derive from media) the rule that derives it.
+
+The pipeline, `analyze_media`, the event types of `ProctoringEvent`, the risk score, the policy
+and the monitor page all read this table. Adding a condition is one row here (plus, for a new kind
+of analysis, the detector that produces it) and a migration for the model's choices.
+
+Pure data and pure functions: no Django, MediaPipe, dlib or OpenCV import, so the web process can
+read it. Predicates take the detectors' result dataclasses duck-typed (`FrameAnalysis`, and an
+`AudioObservation` around a `ChunkAnalysis`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Severity(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class Observes(StrEnum):
+    """What a server condition is derived from."""
+
+    FRAME = "frame"  # one webcam frame (detectors.faces.FrameAnalysis, and the identity recheck)
+    AUDIO = "audio"  # one second of microphone audio (AudioObservation)
+    HEARTBEAT = "heartbeat"  # the stream's silence (proctoring.heartbeat)
+    SESSION = "session"  # the session's own course (an automatic ending)
+
+
+@dataclass(frozen=True)
+class AudioObservation:
+    """One loud audio chunk as the audio conditions see it."""
+
+    chunk: Any  # detectors.audio.ChunkAnalysis
+    voices: int  # distinct voices the session's tracker has heard so far
+
+
+SECURITY_LEVELS = ("low", "medium", "high")
+
+
+def _per_level(low: float, medium: float, high: float) -> dict[str, float]:
+    return dict(zip(SECURITY_LEVELS, (low, medium, high), strict=True))
+
+
+@dataclass(frozen=True)
+class Condition:
+    type: str  # ProctoringEvent.type
+    label: str  # as the monitor and review pages name it
+    severity: Severity  # for server events; the default for a browser that does not say
+    client: bool = False  # a student's browser may report it about itself
+    observes: Observes | None = None  # derived by the server from this (None: browser only)
+    predicate: Callable[[Any], bool] | None = None  # the rule, for frame and audio conditions
+    # Seconds a server condition must last before it is an event, per exam security level.
+    onset: Mapping[str, float] = field(default_factory=dict)
+    warning: str = ""  # what a proctor's warning to the student says by default
+    counts_to_risk: bool = True
+
+
+STAY_IN_VIEW = "Please stay in view of your camera for the whole exam."
+ALONE = "Only you may be in the room during the exam."
+STAY_ON_PAGE = "Stay on the exam page: other tabs and windows are not allowed."
+
+_ROWS = (
+    Condition(
+        "face-not-visible",
+        "Face not visible",
+        Severity.MEDIUM,
+        client=True,
+        observes=Observes.FRAME,
+        predicate=lambda frame: frame.face_count == 0 and not frame.camera_blocked,
+        onset=_per_level(20, 10, 6),
+        warning=STAY_IN_VIEW,
+    ),
+    Condition(
+        "multiple-faces",
+        "Multiple faces",
+        Severity.HIGH,
+        client=True,
+        observes=Observes.FRAME,
+        predicate=lambda frame: frame.face_count >= 2,
+        onset=_per_level(6, 4, 2),
+        warning=ALONE,
+    ),
+    Condition(
+        "mic-activity",
+        "Mic activity",
+        Severity.LOW,
+        client=True,
+        observes=Observes.AUDIO,
+        predicate=lambda audio: audio.chunk.tonal and not audio.chunk.speech,
+    ),
+    Condition("tab-switch", "Tab switch", Severity.MEDIUM, client=True, warning=STAY_ON_PAGE),
+    Condition(
+        "off-screen",
+        "Off screen",
+        Severity.MEDIUM,
+        client=True,
+        observes=Observes.FRAME,
+        predicate=lambda frame: frame.face_count == 1 and frame.looking_away,
+        onset=_per_level(20, 10, 6),
+        warning="Please keep your eyes on your own screen.",
+    ),
+    # The record of an automatic ending is the result of the risk, not a cause of more.
+    Condition(
+        "cheating-detected",
+        "Cheating detected",
+        Severity.CRITICAL,
+        observes=Observes.SESSION,
+        counts_to_risk=False,
+    ),
+    Condition("screenshot-captured", "Screenshot captured", Severity.MEDIUM, client=True),
+    Condition("window-blur", "Window blur", Severity.LOW, client=True, warning=STAY_ON_PAGE),
+    Condition("fullscreen-exit", "Fullscreen exit", Severity.HIGH, client=True),
+    Condition("copy", "Copy", Severity.MEDIUM, client=True),
+    Condition("cut", "Cut", Severity.MEDIUM, client=True),
+    Condition("paste", "Paste", Severity.MEDIUM, client=True),
+    Condition("right-click", "Right click", Severity.LOW, client=True),
+    Condition("print-screen", "Print screen", Severity.MEDIUM, client=True),
+    Condition("devtools-open", "Devtools open", Severity.MEDIUM, client=True),
+    Condition("second-screen", "Second screen", Severity.HIGH, client=True),
+    Condition("page-leave", "Page leave", Severity.MEDIUM, client=True),
+    Condition("camera-lost", "Camera lost", Severity.HIGH, client=True),
+    Condition("microphone-lost", "Microphone lost", Severity.HIGH, client=True),
+    Condition("stream-lost", "Stream lost", Severity.HIGH, observes=Observes.HEARTBEAT),
+    # Checked every few minutes against the verified photo (pipeline._identity_recheck), not
+    # derived from the frame's analysis: no predicate.
+    Condition(
+        "identity-mismatch",
+        "Identity mismatch",
+        Severity.CRITICAL,
+        observes=Observes.FRAME,
+        onset=_per_level(0, 0, 0),
+    ),
+    Condition(
+        "camera-blocked",
+        "Camera blocked",
+        Severity.HIGH,
+        observes=Observes.FRAME,
+        predicate=lambda frame: frame.camera_blocked,
+        onset=_per_level(20, 10, 4),
+        warning="Your camera is covered. Uncover it now.",
+    ),
+    Condition(
+        "speech-detected",
+        "Speech detected",
+        Severity.MEDIUM,
+        observes=Observes.AUDIO,
+        predicate=lambda audio: audio.chunk.speech,
+        onset=_per_level(6, 4, 2),
+        warning="Please do not talk during the exam.",
+    ),
+    Condition(
+        "multiple-voices",
+        "Multiple voices",
+        Severity.HIGH,
+        observes=Observes.AUDIO,
+        predicate=lambda audio: audio.voices >= 2,
+        onset=_per_level(0, 0, 0),
+        warning=ALONE,
+    ),
+    Condition(
+        "background-noise",
+        "Background noise",
+        Severity.LOW,
+        observes=Observes.AUDIO,
+        predicate=lambda audio: audio.chunk.background_noise and not audio.chunk.speech,
+        onset=_per_level(30, 20, 10),
+    ),
+)
+
+# By type, in the order above. Read through the functions below (a test may add a row).
+CONDITIONS: dict[str, Condition] = {row.type: row for row in _ROWS}
+
+
+def condition_get(type: str) -> Condition | None:
+    return CONDITIONS.get(type)
+
+
+def observed_from(observes: Observes) -> list[str]:
+    """The condition types the server derives from this kind of observation."""
+    return [c.type for c in CONDITIONS.values() if c.observes == observes]
+
+
+def conditions_derive(observes: Observes, observation: Any) -> dict[str, bool]:
+    """Apply every predicate of this kind of observation: {type: present}."""
+    return {
+        c.type: bool(c.predicate(observation))
+        for c in CONDITIONS.values()
+        if c.observes == observes and c.predicate is not None
+    }
+
+
+def client_types() -> frozenset[str]:
+    """What a student's browser may report about itself; analysis results come from the server."""
+    return frozenset(c.type for c in CONDITIONS.values() if c.client)
+
+
+def severity_of(type: str) -> Severity:
+    row = CONDITIONS.get(type)
+    return row.severity if row else Severity.MEDIUM
+
+
+def onset_seconds(type: str, security_level: str) -> float:
+    row = CONDITIONS.get(type)
+    return row.onset.get(security_level, 0.0) if row else 0.0
+
+
+def risk_excluded_types() -> list[str]:
+    return [c.type for c in CONDITIONS.values() if not c.counts_to_risk]
+
+
+def label_of(type: str) -> str:
+    row = CONDITIONS.get(type)
+    return row.label if row else type.replace("-", " ").capitalize()
+
+
+def monitor_conditions() -> dict[str, dict]:
+    """What the monitor page's script needs of each condition (json_script)."""
+    return {
+        c.type: {"label": c.label, "severity": str(c.severity), "warning": c.warning}
+        for c in CONDITIONS.values()
+    }

@@ -1,0 +1,106 @@
+"""Every proctoring event is recorded by one service: stored once, on the session's risk, pushed live.
+
+Browser events (tab switches...) count towards the risk as the workers' detections do, by the
+formula of proctoring/risk.py.
+"""
+
+from __future__ import annotations
+
+import json
+
+import grimp
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings as django_settings
+
+from accounts import services as account_services
+from procto.asgi import application
+from procto.celery import app as celery_app
+from proctoring import notifications
+from proctoring.models import ProctoringEvent
+from proctoring.risk import WEIGHTS
+from proctoring.services import event_record_client
+from sessions.tests.factories import ExamSessionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def session(student):
+    return ExamSessionFactory(student=student, exam__security_level="medium")
+
+
+def test_twenty_tab_switches_raise_the_risk_by_the_formula_and_flag_the_session(api, student, session):
+    api.force_authenticate(student)
+    flag_at = django_settings.PROCTORING_POLICY["medium"]["flag_risk"]
+    for n in range(1, 21):
+        response = api.post(
+            f"/api/exam-sessions/{session.pk}/log-event",
+            {"type": "tab-switch", "severity": "medium", "details": {"durationMs": 2000}, "seq": n},
+            format="json",
+        )
+        assert response.status_code == 201
+        session.refresh_from_db()
+        # Each instant medium event adds its weight: min(100, n x 5).
+        assert session.risk_score == min(100.0, n * WEIGHTS["medium"])
+        assert session.flagged == (session.risk_score >= flag_at)
+    assert (session.risk_score, session.flagged) == (100.0, True)
+
+
+def test_a_resent_browser_event_counts_once_in_the_risk(student, session):
+    for _ in range(3):  # the page re-sends an event whose ack it lost
+        event_record_client(
+            session_id=session.pk, student=student, type="tab-switch", severity="medium", client_seq=7
+        )
+    session.refresh_from_db()
+    assert ProctoringEvent.objects.filter(session=session).count() == 1
+    assert session.risk_score == WEIGHTS["medium"]
+
+
+def test_a_browser_event_without_a_severity_has_its_conditions(api, student, session):
+    api.force_authenticate(student)
+    url = f"/api/exam-sessions/{session.pk}/log-event"
+    assert api.post(url, {"type": "second-screen"}, format="json").status_code == 201
+    session.refresh_from_db()
+    assert ProctoringEvent.objects.get(session=session).severity == "high"
+    assert session.risk_score == WEIGHTS["high"]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_tab_switch_on_the_stream_socket_raises_the_risk(student, session):
+    ticket = await database_sync_to_async(account_services.ws_ticket_issue)(user=student, login_id="t")
+    socket = WebsocketCommunicator(
+        application,
+        f"/ws/exam-sessions/{session.pk}/stream/?ticket={ticket}",
+        headers=[(b"origin", b"http://127.0.0.1:8000")],
+    )
+    assert (await socket.connect(timeout=5))[0]
+    event = {"type": "event", "seq": 1, "event": {"type": "tab-switch", "severity": "medium"}}
+    await socket.send_to(text_data=json.dumps(event))
+    assert json.loads(await socket.receive_from(timeout=5)) == {"type": "event-ack", "seq": 1}
+    await socket.disconnect()
+    await database_sync_to_async(session.refresh_from_db)()
+    assert session.risk_score == WEIGHTS["medium"]
+
+
+def test_a_critical_browser_event_counts_but_sends_no_email(student, session, mailoutbox):
+    event_record_client(session_id=session.pk, student=student, type="second-screen", severity="critical")
+    session.refresh_from_db()
+    assert session.risk_score == WEIGHTS["critical"]
+    assert mailoutbox == []
+
+
+def test_the_critical_alert_task_is_found_by_the_name_notifications_queue_it_under():
+    from proctoring import tasks
+
+    assert tasks.critical_alert_notify.name == notifications.NOTIFY_TASK
+    assert notifications.NOTIFY_TASK in celery_app.tasks
+
+
+def test_recording_an_event_does_not_lead_back_to_the_tasks_that_record_events():
+    # tasks -> pipeline/heartbeat -> detections -> services -> notifications, never back to tasks
+    # (not even inside a function: grimp counts those imports too).
+    graph = grimp.build_graph("proctoring")
+    for module in ("proctoring.detections", "proctoring.services", "proctoring.notifications"):
+        assert graph.find_shortest_chain(importer=module, imported="proctoring.tasks") is None
