@@ -10,13 +10,9 @@ from django.utils import timezone
 
 from proctoring.detections import observations_apply
 from proctoring.policy import policy_for
-from proctoring.stats import stream_stats
+from proctoring.stream_state import STATS_SECONDS, stream_stats, unmonitored_key
 from sessions.models import ExamSession
 from sessions.readiness import FRAME_INTERVAL_MS
-
-
-def unmonitored_key(session_id) -> str:
-    return f"stream:{session_id}:unmonitored"
 
 
 def last_media_at(session: ExamSession) -> float:
@@ -36,7 +32,7 @@ def stream_heartbeats_check(*, now: datetime | None = None) -> int:
         cadence = FRAME_INTERVAL_MS[session.exam.security_level] / 1000
         quiet_for = now.timestamp() - last_media_at(session)
         lost = quiet_for > policy_for(session)["stream_lost_cadences"] * cadence
-        cache.set(unmonitored_key(session.pk), lost, 6 * 3600)
+        cache.set(unmonitored_key(session.pk), lost, STATS_SECONDS)
         unmonitored += lost
         observations_apply(
             session_id=session.pk,

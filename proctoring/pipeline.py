@@ -18,38 +18,27 @@ from django.utils import timezone
 from accounts.identity_service import embedding_decrypt
 from procto.cache_batch import CacheBatch
 from procto.metrics import gauge_average, metric_key
-from proctoring import media_series, realtime
+from proctoring import media_series, realtime, stream_state
 from proctoring.conditions import AudioObservation, Observes, conditions_derive, observed_from
 from proctoring.detections import observations_apply, state_active, state_key
 from proctoring.detectors import audio as audio_detector
 from proctoring.detectors import faces
 from proctoring.detectors import identity as identity_detector
 from proctoring.policy import policy_for
-from proctoring.stats import STATS_SECONDS
+from proctoring.stream_state import (
+    AUDIO_IDLE_SECONDS,
+    DONE_SECONDS,
+    MAGNIFY_SECONDS,
+    MEDIA_PUSH_SECONDS,
+    STATS_SECONDS,
+)
 from sessions.models import ExamSession
 
 logger = logging.getLogger(__name__)
 
-DONE_SECONDS = 3600
 # A frame that waited longer than this while newer frames of the same student were queued is
 # dropped: its news is stale and the newer frame says more. Audio and events are never dropped.
 FRAME_STALE_SECONDS = 10.0
-MEDIA_PUSH_SECONDS = 10
-# The magnified search for small faces (someone standing behind the student) costs about as
-# much as the rest of the frame's analysis; it runs on a student's frame at most this often.
-MAGNIFY_SECONDS = 6
-
-
-def _done_key(session_id, kind: str, seq: int) -> str:
-    return f"analysed:{session_id}:{kind}:{seq}"
-
-
-def latest_frame_key(session_id) -> str:
-    return f"stream:{session_id}:frame:latest_enqueued"
-
-
-def pending_frames_key(session_id) -> str:
-    return f"stream:{session_id}:frame:pending"
 
 
 def _captured_at(captured_ms: int) -> datetime:
@@ -92,16 +81,16 @@ class _FrameKeys:
     """The cache entries a frame task reads, named once."""
 
     def __init__(self, session_id, seq: int) -> None:
-        self.done = _done_key(session_id, "frame", seq)
-        self.pending = pending_frames_key(session_id)
-        self.latest = latest_frame_key(session_id)
+        self.done = stream_state.done_key(session_id, "frame", seq)
+        self.pending = stream_state.pending_frames_key(session_id)
+        self.latest = stream_state.latest_frame_key(session_id)
         self.lag = metric_key("frame_lag_seconds")
-        self.identity = identity_gate_key(session_id)
-        self.pushed_faces = f"stream:{session_id}:pushed-faces"
-        self.pushed_recently = f"stream:{session_id}:media-pushed"
+        self.identity = stream_state.identity_gate_key(session_id)
+        self.pushed_faces = stream_state.pushed_faces_key(session_id)
+        self.pushed_recently = stream_state.pushed_recently_key(session_id)
         self.sample = media_series.frame_gate_key(session_id)
-        self.magnified = f"stream:{session_id}:magnified"
-        self.small_face = f"stream:{session_id}:small-face"
+        self.magnified = stream_state.magnified_key(session_id)
+        self.small_face = stream_state.small_face_key(session_id)
         self.states = [state_key(session_id, c) for c in observed_from(Observes.FRAME)]
 
     def all(self) -> list[str]:
@@ -169,11 +158,11 @@ def _frame_analyse(
         last=known.get(keys.sample),
     )
     metrics = {"faceCount": analysis.face_count, "at": time.time()}
-    writes.set(f"stream:{session_id}:metrics", metrics, 6 * 3600)
+    writes.set(stream_state.frame_metrics_key(session_id), metrics, STATS_SECONDS)
     # Monitors pull the thumbnail when they render; they are told only when the face count
     # changed or every MEDIA_PUSH_SECONDS, not for every frame of every student.
     if known.get(keys.pushed_faces) != analysis.face_count or not known.get(keys.pushed_recently):
-        writes.set(keys.pushed_faces, analysis.face_count, 6 * 3600)
+        writes.set(keys.pushed_faces, analysis.face_count, STATS_SECONDS)
         writes.set(keys.pushed_recently, 1, MEDIA_PUSH_SECONDS)
         exam_id = ExamSession.objects.filter(pk=session_id).values_list("exam_id", flat=True).first()
         if exam_id is not None:
@@ -181,10 +170,6 @@ def _frame_analyse(
                 session_id, exam_id=exam_id, face_count=analysis.face_count, frame_seq=seq
             )
     return "done"
-
-
-def identity_gate_key(session_id) -> str:
-    return f"identity-recheck:{session_id}"
 
 
 def _identity_recheck(session_id, rgb) -> bool | None:
@@ -197,7 +182,8 @@ def _identity_recheck(session_id, rgb) -> bool | None:
     if session is None:
         return None
     interval = policy_for(session)["identity_recheck_seconds"]
-    if not cache.add(identity_gate_key(session_id), 1, interval) or not session.student.face_embedding:
+    gate = stream_state.identity_gate_key(session_id)
+    if not cache.add(gate, 1, interval) or not session.student.face_embedding:
         return None
     try:
         live = identity_detector.face_embedding(rgb)
@@ -207,24 +193,11 @@ def _identity_recheck(session_id, rgb) -> bool | None:
     return not identity_detector.compare_embeddings(reference, live).match
 
 
-def tracker_key(session_id) -> str:
-    return f"stream:{session_id}:voices"
-
-
-def audio_idle_key(session_id) -> str:
-    """Set while a session's microphone hears nothing and no audio condition is running: the
-    stream socket then forwards only one silent chunk per sample interval (proctoring.media)."""
-    return f"stream:{session_id}:audio-idle"
-
-
-AUDIO_IDLE_SECONDS = 30
-
-
 def audio_analyse(*, session_id, seq: int, captured_ms: int, pcm: bytes) -> str:
     """Analyse one second of microphone audio of a session."""
-    done, lag = _done_key(session_id, "audio", seq), metric_key("audio_lag_seconds")
+    done, lag = stream_state.done_key(session_id, "audio", seq), metric_key("audio_lag_seconds")
     states = [state_key(session_id, c) for c in observed_from(Observes.AUDIO)]
-    sample_gate, loud = media_series.audio_gate_key(session_id), f"stream:{session_id}:audio-loud-seq"
+    sample_gate, loud = media_series.audio_gate_key(session_id), stream_state.loud_seq_key(session_id)
     known = cache.get_many([done, lag, sample_gate, loud, *states])
     if known.get(done):
         return "duplicate"
@@ -253,14 +226,12 @@ def audio_analyse(*, session_id, seq: int, captured_ms: int, pcm: bytes) -> str:
             # Not for a chunk older than the last loud one (two workers can take a student's
             # chunks out of order): the quiet after speech must keep reaching the workers.
             if seq > (known.get(loud) or 0) and not any(state_active(known.get(k)) for k in states):
-                writes.set(audio_idle_key(session_id), 1, AUDIO_IDLE_SECONDS)
+                writes.set(stream_state.audio_idle_key(session_id), 1, AUDIO_IDLE_SECONDS)
         else:
-            writes.set(audio_idle_key(session_id), 0, AUDIO_IDLE_SECONDS)
-            writes.set(loud, max(seq, known.get(loud) or 0), 6 * 3600)
+            writes.set(stream_state.audio_idle_key(session_id), 0, AUDIO_IDLE_SECONDS)
+            writes.set(loud, max(seq, known.get(loud) or 0), STATS_SECONDS)
             known_states = {k: known.get(k) for k in states}
             _audio_sounds(session_id, seq, observed_at, samples, known_states=known_states)
-            metrics = {"levelDbfs": level, "at": time.time()}
-            writes.set(f"stream:{session_id}:audio-metrics", metrics, 6 * 3600)
         media_series.audio_sample_record(
             session_id=session_id, at=observed_at, level_dbfs=level, due=not known.get(sample_gate)
         )
@@ -273,9 +244,9 @@ def audio_analyse(*, session_id, seq: int, captured_ms: int, pcm: bytes) -> str:
 def _audio_sounds(session_id, seq: int, observed_at: datetime, samples, *, known_states: dict) -> None:
     """A chunk louder than silence: speech, voices, noise, music."""
     analysis = audio_detector.analyse_chunk(samples)
-    tracker = cache.get(tracker_key(session_id)) or audio_detector.VoiceTracker()
+    tracker = cache.get(stream_state.voices_key(session_id)) or audio_detector.VoiceTracker()
     voices = tracker.update(analysis, samples)
-    cache.set(tracker_key(session_id), tracker, 6 * 3600)
+    cache.set(stream_state.voices_key(session_id), tracker, STATS_SECONDS)
     conditions = conditions_derive(Observes.AUDIO, AudioObservation(analysis, voices))
     details = {
         "levelDbfs": round(analysis.level_dbfs, 1),

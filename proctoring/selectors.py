@@ -8,7 +8,6 @@ from collections import defaultdict
 from datetime import datetime
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Count, F, Max, Q, Window
 from django.db.models.functions import RowNumber
 from django.urls import reverse
@@ -20,11 +19,9 @@ from exams.models import Accommodation, Exam
 from exams.selectors import exam_get_for_user, exams_visible_to
 from procto.errors import ApplicationError, ForbiddenError, NotFoundError
 from proctoring.conditions import label_of
-from proctoring.heartbeat import unmonitored_key
 from proctoring.models import MediaSample, ProctorAction, ProctoringEvent
-from proctoring.pipeline import MEDIA_PUSH_SECONDS
 from proctoring.realtime import event_message
-from proctoring.stats import stream_stats_key
+from proctoring.stream_state import MEDIA_PUSH_SECONDS, monitor_stream_state
 from sessions.models import ExamSession
 from sessions.readiness import FRAME_INTERVAL_MS
 from sessions.selectors import sessions_live_for, sessions_watchable_by
@@ -134,19 +131,6 @@ def _open_alerts(session_ids: list) -> dict:
     return found
 
 
-def _stream_state(session_ids: list) -> dict:
-    """What the stream left in the cache for each session, read with one get_many."""
-    names = ("frame:last_at", "audio:last_at", "frame:last_seq", "metrics")
-    keys = {sid: {n: stream_stats_key(sid, n) for n in names} for sid in session_ids}
-    wanted = [key for per in keys.values() for key in per.values()]
-    wanted += [unmonitored_key(sid) for sid in session_ids]
-    values = cache.get_many(wanted) if wanted else {}
-    state = {sid: {n: values.get(key) for n, key in per.items()} for sid, per in keys.items()}
-    for sid, per in state.items():
-        per["unmonitored"] = values.get(unmonitored_key(sid))
-    return state
-
-
 def _url_pattern(name: str, example) -> str:
     """A route's path with `{id}` in place of its one argument (one reverse for many rows)."""
     return reverse(name, args=[example]).replace(str(example), "{id}")
@@ -201,7 +185,7 @@ def live_session_cards(*, user: User, exam_id=None, now: datetime | None = None)
     sessions = list(sessions_live_for(user=user, exam_id=exam_id)[:MAX_CARDS])
     ids = [s.pk for s in sessions]
     alerts = _open_alerts(ids) if ids else {}
-    stream = _stream_state(ids)
+    stream = monitor_stream_state(ids)
     at = (now or timezone.now()).timestamp()
     empty = {"alerts": [], "ids": [], "last_event_id": 0}
     session_page = _url_pattern("proctoring-session", _ANY_UUID)

@@ -10,10 +10,11 @@ from django.utils import timezone
 
 from procto.encrypted_files import read_encrypted
 from proctoring.detections import observations_apply
-from proctoring.heartbeat import stream_heartbeats_check, unmonitored_key
+from proctoring.heartbeat import stream_heartbeats_check
 from proctoring.media import media_received
 from proctoring.models import ProctoringEvent
 from proctoring.services import session_risk_update
+from proctoring.stream_state import unmonitored_key
 from proctoring.tests.media import webcam_jpeg
 from sessions.models import ExamSession
 from sessions.tests.factories import ExamSessionFactory
