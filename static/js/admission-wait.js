@@ -2,7 +2,7 @@
 // ask to be admitted, wait while a proctor looks at the identity check (the page asks the server
 // every few seconds), then show the Start button. A denial shows the proctor's reason.
 
-import { ApiError, apiFetch } from "./checks/http.js";
+import { ApiError, apiFetch } from "./api.js";
 
 const boot = JSON.parse(document.getElementById("admission-bootstrap").textContent);
 const panel = document.getElementById("admission-panel");

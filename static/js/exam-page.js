@@ -2,7 +2,7 @@
 // mode and the proctoring stream together. Each part lives in static/js/exam/; this module only
 // holds the page's state and the decisions that involve more than one part.
 
-import { ApiError, NetworkError, apiFetch } from "./exam/api.js";
+import { ApiError, NetworkError, apiFetch } from "./api.js";
 import { createAutosave } from "./exam/autosave.js";
 import { createCountdown } from "./exam/countdown.js";
 import { createEventLog } from "./exam/events.js";
@@ -257,7 +257,7 @@ async function submitExam({ auto = false } = {}) {
         const answers = autosave.finalAnswers().filter((a) => !excluded.has(a.questionId));
         const data = await apiFetch(`${sessionUrl}/submit`, {
           method: "PUT",
-          body: { answers, sequence: autosave.latestSequence() },
+          json: { answers, sequence: autosave.latestSequence() },
         });
         finish(data.status);
         return;
@@ -419,7 +419,7 @@ async function load() {
   try {
     return await apiFetch(sessionUrl);
   } catch (err) {
-    if (err instanceof NetworkError || (err instanceof ApiError && err.isTransient)) {
+    if (err instanceof ApiError && err.transient) {
       $("loading").textContent = "Could not load your exam. Trying again…";
       await new Promise((resolve) => window.setTimeout(resolve, LOAD_RETRY_MS));
       return load();

@@ -1,7 +1,7 @@
 // The identity check before a high-security exam (docs/PROTOCOL.md, step 4): a webcam photo,
 // reviewed by the student, sent as `liveCapture` and compared with the verified ID photo.
 
-import { ApiError, apiFetch } from "./checks/http.js";
+import { ApiError, apiFetch } from "./api.js";
 import { cameraErrorHint, cameraPreviewStart, drawCover, stopStream } from "./checks/media.js";
 
 const boot = JSON.parse(document.getElementById("page-bootstrap").textContent);
@@ -20,6 +20,8 @@ const buttons = {
 
 const CAPTURE_WIDTH = 640;
 const CAPTURE_HEIGHT = 480;
+// A photo upload plus the server's face comparison: longer than an ordinary API call.
+const UPLOAD_TIMEOUT_MS = 120_000;
 const FACE_HINTS = {
   NO_FACE: [
     "Face the camera straight on, with your whole face inside the picture.",
@@ -128,7 +130,7 @@ async function sendPhoto() {
   const form = new FormData();
   form.append("liveCapture", capture, "live-capture.jpg");
   try {
-    const result = await apiFetch(boot.checkUrl, { form });
+    const result = await apiFetch(boot.checkUrl, { method: "POST", body: form, timeoutMs: UPLOAD_TIMEOUT_MS });
     if (result.passed) {
       setStatus("ok", result.message);
       stopStream(stream);

@@ -2,7 +2,7 @@
 // exam's security level needs, show how to fix what fails, and record a passing result with
 // POST checkUrl so the server lets the exam start.
 
-import { ApiError, apiFetch, csrfToken, sleep } from "./checks/http.js";
+import { ApiError, NetworkError, apiFetch, apiRequest } from "./api.js";
 import { averageBrightness, firstFrame, getMedia, mediaErrorHint, stopStream } from "./checks/media.js";
 
 const boot = JSON.parse(document.getElementById("page-bootstrap").textContent);
@@ -26,6 +26,8 @@ const BLACK_BELOW = 10; // average luma (0–255) under which a picture counts a
 const MIN_UPLOAD_KBPS = 250;
 const UPLOAD_BYTES = 256 * 1024;
 const LATENCY_PROBES = 8;
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const $ = (id) => document.getElementById(id);
 const summary = $("check-summary");
@@ -97,7 +99,7 @@ function socketUrl(ticket) {
 async function checkWebsocket(run) {
   let ticket;
   try {
-    ticket = (await apiFetch(boot.ticketUrl)).ticket;
+    ticket = (await apiFetch(boot.ticketUrl, { method: "POST" })).ticket;
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     const fix = error.status === 401 || error.status === 403 ? CLOSE_HINTS[4401] : error.message;
@@ -303,39 +305,48 @@ function randomBlob(bytes) {
   return new Blob([data], { type: "application/octet-stream" });
 }
 
+const SLOW_UPLOAD_FIX =
+  "Pause uploads and video calls (cloud backup, file sync, streaming), move closer to your Wi-Fi router or use a network cable, then press Re-check.";
+
+/**
+ * Milliseconds until the server answered. Only no answer at all (NetworkError) fails a probe: an
+ * answer of any status still times the round trip, as the server reads the whole request before
+ * it answers. A refusal is logged so that it does not go unseen.
+ */
+async function timeRequest(url, options) {
+  const started = performance.now();
+  try {
+    await apiRequest(url, options);
+  } catch (error) {
+    if (!(error instanceof ApiError) || error instanceof NetworkError) throw error;
+    console.warn(`system check: ${url} answered ${error.status} (${error.code}): ${error.message}`);
+  }
+  return performance.now() - started;
+}
+
 /** Latency from small GETs of /healthz; upload speed from timing one POST of 256 KB to the
  * bandwidth probe, which reads the body and answers with its size. */
 async function checkBandwidth(run) {
   try {
     const latencies = [];
     for (let i = 0; i < LATENCY_PROBES && !run.cancelled; i += 1) {
-      const started = performance.now();
-      await fetch("/healthz", { method: "GET", cache: "no-store", credentials: "same-origin" });
-      latencies.push(performance.now() - started);
+      latencies.push(await timeRequest("/healthz"));
     }
     const blob = randomBlob(UPLOAD_BYTES);
-    const started = performance.now();
-    await fetch("/api/system-check/bandwidth", {
-      method: "POST",
-      body: blob,
-      cache: "no-store",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/octet-stream", "X-CSRFToken": csrfToken() },
-    });
-    const seconds = Math.max((performance.now() - started) / 1000, 0.001);
+    const elapsed = await timeRequest("/api/system-check/bandwidth", { method: "POST", body: blob });
+    const seconds = Math.max(elapsed / 1000, 0.001);
     if (run.cancelled) return null;
     const kbps = Math.round((UPLOAD_BYTES * 8) / seconds / 1000);
     const latency = Math.round([...latencies].sort((a, b) => a - b)[Math.floor(latencies.length / 2)]);
     run.measurements.uploadKbps = kbps;
     const detail = `About ${kbps.toLocaleString()} kbit/s up; the exam needs ${MIN_UPLOAD_KBPS}. Response time ${latency} ms.`;
     if (kbps >= MIN_UPLOAD_KBPS) return { ok: true, detail };
-    return {
-      ok: false,
-      detail,
-      fix: "Pause uploads and video calls (cloud backup, file sync, streaming), move closer to your Wi-Fi router or use a network cable, then press Re-check.",
-    };
-  } catch {
+    return { ok: false, detail, fix: SLOW_UPLOAD_FIX };
+  } catch (error) {
     if (run.cancelled) return null;
+    if (error instanceof NetworkError && error.code === "TIMEOUT") {
+      return { ok: false, detail: "The speed test did not finish in time.", fix: SLOW_UPLOAD_FIX };
+    }
     return {
       ok: false,
       detail: "The speed test could not reach Procto.",
@@ -471,7 +482,10 @@ function showFailed(names, message) {
 async function record(run) {
   setSummary("", "All checks passed. Saving the result…");
   try {
-    const result = await apiFetch(boot.checkUrl, { json: { items: run.items, measurements: run.measurements } });
+    const result = await apiFetch(boot.checkUrl, {
+      method: "POST",
+      json: { items: run.items, measurements: run.measurements },
+    });
     if (run.cancelled) return;
     if (result.passed) {
       setSummary("ok", "All checks passed. You can continue.");

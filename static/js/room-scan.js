@@ -3,7 +3,7 @@
 // A chunk is sent once the next one exists or the recording has stopped, so the last chunk is
 // always the one marked final.
 
-import { ApiError, apiFetch, sleep } from "./checks/http.js";
+import { ApiError, apiFetch } from "./api.js";
 import { cameraErrorHint, cameraPreviewStart, stopStream } from "./checks/media.js";
 
 const boot = JSON.parse(document.getElementById("page-bootstrap").textContent);
@@ -24,6 +24,10 @@ const VIDEO_BITS_PER_SECOND = 1_000_000; // 20 s ≈ 2.5 MB: well inside the ser
 const MAX_ATTEMPTS = 6; // per chunk, before asking the student to retry
 const BACKOFF_MS = [1000, 2000, 4000, 8000, 15000];
 const MIME_TYPES = ["video/webm;codecs=vp8", "video/webm;codecs=vp9", "video/webm"];
+// A chunk is ~250 KB: on a slow uplink it may take far longer than an ordinary API call.
+const UPLOAD_TIMEOUT_MS = 120_000;
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let stream = null;
 let recorder = null;
@@ -236,7 +240,7 @@ async function sendChunk(index, final) {
     form.append("recordingId", upload.recordingId);
     form.append("final", final ? "true" : "false");
     try {
-      const result = await apiFetch(boot.uploadUrl, { form });
+      const result = await apiFetch(boot.uploadUrl, { method: "POST", body: form, timeoutMs: UPLOAD_TIMEOUT_MS });
       upload.next = index + 1;
       upload.sentBytes += blob.size;
       if (result.complete) finish();

@@ -6,7 +6,7 @@
 // The server keeps, per answer, only a save with a higher number than the one it has, so
 // re-sending after a lost response, a reload or a second tab never lets an old answer win.
 
-import { ApiError, NetworkError, apiFetch } from "./api.js";
+import { ApiError, NetworkError, apiFetch } from "../api.js";
 
 const BATCH_SIZE = 100; // the API takes up to 500 answers per save
 const RETRY_MIN_MS = 2000;
@@ -111,7 +111,7 @@ export function createAutosave({ saveUrl, store, onState, onTimeRemaining, onClo
   async function send(batch) {
     const body = { answers: batch, sequence: Math.max(...batch.map((item) => item.sequence)) };
     try {
-      const data = await apiFetch(saveUrl, { method: "PUT", body });
+      const data = await apiFetch(saveUrl, { method: "PUT", json: body });
       // Drop exactly what was sent; a newer change made meanwhile has another number and stays.
       const sent = new Set(batch.map((item) => `${item.questionId}:${item.sequence}`));
       queue = queue.filter((item) => !sent.has(`${item.questionId}:${item.sequence}`));
@@ -150,7 +150,7 @@ export function createAutosave({ saveUrl, store, onState, onTimeRemaining, onClo
     } else {
       problem = "error";
       problemMessage = err.message;
-      if (!(err instanceof ApiError && err.isTransient)) console.warn("Autosave refused:", err);
+      if (!(err instanceof ApiError && err.transient)) console.warn("Autosave refused:", err);
     }
     scheduleRetry();
   }
@@ -160,7 +160,7 @@ export function createAutosave({ saveUrl, store, onState, onTimeRemaining, onClo
     if (closed || queue.length === 0) return;
     const batch = queue.slice(0, BATCH_SIZE);
     const body = { answers: batch, sequence: Math.max(...batch.map((item) => item.sequence)) };
-    apiFetch(saveUrl, { method: "PUT", body, keepalive: true }).catch(() => {
+    apiFetch(saveUrl, { method: "PUT", json: body, keepalive: true }).catch(() => {
       // Expected when the page is gone or the body is over the 64 KB keepalive limit.
     });
   }

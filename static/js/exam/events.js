@@ -6,7 +6,7 @@
 // socket has been down for a while they go to POST log-event instead, which has no number: an
 // event the socket delivered just before dropping (ack lost) may then be stored twice.
 
-import { ApiError, NetworkError, apiFetch } from "./api.js";
+import { ApiError, apiFetch } from "../api.js";
 
 const SOCKET_GRACE_MS = 5000; // how long the socket may be down before falling back to HTTP
 const RATE_LIMIT_RETRY_MS = 3000;
@@ -106,9 +106,9 @@ export function createEventLog({ logUrl, store }) {
         }
         const entry = outbox[0];
         try {
-          await apiFetch(logUrl, { method: "POST", body: { ...entry.event, seq: entry.seq } });
+          await apiFetch(logUrl, { method: "POST", json: { ...entry.event, seq: entry.seq } });
         } catch (err) {
-          if (err instanceof NetworkError || (err instanceof ApiError && err.isTransient)) {
+          if (err instanceof ApiError && err.transient) {
             window.setTimeout(() => send || postOverHttp(), HTTP_RETRY_MS);
             return;
           }
@@ -131,7 +131,7 @@ export function createEventLog({ logUrl, store }) {
       return;
     }
     const event = { type, severity, details, timestamp: new Date().toISOString() };
-    apiFetch(logUrl, { method: "POST", body: event, keepalive: true }).catch(() => {
+    apiFetch(logUrl, { method: "POST", json: event, keepalive: true }).catch(() => {
       // Nothing more can be done from a page that is being unloaded.
     });
   }

@@ -5,7 +5,7 @@
 // (so a school's worth of students do not reconnect in lockstep after a blip), capped at 30 s.
 // Media sequence numbers persist in localStorage and continue across reconnects and reloads.
 
-import { ApiError, apiFetch } from "./api.js";
+import { ApiError, apiFetch } from "../api.js";
 
 export const FRAME = 1;
 export const AUDIO = 2;

@@ -6,7 +6,7 @@
 // "catch-up" answer), since requests made while it was away were not heard; between those,
 // "admission" messages add and remove requests live. The panel is hidden while nobody waits.
 
-import { ApiError, apiFetch } from "../checks/http.js";
+import { ApiError, apiFetch } from "../api.js";
 
 const LIST_URL = "/api/exam-sessions/admissions";
 const decideUrl = (id) => `/api/exam-sessions/admissions/${encodeURIComponent(id)}/decide`;
@@ -199,7 +199,7 @@ export function mountAdmissions(section, { onMessage, examId = null } = {}) {
     card.buttons.forEach((button) => (button.disabled = true));
     card.note.textContent = body.admit ? "Admitting…" : "Denying…";
     try {
-      const data = await apiFetch(decideUrl(card.data.id), { json: body });
+      const data = await apiFetch(decideUrl(card.data.id), { method: "POST", json: body });
       drop(card.data.id, decidedText(data));
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;

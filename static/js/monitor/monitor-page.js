@@ -5,7 +5,7 @@
 // most once per RENDER_EVERY_MS, in an animation frame. A burst of alerts from 300 students
 // costs a few renders, each touching only the cards concerned.
 
-import { apiFetch, getWithServerTime } from "./api.js";
+import { apiFetch, apiFetchWithTimestamp } from "../api.js";
 import { mountAdmissions } from "./admissions.js";
 import { createAlerting, readPreference, writePreference } from "./alerting.js";
 import { createActionDialog } from "./dialog.js";
@@ -196,7 +196,7 @@ async function refresh() {
   lastRefreshAt = performance.now();
   try {
     const query = bootstrap.examId ? `?examId=${encodeURIComponent(bootstrap.examId)}` : "";
-    const { data, timestamp } = await getWithServerTime(urls.live + query);
+    const { data, timestamp } = await apiFetchWithTimestamp(urls.live + query);
     store.setServerTime(timestamp);
     store.applySnapshot(data);
     stats.refreshes += 1;
@@ -310,14 +310,14 @@ function openWarn(sessionId, eventType) {
     initial: conditions[eventType]?.warning || "",
     missing: "Write the message the student will see.",
     onSubmit: async (message) => {
-      await apiFetch(fill(urls.actions, sessionId), { method: "POST", body: { type: "warn", message } });
+      await apiFetch(fill(urls.actions, sessionId), { method: "POST", json: { type: "warn", message } });
       showToast(`Warning sent to ${session.name}.`);
     },
   });
 }
 
 async function review(eventId, status, reason = "") {
-  await apiFetch(fill(urls.review, eventId), { method: "POST", body: { status, reason } });
+  await apiFetch(fill(urls.review, eventId), { method: "POST", json: { status, reason } });
   const event = store.events.get(eventId);
   // The socket will say so too; showing it now makes the click feel done.
   if (event) store.applyEvent({ ...event, reviewStatus: status }, "review");

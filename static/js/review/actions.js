@@ -2,7 +2,7 @@
 // audit trail beside it. Each form posts to POST /api/exam-sessions/<id>/actions (docs/PROTOCOL.md,
 // "Proctor actions"); the audited action comes back and is put at the top of the trail.
 
-import { ApiError, apiFetch } from "../exam/api.js";
+import { ApiError, NetworkError, apiFetch } from "../api.js";
 import { actionEntry, localDateTime } from "./format.js";
 
 const DONE_TEXT = {
@@ -26,7 +26,7 @@ function requestBody(action, fields) {
 }
 
 function errorText(error) {
-  if (!(error instanceof ApiError)) {
+  if (!(error instanceof ApiError) || error instanceof NetworkError) {
     return "The action could not be sent; check the connection and try again.";
   }
   const details =
@@ -83,7 +83,7 @@ export function createActionsPanel({ panel, auditList, auditEmpty, confirmDialog
     button.disabled = true;
     say("");
     try {
-      const result = await apiFetch(actionsUrl, { method: "POST", body: requestBody(action, form.elements) });
+      const result = await apiFetch(actionsUrl, { method: "POST", json: requestBody(action, form.elements) });
       record(actionEntry(result, me));
       form.reset();
       say(DONE_TEXT[action]);

@@ -1,7 +1,7 @@
 // The event list: rows rendered by the server, new rows added live, filters by type and severity,
 // and the reviewer's confirm / dismiss (a dismissal needs a reason, asked in a dialog).
 
-import { ApiError, apiFetch } from "../exam/api.js";
+import { ApiError, NetworkError, apiFetch } from "../api.js";
 import {
   detailsSummary,
   formatConfidence,
@@ -169,10 +169,11 @@ export function createEventList({
     const buttons = row.querySelectorAll("[data-review]");
     buttons.forEach((b) => (b.disabled = true));
     try {
-      await apiFetch(reviewUrl.replace("{id}", eventId), { method: "POST", body: { status, reason } });
+      await apiFetch(reviewUrl.replace("{id}", eventId), { method: "POST", json: { status, reason } });
       onReviewed(eventId, status, reason, me);
     } catch (error) {
-      const message = error instanceof ApiError ? error.message : "The review could not be sent; try again.";
+      const refused = error instanceof ApiError && !(error instanceof NetworkError);
+      const message = refused ? error.message : "The review could not be sent; try again.";
       row.querySelector(".review-by").textContent = message;
     } finally {
       buttons.forEach((b) => (b.disabled = false));
