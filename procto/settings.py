@@ -266,7 +266,7 @@ CELERY_TASK_SOFT_TIME_LIMIT = 30
 CELERY_TASK_TIME_LIMIT = 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-# Periodic jobs (session expiry, stream heartbeats) are added here by the apps that own them.
+# Every periodic job, in one place; each runs a task of the app that owns the job.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "beat-heartbeat": {"task": "procto.tasks.beat_heartbeat", "schedule": 60.0},
     # Abandoned sessions are auto-submitted within 30 s of their deadline + grace.
