@@ -44,8 +44,10 @@ def session_warn(*, actor: User, session_id, message: str) -> ProctorAction:
     return _audit(session, actor, ProctorAction.Kind.WARN, message=message[:500])
 
 
+@transaction.atomic
 def session_terminate(*, actor: User, session_id, reason: str) -> ProctorAction:
-    """End the session as cheating-detected; the student's page ends with the reason."""
+    """End the session as cheating-detected; the student's page ends with the reason. The ending
+    and its audit record commit together: no session ends without a record of who ended it."""
     session = _watched(actor, session_id)
     exam_session_terminate(session_id=session.pk, actor=actor, reason=reason[:300])
     return _audit(session, actor, ProctorAction.Kind.TERMINATE, reason=reason[:300])

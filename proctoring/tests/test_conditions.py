@@ -38,6 +38,16 @@ def test_every_condition_is_an_event_type_and_every_event_type_a_condition():
         assert set(row.onset) <= set(conditions.SECURITY_LEVELS)
 
 
+def test_the_registry_and_the_policy_know_the_same_security_levels_as_an_exam(settings):
+    # The registry is Django-free, so it spells the levels out; these must not drift apart.
+    from exams.models import Exam
+    from sessions.readiness import FRAME_INTERVAL_MS
+
+    assert conditions.SECURITY_LEVELS == tuple(Exam.SecurityLevel.values)
+    assert set(settings.PROCTORING_POLICY) == set(Exam.SecurityLevel.values)
+    assert set(FRAME_INTERVAL_MS) == set(Exam.SecurityLevel.values)
+
+
 def test_the_browser_may_report_what_it_sees_but_not_the_servers_analysis():
     reportable = conditions.client_types()
     assert {"tab-switch", "window-blur", "paste", "off-screen", "mic-activity"} <= reportable
