@@ -43,7 +43,7 @@ def test_the_registry_and_the_policy_know_the_same_security_levels_as_an_exam(se
     from exams.models import Exam
     from sessions.readiness import FRAME_INTERVAL_MS
 
-    assert conditions.SECURITY_LEVELS == tuple(Exam.SecurityLevel.values)
+    assert tuple(Exam.SecurityLevel.values) == conditions.SECURITY_LEVELS
     assert set(settings.PROCTORING_POLICY) == set(Exam.SecurityLevel.values)
     assert set(FRAME_INTERVAL_MS) == set(Exam.SecurityLevel.values)
 
