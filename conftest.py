@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from accounts.models import User
+    from exams.models import Exam
+    from sessions.models import ExamSession
 
 pytest_plugins = ["procto.tests.browser"]
 
@@ -91,39 +98,187 @@ def _isolated_cache():
     yield
 
 
-@pytest.fixture
-def student(db):
+# Each persona is one function, so the `world` below and the single-persona fixtures make the same
+# people whether a test builds them on this thread or (browser tests) on another.
+
+
+def make_tess():
     from accounts.tests.factories import UserFactory
 
-    return UserFactory(email="student@school.example", first_name="Stu", role="student")
+    return UserFactory(
+        email="teacher@school.example", first_name="Tess", last_name="Taylor", role="teacher", is_staff=True
+    )
+
+
+def make_pat():
+    from accounts.tests.factories import UserFactory
+
+    return UserFactory(email="proctor@school.example", first_name="Pat", last_name="Price", role="proctor")
+
+
+def make_stu():
+    from accounts.tests.factories import UserFactory
+
+    return UserFactory(email="student@school.example", first_name="Stu", last_name="Stone", role="student")
+
+
+def make_sam():
+    from accounts.tests.factories import UserFactory
+
+    return UserFactory(
+        email="other.student@school.example", first_name="Sam", last_name="Sato", role="student"
+    )
+
+
+def make_ada():
+    from accounts.tests.factories import UserFactory
+
+    return UserFactory(
+        email="admin@school.example",
+        first_name="Ada",
+        last_name="Admin",
+        role="admin",
+        is_staff=True,
+        is_superuser=True,
+    )
+
+
+@pytest.fixture
+def student(db):
+    """Stu, a student (in the `world`, sitting physics)."""
+    return make_stu()
 
 
 @pytest.fixture
 def other_student(db):
-    from accounts.tests.factories import UserFactory
-
-    return UserFactory(email="other.student@school.example", first_name="Otto", role="student")
+    """Sam, another student (in the `world`, Stu's classmate in physics)."""
+    return make_sam()
 
 
 @pytest.fixture
 def teacher(db):
-    from accounts.tests.factories import UserFactory
-
-    return UserFactory(email="teacher@school.example", role="teacher", is_staff=True)
+    """Tess, a teacher (in the `world`, the author of physics and chemistry)."""
+    return make_tess()
 
 
 @pytest.fixture
 def proctor(db):
-    from accounts.tests.factories import UserFactory
-
-    return UserFactory(email="proctor@school.example", role="proctor")
+    """Pat, a proctor (in the `world`, assigned to physics only)."""
+    return make_pat()
 
 
 @pytest.fixture
 def admin_user(db):
-    from accounts.tests.factories import UserFactory
+    """Ada, an admin: she may see and do everything."""
+    return make_ada()
 
-    return UserFactory(email="admin@school.example", role="admin", is_staff=True, is_superuser=True)
+
+# --- the world: who may see what ------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    """Tess teaches two exams, both open and published:
+
+    - `physics` ("Physics final", high security). Pat proctors it. Stu and Sam are sitting it
+      (`stu_in_physics`, `sam_in_physics`, in progress).
+    - `chemistry` ("Chemistry midterm", medium security). Nobody proctors it. Cat is sitting it
+      (`cat_in_chemistry`, in progress).
+
+    Vic teaches `history` ("History essay", medium security). Quinn proctors it. Hal is sitting
+    it (`hal_in_history`, in progress). Sid is a student who sits no exam. Ada is the admin.
+
+    Who may see what:
+
+    - Tess sees her two exams and the sessions of Stu, Sam and Cat; nothing of Vic's.
+    - Pat sees physics and the sessions of Stu and Sam; not chemistry, not Cat, not history.
+    - Vic and Quinn see history and Hal's session; nothing of Tess's. They are the teacher and
+      the proctor of another exam.
+    - Every student sees the three exams (published and open) but only their own session: Stu
+      never sees Sam's, although they sit the same exam.
+    - Sid sits nothing: no session of his, no one else's. He is the stranger.
+    - Ada sees everything.
+    """
+
+    tess: User
+    pat: User
+    stu: User
+    sam: User
+    cat: User
+    sid: User
+    vic: User
+    hal: User
+    quinn: User
+    ada: User
+    physics: Exam
+    chemistry: Exam
+    history: Exam
+    stu_in_physics: ExamSession
+    sam_in_physics: ExamSession
+    cat_in_chemistry: ExamSession
+    hal_in_history: ExamSession
+
+
+def world_build(*, tess=None, pat=None, stu=None, sam=None, ada=None) -> World:
+    """The world, reusing the personas a test already has (the same rows, not look-alikes)."""
+    from accounts.tests.factories import UserFactory
+    from exams.tests.factories import ExamFactory
+    from sessions.tests.factories import ExamSessionFactory
+
+    tess, pat, ada = tess or make_tess(), pat or make_pat(), ada or make_ada()
+    stu, sam = stu or make_stu(), sam or make_sam()
+    cat = UserFactory(email="cat@school.example", first_name="Cat", last_name="Costa", role="student")
+    sid = UserFactory(email="sid@school.example", first_name="Sid", last_name="Stranger", role="student")
+    vic = UserFactory(
+        email="vic@school.example", first_name="Vic", last_name="Vance", role="teacher", is_staff=True
+    )
+    hal = UserFactory(email="hal@school.example", first_name="Hal", last_name="Hughes", role="student")
+    quinn = UserFactory(email="quinn@school.example", first_name="Quinn", last_name="Quist", role="proctor")
+
+    physics = ExamFactory(created_by=tess, title="Physics final", is_published=True, security_level="high")
+    physics.proctors.add(pat)
+    chemistry = ExamFactory(
+        created_by=tess, title="Chemistry midterm", is_published=True, security_level="medium"
+    )
+    history = ExamFactory(created_by=vic, title="History essay", is_published=True, security_level="medium")
+    history.proctors.add(quinn)
+    return World(
+        tess=tess,
+        pat=pat,
+        stu=stu,
+        sam=sam,
+        cat=cat,
+        sid=sid,
+        vic=vic,
+        hal=hal,
+        quinn=quinn,
+        ada=ada,
+        physics=physics,
+        chemistry=chemistry,
+        history=history,
+        stu_in_physics=ExamSessionFactory(exam=physics, student=stu, attempt=1),
+        sam_in_physics=ExamSessionFactory(exam=physics, student=sam, attempt=1),
+        cat_in_chemistry=ExamSessionFactory(exam=chemistry, student=cat, attempt=1),
+        hal_in_history=ExamSessionFactory(exam=history, student=hal, attempt=1),
+    )
+
+
+@pytest.fixture
+def world(student, other_student, teacher, proctor, admin_user) -> World:
+    """The world (see `World`); its Stu, Sam, Tess, Pat and Ada are the single-persona fixtures."""
+    return world_build(tess=teacher, pat=proctor, stu=student, sam=other_student, ada=admin_user)
+
+
+@pytest.fixture
+def transactional_world(transactional_db) -> World:
+    """The world, committed, for browser tests whose servers read it from other connections.
+
+    Built on a thread of its own: Playwright's event loop runs on this one, where Django refuses
+    ORM calls. Such tests take their personas from here, not from the single-persona fixtures.
+    """
+    from procto.tests.browser import in_thread
+
+    return in_thread(world_build)
 
 
 @pytest.fixture
