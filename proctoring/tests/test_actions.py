@@ -7,20 +7,11 @@ from datetime import timedelta
 import pytest
 from rest_framework.test import APIClient
 
-from exams.tests.factories import ExamFactory
 from proctoring.detections import observations_apply
 from proctoring.models import ProctorAction, ProctoringEvent
 from sessions.models import ExamSession
-from sessions.tests.factories import ExamSessionFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def session(student, proctor):
-    exam = ExamFactory()
-    exam.proctors.add(proctor)
-    return ExamSessionFactory(student=student, exam=exam)
 
 
 def act(user, session, **body):
@@ -29,7 +20,9 @@ def act(user, session, **body):
     return client.post(f"/api/exam-sessions/{session.pk}/actions", body, format="json")
 
 
-def test_a_warning_is_audited(proctor, session):
+def test_a_warning_is_audited(world):
+    proctor = world.pat
+    session = world.stu_in_physics  # Pat proctors physics
     response = act(proctor, session, type="warn", message="Eyes on your screen, please.")
     assert response.status_code == 201
     action = ProctorAction.objects.get()
@@ -40,7 +33,9 @@ def test_a_warning_is_audited(proctor, session):
     )
 
 
-def test_ending_a_session_records_who_and_why(proctor, session):
+def test_ending_a_session_records_who_and_why(world):
+    proctor = world.pat
+    session = world.stu_in_physics  # Pat proctors physics
     act(proctor, session, type="terminate", reason="A second person answered for the student.")
     session.refresh_from_db()
     assert session.status == ExamSession.Status.CHEATING_DETECTED
@@ -48,7 +43,9 @@ def test_ending_a_session_records_who_and_why(proctor, session):
     assert ProctorAction.objects.get().kind == "terminate"
 
 
-def test_extending_time_moves_the_deadline(proctor, session):
+def test_extending_time_moves_the_deadline(world):
+    proctor = world.pat
+    session = world.stu_in_physics  # Pat proctors physics
     before = session.deadline
     assert act(proctor, session, type="extend-time", minutes=10).status_code == 201
     session.refresh_from_db()
@@ -56,20 +53,22 @@ def test_extending_time_moves_the_deadline(proctor, session):
     assert act(proctor, session, type="extend-time", minutes=500).status_code == 400
 
 
-def test_each_action_needs_its_own_field(proctor, session):
+def test_each_action_needs_its_own_field(world):
+    proctor = world.pat
+    session = world.stu_in_physics  # Pat proctors physics
     response = act(proctor, session, type="warn")
     assert response.status_code == 400
     assert "message" in response.json()["error"]["details"]
 
 
-def test_a_proctor_of_another_exam_cannot_act(session):
-    from accounts.tests.factories import UserFactory
-
-    stranger = UserFactory(role="proctor")
-    assert act(stranger, session, type="note", text="hi").status_code == 404
+def test_a_proctor_of_another_exam_cannot_act(world):
+    # Quinn proctors history, not physics.
+    assert act(world.quinn, world.stu_in_physics, type="note", text="hi").status_code == 404
 
 
-def test_dismissing_an_alert_lowers_the_risk(proctor, session, settings, tmp_path):
+def test_dismissing_an_alert_lowers_the_risk(world, settings, tmp_path):
+    proctor = world.pat
+    session = world.stu_in_physics  # Pat proctors physics
     from django.utils import timezone
 
     settings.MEDIA_ROOT = tmp_path

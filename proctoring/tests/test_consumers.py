@@ -17,15 +17,9 @@ from proctoring.stream_state import stream_stats, thumbnail_key
 from proctoring.tests.media import audio_message, frame_message
 from sessions import services as session_services
 from sessions.realtime import student_notify
-from sessions.tests.factories import ExamSessionFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")
-
-
-@pytest.fixture
-def session(student):
-    return ExamSessionFactory(student=student)
 
 
 async def open_stream(user, session_id) -> WebsocketCommunicator:
@@ -48,7 +42,9 @@ async def close_code(communicator) -> int:
     return message["code"]
 
 
-async def test_hello_gets_the_cadence_of_the_exams_security_level(student, session):
+async def test_hello_gets_the_cadence_of_the_exams_security_level(world):
+    student = world.cat
+    session = world.cat_in_chemistry  # medium security
     socket = await open_stream(student, session.pk)
     await socket.send_to(text_data=json.dumps({"type": "hello", "lastFrameSeq": 0, "lastAudioSeq": 0}))
     welcome = await reply(socket)
@@ -57,7 +53,9 @@ async def test_hello_gets_the_cadence_of_the_exams_security_level(student, sessi
     await socket.disconnect()
 
 
-async def test_frames_and_audio_are_acknowledged_and_counted(student, session):
+async def test_frames_and_audio_are_acknowledged_and_counted(world):
+    student = world.cat
+    session = world.cat_in_chemistry  # medium security
     socket = await open_stream(student, session.pk)
     await socket.send_to(bytes_data=frame_message(1))
     assert await reply(socket) == {"type": "ack", "kind": "frame", "seq": 1}
@@ -70,7 +68,9 @@ async def test_frames_and_audio_are_acknowledged_and_counted(student, session):
     await socket.disconnect()
 
 
-async def test_a_resumed_socket_learns_where_the_server_is(student, session):
+async def test_a_resumed_socket_learns_where_the_server_is(world):
+    student = world.cat
+    session = world.cat_in_chemistry  # medium security
     socket = await open_stream(student, session.pk)
     for seq in (1, 2, 3):
         await socket.send_to(bytes_data=frame_message(seq))
@@ -101,7 +101,9 @@ async def test_a_resumed_socket_learns_where_the_server_is(student, session):
     ],
     ids=["short", "png", "json", "type", "forged-event", "huge", "seq-past-64-bits"],
 )
-async def test_bad_input_gets_an_error_and_the_socket_stays_open(student, session, send, code):
+async def test_bad_input_gets_an_error_and_the_socket_stays_open(world, send, code):
+    student = world.cat
+    session = world.cat_in_chemistry  # medium security
     socket = await open_stream(student, session.pk)
     await socket.send_to(**send)
     error = await reply(socket)
@@ -111,7 +113,9 @@ async def test_bad_input_gets_an_error_and_the_socket_stays_open(student, sessio
     await socket.disconnect()
 
 
-async def test_a_browser_event_is_stored_once_even_when_resent(student, session):
+async def test_a_browser_event_is_stored_once_even_when_resent(world):
+    student = world.cat
+    session = world.cat_in_chemistry  # medium security
     socket = await open_stream(student, session.pk)
     event = {
         "type": "event",
@@ -126,7 +130,9 @@ async def test_a_browser_event_is_stored_once_even_when_resent(student, session)
     await socket.disconnect()
 
 
-async def test_flooding_frames_is_rate_limited_not_fatal(student, session):
+async def test_flooding_frames_is_rate_limited_not_fatal(world):
+    student = world.cat
+    session = world.cat_in_chemistry  # medium security
     socket = await open_stream(student, session.pk)
     replies = []
     for seq in range(1, 26):
@@ -140,18 +146,22 @@ async def test_flooding_frames_is_rate_limited_not_fatal(student, session):
     await socket.disconnect()
 
 
-async def test_another_students_session_is_refused_with_4403(other_student, session):
-    socket = await open_stream(other_student, session.pk)
+async def test_another_students_session_is_refused_with_4403(world):
+    socket = await open_stream(world.sam, world.cat_in_chemistry.pk)
     assert await close_code(socket) == 4403
 
 
-async def test_a_finished_session_is_closed_with_4409(student, session):
+async def test_a_finished_session_is_closed_with_4409(world):
+    student = world.cat
+    session = world.cat_in_chemistry  # medium security
     await database_sync_to_async(session_services.exam_session_submit)(session_id=session.pk, student=student)
     socket = await open_stream(student, session.pk)
     assert await close_code(socket) == CLOSE_NOT_IN_PROGRESS
 
 
-async def test_a_proctors_warning_reaches_the_page(student, session):
+async def test_a_proctors_warning_reaches_the_page(world):
+    student = world.cat
+    session = world.cat_in_chemistry  # medium security
     socket = await open_stream(student, session.pk)
     await database_sync_to_async(student_notify)(
         session.pk, {"type": "warning", "message": "Eyes on your screen", "from": "proctor"}
@@ -160,24 +170,30 @@ async def test_a_proctors_warning_reaches_the_page(student, session):
     await socket.disconnect()
 
 
-async def test_termination_ends_the_page_with_the_reason(student, proctor, session):
+async def test_termination_ends_the_page_with_the_reason(world):
+    student = world.cat
+    session = world.cat_in_chemistry  # medium security
     socket = await open_stream(student, session.pk)
     await database_sync_to_async(session_services.exam_session_terminate)(
-        session_id=session.pk, actor=proctor, reason="Phone in hand"
+        session_id=session.pk, actor=world.tess, reason="Phone in hand"
     )
     message = await reply(socket)
     assert message == {"type": "terminated", "reason": "Phone in hand"}
     assert await close_code(socket) == CLOSE_NOT_IN_PROGRESS
 
 
-async def test_submitting_in_another_tab_ends_this_page(student, session):
+async def test_submitting_in_another_tab_ends_this_page(world):
+    student = world.cat
+    session = world.cat_in_chemistry  # medium security
     socket = await open_stream(student, session.pk)
     await database_sync_to_async(session_services.exam_session_submit)(session_id=session.pk, student=student)
     assert await reply(socket) == {"type": "ended", "status": "submitted"}
     assert await close_code(socket) == CLOSE_NOT_IN_PROGRESS
 
 
-async def test_a_frame_stamped_past_the_year_9999_is_analysed_at_arrival_time(student, session):
+async def test_a_frame_stamped_past_the_year_9999_is_analysed_at_arrival_time(world):
+    student = world.cat
+    session = world.cat_in_chemistry  # medium security
     from proctoring.stream import FRAME, HEADER
     from proctoring.tests.media import webcam_jpeg
 

@@ -27,11 +27,6 @@ def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
 
 
-@pytest.fixture
-def session(student):
-    return ExamSessionFactory(student=student, exam__security_level="medium")
-
-
 def feed(session, condition: str, pattern: list[bool], *, start=None, cadence=2.0, snapshot=None, seq0=1):
     start = start or timezone.now() - timedelta(minutes=5)
     for i, present in enumerate(pattern):
@@ -46,19 +41,22 @@ def feed(session, condition: str, pattern: list[bool], *, start=None, cadence=2.
         )
 
 
-def test_a_thirty_second_absence_is_one_event_lasting_thirty_seconds(session):
+def test_a_thirty_second_absence_is_one_event_lasting_thirty_seconds(world):
+    session = world.cat_in_chemistry  # medium security
     feed(session, "face-not-visible", [True] * 16 + [False] * 5)
     event = ProctoringEvent.objects.get()
     assert (event.type, event.severity, event.source) == ("face-not-visible", "medium", "server")
     assert event.duration_seconds == 30
 
 
-def test_a_glance_away_raises_nothing(session):
+def test_a_glance_away_raises_nothing(world):
+    session = world.cat_in_chemistry  # medium security
     feed(session, "face-not-visible", [False, True, True, False, False, False])  # 4 s < 10 s onset
     assert not ProctoringEvent.objects.exists()
 
 
-def test_two_faces_open_an_event_with_an_encrypted_snapshot(session):
+def test_two_faces_open_an_event_with_an_encrypted_snapshot(world):
+    session = world.cat_in_chemistry  # medium security
     jpeg = webcam_jpeg()
     feed(session, "multiple-faces", [True, True, True], snapshot=jpeg)
     event = ProctoringEvent.objects.get()
@@ -66,13 +64,15 @@ def test_two_faces_open_an_event_with_an_encrypted_snapshot(session):
     assert read_encrypted(event.snapshot) == jpeg
 
 
-def test_a_redelivered_observation_does_not_duplicate_the_event(session):
+def test_a_redelivered_observation_does_not_duplicate_the_event(world):
+    session = world.cat_in_chemistry  # medium security
     feed(session, "multiple-faces", [True, True, True])
     feed(session, "multiple-faces", [True, True, True])  # the same seqs and times again
     assert ProctoringEvent.objects.count() == 1
 
 
-def test_events_raise_the_risk_score_and_flag_the_session(session):
+def test_events_raise_the_risk_score_and_flag_the_session(world):
+    session = world.cat_in_chemistry  # medium security
     for seq0, condition in ((1, "multiple-faces"), (100, "camera-blocked"), (200, "face-not-visible")):
         feed(session, condition, [True] * 40, seq0=seq0)
     session.refresh_from_db()
@@ -104,7 +104,10 @@ def test_a_high_risk_session_ends_only_where_the_exam_allows_it(student, django_
     assert kept.status == ExamSession.Status.IN_PROGRESS and kept.flagged
 
 
-def test_a_silent_stream_raises_stream_lost_until_media_returns(session):
+def test_a_silent_stream_raises_stream_lost_until_media_returns(world):
+    session = world.cat_in_chemistry  # medium security
+    # The world's other students send no media either: camera-exempt, so the counts are Cat's.
+    ExamSession.objects.exclude(pk=session.pk).update(media_exempt=True)
     ExamSession.objects.filter(pk=session.pk).update(started_at=timezone.now() - timedelta(minutes=2))
     assert stream_heartbeats_check() == 1
     event = ProctoringEvent.objects.get(type="stream-lost")

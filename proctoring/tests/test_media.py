@@ -16,7 +16,6 @@ from proctoring.models import MediaSample, ProctoringEvent
 from proctoring.stream_state import audio_idle_key, done_key, stream_stats
 from proctoring.tests import audio_fixtures as sounds
 from proctoring.tests.media import webcam_jpeg
-from sessions.tests.factories import ExamSessionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -46,12 +45,8 @@ def tasks_in_process():
     celery_app.conf.task_always_eager = saved
 
 
-@pytest.fixture
-def session(student):
-    return ExamSessionFactory(student=student, exam__security_level="high")
-
-
-def test_a_quiet_microphone_is_analysed_once_per_sample_interval_not_every_second(session):
+def test_a_quiet_microphone_is_analysed_once_per_sample_interval_not_every_second(world):
+    session = world.stu_in_physics  # high security
     quiet = sounds.quiet_room(1.0)
     for seq in range(1, 11):
         send_audio(session, seq, quiet)
@@ -66,7 +61,8 @@ def test_a_quiet_microphone_is_analysed_once_per_sample_interval_not_every_secon
     assert MediaSample.objects.filter(session=session, kind="audio").count() == 2
 
 
-def test_speech_is_always_analysed_and_the_quiet_after_it_until_its_event_closes(session):
+def test_speech_is_always_analysed_and_the_quiet_after_it_until_its_event_closes(world):
+    session = world.stu_in_physics  # high security
     quiet = sounds.quiet_room(1.0)
     talk = sounds.speech("The answer to question four is seven, and to question five it is twelve.")
     send_audio(session, 1, quiet)
@@ -87,7 +83,8 @@ def test_speech_is_always_analysed_and_the_quiet_after_it_until_its_event_closes
     assert not state_active(cache.get(state_key(session.pk, "speech-detected")))
 
 
-def test_frames_are_always_queued_and_counted(session):
+def test_frames_are_always_queued_and_counted(world):
+    session = world.stu_in_physics  # high security
     jpeg = webcam_jpeg()
     for seq in (1, 2, 3):
         slow_down = media_received(
@@ -99,9 +96,10 @@ def test_frames_are_always_queued_and_counted(session):
     assert stats["frame:count"] == 3 and stats["frame:last_seq"] == 3
 
 
-def test_a_quiet_chunk_older_than_the_last_loud_one_does_not_mark_the_microphone_idle(session):
+def test_a_quiet_chunk_older_than_the_last_loud_one_does_not_mark_the_microphone_idle(world):
     # Two workers took this student's chunks out of order: 2 (a faint sound, louder than
     # silence but nothing to report) was analysed before 1 (silence).
+    session = world.stu_in_physics  # high security
     faint = sounds.at_level(sounds.quiet_room(1.0), 15.0)
     send_audio(session, 2, faint)
     assert cache.get(audio_idle_key(session.pk)) == 0

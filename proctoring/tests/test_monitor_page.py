@@ -26,22 +26,17 @@ pytestmark = pytest.mark.django_db
 MONITOR = "/proctoring/monitor/"
 
 
+# Who is on whose monitor follows the `world`: Pat watches physics (Stu and Sam), Tess teaches
+# physics and chemistry (Cat), Vic's history (Hal) is nobody else's, and Ada sees everyone.
+
+
 @pytest.fixture
-def world(teacher, proctor):
-    """Exam A: the teacher's, the proctor assigned, Ada sitting it. Exam B: another teacher's,
-    Bruno sitting it. Cleo finished exam A already."""
-    exam_a = ExamFactory(created_by=teacher, title="Physics final", security_level="high")
-    exam_a.proctors.add(proctor)
-    exam_b = ExamFactory(title="History final")
-    ada = ExamSessionFactory(exam=exam_a, student=UserFactory(first_name="Ada", last_name="Lovelace"))
-    bruno = ExamSessionFactory(exam=exam_b, student=UserFactory(first_name="Bruno", last_name="Stranger"))
-    ExamSessionFactory(
-        exam=exam_a,
-        student=UserFactory(first_name="Cleo", last_name="Finished"),
-        status=ExamSession.Status.SUBMITTED,
-        ended_at=timezone.now(),
+def fay_finished(world):
+    """Fay sat physics too and has handed it in: no longer anyone's live concern."""
+    fay = UserFactory(first_name="Fay", last_name="Finished", role="student")
+    return ExamSessionFactory(
+        exam=world.physics, student=fay, status=ExamSession.Status.SUBMITTED, ended_at=timezone.now()
     )
-    return {"exam_a": exam_a, "exam_b": exam_b, "ada": ada, "bruno": bruno}
 
 
 def event(session, type_="multiple-faces", severity="high", review_status="open"):
@@ -86,6 +81,16 @@ def card_ids(response) -> set[str]:
     return {card["id"] for card in bootstrap(response)["cards"]}
 
 
+def ids(*sessions) -> set[str]:
+    return {str(session.pk) for session in sessions}
+
+
+def card_of(cards: list[dict], session) -> dict:
+    """The one card of `session` among a monitor's cards."""
+    [card] = [card for card in cards if card["id"] == str(session.pk)]
+    return card
+
+
 def live(user, query: str = ""):
     api = APIClient()
     api.force_authenticate(user)
@@ -95,31 +100,36 @@ def live(user, query: str = ""):
 # --- who sees whom --------------------------------------------------------------------------------
 
 
-def test_a_proctor_sees_only_the_students_of_the_exams_assigned_to_them(client, proctor, world):
-    response = page(client, proctor)
+def test_a_proctor_sees_only_the_students_of_the_exams_assigned_to_them(client, world, fay_finished):
+    response = page(client, world.pat)
     assert response.status_code == 200
-    assert card_ids(response) == {str(world["ada"].pk)}
+    assert card_ids(response) == ids(world.stu_in_physics, world.sam_in_physics)
     html = response.content.decode()
-    assert f'data-session-id="{world["ada"].pk}"' in html
-    assert "Ada Lovelace" in html
-    assert "Bruno" not in html
-    assert "Cleo" not in html  # finished: not on the live monitor
+    assert f'data-session-id="{world.stu_in_physics.pk}"' in html
+    assert "Stu Stone" in html
+    assert "Cat Costa" not in html  # chemistry: Tess's, but not Pat's
+    assert "Hal Hughes" not in html  # history: another teacher's
+    assert "Fay Finished" not in html  # finished: not on the live monitor
 
 
-def test_a_teacher_sees_the_students_of_their_own_exams(client, teacher, world):
-    assert card_ids(page(client, teacher)) == {str(world["ada"].pk)}
+def test_a_teacher_sees_the_students_of_their_own_exams(client, world):
+    assert card_ids(page(client, world.tess)) == ids(
+        world.stu_in_physics, world.sam_in_physics, world.cat_in_chemistry
+    )
 
 
-def test_an_admin_sees_every_student_in_progress(client, admin_user, world):
-    response = page(client, admin_user)
-    assert card_ids(response) == {str(world["ada"].pk), str(world["bruno"].pk)}
-    assert "Bruno Stranger" in response.content.decode()
+def test_an_admin_sees_every_student_in_progress(client, world):
+    response = page(client, world.ada)
+    assert card_ids(response) == ids(
+        world.stu_in_physics, world.sam_in_physics, world.cat_in_chemistry, world.hal_in_history
+    )
+    assert "Hal Hughes" in response.content.decode()
 
 
-def test_a_student_is_refused_with_a_403_page(client, student, world):
-    response = page(client, student)
+def test_a_student_is_refused_with_a_403_page(client, world):
+    response = page(client, world.sid)
     assert response.status_code == 403
-    assert "Ada" not in response.content.decode()
+    assert "Stu Stone" not in response.content.decode()
 
 
 def test_an_anonymous_visitor_is_sent_to_log_in(client, world):
@@ -135,18 +145,21 @@ def test_the_navigation_offers_the_monitor_to_staff_only(client, proctor, studen
     assert 'href="/proctoring/monitor/"' not in client.get("/").content.decode()
 
 
-def test_the_exam_filter_narrows_the_page_and_refuses_other_exams(client, admin_user, proctor, world):
-    narrowed = page(client, admin_user, f"?exam={world['exam_b'].pk}")
-    assert card_ids(narrowed) == {str(world["bruno"].pk)}
-    assert bootstrap(narrowed)["examId"] == world["exam_b"].pk
-    assert page(client, proctor, f"?exam={world['exam_b'].pk}").status_code == 404
-    assert page(client, proctor, "?exam=physics").status_code == 400
+def test_the_exam_filter_narrows_the_page_and_refuses_other_exams(client, world):
+    narrowed = page(client, world.ada, f"?exam={world.history.pk}")
+    assert card_ids(narrowed) == ids(world.hal_in_history)
+    assert bootstrap(narrowed)["examId"] == world.history.pk
+    assert page(client, world.pat, f"?exam={world.history.pk}").status_code == 404
+    assert page(client, world.pat, "?exam=physics").status_code == 400
 
 
-def test_the_live_api_has_the_same_scope_and_filter(proctor, admin_user, world):
-    assert [s["id"] for s in live(proctor).json()["data"]] == [str(world["ada"].pk)]
-    assert len(live(admin_user).json()["data"]) == 2
-    assert live(proctor, f"?examId={world['exam_b'].pk}").status_code == 404
+def test_the_live_api_has_the_same_scope_and_filter(world):
+    proctor = world.pat
+    assert sorted(s["id"] for s in live(proctor).json()["data"]) == sorted(
+        ids(world.stu_in_physics, world.sam_in_physics)
+    )
+    assert len(live(world.ada).json()["data"]) == 4
+    assert live(proctor, f"?examId={world.history.pk}").status_code == 404
     response = live(proctor, "?examId=abc")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "VALIDATION_ERROR"
@@ -156,23 +169,23 @@ def test_the_live_api_has_the_same_scope_and_filter(proctor, admin_user, world):
 
 
 def test_a_card_shows_risk_faces_alerts_flag_and_a_live_camera(client, proctor, world):
-    ada = world["ada"]
-    ExamSession.objects.filter(pk=ada.pk).update(risk_score=72.4, flagged=True)
-    event(ada, "multiple-faces", "high")
-    event(ada, "multiple-faces", "high")
-    event(ada, "tab-switch", "medium", review_status="dismissed")
-    stream(ada, at=time.time() - 1, faces=2, seq=17)
+    stu = world.stu_in_physics
+    ExamSession.objects.filter(pk=stu.pk).update(risk_score=72.4, flagged=True)
+    event(stu, "multiple-faces", "high")
+    event(stu, "multiple-faces", "high")
+    event(stu, "tab-switch", "medium", review_status="dismissed")
+    stream(stu, at=time.time() - 1, faces=2, seq=17)
 
     response = page(client, proctor)
     html = grid_html(response)
     assert 'data-connection="live"' in html
     assert 'data-flagged="true"' in html
-    assert f"/proctoring/sessions/{ada.pk}/thumbnail.jpg?seq=17" in html
+    assert f"/proctoring/sessions/{stu.pk}/thumbnail.jpg?seq=17" in html
     assert "2 faces" in html
     assert "Multiple faces <b>\N{MULTIPLICATION SIGN}2</b>" in html
     assert "Tab switch" not in html  # dismissed: nothing left to review
-    assert f'href="/proctoring/sessions/{ada.pk}/"' in html
-    card = bootstrap(response)["cards"][0]
+    assert f'href="/proctoring/sessions/{stu.pk}/"' in html
+    card = card_of(bootstrap(response)["cards"], stu)
     assert card["riskScore"] == 72.4 and card["flagged"] is True
     assert card["openAlerts"] == [
         {"type": "multiple-faces", "label": "Multiple faces", "severity": "high", "count": 2}
@@ -181,15 +194,15 @@ def test_a_card_shows_risk_faces_alerts_flag_and_a_live_camera(client, proctor, 
 
 
 def test_the_live_api_returns_what_a_card_needs(proctor, world):
-    ada = world["ada"]
-    first = event(ada, "face-not-visible", "medium")
-    newest = event(ada, "identity-mismatch", "critical")
-    stream(ada, at=time.time() - 3, faces=1, seq=4)
+    stu = world.stu_in_physics
+    first = event(stu, "face-not-visible", "medium")
+    newest = event(stu, "identity-mismatch", "critical")
+    stream(stu, at=time.time() - 3, faces=1, seq=4)
 
-    [card] = live(proctor).json()["data"]
-    assert card["studentName"] == "Ada Lovelace"
+    card = card_of(live(proctor).json()["data"], stu)
+    assert card["studentName"] == "Stu Stone"
     assert card["faceCount"] == 1
-    assert card["thumbnailUrl"] == f"/proctoring/sessions/{ada.pk}/thumbnail.jpg?seq=4"
+    assert card["thumbnailUrl"] == f"/proctoring/sessions/{stu.pk}/thumbnail.jpg?seq=4"
     assert card["connection"] == "live"
     assert card["lastMediaAt"] == pytest.approx(time.time() - 3, abs=2)
     assert card["liveWindowSeconds"] == 12  # high security: a frame every 2 s, media pushed every 10 s
@@ -199,7 +212,7 @@ def test_the_live_api_returns_what_a_card_needs(proctor, world):
     ]
     assert [a["type"] for a in card["openAlerts"]] == ["identity-mismatch", "face-not-visible"]
     assert card["lastEventId"] == newest.pk
-    assert card["detailUrl"] == f"/proctoring/sessions/{ada.pk}/"
+    assert card["detailUrl"] == f"/proctoring/sessions/{stu.pk}/"
     assert card["timeRemaining"] > 0 and card["deadline"]
 
 
@@ -213,33 +226,34 @@ def test_the_live_api_returns_what_a_card_needs(proctor, world):
     ],
 )
 def test_the_connection_state_follows_the_last_media(proctor, world, seconds_ago, unmonitored, expected):
-    ada = world["ada"]
-    stream(ada, at=time.time() - seconds_ago)
-    cache.set(unmonitored_key(ada.pk), unmonitored)
-    [card] = live_session_cards(user=proctor)
+    stu = world.stu_in_physics
+    stream(stu, at=time.time() - seconds_ago)
+    cache.set(unmonitored_key(stu.pk), unmonitored)
+    card = card_of(live_session_cards(user=proctor), stu)
     assert card["connection"] == expected
     assert card["unmonitored"] is unmonitored
 
 
 def test_a_student_without_media_yet_is_stale_then_offline(proctor, world):
-    ada = world["ada"]
-    assert live_session_cards(user=proctor)[0]["connection"] == "stale"
-    later = ada.started_at + timedelta(minutes=5)
-    [card] = live_session_cards(user=proctor, now=later)
+    stu = world.stu_in_physics
+    assert card_of(live_session_cards(user=proctor), stu)["connection"] == "stale"
+    later = stu.started_at + timedelta(minutes=5)
+    card = card_of(live_session_cards(user=proctor, now=later), stu)
     assert (card["connection"], card["thumbnail_url"], card["face_count"]) == ("offline", None, None)
 
 
 def test_a_camera_exempt_student_is_not_shown_as_offline(proctor, world):
-    ExamSession.objects.filter(pk=world["ada"].pk).update(media_exempt=True)
-    assert live_session_cards(user=proctor)[0]["connection"] == "exempt"
+    stu = world.stu_in_physics
+    ExamSession.objects.filter(pk=stu.pk).update(media_exempt=True)
+    assert card_of(live_session_cards(user=proctor), stu)["connection"] == "exempt"
 
 
 def test_the_page_hands_its_script_a_watermark_and_the_recent_alerts(client, proctor, world):
-    mine = event(world["ada"], "paste", "medium")
-    event(world["bruno"], "paste", "high")  # another exam's: not for this proctor
+    mine = event(world.stu_in_physics, "paste", "medium")
+    event(world.hal_in_history, "paste", "high")  # history's: not for Pat
     data = bootstrap(page(client, proctor))
     assert data["lastEventId"] >= mine.pk
-    assert [(a["id"], a["studentName"]) for a in data["recentAlerts"]] == [(mine.pk, "Ada Lovelace")]
+    assert [(a["id"], a["studentName"]) for a in data["recentAlerts"]] == [(mine.pk, "Stu Stone")]
     assert data["urls"]["review"] == "/api/proctoring-events/{id}/review"
     assert data["urls"]["actions"] == "/api/exam-sessions/{id}/actions"
 
@@ -294,17 +308,18 @@ def test_300_students_load_in_the_same_few_queries_as_one(
     with django_assert_max_num_queries(4):
         response = api.get("/api/exam-sessions/live")
     cards = response.json()["data"]
-    assert len(cards) == 301
-    crowd = [card for card in cards if card["id"] != str(world["ada"].pk)]
+    assert len(cards) == 302  # the crowd, and Stu and Sam
+    crowd = [card for card in cards if card["id"] in ids(*crowded)]
+    assert len(crowd) == 300
     shown = {(card["openHighCount"], card["connection"], card["faceCount"]) for card in crowd}
     assert shown == {(2, "live", 1)}
 
     client.force_login(proctor)
     with django_assert_max_num_queries(8):
         response = client.get(MONITOR)
-    assert len(bootstrap(response)["cards"]) == 301
+    assert len(bootstrap(response)["cards"]) == 302
 
-    # The same number with one student: nothing is read per card.
+    # The same number with Pat's two students only: nothing is read per card.
     with_all = count_queries(lambda: client.get(MONITOR))
     ExamSession.objects.filter(pk__in=[s.pk for s in crowded]).update(status=ExamSession.Status.SUBMITTED)
     assert count_queries(lambda: client.get(MONITOR)) == with_all

@@ -31,31 +31,30 @@ def tasks_in_process():
     app.conf.task_always_eager = saved
 
 
-@pytest.fixture
-def session(student):
-    session = ExamSessionFactory(student=student, exam__security_level="high", exam__title="Physics final")
-    proctor = UserFactory(email="pia@school.example", role="proctor")
-    gone = UserFactory(email="gone@school.example", role="proctor", is_active=False)
-    session.exam.proctors.add(proctor, gone)
-    return session
+@pytest.fixture(autouse=True)
+def gil_left(world):
+    """Gil proctored physics too, alongside Pat, until his account was deactivated."""
+    gil = UserFactory(email="gil@school.example", first_name="Gil", role="proctor", is_active=False)
+    world.physics.proctors.add(gil)
+    return gil
 
 
 def test_an_identity_mismatch_emails_the_teacher_and_active_proctors(
-    session, django_capture_on_commit_callbacks
+    world, django_capture_on_commit_callbacks
 ):
+    session = world.stu_in_physics  # Tess teaches it, Pat proctors it
     with django_capture_on_commit_callbacks(execute=True):
         feed(session, "identity-mismatch", [True, True])
     assert ProctoringEvent.objects.filter(type="identity-mismatch").exists()
-    assert sorted(m.to[0] for m in mail.outbox) == sorted(
-        [session.exam.created_by.email, "pia@school.example"]
-    )
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([session.exam.created_by.email, world.pat.email])
     message = mail.outbox[0]
     assert "identity-mismatch" in message.subject and "Physics final" in message.subject
     assert f"https://exams.school.example/proctoring/sessions/{session.pk}/" in message.body
     assert session.student.display_name in message.body
 
 
-def test_the_same_alert_again_within_the_hour_sends_nothing_more(session, django_capture_on_commit_callbacks):
+def test_the_same_alert_again_within_the_hour_sends_nothing_more(world, django_capture_on_commit_callbacks):
+    session = world.stu_in_physics  # Tess teaches it, Pat proctors it
     with django_capture_on_commit_callbacks(execute=True):
         feed(session, "identity-mismatch", [True, True, False, False, False, False, False])  # opens, closes
         feed(session, "identity-mismatch", [True, True], seq0=100)  # opens again, 14 s later
@@ -63,14 +62,16 @@ def test_the_same_alert_again_within_the_hour_sends_nothing_more(session, django
     assert len(mail.outbox) == 2  # the first event's two e-mails only
 
 
-def test_lesser_alerts_send_no_email(session, django_capture_on_commit_callbacks):
+def test_lesser_alerts_send_no_email(world, django_capture_on_commit_callbacks):
+    session = world.stu_in_physics  # Tess teaches it, Pat proctors it
     with django_capture_on_commit_callbacks(execute=True):
         feed(session, "multiple-faces", [True] * 5)  # high, not critical
     assert ProctoringEvent.objects.filter(type="multiple-faces").exists()
     assert mail.outbox == []
 
 
-def test_a_browser_cannot_claim_a_critical_alert_to_send_email(session, django_capture_on_commit_callbacks):
+def test_a_browser_cannot_claim_a_critical_alert_to_send_email(world, django_capture_on_commit_callbacks):
+    session = world.stu_in_physics  # Tess teaches it, Pat proctors it
     with django_capture_on_commit_callbacks(execute=True):
         event_record_client(
             session_id=session.pk, student=session.student, type="tab-switch", severity="critical"
@@ -91,7 +92,8 @@ def test_an_automatic_ending_is_emailed(student, django_capture_on_commit_callba
     assert "Reason: Ended automatically" in ending[0].body
 
 
-def test_a_line_break_in_a_students_name_does_not_stop_the_email(session, django_capture_on_commit_callbacks):
+def test_a_line_break_in_a_students_name_does_not_stop_the_email(world, django_capture_on_commit_callbacks):
+    session = world.stu_in_physics  # Tess teaches it, Pat proctors it
     student = session.student
     student.first_name = "Eve\nBcc: someone@elsewhere.example"
     student.save()
@@ -99,11 +101,12 @@ def test_a_line_break_in_a_students_name_does_not_stop_the_email(session, django
         feed(session, "identity-mismatch", [True, True])
     assert len(mail.outbox) == 2
     assert all("\n" not in m.subject and "Eve Bcc:" in m.subject for m in mail.outbox)
-    assert all(m.to in ([session.exam.created_by.email], ["pia@school.example"]) for m in mail.outbox)
+    assert all(m.to in ([session.exam.created_by.email], [world.pat.email]) for m in mail.outbox)
 
 
-def test_a_proctor_who_lost_the_role_is_not_emailed(session, django_capture_on_commit_callbacks):
-    proctor = session.exam.proctors.get(email="pia@school.example")
+def test_a_proctor_who_lost_the_role_is_not_emailed(world, django_capture_on_commit_callbacks):
+    session = world.stu_in_physics  # Tess teaches it, Pat proctors it
+    proctor = world.pat
     proctor.role = "student"
     proctor.save()
     with django_capture_on_commit_callbacks(execute=True):
@@ -111,7 +114,8 @@ def test_a_proctor_who_lost_the_role_is_not_emailed(session, django_capture_on_c
     assert [m.to for m in mail.outbox] == [[session.exam.created_by.email]]
 
 
-def test_a_failed_send_is_not_counted_as_told(session, settings, django_capture_on_commit_callbacks):
+def test_a_failed_send_is_not_counted_as_told(world, settings, django_capture_on_commit_callbacks):
+    session = world.stu_in_physics  # Tess teaches it, Pat proctors it
     from proctoring.notifications import critical_alert_notify
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

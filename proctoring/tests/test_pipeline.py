@@ -13,7 +13,6 @@ from proctoring.pipeline import frame_analyse
 from proctoring.stream_state import MAGNIFY_SECONDS, magnified_key
 from proctoring.tests import faces
 from proctoring.tests.media import webcam_jpeg
-from sessions.tests.factories import ExamSessionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -23,12 +22,8 @@ def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
 
 
-@pytest.fixture
-def session(student):
-    return ExamSessionFactory(student=student, exam__security_level="high")
-
-
-def test_a_small_face_behind_the_student_is_judged_on_magnified_frames_only(session):
+def test_a_small_face_behind_the_student_is_judged_on_magnified_frames_only(world):
+    session = world.stu_in_physics  # high security: 2 s onsets
     people = faces.people()
     jpeg = webcam_jpeg(faces.someone_behind(people["grace hopper"], people["cameraman"]))
     start_ms = int(time.time() * 1000) - 30_000
@@ -49,7 +44,8 @@ def test_a_small_face_behind_the_student_is_judged_on_magnified_frames_only(sess
     assert cache.get("metrics:frames_magnified") == 2
 
 
-def test_a_second_person_the_whole_frame_shows_is_judged_on_every_frame(session):
+def test_a_second_person_the_whole_frame_shows_is_judged_on_every_frame(world):
+    session = world.stu_in_physics  # high security: 2 s onsets
     people = faces.people()
     pair = webcam_jpeg(faces.side_by_side(people["astronaut"], people["grace hopper"], 0.18, 320, 240))
     alone = webcam_jpeg(faces.in_view(*people["astronaut"], 0.3))

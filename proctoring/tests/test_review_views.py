@@ -9,14 +9,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.tests.factories import UserFactory
 from exams.models import Accommodation, Question
-from exams.tests.factories import ExamFactory
 from procto.encrypted_files import store_encrypted
 from proctoring import actions, media_series
 from proctoring.models import ProctoringEvent
 from sessions.models import Answer, ExamSession
-from sessions.tests.factories import ExamSessionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -30,15 +27,13 @@ def _media(settings, tmp_path):
 
 
 @pytest.fixture
-def exam(teacher, proctor):
-    exam = ExamFactory(created_by=teacher, is_published=True)
-    exam.proctors.add(proctor)
-    return exam
-
-
-@pytest.fixture
-def session(exam, student):
-    return ExamSessionFactory(student=student, exam=exam, started_at=timezone.now() - timedelta(minutes=20))
+def session(world):
+    """Stu's physics session, twenty minutes in. Tess teaches physics and Pat proctors it; they
+    are the `teacher` and `proctor` the tests log in as, and Stu is the `student`."""
+    session = world.stu_in_physics
+    session.started_at = timezone.now() - timedelta(minutes=20)
+    session.save(update_fields=["started_at"])
+    return session
 
 
 @pytest.fixture
@@ -87,17 +82,15 @@ def login(client, user):
         ("another student", 403),
     ],
 )
-def test_only_the_staff_overseeing_the_exam_see_the_page(
-    client, session, proctor, teacher, admin_user, student, who, expected
-):
+def test_only_the_staff_overseeing_the_exam_see_the_page(client, world, session, who, expected):
     user = {
-        "assigned proctor": proctor,
-        "exam's teacher": teacher,
-        "admin": admin_user,
-        "unassigned proctor": UserFactory(role="proctor"),
-        "teacher of another exam": UserFactory(role="teacher", is_staff=True),
-        "the student": student,
-        "another student": UserFactory(role="student"),
+        "assigned proctor": world.pat,
+        "exam's teacher": world.tess,
+        "admin": world.ada,
+        "unassigned proctor": world.quinn,  # history's, not physics'
+        "teacher of another exam": world.vic,
+        "the student": world.stu,
+        "another student": world.sam,  # Stu's classmate in physics
     }[who]
     response = login(client, user).get(page_url(session))
     assert response.status_code == expected
@@ -169,7 +162,8 @@ def test_the_action_forms_are_there_and_close_with_the_session(client, session, 
     assert "disabled" in warn_form and "disabled" not in note_form
 
 
-def test_the_header_shows_status_risk_accommodation_and_answer_progress(client, exam, session, proctor):
+def test_the_header_shows_status_risk_accommodation_and_answer_progress(client, world, session, proctor):
+    exam = world.physics
     session.risk_score, session.flagged = 63.4, True
     questions = [
         Question.objects.create(exam=exam, type="Paragraph", text=f"Q{i}", order=i) for i in range(4)
@@ -242,12 +236,8 @@ def test_the_page_shows_the_snapshot_gallery(client, session, proctor, server_ev
 @pytest.mark.parametrize(
     ("who", "expected"), [("unassigned proctor", 404), ("other teacher", 404), ("student", 403)]
 )
-def test_a_snapshot_is_not_served_to_others(client, server_event, student, who, expected):
-    user = {
-        "unassigned proctor": UserFactory(role="proctor"),
-        "other teacher": UserFactory(role="teacher"),
-        "student": student,
-    }[who]
+def test_a_snapshot_is_not_served_to_others(client, world, server_event, who, expected):
+    user = {"unassigned proctor": world.quinn, "other teacher": world.vic, "student": world.stu}[who]
     response = login(client, user).get(snapshot_url(server_event))
     assert response.status_code == expected
     assert JPEG not in response.content
@@ -298,8 +288,8 @@ def test_the_room_scan_can_be_sought_through_range_requests(client, teacher, sca
 
 
 @pytest.mark.parametrize(("who", "expected"), [("unassigned proctor", 404), ("student", 403)])
-def test_the_room_scan_is_not_served_to_others(client, scanned, student, who, expected):
-    user = UserFactory(role="proctor") if who == "unassigned proctor" else student
+def test_the_room_scan_is_not_served_to_others(client, world, scanned, who, expected):
+    user = world.quinn if who == "unassigned proctor" else world.stu
     response = login(client, user).get(room_scan_url(scanned))
     assert response.status_code == expected
     assert WEBM not in response.content

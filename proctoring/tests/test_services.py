@@ -21,17 +21,13 @@ from proctoring import notifications
 from proctoring.models import ProctoringEvent
 from proctoring.risk import WEIGHTS
 from proctoring.services import event_record_client
-from sessions.tests.factories import ExamSessionFactory
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def session(student):
-    return ExamSessionFactory(student=student, exam__security_level="medium")
-
-
-def test_twenty_tab_switches_raise_the_risk_by_the_formula_and_flag_the_session(api, student, session):
+def test_twenty_tab_switches_raise_the_risk_by_the_formula_and_flag_the_session(api, world):
+    student = world.cat
+    session = world.cat_in_chemistry  # medium security
     api.force_authenticate(student)
     flag_at = django_settings.PROCTORING_POLICY["medium"]["flag_risk"]
     for n in range(1, 21):
@@ -48,7 +44,9 @@ def test_twenty_tab_switches_raise_the_risk_by_the_formula_and_flag_the_session(
     assert (session.risk_score, session.flagged) == (100.0, True)
 
 
-def test_a_resent_browser_event_counts_once_in_the_risk(student, session):
+def test_a_resent_browser_event_counts_once_in_the_risk(world):
+    student = world.cat
+    session = world.cat_in_chemistry  # medium security
     for _ in range(3):  # the page re-sends an event whose ack it lost
         event_record_client(
             session_id=session.pk, student=student, type="tab-switch", severity="medium", client_seq=7
@@ -58,7 +56,9 @@ def test_a_resent_browser_event_counts_once_in_the_risk(student, session):
     assert session.risk_score == WEIGHTS["medium"]
 
 
-def test_a_browser_event_without_a_severity_has_its_conditions(api, student, session):
+def test_a_browser_event_without_a_severity_has_its_conditions(api, world):
+    student = world.cat
+    session = world.cat_in_chemistry  # medium security
     api.force_authenticate(student)
     url = f"/api/exam-sessions/{session.pk}/log-event"
     assert api.post(url, {"type": "second-screen"}, format="json").status_code == 201
@@ -68,7 +68,9 @@ def test_a_browser_event_without_a_severity_has_its_conditions(api, student, ses
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_a_tab_switch_on_the_stream_socket_raises_the_risk(student, session):
+async def test_a_tab_switch_on_the_stream_socket_raises_the_risk(world):
+    student = world.cat
+    session = world.cat_in_chemistry  # medium security
     ticket = await database_sync_to_async(account_services.ws_ticket_issue)(user=student, login_id="t")
     socket = WebsocketCommunicator(
         application,
@@ -84,7 +86,9 @@ async def test_a_tab_switch_on_the_stream_socket_raises_the_risk(student, sessio
     assert session.risk_score == WEIGHTS["medium"]
 
 
-def test_a_critical_browser_event_counts_but_sends_no_email(student, session, mailoutbox):
+def test_a_critical_browser_event_counts_but_sends_no_email(world, mailoutbox):
+    student = world.cat
+    session = world.cat_in_chemistry  # medium security
     event_record_client(session_id=session.pk, student=student, type="second-screen", severity="critical")
     session.refresh_from_db()
     assert session.risk_score == WEIGHTS["critical"]
