@@ -14,12 +14,10 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from accounts.identity_files import identity_file_url
-from accounts.tests.factories import UserFactory
 from exams.tests.factories import ExamFactory
 from procto.encrypted_files import store_encrypted
 from proctoring.models import ProctoringEvent
 from sessions.models import Admission, ExamSession
-from sessions.tests.factories import ExamSessionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -260,30 +258,30 @@ MATRIX = [
 
 
 @pytest.fixture
-def world(student, other_student, teacher, proctor, admin_user) -> dict:
-    """Exam A (the teacher's, open, proctor assigned) with the student's and a classmate's
-    sessions; exam B, another teacher's unpublished draft; a stranger's session on exam C."""
-    exam_a = ExamFactory(created_by=teacher, is_published=True)
-    exam_a.proctors.add(proctor)
-    exam_b = ExamFactory(is_published=False)
-    own_session = ExamSessionFactory(student=student, exam=exam_a)
-    classmate_session = ExamSessionFactory(student=other_student, exam=exam_a)
-    stranger_session = ExamSessionFactory(exam=ExamFactory(is_published=True))
-    people = {"student": student, "teacher": teacher, "proctor": proctor, "admin": admin_user}
-    own_event = ProctoringEvent.objects.create(
-        session=own_session, type="tab-switch", source="client", occurred_at=timezone.now()
+def targets(world) -> dict:
+    """What each role's request names, from the `world`: the student is Stu, the teacher Tess,
+    the proctor Pat, the admin Ada. "Own" is physics (Tess's, open, Pat assigned) and Stu's
+    session on it; "other" is Vic's unpublished draft and Hal's session on Vic's history, and
+    for Stu, his classmate Sam's physics session."""
+    vics_draft = ExamFactory(created_by=world.vic, title="Geography draft", is_published=False)
+    stus_session = world.stu_in_physics
+    sams_session = world.sam_in_physics
+    hals_session = world.hal_in_history
+    people = {"student": world.stu, "teacher": world.tess, "proctor": world.pat, "admin": world.ada}
+    stus_event = ProctoringEvent.objects.create(
+        session=stus_session, type="tab-switch", source="client", occurred_at=timezone.now()
     )
-    stranger_event = ProctoringEvent.objects.create(
-        session=stranger_session, type="tab-switch", source="client", occurred_at=timezone.now()
+    hals_event = ProctoringEvent.objects.create(
+        session=hals_session, type="tab-switch", source="client", occurred_at=timezone.now()
     )
-    own = {"exam_id": exam_a.pk, "session_id": own_session.pk, "event_id": own_event.pk}
-    other = {"exam_id": exam_b.pk, "session_id": stranger_session.pk, "event_id": stranger_event.pk}
-    # Waiting admission requests: the student's on exam A, the stranger's on exam C.
+    own = {"exam_id": world.physics.pk, "session_id": stus_session.pk, "event_id": stus_event.pk}
+    other = {"exam_id": vics_draft.pk, "session_id": hals_session.pk, "event_id": hals_event.pk}
+    # Waiting admission requests: Stu's on physics, Hal's on history.
     own["admission_id"] = Admission.objects.create(
-        exam=exam_a, student=student, requested_at=timezone.now()
+        exam=world.physics, student=world.stu, requested_at=timezone.now()
     ).pk
     other["admission_id"] = Admission.objects.create(
-        exam=stranger_session.exam, student=stranger_session.student, requested_at=timezone.now()
+        exam=hals_session.exam, student=hals_session.student, requested_at=timezone.now()
     ).pk
     return {
         "people": people,
@@ -291,9 +289,9 @@ def world(student, other_student, teacher, proctor, admin_user) -> dict:
         # For the student "other" is a classmate's session on the same exam.
         "other": {
             "student": {
-                "exam_id": exam_b.pk,
-                "session_id": classmate_session.pk,
-                "event_id": stranger_event.pk,
+                "exam_id": vics_draft.pk,
+                "session_id": sams_session.pk,
+                "event_id": hals_event.pk,
                 "admission_id": other["admission_id"],
             }
         },
@@ -301,11 +299,11 @@ def world(student, other_student, teacher, proctor, admin_user) -> dict:
     }
 
 
-def row_path(row: Row, world: dict, role: str) -> str:
+def row_path(row: Row, targets: dict, role: str) -> str:
     path = "/" + row.route
     if row.obj is None:
         return path
-    ids = world["own"] if row.obj == "own" else world["other"].get(role, world["other_default"])
+    ids = targets["own"] if row.obj == "own" else targets["other"].get(role, targets["other_default"])
     for pattern, key in (
         ("<str:exam_id>", "exam_id"),
         ("<str:session_id>", "session_id"),
@@ -338,13 +336,13 @@ def test_every_api_route_is_in_the_matrix():
     [(row, role) for row in MATRIX for role in row.expected],
     ids=lambda value: f"{value.method} {value.route} {value.obj or ''}" if isinstance(value, Row) else value,
 )
-def test_role_gets_the_expected_status(api, world, row: Row, role: str):
+def test_role_gets_the_expected_status(api, targets, row: Row, role: str):
     body = dict(row.body)
     if row.route == "api/exam-sessions/start":
-        body = {"examId": world["own"]["exam_id"]}
+        body = {"examId": targets["own"]["exam_id"]}
     if role != "anonymous":
-        api.force_authenticate(world["people"][role])
-    response = getattr(api, row.method.lower())(row_path(row, world, role), body, format=row.fmt)
+        api.force_authenticate(targets["people"][role])
+    response = getattr(api, row.method.lower())(row_path(row, targets, role), body, format=row.fmt)
     assert response.status_code == row.expected[role], response.content[:300]
 
 
@@ -363,38 +361,36 @@ IDENTITY_FILE_EXPECTED = {
 
 
 @pytest.fixture
-def people(student, teacher, proctor, admin_user) -> dict:
-    return {"student": student, "teacher": teacher, "proctor": proctor, "admin": admin_user}
-
-
-@pytest.fixture
-def students_photo(student, settings, tmp_path):
+def photo_of(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-    student.photo = store_encrypted(b"\xff\xd8\xff fake jpeg bytes", folder="identity/photos")
-    student.save()
-    return student
+
+    def upload(student):
+        student.photo = store_encrypted(b"\xff\xd8\xff fake jpeg bytes", folder="identity/photos")
+        student.save()
+        return student
+
+    return upload
 
 
 @pytest.mark.parametrize("who", IDENTITY_FILE_EXPECTED)
-def test_identity_images_are_served_only_to_whom_they_may_be(client, people, students_photo, who):
+def test_identity_images_are_served_only_to_whom_they_may_be(client, world, photo_of, who):
     role, _, owner = who.partition(":")
+    # Tess and Pat oversee Stu (physics), not Hal (Vic's history); Sam is Stu's classmate.
+    people = {"teacher": world.tess, "proctor": world.pat, "admin": world.ada}
+    students_photo = photo_of(world.hal if owner == "other" and role != "student" else world.stu)
     if role == "anonymous":
         url = identity_file_url(owner=students_photo, kind="photo", viewer=students_photo)
     elif owner == "own":
         client.force_login(students_photo)
         url = identity_file_url(owner=students_photo, kind="photo", viewer=students_photo)
     elif role == "student":
-        classmate = UserFactory(role="student")
+        classmate = world.sam
         client.force_login(classmate)
         # A classmate cannot get a URL minted, and the owner's URL does not work for them.
         assert identity_file_url(owner=students_photo, kind="photo", viewer=classmate) is None
         url = identity_file_url(owner=students_photo, kind="photo", viewer=students_photo)
     else:
         viewer = people[role]
-        if owner == "ours":
-            exam = ExamFactory(created_by=people["teacher"])
-            exam.proctors.add(people["proctor"])
-            ExamSessionFactory(exam=exam, student=students_photo)
         client.force_login(viewer)
         url = identity_file_url(owner=students_photo, kind="photo", viewer=viewer)
         if owner == "other" and role != "admin":
@@ -429,10 +425,10 @@ PAGE_MATRIX = [
 
 
 @pytest.fixture
-def private_media(world, settings, tmp_path) -> None:
-    """A snapshot on the own and the stranger's event, a room scan on both sessions."""
+def private_media(targets, settings, tmp_path) -> None:
+    """A snapshot on Stu's and on Hal's event, a room scan on both sessions."""
     settings.MEDIA_ROOT = tmp_path
-    for ids in (world["own"], world["other_default"]):
+    for ids in (targets["own"], targets["other_default"]):
         ProctoringEvent.objects.filter(pk=ids["event_id"]).update(
             snapshot=store_encrypted(b"\xff\xd8\xff frame", folder="snapshots")
         )
@@ -447,10 +443,10 @@ def private_media(world, settings, tmp_path) -> None:
     ids=lambda value: f"{value.method} {value.route} {value.obj or ''}" if isinstance(value, Row) else value,
 )
 def test_role_gets_the_expected_status_on_pages(
-    client, world, private_media, settings, tmp_path, row: Row, role: str
+    client, targets, private_media, settings, tmp_path, row: Row, role: str
 ):
     settings.MEDIA_ROOT = tmp_path
     if role != "anonymous":
-        client.force_login(world["people"][role])
-    response = getattr(client, row.method.lower())(row_path(row, world, role))
+        client.force_login(targets["people"][role])
+    response = getattr(client, row.method.lower())(row_path(row, targets, role))
     assert response.status_code == row.expected[role], response.content[:300]

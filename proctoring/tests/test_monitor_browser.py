@@ -15,7 +15,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
+from accounts.tests.factories import DEFAULT_PASSWORD
 from exams.demo import _demo_questions
 from exams.services import exam_create
 from procto.tests.browser import (
@@ -72,13 +72,10 @@ def stack_url(tmp_path, transactional_db, settings):
         yield url
 
 
-def world_build() -> dict:
-    teacher = UserFactory(role="teacher", is_staff=True)
-    proctor = UserFactory(email="pia@school.example", first_name="Pia", last_name="Proctor", role="proctor")
-    student = UserFactory(email="ada@school.example", first_name="Ada", last_name="Lovelace", role="student")
+def midterm_build(world) -> ExamSession:
     now = timezone.now()
     exam = exam_create(
-        author=teacher,
+        author=world.tess,
         title="Physics midterm",
         duration_minutes=30,
         start_time=now - timedelta(minutes=5),
@@ -87,34 +84,36 @@ def world_build() -> dict:
         security_level="medium",
         questions=_demo_questions(),
     )
-    exam.proctors.add(proctor)
+    exam.proctors.add(world.pat)
     # Started as the start service would after consent and the system check (those pages are
     # the student-experience browser test's subject).
-    session = ExamSessionFactory(exam=exam, student=student, attempt=1)
-    return {"proctor": proctor, "student": student, "session": session}
+    return ExamSessionFactory(exam=exam, student=world.stu, attempt=1)
 
 
 @pytest.fixture
-def world(transactional_db):
-    # Saving users and sessions sends channel-layer messages (on commit), which need a thread
-    # without Playwright's running event loop.
-    return in_thread(world_build)
+def midterm(transactional_world) -> ExamSession:
+    """Stu sitting Tess's physics midterm (medium security, the demo's questions), which Pat
+    proctors; the rest of the `world` is there too."""
+    # Saving sessions sends channel-layer messages (on commit), which need a thread without
+    # Playwright's running event loop.
+    return in_thread(midterm_build, transactional_world)
 
 
 def test_the_proctor_sees_two_faces_within_two_seconds_warns_and_ends_the_exam(
-    two_people_browser, stack_url, world
+    two_people_browser, stack_url, transactional_world, midterm
 ):
-    session = world["session"]
+    world, session = transactional_world, midterm
     errors: list[str] = []
 
     proctor_context = two_people_browser.new_context(viewport={"width": 1400, "height": 900})
     proctor_page = proctor_context.new_page()
     proctor_page.on("pageerror", lambda exc: errors.append(f"proctor: {exc}"))
-    log_in(proctor_page, stack_url, world["proctor"].email, DEFAULT_PASSWORD)
-    proctor_page.goto(f"{stack_url}/proctoring/monitor/")
+    log_in(proctor_page, stack_url, world.pat.email, DEFAULT_PASSWORD)
+    # Pat watches physics too; the midterm's page shows this exam's students only.
+    proctor_page.goto(f"{stack_url}/proctoring/monitor/?exam={session.exam_id}")
     card = proctor_page.locator(f'[data-session-id="{session.pk}"]').first
     card.wait_for()
-    assert "Ada" in card.inner_text()
+    assert "Stu" in card.inner_text()
     proctor_page.locator('body[data-socket-state="open"]').wait_for(timeout=15_000)
     proctor_page.evaluate(RECORD_ALERTS)
 
@@ -123,7 +122,7 @@ def test_the_proctor_sees_two_faces_within_two_seconds_warns_and_ends_the_exam(
     )
     student_page = student_context.new_page()
     student_page.on("pageerror", lambda exc: errors.append(f"student: {exc}"))
-    log_in(student_page, stack_url, world["student"].email, DEFAULT_PASSWORD)
+    log_in(student_page, stack_url, world.stu.email, DEFAULT_PASSWORD)
     student_page.goto(f"{stack_url}/sessions/{session.pk}/take/")
     student_page.click("#fullscreen-enter")
 
@@ -167,7 +166,7 @@ def test_the_proctor_sees_two_faces_within_two_seconds_warns_and_ends_the_exam(
     session.refresh_from_db()
     assert session.status == ExamSession.Status.CHEATING_DETECTED
     kinds = list(ProctorAction.objects.filter(session=session).values_list("kind", "actor__email"))
-    assert kinds == [("warn", "pia@school.example"), ("terminate", "pia@school.example")]
+    assert kinds == [("warn", world.pat.email), ("terminate", world.pat.email)]
     assert not errors, errors
     student_context.close()
     proctor_context.close()
@@ -206,13 +205,13 @@ def alert_raise(session) -> ProctoringEvent:
 
 
 def test_after_a_redis_restart_the_monitor_rejoins_and_catches_up_on_missed_alerts(
-    two_people_browser, live_server_url, world
+    two_people_browser, live_server_url, transactional_world, midterm
 ):
-    session = world["session"]
+    session = midterm
     page = two_people_browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    log_in(page, live_server_url, world["proctor"].email, DEFAULT_PASSWORD)
+    log_in(page, live_server_url, transactional_world.pat.email, DEFAULT_PASSWORD)
     page.goto(f"{live_server_url}/proctoring/monitor/")
     page.locator('body[data-socket-state="open"]').wait_for(timeout=15_000)
     before = in_thread(alert_raise, session)

@@ -202,12 +202,8 @@ def test_the_dashboard_lists_available_upcoming_and_finished_exams(client, make_
 # --- room scan ----------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def session(exam, student):
-    return services.exam_session_start(exam=exam, student=student)[0]
-
-
-def test_a_room_scan_arrives_in_chunks_and_is_stored_encrypted(session):
+def test_a_room_scan_arrives_in_chunks_and_is_stored_encrypted(world):
+    session = world.stu_in_physics
     from procto.encrypted_files import read_encrypted
 
     room_scan_chunk_add(session=session, index=0, data=b"webm-part-0", final=False)
@@ -218,7 +214,9 @@ def test_a_room_scan_arrives_in_chunks_and_is_stored_encrypted(session):
     assert read_encrypted(session.room_scan) == b"webm-part-0webm-part-1"
 
 
-def test_a_missing_chunk_is_refused_naming_the_one_expected(session, student):
+def test_a_missing_chunk_is_refused_naming_the_one_expected(world):
+    student = world.stu
+    session = world.stu_in_physics
     client = APIClient()
     client.force_authenticate(student)
     response = client.post(
@@ -230,7 +228,8 @@ def test_a_missing_chunk_is_refused_naming_the_one_expected(session, student):
     assert response.json()["error"]["details"] == {"expected": 0}
 
 
-def test_a_new_recording_replaces_a_half_uploaded_one(session):
+def test_a_new_recording_replaces_a_half_uploaded_one(world):
+    session = world.stu_in_physics
     from procto.encrypted_files import read_encrypted
 
     room_scan_chunk_add(session=session, index=0, data=b"old-0", final=False, recording_id="aaaaaaaa")
