@@ -144,6 +144,24 @@ def make_ada():
 
 
 @pytest.fixture
+def clock(settings):
+    """A fake clock (time-machine), stopped at the real now; `clock.shift(seconds)` moves it on.
+
+    For tests that would otherwise sleep out a cache timeout (a throttle window, a ticket's
+    lifetime). The test runs on the in-process cache, whose expiry reads time.time() and so
+    follows this clock; Redis keeps its own time, so tests about Redis's expiry itself wait
+    for real (procto/tests/test_cache_batch.py).
+    """
+    import time
+
+    import time_machine
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    with time_machine.travel(time.time(), tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
 def student(db):
     """Stu, a student (in the `world`, sitting physics)."""
     return make_stu()

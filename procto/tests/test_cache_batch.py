@@ -40,6 +40,8 @@ def test_a_counter_may_go_down_and_keeps_working_with_the_cache_api():
 def test_timeouts_apply_to_new_keys_and_do_not_renew_live_counters():
     CacheBatch().set("batch:short", 1, 1).incr("batch:counter", 1, 1).apply()
     CacheBatch().incr("batch:counter", 1, 60).apply()  # NX: the 1 s expiry stays
+    # A real wait: Redis's own expiry of what the batch sent is the point, and a fake clock
+    # does not move Redis's time.
     time.sleep(1.2)
     assert cache.get("batch:short") is None
     assert cache.get("batch:counter") is None
