@@ -43,6 +43,21 @@ def test_ending_a_session_records_who_and_why(world):
     assert ProctorAction.objects.get().kind == "terminate"
 
 
+def test_a_session_is_not_ended_without_a_record_of_who_ended_it(world, monkeypatch):
+    from proctoring import actions
+
+    def audit_fails(*args, **kwargs):
+        raise RuntimeError("the audit table is unwritable")
+
+    monkeypatch.setattr(actions, "_audit", audit_fails)
+    session = world.stu_in_physics
+    with pytest.raises(RuntimeError):
+        actions.session_terminate(actor=world.pat, session_id=session.pk, reason="Phone on the desk.")
+    session.refresh_from_db()
+    assert session.status == ExamSession.Status.IN_PROGRESS
+    assert not ProctorAction.objects.exists()
+
+
 def test_extending_time_moves_the_deadline(world):
     proctor = world.pat
     session = world.stu_in_physics  # Pat proctors physics
