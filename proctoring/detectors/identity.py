@@ -10,9 +10,11 @@ figures.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import io
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import numpy as np
@@ -92,17 +94,27 @@ _MODEL_LOCK = threading.Lock()
 @functools.cache
 def _models() -> _Models:
     import dlib
-    import face_recognition_models
 
     # ~0.3 s and ~35 MB: once per process, never per photo.
     return _Models(
         detector=dlib.get_frontal_face_detector(),
-        confirmer=dlib.cnn_face_detection_model_v1(
-            face_recognition_models.cnn_face_detector_model_location()
-        ),
-        landmarks=dlib.shape_predictor(face_recognition_models.pose_predictor_five_point_model_location()),
-        encoder=dlib.face_recognition_model_v1(face_recognition_models.face_recognition_model_location()),
+        confirmer=dlib.cnn_face_detection_model_v1(_model_file("mmod_human_face_detector.dat")),
+        landmarks=dlib.shape_predictor(_model_file("shape_predictor_5_face_landmarks.dat")),
+        encoder=dlib.face_recognition_model_v1(_model_file("dlib_face_recognition_resnet_model_v1.dat")),
     )
+
+
+def _model_file(name: str) -> str:
+    """A model file shipped in the face_recognition_models package, found without importing it:
+    its __init__ imports pkg_resources, which Python 3.12 environments no longer carry (and which
+    costs daphne ~21,000 objects when it does load)."""
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("face_recognition_models is not installed (requirements.txt)")
+    path = Path(spec.submodule_search_locations[0]) / "models" / name
+    if not path.is_file():
+        raise RuntimeError(f"face_recognition_models has no {name}")
+    return str(path)
 
 
 def warm_up() -> None:
