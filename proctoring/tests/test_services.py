@@ -7,6 +7,9 @@ formula of proctoring/risk.py.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import grimp
 import pytest
@@ -86,10 +89,13 @@ async def test_a_tab_switch_on_the_stream_socket_raises_the_risk(world):
     assert session.risk_score == WEIGHTS["medium"]
 
 
-def test_a_critical_browser_event_counts_but_sends_no_email(world, mailoutbox):
+def test_a_critical_browser_event_counts_but_sends_no_email(
+    world, mailoutbox, django_capture_on_commit_callbacks
+):
     student = world.cat
     session = world.cat_in_chemistry  # medium security
-    event_record_client(session_id=session.pk, student=student, type="second-screen", severity="critical")
+    with django_capture_on_commit_callbacks(execute=True):
+        event_record_client(session_id=session.pk, student=student, type="second-screen", severity="critical")
     session.refresh_from_db()
     assert session.risk_score == WEIGHTS["critical"]
     assert mailoutbox == []
@@ -100,6 +106,26 @@ def test_the_critical_alert_task_is_found_by_the_name_notifications_queue_it_und
 
     assert tasks.critical_alert_notify.name == notifications.NOTIFY_TASK
     assert notifications.NOTIFY_TASK in celery_app.tasks
+
+
+def test_every_process_knows_the_tasks_it_may_queue_by_name():
+    # A web process, a management command: Django set up, no worker, nothing importing the tasks
+    # on purpose. Celery's send_task fallback for an unknown name ignores eager mode and tries a
+    # broker, so an e-mail queued by name from there would be lost.
+    code = (
+        "import django; django.setup(); import procto.urls; from procto.celery import app; "
+        "import sys; names = [n for n in app.tasks if n.startswith(('proctoring.', 'sessions.'))]; "
+        "print(' '.join(sorted(names)))"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "procto.settings"}
+    env.pop("REDIS_URL", None)
+    env.pop("DATABASE_URL", None)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    names = out.stdout.split()
+    assert notifications.NOTIFY_TASK in names
+    assert "proctoring.tasks.frame_analyse" in names
+    assert "sessions.tasks.exam_sessions_expire_overdue" in names
 
 
 def test_recording_an_event_does_not_lead_back_to_the_tasks_that_record_events():

@@ -35,3 +35,11 @@ def test_a_task_is_registered_under_the_name_of_its_service(task, service):
 )
 def test_analysis_tasks_are_routed_to_their_own_queues(task, queue):
     assert app.amqp.router.route({}, task.name)["queue"].name == queue
+
+
+@pytest.mark.parametrize(("legacy", "queue"), [("analyse_frame", "frames"), ("analyse_audio", "audio")])
+def test_media_queued_under_the_old_task_names_is_still_analysed(legacy, queue):
+    # Queued by the previous release's web processes just before a deploy.
+    name = f"proctoring.tasks.{legacy}"
+    assert app.tasks[name].run is tasks.LEGACY_NAMES[name].run
+    assert app.amqp.router.route({}, name)["queue"].name == queue
