@@ -32,6 +32,17 @@ def exams_visible_to(user: User) -> QuerySet[Exam]:
     return exams.none()
 
 
+def exams_available_to(student: User) -> QuerySet[Exam]:
+    """The exams `student` may start or ask to be admitted to (if open by then): those visible to
+    them that are published and have not ended. The dashboard lists them; the start and admission
+    services refuse any other. Who sees which exam is decided by `exams_visible_to` alone."""
+    return exams_visible_to(student).filter(is_published=True, end_time__gt=timezone.now())
+
+
+def exam_available_to(*, exam: Exam, student: User) -> bool:
+    return exams_available_to(student).filter(pk=exam.pk).exists()
+
+
 def exam_get_for_user(*, user: User, exam_id, for_edit: bool = False) -> Exam:
     """The exam if `user` may see it (404 otherwise); with for_edit, only its author or an admin."""
     try:

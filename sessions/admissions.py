@@ -18,7 +18,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.permissions import Can, user_can
 from exams.models import Exam
-from exams.selectors import exams_visible_to
+from exams.selectors import exam_available_to, exams_visible_to
 from procto.errors import ApplicationError, ForbiddenError, NotFoundError
 from sessions.admission_realtime import broadcast_admission
 from sessions.errors import ExamNotOpen, NoAttemptsLeft
@@ -118,7 +118,7 @@ def admission_request(*, exam: Exam, student: User) -> tuple[Admission, bool]:
     """
     if not exam.admission_required:
         raise AdmissionNotRequired()
-    if not exam.is_published or not exam.is_open:
+    if not exam.is_open or not exam_available_to(exam=exam, student=student):
         raise ExamNotOpen()
     readiness_check(exam=exam, student=student)
     if ExamSession.objects.filter(exam=exam, student=student).count() >= exam.allowed_attempts:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.permissions import Can, user_can
 from exams.models import Exam, Question
-from exams.selectors import exam_get_for_user, exams_visible_to
+from exams.selectors import exam_get_for_user, exams_available_to, exams_visible_to
 from procto.errors import NotFoundError
 from sessions.models import Admission, ExamConsent, ExamSession, IdentityCheck, SystemCheck
 
@@ -140,7 +140,7 @@ def student_dashboard(*, student: User) -> dict:
     for session in sessions:
         by_exam.setdefault(session.exam_id, []).append(session)
     available, upcoming = [], []
-    for exam in Exam.objects.filter(is_published=True, end_time__gt=now).order_by("start_time", "pk"):
+    for exam in exams_available_to(student).order_by("start_time", "pk"):
         mine = by_exam.get(exam.pk, [])
         entry = DashboardExam(exam, len(mine), next((s for s in mine if s.is_in_progress), None))
         if exam.start_time > now:

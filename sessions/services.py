@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts.models import User
 from exams.models import Accommodation, Exam, Question
 from exams.policies import exam_identity_check
+from exams.selectors import exam_available_to
 from procto.errors import ForbiddenError, NotFoundError
 from sessions import grading
 from sessions.admissions import admission_use
@@ -80,7 +81,7 @@ def exam_session_start(
     if existing is not None:
         return existing, False
     now = timezone.now()
-    if not exam.is_published or not (exam.start_time <= now < exam.end_time):
+    if not (exam.start_time <= now < exam.end_time) or not exam_available_to(exam=exam, student=student):
         raise ExamNotOpen()
     exam_identity_check(exam=exam, student=student)
     readiness_check(exam=exam, student=student)
