@@ -37,9 +37,9 @@ def test_a_student_sees_and_starts_the_exams_the_rule_shows(student, open_exams)
     titles = [entry.exam.title for entry in student_dashboard(student=student)["available"]]
     assert titles == ["Algebra", "Geometry"]
     session, created = services.exam_session_start(exam=algebra, student=student)
-    assert created
+    assert created and session.exam == algebra
     admission, created = admissions.admission_request(exam=geometry, student=student)
-    assert created
+    assert created and admission.exam == geometry
 
 
 def test_an_exam_the_rule_hides_is_hidden_everywhere_a_student_meets_it(
