@@ -26,6 +26,12 @@ class Severity(StrEnum):
     CRITICAL = "critical"
 
 
+def severity_rank(severity: str) -> int:
+    """0 for low up to 3 for critical (unknown: 0), for sorting alerts most severe first."""
+    order = list(Severity)
+    return order.index(severity) if severity in order else 0
+
+
 class Observes(StrEnum):
     """What a server condition is derived from."""
 

@@ -23,25 +23,17 @@ logger = logging.getLogger(__name__)
 SAMPLE_SECONDS = 10
 
 
-def frame_gate_key(session_id) -> str:
-    return sample_gate_key(session_id, MediaSample.Kind.FRAME)
-
-
-def audio_gate_key(session_id) -> str:
-    return sample_gate_key(session_id, MediaSample.Kind.AUDIO)
-
-
 _UNREAD = object()
 
 
 def frame_sample_record(*, session_id, at: datetime, face_count: int, last=_UNREAD) -> bool:
     """Keep this frame's face count if the last kept one is SAMPLE_SECONDS old or different.
 
-    The gate's cache entry (`frame_gate_key`) holds the last kept count, so an unchanged count
+    The gate's cache entry (`stream_state.sample_gate_key`) holds the last kept count, so an unchanged count
     inside the window costs one `get`, or none when the caller read it already (`last`).
     Returns whether a row was written.
     """
-    key = frame_gate_key(session_id)
+    key = sample_gate_key(session_id, MediaSample.Kind.FRAME)
     if last is _UNREAD:
         last = cache.get(key)
     if last == face_count:
@@ -59,9 +51,9 @@ def frame_sample_record(*, session_id, at: datetime, face_count: int, last=_UNRE
 def audio_sample_record(*, session_id, at: datetime, level_dbfs: float, due: bool = True) -> bool:
     """Keep this chunk's level if none was kept for the session in the last SAMPLE_SECONDS.
 
-    `due=False`: the caller read the gate (`audio_gate_key`) and found it closed, no round trip.
+    `due=False`: the caller read the gate (`stream_state.sample_gate_key`) and found it closed, no round trip.
     """
-    if not due or not cache.add(audio_gate_key(session_id), 1, SAMPLE_SECONDS):
+    if not due or not cache.add(sample_gate_key(session_id, MediaSample.Kind.AUDIO), 1, SAMPLE_SECONDS):
         return False
     # Digital silence has no finite level; the detectors' floor keeps the chart's axis sane.
     level = round(max(float(level_dbfs), FLOOR_DBFS), 1)

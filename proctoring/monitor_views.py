@@ -13,7 +13,7 @@ from djangorestframework_camel_case.util import camelize
 from accounts.permissions import Can, user_can
 from procto.errors import ForbiddenError
 from proctoring import selectors
-from proctoring.conditions import monitor_conditions
+from proctoring.conditions import Severity, monitor_conditions
 from sessions.services import exam_sessions_expire_overdue_lazily
 
 
@@ -42,5 +42,6 @@ def monitor(request: HttpRequest) -> HttpResponse:
         "exams": selectors.monitor_exams_for(request.user),
         "exam": exam,
         "bootstrap": bootstrap,
+        "severities": [(s.value, s.value.capitalize()) for s in Severity],
     }
     return render(request, "proctoring/monitor.html", context)

@@ -88,7 +88,7 @@ class _FrameKeys:
         self.identity = stream_state.identity_gate_key(session_id)
         self.pushed_faces = stream_state.pushed_faces_key(session_id)
         self.pushed_recently = stream_state.pushed_recently_key(session_id)
-        self.sample = media_series.frame_gate_key(session_id)
+        self.sample = stream_state.sample_gate_key(session_id, "frame")
         self.magnified = stream_state.magnified_key(session_id)
         self.small_face = stream_state.small_face_key(session_id)
         self.states = [state_key(session_id, c) for c in observed_from(Observes.FRAME)]
@@ -197,7 +197,8 @@ def audio_analyse(*, session_id, seq: int, captured_ms: int, pcm: bytes) -> str:
     """Analyse one second of microphone audio of a session."""
     done, lag = stream_state.done_key(session_id, "audio", seq), metric_key("audio_lag_seconds")
     states = [state_key(session_id, c) for c in observed_from(Observes.AUDIO)]
-    sample_gate, loud = media_series.audio_gate_key(session_id), stream_state.loud_seq_key(session_id)
+    sample_gate = stream_state.sample_gate_key(session_id, "audio")
+    loud = stream_state.loud_seq_key(session_id)
     known = cache.get_many([done, lag, sample_gate, loud, *states])
     if known.get(done):
         return "duplicate"

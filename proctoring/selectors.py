@@ -18,7 +18,7 @@ from accounts.permissions import Can, user_can
 from exams.models import Accommodation, Exam
 from exams.selectors import exam_get_for_user, exams_visible_to
 from procto.errors import ApplicationError, ForbiddenError, NotFoundError
-from proctoring.conditions import label_of
+from proctoring.conditions import Severity, label_of, severity_rank
 from proctoring.models import MediaSample, ProctorAction, ProctoringEvent
 from proctoring.realtime import event_message
 from proctoring.stream_state import MEDIA_PUSH_SECONDS, monitor_stream_state
@@ -30,7 +30,7 @@ from sessions.serializers import session_summary, time_remaining_seconds
 MAX_CARDS = 1000
 RECENT_ALERTS = 50
 OPEN_IDS_PER_SESSION = 100
-SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+HIGH = severity_rank(Severity.HIGH)  # high and critical alerts make a card urgent
 # Nothing from a student's camera or microphone for this long and the card says offline, even
 # before the heartbeat check (every 10 s) has raised stream-lost.
 OFFLINE_AFTER_SECONDS = 60
@@ -145,7 +145,7 @@ def _card(session: ExamSession, alerts: dict, stream: dict, now: float, session_
     metrics = stream["metrics"] or {}
     frame_seq = stream["frame:last_seq"]
     open_alerts = sorted(
-        alerts["alerts"], key=lambda a: (-SEVERITY_RANK.get(a["severity"], 0), -a["count"], a["type"])
+        alerts["alerts"], key=lambda a: (-severity_rank(a["severity"]), -a["count"], a["type"])
     )
     thumbnail = reverse("session-thumbnail", args=[session.pk]) + f"?seq={frame_seq}" if frame_seq else None
     return session_summary(session) | {
@@ -171,7 +171,7 @@ def _card(session: ExamSession, alerts: dict, stream: dict, now: float, session_
         ),
         "open_alerts": open_alerts,
         "open_alert_count": sum(a["count"] for a in open_alerts),
-        "open_high_count": sum(a["count"] for a in open_alerts if SEVERITY_RANK.get(a["severity"], 0) >= 2),
+        "open_high_count": sum(a["count"] for a in open_alerts if severity_rank(a["severity"]) >= HIGH),
         "open_alert_ids": sorted(alerts["ids"], reverse=True),
         "last_event_id": alerts["last_event_id"],
         "detail_url": session_page.format(id=session.pk),

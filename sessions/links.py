@@ -3,22 +3,14 @@
 
 from __future__ import annotations
 
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from sessions.models import ExamSession
 
 
-def session_detail_path(session_id) -> str:
-    """The staff page of one session (proctoring app); its fixed path where the route is absent."""
-    try:
-        return reverse("proctoring-session", args=[session_id])
-    except NoReverseMatch:
-        return f"/proctoring/sessions/{session_id}/"
-
-
 def report_links(session: ExamSession) -> dict[str, str]:
     return {
-        "detail": session_detail_path(session.pk),
+        "detail": reverse("proctoring-session", args=[session.pk]),
         "pdf": reverse("session-report-pdf", args=[session.pk]),
         "csv": reverse("api-session-export", args=[session.pk]) + "?format=csv",
         "json": reverse("api-session-export", args=[session.pk]) + "?format=json",

@@ -9,11 +9,10 @@ import pytest
 from django.core.cache import cache
 
 from procto.celery import app as celery_app
-from proctoring import media_series
 from proctoring.detections import state_active, state_key
 from proctoring.media import media_received
 from proctoring.models import MediaSample, ProctoringEvent
-from proctoring.stream_state import audio_idle_key, done_key, stream_stats
+from proctoring.stream_state import audio_idle_key, done_key, sample_gate_key, stream_stats
 from proctoring.tests import audio_fixtures as sounds
 from proctoring.tests.media import webcam_jpeg
 
@@ -55,7 +54,7 @@ def test_a_quiet_microphone_is_analysed_once_per_sample_interval_not_every_secon
     assert stream_stats(session.pk)["audio:count"] == 10
     assert MediaSample.objects.filter(session=session, kind="audio").count() == 1
     # When the sample interval has passed, the next quiet chunk goes to the worker again.
-    cache.delete(media_series.audio_gate_key(session.pk))
+    cache.delete(sample_gate_key(session.pk, "audio"))
     send_audio(session, 11, quiet)
     assert analysed(session, "audio") == {1, 11}
     assert MediaSample.objects.filter(session=session, kind="audio").count() == 2

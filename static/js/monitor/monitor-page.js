@@ -25,12 +25,6 @@ const ATTENTION_WINDOW_MS = 120_000;
 const SORT_KEY = "procto.monitor.sort";
 const SEVERITY_KEY = "procto.monitor.minSeverity";
 
-const GENERAL_WARNINGS = [
-  "Please stay in view of your camera for the whole exam.",
-  "Only you may be in the room during the exam.",
-  "Stay on the exam page: other tabs and windows are not allowed.",
-  "Please do not talk during the exam.",
-];
 const DISMISS_REASONS = [
   "False alarm: nothing suspicious on camera.",
   "The student explained it (technical problem).",
@@ -45,6 +39,8 @@ const fill = (pattern, id) => pattern.replace("{id}", encodeURIComponent(id));
 // (proctoring/conditions.py): the page keeps no list of its own.
 const conditions = bootstrap.conditions;
 setTypeLabels(Object.fromEntries(Object.entries(conditions).map(([type, c]) => [type, c.label])));
+// The warn dialog offers every condition's warning, each once, in the registry's order.
+const GENERAL_WARNINGS = [...new Set(Object.values(conditions).map((c) => c.warning).filter(Boolean))];
 
 // Read by the end-to-end test and the render benchmark.
 const stats = { messages: 0, renders: 0, cardUpdates: 0, refreshes: 0, lastRenderMs: 0, maxRenderMs: 0 };
