@@ -19,7 +19,7 @@ from accounts.models import User
 from procto.encrypted_files import store_encrypted
 from procto.errors import NotFoundError
 from proctoring import notifications
-from proctoring.conditions import client_types, risk_excluded_types, severity_of
+from proctoring.conditions import client_types, condition_get, risk_excluded_types, severity_of
 from proctoring.errors import InvalidEvent
 from proctoring.models import ProctoringEvent
 from proctoring.policy import policy_for
@@ -44,6 +44,9 @@ def _occurred_at(session: ExamSession, reported: datetime | None, now: datetime)
 
 
 WARNING_EVERY_SECONDS = 300
+# The system's warning when the risk crosses the line, unless the event that took it there has a
+# warning of its own (proctoring.conditions): tab switches are not told to face the camera.
+GENERAL_WARNING = "Please stay alone in front of your camera and keep the exam in view."
 
 
 def session_lock(session_id, **filters) -> ExamSession | None:
@@ -103,7 +106,7 @@ def event_record(
         return ProctoringEvent.objects.get(session=session, **once), False
     broadcast_alert(event, exam_id=session.exam_id)
     notifications.critical_alert_enqueue(event)
-    session_risk_update(session=session)
+    session_risk_update(session=session, cause=type)
     return event, True
 
 
@@ -151,9 +154,10 @@ def event_record_client(
     return event
 
 
-def session_risk_update(*, session: ExamSession) -> ExamSession:
+def session_risk_update(*, session: ExamSession, cause: str | None = None) -> ExamSession:
     """Recompute the risk score from the session's events and flag the session; while it is in
     progress, warn the student and end the session where the exam allows it (after commit).
+    `cause`: the type of the event that changed it, whose warning the student is shown.
 
     Precondition: the session's row is locked. One query over the session's events.
     """
@@ -174,15 +178,10 @@ def session_risk_update(*, session: ExamSession) -> ExamSession:
     if not session.is_in_progress:  # reviewed after its end: the score follows, nothing else
         return session
     if risk >= policy["warn_risk"] and cache.add(f"warned:{session.pk}", 1, WARNING_EVERY_SECONDS):
-        student_notify(
-            session.pk,
-            {
-                "type": "warning",
-                "from": "system",
-                "message": "Please stay alone in front of your camera and keep the exam in view. "
-                "Your proctor has been notified.",
-            },
-        )
+        condition = condition_get(cause) if cause else None
+        advice = (condition and condition.warning) or GENERAL_WARNING
+        message = f"{advice} Your proctor has been notified."
+        student_notify(session.pk, {"type": "warning", "from": "system", "message": message})
     if session.exam.auto_terminate and risk >= policy["terminate_risk"]:
         # robust: a failure is logged and the next event over the line tries again.
         transaction.on_commit(

@@ -6,6 +6,7 @@ formula of proctoring/risk.py.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -57,6 +58,34 @@ def test_a_resent_browser_event_counts_once_in_the_risk(world):
     session.refresh_from_db()
     assert ProctoringEvent.objects.filter(session=session).count() == 1
     assert session.risk_score == WEIGHTS["medium"]
+
+
+def test_the_system_warning_tells_the_student_what_to_stop(world, django_capture_on_commit_callbacks):
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from proctoring.conditions import condition_get
+    from sessions.realtime import session_group
+
+    student = world.cat
+    session = world.cat_in_chemistry  # medium security: warned at risk 30, six tab switches
+    layer = get_channel_layer()
+    page = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(session_group(session.pk), page)
+
+    async def next_notice():
+        return await asyncio.wait_for(layer.receive(page), timeout=5)
+
+    switches = int(django_settings.PROCTORING_POLICY["medium"]["warn_risk"] / WEIGHTS["medium"])
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(1, switches + 1):
+            event_record_client(
+                session_id=session.pk, student=student, type="tab-switch", severity="medium", client_seq=n
+            )
+    notice = async_to_sync(next_notice)()["message"]
+    assert notice["type"] == "warning" and notice["from"] == "system"
+    # Tab switches: told to stay on the page, not to face the camera.
+    assert notice["message"] == f"{condition_get('tab-switch').warning} Your proctor has been notified."
 
 
 def test_a_browser_event_without_a_severity_has_its_conditions(api, world):
