@@ -12,7 +12,7 @@ from accounts.permissions import Can, user_can
 from procto.errors import ApplicationError, ForbiddenError, NotFoundError
 from proctoring import realtime
 from proctoring.models import ProctorAction, ProctoringEvent
-from proctoring.services import session_risk_update
+from proctoring.services import session_lock, session_risk_update
 from sessions.models import ExamSession
 from sessions.realtime import student_notify
 from sessions.selectors import sessions_watchable_by
@@ -86,7 +86,9 @@ def event_review(*, actor: User, event_id: int, status: str, reason: str = "") -
     event = ProctoringEvent.objects.select_related("session").filter(pk=event_id).first()
     if event is None:
         raise NotFoundError("No such alert.")
-    session = _watched(actor, event.session_id)
+    # The session's row before the event's, the order the workers take them in (detections): two
+    # transactions taking them the other way round could deadlock.
+    session = session_lock(_watched(actor, event.session_id).pk)
     event.review_status, event.review_reason = status, reason[:300]
     event.reviewed_by, event.reviewed_at = actor, timezone.now()
     event.save(update_fields=["review_status", "review_reason", "reviewed_by", "reviewed_at"])
@@ -94,7 +96,7 @@ def event_review(*, actor: User, event_id: int, status: str, reason: str = "") -
         session, actor, ProctorAction.Kind.REVIEW_ALERT, event=event.pk, status=status, reason=reason[:300]
     )
     realtime.broadcast_alert(event, exam_id=session.exam_id, update=True)
-    session_risk_update(session=ExamSession.objects.select_for_update(no_key=True).get(pk=session.pk))
+    session_risk_update(session=session)
     return event
 
 
