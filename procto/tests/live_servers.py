@@ -36,8 +36,8 @@ def child_env(**overrides: str | None) -> dict[str, str]:
     return env
 
 
-def wait_for_http(url: str, *, process: subprocess.Popen, timeout: float = 30.0) -> int:
-    """Poll `url` until it answers (any status); fail early if `process` dies."""
+def wait_for_http(url: str, *, process: subprocess.Popen, timeout: float = 30.0, poll: float = 0.2) -> int:
+    """Poll `url` every `poll` seconds until it answers (any status); fail early if `process` dies."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -48,7 +48,7 @@ def wait_for_http(url: str, *, process: subprocess.Popen, timeout: float = 30.0)
         except urllib.error.HTTPError as exc:
             return exc.code
         except OSError:
-            time.sleep(0.2)
+            time.sleep(poll)
     raise TimeoutError(f"{url} did not answer within {timeout} s")
 
 
