@@ -8,12 +8,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
+from accounts.tests.factories import DEFAULT_PASSWORD
 from exams.services import exam_create
 from procto.tests.browser import BROWSER_TEST_MARKS, in_thread, log_in
 from sessions import readiness
 from sessions.models import ExamSession, IdentityCheck, SystemCheck
-from sessions.tests.factories import ExamSessionFactory
 
 pytestmark = BROWSER_TEST_MARKS
 
@@ -44,11 +43,11 @@ def outcome(page, call: str) -> dict:
 
 
 @pytest.fixture
-def student_page(still_camera_chromium, live_server_url):
-    student = in_thread(UserFactory, role="student")
+def student_page(still_camera_chromium, live_server_url, transactional_world):
+    """A page of the app, Stu logged in."""
     context = still_camera_chromium.new_context()
     page = context.new_page()
-    log_in(page, live_server_url, student.email, DEFAULT_PASSWORD)
+    log_in(page, live_server_url, transactional_world.stu.email, DEFAULT_PASSWORD)
     # Loaded once while online: the offline test must find the module already in the page.
     page.evaluate('import("/static/js/api.js").then(() => true)')
     yield page
@@ -150,11 +149,12 @@ def test_the_bandwidth_probes_answer_is_success_only_when_it_is_ok(student_page)
     assert (result["status"], result["code"], result["transient"]) == (503, "HTTP_503", True)
 
 
-def high_level_exam_consented_to(student):
-    """An exam whose system check has every item, the upload speed among them."""
+def high_level_exam_consented_to(world, student):
+    """Tess's exam whose system check has every item, the upload speed among them; `student`
+    has consented to it and done nothing else for it yet."""
     now = timezone.now()
     exam = exam_create(
-        author=UserFactory(role="teacher", is_staff=True),
+        author=world.tess,
         title="High-security final",
         duration_minutes=30,
         start_time=now - timedelta(minutes=5),
@@ -168,13 +168,10 @@ def high_level_exam_consented_to(student):
 
 
 def test_the_system_check_of_a_high_level_exam_times_the_upload_and_saves_its_result(
-    still_camera_chromium, live_server_url
+    still_camera_chromium, live_server_url, transactional_world
 ):
-    def world():
-        student = UserFactory(role="student")
-        return student, high_level_exam_consented_to(student)
-
-    student, exam = in_thread(world)
+    student = transactional_world.stu
+    exam = in_thread(high_level_exam_consented_to, transactional_world, student)
     context = still_camera_chromium.new_context(permissions=["camera", "microphone"])
     page = context.new_page()
     log_in(page, live_server_url, student.email, DEFAULT_PASSWORD)
@@ -190,9 +187,9 @@ def test_the_system_check_of_a_high_level_exam_times_the_upload_and_saves_its_re
 
 
 def test_a_room_scan_uploads_its_chunks_as_multipart_until_the_server_says_complete(
-    still_camera_chromium, live_server_url
+    still_camera_chromium, live_server_url, transactional_world
 ):
-    session = in_thread(lambda: ExamSessionFactory(student=UserFactory(role="student")))
+    session = transactional_world.stu_in_physics
     context = still_camera_chromium.new_context(permissions=["camera"])
     page = context.new_page()
     log_in(page, live_server_url, session.student.email, DEFAULT_PASSWORD)
@@ -205,14 +202,20 @@ def test_a_room_scan_uploads_its_chunks_as_multipart_until_the_server_says_compl
     context.close()
 
 
-def test_the_identity_check_page_acts_on_the_code_of_a_refusal(still_camera_chromium, live_server_url):
-    # Marked verified, but with no face on record: the server refuses the photo with a 409
+def test_the_identity_check_page_acts_on_the_code_of_a_refusal(
+    still_camera_chromium, live_server_url, transactional_world
+):
+    # Stu marked verified, but with no face on record: the server refuses the photo with a 409
     # envelope (IDENTITY_NOT_VERIFIED), and the page sends the student to the profile page.
-    def world():
-        student = UserFactory(role="student", is_verified=True)
-        return student, high_level_exam_consented_to(student)
+    student = transactional_world.stu
 
-    student, exam = in_thread(world)
+    def verified_without_a_face():
+        assert not student.photo
+        student.is_verified = True
+        student.save(update_fields=["is_verified"])
+        return high_level_exam_consented_to(transactional_world, student)
+
+    exam = in_thread(verified_without_a_face)
     context = still_camera_chromium.new_context(permissions=["camera"])
     page = context.new_page()
     log_in(page, live_server_url, student.email, DEFAULT_PASSWORD)

@@ -4,27 +4,21 @@ script or style the policy blocks fails the test (procto.tests.browser's CSP wat
 
 from __future__ import annotations
 
-from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
+from accounts.tests.factories import DEFAULT_PASSWORD
 from procto.tests.browser import (
     BROWSER_TEST_MARKS,
-    in_thread,
     live_stack,
     log_in,
 )
-from sessions.tests.factories import ExamSessionFactory
 
 pytestmark = BROWSER_TEST_MARKS
 
 
 def test_admin_and_report_pages_run_their_scripts_under_the_policy(
-    still_camera_chromium, tmp_path, transactional_db, settings
+    still_camera_chromium, tmp_path, transactional_world, settings
 ):
-    def world():
-        session = ExamSessionFactory()
-        admin = UserFactory(role="admin", is_staff=True, is_superuser=True)
-        return session, admin
-
-    session, admin = in_thread(world)
+    # Ada, the admin, opens the pages of physics and of Stu's session in it.
+    session, admin = transactional_world.stu_in_physics, transactional_world.ada
     exam_id = session.exam_id
     with live_stack(tmp_path, settings) as url:
         page = still_camera_chromium.new_context(viewport={"width": 1400, "height": 900}).new_page()

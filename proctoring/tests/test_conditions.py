@@ -18,7 +18,6 @@ from proctoring.models import ProctoringEvent
 from proctoring.pipeline import frame_analyse
 from proctoring.risk import WEIGHTS
 from proctoring.tests.media import webcam_jpeg
-from sessions.tests.factories import ExamSessionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -113,11 +112,9 @@ def a_frame_with_a_phone(rgb, **kwargs) -> FrameWithPhones:
     )
 
 
-def test_a_condition_added_to_the_registry_is_detected_scored_and_shown(
-    student, proctor, client, monkeypatch
-):
-    session = ExamSessionFactory(student=student, exam__security_level="medium")
-    session.exam.proctors.add(proctor)
+def test_a_condition_added_to_the_registry_is_detected_scored_and_shown(world, client, monkeypatch):
+    # Stu sitting physics, which Pat proctors (high security: the new row's onset is 0 there too).
+    session, proctor = world.stu_in_physics, world.pat
     with monkeypatch.context() as patch:
         patch.setitem(conditions.CONDITIONS, PHONE_VISIBLE.type, PHONE_VISIBLE)
         patch.setattr("proctoring.detectors.faces.analyse_frame", a_frame_with_a_phone)

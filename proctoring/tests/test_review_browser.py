@@ -14,7 +14,6 @@ from procto.tests.browser import (
     log_in,
     wait_until,
 )
-from sessions.tests.factories import ExamSessionFactory
 
 pytestmark = BROWSER_TEST_MARKS
 
@@ -44,8 +43,9 @@ RECORD = """async () => {
 
 
 def test_a_recorded_room_scan_shows_its_length_and_can_be_sought(
-    still_camera_chromium, tmp_path, transactional_db, settings, monkeypatch
+    still_camera_chromium, tmp_path, transactional_world, settings, monkeypatch
 ):
+    world = transactional_world
     # daphne must decrypt what this process encrypts: the same key, not one of its own.
     monkeypatch.setenv("ENCRYPTION_KEY", settings.ENCRYPTION_KEY.hex())
     with live_stack(tmp_path, settings) as url:
@@ -54,16 +54,14 @@ def test_a_recorded_room_scan_shows_its_length_and_can_be_sought(
         webm = base64.b64decode(page.evaluate(RECORD))
         assert webm[:4] == b"\x1a\x45\xdf\xa3"
 
-        def world():
-            session = ExamSessionFactory()
+        def room_scan_store():
+            # Stu's room scan in physics; Tess, who wrote the exam, reviews his session.
+            session = world.stu_in_physics
             session.room_scan = store_encrypted(webm, folder="room-scans")
-            session.save()
-            teacher = session.exam.created_by
-            teacher.is_staff = True
-            teacher.save()
-            return session, teacher
+            session.save(update_fields=["room_scan"])
+            return session
 
-        session, teacher = in_thread(world)
+        session, teacher = in_thread(room_scan_store), world.tess
         log_in(page, url, teacher.email, DEFAULT_PASSWORD)
         page.goto(f"{url}/proctoring/sessions/{session.pk}/")
         video = page.locator("video.room-scan")
