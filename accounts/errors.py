@@ -30,3 +30,15 @@ class VerificationFailed(ApplicationError):
     code = "VERIFICATION_FAILED"
     status = 422
     message = "The identity check could not be completed."
+
+
+class RegistrationClosed(ApplicationError):
+    code = "REGISTRATION_CLOSED"
+    status = 403
+    message = "Accounts are created by your school: ask your teacher or use the link from your course."
+
+
+class EmailDomainNotAllowed(ApplicationError):
+    code = "EMAIL_DOMAIN_NOT_ALLOWED"
+    status = 403
+    message = "Register with your school e-mail address."

@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts import realtime, throttle, tokens
 from accounts.errors import EmailTaken, InvalidCredentials, TokenError
 from accounts.models import RefreshToken, TokenFamily, User
+from accounts.registration import registration_check
 
 WS_TICKET_PREFIX = "ws-ticket:"
 
@@ -56,10 +57,13 @@ def user_create(
 def user_register(
     *, email: str, password: str, first_name: str, last_name: str, institution: str = ""
 ) -> User:
-    """Self-registration, students only. Validates the password against Django's validators.
+    """Self-registration, students only, as REGISTRATION_POLICY allows. Validates the password
+    against Django's validators.
 
-    Raises EmailTaken, or django ValidationError for a weak password.
+    Raises RegistrationClosed, EmailDomainNotAllowed, EmailTaken, or django ValidationError for a
+    weak password.
     """
+    registration_check(email=email)
     if User.objects.filter(email__iexact=email).exists():
         raise EmailTaken()
     candidate = User(email=email, first_name=first_name, last_name=last_name)

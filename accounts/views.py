@@ -8,11 +8,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import services
-from accounts.errors import EmailTaken, VerificationFailed
+from accounts.errors import EmailDomainNotAllowed, EmailTaken, VerificationFailed
 from accounts.forms import IdentityForm, ProfileForm, RegisterForm
 from accounts.identity_files import identity_file_name, identity_file_url
 from accounts.identity_service import identity_verify
 from accounts.permissions import Can, user_can
+from accounts.registration import registration_open
 from procto.encrypted_files import read_encrypted
 
 
@@ -20,6 +21,8 @@ from procto.encrypted_files import read_encrypted
 def register(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
+    if not registration_open():
+        return render(request, "accounts/register.html", {"closed": True}, status=403)
     form = RegisterForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -31,7 +34,7 @@ def register(request: HttpRequest) -> HttpResponse:
                 last_name=data["last_name"],
                 institution=data["institution"],
             )
-        except EmailTaken as exc:
+        except (EmailTaken, EmailDomainNotAllowed) as exc:
             form.add_error("email", exc.message)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")

@@ -114,6 +114,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.registration.registration_context",
             ],
         },
     },
@@ -397,6 +398,21 @@ LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=5)
 LOGIN_FAILURES_PER_IP = env.int("LOGIN_FAILURES_PER_IP", default=50)
 LOGIN_LOCK_SECONDS = env.int("LOGIN_LOCK_SECONDS", default=15 * 60)
 SPECTACULAR_SETTINGS = {"TITLE": "Procto API", "VERSION": "0.1.0"}
+
+# --- Registration ---------------------------------------------------------------------------------
+# Who may create their own student account: "open" (anyone), "closed" (accounts come from the
+# school only: the admin, enrolment, the LMS) or "domains" (addresses at REGISTRATION_EMAIL_DOMAINS
+# or their subdomains, e.g. school.edu also admits students.school.edu).
+REGISTRATION_POLICY = env.str("REGISTRATION_POLICY", default="open").strip().lower()
+REGISTRATION_EMAIL_DOMAINS = [
+    domain.strip().lower().lstrip("@") for domain in env.list("REGISTRATION_EMAIL_DOMAINS", default=[])
+]
+if REGISTRATION_POLICY not in ("open", "closed", "domains"):
+    raise ImproperlyConfigured("REGISTRATION_POLICY must be open, closed or domains.")
+if REGISTRATION_POLICY == "domains" and not REGISTRATION_EMAIL_DOMAINS:
+    raise ImproperlyConfigured(
+        "REGISTRATION_POLICY=domains needs REGISTRATION_EMAIL_DOMAINS (comma-separated)."
+    )
 
 # --- Security when not in debug -------------------------------------------------------------------
 if not DEBUG:
