@@ -53,7 +53,7 @@ class ExamDetailApi(APIView):
     @extend_schema(request=ExamInput, responses={200: ExamOutput})
     def put(self, request: Request, exam_id: str) -> Response:
         exam = exam_get_for_user(user=request.user, exam_id=exam_id, for_edit=True)
-        data = ExamInput(data=request.data)
+        data = ExamInput(exam, data=request.data)  # the instance: a field left out keeps its value
         data.is_valid(raise_exception=True)
         exam = services.exam_update(exam=exam, **data.to_service_kwargs())
         return Response(_output(request, exam))

@@ -139,6 +139,10 @@ class Base64ImageField(serializers.Field):
         return ""
 
 
+# What a Code question without a language (the reference document's shape) records.
+UNSPECIFIED_CODE_LANGUAGE = "plaintext"
+
+
 class QuestionInput(serializers.Serializer):
     type = serializers.ChoiceField(choices=Question.Type.choices)
     question_text = serializers.CharField(max_length=20_000)
@@ -151,6 +155,17 @@ class QuestionInput(serializers.Serializer):
     language = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
     image = Base64ImageField(required=False)
 
+    def validate(self, data: dict) -> dict:
+        # The reference document knows one choice type, "MCQ", whose correctAnswer is
+        # `string | string[]` (as a student's answer is): a list means the student picks several,
+        # so it is our multiple-answer type, graded per choice (sessions/grading.py).
+        if data["type"] == Question.Type.MCQ and isinstance(data["correct_answer"], list):
+            data["type"] = Question.Type.MCQ_MULTIPLE
+        # The document's Code question has no language; the question text says which, if any.
+        if data["type"] == Question.Type.CODE and not data["language"]:
+            data["language"] = UNSPECIFIED_CODE_LANGUAGE
+        return data
+
 
 class ExamInput(serializers.Serializer):
     title = serializers.CharField(max_length=200)
@@ -158,7 +173,8 @@ class ExamInput(serializers.Serializer):
     duration = serializers.IntegerField(min_value=1, max_value=24 * 60)
     start_time = serializers.DateTimeField()
     end_time = serializers.DateTimeField()
-    is_published = serializers.BooleanField(required=False, default=False)
+    # Absent: published on create (the document has no drafts), left as it was on update.
+    is_published = serializers.BooleanField(required=False)
     settings = ExamSettingsField(required=False)
     questions = QuestionInput(many=True, required=False)
 
@@ -177,8 +193,14 @@ class ExamInput(serializers.Serializer):
             duration_minutes=data["duration"],
             start_time=data["start_time"],
             end_time=data["end_time"],
-            is_published=data["is_published"],
         )
+        if "is_published" in data:
+            kwargs["is_published"] = data["is_published"]
+        elif self.instance is None:
+            # A client of the reference document creates an exam for its students to take
+            # (GET /api/exams "lists available exams"); only a client that knows about drafts
+            # asks for one, with "isPublished": false.
+            kwargs["is_published"] = True
         if "questions" in data:
             kwargs["questions"] = [
                 {

@@ -88,7 +88,7 @@ class SessionSaveAnswersApi(APIView):
             {
                 "saved": result.saved,
                 "stale": result.stale,
-                "sequence": data.validated_data["sequence"],
+                "sequence": data.validated_data["sequence"],  # null when saved in arrival order
                 "time_remaining": remaining,
             }
         )

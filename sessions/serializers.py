@@ -112,12 +112,13 @@ class AnswerInput(serializers.Serializer):
 
 class SaveAnswersInput(serializers.Serializer):
     answers = AnswerInput(many=True, allow_empty=True, max_length=500)
-    sequence = serializers.IntegerField(min_value=0)
+    # The reference document's save has no number: such saves are ordered by arrival.
+    sequence = serializers.IntegerField(min_value=0, required=False, allow_null=True, default=None)
 
 
 class SubmitInput(serializers.Serializer):
     answers = AnswerInput(many=True, required=False, max_length=500)
-    sequence = serializers.IntegerField(min_value=0, required=False, default=0)
+    sequence = serializers.IntegerField(min_value=0, required=False, allow_null=True, default=None)
 
 
 class SystemCheckInput(serializers.Serializer):

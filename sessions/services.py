@@ -205,14 +205,24 @@ def _parse_answers(session: ExamSession, answers: list[dict]) -> list[tuple[Ques
     return parsed
 
 
-def _write_answer(session: ExamSession, question: Question, item: dict, seq: int, now) -> bool:
-    """Write one answer unless a save with a higher sequence number got there first."""
+def _write_answer(session: ExamSession, question: Question, item: dict, seq: int | None, now) -> bool:
+    """Write one answer unless a save with a higher sequence number got there first.
+
+    Without a number (`seq` None: a client of the reference document) the save is ordered by its
+    arrival. The caller holds the session's row lock, so this is the newest save to arrive: it
+    always writes, and keeps the stored number so that the next numbered save of a client that
+    sends them is not mistaken for an old one.
+    """
     fields = {
         "response": item.get("student_answer"),
-        "client_seq": seq,
         "time_spent_seconds": max(0, int(item.get("time_spent") or 0)),
         "updated_at": now,
     }
+    if seq is None:
+        if not Answer.objects.filter(session=session, question=question).update(**fields):
+            Answer.objects.create(session=session, question=question, **fields)
+        return True
+    fields["client_seq"] = seq
     if Answer.objects.filter(session=session, question=question, client_seq__lt=seq).update(**fields):
         return True
     if Answer.objects.filter(session=session, question=question).exists():
@@ -227,12 +237,16 @@ def _write_answer(session: ExamSession, question: Question, item: dict, seq: int
         )
 
 
-def exam_session_answers_save(*, session_id, student: User, answers: list[dict], sequence: int) -> SaveResult:
+def exam_session_answers_save(
+    *, session_id, student: User, answers: list[dict], sequence: int | None = None
+) -> SaveResult:
     """Autosave: write each answer whose sequence number is newer than the stored one.
 
     `answers` are {"question_id", "student_answer", "time_spent", optional "sequence"}. A save
     is accepted while the session is in progress and until 60 s after its deadline. Replaying a
-    save changes nothing (idempotent). Raises SessionClosed, DeadlinePassed, InvalidAnswer.
+    save changes nothing (idempotent). An answer without any number (neither its own nor the
+    save's) is written in arrival order under the session's row lock (docs/PROTOCOL.md).
+    Raises SessionClosed, DeadlinePassed, InvalidAnswer.
     """
     now = timezone.now()
     with transaction.atomic():
@@ -242,14 +256,14 @@ def exam_session_answers_save(*, session_id, student: User, answers: list[dict],
         _check_answer_window(session, now)
         saved, stale = [], []
         for question, item in _parse_answers(session, answers):
-            seq = int(item.get("sequence") or sequence)
+            seq = item.get("sequence") or sequence
             wrote = _write_answer(session, question, item, seq, now)
             (saved if wrote else stale).append(str(question.pk))
     return SaveResult(saved=saved, stale=stale, deadline=session.deadline)
 
 
 def exam_session_submit(
-    *, session_id, student: User, answers: list[dict] | None = None, sequence: int = 0
+    *, session_id, student: User, answers: list[dict] | None = None, sequence: int | None = None
 ) -> tuple[ExamSession, bool]:
     """Submit (saving any last answers first). Idempotent: a finished session is returned as is."""
     session = ExamSession.objects.filter(pk=session_id, student=student).first()
