@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,6 +24,7 @@ from accounts.serializers import (
     VerifyIdentityInput,
 )
 from accounts.tokens import ACCESS, REFRESH, decode
+from procto.openapi import errors
 
 
 def _client(request: Request) -> dict:
@@ -41,7 +42,7 @@ class RegisterApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
-    @extend_schema(request=RegisterInput, responses={201: TokenPairOutput})
+    @extend_schema(request=RegisterInput, responses={201: TokenPairOutput, **errors(403, 409)})
     def post(self, request: Request) -> Response:
         data = RegisterInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -56,7 +57,7 @@ class LoginApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
-    @extend_schema(request=LoginInput, responses={200: TokenPairOutput})
+    @extend_schema(request=LoginInput, responses={200: TokenPairOutput, **errors(401)})
     def post(self, request: Request) -> Response:
         data = LoginInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -69,7 +70,7 @@ class RefreshApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
-    @extend_schema(request=RefreshInput, responses={200: TokenPairOutput})
+    @extend_schema(request=RefreshInput, responses={200: TokenPairOutput, **errors(401)})
     def post(self, request: Request) -> Response:
         data = RefreshInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -80,7 +81,10 @@ class RefreshApi(APIView):
 class LogoutApi(APIView):
     """Ends this login (the refresh token's family), or every login with `everywhere: true`."""
 
-    @extend_schema(request=LogoutInput, responses={200: None})
+    @extend_schema(
+        request=LogoutInput,
+        responses={200: inline_serializer("LogoutOutput", {"logged_out": serializers.BooleanField()})},
+    )
     def post(self, request: Request) -> Response:
         data = LogoutInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -104,7 +108,15 @@ class ProfileApi(APIView):
 class WebSocketTicketApi(APIView):
     """A single-use ticket for opening a WebSocket (browsers cannot send headers on upgrade)."""
 
-    @extend_schema(request=None, responses={200: None})
+    @extend_schema(
+        request=None,
+        responses={
+            200: inline_serializer(
+                "WebSocketTicketOutput",
+                {"ticket": serializers.CharField(), "expires_in": serializers.IntegerField()},
+            )
+        },
+    )
     def post(self, request: Request) -> Response:
         if request.auth:
             login_id = str(decode(request.auth, expected_type=ACCESS).family_id)
@@ -117,7 +129,7 @@ class WebSocketTicketApi(APIView):
 class VerifyIdentityApi(APIView):
     permission_classes = [IsAuthenticated, capability_required(Can.VERIFY_OWN_IDENTITY)]
 
-    @extend_schema(request=VerifyIdentityInput, responses={201: VerificationOutput})
+    @extend_schema(request=VerifyIdentityInput, responses={201: VerificationOutput, **errors(422)})
     def post(self, request: Request) -> Response:
         data = VerifyIdentityInput(data=request.data)
         data.is_valid(raise_exception=True)

@@ -14,7 +14,7 @@ class UserOutput(serializers.ModelSerializer):
     institution_id = serializers.CharField(source="institution", read_only=True)
     photo_url = serializers.SerializerMethodField()
     id_card_url = serializers.SerializerMethodField()
-    last_login = serializers.DateTimeField(read_only=True)
+    last_login = serializers.DateTimeField(read_only=True, allow_null=True)
     created_at = serializers.DateTimeField(source="date_joined", read_only=True)
 
     class Meta:

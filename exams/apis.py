@@ -14,6 +14,7 @@ from exams import services
 from exams.selectors import exam_get_for_user, exams_visible_to, user_sees_answers
 from exams.serializers import ExamInput, ExamOutput
 from procto.errors import ForbiddenError
+from procto.openapi import errors
 
 
 def _output(request: Request, exam, *, with_questions: bool = True) -> dict:
@@ -50,7 +51,7 @@ class ExamDetailApi(APIView):
         with_questions = not user_can(request.user, Can.TAKE_EXAMS)
         return Response(_output(request, exam, with_questions=with_questions))
 
-    @extend_schema(request=ExamInput, responses={200: ExamOutput})
+    @extend_schema(request=ExamInput, responses={200: ExamOutput, **errors(409)})
     def put(self, request: Request, exam_id: str) -> Response:
         exam = exam_get_for_user(user=request.user, exam_id=exam_id, for_edit=True)
         data = ExamInput(exam, data=request.data)  # the instance: a field left out keeps its value
@@ -63,7 +64,7 @@ class ExamDetailApi(APIView):
             return [IsAuthenticated(), capability_required(Can.DELETE_EXAMS)()]
         return super().get_permissions()
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={204: None, **errors(409)})
     def delete(self, request: Request, exam_id: str) -> Response:
         exam = exam_get_for_user(user=request.user, exam_id=exam_id)
         services.exam_delete(exam=exam)

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "accounts",
     "exams",
@@ -353,7 +354,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "procto.api.exception_handler",
     # ?format= belongs to the reference API (export?format=csv|json), not to DRF's negotiation.
     "URL_FORMAT_OVERRIDE": None,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "procto.openapi.EnvelopeAutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_THROTTLE_CLASSES": [
         "procto.throttles.ApiAnonRateThrottle",
@@ -397,7 +398,24 @@ WS_TICKET_LIFETIME_SECONDS = 30
 LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=5)
 LOGIN_FAILURES_PER_IP = env.int("LOGIN_FAILURES_PER_IP", default=50)
 LOGIN_LOCK_SECONDS = env.int("LOGIN_LOCK_SECONDS", default=15 * 60)
-SPECTACULAR_SETTINGS = {"TITLE": "Procto API", "VERSION": "0.1.0"}
+# The OpenAPI description (/api/schema, Swagger UI at /api/docs) says what the wire carries:
+# camelCase names, the envelope and each operation's errors (procto/openapi.py). The UI pages
+# load Swagger UI from our static files (drf-spectacular-sidecar): no CDN, CSP intact.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Procto API",
+    "VERSION": "0.1.0",
+    "DESCRIPTION": (
+        "Every JSON response is an envelope: `{success: true, data, timestamp}` or "
+        "`{success: false, error: {code, message, details, timestamp}}`. Names are camelCase."
+    ),
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",
+    ],
+}
 
 # --- Registration ---------------------------------------------------------------------------------
 # Who may create their own student account: "open" (anyone), "closed" (accounts come from the

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from procto.health import healthz
 from procto.metrics import metrics
@@ -28,6 +28,9 @@ urlpatterns = [
     path("proctoring/", include("proctoring.urls")),
     path("api/proctoring-events/", include(proctoring_api_urlpatterns)),
     path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
+    # Swagger UI from our static files (drf-spectacular-sidecar). The split view serves
+    # Swagger's start-up script as a file of its own, as the Content-Security-Policy requires.
+    path("api/docs", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),
 ]
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 
 from django.http import HttpResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -15,6 +16,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import Can, capability_required
 from procto.errors import NotFoundError
+from procto.openapi import OBJECTS, errors
 from proctoring import actions
 from proctoring.actions import session_export_audit
 from proctoring.reports import exam_report
@@ -26,6 +28,9 @@ from sessions.selectors import exam_session_get_for_user, sessions_watchable_by
 from sessions.services import exam_sessions_expire_overdue_lazily
 
 logger = logging.getLogger(__name__)
+
+FORMAT = OpenApiParameter("format", str, enum=["json", "csv"], description="json (default) or csv.")
+CSV = OpenApiResponse(OpenApiTypes.STR, description="The same rows as CSV, as an attachment.")
 
 
 class ActionInput(serializers.Serializer):
@@ -52,7 +57,21 @@ class ReviewInput(serializers.Serializer):
 class SessionActionApi(APIView):
     permission_classes = [capability_required(Can.MONITOR_SESSIONS)]
 
-    @extend_schema(request=ActionInput, responses={201: None})
+    @extend_schema(
+        request=ActionInput,
+        responses={
+            201: inline_serializer(
+                "ActionOutput",
+                {
+                    "id": serializers.IntegerField(),
+                    "kind": serializers.CharField(),
+                    "details": serializers.JSONField(),
+                    "created_at": serializers.DateTimeField(),
+                },
+            ),
+            **errors(409),
+        },
+    )
     def post(self, request: Request, session_id: str) -> Response:
         data = ActionInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -80,7 +99,15 @@ class SessionActionApi(APIView):
 class EventReviewApi(APIView):
     permission_classes = [capability_required(Can.REVIEW_SESSIONS)]
 
-    @extend_schema(request=ReviewInput, responses={200: None})
+    @extend_schema(
+        request=ReviewInput,
+        responses={
+            200: inline_serializer(
+                "ReviewOutput", {"id": serializers.IntegerField(), "review_status": serializers.CharField()}
+            ),
+            **errors(409),
+        },
+    )
     def post(self, request: Request, event_id: int) -> Response:
         data = ReviewInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -91,7 +118,15 @@ class EventReviewApi(APIView):
 class SessionLogEventApi(APIView):
     permission_classes = [capability_required(Can.TAKE_EXAMS)]
 
-    @extend_schema(request=LogEventInput, responses={201: None})
+    @extend_schema(
+        request=LogEventInput,
+        responses={
+            201: inline_serializer(
+                "LogEventOutput", {"id": serializers.IntegerField(), "type": serializers.CharField()}
+            ),
+            **errors(409),
+        },
+    )
     def post(self, request: Request, session_id: str) -> Response:
         session = exam_session_get_for_user(user=request.user, session_id=session_id)
         data = LogEventInput(data=request.data)
@@ -110,7 +145,10 @@ class SessionLogEventApi(APIView):
 class SessionLiveApi(APIView):
     permission_classes = [capability_required(Can.MONITOR_SESSIONS)]
 
-    @extend_schema(responses={200: None})
+    @extend_schema(
+        parameters=[OpenApiParameter("examId", int, description="Only this exam's sessions.")],
+        responses={200: OpenApiResponse(OBJECTS, description="The monitor's session cards."), **errors(404)},
+    )
     def get(self, request: Request) -> Response:
         # The monitor's cards: the session summary plus risk, open alerts and the stream's state.
         exam = exam_filter_get(user=request.user, exam_id=request.query_params.get("examId"))
@@ -124,7 +162,18 @@ class SessionReportsApi(APIView):
 
     permission_classes = [capability_required(Can.REVIEW_SESSIONS)]
 
-    @extend_schema(responses={200: None})
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("examId", int, description="The report of this exam."),
+            OpenApiParameter("sort", str, enum=list(exam_report.SORTS), description="With examId."),
+            FORMAT,
+        ],
+        responses={
+            (200, "application/json"): OpenApiResponse(OBJECTS, description="One row per session."),
+            **errors(404),
+            (200, "text/csv"): CSV,
+        },
+    )
     def get(self, request: Request) -> Response | HttpResponse:
         fmt = request.query_params.get("format", "json")
         if fmt not in ("json", "csv"):
@@ -157,7 +206,15 @@ class SessionReportsApi(APIView):
 class SessionExportApi(APIView):
     permission_classes = [capability_required(Can.REVIEW_SESSIONS)]
 
-    @extend_schema(responses={200: None})
+    @extend_schema(
+        parameters=[FORMAT],
+        responses={
+            (200, "application/json"): OpenApiResponse(
+                OpenApiTypes.OBJECT, description="docs/schemas/session-export.schema.json"
+            ),
+            (200, "text/csv"): CSV,
+        },
+    )
     def get(self, request: Request, session_id: str) -> Response | HttpResponse:
         session = exam_session_get_for_user(user=request.user, session_id=session_id)
         if not sessions_watchable_by(request.user).filter(pk=session.pk).exists():

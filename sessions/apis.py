@@ -6,7 +6,8 @@ import logging
 import uuid
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,6 +17,7 @@ from accounts.identity_files import identity_file_url
 from accounts.permissions import Can, capability_required
 from exams.selectors import exam_get_for_user
 from procto.errors import NotFoundError
+from procto.openapi import OBJECTS, errors
 from sessions import admissions, readiness, services
 from sessions.admission_realtime import admission_message
 from sessions.room_scan import room_scan_chunk_add
@@ -35,11 +37,30 @@ from sessions.serializers import (
 
 logger = logging.getLogger(__name__)
 
+# The attempt as its viewer may see it (sessions.serializers.session_detail): summary, serverTime,
+# graceSeconds, settings, questions, answers, resultsReleased, finalScore.
+SESSION_DETAIL = OpenApiResponse(OpenApiTypes.OBJECT, description="The exam session as this user may see it.")
+ADMISSION_STATUS = inline_serializer(
+    "AdmissionStatusOutput",
+    {
+        "required": serializers.BooleanField(),
+        "status": serializers.CharField(),
+        "reason": serializers.CharField(allow_blank=True),
+        "requested_at": serializers.DateTimeField(allow_null=True),
+        "decided_at": serializers.DateTimeField(allow_null=True),
+        "expires_at": serializers.DateTimeField(allow_null=True),
+    },
+)
+# sessions.admission_realtime.admission_message plus the viewer's photoUrl.
+ADMISSION = OpenApiResponse(OpenApiTypes.OBJECT, description="An admission request, as the monitor shows it.")
+
 
 class SessionStartApi(APIView):
     permission_classes = [capability_required(Can.TAKE_EXAMS)]
 
-    @extend_schema(request=StartInput, responses={201: None, 200: None})
+    @extend_schema(
+        request=StartInput, responses={201: SESSION_DETAIL, 200: SESSION_DETAIL, **errors(404, 409)}
+    )
     def post(self, request: Request) -> Response:
         data = StartInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -59,7 +80,7 @@ class SessionStartApi(APIView):
 
 
 class SessionDetailApi(APIView):
-    @extend_schema(responses={200: None})
+    @extend_schema(responses={200: SESSION_DETAIL})
     def get(self, request: Request, session_id: str) -> Response:
         session = exam_session_get_for_user(user=request.user, session_id=session_id)
         services.exam_sessions_expire_overdue_lazily(student=session.student, exam=session.exam)
@@ -70,7 +91,21 @@ class SessionDetailApi(APIView):
 class SessionSaveAnswersApi(APIView):
     permission_classes = [capability_required(Can.TAKE_EXAMS)]
 
-    @extend_schema(request=SaveAnswersInput, responses={200: None})
+    @extend_schema(
+        request=SaveAnswersInput,
+        responses={
+            200: inline_serializer(
+                "SaveAnswersOutput",
+                {
+                    "saved": serializers.ListField(child=serializers.CharField()),
+                    "stale": serializers.ListField(child=serializers.CharField()),
+                    "sequence": serializers.IntegerField(allow_null=True),
+                    "time_remaining": serializers.IntegerField(),
+                },
+            ),
+            **errors(409),
+        },
+    )
     def put(self, request: Request, session_id: str) -> Response:
         # The hottest path of an exam (every student, every few seconds): the service checks
         # ownership on the row it locks anyway, instead of a selector reading it first.
@@ -97,7 +132,7 @@ class SessionSaveAnswersApi(APIView):
 class SessionSubmitApi(APIView):
     permission_classes = [capability_required(Can.TAKE_EXAMS)]
 
-    @extend_schema(request=SubmitInput, responses={200: None})
+    @extend_schema(request=SubmitInput, responses={200: SESSION_DETAIL, **errors(409)})
     def put(self, request: Request, session_id: str) -> Response:
         session = exam_session_get_for_user(user=request.user, session_id=session_id)
         data = SubmitInput(data=request.data)
@@ -114,7 +149,20 @@ class SessionSubmitApi(APIView):
 class SystemCheckApi(APIView):
     permission_classes = [capability_required(Can.TAKE_EXAMS)]
 
-    @extend_schema(request=SystemCheckInput, responses={201: None})
+    @extend_schema(
+        request=SystemCheckInput,
+        responses={
+            201: inline_serializer(
+                "SystemCheckOutput",
+                {
+                    "passed": serializers.BooleanField(),
+                    "required": serializers.ListField(child=serializers.CharField()),
+                    "failed": serializers.ListField(child=serializers.CharField()),
+                },
+            ),
+            **errors(409),
+        },
+    )
     def post(self, request: Request, exam_id: str) -> Response:
         exam = exam_get_for_user(user=request.user, exam_id=exam_id)
         data = SystemCheckInput(data=request.data)
@@ -130,7 +178,21 @@ class SystemCheckApi(APIView):
 class IdentityCheckApi(APIView):
     permission_classes = [capability_required(Can.TAKE_EXAMS)]
 
-    @extend_schema(request=IdentityCheckInput, responses={200: None})
+    @extend_schema(
+        request=IdentityCheckInput,
+        responses={
+            200: inline_serializer(
+                "IdentityCheckOutput",
+                {
+                    "passed": serializers.BooleanField(),
+                    "distance": serializers.FloatField(allow_null=True),
+                    "threshold": serializers.FloatField(),
+                    "message": serializers.CharField(),
+                },
+            ),
+            **errors(409, 422),
+        },
+    )
     def post(self, request: Request, exam_id: str) -> Response:
         exam = exam_get_for_user(user=request.user, exam_id=exam_id)
         data = IdentityCheckInput(data=request.data)
@@ -157,7 +219,20 @@ class IdentityCheckApi(APIView):
 class RoomScanApi(APIView):
     permission_classes = [capability_required(Can.TAKE_EXAMS)]
 
-    @extend_schema(request=RoomScanInput, responses={200: None})
+    @extend_schema(
+        request=RoomScanInput,
+        responses={
+            200: inline_serializer(
+                "RoomScanOutput",
+                {
+                    "complete": serializers.BooleanField(),
+                    "bytes": serializers.IntegerField(),
+                    "next": serializers.IntegerField(),
+                },
+            ),
+            **errors(409),
+        },
+    )
     def post(self, request: Request, session_id: str) -> Response:
         session = exam_session_get_own(user=request.user, session_id=session_id)
         data = RoomScanInput(data=request.data)
@@ -180,7 +255,10 @@ class BandwidthProbeApi(APIView):
     permission_classes = [capability_required(Can.TAKE_EXAMS)]
     parser_classes: list = []
 
-    @extend_schema(request=None, responses={200: None})
+    @extend_schema(
+        request=None,
+        responses={200: inline_serializer("BandwidthProbeOutput", {"bytes": serializers.IntegerField()})},
+    )
     def post(self, request: Request) -> Response:
         return Response({"bytes": len(request.body)})
 
@@ -209,12 +287,12 @@ class ExamAdmissionApi(APIView):
 
     permission_classes = [capability_required(Can.TAKE_EXAMS)]
 
-    @extend_schema(responses={200: None})
+    @extend_schema(responses={200: ADMISSION_STATUS})
     def get(self, request: Request, exam_id: str) -> Response:
         exam = exam_get_for_user(user=request.user, exam_id=exam_id)
         return Response(admissions.admission_status_for_student(exam=exam, student=request.user))
 
-    @extend_schema(request=None, responses={201: None, 200: None})
+    @extend_schema(request=None, responses={201: ADMISSION_STATUS, 200: ADMISSION_STATUS, **errors(409)})
     def post(self, request: Request, exam_id: str) -> Response:
         exam = exam_get_for_user(user=request.user, exam_id=exam_id)
         _, created = admissions.admission_request(exam=exam, student=request.user)
@@ -227,7 +305,10 @@ class ExamAdmissionApi(APIView):
 class AdmissionListApi(APIView):
     permission_classes = [capability_required(Can.MONITOR_SESSIONS)]
 
-    @extend_schema(responses={200: None})
+    @extend_schema(
+        parameters=[OpenApiParameter("examId", int, description="Only this exam's requests.")],
+        responses={200: OpenApiResponse(OBJECTS, description="Pending requests.")},
+    )
     def get(self, request: Request) -> Response:
         exam_id = request.query_params.get("examId")
         data = AdmissionListInput(data={} if exam_id in (None, "") else {"exam_id": exam_id})
@@ -239,7 +320,7 @@ class AdmissionListApi(APIView):
 class AdmissionDecideApi(APIView):
     permission_classes = [capability_required(Can.MONITOR_SESSIONS)]
 
-    @extend_schema(request=AdmissionDecideInput, responses={200: None})
+    @extend_schema(request=AdmissionDecideInput, responses={200: ADMISSION, **errors(409)})
     def post(self, request: Request, admission_id: int) -> Response:
         data = AdmissionDecideInput(data=request.data)
         data.is_valid(raise_exception=True)
