@@ -95,6 +95,7 @@ MATRIX = [
         fmt="multipart",
     ),
     Row("api/schema", "GET", everyone(200, 200)),  # the OpenAPI description is public
+    Row("api/docs", "GET", everyone(200, 200)),  # and so is its Swagger UI page
     # --- exams: "own" is the teacher's exam, the proctor's assigned exam, the open exam the
     # student sits; "other" is another teacher's unpublished draft.
     Row("api/exams", "GET", everyone(401, 200)),
