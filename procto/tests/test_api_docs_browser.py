@@ -4,9 +4,9 @@ browser plugin fails any test whose pages the policy refused something)."""
 
 from __future__ import annotations
 
-import pytest
+from procto.tests.browser import BROWSER_TEST_MARKS
 
-pytestmark = pytest.mark.browser
+pytestmark = BROWSER_TEST_MARKS
 
 
 def _page_requests(browser, url: str) -> tuple[object, list[str]]:
