@@ -68,8 +68,9 @@ class RegisterForm(forms.Form):
 class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
-        fields = ["first_name", "last_name", "institution"]
+        fields = ["first_name", "last_name", "institution", "time_zone"]
         labels = {"institution": "School or university"}
+        help_texts = {"time_zone": "Procto shows you every time (deadlines, e-mails, reports) in this zone."}
 
 
 class IdentityForm(forms.Form):

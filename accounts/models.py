@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
+from timezone_field import TimeZoneField
 
 
 class UserManager(BaseUserManager):
@@ -53,6 +54,9 @@ class User(AbstractUser):
     face_embedding = models.BinaryField(null=True, blank=True, editable=False)
     is_verified = models.BooleanField(default=False, help_text="Identity verified against the ID card photo.")
     verified_at = models.DateTimeField(null=True, blank=True)
+    # Where the user reads times (procto.local_time). Empty until the first page they load, which
+    # fills it from their browser (accounts.middleware.TimeZoneMiddleware); editable on the profile.
+    time_zone = TimeZoneField(blank=True, default="")  # stored as "" when none, read as None
     # Part of every token; bumping it (logout everywhere, password change) revokes them all.
     token_version = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)

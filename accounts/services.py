@@ -3,6 +3,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import tzinfo
 
 from django.conf import settings
 from django.contrib.auth import authenticate
@@ -221,7 +222,10 @@ def ws_ticket_redeem(*, ticket: str) -> tuple[User, str] | None:
 
 
 @transaction.atomic
-def user_profile_update(*, user: User, first_name: str, last_name: str, institution: str) -> User:
+def user_profile_update(
+    *, user: User, first_name: str, last_name: str, institution: str, time_zone: tzinfo | None = None
+) -> User:
     user.first_name, user.last_name, user.institution = first_name, last_name, institution
-    user.save(update_fields=["first_name", "last_name", "institution", "updated_at"])
+    user.time_zone = time_zone or user.time_zone  # left empty: unchanged (the browser's, once known)
+    user.save(update_fields=["first_name", "last_name", "institution", "time_zone", "updated_at"])
     return user

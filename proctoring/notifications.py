@@ -17,7 +17,9 @@ from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.urls import reverse
 
+from accounts.time_zones import zone_of
 from procto.celery import app as celery_app
+from procto.local_time import local_datetime
 from proctoring.models import ProctoringEvent
 from sessions.selectors import sessions_watchable_by
 
@@ -51,7 +53,8 @@ def critical_alert_notify(*, event_id: int) -> int:
     # Only those who may watch this session now: a proctor who became a student, or a teacher
     # who lost the role, keeps the assignment row but must not get the student's alerts.
     staff = [u for u in [exam.created_by, *exam.proctors.all()] if u is not None and u.is_active and u.email]
-    recipients = sorted({u.email for u in staff if sessions_watchable_by(u).filter(pk=session.pk).exists()})
+    watching = {u.email: u for u in staff if sessions_watchable_by(u).filter(pk=session.pk).exists()}
+    recipients = sorted(watching)
     told = f"critical-mail:{session.pk}:{event.type}"
     if not recipients or not cache.add(told, 1, NOTIFY_EVERY_SECONDS):
         return 0
@@ -60,23 +63,26 @@ def critical_alert_notify(*, event_id: int) -> int:
     review = settings.PUBLIC_BASE_URL.rstrip("/") + reverse("proctoring-session", args=[session.pk])
     # Names and titles are typed by users: a line break in a header would stop the e-mail.
     subject = " ".join(f"[Procto] Critical alert: {kind} - {student}, {exam.title}".split())
-    lines = [
-        f'A critical alert was raised for {student} in "{exam.title}".',
-        "",
-        f"Alert: {kind}",
-        f"At: {event.occurred_at:%Y-%m-%d %H:%M:%S %Z}",
-    ]
-    if event.details.get("reason"):
-        lines.append(f"Reason: {event.details['reason']}")
-    lines += [
-        "",
-        f"Review the session: {review}",
-        "",
-        "You are told at most once an hour per student and alert.",
-    ]
-    body = "\n".join(lines)
+    reason = [f"Reason: {event.details['reason']}"] if event.details.get("reason") else []
+
+    def body(user) -> str:
+        return "\n".join(
+            [
+                f'A critical alert was raised for {student} in "{exam.title}".',
+                "",
+                f"Alert: {kind}",
+                f"At: {local_datetime(event.occurred_at, zone_of(user))}",  # the recipient's own zone
+                *reason,
+                "",
+                f"Review the session: {review}",
+                "",
+                "You are told at most once an hour per student and alert.",
+            ]
+        )
+
+    messages = [(subject, body(watching[to]), None, [to]) for to in recipients]
     try:
-        sent = send_mass_mail([(subject, body, None, [to]) for to in recipients], fail_silently=False)
+        sent = send_mass_mail(messages, fail_silently=False)
     except Exception:
         cache.delete(told)  # not told after all: the task's retry, or the next alert, tries again
         raise

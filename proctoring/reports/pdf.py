@@ -14,7 +14,6 @@ from datetime import datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from django.conf import settings
 from django.utils import timezone
 from PIL import Image as PILImage
 from reportlab.graphics.shapes import Drawing, Line, Rect, String
@@ -37,8 +36,10 @@ from reportlab.platypus import (
 )
 
 from accounts.models import User
+from accounts.time_zones import zone_of
 from procto.crypto import DecryptionError
 from procto.encrypted_files import read_encrypted
+from procto.local_time import local_clock, local_datetime, zone_label
 from proctoring.models import ProctorAction, ProctoringEvent
 from proctoring.reports.exports import session_actions, session_events
 from sessions.models import ExamSession
@@ -107,8 +108,9 @@ def _styles() -> dict[str, ParagraphStyle]:
 # --- formatting ------------------------------------------------------------------------------------
 
 
-def _local(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
-    return timezone.localtime(moment).strftime(fmt) if moment else "—"
+def _local(moment: datetime | None, *, clock: bool = False) -> str:
+    """In the reader's zone (active while the report is drawn), as the pages show it."""
+    return local_clock(moment) if clock else local_datetime(moment)
 
 
 def _duration(seconds: float) -> str:
@@ -182,7 +184,7 @@ def _title_block(session: ExamSession, events: list[ProctoringEvent], styles) ->
         ("Flagged", "yes: a proctor should look" if session.flagged else "no"),
         ("Events", _event_counts(events)),
         ("Session id", str(session.pk)),
-        ("Times", f"{settings.TIME_ZONE}; the browser's clock for client events"),
+        ("Times", f"{zone_label()}; the browser's clock for client events"),
     ]
     rows = [[_p(label, styles["cell-bold"]), _p(value, styles["small"])] for label, value in facts]
     table = _table(rows, [32 * mm, FRAME_WIDTH - 32 * mm], header=False)
@@ -312,7 +314,7 @@ def _review_text(event: ProctoringEvent) -> str:
     text = event.review_status
     if event.review_reason:
         text += f": {event.review_reason}"
-    return text + f" (by {_who(event.reviewed_by)}, {_local(event.reviewed_at, '%H:%M:%S')})"
+    return text + f" (by {_who(event.reviewed_by)}, {_local(event.reviewed_at, clock=True)})"
 
 
 def _event_log(session: ExamSession, events: list[ProctoringEvent], styles) -> list:
@@ -324,7 +326,7 @@ def _event_log(session: ExamSession, events: list[ProctoringEvent], styles) -> l
         rows.append(
             [
                 _p(
-                    f"{_elapsed(session, event.occurred_at)}  {_local(event.occurred_at, '%H:%M:%S')}",
+                    f"{_elapsed(session, event.occurred_at)}  {_local(event.occurred_at, clock=True)}",
                     styles["small"],
                 ),
                 [_p(event.type, styles["small"]), *_details(event, styles)],
@@ -367,7 +369,7 @@ def _snapshots(session: ExamSession, events: list[ProctoringEvent], styles) -> l
     cells, notes = [], []
     for event in with_snapshot[:MAX_SNAPSHOTS]:
         caption = (
-            f"{event.type} · {_elapsed(session, event.occurred_at)} ({_local(event.occurred_at, '%H:%M:%S')})"
+            f"{event.type} · {_elapsed(session, event.occurred_at)} ({_local(event.occurred_at, clock=True)})"
         )
         try:
             image = _snapshot_image(event, cell_width)
@@ -469,12 +471,19 @@ def _footer_canvas(footer: str):
 
 
 def session_report_pdf(*, session: ExamSession, generated_by: User) -> bytes:
-    """The session's report as PDF bytes. Reads the session's events, actions and snapshots;
-    writes nothing. The caller has checked that `generated_by` may watch the session."""
+    """The session's report as PDF bytes, its times in `generated_by`'s zone. Reads the session's
+    events, actions and snapshots; writes nothing. The caller has checked that `generated_by` may
+    watch the session."""
+    with timezone.override(zone_of(generated_by)):
+        return _report_pdf(session, generated_by)
+
+
+def _report_pdf(session: ExamSession, generated_by: User) -> bytes:
     styles = _styles()
     events = session_events(session)
     actions = session_actions(session)
-    generated = f"Generated {_local(timezone.now())} ({settings.TIME_ZONE}) by {_who(generated_by)} · Procto"
+    who = _who(generated_by)
+    generated = f"Generated {_local(timezone.now())} by {who} · times in {zone_label()} · Procto"
     flow: list = _title_block(session, events, styles)
     flow += [
         KeepTogether([_p("Timeline", styles["h2"]), timeline_drawing(session, events)]),

@@ -125,3 +125,21 @@ def test_a_failed_send_is_not_counted_as_told(world, settings, django_capture_on
     event = ProctoringEvent.objects.get(type="identity-mismatch")
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     assert critical_alert_notify(event_id=event.pk) == 2  # the hour's mark was taken back
+
+
+def test_each_recipient_reads_the_alerts_time_in_their_own_zone(world, django_capture_on_commit_callbacks):
+    import zoneinfo
+
+    from procto.local_time import local_datetime
+
+    zones = {world.tess.email: "America/New_York", world.pat.email: "Asia/Kolkata"}
+    for user in (world.tess, world.pat):
+        user.time_zone = zoneinfo.ZoneInfo(zones[user.email])
+        user.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        feed(world.stu_in_physics, "identity-mismatch", [True, True])
+    event = ProctoringEvent.objects.get(type="identity-mismatch")
+    for message in mail.outbox:
+        zone = zoneinfo.ZoneInfo(zones[message.to[0]])
+        assert f"At: {local_datetime(event.occurred_at, zone)}\n" in message.body
+    assert len(mail.outbox) == 2

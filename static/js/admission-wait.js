@@ -3,6 +3,7 @@
 // every few seconds), then show the Start button. A denial shows the proctor's reason.
 
 import { ApiError, apiFetch } from "./api.js";
+import { formatDateTime } from "./local-time.js";
 
 const boot = JSON.parse(document.getElementById("admission-bootstrap").textContent);
 const panel = document.getElementById("admission-panel");
@@ -16,10 +17,6 @@ function say(kind, text) {
   statusBox.className = kind ? `status ${kind}` : "status";
   statusBox.textContent = text;
   statusBox.hidden = !text;
-}
-
-function clock(iso) {
-  return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
 
 function offerRequest(label) {
@@ -39,7 +36,7 @@ function render(admission) {
       timer = setTimeout(refresh, boot.pollMs);
       break;
     case "admitted": {
-      say("ok", `A proctor admitted you. Start the exam before ${clock(admission.expiresAt)}.`);
+      say("ok", `A proctor admitted you. Start the exam before ${formatDateTime(admission.expiresAt)}.`);
       // An admission lasts a few minutes: past it, show the way to ask again.
       const left = new Date(admission.expiresAt).getTime() - Date.now();
       timer = setTimeout(refresh, Math.max(left, 0) + 1000);

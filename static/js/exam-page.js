@@ -11,6 +11,7 @@ import { createQuestionView, isAnswered } from "./exam/questions.js";
 import { createSecureMode } from "./exam/secure-mode.js";
 import { sessionStore } from "./exam/storage.js";
 import { createStream } from "./exam/stream.js";
+import { formatDateTime } from "./local-time.js";
 
 const TYPING_PAUSE_MS = 1000;
 const LOAD_RETRY_MS = 5000;
@@ -480,6 +481,10 @@ async function start() {
   updateCounts();
 
   countdown = createCountdown({ clockEl: $("clock"), announcerEl: $("time-announcer"), onExpire: onTimeUp });
+  if (data.deadline) {
+    $("deadline-at").dateTime = data.deadline;
+    $("deadline-at").textContent = formatDateTime(data.deadline);
+  }
   const precise = (Date.parse(data.deadline) - Date.parse(data.serverTime)) / 1000;
   // deadline - serverTime keeps the milliseconds timeRemaining rounds away; trust it only when
   // both agree (a session not in progress reports 0 remaining).

@@ -190,3 +190,18 @@ def test_every_export_is_on_the_sessions_audit_trail_and_refusals_are_not(
     ]
     review_page = client.get(f"/proctoring/sessions/{session.pk}/").content.decode()
     assert "Exported the record as PDF" in review_page
+
+
+def test_exports_keep_iso_8601_utc_whatever_the_readers_zone(as_teacher, teacher, reviewed):
+    # CSV and JSON are for programs and spreadsheets: one unambiguous instant, not a local reading.
+    import zoneinfo
+
+    from django.utils.dateparse import parse_datetime
+
+    teacher.time_zone = zoneinfo.ZoneInfo("America/New_York")
+    teacher.save()
+    rows = list(csv.DictReader(io.StringIO(export(as_teacher, reviewed.session, "csv").content.decode())))
+    events = export(as_teacher, reviewed.session, "json").json()["data"]["events"]
+    for row, event in zip(rows, events, strict=True):
+        assert row["timestamp"].endswith("+00:00") and event["timestamp"].endswith(("Z", "+00:00"))
+        assert parse_datetime(row["timestamp"]) == parse_datetime(event["timestamp"])

@@ -221,3 +221,16 @@ def test_a_running_session_reports_so(client, teacher, exam, student):
     session.deadline = timezone.now() + timedelta(minutes=20)
     session.save()
     assert "still in progress" in text_of(pdf_of(client, teacher, session))
+
+
+def test_the_pdf_shows_times_in_the_zone_of_whoever_generated_it(client, teacher, reviewed):
+    import zoneinfo
+
+    from procto.local_time import local_datetime
+
+    teacher.time_zone = zoneinfo.ZoneInfo("America/New_York")
+    teacher.save()
+    text = text_of(pdf_of(client, teacher, reviewed.session))
+    started = local_datetime(reviewed.session.started_at, teacher.time_zone)
+    assert started in text and started.endswith(("EST", "EDT"))
+    assert "America/New_York" in text

@@ -7,6 +7,7 @@
 // "admission" messages add and remove requests live. The panel is hidden while nobody waits.
 
 import { ApiError, apiFetch } from "../api.js";
+import { formatClock } from "../local-time.js";
 
 const LIST_URL = "/api/exam-sessions/admissions";
 const decideUrl = (id) => `/api/exam-sessions/admissions/${encodeURIComponent(id)}/decide`;
@@ -24,10 +25,6 @@ function waitingFor(requestedAt) {
   const minutes = Math.floor((Date.now() - Date.parse(requestedAt)) / 60_000);
   if (!(minutes >= 1)) return "Waiting since just now";
   return `Waiting ${minutes} min`;
-}
-
-function clock(iso) {
-  return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
 
 function matchText(check) {
@@ -100,7 +97,7 @@ export function mountAdmissions(section, { onMessage, examId = null } = {}) {
       figure(data.photoUrl, `Verified photo of ${data.student.name}`, "Verified ID photo", "No verified photo"),
     );
     if (check) {
-      const caption = `Webcam, ${clock(check.checkedAt)}`;
+      const caption = `Webcam, ${formatClock(check.checkedAt)}`;
       faces.append(figure(check.captureUrl, `Webcam picture of ${data.student.name}`, caption));
     }
     const match = matchText(check);

@@ -33,9 +33,8 @@ export function formatTimeLeft(seconds) {
   return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")} min left`;
 }
 
-export function formatClock(date) {
-  return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
-}
+// "15:06:12" in the viewer's zone (procto/local_time.py's local_clock).
+export { formatClock } from "../local-time.js";
 
 export function plural(count, word) {
   return `${count} ${word}${count === 1 ? "" : "s"}`;

@@ -35,19 +35,8 @@ export function formatConfidence(confidence) {
   return confidence === null || confidence === undefined ? "" : `${Math.round(confidence * 100)}%`;
 }
 
-export function localTime(iso) {
-  return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
-}
-
-export function localDateTime(iso) {
-  return new Date(iso).toLocaleString([], {
-    day: "numeric",
-    month: "short",
-    hour: "2-digit",
-    minute: "2-digit",
-    second: "2-digit",
-  });
-}
+// In the viewer's zone, as the server renders the first rows (procto/local_time.py).
+export { formatClock as localTime, formatDateTime as localDateTime } from "../local-time.js";
 
 function valueText(value) {
   if (typeof value === "boolean") return value ? "yes" : "no";
