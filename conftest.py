@@ -196,15 +196,17 @@ def admin_user(db):
 
 @dataclass
 class World:
-    """Tess teaches two exams, both open and published:
+    """Tess teaches two courses, each with one exam, open and published:
 
-    - `physics` ("Physics final", high security). Pat proctors it. Stu and Sam are sitting it
-      (`stu_in_physics`, `sam_in_physics`, in progress).
-    - `chemistry` ("Chemistry midterm", medium security). Nobody proctors it. Cat is sitting it
-      (`cat_in_chemistry`, in progress).
+    - `physics` ("Physics final", high security) in the course "Physics 101", where Stu and Sam
+      are enrolled. Pat proctors it. Stu and Sam are sitting it (`stu_in_physics`,
+      `sam_in_physics`, in progress).
+    - `chemistry` ("Chemistry midterm", medium security) in "Chemistry 101", where Cat is
+      enrolled. Nobody proctors it. Cat is sitting it (`cat_in_chemistry`, in progress).
 
-    Vic teaches `history` ("History essay", medium security). Quinn proctors it. Hal is sitting
-    it (`hal_in_history`, in progress). Sid is a student who sits no exam. Ada is the admin.
+    Vic teaches "History 201" with `history` ("History essay", medium security), where Hal is
+    enrolled. Quinn proctors it. Hal is sitting it (`hal_in_history`, in progress). Sid is a
+    student enrolled nowhere. Ada is the admin.
 
     Who may see what:
 
@@ -212,9 +214,10 @@ class World:
     - Pat sees physics and the sessions of Stu and Sam; not chemistry, not Cat, not history.
     - Vic and Quinn see history and Hal's session; nothing of Tess's. They are the teacher and
       the proctor of another exam.
-    - Every student sees the three exams (published and open) but only their own session: Stu
-      never sees Sam's, although they sit the same exam.
-    - Sid sits nothing: no session of his, no one else's. He is the stranger.
+    - A student sees the exams of their own courses only, and only their own session: Stu sees
+      physics (not chemistry, not history) and never Sam's session, although they sit the same
+      exam.
+    - Sid is enrolled nowhere: no exam, no session. He is the stranger.
     - Ada sees everything.
     """
 
@@ -240,7 +243,7 @@ class World:
 def world_build(*, tess=None, pat=None, stu=None, sam=None, ada=None) -> World:
     """The world, reusing the personas a test already has (the same rows, not look-alikes)."""
     from accounts.tests.factories import UserFactory
-    from exams.tests.factories import ExamFactory
+    from exams.tests.factories import CourseFactory, ExamFactory
     from sessions.tests.factories import ExamSessionFactory
 
     tess, pat, ada = tess or make_tess(), pat or make_pat(), ada or make_ada()
@@ -253,12 +256,23 @@ def world_build(*, tess=None, pat=None, stu=None, sam=None, ada=None) -> World:
     hal = UserFactory(email="hal@school.example", first_name="Hal", last_name="Hughes", role="student")
     quinn = UserFactory(email="quinn@school.example", first_name="Quinn", last_name="Quist", role="proctor")
 
-    physics = ExamFactory(created_by=tess, title="Physics final", is_published=True, security_level="high")
+    physics_101 = CourseFactory(title="Physics 101", code="PHY-101", teachers=[tess], students=[stu, sam])
+    chemistry_101 = CourseFactory(title="Chemistry 101", code="CHE-101", teachers=[tess], students=[cat])
+    history_201 = CourseFactory(title="History 201", code="HIS-201", teachers=[vic], students=[hal])
+    physics = ExamFactory(
+        created_by=tess, course=physics_101, title="Physics final", is_published=True, security_level="high"
+    )
     physics.proctors.add(pat)
     chemistry = ExamFactory(
-        created_by=tess, title="Chemistry midterm", is_published=True, security_level="medium"
+        created_by=tess,
+        course=chemistry_101,
+        title="Chemistry midterm",
+        is_published=True,
+        security_level="medium",
     )
-    history = ExamFactory(created_by=vic, title="History essay", is_published=True, security_level="medium")
+    history = ExamFactory(
+        created_by=vic, course=history_201, title="History essay", is_published=True, security_level="medium"
+    )
     history.proctors.add(quinn)
     return World(
         tess=tess,

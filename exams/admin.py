@@ -1,8 +1,11 @@
-"""Exam authoring in the Django admin: teachers see and edit only their own exams."""
+"""Exam and course authoring in the Django admin: teachers see and edit only the exams and courses
+they teach, and pick only their courses' students."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, path, reverse
@@ -11,7 +14,7 @@ from django.utils.html import format_html
 from accounts.permissions import Can, user_can
 from exams import models, services
 from exams.forms import QuestionImportForm, question_form
-from exams.selectors import user_may_edit
+from exams.selectors import courses_visible_to, exams_visible_to, user_may_edit
 from exams.settings_fields import EXAM_SETTINGS, SETTINGS, TIMING
 
 
@@ -93,6 +96,14 @@ class AccommodationInline(AuthorOnlyMixin, admin.TabularInline):
     extra = 0
     fields = ["student", "extra_minutes", "time_multiplier", "media_exempt", "media_exempt_reason"]
 
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        # Only the exam's own students: the platform's other students are none of this teacher's
+        # business (and an exam not saved yet has none).
+        students = obj.course.students.all() if obj is not None else get_user_model().objects.none()
+        formset.form.base_fields["student"].queryset = students.order_by("last_name", "first_name", "email")
+        return formset
+
     def has_delete_permission(self, request, obj=None) -> bool:
         return self.has_change_permission(request, obj)
 
@@ -121,7 +132,17 @@ class ExamAdmin(AuthorOnlyMixin, admin.ModelAdmin):
     fieldsets = [
         (
             None,
-            {"fields": ["title", "description", "is_published", "preview", "import_link", "report_links"]},
+            {
+                "fields": [
+                    "title",
+                    "course",
+                    "description",
+                    "is_published",
+                    "preview",
+                    "import_link",
+                    "report_links",
+                ]
+            },
         ),
         (TIMING, {"fields": ["start_time", "end_time", "duration_minutes", *_settings_in(TIMING)]}),
         (SETTINGS, {"fields": _settings_in(SETTINGS)}),
@@ -137,10 +158,18 @@ class ExamAdmin(AuthorOnlyMixin, admin.ModelAdmin):
     ]
 
     def get_queryset(self, request):
-        exams = super().get_queryset(request).select_related("created_by")
+        exams = super().get_queryset(request).select_related("created_by", "course")
         if user_can(request.user, Can.SEE_ALL_EXAMS):
             return exams
-        return exams.filter(created_by=request.user)
+        return exams.filter(pk__in=exams_visible_to(request.user).values("pk"))
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        course = form.base_fields["course"]
+        course.queryset = courses_visible_to(request.user)
+        course.required = False
+        course.help_text = "Only its students take the exam. Left empty: your own course."
+        return form
 
     def has_delete_permission(self, request, obj=None) -> bool:
         if not user_can(request.user, Can.DELETE_EXAMS):
@@ -150,6 +179,8 @@ class ExamAdmin(AuthorOnlyMixin, admin.ModelAdmin):
     def save_model(self, request, obj: models.Exam, form, change: bool) -> None:
         if not change:
             obj.created_by = request.user
+        if obj.course_id is None:
+            obj.course = services.course_default_for(teacher=request.user)
         super().save_model(request, obj, form, change)
 
     @admin.display(description="questions")
@@ -227,3 +258,92 @@ class ExamAdmin(AuthorOnlyMixin, admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return render(request, "admin/exams/exam/import.html", context)
+
+
+class EnrolmentForm(forms.ModelForm):
+    """A student is added by e-mail address: a teacher is never shown the platform's other students."""
+
+    email = forms.EmailField(label="Student's e-mail", required=False)
+
+    class Meta:
+        model = models.Enrolment
+        fields = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["email"].initial = self.instance.student.email
+            self.fields["email"].disabled = True
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.instance.pk or not data.get("email"):
+            return data
+        student = get_user_model().objects.filter(email__iexact=data["email"], role="student").first()
+        if student is None:
+            raise ValidationError({"email": "No student account has this e-mail address."})
+        course = self.instance.course_id
+        if course and models.Enrolment.objects.filter(course_id=course, student=student).exists():
+            raise ValidationError({"email": "This student is in the course already."})
+        self.instance.student = student
+        return data
+
+
+class EnrolmentInline(admin.TabularInline):
+    model = models.Enrolment
+    form = EnrolmentForm
+    extra = 1
+    fields = ["email", "source", "enrolled_at"]
+    readonly_fields = ["source", "enrolled_at"]
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return user_can(request.user, Can.AUTHOR_EXAMS)
+
+    has_add_permission = has_change_permission = has_delete_permission = has_view_permission
+
+
+@admin.register(models.Course)
+class CourseAdmin(admin.ModelAdmin):
+    """A teacher's courses: their students (search by e-mail or name), co-teachers and proctors."""
+
+    list_display = ["title", "code", "term", "student_count", "join_code"]
+    search_fields = ["title", "code", "term", "enrolments__student__email", "enrolments__student__last_name"]
+    filter_horizontal = ["teachers", "proctors"]
+    readonly_fields = ["join_code"]
+    fields = ["title", "code", "term", "teachers", "proctors", "join_code"]
+    inlines = [EnrolmentInline]
+
+    def get_queryset(self, request):
+        return courses_visible_to(request.user).distinct()
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        # The teacher who makes or saves a course teaches it (save_related): not a field to fill.
+        form.base_fields["teachers"].required = False
+        return form
+
+    def has_module_permission(self, request) -> bool:
+        return user_can(request.user, Can.AUTHOR_EXAMS)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        if not user_can(request.user, Can.AUTHOR_EXAMS):
+            return False
+        return obj is None or courses_visible_to(request.user).filter(pk=obj.pk).exists()
+
+    has_change_permission = has_view_permission
+
+    def has_add_permission(self, request) -> bool:
+        return user_can(request.user, Can.AUTHOR_EXAMS)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return user_can(request.user, Can.SEE_ALL_EXAMS) and (obj is None or not obj.exams.exists())
+
+    def save_related(self, request, form, formsets, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        # The teacher who makes a course teaches it, whatever the form said.
+        if not user_can(request.user, Can.SEE_ALL_EXAMS):
+            form.instance.teachers.add(request.user)
+
+    @admin.display(description="students")
+    def student_count(self, course: models.Course) -> int:
+        return course.enrolments.count()

@@ -1,4 +1,5 @@
-"""Demo data for a first look at Procto: one user per role and an open exam of every type.
+"""Demo data for a first look at Procto: one user per role, a course with three of the students
+in it (a fourth is not, to show the difference), and an open exam of every type in that course.
 
 Seeding is idempotent: existing demo users and the demo exam are left as they are (a changed
 password stays changed), so `make run` can seed on every start.
@@ -17,8 +18,8 @@ from PIL import Image, ImageDraw
 
 from accounts.models import User
 from accounts.services import user_create
-from exams.models import Exam, Question
-from exams.services import exam_create
+from exams.models import Course, Exam, Question
+from exams.services import course_enrol, exam_create
 from exams.settings_fields import exam_settings_from_api
 
 DEMO_EXAM_TITLE = "Procto demo exam"
@@ -42,7 +43,11 @@ DEMO_USERS = (
     DemoUser("student1@procto.local", "student1-demo-2026", User.Role.STUDENT, "Sam", "One"),
     DemoUser("student2@procto.local", "student2-demo-2026", User.Role.STUDENT, "Sue", "Two"),
     DemoUser("student3@procto.local", "student3-demo-2026", User.Role.STUDENT, "Sid", "Three"),
+    # Not enrolled in the demo course: logged in as this student, the demo exam does not exist.
+    DemoUser("outsider@procto.local", "outsider-demo-2026", User.Role.STUDENT, "Otto", "Outsider"),
 )
+NOT_ENROLLED = "outsider@procto.local"
+DEMO_COURSE = {"title": "Procto demo course", "code": "DEMO-101", "term": "Demo term"}
 
 
 @dataclass
@@ -50,6 +55,7 @@ class SeedReport:
     created_users: list[str] = field(default_factory=list)
     exam: Exam | None = None
     exam_created: bool = False
+    course: Course | None = None
 
 
 def triangle_png() -> ContentFile:
@@ -100,7 +106,7 @@ def _demo_questions() -> list[dict]:
 @transaction.atomic
 def demo_data_seed() -> SeedReport:
     report = SeedReport()
-    users = {}
+    users, accounts = {}, {}
     for demo in DEMO_USERS:
         user = User.objects.filter(email__iexact=demo.email).first()
         if user is None:
@@ -113,14 +119,24 @@ def demo_data_seed() -> SeedReport:
                 institution="Procto Demo University",
             )
             report.created_users.append(demo.email)
-        users[demo.role] = user
+        users.setdefault(demo.role, user)
+        accounts[demo.email] = user
 
     teacher = users[User.Role.TEACHER]
+    course = Course.objects.filter(code=DEMO_COURSE["code"], teachers=teacher).first()
+    if course is None:
+        course = Course.objects.create(**DEMO_COURSE)
+        course.teachers.add(teacher)
+    course.proctors.add(users[User.Role.PROCTOR])
+    students = [u for email, u in accounts.items() if u.role == User.Role.STUDENT and email != NOT_ENROLLED]
+    course_enrol(course=course, students=students)
+    report.course = course
     now = timezone.now()
     exam = Exam.objects.filter(title=DEMO_EXAM_TITLE, created_by=teacher).first()
     if exam is None:
         exam = exam_create(
             author=teacher,
+            course=course,
             title=DEMO_EXAM_TITLE,
             description="A short exam with one question of every type, to try Procto out.",
             duration_minutes=30,
@@ -136,6 +152,9 @@ def demo_data_seed() -> SeedReport:
         exam.end_time = now + timedelta(days=30)
         exam.start_time = min(exam.start_time, now - timedelta(hours=1))
         exam.save(update_fields=["start_time", "end_time", "updated_at"])
+    if exam.course_id != course.pk:  # seeded before courses existed
+        exam.course = course
+        exam.save(update_fields=["course", "updated_at"])
     # The demo proctor watches the demo exam: their live monitor shows its students.
     exam.proctors.add(users[User.Role.PROCTOR])
     report.exam = exam

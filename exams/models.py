@@ -1,3 +1,4 @@
+import secrets
 import uuid
 from pathlib import Path
 
@@ -25,6 +26,82 @@ for _setting in EXAM_SETTINGS:
     ExamSettings.add_to_class(_setting.name, _setting.model_field())
 
 
+def new_join_code() -> str:
+    # Eight characters a student can type from a board: no 0/O or 1/I/L to confuse.
+    alphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+    return "".join(secrets.choice(alphabet) for _ in range(8))
+
+
+class Course(models.Model):
+    """A class a school teaches: its teachers own its exams, its proctors watch them, and only
+    its enrolled students meet them (exams.selectors.exams_visible_to)."""
+
+    title = models.CharField(max_length=200)
+    code = models.CharField(max_length=40, blank=True, help_text="The school's own code, e.g. PHY-101.")
+    term = models.CharField(max_length=40, blank=True, help_text="e.g. Autumn 2026.")
+    teachers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        related_name="taught_courses",
+        limit_choices_to={"role__in": ["teacher", "admin"]},
+    )
+    proctors = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="proctored_courses",
+        limit_choices_to={"role": "proctor"},
+        help_text="Proctors who watch every exam of this course.",
+    )
+    students = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Enrolment", related_name="enrolled_courses", blank=True
+    )
+    join_code = models.CharField(max_length=12, unique=True, default=new_join_code)
+    # The course an exam lands in when its teacher names none (made on demand, one per teacher).
+    default_for = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="default_course",
+        editable=False,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["title", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.title}".strip() if self.code else self.title
+
+
+class Enrolment(models.Model):
+    """A student in a course, and how they came to be there."""
+
+    class Source(models.TextChoices):
+        ADMIN = "admin", "Added in the admin"
+        API = "api", "Added through the API"
+        CSV = "csv", "CSV upload"
+        JOIN_CODE = "join-code", "Joined with the course's code"
+        LTI = "lti", "From the LMS"
+        MIGRATION = "migration", "Had sat an exam before courses existed"
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="enrolments")
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="enrolments",
+        limit_choices_to={"role": "student"},
+    )
+    source = models.CharField(max_length=12, choices=Source.choices, default=Source.ADMIN)
+    enrolled_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["course", "student__last_name", "student__first_name", "pk"]
+        constraints = [models.UniqueConstraint(fields=["course", "student"], name="exams_enrolment_once")]
+
+    def __str__(self) -> str:
+        return f"{self.student} in {self.course}"
+
+
 class Exam(ExamSettings):
     SecurityLevel = SecurityLevel  # callers write Exam.SecurityLevel.HIGH
 
@@ -36,6 +113,8 @@ class Exam(ExamSettings):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="authored_exams"
     )
+    # Only the course's enrolled students meet the exam; its teachers and proctors oversee it.
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="exams")
     # Drafts stay invisible to students until the author publishes them.
     is_published = models.BooleanField("published", default=False)
     proctors = models.ManyToManyField(

@@ -9,27 +9,72 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.permissions import Can, user_can
-from exams.models import Exam
+from exams.models import Course, Enrolment, Exam
 from procto.errors import ForbiddenError, NotFoundError
 
 PAYLOAD_CACHE_SECONDS = 3600
 
 
 def exams_visible_to(user: User) -> QuerySet[Exam]:
-    """Admins: all. Teachers: their own. Proctors: those assigned. Students: published exams
-    that have not ended, and any they have sat."""
-    exams = Exam.objects.select_related("created_by")
+    """Who meets which exam; every page, API and service asks this, and nothing else.
+
+    Admins: all. Teachers: their own and those of the courses they teach. Proctors: those
+    assigned to them and those of the courses they proctor. Students: only exams of the courses
+    they are enrolled in: the published ones that have not ended, and any they have sat.
+    Everyone else, and a student outside the course, gets none (a 404 where they ask for one).
+    """
+    exams = Exam.objects.select_related("created_by", "course")
     if user_can(user, Can.SEE_ALL_EXAMS):
         return exams
     if user.role == User.Role.TEACHER:
-        return exams.filter(created_by=user)
+        mine = Q(created_by=user) | Q(course__in=Course.objects.filter(teachers=user))
+        return exams.filter(mine)
     if user.role == User.Role.PROCTOR:
-        return exams.filter(proctors=user)
+        mine = Q(pk__in=Exam.proctors.through.objects.filter(user=user).values("exam_id"))
+        return exams.filter(mine | Q(course__in=Course.objects.filter(proctors=user)))
     if user_can(user, Can.TAKE_EXAMS):
-        return exams.filter(
-            Q(is_published=True, end_time__gt=timezone.now()) | Q(sessions__student=user)
-        ).distinct()
+        enrolled = Enrolment.objects.filter(student=user).values("course_id")
+        sat = Exam.objects.filter(sessions__student=user).values("pk")
+        return exams.filter(course__in=enrolled).filter(
+            Q(is_published=True, end_time__gt=timezone.now()) | Q(pk__in=sat)
+        )
     return exams.none()
+
+
+def database_id(value) -> int:
+    """An id from a URL or a body as the database's integer; ValueError for anything else, a
+    number past 2^63 included (SQLite cannot even compare one)."""
+    number = int(str(value))
+    if not 0 < number < 2**63:
+        raise ValueError(f"not an id: {value!r}")
+    return number
+
+
+def courses_visible_to(user: User) -> QuerySet[Course]:
+    """Admins: all. Teachers: those they teach. Proctors: those they proctor. Students: those they
+    are enrolled in."""
+    courses = Course.objects.all()
+    if user_can(user, Can.SEE_ALL_EXAMS):
+        return courses
+    if user.role == User.Role.TEACHER:
+        return courses.filter(pk__in=Course.teachers.through.objects.filter(user=user).values("course_id"))
+    if user.role == User.Role.PROCTOR:
+        return courses.filter(pk__in=Course.proctors.through.objects.filter(user=user).values("course_id"))
+    if user_can(user, Can.TAKE_EXAMS):
+        return courses.filter(pk__in=Enrolment.objects.filter(student=user).values("course_id"))
+    return courses.none()
+
+
+def course_get_for_user(*, user: User, course_id, for_edit: bool = False) -> Course:
+    """The course if `user` may see it (404 otherwise); with for_edit, only a teacher of it (or an
+    admin) may add exams or students to it."""
+    try:
+        course = courses_visible_to(user).get(pk=database_id(course_id))
+    except (Course.DoesNotExist, TypeError, ValueError) as exc:
+        raise NotFoundError("No such course.") from exc
+    if for_edit and not (user_can(user, Can.SEE_ALL_EXAMS) or course.teachers.filter(pk=user.pk).exists()):
+        raise ForbiddenError("Only the course's teachers or an administrator can change it.")
+    return course
 
 
 def exams_available_to(student: User) -> QuerySet[Exam]:
@@ -46,7 +91,7 @@ def exam_available_to(*, exam: Exam, student: User) -> bool:
 def exam_get_for_user(*, user: User, exam_id, for_edit: bool = False) -> Exam:
     """The exam if `user` may see it (404 otherwise); with for_edit, only its author or an admin."""
     try:
-        exam = exams_visible_to(user).get(pk=int(exam_id))
+        exam = exams_visible_to(user).get(pk=database_id(exam_id))
     except (Exam.DoesNotExist, TypeError, ValueError) as exc:
         raise NotFoundError("No such exam.") from exc
     if for_edit and not user_may_edit(user, exam):
@@ -55,9 +100,12 @@ def exam_get_for_user(*, user: User, exam_id, for_edit: bool = False) -> Exam:
 
 
 def user_may_edit(user: User, exam: Exam) -> bool:
+    """Its author, a teacher of its course, or an admin."""
     if user_can(user, Can.SEE_ALL_EXAMS) and user_can(user, Can.AUTHOR_EXAMS):
         return True
-    return user_can(user, Can.AUTHOR_EXAMS) and exam.created_by_id == user.pk
+    if not user_can(user, Can.AUTHOR_EXAMS):
+        return False
+    return exam.created_by_id == user.pk or exam.course.teachers.filter(pk=user.pk).exists()
 
 
 def user_sees_answers(user: User, exam: Exam) -> bool:

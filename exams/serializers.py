@@ -19,7 +19,7 @@ from drf_spectacular.utils import extend_schema_field
 from PIL import Image, UnidentifiedImageError
 from rest_framework import serializers
 
-from exams.models import Exam, Question
+from exams.models import Course, Exam, Question
 from exams.settings_fields import EXAM_SETTING_NAMES, EXAM_SETTINGS
 
 
@@ -72,6 +72,7 @@ class ExamOutput(serializers.ModelSerializer):
     id = serializers.CharField(read_only=True)
     duration = serializers.IntegerField(source="duration_minutes")
     created_by = serializers.CharField(source="created_by_id")
+    course_id = serializers.CharField(read_only=True)
     settings = ExamSettingsField(source="*", read_only=True)
     questions = serializers.SerializerMethodField()
     is_open = serializers.BooleanField()
@@ -88,6 +89,7 @@ class ExamOutput(serializers.ModelSerializer):
             "is_published",
             "is_open",
             "created_by",
+            "course_id",
             "settings",
             "questions",
             "created_at",
@@ -175,6 +177,8 @@ class ExamInput(serializers.Serializer):
     end_time = serializers.DateTimeField()
     # Absent: published on create (the document has no drafts), left as it was on update.
     is_published = serializers.BooleanField(required=False)
+    # The course the exam belongs to; absent on create: the teacher's own course.
+    course_id = serializers.CharField(required=False, max_length=20)
     settings = ExamSettingsField(required=False)
     questions = QuestionInput(many=True, required=False)
 
@@ -216,3 +220,35 @@ class ExamInput(serializers.Serializer):
                 for q in data["questions"]
             ]
         return kwargs
+
+
+class CourseInput(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    code = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    term = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+
+
+class CourseOutput(serializers.ModelSerializer):
+    id = serializers.CharField(read_only=True)
+    teacher_ids = serializers.SerializerMethodField()
+    student_count = serializers.IntegerField(source="enrolments.count", read_only=True)
+
+    class Meta:
+        model = Course
+        fields = ["id", "title", "code", "term", "join_code", "teacher_ids", "student_count", "created_at"]
+
+    def get_teacher_ids(self, course: Course) -> list[str]:
+        return [str(pk) for pk in course.teachers.values_list("pk", flat=True)]
+
+
+class CourseStudentsInput(serializers.Serializer):
+    emails = serializers.ListField(
+        child=serializers.EmailField(max_length=254), min_length=1, max_length=5000
+    )
+
+
+class EnrolmentReportOutput(serializers.Serializer):
+    enrolled = serializers.ListField(child=serializers.EmailField())
+    already_enrolled = serializers.ListField(child=serializers.EmailField())
+    invited = serializers.ListField(child=serializers.EmailField())
+    refused = serializers.ListField(child=serializers.DictField())

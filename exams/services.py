@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from accounts.invitations import student_invite
 from accounts.models import User
-from exams.models import Exam, Question
+from exams.models import Course, Enrolment, Exam, Question
 from exams.settings_fields import EXAM_SETTING_NAMES
 from procto.errors import ConflictError
 
@@ -36,6 +38,17 @@ def _questions_replace(exam: Exam, questions: Iterable[dict]) -> None:
         question.save()
 
 
+def course_default_for(*, teacher: User) -> Course:
+    """The teacher's own course, where their exams land when they name none (made on demand)."""
+    course, created = Course.objects.get_or_create(
+        default_for=teacher,
+        defaults={"title": f"{teacher.display_name}'s exams"},
+    )
+    if created:
+        course.teachers.add(teacher)
+    return course
+
+
 @transaction.atomic
 def exam_create(
     *,
@@ -45,15 +58,18 @@ def exam_create(
     start_time: datetime,
     end_time: datetime,
     questions: Iterable[dict] = (),
+    course: Course | None = None,
     **settings,
 ) -> Exam:
     """Create an exam and its questions in one transaction; every question is validated.
 
-    `questions` are dicts of Question fields; their order is the order given. Raises
-    ValidationError (and writes nothing) if the exam or any question is invalid.
+    The exam belongs to `course` (the caller checked the author may add to it), or else to the
+    author's own course. `questions` are dicts of Question fields; their order is the order
+    given. Raises ValidationError (and writes nothing) if the exam or any question is invalid.
     """
     exam = Exam(
         created_by=author,
+        course=course or course_default_for(teacher=author),
         title=title,
         duration_minutes=duration_minutes,
         start_time=start_time,
@@ -67,8 +83,11 @@ def exam_create(
 
 
 @transaction.atomic
-def exam_update(*, exam: Exam, questions: Iterable[dict] | None = None, **fields) -> Exam:
-    """Change an exam's fields, and replace its questions if given.
+def exam_update(
+    *, exam: Exam, questions: Iterable[dict] | None = None, course: Course | None = None, **fields
+) -> Exam:
+    """Change an exam's fields, move it to `course` if given (the caller checked the user teaches
+    it), and replace its questions if given.
 
     Questions cannot change once a student has started the exam (answers refer to them): that
     raises ConflictError. Raises ValidationError for invalid values.
@@ -78,6 +97,8 @@ def exam_update(*, exam: Exam, questions: Iterable[dict] | None = None, **fields
         if name not in EXAM_FIELDS:
             raise ValueError(f"not an exam field: {name}")
         setattr(exam, name, value)
+    if course is not None:
+        exam.course = course
     exam.full_clean()
     exam.save()
     if questions is not None:
@@ -106,7 +127,7 @@ def exam_duplicate(*, exam: Exam, author: User) -> Exam:
     """An unpublished copy with the same settings and questions, authored by `author`."""
     fields = {name: getattr(exam, name) for name in EXAM_FIELDS}
     fields.update(title=f"Copy of {exam.title}"[:200], is_published=False)
-    copy = Exam.objects.create(created_by=author, **fields)
+    copy = Exam.objects.create(created_by=author, course=exam.course, **fields)
     for question in exam.questions.order_by("order", "id"):
         question.pk = None
         question.exam = copy
@@ -123,3 +144,74 @@ def exam_questions_append(*, exam: Exam, questions: list[dict]) -> int:
         question.full_clean()
         question.save()
     return len(questions)
+
+
+def course_enrol(*, course: Course, students: Iterable[User], source: str = Enrolment.Source.ADMIN) -> int:
+    """Enrol students in a course; those already in it stay as they were. Returns how many are new."""
+    existing = set(course.enrolments.values_list("student_id", flat=True))
+    new = [Enrolment(course=course, student=s, source=source) for s in students if s.pk not in existing]
+    Enrolment.objects.bulk_create(new, ignore_conflicts=True)
+    return len(new)
+
+
+@transaction.atomic
+def course_create(*, teacher: User, title: str, code: str = "", term: str = "") -> Course:
+    """A course `teacher` teaches (an admin who makes one teaches it too until they add others)."""
+    course = Course(title=title, code=code, term=term)
+    course.full_clean()
+    course.save()
+    course.teachers.add(teacher)
+    return course
+
+
+@dataclass
+class EnrolmentReport:
+    enrolled: list[str] = field(default_factory=list)
+    already_enrolled: list[str] = field(default_factory=list)
+    invited: list[str] = field(default_factory=list)
+    refused: list[dict] = field(default_factory=list)  # {"email", "reason"}
+
+
+@transaction.atomic
+def course_students_add(
+    *, course: Course, emails: Iterable[str], actor: User, source: str = Enrolment.Source.API
+) -> EnrolmentReport:
+    """Enrol the students with these e-mail addresses; addresses with no account are invited (an
+    account without a password, and an e-mail to choose one). Idempotent: a student already in
+    the course is reported as such. Staff accounts are refused: only students enrol."""
+    report = EnrolmentReport()
+    wanted = list(dict.fromkeys(e.strip().lower() for e in emails if e.strip()))
+    existing = {u.email.lower(): u for u in User.objects.filter(email__in=wanted)}
+    # email__in is exact; addresses stored with capitals are found case-insensitively.
+    for email in wanted:
+        if email not in existing:
+            user = User.objects.filter(email__iexact=email).first()
+            if user is not None:
+                existing[email] = user
+    enrolled = set(course.enrolments.values_list("student_id", flat=True))
+    new = []
+    for email in wanted:
+        user = existing.get(email)
+        if user is None:
+            user = student_invite(email=email, invited_by=actor, course_title=course.title)
+            report.invited.append(email)
+        elif user.role != User.Role.STUDENT:
+            report.refused.append({"email": email, "reason": "This account is not a student's."})
+            continue
+        elif user.pk in enrolled:
+            report.already_enrolled.append(email)
+            continue
+        else:
+            report.enrolled.append(email)
+        new.append(Enrolment(course=course, student=user, source=source))
+        enrolled.add(user.pk)
+    Enrolment.objects.bulk_create(new, ignore_conflicts=True)
+    return report
+
+
+@transaction.atomic
+def course_student_remove(*, course: Course, student_id) -> bool:
+    """Take a student out of a course (their sessions and results stay on record). False if they
+    were not in it."""
+    deleted, _ = Enrolment.objects.filter(course=course, student_id=student_id).delete()
+    return bool(deleted)

@@ -434,6 +434,7 @@ if REGISTRATION_POLICY == "domains" and not REGISTRATION_EMAIL_DOMAINS:
         "REGISTRATION_POLICY=domains needs REGISTRATION_EMAIL_DOMAINS (comma-separated)."
     )
 
+
 # --- Security when not in debug -------------------------------------------------------------------
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

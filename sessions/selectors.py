@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.permissions import Can, user_can
-from exams.models import Exam, Question
-from exams.selectors import exam_get_for_user, exams_available_to, exams_visible_to
+from exams.models import Enrolment, Exam, Question
+from exams.selectors import courses_visible_to, exam_get_for_user, exams_available_to, exams_visible_to
 from procto.errors import NotFoundError
 from sessions.models import Admission, ExamConsent, ExamSession, IdentityCheck, SystemCheck
 
@@ -33,8 +33,9 @@ def sessions_watchable_by(user: User) -> QuerySet[ExamSession]:
 def student_overseen_by(*, staff: User, student: User) -> bool:
     """Has `student` prepared for or sat an exam that `staff` oversees (admins: any student)?
 
-    Consent, a system or identity check, an admission request or a session all count: staff
-    review a student's identity images from the moment the student sets out on their exam.
+    Enrolment in a course they teach or proctor counts, and so do consent, a system or identity
+    check, an admission request or a session on an exam they oversee: teachers review their
+    students' identity verifications from enrolment on.
     """
     if user_can(staff, Can.SEE_ALL_EXAMS):
         return True
@@ -48,6 +49,8 @@ def student_overseen_by(*, staff: User, student: User) -> bool:
         (SystemCheck, "user"),
         (ExamConsent, "user"),
     )
+    if Enrolment.objects.filter(student=student, course__in=courses_visible_to(staff).values("pk")).exists():
+        return True
     return any(
         model.objects.filter(**{field: student, "exam__in": exam_ids}).exists() for model, field in related
     )
@@ -72,8 +75,10 @@ def students_overseen_by(staff: User) -> QuerySet[User]:
     if staff.role not in STAFF_WHO_OVERSEE:
         return User.objects.none()
     exam_ids = exams_visible_to(staff).values("pk")
+    courses = courses_visible_to(staff).values("pk")
     return User.objects.filter(
-        Q(pk__in=ExamSession.objects.filter(exam__in=exam_ids).values("student"))
+        Q(pk__in=Enrolment.objects.filter(course__in=courses).values("student"))
+        | Q(pk__in=ExamSession.objects.filter(exam__in=exam_ids).values("student"))
         | Q(pk__in=Admission.objects.filter(exam__in=exam_ids).values("student"))
         | Q(pk__in=IdentityCheck.objects.filter(exam__in=exam_ids).values("user"))
         | Q(pk__in=SystemCheck.objects.filter(exam__in=exam_ids).values("user"))

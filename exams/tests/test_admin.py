@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from exams.models import Exam, Question
-from exams.tests.factories import ExamFactory
+from exams.tests.factories import ExamFactory, enrol
 from sessions.services import exam_session_start
 
 pytestmark = pytest.mark.django_db
@@ -63,9 +63,9 @@ def exam_fields(**overrides) -> dict:
     return fields | overrides
 
 
-def add_exam(client, single_choice: dict) -> object:
+def add_exam(client, single_choice: dict, **fields) -> object:
     page = client.get("/admin/exams/exam/add/").content
-    data = management_data(page) | exam_fields()
+    data = management_data(page) | exam_fields(**fields)
     # The first inline on the page is the single-answer choice questions.
     prefix = re.search(rb'name="([\w-]+)-TOTAL_FORMS"', page).group(1).decode()
     data[f"{prefix}-TOTAL_FORMS"] = "1"
@@ -180,6 +180,7 @@ def test_the_preview_shows_the_exam_as_a_student_sees_it(client, teacher, exam_w
 
 
 def test_questions_become_read_only_once_a_student_started(client, teacher, student, exam_with_questions):
+    enrol(exam_with_questions, student)
     exam_session_start(exam=exam_with_questions, student=student)
     client.force_login(teacher)
     page = client.get(f"/admin/exams/exam/{exam_with_questions.pk}/change/").content.decode()

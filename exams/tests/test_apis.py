@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from exams.models import Exam, Question
 from exams.selectors import exam_student_payload, payload_cache_key
+from exams.tests.factories import enrol, enrol_in_own_course
 from sessions.services import exam_session_start
 
 pytestmark = pytest.mark.django_db
@@ -85,6 +86,7 @@ def test_an_exam_must_end_after_it_starts(api, teacher):
 
 
 def test_a_student_lists_published_open_exams_without_questions(api, teacher, student):
+    enrol_in_own_course(teacher, student)  # exams made without a course land in Tess's own
     api.force_authenticate(teacher)
     api.post("/api/exams", reference_exam(), format="json")
     api.post("/api/exams", reference_exam(title="Draft", isPublished=False), format="json")
@@ -95,6 +97,7 @@ def test_a_student_lists_published_open_exams_without_questions(api, teacher, st
 
 
 def test_questions_cannot_change_once_a_student_started(api, teacher, student):
+    enrol_in_own_course(teacher, student)
     api.force_authenticate(teacher)
     exam_id = api.post("/api/exams", reference_exam(), format="json").json()["data"]["id"]
     exam = Exam.objects.get(pk=exam_id)
@@ -133,8 +136,9 @@ def test_the_cached_payload_never_holds_answers(api, teacher):
 def test_question_images_are_not_public_before_the_exam(client, teacher, student, exam_with_image):
     question = exam_with_image.questions.get(type=Question.Type.IMAGE)
     url = f"/exams/questions/{question.pk}/image"
+    enrol(exam_with_image, student)
     client.force_login(student)
-    assert client.get(url).status_code == 404
+    assert client.get(url).status_code == 404  # in the course, but not sitting it yet
     exam_session_start(exam=exam_with_image, student=student)
     assert client.get(url).status_code == 200
     client.force_login(teacher)

@@ -14,6 +14,7 @@ import pytest
 from django.utils import timezone
 
 from exams.models import Exam, Question
+from exams.tests.factories import enrol_in_own_course
 
 pytestmark = pytest.mark.django_db
 
@@ -97,6 +98,7 @@ def test_a_code_question_keeps_the_language_a_client_sends(api, teacher):
 
 
 def test_an_exam_created_with_only_the_documents_fields_is_published_for_students(api, teacher, student):
+    enrol_in_own_course(teacher, student)  # the document has no courses: the exam lands in Tess's own
     api.force_authenticate(teacher)
     created = create(api, document_exam(ONE_CORRECT)).json()["data"]
     assert created["isPublished"] is True
@@ -109,6 +111,7 @@ def test_an_exam_created_with_only_the_documents_fields_is_published_for_student
 
 
 def test_an_exam_created_as_a_draft_stays_hidden_from_students(api, teacher, student):
+    enrol_in_own_course(teacher, student)  # in the course: only being a draft hides it
     api.force_authenticate(teacher)
     draft = create(api, document_exam(ONE_CORRECT) | {"isPublished": False}).json()["data"]
     assert draft["isPublished"] is False

@@ -6,7 +6,7 @@ from django.test import override_settings
 
 from accounts.models import User
 from exams.demo import DEMO_EXAM_TITLE, DEMO_USERS
-from exams.models import Exam, Question
+from exams.models import Course, Enrolment, Exam, Question
 
 pytestmark = pytest.mark.django_db
 
@@ -26,17 +26,35 @@ def seed() -> str:
 def test_seeding_twice_leaves_exactly_one_copy_of_the_demo_data():
     first = seed()
     second = seed()
-    assert "6 user(s) created, exam created" in first
+    assert "7 user(s) created, exam created" in first
     assert "0 user(s) created, exam already present" in second
-    assert User.objects.count() == len(DEMO_USERS) == 6
+    assert User.objects.count() == len(DEMO_USERS) == 7
+    assert Course.objects.count() == 1
+    assert Enrolment.objects.count() == 3
     assert Exam.objects.filter(title=DEMO_EXAM_TITLE).count() == 1
     assert Question.objects.count() == 5
 
 
-def test_demo_has_one_user_per_role_and_three_students():
+def test_demo_has_one_user_per_role_and_four_students_three_of_them_in_the_course():
     seed()
     roles = sorted(User.objects.values_list("role", flat=True))
-    assert roles == ["admin", "proctor", "student", "student", "student", "teacher"]
+    assert roles == ["admin", "proctor", "student", "student", "student", "student", "teacher"]
+    exam = Exam.objects.get(title=DEMO_EXAM_TITLE)
+    enrolled = set(exam.course.students.values_list("email", flat=True))
+    assert enrolled == {"student1@procto.local", "student2@procto.local", "student3@procto.local"}
+    assert set(exam.course.teachers.values_list("email", flat=True)) == {"teacher@procto.local"}
+
+
+def test_the_demo_exam_exists_for_the_enrolled_students_only(client):
+    seed()
+    exam = Exam.objects.get(title=DEMO_EXAM_TITLE)
+    client.login(email="student1@procto.local", password="student1-demo-2026")
+    assert DEMO_EXAM_TITLE in client.get("/").content.decode()
+    assert client.get(f"/api/exams/{exam.pk}").status_code == 200
+    client.logout()
+    client.login(email="outsider@procto.local", password="outsider-demo-2026")
+    assert DEMO_EXAM_TITLE not in client.get("/").content.decode()
+    assert client.get(f"/api/exams/{exam.pk}").status_code == 404
 
 
 def test_demo_exam_is_open_and_has_every_question_type():
@@ -71,7 +89,7 @@ def test_seeding_refuses_a_production_site_unless_told_otherwise():
     with override_settings(DEBUG=False), pytest.raises(CommandError, match="public passwords"):
         call_command("seed_demo", stdout=StringIO())
     call_command("seed_demo", "--allow-production", stdout=StringIO())
-    assert User.objects.count() == 6
+    assert User.objects.count() == 7
 
 
 def test_the_demo_proctor_watches_the_demo_exam_on_the_live_monitor(client):

@@ -155,6 +155,7 @@ def high_level_exam_consented_to(world, student):
     now = timezone.now()
     exam = exam_create(
         author=world.tess,
+        course=world.physics.course,  # Physics 101: Stu and Sam are in it
         title="High-security final",
         duration_minutes=30,
         start_time=now - timedelta(minutes=5),

@@ -68,6 +68,8 @@ def new_exam_body() -> dict:
 
 
 SESSION = "api/exam-sessions/<str:session_id>"
+COURSE_STUDENTS = "api/courses/<str:course_id>/students"
+COURSE_STUDENT = "api/courses/<str:course_id>/students/<str:user_id>"
 EXAM = "api/exams/<str:exam_id>"
 ANSWER = {"answers": [], "sequence": 1}
 EVENT = {"type": "tab-switch", "severity": "medium"}
@@ -119,6 +121,31 @@ MATRIX = [
     # Only admins delete; an exam students have sat cannot be deleted at all.
     Row(EXAM, "DELETE", roles(student=403, teacher=403, proctor=403, admin=409), obj="own"),
     Row(EXAM, "DELETE", roles(student=403, teacher=403, proctor=403, admin=204), obj="other"),
+    # --- courses: "own" is Physics 101 (Tess teaches it; Sam is enrolled), "other" is Vic's
+    # History 201 (Hal is enrolled). Teachers and admins only.
+    Row("api/courses", "GET", roles(student=403, teacher=200, proctor=403, admin=200)),
+    Row(
+        "api/courses",
+        "POST",
+        roles(student=403, teacher=201, proctor=403, admin=201),
+        body={"title": "Matrix course"},
+    ),
+    Row(
+        COURSE_STUDENTS,
+        "POST",
+        roles(student=403, teacher=200, proctor=403, admin=200),
+        obj="own",
+        body={"emails": ["sid@school.example"]},
+    ),
+    Row(
+        COURSE_STUDENTS,
+        "POST",
+        roles(student=403, teacher=404, proctor=403, admin=200),
+        obj="other",
+        body={"emails": ["sid@school.example"]},
+    ),
+    Row(COURSE_STUDENT, "DELETE", roles(student=403, teacher=204, proctor=403, admin=204), obj="own"),
+    Row(COURSE_STUDENT, "DELETE", roles(student=403, teacher=404, proctor=403, admin=204), obj="other"),
     # --- sessions: "own" is the student's own session (on the exam the teacher owns and the
     # proctor watches); "other" is a session the role has no business with.
     Row(
@@ -275,8 +302,20 @@ def targets(world) -> dict:
     hals_event = ProctoringEvent.objects.create(
         session=hals_session, type="tab-switch", source="client", occurred_at=timezone.now()
     )
-    own = {"exam_id": world.physics.pk, "session_id": stus_session.pk, "event_id": stus_event.pk}
-    other = {"exam_id": vics_draft.pk, "session_id": hals_session.pk, "event_id": hals_event.pk}
+    own = {
+        "exam_id": world.physics.pk,
+        "session_id": stus_session.pk,
+        "event_id": stus_event.pk,
+        "course_id": world.physics.course_id,
+        "user_id": world.sam.pk,
+    }
+    other = {
+        "exam_id": vics_draft.pk,
+        "session_id": hals_session.pk,
+        "event_id": hals_event.pk,
+        "course_id": world.history.course_id,
+        "user_id": world.hal.pk,
+    }
     # Waiting admission requests: Stu's on physics, Hal's on history.
     own["admission_id"] = Admission.objects.create(
         exam=world.physics, student=world.stu, requested_at=timezone.now()
@@ -294,6 +333,8 @@ def targets(world) -> dict:
                 "session_id": sams_session.pk,
                 "event_id": hals_event.pk,
                 "admission_id": other["admission_id"],
+                "course_id": other["course_id"],
+                "user_id": other["user_id"],
             }
         },
         "other_default": other,
@@ -312,6 +353,8 @@ def row_path(row: Row, targets: dict, role: str) -> str:
         ("<int:event_id>", "event_id"),
         ("<int:exam_id>", "exam_id"),
         ("<int:admission_id>", "admission_id"),
+        ("<str:course_id>", "course_id"),
+        ("<str:user_id>", "user_id"),
     ):
         path = path.replace(pattern, str(ids[key]))
     return path

@@ -44,7 +44,7 @@ def test_run_serves_the_login_page_and_a_healthy_healthz_then_restarts_without_r
     health, login_page, output = start_and_probe(tmp_path, "first")
     assert health == 200
     assert "Log in to Procto" in login_page
-    assert "6 user(s) created, exam created" in output
+    assert "7 user(s) created, exam created" in output
     assert "student1@procto.local" in output and "student1-demo-2026" in output
     assert "http://127.0.0.1:" in output
 

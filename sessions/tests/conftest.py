@@ -4,6 +4,7 @@ import pytest
 from django.utils import timezone
 
 from exams.services import exam_create
+from exams.tests.factories import enrol
 
 QUESTIONS = [
     {
@@ -28,8 +29,11 @@ QUESTIONS = [
 
 
 @pytest.fixture
-def make_exam(teacher):
-    def make(**overrides):
+def make_exam(teacher, student, other_student):
+    """An open exam by Tess (through the real service, so in her own course), with Stu and Sam
+    enrolled in that course: the class these tests are about. `enrolled=[...]` names others."""
+
+    def make(*, enrolled=None, **overrides):
         now = timezone.now()
         fields = {
             "author": teacher,
@@ -43,7 +47,9 @@ def make_exam(teacher):
             "proctoring_enabled": False,
             "questions": QUESTIONS,
         }
-        return exam_create(**(fields | overrides))
+        exam = exam_create(**(fields | overrides))
+        enrol(exam, *(enrolled if enrolled is not None else (student, other_student)))
+        return exam
 
     return make
 

@@ -24,6 +24,7 @@ def admitted_midterm_build(world):
     now = timezone.now()
     exam = exam_create(
         author=world.tess,
+        course=world.physics.course,  # Physics 101: Stu and Sam are in it
         title="Admitted midterm",
         duration_minutes=30,
         start_time=now - timedelta(minutes=5),

@@ -25,6 +25,7 @@ def midterm_build(world):
     now = timezone.now()
     return exam_create(
         author=world.tess,
+        course=world.physics.course,  # Physics 101: Stu and Sam are in it
         title="Physics midterm",
         duration_minutes=30,
         start_time=now - timedelta(minutes=5),

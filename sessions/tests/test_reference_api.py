@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
+from exams.tests.factories import enrol_in_own_course
 from exams.tests.test_reference_api import ONE_CORRECT, SEVERAL_CORRECT, document_exam
 from sessions import services
 from sessions.models import Answer
@@ -23,7 +24,9 @@ PARAGRAPH = {"type": "Paragraph", "questionText": "Explain pH.", "points": 4}
 
 @pytest.fixture
 def attempt(teacher, student) -> tuple[APIClient, dict]:
-    """Tess creates an exam in the document's shape; Stu starts it. Gives Stu's client and attempt."""
+    """Tess creates an exam in the document's shape; Stu, in her course, starts it. Gives Stu's
+    client and attempt."""
+    enrol_in_own_course(teacher, student)
     api = APIClient()
     api.force_authenticate(teacher)
     created = api.post("/api/exams", document_exam(SEVERAL_CORRECT, ONE_CORRECT, PARAGRAPH), format="json")

@@ -36,6 +36,10 @@ class Command(BaseCommand):
             "Demo exam settings: "
             + ", ".join(f"{name}={json.dumps(value)}" for name, value in exam_settings.items())
         )
+        self.stdout.write(
+            f"Demo course: {report.course} ({report.course.enrolments.count()} students enrolled, "
+            f"join code {report.course.join_code})."
+        )
         self.stdout.write("Demo logins (e-mail / password):")
         for demo in DEMO_USERS:
             self.stdout.write(f"  {demo.role:<8} {demo.email:<24} {demo.password}")
