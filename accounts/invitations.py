@@ -20,10 +20,14 @@ from accounts.services import user_create
 logger = logging.getLogger(__name__)
 
 
-def student_invite(*, email: str, invited_by: User, course_title: str) -> User:
+def student_invite(
+    *, email: str, invited_by: User, course_title: str, first_name: str = "", last_name: str = ""
+) -> User:
     """Create a student account for `email` (no password yet) and, after commit, e-mail them a
     link to set one. The caller checked no account has this address."""
-    student = user_create(email=email, password=None, role=User.Role.STUDENT)
+    student = user_create(
+        email=email, password=None, role=User.Role.STUDENT, first_name=first_name, last_name=last_name
+    )
     link = settings.PUBLIC_BASE_URL.rstrip("/") + reverse(
         "password_reset_confirm",
         args=[urlsafe_base64_encode(force_bytes(student.pk)), default_token_generator.make_token(student)],

@@ -13,8 +13,9 @@ from django.utils.html import format_html
 
 from accounts.permissions import Can, user_can
 from exams import models, services
-from exams.forms import QuestionImportForm, question_form
-from exams.selectors import courses_visible_to, exams_visible_to, user_may_edit
+from exams.enrolment_import import course_roster_import
+from exams.forms import QuestionImportForm, RosterUploadForm, question_form
+from exams.selectors import course_get_for_user, courses_visible_to, exams_visible_to, user_may_edit
 from exams.settings_fields import EXAM_SETTINGS, SETTINGS, TIMING
 
 
@@ -309,8 +310,8 @@ class CourseAdmin(admin.ModelAdmin):
     list_display = ["title", "code", "term", "student_count", "join_code"]
     search_fields = ["title", "code", "term", "enrolments__student__email", "enrolments__student__last_name"]
     filter_horizontal = ["teachers", "proctors"]
-    readonly_fields = ["join_code"]
-    fields = ["title", "code", "term", "teachers", "proctors", "join_code"]
+    readonly_fields = ["join_code", "enrol_csv_link"]
+    fields = ["title", "code", "term", "teachers", "proctors", "join_code", "enrol_csv_link"]
     inlines = [EnrolmentInline]
 
     def get_queryset(self, request):
@@ -347,3 +348,57 @@ class CourseAdmin(admin.ModelAdmin):
     @admin.display(description="students")
     def student_count(self, course: models.Course) -> int:
         return course.enrolments.count()
+
+    @admin.display(description="enrol from a file")
+    def enrol_csv_link(self, course: models.Course) -> str:
+        if not course.pk:
+            return "Save the course first, then enrol students from a CSV file."
+        url = reverse("admin:exams_course_enrol_csv", args=[course.pk])
+        return format_html('<a href="{}">Enrol students from a CSV file</a>', url)
+
+    def get_urls(self):
+        custom = [
+            path(
+                "<int:course_id>/enrol-csv/",
+                self.admin_site.admin_view(self.enrol_csv_view),
+                name="exams_course_enrol_csv",
+            )
+        ]
+        return custom + super().get_urls()
+
+    def enrol_csv_view(self, request, course_id: int):
+        """Upload → preview (a dry run: what each row would do, and its errors) → confirm."""
+        # Only a teacher of this course (or an admin): another teacher's course is a 404.
+        course = course_get_for_user(user=request.user, course_id=course_id, for_edit=True)
+        form = RosterUploadForm(request.POST or None, request.FILES or None)
+        report = None
+        if request.method == "POST" and form.is_valid():
+            content = form.cleaned_data["content"]
+            confirmed = "confirm" in request.POST and not request.FILES
+            report = course_roster_import(
+                course=course, actor=request.user, content=content, dry_run=not confirmed
+            )
+            if confirmed and not report.problems:
+                self._enrol_csv_message(request, report)
+                return redirect("admin:exams_course_change", course.pk)
+            form = RosterUploadForm(initial={"content": content})
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Enrol students in {course} from a CSV file",
+            "course": course,
+            "form": form,
+            "report": report,
+            "opts": self.model._meta,
+        }
+        return render(request, "admin/exams/course/enrol_csv.html", context)
+
+    def _enrol_csv_message(self, request, report) -> None:
+        done = (
+            f"{report.count('enrol')} enrolled, {report.count('invite')} invited and enrolled, "
+            f"{report.count('update')} student id(s) updated, {report.count('unchanged')} already enrolled."
+        )
+        messages.success(request, done)
+        for row in report.rows:
+            if row.status == "error":
+                where = f"Row {row.number} ({row.email or 'no e-mail'})"
+                messages.error(request, f"{where}: {' '.join(row.errors)}")

@@ -87,3 +87,31 @@ class QuestionImportForm(forms.Form):
                 [f"line {p.line}: {p.message}" for p in exc.problems], code="import"
             ) from exc
         return data
+
+
+class RosterUploadForm(forms.Form):
+    """A CSV roster: e-mail, first name, last name, optional student id (a header row first)."""
+
+    MAX_BYTES = 2 * 1024 * 1024
+
+    roster = forms.FileField(
+        label="CSV file",
+        help_text="Columns: e-mail, first name, last name, student id (optional), with a header row.",
+        required=False,
+    )
+    # The preview's file, posted back on confirmation; it is checked again, never trusted.
+    content = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        upload = data.get("roster")
+        if upload is not None:
+            if upload.size > self.MAX_BYTES:
+                raise forms.ValidationError("The file is larger than 2 MB.")
+            try:
+                data["content"] = upload.read().decode("utf-8-sig")
+            except UnicodeDecodeError:
+                raise forms.ValidationError("Save the file as CSV in UTF-8.") from None
+        if not data.get("content"):
+            raise forms.ValidationError("Choose a CSV file.")
+        return data

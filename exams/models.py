@@ -92,6 +92,9 @@ class Enrolment(models.Model):
         limit_choices_to={"role": "student"},
     )
     source = models.CharField(max_length=12, choices=Source.choices, default=Source.ADMIN)
+    # The school's own number for the student (from a CSV roster). Kept per course: accounts.User
+    # has no such field, and a student's number is the school's record, not their profile's.
+    student_number = models.CharField("student id", max_length=64, blank=True)
     enrolled_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
