@@ -7,6 +7,7 @@ from procto.metrics import metrics
 from proctoring.urls import api_urlpatterns as proctoring_api_urlpatterns
 from proctoring.urls import exam_report_urlpatterns, session_api_urlpatterns
 from sessions.api_urls import bandwidth_urlpatterns, readiness_urlpatterns
+from sessions.lti.urls import urlpatterns as lti_urlpatterns
 from sessions.pages import home
 from sessions.urls import exam_step_urlpatterns
 
@@ -26,6 +27,8 @@ urlpatterns = [
     path("exams/", include(exam_report_urlpatterns)),
     path("sessions/", include("sessions.urls")),
     path("proctoring/", include("proctoring.urls")),
+    # LTI 1.3 (sessions.lti): the LMS's login initiation and launch, Procto's public keys.
+    path("lti/", include(lti_urlpatterns)),
     path("api/proctoring-events/", include(proctoring_api_urlpatterns)),
     path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
     # Swagger UI from our static files (drf-spectacular-sidecar). The split view serves

@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
+import sessions.lti.admin  # noqa: F401 - registers the LTI platforms, keys and links
 from accounts.admin import ViewerAwareAdmin, identity_images_html
 from accounts.identity_service import verification_review
 from accounts.models import IdentityVerification

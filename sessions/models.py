@@ -213,3 +213,145 @@ class Admission(models.Model):
 
     def __str__(self) -> str:
         return f"admission of {self.student} to {self.exam}: {self.status}"
+
+
+# --- LTI 1.3: the LMSs that launch Procto (sessions.lti) ------------------------------------------
+# Here rather than in exams or accounts because a launch needs users, courses and (with Assignment
+# and Grade Services) the sessions' grades.
+
+
+class LtiPlatform(models.Model):
+    """An LMS registered to launch Procto (Moodle, Canvas…): what it told us when we registered."""
+
+    name = models.CharField(max_length=200, help_text="e.g. Moodle of Example University.")
+    issuer = models.CharField(
+        max_length=255, help_text="The platform's issuer (iss), e.g. https://moodle.example.edu"
+    )
+    client_id = models.CharField(max_length=255, help_text="The client id the platform gave Procto.")
+    auth_login_url = models.URLField(max_length=500, help_text="The platform's OIDC authentication URL.")
+    auth_token_url = models.URLField(max_length=500, help_text="The platform's OAuth 2 access token URL.")
+    auth_audience = models.CharField(
+        max_length=500, blank=True, help_text="Audience of token requests, when not the token URL."
+    )
+    key_set_url = models.URLField(
+        max_length=500,
+        blank=True,
+        help_text="The platform's public keyset (JWKS) URL, fetched at each launch.",
+    )
+    key_set = models.JSONField(
+        null=True, blank=True, help_text='The platform\'s JWKS ({"keys": [...]}) when it has no URL.'
+    )
+    is_active = models.BooleanField(default=True, help_text="Inactive platforms cannot launch Procto.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "LTI platform"
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "client_id"], name="exam_sessions_lti_platform_once"),
+            models.CheckConstraint(
+                condition=~Q(key_set_url="") | Q(key_set__isnull=False),
+                name="exam_sessions_lti_platform_has_keys",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LtiDeployment(models.Model):
+    """A deployment of Procto on a platform (a site-wide or course-level installation)."""
+
+    platform = models.ForeignKey(LtiPlatform, on_delete=models.CASCADE, related_name="deployments")
+    deployment_id = models.CharField(max_length=255)
+
+    class Meta:
+        verbose_name = "LTI deployment"
+        ordering = ["platform", "deployment_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["platform", "deployment_id"], name="exam_sessions_lti_deployment_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.deployment_id
+
+
+class LtiToolKey(models.Model):
+    """One of Procto's own RSA keys (sessions.lti.keys): the newest signs, all are published at
+    /lti/jwks until removed, so platforms that cached an older one keep verifying."""
+
+    kid = models.CharField("key id", max_length=64, unique=True, editable=False)
+    # The PEM private key, AES-GCM encrypted with ENCRYPTION_KEY (procto.crypto), bound to the kid.
+    private_key = models.BinaryField(editable=False)
+    public_jwk = models.JSONField(editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "LTI tool key"
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.kid
+
+
+class LtiUser(models.Model):
+    """Who a platform's user (its `sub`) is in Procto."""
+
+    platform = models.ForeignKey(LtiPlatform, on_delete=models.CASCADE, related_name="+")
+    sub = models.CharField(max_length=255)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lti_links")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "LTI user"
+        constraints = [
+            models.UniqueConstraint(fields=["platform", "sub"], name="exam_sessions_lti_user_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sub} → {self.user}"
+
+
+class LtiContext(models.Model):
+    """An LMS course and the Procto course it maps to (made on its first Instructor launch)."""
+
+    platform = models.ForeignKey(LtiPlatform, on_delete=models.CASCADE, related_name="+")
+    context_id = models.CharField(max_length=255)
+    title = models.CharField(max_length=255, blank=True)
+    course = models.ForeignKey(
+        "exams.Course", on_delete=models.SET_NULL, null=True, blank=True, related_name="lti_contexts"
+    )
+
+    class Meta:
+        verbose_name = "LTI context"
+        constraints = [
+            models.UniqueConstraint(fields=["platform", "context_id"], name="exam_sessions_lti_context_once")
+        ]
+
+    def __str__(self) -> str:
+        return self.title or self.context_id
+
+
+class LtiResourceLink(models.Model):
+    """A link placed in an LMS course, and the Procto exam it opens."""
+
+    platform = models.ForeignKey(LtiPlatform, on_delete=models.CASCADE, related_name="+")
+    resource_link_id = models.CharField(max_length=255)
+    context = models.ForeignKey(
+        LtiContext, on_delete=models.CASCADE, null=True, blank=True, related_name="links"
+    )
+    title = models.CharField(max_length=255, blank=True)
+    exam = models.ForeignKey(Exam, on_delete=models.SET_NULL, null=True, blank=True, related_name="lti_links")
+
+    class Meta:
+        verbose_name = "LTI resource link"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["platform", "resource_link_id"], name="exam_sessions_lti_resource_link_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title or self.resource_link_id

@@ -1,0 +1,99 @@
+from django.contrib import admin
+from django.db import models
+from django.urls import reverse
+from django.utils.html import format_html
+
+from accounts.models import User
+from sessions.lti.keys import tool_key_create
+from sessions.models import LtiContext, LtiDeployment, LtiPlatform, LtiResourceLink, LtiToolKey, LtiUser
+
+
+class AdministratorsOnly:
+    """Registering an LMS decides who may sign in as whom: Procto administrators only, not teachers."""
+
+    def _is_admin(self, request) -> bool:
+        return request.user.is_active and (request.user.is_superuser or request.user.role == User.Role.ADMIN)
+
+    def has_module_permission(self, request) -> bool:
+        return self._is_admin(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self._is_admin(request)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return self._is_admin(request)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self._is_admin(request)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self._is_admin(request)
+
+
+class LtiDeploymentInline(AdministratorsOnly, admin.TabularInline):
+    model = LtiDeployment
+    extra = 1
+
+
+@admin.register(LtiPlatform)
+class LtiPlatformAdmin(AdministratorsOnly, admin.ModelAdmin):
+    list_display = ["name", "issuer", "client_id", "is_active"]
+    search_fields = ["name", "issuer", "client_id"]
+    inlines = [LtiDeploymentInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def get_fieldsets(self, request, obj=None):
+        def url(name: str) -> str:
+            return request.build_absolute_uri(reverse(name))
+
+        tool = format_html(
+            "Enter these in the LMS (docs/LTI.md): <br>Tool URL / Target link URI and Redirection URI: "
+            "<code>{}</code><br>Initiate login URL: <code>{}</code><br>Public keyset URL: <code>{}</code>",
+            url("lti-launch"),
+            url("lti-login"),
+            url("lti-jwks"),
+        )
+        return [
+            ("Procto's URLs", {"fields": (), "description": tool}),
+            (None, {"fields": ["name", "issuer", "client_id", "is_active"]}),
+            ("The platform's URLs", {"fields": ["auth_login_url", "auth_token_url", "auth_audience"]}),
+            ("The platform's public keys (one of the two)", {"fields": ["key_set_url", "key_set"]}),
+        ]
+
+
+@admin.register(LtiToolKey)
+class LtiToolKeyAdmin(AdministratorsOnly, admin.ModelAdmin):
+    """Adding a key makes it current (it is generated, nothing to fill in); the older keys stay
+    published at /lti/jwks until deleted here, once the platforms have fetched the new one."""
+
+    list_display = ["kid", "created_at"]
+    readonly_fields = ["kid", "created_at"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            tool_key_create(obj)
+
+
+@admin.register(LtiContext)
+class LtiContextAdmin(AdministratorsOnly, admin.ModelAdmin):
+    list_display = ["__str__", "platform", "context_id", "course"]
+    list_select_related = ["platform", "course"]
+    search_fields = ["title", "context_id"]
+    raw_id_fields = ["course"]
+    readonly_fields = ["platform", "context_id"]
+
+
+@admin.register(LtiResourceLink)
+class LtiResourceLinkAdmin(AdministratorsOnly, admin.ModelAdmin):
+    list_display = ["__str__", "platform", "context", "exam"]
+    list_select_related = ["platform", "context", "exam"]
+    raw_id_fields = ["exam"]
+    readonly_fields = ["platform", "resource_link_id", "context"]
+
+
+@admin.register(LtiUser)
+class LtiUserAdmin(AdministratorsOnly, admin.ModelAdmin):
+    list_display = ["sub", "platform", "user", "created_at"]
+    list_select_related = ["platform", "user"]
+    search_fields = ["sub", "user__email"]
+    readonly_fields = ["platform", "sub", "user", "created_at"]

@@ -1,0 +1,151 @@
+"""What a validated LTI launch does in Procto: who the user is, which course, which exam."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+
+from django.db import transaction
+from pylti1p3.roles import StudentRole, TeacherRole
+
+from accounts.models import User
+from exams.models import Course, Enrolment, Exam
+from exams.services import course_create, course_enrol
+from procto.errors import ApplicationError
+from sessions.models import LtiContext, LtiPlatform, LtiResourceLink, LtiUser
+
+logger = logging.getLogger(__name__)
+
+CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
+EXAM_PARAMETER = "procto_exam_id"  # the custom parameter naming the exam a link opens
+
+
+class LaunchRefused(ApplicationError):
+    code = "LTI_LAUNCH_REFUSED"
+    status = 403
+    message = "Procto cannot open this link for you."
+
+
+@dataclass
+class LaunchOutcome:
+    user: User
+    course: Course | None
+    exam: Exam | None  # where to land (None: the dashboard)
+
+
+def launch_role(launch_data: dict) -> str:
+    """The Procto role an LMS role maps to: Instructor or course Administrator → teacher,
+    Learner → student. Platform-wide administrators are never made from a launch."""
+    if TeacherRole(launch_data).check():
+        return User.Role.TEACHER
+    if StudentRole(launch_data).check():
+        return User.Role.STUDENT
+    raise LaunchRefused("Your role in the LMS (neither instructor nor learner) has no place in Procto.")
+
+
+def _user_for(platform: LtiPlatform, launch_data: dict, role: str) -> User:
+    sub = launch_data["sub"]
+    link = LtiUser.objects.select_related("user").filter(platform=platform, sub=sub).first()
+    if link is not None:
+        return link.user
+    email = (launch_data.get("email") or "").strip().lower()
+    user = User.objects.filter(email__iexact=email).first() if email else None
+    if user is not None and (user.is_superuser or user.role != role):
+        # Some LMSs let a user set their own address: an e-mail claim alone never signs anyone in
+        # to an account of another role (a Learner into a teacher's, anyone into an admin's).
+        raise LaunchRefused(
+            "This e-mail address belongs to a Procto account of another role: sign in to Procto "
+            "directly, or ask a Procto administrator."
+        )
+    if user is None:
+        digest = hashlib.sha256(f"{platform.pk}:{sub}".encode()).hexdigest()[:20]
+        user = User.objects.create_user(
+            email=email or f"lti-{digest}@lti.invalid",
+            first_name=(launch_data.get("given_name") or "")[:150],
+            last_name=(launch_data.get("family_name") or "")[:150],
+            role=role,
+        )
+    LtiUser.objects.create(platform=platform, sub=sub, user=user)
+    return user
+
+
+def _exam_named(launch_data: dict) -> Exam | None:
+    value = str((launch_data.get(CLAIM + "custom") or {}).get(EXAM_PARAMETER, "")).strip()
+    return Exam.objects.filter(pk=int(value)).first() if value.isdigit() else None
+
+
+def _context_for(
+    platform: LtiPlatform, launch_data: dict, user: User, teaches: bool, exam: Exam | None
+) -> LtiContext:
+    """The LMS course's context, mapped to a Procto course."""
+    claim = launch_data.get(CLAIM + "context") or {}
+    if not claim.get("id"):
+        raise LaunchRefused("The LMS sent no course with this link.")
+    title = (claim.get("title") or claim.get("label") or "")[:200]
+    context, _ = LtiContext.objects.get_or_create(
+        platform=platform, context_id=claim["id"], defaults={"title": title}
+    )
+    if context.course is None:
+        if not teaches:
+            raise LaunchRefused(
+                "This course is not set up in Procto yet: your instructor opens the link once first."
+            )
+        if exam is not None and exam.course.teachers.filter(pk=user.pk).exists():
+            context.course = exam.course
+        else:
+            context.course = course_create(
+                teacher=user, title=title or "Course from the LMS", code=(claim.get("label") or "")[:40]
+            )
+        context.save(update_fields=["course"])
+    return context
+
+
+@transaction.atomic
+def launch_accept(*, platform: LtiPlatform, launch_data: dict) -> LaunchOutcome:
+    """Act on a resource-link launch pylti1p3 has validated: find or create the user by the
+    platform's `sub` (then e-mail), map the LMS context to a Procto course (made on the first
+    Instructor launch), enrol a Learner in it (Source.LTI), add an Instructor to its teachers,
+    and remember which exam the link opens. An existing account's role is never changed.
+    Raises LaunchRefused."""
+    role = launch_role(launch_data)
+    user = _user_for(platform, launch_data, role)
+    if not user.is_active:
+        raise LaunchRefused("This Procto account is disabled.")
+    teaches = role == User.Role.TEACHER and user.role in User.STAFF_ROLES
+    if role == User.Role.TEACHER and not teaches:
+        raise LaunchRefused(
+            "The LMS says you teach this course, but your Procto account is not a teacher's: "
+            "ask a Procto administrator."
+        )
+    named = _exam_named(launch_data)
+    context = _context_for(platform, launch_data, user, teaches, named)
+    course = context.course
+    if teaches:
+        course.teachers.add(user)
+    elif user.role == User.Role.STUDENT:
+        course_enrol(course=course, students=[user], source=Enrolment.Source.LTI)
+    # A staff account launched as a Learner (a teacher trying the student view) is signed in as it is.
+
+    claim = launch_data.get(CLAIM + "resource_link") or {}
+    exam = None
+    if claim.get("id"):
+        link, _ = LtiResourceLink.objects.get_or_create(
+            platform=platform,
+            resource_link_id=claim["id"],
+            defaults={"context": context, "title": (claim.get("title") or "")[:255]},
+        )
+        if named is not None and named.course_id == course.pk and link.exam_id != named.pk:
+            link.exam = named
+            link.save(update_fields=["exam"])
+        if link.exam is not None and link.exam.course_id == course.pk:
+            exam = link.exam
+    logger.info(
+        "LTI launch by %s (%s) from %s into course %s, exam %s",
+        user.pk,
+        role,
+        platform.issuer,
+        course.pk,
+        exam.pk if exam else None,
+    )
+    return LaunchOutcome(user=user, course=course, exam=exam)

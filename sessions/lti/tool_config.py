@@ -1,0 +1,88 @@
+"""pylti1p3's view of our registrations (sessions.models.LtiPlatform) and a nonce that can be
+used once."""
+
+from __future__ import annotations
+
+from django.core.cache import cache
+from pylti1p3.contrib.django.launch_data_storage.cache import DjangoCacheDataStorage
+from pylti1p3.contrib.django.session import DjangoSessionService
+from pylti1p3.deployment import Deployment
+from pylti1p3.registration import Registration
+from pylti1p3.tool_config import ToolConfAbstract
+
+from sessions.lti.keys import tool_key_current, tool_key_private_pem
+from sessions.models import LtiDeployment, LtiPlatform
+
+NONCE_SECONDS = 10 * 60
+
+
+def _registration(platform: LtiPlatform) -> Registration:
+    key = tool_key_current()
+    registration = (
+        Registration()
+        .set_issuer(platform.issuer)
+        .set_client_id(platform.client_id)
+        .set_auth_login_url(platform.auth_login_url)
+        .set_auth_token_url(platform.auth_token_url)
+        .set_key_set_url(platform.key_set_url or None)
+        .set_key_set(platform.key_set or None)
+        .set_tool_private_key(tool_key_private_pem(key))
+    )
+    if platform.auth_audience:
+        registration.set_auth_audience(platform.auth_audience)
+    return registration
+
+
+def platform_find(iss: str, client_id: str | None) -> LtiPlatform | None:
+    """The active registration of `iss` (and `client_id`; a login initiation may omit it when the
+    issuer has only one)."""
+    platforms = LtiPlatform.objects.filter(issuer=iss, is_active=True)
+    if client_id:
+        return platforms.filter(client_id=client_id).first()
+    found = list(platforms[:2])
+    return found[0] if len(found) == 1 else None
+
+
+class ProctoToolConf(ToolConfAbstract):
+    """Registrations from the database; one issuer may have several client ids."""
+
+    def check_iss_has_one_client(self, iss: str) -> bool:
+        return False
+
+    def check_iss_has_many_clients(self, iss: str) -> bool:
+        return True
+
+    def find_registration_by_issuer(self, iss, *args, **kwargs):
+        platform = platform_find(iss, None)
+        return _registration(platform) if platform else None
+
+    def find_registration_by_params(self, iss, client_id, *args, **kwargs):
+        platform = platform_find(iss, client_id)
+        return _registration(platform) if platform else None
+
+    def find_deployment(self, iss, deployment_id):
+        return None  # every issuer is "many clients": pylti1p3 calls find_deployment_by_params
+
+    def find_deployment_by_params(self, iss, deployment_id, client_id, *args, **kwargs):
+        known = LtiDeployment.objects.filter(
+            platform__issuer=iss,
+            platform__client_id=client_id,
+            platform__is_active=True,
+            deployment_id=deployment_id,
+        ).exists()
+        return Deployment().set_deployment_id(deployment_id) if known else None
+
+
+class SingleUseNonceSessionService(DjangoSessionService):
+    """pylti1p3 only checks that a nonce was issued, so the same id_token could be posted again;
+    here the check consumes it (cache.delete is atomic: of two concurrent replays one wins)."""
+
+    def save_nonce(self, nonce: str) -> None:
+        cache.set(f"lti:nonce:{nonce}", True, NONCE_SECONDS)
+
+    def check_nonce(self, nonce: str) -> bool:
+        return bool(cache.delete(f"lti:nonce:{nonce}"))
+
+
+def launch_data_storage() -> DjangoCacheDataStorage:
+    return DjangoCacheDataStorage(cache_name="default")

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from sessions.lti import views
+
+urlpatterns = [
+    path("login", views.lti_login, name="lti-login"),
+    path("launch", views.lti_launch, name="lti-launch"),
+    path("jwks", views.lti_jwks, name="lti-jwks"),
+]
