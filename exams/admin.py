@@ -313,6 +313,7 @@ class CourseAdmin(admin.ModelAdmin):
     readonly_fields = ["join_code", "enrol_csv_link"]
     fields = ["title", "code", "term", "teachers", "proctors", "join_code", "enrol_csv_link"]
     inlines = [EnrolmentInline]
+    actions = ["new_join_code"]
 
     def get_queryset(self, request):
         return courses_visible_to(request.user).distinct()
@@ -348,6 +349,13 @@ class CourseAdmin(admin.ModelAdmin):
     @admin.display(description="students")
     def student_count(self, course: models.Course) -> int:
         return course.enrolments.count()
+
+    @admin.action(description="New join code (the old one stops working)")
+    def new_join_code(self, request, queryset) -> None:
+        # The changelist lists only the courses the user may change (get_queryset).
+        for course in queryset:
+            code = services.course_join_code_rotate(course=course)
+            self.message_user(request, f"{course}: the join code is now {code}.", messages.SUCCESS)
 
     @admin.display(description="enrol from a file")
     def enrol_csv_link(self, course: models.Course) -> str:

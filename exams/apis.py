@@ -22,6 +22,8 @@ from exams.selectors import (
 )
 from exams.serializers import (
     CourseInput,
+    CourseJoinInput,
+    CourseJoinOutput,
     CourseOutput,
     CourseStudentsInput,
     EnrolmentReportOutput,
@@ -141,3 +143,16 @@ class CourseStudentApi(APIView):
         if not services.course_student_remove(course=course, student_id=student_id):
             raise NotFoundError("No such student in this course.")
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CourseJoinApi(APIView):
+    """A student joins a course with its join code (wrong codes are counted: 429 after 10)."""
+
+    permission_classes = [capability_required(Can.TAKE_EXAMS)]
+
+    @extend_schema(request=CourseJoinInput, responses={200: CourseJoinOutput, **errors(404)})
+    def post(self, request: Request) -> Response:
+        data = CourseJoinInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        course, created = services.course_join(student=request.user, code=data.validated_data["code"])
+        return Response(CourseJoinOutput({"course": course, "newly_enrolled": created}).data)

@@ -115,3 +115,12 @@ class RosterUploadForm(forms.Form):
         if not data.get("content"):
             raise forms.ValidationError("Choose a CSV file.")
         return data
+
+
+class JoinCodeForm(forms.Form):
+    code = forms.CharField(
+        label="Join code",
+        max_length=20,
+        help_text="The eight characters your teacher gave you.",
+        widget=forms.TextInput({"autocomplete": "off", "autocapitalize": "characters"}),
+    )

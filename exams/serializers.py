@@ -228,6 +228,20 @@ class CourseInput(serializers.Serializer):
     term = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
 
 
+class CourseJoinInput(serializers.Serializer):
+    code = serializers.CharField(max_length=20)
+
+
+class CourseJoinOutput(serializers.Serializer):
+    """The course as its student sees it: no join code, no roster."""
+
+    id = serializers.CharField(source="course.pk")
+    title = serializers.CharField(source="course.title")
+    code = serializers.CharField(source="course.code")
+    term = serializers.CharField(source="course.term")
+    newly_enrolled = serializers.BooleanField(help_text="False when the student was in the course already.")
+
+
 class CourseOutput(serializers.ModelSerializer):
     id = serializers.CharField(read_only=True)
     teacher_ids = serializers.SerializerMethodField()

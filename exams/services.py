@@ -4,14 +4,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.invitations import student_invite
 from accounts.models import User
-from exams.models import Course, Enrolment, Exam, Question
+from accounts.permissions import Can, user_can
+from exams.errors import JoinCodeLocked, JoinCodeUnknown
+from exams.models import Course, Enrolment, Exam, Question, new_join_code
 from exams.settings_fields import EXAM_SETTING_NAMES
-from procto.errors import ConflictError
+from procto.errors import ConflictError, ForbiddenError
+
+# Wrong join codes a student may enter per window before they are locked out for its rest: a
+# code is 8 of 31 characters (31^8, about 8.5e11), so 10 guesses per 15 minutes find none.
+JOIN_CODE_FAILURES = 10
+JOIN_CODE_WINDOW_SECONDS = 15 * 60
 
 EXAM_FIELDS = {
     "title",
@@ -215,3 +223,47 @@ def course_student_remove(*, course: Course, student_id) -> bool:
     were not in it."""
     deleted, _ = Enrolment.objects.filter(course=course, student_id=student_id).delete()
     return bool(deleted)
+
+
+def _join_failure_key(student: User) -> str:
+    return f"join-code-fail:{student.pk}"
+
+
+@transaction.atomic
+def course_join(*, student: User, code: str) -> tuple[Course, bool]:
+    """Enrol a student in the course whose join code this is (source JOIN_CODE); already in it,
+    nothing changes. Returns (course, whether newly enrolled).
+
+    Raises ForbiddenError for a staff account, JoinCodeUnknown for a code no course has (counted
+    in the cache per student, as accounts.throttle counts failed log-ins), JoinCodeLocked after
+    JOIN_CODE_FAILURES wrong codes in a window, until the window ends (even for a right code)."""
+    if not user_can(student, Can.TAKE_EXAMS):
+        raise ForbiddenError("Only students join courses.")
+    key = _join_failure_key(student)
+    if (cache.get(key) or 0) >= JOIN_CODE_FAILURES:
+        raise JoinCodeLocked()
+    # Typed from a board: spaces and lower case are forgiven.
+    course = Course.objects.filter(join_code="".join(code.split()).upper()).first()
+    if course is None:
+        # add() starts the window only once; incr() is atomic in Redis and in locmem.
+        cache.add(key, 0, timeout=JOIN_CODE_WINDOW_SECONDS)
+        try:
+            cache.incr(key)
+        except ValueError:  # expired between add and incr: this failure starts a new window
+            cache.set(key, 1, timeout=JOIN_CODE_WINDOW_SECONDS)
+        raise JoinCodeUnknown()
+    _, created = Enrolment.objects.get_or_create(
+        course=course, student=student, defaults={"source": Enrolment.Source.JOIN_CODE}
+    )
+    return course, created
+
+
+@transaction.atomic
+def course_join_code_rotate(*, course: Course) -> str:
+    """Give the course a new join code; the old one stops working at once. Returns the new one."""
+    code = new_join_code()
+    while Course.objects.filter(join_code=code).exists():  # 31^8 codes: practically never
+        code = new_join_code()
+    course.join_code = code
+    course.save(update_fields=["join_code"])
+    return code

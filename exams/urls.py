@@ -4,4 +4,5 @@ from exams import views
 
 urlpatterns = [
     path("<int:exam_id>/preview/", views.exam_preview, name="exam-preview"),
+    path("courses/join/", views.course_join, name="course-join"),
 ]

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
 
+from exams import services
+from exams.errors import JoinCodeLocked, JoinCodeUnknown
+from exams.forms import JoinCodeForm
 from exams.selectors import exam_get_for_user, exam_student_payload
 
 
@@ -15,3 +19,21 @@ def exam_preview(request: HttpRequest, exam_id: int) -> HttpResponse:
     exam = exam_get_for_user(user=request.user, exam_id=exam_id, for_edit=True)
     questions = list(exam_student_payload(exam)["questions"].values())
     return render(request, "exams/preview.html", {"exam": exam, "questions": questions})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def course_join(request: HttpRequest) -> HttpResponse:
+    """A student enters a course's join code and is enrolled (staff: refused by the service)."""
+    form = JoinCodeForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            course, created = services.course_join(student=request.user, code=form.cleaned_data["code"])
+        except (JoinCodeUnknown, JoinCodeLocked) as exc:
+            form.add_error("code", exc.message)
+            status = exc.status
+        else:
+            messages.success(request, f"You joined {course}." if created else f"You are already in {course}.")
+            return redirect("home")
+    return render(request, "exams/course_join.html", {"form": form}, status=status)

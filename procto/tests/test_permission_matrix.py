@@ -146,6 +146,13 @@ MATRIX = [
     ),
     Row(COURSE_STUDENT, "DELETE", roles(student=403, teacher=204, proctor=403, admin=204), obj="own"),
     Row(COURSE_STUDENT, "DELETE", roles(student=403, teacher=404, proctor=403, admin=204), obj="other"),
+    # Students join with a course's code; this one cannot exist (join codes have no O): 404.
+    Row(
+        "api/courses/join",
+        "POST",
+        roles(student=404, teacher=403, proctor=403, admin=403),
+        body={"code": "NOSUCHOU"},
+    ),
     # --- sessions: "own" is the student's own session (on the exam the teacher owns and the
     # proctor watches); "other" is a session the role has no business with.
     Row(
