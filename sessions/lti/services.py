@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import QuerySet
 from pylti1p3.roles import StudentRole, TeacherRole
 
 from accounts.models import User
@@ -101,13 +102,8 @@ def _context_for(
     return context
 
 
-@transaction.atomic
-def launch_accept(*, platform: LtiPlatform, launch_data: dict) -> LaunchOutcome:
-    """Act on a resource-link launch pylti1p3 has validated: find or create the user by the
-    platform's `sub` (then e-mail), map the LMS context to a Procto course (made on the first
-    Instructor launch), enrol a Learner in it (Source.LTI), add an Instructor to its teachers,
-    and remember which exam the link opens. An existing account's role is never changed.
-    Raises LaunchRefused."""
+def _launch_user(platform: LtiPlatform, launch_data: dict) -> tuple[User, bool]:
+    """The launch's Procto user, and whether they launched as a teacher of the LMS course."""
     role = launch_role(launch_data)
     user = _user_for(platform, launch_data, role)
     if not user.is_active:
@@ -118,6 +114,17 @@ def launch_accept(*, platform: LtiPlatform, launch_data: dict) -> LaunchOutcome:
             "The LMS says you teach this course, but your Procto account is not a teacher's: "
             "ask a Procto administrator."
         )
+    return user, teaches
+
+
+@transaction.atomic
+def launch_accept(*, platform: LtiPlatform, launch_data: dict) -> LaunchOutcome:
+    """Act on a resource-link launch pylti1p3 has validated: find or create the user by the
+    platform's `sub` (then e-mail), map the LMS context to a Procto course (made on the first
+    Instructor launch), enrol a Learner in it (Source.LTI), add an Instructor to its teachers,
+    and remember which exam the link opens. An existing account's role is never changed.
+    Raises LaunchRefused."""
+    user, teaches = _launch_user(platform, launch_data)
     named = _exam_named(launch_data)
     context = _context_for(platform, launch_data, user, teaches, named)
     course = context.course
@@ -143,9 +150,60 @@ def launch_accept(*, platform: LtiPlatform, launch_data: dict) -> LaunchOutcome:
     logger.info(
         "LTI launch by %s (%s) from %s into course %s, exam %s",
         user.pk,
-        role,
+        "instructor" if teaches else "learner",
         platform.issuer,
         course.pk,
         exam.pk if exam else None,
     )
     return LaunchOutcome(user=user, course=course, exam=exam)
+
+
+# --- Deep Linking: a teacher picks the exam a new LMS link opens ------------------------------------
+
+
+@transaction.atomic
+def deep_link_accept(*, platform: LtiPlatform, launch_data: dict) -> User:
+    """The teacher of a Deep Linking launch (only Instructors may pick). Raises LaunchRefused."""
+    user, teaches = _launch_user(platform, launch_data)
+    if not teaches:
+        raise LaunchRefused("Only the course's instructors choose Procto exams.")
+    return user
+
+
+def _context_of(platform: LtiPlatform, launch_data: dict) -> LtiContext | None:
+    claim = launch_data.get(CLAIM + "context") or {}
+    if not claim.get("id"):
+        return None
+    return (
+        LtiContext.objects.select_related("course").filter(platform=platform, context_id=claim["id"]).first()
+    )
+
+
+def deep_link_exams(*, platform: LtiPlatform, launch_data: dict, user: User) -> QuerySet[Exam]:
+    """The exams the teacher may place: those of the Procto course the LMS course maps to, or,
+    before it maps to one, of every course they teach."""
+    exams = Exam.objects.filter(course__teachers=user).select_related("course").order_by("title", "pk")
+    context = _context_of(platform, launch_data)
+    if context is not None and context.course is not None:
+        exams = exams.filter(course=context.course)
+    return exams
+
+
+@transaction.atomic
+def deep_link_exam_pick(*, platform: LtiPlatform, launch_data: dict, user: User, exam_id) -> Exam:
+    """The exam the teacher picked, checked against `deep_link_exams`; an LMS course not yet
+    mapped maps to the exam's course (so the link's learners are enrolled where the exam is)."""
+    exam = deep_link_exams(platform=platform, launch_data=launch_data, user=user).filter(pk=exam_id).first()
+    if exam is None:
+        raise LaunchRefused("Pick one of the exams listed.", status=400)
+    claim = launch_data.get(CLAIM + "context") or {}
+    if claim.get("id"):
+        context, _ = LtiContext.objects.get_or_create(
+            platform=platform,
+            context_id=claim["id"],
+            defaults={"title": (claim.get("title") or claim.get("label") or "")[:255]},
+        )
+        if context.course is None:
+            context.course = exam.course
+            context.save(update_fields=["course"])
+    return exam

@@ -6,4 +6,5 @@ urlpatterns = [
     path("login", views.lti_login, name="lti-login"),
     path("launch", views.lti_launch, name="lti-launch"),
     path("jwks", views.lti_jwks, name="lti-jwks"),
+    path("deep-link/<str:launch_id>", views.lti_deep_link, name="lti-deep-link"),
 ]

@@ -294,3 +294,97 @@ def test_admin_shows_the_urls_to_enter_in_the_lms_to_administrators_only(platfor
         assert url in page.content.decode()
     client.force_login(world.tess)
     assert client.get(f"/admin/exam_sessions/ltiplatform/{registration.pk}/change/").status_code == 403
+
+
+# --- Deep Linking --------------------------------------------------------------------------------
+
+DEEP_LINKING = "https://purl.imsglobal.org/spec/lti-dl/claim/"
+
+
+def deep_linking_request(platform, client, world, **claims):
+    auth = platform.login_initiation(client)
+    settings = {
+        "deep_link_return_url": f"{ISSUER}/deep-link-return",
+        "accept_types": ["ltiResourceLink"],
+        "accept_presentation_document_targets": ["window"],
+        "data": "platform-opaque-data",
+    }
+    body = {
+        CLAIM + "message_type": "LtiDeepLinkingRequest",
+        DEEP_LINKING + "deep_linking_settings": settings,
+        CLAIM + "resource_link": None,
+    } | claims
+    token = platform.id_token(auth, sub="lms-tess", roles=[INSTRUCTOR], email=world.tess.email, **body)
+    return platform.launch(client, auth, token)
+
+
+def test_deep_linking_teacher_picks_an_exam_and_the_lms_gets_a_signed_link_learners_land_on(
+    platform, client, world
+):
+    response = deep_linking_request(platform, client, world)
+    assert response.status_code == 302 and response["Location"].startswith("/lti/deep-link/")
+    assert signed_in(client) == world.tess
+    picker = client.get(response["Location"])
+    assert picker.status_code == 200
+    page = picker.content.decode()
+    # Tess's exams (the LMS course maps to none yet), not Vic's.
+    assert "Physics final" in page and "Chemistry midterm" in page and "History essay" not in page
+
+    returned = client.post(response["Location"], {"exam": world.physics.pk})
+    assert returned.status_code == 200
+    html = returned.content.decode()
+    assert f'action="{ISSUER}/deep-link-return"' in html and "lti-deep-link-return.js" in html
+    assert f"form-action 'self' {ISSUER}" in returned["Content-Security-Policy"]
+    message = html.split('name="JWT" value="')[1].split('"')[0]
+
+    # The platform verifies the response with Procto's published key, found by the header's kid.
+    kid = jwt.get_unverified_header(message)["kid"]
+    jwk = next(k for k in client.get("/lti/jwks").json()["keys"] if k["kid"] == kid)
+    claims = jwt.decode(message, RSAAlgorithm.from_jwk(jwk), algorithms=["RS256"], audience=ISSUER)
+    assert claims["iss"] == CLIENT_ID
+    assert claims[CLAIM + "message_type"] == "LtiDeepLinkingResponse"
+    assert claims[CLAIM + "deployment_id"] == DEPLOYMENT
+    assert claims[DEEP_LINKING + "data"] == "platform-opaque-data"
+    [item] = claims[DEEP_LINKING + "content_items"]
+    assert item["type"] == "ltiResourceLink" and item["title"] == "Physics final"
+    assert item["url"] == "http://testserver/lti/launch"
+    assert item["custom"] == {"procto_exam_id": str(world.physics.pk)}
+    assert LtiContext.objects.get(context_id="lms-course-7").course == world.physics.course
+
+    # The LMS made the link from that item: a learner launching it lands on the exam, enrolled.
+    learner = Client()
+    auth = platform.login_initiation(learner)
+    token = platform.id_token(
+        auth,
+        sub="lms-lena",
+        roles=[LEARNER],
+        email="lena@lms.example",
+        **{CLAIM + "resource_link": {"id": "link-2"}, CLAIM + "custom": item["custom"]},
+    )
+    response = platform.launch(learner, auth, token)
+    assert response["Location"] == f"/exams/{world.physics.pk}/consent/"
+    assert world.physics.course.enrolments.filter(student__email="lena@lms.example").exists()
+
+
+def test_deep_linking_is_for_instructors_only(platform, client, world):
+    auth = platform.login_initiation(client)
+    body = {
+        CLAIM + "message_type": "LtiDeepLinkingRequest",
+        DEEP_LINKING + "deep_linking_settings": {
+            "deep_link_return_url": f"{ISSUER}/deep-link-return",
+            "accept_types": ["ltiResourceLink"],
+            "accept_presentation_document_targets": ["window"],
+        },
+    }
+    token = platform.id_token(auth, sub="lms-stu", roles=[LEARNER], email=world.stu.email, **body)
+    response = platform.launch(client, auth, token)
+    assert response.status_code == 403 and signed_in(client) is None
+
+
+def test_deep_linking_picker_refuses_another_user_and_exams_of_other_courses(platform, client, world):
+    response = deep_linking_request(platform, client, world)
+    picker_url = response["Location"]
+    assert client.post(picker_url, {"exam": world.history.pk}).status_code == 400  # Vic's exam
+    vic = Client()
+    vic.force_login(world.vic)
+    assert vic.get(picker_url).status_code == 403
