@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 import uuid
+from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
@@ -45,13 +46,38 @@ class SimulatedPlatform:
         self.jwks_requests = 0
         platform = self
 
+        # Set by a browser test: builds the id_token the auth endpoint posts back to Procto.
+        self.authorize = None
+        self.received: list[dict] = []  # what Procto posted back (Deep Linking responses)
+
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                platform.jwks_requests += 1
-                self.send_response(200 if self.path == "/jwks" else 404)
-                self.send_header("Content-Type", "application/json")
+            def _send(self, status: int, content_type: str, content: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
                 self.end_headers()
-                self.wfile.write(body)
+                self.wfile.write(content)
+
+            def do_GET(self) -> None:
+                url = urlparse(self.path)
+                if url.path == "/auth" and platform.authorize is not None:
+                    # The OIDC authorization endpoint: an auto-submitted form_post of the id_token.
+                    auth = {k: v[0] for k, v in parse_qs(url.query).items()}
+                    form = (
+                        f'<form id="f" method="post" action="{escape(auth["redirect_uri"])}">'
+                        f'<input type="hidden" name="id_token" value="{platform.authorize(auth)}">'
+                        f'<input type="hidden" name="state" value="{escape(auth["state"])}"></form>'
+                        '<script>document.getElementById("f").submit()</script>'
+                    )
+                    self._send(200, "text/html", form.encode())
+                    return
+                platform.jwks_requests += 1
+                self._send(200 if url.path == "/jwks" else 404, "application/json", body)
+
+            def do_POST(self) -> None:
+                length = int(self.headers["Content-Length"])
+                form = parse_qs(self.rfile.read(length).decode())
+                platform.received.append({"path": self.path} | {k: v[0] for k, v in form.items()})
+                self._send(200, "text/html", b"<p>Received by the LMS</p>")
 
             def log_message(self, *args) -> None:
                 pass
