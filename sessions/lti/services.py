@@ -193,7 +193,8 @@ def deep_link_exams(*, platform: LtiPlatform, launch_data: dict, user: User) -> 
 def deep_link_exam_pick(*, platform: LtiPlatform, launch_data: dict, user: User, exam_id) -> Exam:
     """The exam the teacher picked, checked against `deep_link_exams`; an LMS course not yet
     mapped maps to the exam's course (so the link's learners are enrolled where the exam is)."""
-    exam = deep_link_exams(platform=platform, launch_data=launch_data, user=user).filter(pk=exam_id).first()
+    exams = deep_link_exams(platform=platform, launch_data=launch_data, user=user)
+    exam = exams.filter(pk=int(exam_id)).first() if str(exam_id or "").isdigit() else None
     if exam is None:
         raise LaunchRefused("Pick one of the exams listed.", status=400)
     claim = launch_data.get(CLAIM + "context") or {}

@@ -150,13 +150,15 @@ def _deep_link_response(request: HttpRequest, message_launch: DjangoMessageLaunc
     return_url = message_launch.get_launch_data()[
         "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
     ]["deep_link_return_url"]
+    origin = urlparse(return_url)
+    if origin.scheme not in ("http", "https") or not origin.netloc:
+        return _refused(request, 400, "The LMS gave no web address to return the chosen exam to.")
     response = render(
         request,
         "sessions/lti_deep_link_return.html",
         {"return_url": return_url, "jwt": message, "exam": exam},
     )
     # The Content-Security-Policy lets forms post to our own site only; this one goes to the LMS.
-    origin = urlparse(return_url)
     response._csp_update = {"form-action": [f"{origin.scheme}://{origin.netloc}"]}
     return response
 

@@ -411,6 +411,7 @@ def test_deep_linking_picker_refuses_another_user_and_exams_of_other_courses(pla
     response = deep_linking_request(platform, client, world)
     picker_url = response["Location"]
     assert client.post(picker_url, {"exam": world.history.pk}).status_code == 400  # Vic's exam
+    assert client.post(picker_url, {"exam": "physics"}).status_code == 400
     vic = Client()
     vic.force_login(world.vic)
     assert vic.get(picker_url).status_code == 403
