@@ -242,6 +242,13 @@ class LtiPlatform(models.Model):
         null=True, blank=True, help_text='The platform\'s JWKS ({"keys": [...]}) when it has no URL.'
     )
     is_active = models.BooleanField(default=True, help_text="Inactive platforms cannot launch Procto.")
+    links_accounts_by_email = models.BooleanField(
+        "link accounts by e-mail",
+        default=False,
+        help_text="Sign a first launch into the existing Procto account with the same e-mail (and "
+        "role). Only for an LMS whose users cannot change their own address unconfirmed: "
+        "otherwise an LMS user could take over someone's Procto account by claiming its address.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import QuerySet
-from pylti1p3.roles import StudentRole, TeacherRole
+from pylti1p3.roles import TeacherRole
 
 from accounts.models import User
 from exams.models import Course, Enrolment, Exam
+from exams.selectors import database_id
 from exams.services import course_create, course_enrol
 from procto.errors import ApplicationError
 from sessions.models import LtiContext, LtiPlatform, LtiResourceLink, LtiUser
@@ -20,6 +21,8 @@ logger = logging.getLogger(__name__)
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 EXAM_PARAMETER = "procto_exam_id"  # the custom parameter naming the exam a link opens
+# A learner in the LMS course (LTI 1.3 context role, full or short form).
+LEARNER_ROLES = frozenset({"http://purl.imsglobal.org/vocab/lis/v2/membership#Learner", "Learner"})
 
 
 class LaunchRefused(ApplicationError):
@@ -40,7 +43,10 @@ def launch_role(launch_data: dict) -> str:
     Learner → student. Platform-wide administrators are never made from a launch."""
     if TeacherRole(launch_data).check():
         return User.Role.TEACHER
-    if StudentRole(launch_data).check():
+    # Only a learner of this course: pylti1p3's StudentRole also takes institution and system
+    # roles (Canvas sends system/person#User with everyone's roles), so a mentor, a parent or a
+    # designer would otherwise become an enrolled student.
+    if any(role in LEARNER_ROLES for role in launch_data.get(CLAIM + "roles") or []):
         return User.Role.STUDENT
     raise LaunchRefused("Your role in the LMS (neither instructor nor learner) has no place in Procto.")
 
@@ -52,6 +58,16 @@ def _user_for(platform: LtiPlatform, launch_data: dict, role: str) -> User:
         return link.user
     email = (launch_data.get("email") or "").strip().lower()
     user = User.objects.filter(email__iexact=email).first() if email else None
+    if user is not None and (
+        not platform.links_accounts_by_email or LtiUser.objects.filter(platform=platform, user=user).exists()
+    ):
+        # An e-mail claim alone is only believed where the school says its LMS confirms addresses,
+        # and never for an account this LMS already links to another of its users.
+        raise LaunchRefused(
+            "A Procto account already has this e-mail address: sign in to Procto directly, or ask "
+            "a Procto administrator to link it to your LMS account.",
+            status=403,
+        )
     if user is not None and (user.is_superuser or user.role != role):
         # Some LMSs let a user set their own address: an e-mail claim alone never signs anyone in
         # to an account of another role (a Learner into a teacher's, anyone into an admin's).
@@ -72,8 +88,12 @@ def _user_for(platform: LtiPlatform, launch_data: dict, role: str) -> User:
 
 
 def _exam_named(launch_data: dict) -> Exam | None:
-    value = str((launch_data.get(CLAIM + "custom") or {}).get(EXAM_PARAMETER, "")).strip()
-    return Exam.objects.filter(pk=int(value)).first() if value.isdigit() else None
+    custom = launch_data.get(CLAIM + "custom")
+    value = custom.get(EXAM_PARAMETER, "") if isinstance(custom, dict) else ""
+    try:
+        return Exam.objects.filter(pk=database_id(value)).first()
+    except ValueError:  # absent, or not an id a teacher could have meant ("²", "abc", 2**64)
+        return None
 
 
 def _context_for(
@@ -194,7 +214,10 @@ def deep_link_exam_pick(*, platform: LtiPlatform, launch_data: dict, user: User,
     """The exam the teacher picked, checked against `deep_link_exams`; an LMS course not yet
     mapped maps to the exam's course (so the link's learners are enrolled where the exam is)."""
     exams = deep_link_exams(platform=platform, launch_data=launch_data, user=user)
-    exam = exams.filter(pk=int(exam_id)).first() if str(exam_id or "").isdigit() else None
+    try:
+        exam = exams.filter(pk=database_id(exam_id)).first()
+    except ValueError:  # not a number, or one no exam could have ("²", 2**64)
+        exam = None
     if exam is None:
         raise LaunchRefused("Pick one of the exams listed.", status=400)
     claim = launch_data.get(CLAIM + "context") or {}

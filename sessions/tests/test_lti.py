@@ -143,6 +143,8 @@ def platform(db, monkeypatch):
         auth_login_url=f"{ISSUER}/auth",
         auth_token_url=f"{ISSUER}/token",
         key_set_url=simulated.jwks_url,
+        # The school vouches that its LMS confirms addresses: Tess's first launch finds her account.
+        links_accounts_by_email=True,
     )
     LtiDeployment.objects.create(platform=registration, deployment_id=DEPLOYMENT)
     yield simulated
@@ -415,3 +417,64 @@ def test_deep_linking_picker_refuses_another_user_and_exams_of_other_courses(pla
     vic = Client()
     vic.force_login(world.vic)
     assert vic.get(picker_url).status_code == 403
+
+
+def test_an_email_claim_alone_signs_nobody_in_unless_the_school_trusts_its_lms(platform, client, world):
+    LtiPlatform.objects.update(links_accounts_by_email=False)
+    auth = platform.login_initiation(client)
+    token = platform.id_token(auth, sub="lms-stu", roles=[LEARNER], email=world.stu.email)
+    response = platform.launch(client, auth, token)
+    assert response.status_code == 403 and signed_in(client) is None
+    assert "already has this e-mail address" in response.content.decode()
+    assert not LtiUser.objects.exists()
+
+
+def test_a_second_lms_user_claiming_a_linked_accounts_email_is_refused(platform, client, world):
+    custom = {CLAIM + "custom": {"procto_exam_id": str(world.physics.pk)}}
+    auth = platform.login_initiation(client)
+    tess = platform.id_token(auth, sub="lms-tess", roles=[INSTRUCTOR], email=world.tess.email, **custom)
+    assert platform.launch(client, auth, tess).status_code == 302
+    client.logout()
+    auth = platform.login_initiation(client)
+    eve = platform.id_token(auth, sub="lms-eve", roles=[INSTRUCTOR], email=world.tess.email, **custom)
+    response = platform.launch(client, auth, eve)
+    assert response.status_code == 403 and signed_in(client) is None
+    assert list(LtiUser.objects.values_list("sub", flat=True)) == ["lms-tess"]
+
+
+@pytest.mark.parametrize(
+    "roles",
+    [
+        [
+            "http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor",
+            "http://purl.imsglobal.org/vocab/lis/v2/system/person#User",
+        ],
+        ["http://purl.imsglobal.org/vocab/lis/v2/institution/person#Student"],
+        ["http://purl.imsglobal.org/vocab/lis/v2/membership#ContentDeveloper"],
+    ],
+)
+def test_only_a_learner_of_the_course_becomes_a_student(platform, client, world, roles):
+    custom = {CLAIM + "custom": {"procto_exam_id": str(world.physics.pk)}}
+    auth = platform.login_initiation(client)
+    tess = platform.id_token(auth, sub="lms-tess", roles=[INSTRUCTOR], email=world.tess.email, **custom)
+    assert platform.launch(client, auth, tess).status_code == 302
+    client.logout()
+    auth = platform.login_initiation(client)
+    response = platform.launch(client, auth, platform.id_token(auth, sub="lms-parent", roles=roles, **custom))
+    assert response.status_code == 403 and signed_in(client) is None
+    assert not User.objects.filter(email__startswith="lti-").exists()
+
+
+@pytest.mark.parametrize("exam_id", ["²", "abc", str(2**64), "-1"])
+def test_a_link_naming_no_real_exam_lands_on_the_dashboard(platform, client, world, exam_id):
+    custom = {CLAIM + "custom": {"procto_exam_id": str(world.physics.pk)}}
+    auth = platform.login_initiation(client)
+    tess = platform.id_token(auth, sub="lms-tess", roles=[INSTRUCTOR], email=world.tess.email, **custom)
+    assert platform.launch(client, auth, tess).status_code == 302
+    client.logout()
+    auth = platform.login_initiation(client)
+    # Another link of the same LMS course (no exam mapped to it yet), naming a bad id.
+    claims = {CLAIM + "custom": {"procto_exam_id": exam_id}, CLAIM + "resource_link": {"id": "link-2"}}
+    token = platform.id_token(auth, sub="lms-lena", roles=[LEARNER], **claims)
+    response = platform.launch(client, auth, token)
+    assert response.status_code == 302 and response["Location"] == "/"
