@@ -112,6 +112,9 @@ class RosterUploadForm(forms.Form):
                 data["content"] = upload.read().decode("utf-8-sig")
             except UnicodeDecodeError:
                 raise forms.ValidationError("Save the file as CSV in UTF-8.") from None
+            if "\x00" in data["content"]:
+                # Not text: and the hidden field that carries it to the confirmation would refuse it.
+                raise forms.ValidationError("This file is not a CSV text file (it contains NUL bytes).")
         if not data.get("content"):
             raise forms.ValidationError("Choose a CSV file.")
         return data

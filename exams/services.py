@@ -48,9 +48,11 @@ def _questions_replace(exam: Exam, questions: Iterable[dict]) -> None:
 
 def course_default_for(*, teacher: User) -> Course:
     """The teacher's own course, where their exams land when they name none (made on demand)."""
+    title = f"{teacher.display_name}'s exams"
+    limit = Course._meta.get_field("title").max_length
     course, created = Course.objects.get_or_create(
         default_for=teacher,
-        defaults={"title": f"{teacher.display_name}'s exams"},
+        defaults={"title": title if len(title) <= limit else title[: limit - 9].rstrip() + "…'s exams"},
     )
     if created:
         course.teachers.add(teacher)

@@ -16,6 +16,11 @@ from procto.errors import NotFoundError
 from sessions.models import Admission, ExamConsent, ExamSession, IdentityCheck, SystemCheck
 
 # Teachers oversee their own exams, proctors those assigned to them (exams.selectors.exams_visible_to).
+# Enrolments that show staff a student's identity images before the student sets out on an exam:
+# those the student made (join code) or the school's LMS or records vouched for. A teacher who
+# typed someone's address in (admin, CSV, API) sees nothing until that student acts on one of the
+# course's exams: otherwise any teacher could enrol anyone to look at their ID card.
+VOUCHED = (Enrolment.Source.JOIN_CODE, Enrolment.Source.LTI, Enrolment.Source.MIGRATION)
 STAFF_WHO_OVERSEE = (User.Role.TEACHER, User.Role.PROCTOR)
 
 
@@ -33,9 +38,9 @@ def sessions_watchable_by(user: User) -> QuerySet[ExamSession]:
 def student_overseen_by(*, staff: User, student: User) -> bool:
     """Has `student` prepared for or sat an exam that `staff` oversees (admins: any student)?
 
-    Enrolment in a course they teach or proctor counts, and so do consent, a system or identity
-    check, an admission request or a session on an exam they oversee: teachers review their
-    students' identity verifications from enrolment on.
+    An enrolment the student or the school vouched for (VOUCHED) in a course they teach or
+    proctor counts, and so do consent, a system or identity check, an admission request or a
+    session on an exam they oversee.
     """
     if user_can(staff, Can.SEE_ALL_EXAMS):
         return True
@@ -49,7 +54,8 @@ def student_overseen_by(*, staff: User, student: User) -> bool:
         (SystemCheck, "user"),
         (ExamConsent, "user"),
     )
-    if Enrolment.objects.filter(student=student, course__in=courses_visible_to(staff).values("pk")).exists():
+    courses = courses_visible_to(staff).values("pk")
+    if Enrolment.objects.filter(student=student, course__in=courses, source__in=VOUCHED).exists():
         return True
     return any(
         model.objects.filter(**{field: student, "exam__in": exam_ids}).exists() for model, field in related
@@ -77,7 +83,7 @@ def students_overseen_by(staff: User) -> QuerySet[User]:
     exam_ids = exams_visible_to(staff).values("pk")
     courses = courses_visible_to(staff).values("pk")
     return User.objects.filter(
-        Q(pk__in=Enrolment.objects.filter(course__in=courses).values("student"))
+        Q(pk__in=Enrolment.objects.filter(course__in=courses, source__in=VOUCHED).values("student"))
         | Q(pk__in=ExamSession.objects.filter(exam__in=exam_ids).values("student"))
         | Q(pk__in=Admission.objects.filter(exam__in=exam_ids).values("student"))
         | Q(pk__in=IdentityCheck.objects.filter(exam__in=exam_ids).values("user"))

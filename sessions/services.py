@@ -256,7 +256,7 @@ def exam_session_answers_save(
         _check_answer_window(session, now)
         saved, stale = [], []
         for question, item in _parse_answers(session, answers):
-            seq = item.get("sequence") or sequence
+            seq = item["sequence"] if item.get("sequence") is not None else sequence
             wrote = _write_answer(session, question, item, seq, now)
             (saved if wrote else stale).append(str(question.pk))
     return SaveResult(saved=saved, stale=stale, deadline=session.deadline)

@@ -23,7 +23,7 @@ def courses_for_existing_exams(apps, schema_editor):
         if course is None:
             name = f"{author.first_name} {author.last_name}".strip() or author.email
             course = Course.objects.filter(default_for=author).first() or Course.objects.create(
-                title=f"{name}'s exams", join_code=_code(Course), default_for=author
+                title=f"{name[:180]}'s exams", join_code=_code(Course), default_for=author
             )
             course.teachers.add(author)
             own_course[author.pk] = course

@@ -161,3 +161,12 @@ def test_a_file_without_an_email_column_is_refused_as_a_whole(client, world):
     response = upload(client, world.physics.course, "name,number\nStu,1\n")
     assert "The file has no e-mail column" in response.content.decode()
     assert Enrolment.objects.filter(course=world.physics.course).count() == 2
+
+
+def test_a_file_with_nul_bytes_is_refused_with_a_message(client, world):
+    client.force_login(world.tess)
+    course = world.chemistry.course
+    response = upload(client, course, "email,first name,last name\nsid@school.example,Sid\x00,Stranger\n")
+    assert response.status_code == 200
+    assert "not a CSV text file" in response.content.decode()
+    assert list(course.students.values_list("email", flat=True)) == ["cat@school.example"]

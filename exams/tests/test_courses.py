@@ -299,8 +299,8 @@ def test_an_exam_added_in_the_admin_goes_into_the_course_picked(client, world):
 def test_teachers_review_the_identity_verifications_of_their_enrolled_students(
     client, world, settings, tmp_path
 ):
-    # Sid has not set out on any exam yet: enrolment alone puts his verification before the
-    # teachers of his course ("a teacher will review it" must be true), and before nobody else.
+    # Sid has not set out on any exam yet: joining a course puts his verification before the
+    # teachers of that course ("a teacher will review it" must be true), and before nobody else.
     from accounts.identity_service import identity_verify
     from accounts.tests import identity_images as ids
 
@@ -309,8 +309,40 @@ def test_teachers_review_the_identity_verifications_of_their_enrolled_students(
     client.force_login(world.tess)
     listing = "/admin/accounts/identityverification/"
     assert world.sid.email not in client.get(listing).content.decode()
-    Enrolment.objects.create(course=world.chemistry.course, student=world.sid)
+    # Typed in by a teacher: not yet (any teacher could enrol anyone to look at their ID card).
+    enrolment = Enrolment.objects.create(course=world.chemistry.course, student=world.sid)
+    assert world.sid.email not in client.get(listing).content.decode()
+    # Joined with the course's code (or from the LMS): his teachers review it.
+    Enrolment.objects.filter(pk=enrolment.pk).update(source=Enrolment.Source.JOIN_CODE)
     assert world.sid.email in client.get(listing).content.decode()
     assert client.get(f"{listing}{verification.pk}/change/").status_code == 200
     client.force_login(world.vic)
     assert world.sid.email not in client.get(listing).content.decode()
+
+
+def test_a_teacher_who_enrols_a_stranger_does_not_get_to_see_their_id_card(api, world):
+    from sessions.selectors import may_view_identity_of
+
+    api.force_authenticate(world.vic)
+    url = f"/api/courses/{world.history.course_id}/students"
+    assert api.post(url, {"emails": [world.stu.email]}, format="json").json()["data"]["enrolled"] == [
+        world.stu.email
+    ]
+    assert not may_view_identity_of(viewer=world.vic, owner=world.stu)
+    # Once Stu acts on one of the course's exams (here: a session), Vic oversees him.
+    from sessions.tests.factories import ExamSessionFactory
+
+    ExamSessionFactory(exam=world.history, student=world.stu, attempt=1)
+    assert may_view_identity_of(viewer=world.vic, owner=world.stu)
+
+
+def test_a_teacher_with_a_very_long_name_still_gets_an_own_course(api, world):
+    from accounts.models import User
+
+    User.objects.filter(pk=world.vic.pk).update(first_name="V" * 150, last_name="W" * 150)
+    world.vic.refresh_from_db()
+    api.force_authenticate(world.vic)
+    created = api.post("/api/exams", exam_body(), format="json")
+    assert created.status_code == 201
+    course = Course.objects.get(default_for=world.vic)
+    assert len(course.title) <= 200 and course.title.endswith("'s exams")
