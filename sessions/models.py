@@ -330,6 +330,9 @@ class LtiContext(models.Model):
     course = models.ForeignKey(
         "exams.Course", on_delete=models.SET_NULL, null=True, blank=True, related_name="lti_contexts"
     )
+    # Names and Role Provisioning: where the platform serves the course's roster (from launches).
+    memberships_url = models.URLField(max_length=1000, blank=True)
+    roster_synced_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "LTI context"
@@ -351,6 +354,9 @@ class LtiResourceLink(models.Model):
     )
     title = models.CharField(max_length=255, blank=True)
     exam = models.ForeignKey(Exam, on_delete=models.SET_NULL, null=True, blank=True, related_name="lti_links")
+    # Assignment and Grade Services: the gradebook column scores go to (from launches that grant
+    # the score scope).
+    lineitem_url = models.URLField(max_length=1000, blank=True)
 
     class Meta:
         verbose_name = "LTI resource link"

@@ -1,8 +1,23 @@
+import requests
 from celery import shared_task
+from pylti1p3.exception import LtiServiceException
 
 from sessions import services
+from sessions.lti import roster
 
 
 @shared_task(name="sessions.tasks.exam_sessions_expire_overdue")
 def exam_sessions_expire_overdue() -> int:
     return services.exam_sessions_expire_overdue()
+
+
+# An LMS that is down or busy is retried, a minute apart and more (backoff, jittered).
+@shared_task(
+    name="sessions.tasks.lti_roster_sync",
+    ignore_result=True,
+    autoretry_for=(requests.RequestException, LtiServiceException),
+    retry_backoff=60,
+    max_retries=4,
+)
+def lti_roster_sync(context_id: int) -> int:
+    return roster.lti_roster_sync(context_id=context_id).enrolled

@@ -1,10 +1,11 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db import models
 from django.urls import reverse
 from django.utils.html import format_html
 
 from accounts.models import User
 from sessions.lti.keys import tool_key_create
+from sessions.lti.services import roster_sync_enqueue
 from sessions.models import LtiContext, LtiDeployment, LtiPlatform, LtiResourceLink, LtiToolKey, LtiUser
 
 
@@ -80,7 +81,20 @@ class LtiContextAdmin(AdministratorsOnly, admin.ModelAdmin):
     list_select_related = ["platform", "course"]
     search_fields = ["title", "context_id"]
     raw_id_fields = ["course"]
-    readonly_fields = ["platform", "context_id"]
+    readonly_fields = ["platform", "context_id", "memberships_url", "roster_synced_at"]
+    actions = ["roster_sync_now"]
+
+    @admin.action(description="Sync roster now (enrol the LMS course's learners)")
+    def roster_sync_now(self, request, queryset):
+        contexts = list(queryset.exclude(memberships_url="").exclude(course=None))
+        for context in contexts:
+            roster_sync_enqueue(context)
+        self.message_user(
+            request,
+            f"Roster sync started for {len(contexts)} LMS course(s); "
+            f"{queryset.count() - len(contexts)} without a roster URL or Procto course skipped.",
+            messages.SUCCESS,
+        )
 
 
 @admin.register(LtiResourceLink)
@@ -88,7 +102,7 @@ class LtiResourceLinkAdmin(AdministratorsOnly, admin.ModelAdmin):
     list_display = ["__str__", "platform", "context", "exam"]
     list_select_related = ["platform", "context", "exam"]
     raw_id_fields = ["exam"]
-    readonly_fields = ["platform", "resource_link_id", "context"]
+    readonly_fields = ["platform", "resource_link_id", "context", "lineitem_url"]
 
 
 @admin.register(LtiUser)

@@ -14,6 +14,7 @@ from accounts.models import User
 from exams.models import Course, Enrolment, Exam
 from exams.selectors import database_id
 from exams.services import course_create, course_enrol
+from procto.celery import app as celery_app
 from procto.errors import ApplicationError
 from sessions.models import LtiContext, LtiPlatform, LtiResourceLink, LtiUser
 
@@ -21,6 +22,11 @@ logger = logging.getLogger(__name__)
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 EXAM_PARAMETER = "procto_exam_id"  # the custom parameter naming the exam a link opens
+NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
+AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+AGS_SCORE_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
+# Named rather than imported: sessions.tasks imports the LTI services that call the platform.
+ROSTER_TASK = "sessions.tasks.lti_roster_sync"
 # A learner in the LMS course (LTI 1.3 context role, full or short form).
 LEARNER_ROLES = frozenset({"http://purl.imsglobal.org/vocab/lis/v2/membership#Learner", "Learner"})
 
@@ -51,7 +57,7 @@ def launch_role(launch_data: dict) -> str:
     raise LaunchRefused("Your role in the LMS (neither instructor nor learner) has no place in Procto.")
 
 
-def _user_for(platform: LtiPlatform, launch_data: dict, role: str) -> User:
+def user_find_or_create(platform: LtiPlatform, launch_data: dict, role: str) -> User:
     sub = launch_data["sub"]
     link = LtiUser.objects.select_related("user").filter(platform=platform, sub=sub).first()
     if link is not None:
@@ -125,7 +131,7 @@ def _context_for(
 def _launch_user(platform: LtiPlatform, launch_data: dict) -> tuple[User, bool]:
     """The launch's Procto user, and whether they launched as a teacher of the LMS course."""
     role = launch_role(launch_data)
-    user = _user_for(platform, launch_data, role)
+    user = user_find_or_create(platform, launch_data, role)
     if not user.is_active:
         raise LaunchRefused("This Procto account is disabled.")
     teaches = role == User.Role.TEACHER and user.role in User.STAFF_ROLES
@@ -137,13 +143,45 @@ def _launch_user(platform: LtiPlatform, launch_data: dict) -> tuple[User, bool]:
     return user, teaches
 
 
+def _http_url(value) -> str:
+    return value if isinstance(value, str) and value.startswith(("https://", "http://")) else ""
+
+
+def _memberships_url_save(context: LtiContext, launch_data: dict) -> None:
+    """Names and Role Provisioning: where the platform serves this course's roster."""
+    url = _http_url((launch_data.get(NRPS_CLAIM) or {}).get("context_memberships_url"))
+    if url and url != context.memberships_url:
+        context.memberships_url = url[:1000]
+        context.save(update_fields=["memberships_url"])
+
+
+def _lineitem_save(link: LtiResourceLink, launch_data: dict) -> None:
+    """Assignment and Grade Services: the link's gradebook column, when the platform lets Procto
+    post scores to it."""
+    claim = launch_data.get(AGS_CLAIM) or {}
+    url = _http_url(claim.get("lineitem")) if AGS_SCORE_SCOPE in (claim.get("scope") or []) else ""
+    if url and url != link.lineitem_url:
+        link.lineitem_url = url[:1000]
+        link.save(update_fields=["lineitem_url"])
+
+
+def roster_sync_enqueue(context: LtiContext) -> None:
+    """After commit, have a worker sync the LMS course's roster (sessions.lti.roster). robust: a
+    broker that is down is logged and never fails the launch or the admin action that asked."""
+    if context.memberships_url and context.course_id:
+        transaction.on_commit(
+            lambda: celery_app.signature(ROSTER_TASK, args=(context.pk,)).delay(), robust=True
+        )
+
+
 @transaction.atomic
 def launch_accept(*, platform: LtiPlatform, launch_data: dict) -> LaunchOutcome:
     """Act on a resource-link launch pylti1p3 has validated: find or create the user by the
     platform's `sub` (then e-mail), map the LMS context to a Procto course (made on the first
     Instructor launch), enrol a Learner in it (Source.LTI), add an Instructor to its teachers,
     and remember which exam the link opens. An existing account's role is never changed.
-    Raises LaunchRefused."""
+    Saves the roster (NRPS) and gradebook column (AGS) URLs the launch carries; an Instructor's
+    launch enqueues a roster sync after commit. Raises LaunchRefused."""
     user, teaches = _launch_user(platform, launch_data)
     named = _exam_named(launch_data)
     context = _context_for(platform, launch_data, user, teaches, named)
@@ -153,6 +191,10 @@ def launch_accept(*, platform: LtiPlatform, launch_data: dict) -> LaunchOutcome:
     elif user.role == User.Role.STUDENT:
         course_enrol(course=course, students=[user], source=Enrolment.Source.LTI)
     # A staff account launched as a Learner (a teacher trying the student view) is signed in as it is.
+
+    _memberships_url_save(context, launch_data)
+    if teaches:
+        roster_sync_enqueue(context)
 
     claim = launch_data.get(CLAIM + "resource_link") or {}
     exam = None
@@ -165,6 +207,7 @@ def launch_accept(*, platform: LtiPlatform, launch_data: dict) -> LaunchOutcome:
         if named is not None and named.course_id == course.pk and link.exam_id != named.pk:
             link.exam = named
             link.save(update_fields=["exam"])
+        _lineitem_save(link, launch_data)
         if link.exam is not None and link.exam.course_id == course.pk:
             exam = link.exam
     logger.info(

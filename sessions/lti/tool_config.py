@@ -8,6 +8,7 @@ from pylti1p3.contrib.django.launch_data_storage.cache import DjangoCacheDataSto
 from pylti1p3.contrib.django.session import DjangoSessionService
 from pylti1p3.deployment import Deployment
 from pylti1p3.registration import Registration
+from pylti1p3.service_connector import ServiceConnector
 from pylti1p3.tool_config import ToolConfAbstract
 
 from sessions.lti.keys import tool_key_current, tool_key_private_pem
@@ -16,10 +17,25 @@ from sessions.models import LtiDeployment, LtiPlatform
 NONCE_SECONDS = 10 * 60
 
 
-def _registration(platform: LtiPlatform) -> Registration:
+class ProctoRegistration(Registration):
+    """pylti1p3 heads its service token requests with `get_kid()`, which it derives from a tool
+    public key we do not give it: here it is the id of the key that signs (tool_key_current)."""
+
+    _kid: str | None = None
+
+    def set_kid(self, kid: str) -> ProctoRegistration:
+        self._kid = kid
+        return self
+
+    def get_kid(self) -> str | None:
+        return self._kid
+
+
+def _registration(platform: LtiPlatform) -> ProctoRegistration:
     key = tool_key_current()
     registration = (
-        Registration()
+        ProctoRegistration()
+        .set_kid(key.kid)
         .set_issuer(platform.issuer)
         .set_client_id(platform.client_id)
         .set_auth_login_url(platform.auth_login_url)
@@ -31,6 +47,12 @@ def _registration(platform: LtiPlatform) -> Registration:
     if platform.auth_audience:
         registration.set_auth_audience(platform.auth_audience)
     return registration
+
+
+def service_connector(platform: LtiPlatform) -> ServiceConnector:
+    """Calls the platform's LTI Advantage services (NRPS, AGS) with an OAuth 2 client-credentials
+    token from its token URL, asked for with a JWT signed by Procto's current key."""
+    return ServiceConnector(_registration(platform))
 
 
 def platform_find(iss: str, client_id: str | None) -> LtiPlatform | None:

@@ -49,6 +49,9 @@ class SimulatedPlatform:
         # Set by a browser test: builds the id_token the auth endpoint posts back to Procto.
         self.authorize = None
         self.received: list[dict] = []  # what Procto posted back (Deep Linking responses)
+        # More endpoints (test_lti_advantage.py: token, roster, scores): (method, path) ->
+        # handler(request_handler, body: bytes) -> (status, content type, content[, headers]).
+        self.routes: dict[tuple[str, str], object] = {}
 
         class Handler(BaseHTTPRequestHandler):
             def _send(self, status: int, content_type: str, content: bytes) -> None:
@@ -57,7 +60,22 @@ class SimulatedPlatform:
                 self.end_headers()
                 self.wfile.write(content)
 
+            def _route(self, method: str, body: bytes = b"") -> bool:
+                route = platform.routes.get((method, urlparse(self.path).path))
+                if route is None:
+                    return False
+                status, content_type, content, *headers = route(self, body)
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                for name, value in (headers[0] if headers else {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(content)
+                return True
+
             def do_GET(self) -> None:
+                if self._route("GET"):
+                    return
                 url = urlparse(self.path)
                 if url.path == "/auth" and platform.authorize is not None:
                     # The OIDC authorization endpoint: an auto-submitted form_post of the id_token.
@@ -75,7 +93,10 @@ class SimulatedPlatform:
 
             def do_POST(self) -> None:
                 length = int(self.headers["Content-Length"])
-                form = parse_qs(self.rfile.read(length).decode())
+                raw = self.rfile.read(length)
+                if self._route("POST", raw):
+                    return
+                form = parse_qs(raw.decode())
                 platform.received.append({"path": self.path} | {k: v[0] for k, v in form.items()})
                 self._send(200, "text/html", b"<p>Received by the LMS</p>")
 
@@ -85,7 +106,8 @@ class SimulatedPlatform:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
-        self.jwks_url = f"http://127.0.0.1:{self.server.server_port}/jwks"
+        self.base_url = f"http://127.0.0.1:{self.server.server_port}"
+        self.jwks_url = f"{self.base_url}/jwks"
 
     def close(self) -> None:
         self.server.shutdown()
