@@ -12,6 +12,7 @@ class ExamSessionsConfig(AppConfig):
         # which is known here, above accounts.
         from accounts.identity_files import identity_viewer_rule_set
         from sessions import tasks  # noqa: F401 - registers them in every process, not only workers
+        from sessions.lti import grades  # noqa: F401 - connects its exam_session_graded receiver
         from sessions.selectors import may_view_identity_of
 
         identity_viewer_rule_set(may_view_identity_of)

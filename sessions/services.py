@@ -33,6 +33,7 @@ from sessions.errors import (
 from sessions.models import Answer, ExamSession
 from sessions.readiness import readiness_check
 from sessions.realtime import broadcast_session, student_notify
+from sessions.signals import exam_session_graded
 
 logger = logging.getLogger(__name__)
 
@@ -330,7 +331,8 @@ def exam_session_grade(*, session: ExamSession) -> ExamSession:
     """Score choice answers, then settle the grading status and final score.
 
     Grading is complete when every answered open question has a score; the final score is then
-    the sum of the answer scores (unanswered questions score zero).
+    the sum of the answer scores (unanswered questions score zero), and `exam_session_graded` is
+    sent after commit.
     """
     answers = list(session.answers.select_related("question"))
     pending = False
@@ -346,6 +348,12 @@ def exam_session_grade(*, session: ExamSession) -> ExamSession:
     session.grading = ExamSession.Grading.PENDING if pending else ExamSession.Grading.COMPLETE
     session.final_score = None if pending else total
     session.save(update_fields=["grading", "final_score", "updated_at"])
+    if not pending:
+        # After commit, robust: what listens (the LMS gradebook) never blocks nor fails grading.
+        def send_graded(session_id=session.pk) -> None:
+            exam_session_graded.send(sender=ExamSession, session_id=session_id)
+
+        transaction.on_commit(send_graded, robust=True)
     return session
 
 

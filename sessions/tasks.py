@@ -3,7 +3,7 @@ from celery import shared_task
 from pylti1p3.exception import LtiServiceException
 
 from sessions import services
-from sessions.lti import roster
+from sessions.lti import grades, roster
 
 
 @shared_task(name="sessions.tasks.exam_sessions_expire_overdue")
@@ -21,3 +21,15 @@ def exam_sessions_expire_overdue() -> int:
 )
 def lti_roster_sync(context_id: int) -> int:
     return roster.lti_roster_sync(context_id=context_id).enrolled
+
+
+@shared_task(
+    name="sessions.tasks.lti_score_post",
+    ignore_result=True,
+    autoretry_for=(requests.RequestException, LtiServiceException),
+    retry_backoff=60,
+    retry_backoff_max=3600,
+    max_retries=8,
+)
+def lti_score_post(session_id: str) -> int:
+    return grades.lti_score_post(session_id=session_id)

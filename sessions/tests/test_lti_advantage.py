@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from decimal import Decimal
 from urllib.parse import parse_qs
 
 import jwt
@@ -16,9 +17,10 @@ from django.test import Client
 from jwt.algorithms import RSAAlgorithm
 
 from accounts.models import User
-from exams.models import Enrolment
+from exams.models import Enrolment, Question
+from sessions import services
 from sessions.lti.keys import tool_key_current
-from sessions.models import LtiContext, LtiPlatform
+from sessions.models import Answer, ExamSession, LtiContext, LtiPlatform, LtiResourceLink, LtiUser
 from sessions.tests.test_lti import CLAIM, CLIENT_ID, INSTRUCTOR, LEARNER, platform  # noqa: F401
 
 NRPS = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
@@ -238,3 +240,112 @@ def test_a_roster_sync_failing_at_the_platform_never_fails_the_launch(
     assert not world.physics.course.enrolments.filter(source=Enrolment.Source.LTI).exists()
     given_up = [r for r in caplog.records if r.levelname == "ERROR" and "lti_roster_sync" in r.getMessage()]
     assert given_up and "404" in given_up[0].getMessage()  # retried, then logged by the worker
+
+
+# --- Assignment and Grade Services ----------------------------------------------------------------
+
+
+@pytest.fixture
+def graded_exam(lms, client, world, django_capture_on_commit_callbacks):
+    """Tess's link grants the score scope on line item 9; Stu, sitting physics, launches it once
+    (so Procto knows his LMS sub). Physics has a choice question (2 points) and an essay (3)."""
+    with django_capture_on_commit_callbacks(execute=True):
+        instructor_launch(lms, client, world, **services_claims(lms))
+    lms.assertions.clear()
+    lms.tokens.clear()
+    student = Client()
+    auth = lms.login_initiation(student)
+    token = lms.id_token(
+        auth,
+        sub="lms-stu",
+        roles=[LEARNER],
+        email=world.stu.email,
+        **{CLAIM + "custom": {"procto_exam_id": str(world.physics.pk)}},
+        **services_claims(lms),
+    )
+    assert lms.launch(student, auth, token).status_code == 302
+    assert (
+        LtiResourceLink.objects.get(resource_link_id="link-1").lineitem_url
+        == f"{lms.base_url}/ags/lineitems/9"
+    )
+    session = world.stu_in_physics
+    choice = Question.objects.create(
+        exam=world.physics, type="MCQ", text="g?", options=["9.8", "3"], correct_answer="9.8", points=2
+    )
+    essay = Question.objects.create(exam=world.physics, type="Paragraph", text="Explain.", points=3)
+    Answer.objects.create(session=session, question=choice, response="9.8")
+    Answer.objects.create(session=session, question=essay, response="Because.")
+    ExamSession.objects.filter(pk=session.pk).update(max_score=5)
+    return session, essay
+
+
+def test_the_grade_reaches_the_lms_line_item_when_grading_completes(
+    lms, world, graded_exam, django_capture_on_commit_callbacks
+):
+    session, essay = graded_exam
+    with django_capture_on_commit_callbacks(execute=True):
+        services.exam_session_transition(session_id=session.pk, to=ExamSession.Status.SUBMITTED)
+    assert lms.scores == []  # the essay waits for Tess: nothing to post yet
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.answer_grade(
+            answer=session.answers.get(question=essay), grader=world.tess, score=Decimal("2.5")
+        )
+    [received] = lms.scores
+    session.refresh_from_db()
+    assert received["content_type"] == "application/vnd.ims.lis.v1.score+json"
+    assert received["token"] in lms.tokens and lms.tokens[received["token"]] == [SCORE_SCOPE]
+    score = received["score"]
+    assert score["userId"] == "lms-stu" == LtiUser.objects.get(user=world.stu).sub
+    assert (score["scoreGiven"], score["scoreMaximum"]) == (4.5, 5.0)
+    assert (score["activityProgress"], score["gradingProgress"]) == ("Completed", "FullyGraded")
+    assert score["timestamp"] == session.graded_at.isoformat(timespec="milliseconds")
+    [assertion] = lms.assertions
+    assert assertion["header"]["kid"] == tool_key_current().kid
+
+
+def test_a_platform_that_is_down_leaves_grading_intact_and_the_post_is_retried(
+    lms, world, graded_exam, django_capture_on_commit_callbacks
+):
+    session, essay = graded_exam
+    lms.score_failures = 2  # two 500s, then the platform is back
+    with django_capture_on_commit_callbacks(execute=True):
+        services.exam_session_transition(session_id=session.pk, to=ExamSession.Status.SUBMITTED)
+        services.answer_grade(answer=session.answers.get(question=essay), grader=world.tess, score=Decimal(3))
+    assert [s.get("failed", False) for s in lms.scores] == [True, True, False]
+    assert lms.scores[-1]["score"]["scoreGiven"] == 5.0
+    session.refresh_from_db()
+    assert (session.grading, session.final_score) == (ExamSession.Grading.COMPLETE, Decimal(5))
+
+
+def test_a_platform_down_for_good_never_fails_grading(
+    lms, world, graded_exam, django_capture_on_commit_callbacks, caplog
+):
+    session, essay = graded_exam
+    lms.score_failures = 100
+    with django_capture_on_commit_callbacks(execute=True):
+        services.exam_session_transition(session_id=session.pk, to=ExamSession.Status.SUBMITTED)
+        answer = services.answer_grade(
+            answer=session.answers.get(question=essay), grader=world.tess, score=Decimal(1)
+        )
+    from sessions.tasks import lti_score_post
+
+    assert len(lms.scores) == lti_score_post.max_retries + 1  # every attempt was made, then given up
+    assert answer.score == Decimal(1)
+    session.refresh_from_db()
+    assert (session.grading, session.final_score, session.graded_by) == (
+        ExamSession.Grading.COMPLETE,
+        Decimal(3),
+        world.tess,
+    )
+    given_up = [r for r in caplog.records if r.levelname == "ERROR" and "lti_score_post" in r.getMessage()]
+    assert given_up and "500" in given_up[0].getMessage()
+
+
+def test_a_session_of_an_exam_no_lms_grades_posts_nothing(lms, world, django_capture_on_commit_callbacks):
+    session = world.sam_in_physics  # no link to physics, no LTI user: no task at all
+    with django_capture_on_commit_callbacks(execute=True):
+        services.exam_session_transition(session_id=session.pk, to=ExamSession.Status.SUBMITTED)
+    session.refresh_from_db()
+    assert session.grading == ExamSession.Grading.COMPLETE
+    assert lms.scores == [] and lms.assertions == []
