@@ -40,6 +40,7 @@ def lms(transactional_world):
             auth_login_url=f"{base}/auth",
             auth_token_url=f"{base}/token",
             key_set_url=simulated.jwks_url,
+            links_accounts_by_email=True,  # Tess's first launch finds her account by e-mail
         )
         LtiDeployment.objects.create(platform=registration, deployment_id=DEPLOYMENT)
 
