@@ -18,7 +18,7 @@ PAYLOAD_CACHE_SECONDS = 3600
 def exams_visible_to(user: User) -> QuerySet[Exam]:
     """Who meets which exam; every page, API and service asks this, and nothing else.
 
-    Admins: all. Teachers: their own and those of the courses they teach. Proctors: those
+    Admins: all. Teachers: those of the courses they teach. Proctors: those
     assigned to them and those of the courses they proctor. Students: only exams of the courses
     they are enrolled in: the published ones that have not ended, and any they have sat.
     Everyone else, and a student outside the course, gets none (a 404 where they ask for one).
@@ -27,8 +27,8 @@ def exams_visible_to(user: User) -> QuerySet[Exam]:
     if user_can(user, Can.SEE_ALL_EXAMS):
         return exams
     if user.role == User.Role.TEACHER:
-        mine = Q(created_by=user) | Q(course__in=Course.objects.filter(teachers=user))
-        return exams.filter(mine)
+        # The course decides, not authorship: a teacher taken off a course loses its exams.
+        return exams.filter(course__in=Course.objects.filter(teachers=user))
     if user.role == User.Role.PROCTOR:
         mine = Q(pk__in=Exam.proctors.through.objects.filter(user=user).values("exam_id"))
         return exams.filter(mine | Q(course__in=Course.objects.filter(proctors=user)))
@@ -100,12 +100,12 @@ def exam_get_for_user(*, user: User, exam_id, for_edit: bool = False) -> Exam:
 
 
 def user_may_edit(user: User, exam: Exam) -> bool:
-    """Its author, a teacher of its course, or an admin."""
+    """A teacher of its course (its author, while they teach it), or an admin."""
     if user_can(user, Can.SEE_ALL_EXAMS) and user_can(user, Can.AUTHOR_EXAMS):
         return True
     if not user_can(user, Can.AUTHOR_EXAMS):
         return False
-    return exam.created_by_id == user.pk or exam.course.teachers.filter(pk=user.pk).exists()
+    return exam.course.teachers.filter(pk=user.pk).exists()
 
 
 def user_sees_answers(user: User, exam: Exam) -> bool:

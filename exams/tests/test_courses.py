@@ -346,3 +346,16 @@ def test_a_teacher_with_a_very_long_name_still_gets_an_own_course(api, world):
     assert created.status_code == 201
     course = Course.objects.get(default_for=world.vic)
     assert len(course.title) <= 200 and course.title.endswith("'s exams")
+
+
+def test_a_teacher_taken_off_a_course_loses_its_exams_even_those_they_wrote(api, world):
+    world.chemistry.course.teachers.add(world.vic)  # a co-teacher stays
+    world.chemistry.course.teachers.remove(world.tess)
+    api.force_authenticate(world.tess)
+    assert api.get(f"/api/exams/{world.chemistry.pk}").status_code == 404
+    moved = api.put(
+        f"/api/exams/{world.chemistry.pk}", {"courseId": str(world.physics.course_id)}, format="json"
+    )
+    assert moved.status_code == 404
+    assert titles(api, world.tess) == ["Physics final"]
+    assert titles(api, world.vic) == ["Chemistry midterm", "History essay"]
