@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from django.db.models.functions import Lower
+
 from accounts import tokens
 from accounts.errors import TokenError
 from accounts.models import TokenFamily, User
@@ -22,3 +26,13 @@ def access_token_user(*, token: str) -> User:
     if user.token_version != claims.token_version:
         raise TokenError("This token was revoked. Log in again.", code="TOKEN_REVOKED")
     return user
+
+
+def users_by_email(emails: Iterable[str]) -> dict[str, User]:
+    """The accounts with these addresses, by lower-cased address, in one query: addresses are
+    stored as typed (capitals included) and compared without case."""
+    wanted = {email.strip().lower() for email in emails}
+    return {
+        user.email_lower: user
+        for user in User.objects.annotate(email_lower=Lower("email")).filter(email_lower__in=wanted)
+    }

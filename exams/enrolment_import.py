@@ -16,13 +16,13 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db.models.functions import Lower
 from import_export import fields, resources
 from import_export.formats.base_formats import CSV
 from import_export.results import RowResult
 
 from accounts.invitations import student_invite
 from accounts.models import User
+from accounts.selectors import users_by_email
 from exams.models import Course, Enrolment
 
 # Headers a roster may carry, normalised (lowercase, no spaces, hyphens or underscores).
@@ -72,12 +72,8 @@ class EnrolmentResource(resources.ModelResource):
         self.actor = actor
 
     def before_import(self, dataset, **kwargs) -> None:
-        emails = {_cell(row, "email").lower() for row in dataset.dict}
-        # One query for the whole file; stored addresses may carry capitals.
-        self.accounts = {
-            u.email_lower: u
-            for u in User.objects.annotate(email_lower=Lower("email")).filter(email_lower__in=emails)
-        }
+        # One query for the whole file.
+        self.accounts = users_by_email(_cell(row, "email") for row in dataset.dict)
         student_ids = [u.pk for u in self.accounts.values()]
         self.enrolments = {e.student_id: e for e in self.course.enrolments.filter(student_id__in=student_ids)}
         self.seen: dict[str, int] = {}

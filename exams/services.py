@@ -11,6 +11,7 @@ from django.db import transaction
 from accounts.invitations import student_invite
 from accounts.models import User
 from accounts.permissions import Can, user_can
+from accounts.selectors import users_by_email
 from exams.errors import JoinCodeLocked, JoinCodeUnknown
 from exams.models import Course, Enrolment, Exam, Question, new_join_code
 from exams.settings_fields import EXAM_SETTING_NAMES
@@ -191,13 +192,7 @@ def course_students_add(
     the course is reported as such. Staff accounts are refused: only students enrol."""
     report = EnrolmentReport()
     wanted = list(dict.fromkeys(e.strip().lower() for e in emails if e.strip()))
-    existing = {u.email.lower(): u for u in User.objects.filter(email__in=wanted)}
-    # email__in is exact; addresses stored with capitals are found case-insensitively.
-    for email in wanted:
-        if email not in existing:
-            user = User.objects.filter(email__iexact=email).first()
-            if user is not None:
-                existing[email] = user
+    existing = users_by_email(wanted)
     enrolled = set(course.enrolments.values_list("student_id", flat=True))
     new = []
     for email in wanted:
