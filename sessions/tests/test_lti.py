@@ -154,21 +154,27 @@ class SimulatedPlatform:
         return client.post(path, {"id_token": id_token, "state": auth["state"]})
 
 
-@pytest.fixture
-def platform(db, monkeypatch):
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    simulated = SimulatedPlatform()
+def platform_register(simulated: SimulatedPlatform, *, auth_base: str = ISSUER) -> LtiPlatform:
+    """Register the simulated LMS in Procto as an administrator would, with one deployment."""
     registration = LtiPlatform.objects.create(
         name="Example LMS",
         issuer=ISSUER,
         client_id=CLIENT_ID,
-        auth_login_url=f"{ISSUER}/auth",
-        auth_token_url=f"{ISSUER}/token",
+        auth_login_url=f"{auth_base}/auth",
+        auth_token_url=f"{auth_base}/token",
         key_set_url=simulated.jwks_url,
         # The school vouches that its LMS confirms addresses: Tess's first launch finds her account.
         links_accounts_by_email=True,
     )
     LtiDeployment.objects.create(platform=registration, deployment_id=DEPLOYMENT)
+    return registration
+
+
+@pytest.fixture
+def platform(db, monkeypatch):
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    simulated = SimulatedPlatform()
+    platform_register(simulated)
     yield simulated
     simulated.close()
 

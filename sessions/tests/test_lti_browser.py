@@ -13,7 +13,7 @@ import requests
 from jwt.algorithms import RSAAlgorithm
 
 from procto.tests.browser import BROWSER_TEST_MARKS, in_thread, screenshot, wait_until
-from sessions.models import LtiContext, LtiDeployment, LtiPlatform
+from sessions.models import LtiContext
 from sessions.tests.test_lti import (
     CLAIM,
     CLIENT_ID,
@@ -22,6 +22,7 @@ from sessions.tests.test_lti import (
     INSTRUCTOR,
     ISSUER,
     SimulatedPlatform,
+    platform_register,
 )
 
 pytestmark = BROWSER_TEST_MARKS
@@ -32,19 +33,8 @@ def lms(transactional_world):
     simulated = SimulatedPlatform()
     base = simulated.jwks_url.removesuffix("/jwks")
 
-    def register():
-        registration = LtiPlatform.objects.create(
-            name="Example LMS",
-            issuer=ISSUER,
-            client_id=CLIENT_ID,
-            auth_login_url=f"{base}/auth",
-            auth_token_url=f"{base}/token",
-            key_set_url=simulated.jwks_url,
-            links_accounts_by_email=True,  # Tess's first launch finds her account by e-mail
-        )
-        LtiDeployment.objects.create(platform=registration, deployment_id=DEPLOYMENT)
-
-    in_thread(register)
+    # Its auth endpoint is served over HTTP beside its JWKS, where Chromium can post to it.
+    in_thread(platform_register, simulated, auth_base=base)
     simulated.base = base
     yield simulated
     simulated.close()
