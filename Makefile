@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP_FLAGS := --disable-pip-version-check --quiet
 
-.PHONY: install run test lint format worker clean test-tools
+.PHONY: install run test lint format worker clean test-tools cert
 
 install: $(VENV)/.installed
 
@@ -37,6 +37,10 @@ format: install
 # A Celery worker for services mode, for running it apart from `make run`: one per core.
 worker: install
 	$(PY) -m celery -A procto worker -Q default,frames,audio --pool solo --loglevel INFO
+
+# A self-signed certificate in deploy/certs/ for trying the HTTPS production shape locally.
+cert: install
+	$(PY) scripts/make_cert.py deploy/certs
 
 clean:
 	rm -rf $(VENV) .local media staticfiles .pytest_cache .ruff_cache

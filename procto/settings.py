@@ -434,6 +434,15 @@ if REGISTRATION_POLICY == "domains" and not REGISTRATION_EMAIL_DOMAINS:
         "REGISTRATION_POLICY=domains needs REGISTRATION_EMAIL_DOMAINS (comma-separated)."
     )
 
+# --- Course join codes ----------------------------------------------------------------------------
+# Wrong join codes (exams/join_code_limits.py) lock a student's account, or a client address, for
+# JOIN_CODE_LOCK_SECONDS. A code is 8 of 31 characters (31^8, about 8.5e11): 10 guesses per account
+# and 30 per address every 15 minutes find none. The address limit is the higher one because a
+# whole class joins from the school's one address; only wrong codes count, never right ones.
+JOIN_CODE_FAILURES_PER_ACCOUNT = env.int("JOIN_CODE_FAILURES_PER_ACCOUNT", default=10)
+JOIN_CODE_FAILURES_PER_IP = env.int("JOIN_CODE_FAILURES_PER_IP", default=30)
+JOIN_CODE_LOCK_SECONDS = env.int("JOIN_CODE_LOCK_SECONDS", default=15 * 60)
+
 
 # --- Security when not in debug -------------------------------------------------------------------
 if not DEBUG:

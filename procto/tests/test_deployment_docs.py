@@ -36,8 +36,8 @@ def test_compose_sets_only_variables_the_settings_read():
 
 def test_compose_has_the_production_shape():
     services = COMPOSE["services"]
-    assert set(services) == {"postgres", "redis", "web", "worker", "beat", "nginx"}
-    assert "daphne" in services["web"]["command"]
+    assert set(services) == {"postgres", "redis", "web-1", "web-2", "worker", "beat", "nginx"}
+    assert all("daphne" in services[web]["command"] for web in ("web-1", "web-2"))
     assert "celery -A procto beat" in services["beat"]["command"]
 
 
