@@ -146,13 +146,16 @@ class CourseStudentApi(APIView):
 
 
 class CourseJoinApi(APIView):
-    """A student joins a course with its join code (wrong codes are counted: 429 after 10)."""
+    """A student joins a course with its join code (wrong codes are counted per account and per
+    address: 429 JOIN_CODE_LOCKED with Retry-After past the limits)."""
 
     permission_classes = [capability_required(Can.TAKE_EXAMS)]
 
-    @extend_schema(request=CourseJoinInput, responses={200: CourseJoinOutput, **errors(404)})
+    @extend_schema(request=CourseJoinInput, responses={200: CourseJoinOutput, **errors(404, 429)})
     def post(self, request: Request) -> Response:
         data = CourseJoinInput(data=request.data)
         data.is_valid(raise_exception=True)
-        course, created = services.course_join(student=request.user, code=data.validated_data["code"])
+        course, created = services.course_join(
+            student=request.user, code=data.validated_data["code"], address=request.META.get("REMOTE_ADDR")
+        )
         return Response(CourseJoinOutput({"course": course, "newly_enrolled": created}).data)

@@ -1,3 +1,5 @@
+import math
+
 from procto.errors import ApplicationError
 
 
@@ -18,4 +20,11 @@ class JoinCodeUnknown(ApplicationError):
 class JoinCodeLocked(ApplicationError):
     code = "JOIN_CODE_LOCKED"
     status = 429
-    message = "Too many wrong join codes. Try again in 15 minutes."
+
+    def __init__(self, *, retry_after: int, from_address: bool = False) -> None:
+        minutes = max(1, math.ceil(retry_after / 60))
+        where = " from your network" if from_address else ""
+        super().__init__(
+            f"Too many wrong join codes{where}. Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
+            retry_after=retry_after,
+        )

@@ -4,7 +4,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -12,15 +11,11 @@ from accounts.invitations import student_invite
 from accounts.models import User
 from accounts.permissions import Can, user_can
 from accounts.selectors import users_by_email
+from exams import join_code_limits
 from exams.errors import JoinCodeLocked, JoinCodeUnknown
 from exams.models import Course, Enrolment, Exam, Question, new_join_code
 from exams.settings_fields import EXAM_SETTING_NAMES
 from procto.errors import ConflictError, ForbiddenError
-
-# Wrong join codes a student may enter per window before they are locked out for its rest: a
-# code is 8 of 31 characters (31^8, about 8.5e11), so 10 guesses per 15 minutes find none.
-JOIN_CODE_FAILURES = 10
-JOIN_CODE_WINDOW_SECONDS = 15 * 60
 
 EXAM_FIELDS = {
     "title",
@@ -222,33 +217,35 @@ def course_student_remove(*, course: Course, student_id) -> bool:
     return bool(deleted)
 
 
-def _join_failure_key(student: User) -> str:
-    return f"join-code-fail:{student.pk}"
-
-
 @transaction.atomic
-def course_join(*, student: User, code: str) -> tuple[Course, bool]:
+def course_join(*, student: User, code: str, address: str | None = None) -> tuple[Course, bool]:
     """Enrol a student in the course whose join code this is (source JOIN_CODE); already in it,
-    nothing changes. Returns (course, whether newly enrolled).
+    nothing changes. Returns (course, whether newly enrolled). `address` is the client's (the
+    request's REMOTE_ADDR).
 
-    Raises ForbiddenError for a staff account, JoinCodeUnknown for a code no course has (counted
-    in the cache per student, as accounts.throttle counts failed log-ins), JoinCodeLocked after
-    JOIN_CODE_FAILURES wrong codes in a window, until the window ends (even for a right code)."""
+    Raises ForbiddenError for a staff account, JoinCodeUnknown for a code no course has, and
+    JoinCodeLocked (with retry_after) while the student's account or their address is locked by
+    too many wrong codes (exams.join_code_limits): a locked account waits even with a right code;
+    a locked address lets through only codes that already let a student in from it."""
     if not user_can(student, Can.TAKE_EXAMS):
         raise ForbiddenError("Only students join courses.")
-    key = _join_failure_key(student)
-    if (cache.get(key) or 0) >= JOIN_CODE_FAILURES:
-        raise JoinCodeLocked()
+    if wait := join_code_limits.seconds_locked(join_code_limits.ACCOUNT, student.pk):
+        raise JoinCodeLocked(retry_after=wait)
     # Typed from a board: spaces and lower case are forgiven.
     course = Course.objects.filter(join_code="".join(code.split()).upper()).first()
     if course is None:
-        # add() starts the window only once; incr() is atomic in Redis and in locmem.
-        cache.add(key, 0, timeout=JOIN_CODE_WINDOW_SECONDS)
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr: this failure starts a new window
-            cache.set(key, 1, timeout=JOIN_CODE_WINDOW_SECONDS)
+        join_code_limits.failure_record(join_code_limits.ACCOUNT, student.pk)
+    wait = join_code_limits.seconds_locked(join_code_limits.ADDRESS, address) if address else 0
+    # At a locked address, a right code not yet used from it is refused like a wrong one: a
+    # guesser learns nothing.
+    if wait and not (course and join_code_limits.address_has_joined(address, course.pk)):
+        raise JoinCodeLocked(retry_after=wait, from_address=True)
+    if course is None:
+        if address:
+            join_code_limits.failure_record(join_code_limits.ADDRESS, address)
         raise JoinCodeUnknown()
+    if address:
+        join_code_limits.address_join_record(address, course.pk)
     _, created = Enrolment.objects.get_or_create(
         course=course, student=student, defaults={"source": Enrolment.Source.JOIN_CODE}
     )

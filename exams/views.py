@@ -26,14 +26,21 @@ def exam_preview(request: HttpRequest, exam_id: int) -> HttpResponse:
 def course_join(request: HttpRequest) -> HttpResponse:
     """A student enters a course's join code and is enrolled (staff: refused by the service)."""
     form = JoinCodeForm(request.POST or None)
-    status = 200
+    refusal = None
     if request.method == "POST" and form.is_valid():
         try:
-            course, created = services.course_join(student=request.user, code=form.cleaned_data["code"])
+            course, created = services.course_join(
+                student=request.user, code=form.cleaned_data["code"], address=request.META.get("REMOTE_ADDR")
+            )
         except (JoinCodeUnknown, JoinCodeLocked) as exc:
             form.add_error("code", exc.message)
-            status = exc.status
+            refusal = exc
         else:
             messages.success(request, f"You joined {course}." if created else f"You are already in {course}.")
             return redirect("home")
-    return render(request, "exams/course_join.html", {"form": form}, status=status)
+    response = render(
+        request, "exams/course_join.html", {"form": form}, status=refusal.status if refusal else 200
+    )
+    if refusal and refusal.retry_after:
+        response["Retry-After"] = str(refusal.retry_after)
+    return response

@@ -71,6 +71,8 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         body = error_body("PAYLOAD_TOO_LARGE", f"The request body is larger than {limit} MB.")
     elif isinstance(exc, ApplicationError):
         status_code, body = exc.status, error_body(exc.code, exc.message, exc.details)
+        if exc.retry_after:
+            headers["Retry-After"] = str(int(exc.retry_after))
     elif isinstance(exc, exceptions.APIException):
         status_code, body = exc.status_code, error_body(*_drf_error(exc))
         if getattr(exc, "auth_header", None):

@@ -62,5 +62,9 @@ class ApplicationErrorMiddleware:
             return None
         logger.info("page %s refused: %s", request.path, exception.code)
         if _is_api(request):
-            return envelope_json_response(exception.code, exception.message, exception.status)
-        return error_page(request, exception.status, "Cannot do that", exception.message)
+            response = envelope_json_response(exception.code, exception.message, exception.status)
+        else:
+            response = error_page(request, exception.status, "Cannot do that", exception.message)
+        if exception.retry_after:
+            response["Retry-After"] = str(int(exception.retry_after))
+        return response

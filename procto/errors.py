@@ -11,6 +11,8 @@ class ApplicationError(Exception):
     code = "APPLICATION_ERROR"
     status = 400
     message = "The request could not be completed."
+    # Seconds until the same request may succeed (a lock, a limit): sent as the Retry-After header.
+    retry_after: int | None = None
 
     def __init__(
         self,
@@ -19,11 +21,13 @@ class ApplicationError(Exception):
         code: str | None = None,
         status: int | None = None,
         details: Any = None,
+        retry_after: int | None = None,
     ) -> None:
         self.message = message or self.message
         self.code = code or self.code
         self.status = status or self.status
         self.details = details
+        self.retry_after = retry_after if retry_after is not None else self.retry_after
         super().__init__(self.message)
 
 

@@ -27,7 +27,7 @@ ERROR_DESCRIPTIONS = {
     413: "The request body is too large (`PAYLOAD_TOO_LARGE`, `TOO_LARGE`).",
     415: "The body's content type is not accepted (`UNSUPPORTED_MEDIA_TYPE`).",
     422: "The input was well formed but could not be processed.",
-    429: "Too many requests (`THROTTLED`, `ACCOUNT_LOCKED`); see the Retry-After header.",
+    429: "Too many requests (`THROTTLED`, `ACCOUNT_LOCKED`, `JOIN_CODE_LOCKED`); see the Retry-After header.",
 }
 
 
