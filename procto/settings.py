@@ -301,7 +301,7 @@ PROCTORING_POLICY = {
 
 # --- Static and media files -----------------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # In dev whitenoise serves straight from the source folders, so no collectstatic is needed.
 WHITENOISE_USE_FINDERS = DEBUG
@@ -445,12 +445,24 @@ JOIN_CODE_LOCK_SECONDS = env.int("JOIN_CODE_LOCK_SECONDS", default=15 * 60)
 
 
 # --- Security when not in debug -------------------------------------------------------------------
+# Production is HTTPS only: browsers give a page the camera and microphone only over HTTPS (or on
+# localhost), so a plain-HTTP Procto cannot proctor anyone. nginx terminates TLS (deploy/nginx.conf)
+# and says so in X-Forwarded-Proto; Django still redirects anything that arrives as http, except
+# the health check, which the container runtime and the drill ask daphne for directly.
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
-    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+    # A year, subdomains included: a school that serves Procto over HTTPS has no reason to let a
+    # browser fall back to HTTP. `preload` only consents to the browsers' preload list; nothing
+    # changes until the domain's owner submits it at hstspreload.org. Lower these only while
+    # trying HTTPS out (the max-age a browser has seen cannot be taken back).
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 
 # --- Logging --------------------------------------------------------------------------------------
 LOGGING = {
