@@ -400,9 +400,10 @@ WS_TICKET_LIFETIME_SECONDS = 30
 LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=5)
 LOGIN_FAILURES_PER_IP = env.int("LOGIN_FAILURES_PER_IP", default=50)
 LOGIN_LOCK_SECONDS = env.int("LOGIN_LOCK_SECONDS", default=15 * 60)
-# The OpenAPI description (/api/schema, Swagger UI at /api/docs) says what the wire carries:
-# camelCase names, the envelope and each operation's errors (procto/openapi.py). The UI pages
-# load Swagger UI from our static files (drf-spectacular-sidecar): no CDN, CSP intact.
+# The OpenAPI description (/api/schema, Swagger UI at /api/docs, Redoc at /api/redoc) says what
+# the wire carries: camelCase names, the envelope and each operation's errors (procto/openapi.py).
+# The UI pages load Swagger UI and Redoc from our static files (drf-spectacular-sidecar): no CDN,
+# CSP intact. Redoc's options are attributes in templates/api/redoc.html (procto/api_docs.py).
 SPECTACULAR_SETTINGS = {
     "TITLE": "Procto API",
     "VERSION": "0.1.0",
@@ -413,6 +414,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",

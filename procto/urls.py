@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from procto.api_docs import RedocView, redoc_bundle
 from procto.health import healthz
 from procto.metrics import metrics
 from proctoring.urls import api_urlpatterns as proctoring_api_urlpatterns
@@ -34,6 +35,9 @@ urlpatterns = [
     # Swagger UI from our static files (drf-spectacular-sidecar). The split view serves
     # Swagger's start-up script as a file of its own, as the Content-Security-Policy requires.
     path("api/docs", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    # Redoc, also from our static files, with what would leave the site taken out (procto.api_docs).
+    path("api/redoc", RedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("api/redoc/redoc.standalone.js", redoc_bundle, name="api-redoc-bundle"),
     path("admin/", admin.site.urls),
 ]
 

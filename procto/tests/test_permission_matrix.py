@@ -98,6 +98,8 @@ MATRIX = [
     ),
     Row("api/schema", "GET", everyone(200, 200)),  # the OpenAPI description is public
     Row("api/docs", "GET", everyone(200, 200)),  # and so is its Swagger UI page
+    Row("api/redoc", "GET", everyone(200, 200)),  # and its Redoc page, with Redoc's script
+    Row("api/redoc/redoc.standalone.js", "GET", everyone(200, 200)),
     # --- exams: "own" is the teacher's exam, the proctor's assigned exam, the open exam the
     # student sits; "other" is another teacher's unpublished draft.
     Row("api/exams", "GET", everyone(401, 200)),
