@@ -7,13 +7,14 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html
 
 from accounts.permissions import Can, user_can
 from exams import models, services
-from exams.enrolment_import import course_roster_import
+from exams.enrolment_import import course_roster_import, roster_errors_get, roster_errors_keep
 from exams.forms import QuestionImportForm, RosterUploadForm, question_form
 from exams.selectors import course_get_for_user, courses_visible_to, exams_visible_to, user_may_edit
 from exams.settings_fields import EXAM_SETTINGS, SETTINGS, TIMING
@@ -370,7 +371,12 @@ class CourseAdmin(admin.ModelAdmin):
                 "<int:course_id>/enrol-csv/",
                 self.admin_site.admin_view(self.enrol_csv_view),
                 name="exams_course_enrol_csv",
-            )
+            ),
+            path(
+                "<int:course_id>/enrol-csv/errors.csv",
+                self.admin_site.admin_view(self.enrol_csv_errors_view),
+                name="exams_course_enrol_csv_errors",
+            ),
         ]
         return custom + super().get_urls()
 
@@ -386,8 +392,9 @@ class CourseAdmin(admin.ModelAdmin):
             report = course_roster_import(
                 course=course, actor=request.user, content=content, dry_run=not confirmed
             )
+            roster_errors_keep(course=course, user=request.user, report=report)
             if confirmed and not report.problems:
-                self._enrol_csv_message(request, report)
+                self._enrol_csv_message(request, report, course)
                 return redirect("admin:exams_course_change", course.pk)
             form = RosterUploadForm(initial={"content": content})
         context = {
@@ -400,7 +407,20 @@ class CourseAdmin(admin.ModelAdmin):
         }
         return render(request, "admin/exams/course/enrol_csv.html", context)
 
-    def _enrol_csv_message(self, request, report) -> None:
+    def enrol_csv_errors_view(self, request, course_id: int):
+        """The rows with errors of this user's latest upload into the course, as CSV with an
+        `error` column, to fix and upload again. Only the user who uploaded reads it."""
+        course = course_get_for_user(user=request.user, course_id=course_id, for_edit=True)
+        text = roster_errors_get(course=course, user=request.user)
+        if text is None:
+            raise Http404("No rows with errors to download: upload the file again.")
+        # With the byte-order mark, Excel opens UTF-8 as UTF-8; the importer ignores it.
+        response = HttpResponse("\ufeff" + text, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="enrolment-errors-course-{course.pk}.csv"'
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    def _enrol_csv_message(self, request, report, course) -> None:
         done = (
             f"{report.count('enrol')} enrolled, {report.count('invite')} invited and enrolled, "
             f"{report.count('update')} student id(s) updated, {report.count('unchanged')} already enrolled."
@@ -410,3 +430,12 @@ class CourseAdmin(admin.ModelAdmin):
             if row.status == "error":
                 where = f"Row {row.number} ({row.email or 'no e-mail'})"
                 messages.error(request, f"{where}: {' '.join(row.errors)}")
+        if errors := report.error_count:
+            link = format_html(
+                '<a href="{}" id="roster-errors-download">Download the {} row{} with errors as CSV</a>'
+                " (with an error column: fix them and upload that file again).",
+                reverse("admin:exams_course_enrol_csv_errors", args=[course.pk]),
+                errors,
+                "" if errors == 1 else "s",
+            )
+            messages.warning(request, link)

@@ -12,8 +12,11 @@ e-mail) and confirms it. A second upload of the same file changes nothing: every
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import csv
+import io
+from dataclasses import dataclass, field
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from import_export import fields, resources
@@ -39,6 +42,8 @@ HEADER_ALIASES = {
     "studentnumber": "student_id",
 }
 COLUMNS = ["email", "first_name", "last_name", "student_id"]
+# How long a teacher may download the rows with errors of their last upload into a course.
+ROSTER_ERRORS_SECONDS = 60 * 60
 
 
 def _cell(row: dict, column: str) -> str:
@@ -147,12 +152,14 @@ class RosterRow:
     student_id: str
     status: str  # "enrol", "invite", "update", "unchanged", "error"
     errors: list[str]
+    cells: list[str] = field(default_factory=list)  # the row as the file has it
 
 
 @dataclass
 class RosterReport:
     rows: list[RosterRow]
     problems: list[str]  # problems with the whole file (no e-mail column, not CSV)
+    headers: list[str] = field(default_factory=list)  # the file's header row as written
 
     def count(self, status: str) -> int:
         return sum(1 for row in self.rows if row.status == status)
@@ -161,18 +168,37 @@ class RosterReport:
     def changes(self) -> int:
         return sum(1 for row in self.rows if row.status in ("enrol", "invite", "update"))
 
+    @property
+    def error_count(self) -> int:
+        return self.count("error")
+
+    def errors_csv(self) -> str:
+        """The rows with errors, as the file has them, and an `error` column saying why: the
+        teacher fixes them and uploads this file again (the importer ignores `error`). An
+        `error` column from an earlier round is replaced, not repeated."""
+        keep = [i for i, header in enumerate(self.headers) if _normalised(header) != "error"]
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow([self.headers[i] for i in keep] + ["error"])
+        for row in self.rows:
+            if row.status == "error":
+                cells = row.cells + [""] * (len(self.headers) - len(row.cells))
+                writer.writerow([cells[i] for i in keep] + [" ".join(row.errors)])
+        return out.getvalue()
+
+
+def _normalised(header: object) -> str:
+    return "".join(ch for ch in str(header).lower() if ch.isalnum())
+
 
 def roster_dataset(content: bytes | str):
     """A tablib Dataset of the file (UTF-8, with or without Excel's byte-order mark), its headers
-    normalised to COLUMNS where they are known."""
+    normalised to COLUMNS where they are known, and the file's headers as written."""
     text = content.decode("utf-8-sig") if isinstance(content, bytes) else content.lstrip("\ufeff")
     dataset = CSV(encoding="utf-8").create_dataset(text)
-    headers = []
-    for header in dataset.headers or []:
-        key = "".join(ch for ch in str(header).lower() if ch.isalnum())
-        headers.append(HEADER_ALIASES.get(key, str(header)))
-    dataset.headers = headers
-    return dataset
+    written = [str(header) for header in dataset.headers or []]
+    dataset.headers = [HEADER_ALIASES.get(_normalised(header), header) for header in written]
+    return dataset, written
 
 
 def _status(row_result: RowResult, resource: EnrolmentResource, email: str) -> str:
@@ -192,7 +218,7 @@ def course_roster_import(*, course: Course, actor: User, content: bytes | str, d
     same file reports every row unchanged. An unexpected error in any row rolls the file back.
     """
     try:
-        dataset = roster_dataset(content)
+        dataset, headers = roster_dataset(content)
     except Exception as exc:  # tablib raises several kinds on a file that is not CSV
         return RosterReport(
             rows=[], problems=[f"This file could not be read as CSV ({exc.__class__.__name__})."]
@@ -207,6 +233,7 @@ def course_roster_import(*, course: Course, actor: User, content: bytes | str, d
     rows = []
     # report_skipped: result.rows has one result per data row, in order.
     for number, (values, row_result) in enumerate(zip(dataset.dict, result.rows, strict=False), start=1):
+        cells = ["" if cell is None else str(cell) for cell in dataset[number - 1]]
         email = _cell(values, "email")
         name = " ".join(p for p in (_cell(values, "first_name"), _cell(values, "last_name")) if p)
         errors = []
@@ -216,8 +243,29 @@ def course_roster_import(*, course: Course, actor: User, content: bytes | str, d
             ]
         errors += [str(e.error) for e in row_result.errors]
         status = "error" if errors else _status(row_result, resource, email)
-        rows.append(RosterRow(number, email, name, _cell(values, "student_id"), status, errors))
+        rows.append(RosterRow(number, email, name, _cell(values, "student_id"), status, errors, cells))
     problems = [str(e.error) for e in result.base_errors]
     if result.has_errors() and not dry_run:
         problems.append("Nothing was imported: the rows marked with an error stopped the whole file.")
-    return RosterReport(rows=rows, problems=problems)
+    return RosterReport(rows=rows, problems=problems, headers=headers)
+
+
+def _errors_key(*, course: Course, user: User) -> str:
+    return f"enrol-csv-errors:{course.pk}:{user.pk}"
+
+
+def roster_errors_keep(*, course: Course, user: User, report: RosterReport) -> bool:
+    """Keep the rows with errors of `user`'s latest upload into `course` for ROSTER_ERRORS_SECONDS
+    (in the cache, under that user: no one else reads them). An upload without errors drops the
+    last one's. Returns whether there is a report to download."""
+    key = _errors_key(course=course, user=user)
+    if not report.error_count:
+        cache.delete(key)
+        return False
+    cache.set(key, report.errors_csv(), timeout=ROSTER_ERRORS_SECONDS)
+    return True
+
+
+def roster_errors_get(*, course: Course, user: User) -> str | None:
+    """The CSV roster_errors_keep kept for this user and course, or None (none, or expired)."""
+    return cache.get(_errors_key(course=course, user=user))

@@ -4,7 +4,9 @@ changes nothing; only the course's teachers (or an admin) import into it."""
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import re
 
 import pytest
@@ -111,6 +113,8 @@ def test_bad_rows_are_reported_with_their_reason_and_the_good_rows_still_go_in(c
         "Row 1 (not-an-address): Not an e-mail address: 'not-an-address'.",
         "Row 2 (teacher@school.example): teacher@school.example is a staff account, not a student's.",
         "Row 4 (CAT@school.example): Repeats row 3 (cat@school.example).",
+        f'<a href="{url(history)}errors.csv" id="roster-errors-download">Download the 3 rows with errors'
+        " as CSV</a> (with an error column: fix them and upload that file again).",
     ]
 
 
@@ -170,3 +174,102 @@ def test_a_file_with_nul_bytes_is_refused_with_a_message(client, world):
     assert response.status_code == 200
     assert "not a CSV text file" in response.content.decode()
     assert list(course.students.values_list("email", flat=True)) == ["cat@school.example"]
+
+
+def errors_report(client, course):
+    return client.get(f"{url(course)}errors.csv")
+
+
+def csv_rows(response) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+
+
+BAD_ROSTER = (
+    "E-mail,First name,Last name,Student id,Tutor\n"
+    "not-an-address,Bad,Row,H-1,Ms Ode\n"
+    "hal@school.example,Hal,Hughes,H-2,Ms Ode\n"  # already in History 201: unchanged
+    "teacher@school.example,Tess,Taylor,,\n"  # a staff account
+    "cat@school.example,Cat,Costa,H-4,Mr Po\n"
+    "CAT@school.example,Cat,Costa,H-5,Mr Po\n"  # the same student again
+    "new.one@school.example,New,One,H-6,\n"
+)
+
+
+def test_the_rows_with_errors_download_as_csv_with_an_error_column(client, world):
+    history = world.history.course
+    client.force_login(world.vic)
+    preview = upload(client, history, BAD_ROSTER)
+    assert (
+        'id="roster-errors-download">Download the 3 rows with errors as CSV</a>' in preview.content.decode()
+    )
+    report = errors_report(client, history)
+    assert report.status_code == 200
+    assert report["Content-Type"] == "text/csv; charset=utf-8"
+    assert report["Content-Disposition"] == f'attachment; filename="enrolment-errors-course-{history.pk}.csv"'
+    # Exactly the failed rows, as the file had them (its own headers and columns), and why.
+    assert csv_rows(report) == [
+        ["E-mail", "First name", "Last name", "Student id", "Tutor", "error"],
+        ["not-an-address", "Bad", "Row", "H-1", "Ms Ode", "Not an e-mail address: 'not-an-address'."],
+        [
+            "teacher@school.example",
+            "Tess",
+            "Taylor",
+            "",
+            "",
+            "teacher@school.example is a staff account, not a student's.",
+        ],
+        ["CAT@school.example", "Cat", "Costa", "H-5", "Mr Po", "Repeats row 4 (cat@school.example)."],
+    ]
+    # The confirmation enrols the good rows and keeps the report, linked from the course page.
+    done = confirm(client, history, preview)
+    assert done.status_code == 302
+    assert "Download the 3 rows with errors as CSV" in client.get(done.url).content.decode()
+    assert csv_rows(errors_report(client, history)) == csv_rows(report)
+
+
+def test_the_fixed_error_report_uploads_again_and_a_clean_upload_drops_it(client, world):
+    history = world.history.course
+    client.force_login(world.vic)
+    confirm(client, history, upload(client, history, BAD_ROSTER))
+    rows = csv_rows(errors_report(client, history))
+    rows[1][0] = "bad.row@school.example"  # fixed; the staff account still fails
+    fixed = io.StringIO()
+    csv.writer(fixed).writerows(rows)
+    again = upload(client, history, fixed.getvalue())
+    # Cat went in with the first upload: her repeated row now only changes her student id.
+    assert outcomes(again) == [("1", "invite"), ("2", "error"), ("3", "update")]
+    # The second round's report has one error column, with this round's reasons.
+    assert csv_rows(errors_report(client, history)) == [
+        ["E-mail", "First name", "Last name", "Student id", "Tutor", "error"],
+        [
+            "teacher@school.example",
+            "Tess",
+            "Taylor",
+            "",
+            "",
+            "teacher@school.example is a staff account, not a student's.",
+        ],
+    ]
+    clean = upload(client, history, "email\nhal@school.example\n")
+    assert "roster-errors-download" not in clean.content.decode()
+    assert errors_report(client, history).status_code == 404
+
+
+def test_no_one_but_the_uploading_teacher_downloads_their_error_report(client, world):
+    history = world.history.course
+    client.force_login(world.vic)
+    upload(client, history, BAD_ROSTER)
+    assert errors_report(client, history).status_code == 200
+    # Tess teaches other courses: History 201 is a 404 to her.
+    client.force_login(world.tess)
+    assert errors_report(client, history).status_code == 404
+    # Not even a co-teacher or an admin: the report is the uploader's, kept under their account.
+    history.teachers.add(world.tess)
+    assert errors_report(client, history).status_code == 404
+    client.force_login(world.ada)
+    assert errors_report(client, history).status_code == 404
+    # Students and proctors are not admin staff: sent to the admin's login.
+    for outsider in (world.hal, world.quinn):
+        client.force_login(outsider)
+        response = errors_report(client, history)
+        assert response.status_code == 302 and response.url.startswith("/admin/login/")
