@@ -19,6 +19,7 @@ from accounts.models import RefreshToken, TokenFamily, User
 from accounts.registration import registration_check
 
 WS_TICKET_PREFIX = "ws-ticket:"
+WS_LOGIN_ENDED_PREFIX = "ws-login-ended:"
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,7 @@ def _family_revoke(family: TokenFamily, *, reason: str) -> None:
         family.revoked_at = timezone.now()
         family.revoked_reason = reason
         family.save(update_fields=["revoked_at", "revoked_reason"])
-    realtime.sockets_close(realtime.login_group(str(family.id)), reason=reason)
+    ws_login_end(login_id=str(family.id), reason=reason)
 
 
 @transaction.atomic
@@ -209,16 +210,35 @@ def ws_ticket_issue(*, user: User, login_id: str) -> str:
 
 
 def ws_ticket_redeem(*, ticket: str) -> tuple[User, str] | None:
-    """The user and login a ticket was issued for, once; None if unknown, used or expired."""
+    """The user and login a ticket was issued for, once; None if unknown, used or expired, or if
+    its login has ended since (logout), or its user's tokens were revoked (password change,
+    logout everywhere, deactivation)."""
     key = WS_TICKET_PREFIX + ticket
     data = cache.get(key)
     # delete() reports whether this caller removed the key: of two racing redeemers, one wins.
     if not data or not cache.delete(key):
         return None
+    if ws_login_ended(login_id=data["login_id"]):
+        return None
     user = User.objects.filter(pk=data["user_id"], is_active=True).first()
     if user is None or user.token_version != data["token_version"]:
         return None
     return user, data["login_id"]
+
+
+def ws_login_end(*, login_id: str, reason: str) -> None:
+    """A login (an API token family, a page session) has ended: refuse the tickets issued for it
+    that are still unused, and close its open sockets once the transaction commits.
+
+    The mark only needs to outlive the tickets (WS_TICKET_LIFETIME_SECONDS): an ended login
+    issues no new ones, its access token and session being dead.
+    """
+    cache.set(WS_LOGIN_ENDED_PREFIX + login_id, reason, timeout=settings.WS_TICKET_LIFETIME_SECONDS + 5)
+    realtime.sockets_close(realtime.login_group(login_id), reason=reason)
+
+
+def ws_login_ended(*, login_id: str) -> bool:
+    return bool(login_id) and cache.get(WS_LOGIN_ENDED_PREFIX + login_id) is not None
 
 
 @transaction.atomic

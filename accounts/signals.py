@@ -6,7 +6,7 @@ from django.contrib.auth.signals import user_logged_out
 from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
-from accounts import realtime
+from accounts import realtime, services
 from accounts.models import User
 
 
@@ -35,4 +35,4 @@ def close_sockets_of_revoked_user(sender, instance: User, created: bool, **kwarg
 def close_sockets_of_ended_page_session(sender, request, user, **kwargs) -> None:
     session_key = getattr(getattr(request, "session", None), "session_key", None)
     if session_key:
-        realtime.sockets_close(realtime.login_group(realtime.session_login_id(session_key)), reason="logout")
+        services.ws_login_end(login_id=realtime.session_login_id(session_key), reason="logout")

@@ -46,6 +46,18 @@ async def refuse(scope, receive, send, *, code: int, reason: str):
     return await _Refuse.as_asgi()(scope, receive, send)
 
 
+class UnknownPath(AsyncWebsocketConsumer):
+    """The last route: a path no consumer serves is refused during the handshake (daphne answers
+    403), in one log line. Without it, channels' URLRouter raises, and daphne answers 500 and logs
+    a traceback for every such request: anyone could flood the log."""
+
+    channel_layer_alias = _Refuse.channel_layer_alias
+
+    async def connect(self) -> None:
+        logger.info("websocket %r refused: no such path", self.scope.get("path"))
+        await self.close()
+
+
 class OriginCheck(OriginValidator):
     """Channels' AllowedHostsOriginValidator rules, refusing with close code 4403."""
 
@@ -119,6 +131,13 @@ class AuthenticatedConsumer(AsyncWebsocketConsumer):
             self.auth_groups.append(realtime.login_group(self.scope["login_id"]))
         for group in self.auth_groups:
             await self.channel_layer.group_add(group, self.channel_name)
+        # A logout between the ticket's redemption and the group_add above sent its close to a
+        # group this socket was not in yet: look once more, now that it would hear the next one.
+        login_id = self.scope.get("login_id")
+        if login_id and await database_sync_to_async(services.ws_login_ended)(login_id=login_id):
+            await self.accept()
+            await self.close(code=CLOSE_UNAUTHENTICATED, reason="the login has ended")
+            return
         await self.on_authenticated()
 
     async def on_authenticated(self) -> None:

@@ -138,3 +138,49 @@ async def test_a_ticket_minted_before_a_password_change_is_refused(student):
     await database_sync_to_async(change_password)()
     communicator = await open_socket(f"/ws/check/?ticket={ticket}")
     assert await close_code(communicator) == CLOSE_UNAUTHENTICATED
+
+
+async def test_a_ticket_issued_just_before_an_api_logout_opens_no_socket(student, api):
+    pair = await database_sync_to_async(services.token_pair_issue)(user=student)
+
+    def ticket_then_logout() -> str:
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {pair.access_token}")
+        ticket = api.post("/api/auth/ws-ticket").json()["data"]["ticket"]
+        assert api.post("/api/auth/logout", {}, format="json").status_code == 200
+        return ticket
+
+    communicator = await open_socket(
+        f"/ws/check/?ticket={await database_sync_to_async(ticket_then_logout)()}"
+    )
+    assert await close_code(communicator) == CLOSE_UNAUTHENTICATED
+
+
+async def test_a_ticket_issued_just_before_a_page_logout_opens_no_socket(student, client):
+    def ticket_then_logout() -> str:
+        client.force_login(student)
+        ticket = client.post("/api/auth/ws-ticket").json()["data"]["ticket"]
+        client.post("/accounts/logout/")
+        return ticket
+
+    communicator = await open_socket(
+        f"/ws/check/?ticket={await database_sync_to_async(ticket_then_logout)()}"
+    )
+    assert await close_code(communicator) == CLOSE_UNAUTHENTICATED
+
+
+async def test_logging_out_one_login_leaves_the_tickets_of_another_working(student, api):
+    laptop = await database_sync_to_async(services.token_pair_issue)(user=student)
+    phone = await database_sync_to_async(services.token_pair_issue)(user=student)
+
+    def phone_ticket_then_laptop_logout() -> str:
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {phone.access_token}")
+        ticket = api.post("/api/auth/ws-ticket").json()["data"]["ticket"]
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {laptop.access_token}")
+        assert api.post("/api/auth/logout", {}, format="json").status_code == 200
+        return ticket
+
+    communicator = await open_socket(
+        f"/ws/check/?ticket={await database_sync_to_async(phone_ticket_then_laptop_logout)()}"
+    )
+    await assert_open(communicator)
+    await communicator.disconnect()
