@@ -6,4 +6,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from accounts import schema, signals  # noqa: F401 (registers receivers and extensions)
+        from accounts import login_limits, schema, signals  # noqa: F401 (registers receivers and extensions)

@@ -9,9 +9,11 @@ class InvalidCredentials(ApplicationError):
 
 
 class AccountLocked(ApplicationError):
+    """This account from this address only (accounts.login_limits); retry_after says for how long."""
+
     code = "ACCOUNT_LOCKED"
     status = 429
-    message = "Too many failed log-in attempts. Try again in 15 minutes."
+    message = "Too many failed log-in attempts for this account from your network. Try again later."
 
 
 class TokenError(ApplicationError):

@@ -22,7 +22,8 @@ class UserAdminChangeForm(UserChangeForm):
 
 
 class ThrottledLoginForm(AuthenticationForm):
-    """Django's login form, counting failures per IP and per e-mail like the API does."""
+    """Django's login form through the same service as the API: failures count per (e-mail,
+    address) pair, and a locked pair is told for how long (axes' middleware adds Retry-After)."""
 
     def clean(self) -> dict:
         email = self.cleaned_data.get("username")

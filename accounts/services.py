@@ -5,6 +5,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import tzinfo
 
+from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
@@ -13,8 +14,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts import realtime, throttle, tokens
-from accounts.errors import EmailTaken, InvalidCredentials, TokenError
+from accounts import login_limits, realtime, tokens
+from accounts.errors import AccountLocked, EmailTaken, InvalidCredentials, TokenError
 from accounts.models import RefreshToken, TokenFamily, User
 from accounts.registration import registration_check
 
@@ -82,16 +83,17 @@ def user_register(
 def user_authenticate(*, request, email: str, password: str) -> User:
     """Check a password under the login throttle. Raises AccountLocked or InvalidCredentials.
 
-    The same error for an unknown e-mail and a wrong password; failures count per IP and per
-    e-mail either way.
+    django-axes (its backend, first in AUTHENTICATION_BACKENDS) counts failures per (e-mail,
+    client address) pair, whether or not an account has that e-mail, and refuses a locked pair
+    before the password is checked (accounts.login_limits). A success forgets the pair's failures.
     """
-    ip = request.META.get("REMOTE_ADDR") if request is not None else None
-    throttle.login_lock_check(ip=ip, email=email)
     user = authenticate(request, email=email, password=password)
     if user is None:
-        throttle.login_failure_record(ip=ip, email=email)
+        if getattr(request, "axes_locked_out", False):
+            seconds = login_limits.seconds_locked(request)
+            raise AccountLocked(login_limits.locked_message(seconds), retry_after=seconds)
         raise InvalidCredentials()
-    throttle.login_success_record(email=email)
+    axes_reset(ip=login_limits.client_address(request), username=login_limits.attempt_username(request, None))
     return user
 
 

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "axes",  # failed-login throttling (accounts/login_limits.py)
     "accounts",
     "exams",
     "sessions.apps.ExamSessionsConfig",
@@ -82,6 +83,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "procto.error_pages.ApplicationErrorMiddleware",
+    # Last: makes a locked login's page a 429 with Retry-After (AXES_LOCKOUT_CALLABLE).
+    "axes.middleware.AxesMiddleware",
 ]
 
 # Content-Security-Policy (django-csp): scripts only from our own files, so markup injected into a
@@ -124,6 +127,11 @@ TEMPLATES = [
 ]
 
 AUTH_USER_MODEL = "accounts.User"
+# django-axes first: it refuses a locked (e-mail, address) pair before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -394,12 +402,31 @@ ACCESS_TOKEN_LIFETIME_SECONDS = 15 * 60
 REFRESH_TOKEN_LIFETIME_SECONDS = 7 * 24 * 60 * 60
 WS_TICKET_LIFETIME_SECONDS = 30
 
-# --- Login throttling -----------------------------------------------------------------------------
-# Per account: 5 failures lock that e-mail for 15 minutes. Per IP the limit is higher because a
-# whole school lab can share one address; one student's typos must not lock out the room.
-LOGIN_FAILURES_PER_ACCOUNT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=5)
-LOGIN_FAILURES_PER_IP = env.int("LOGIN_FAILURES_PER_IP", default=50)
-LOGIN_LOCK_SECONDS = env.int("LOGIN_LOCK_SECONDS", default=15 * 60)
+# --- Login throttling (django-axes, accounts/login_limits.py) -------------------------------------
+# Failures count per (e-mail, client address) pair, never per e-mail or per address alone: no one
+# can lock a student out by typing their e-mail, nor a school behind one NAT address. A pair's
+# first LOGIN_FAILURES_BEFORE_DELAY - 1 failures are free; the next locks it for
+# LOGIN_FIRST_DELAY_SECONDS, each further one doubles that up to LOGIN_MAX_DELAY_SECONDS. A pair's
+# failures are forgotten LOGIN_FAILURE_MEMORY_SECONDS after the last (or after its lock ends), or
+# at once when it logs in. Locks are listed (and cleared) in the admin under Axes.
+LOGIN_FAILURES_BEFORE_DELAY = env.int("LOGIN_FAILURES_BEFORE_DELAY", default=5)
+LOGIN_FIRST_DELAY_SECONDS = env.int("LOGIN_FIRST_DELAY_SECONDS", default=60)
+LOGIN_MAX_DELAY_SECONDS = env.int("LOGIN_MAX_DELAY_SECONDS", default=60 * 60)
+LOGIN_FAILURE_MEMORY_SECONDS = env.int("LOGIN_FAILURE_MEMORY_SECONDS", default=60 * 60)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = LOGIN_FAILURES_BEFORE_DELAY
+AXES_COOLOFF_TIME = "accounts.login_limits.cool_off"
+# Each pair's failures expire on their own: with one window for all (axes' default), a pair with a
+# short delay would clear the failures of every other pair older than it.
+AXES_USE_ATTEMPT_EXPIRATION = True
+# A locked pair trying again (its right password, say) is refused without lengthening the lock.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_FORM_FIELD = "email"
+AXES_USERNAME_CALLABLE = "accounts.login_limits.attempt_username"
+AXES_CLIENT_IP_CALLABLE = "accounts.login_limits.client_address"
+AXES_LOCKOUT_CALLABLE = "accounts.login_limits.lockout_response"
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
 # The OpenAPI description (/api/schema, Swagger UI at /api/docs, Redoc at /api/redoc) says what
 # the wire carries: camelCase names, the envelope and each operation's errors (procto/openapi.py).
 # The UI pages load Swagger UI and Redoc from our static files (drf-spectacular-sidecar): no CDN,

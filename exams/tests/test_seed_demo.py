@@ -2,6 +2,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.http import HttpRequest
 from django.test import override_settings
 
 from accounts.models import User
@@ -9,6 +10,8 @@ from exams.demo import DEMO_EXAM_TITLE, DEMO_USERS
 from exams.models import Course, Enrolment, Exam, Question
 
 pytestmark = pytest.mark.django_db
+
+# client.login(request=...): the login throttle (django-axes) needs the request of an attempt.
 
 
 @pytest.fixture(autouse=True)
@@ -48,11 +51,11 @@ def test_demo_has_one_user_per_role_and_four_students_three_of_them_in_the_cours
 def test_the_demo_exam_exists_for_the_enrolled_students_only(client):
     seed()
     exam = Exam.objects.get(title=DEMO_EXAM_TITLE)
-    client.login(email="student1@procto.local", password="student1-demo-2026")
+    client.login(request=HttpRequest(), email="student1@procto.local", password="student1-demo-2026")
     assert DEMO_EXAM_TITLE in client.get("/").content.decode()
     assert client.get(f"/api/exams/{exam.pk}").status_code == 200
     client.logout()
-    client.login(email="outsider@procto.local", password="outsider-demo-2026")
+    client.login(request=HttpRequest(), email="outsider@procto.local", password="outsider-demo-2026")
     assert DEMO_EXAM_TITLE not in client.get("/").content.decode()
     assert client.get(f"/api/exams/{exam.pk}").status_code == 404
 
@@ -72,7 +75,7 @@ def test_every_printed_demo_login_works(client):
     output = seed()
     for demo in DEMO_USERS:
         assert f"{demo.email}" in output and demo.password in output
-        assert client.login(email=demo.email, password=demo.password), demo.email
+        assert client.login(request=HttpRequest(), email=demo.email, password=demo.password), demo.email
         client.logout()
 
 
@@ -82,7 +85,7 @@ def test_a_changed_demo_password_survives_reseeding(client):
     student.set_password("my-own-new-password")
     student.save()
     seed()
-    assert client.login(email="student1@procto.local", password="my-own-new-password")
+    assert client.login(request=HttpRequest(), email="student1@procto.local", password="my-own-new-password")
 
 
 def test_seeding_refuses_a_production_site_unless_told_otherwise():
