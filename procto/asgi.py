@@ -12,6 +12,7 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from accounts.ws_auth import websocket_stack  # noqa: E402
+from procto.log_context import ConnectionLogContext  # noqa: E402
 from procto.routing import websocket_urlpatterns  # noqa: E402
 
 # Everything imported so far lives as long as the process: keeping it out of the garbage
@@ -24,6 +25,7 @@ application = ProtocolTypeRouter(
         "http": django_asgi_app,
         # Browsers send Origin on WebSocket upgrades: a page on another site cannot open ours.
         # Then the session cookie or a single-use ticket says who is on the socket.
-        "websocket": websocket_stack(URLRouter(websocket_urlpatterns)),
+        # Every line logged for a socket, here and in the workers, carries its request id.
+        "websocket": ConnectionLogContext(websocket_stack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -9,9 +9,11 @@ Every variable is documented in README.md. Two shapes come out of it:
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import environ
+import structlog
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
@@ -64,6 +66,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "axes",  # failed-login throttling (accounts/login_limits.py)
+    "django_structlog",  # JSON log lines with a request id, web and worker (see LOGGING)
     "accounts",
     "exams",
     "sessions.apps.ExamSessionsConfig",
@@ -78,6 +81,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "procto.log_context.request_id_header_check",
+    "django_structlog.middlewares.RequestMiddleware",  # after auth: its lines name the user
     "accounts.middleware.TimeZoneMiddleware",  # the viewer's zone, for every time a page shows
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -494,16 +499,74 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 
 # --- Logging --------------------------------------------------------------------------------------
+# One JSON object per line (LOG_FORMAT=json, production's default) from web and worker alike, each
+# with the request_id of the HTTP request or WebSocket connection it serves: django-structlog binds
+# it per request (nginx's $request_id arrives as X-Request-ID), procto.log_context per socket, and
+# Celery carries it in a task header to the worker, so one student's frame can be followed from
+# the socket to its analysis. Standard-library loggers go through the same formatter.
+LOG_FORMAT = env.str("LOG_FORMAT", default="console" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "console"):
+    raise ImproperlyConfigured("LOG_FORMAT must be json or console.")
+_log_pre_chain = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.stdlib.ExtraAdder(),
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+    # Which process: two web nodes and two workers write to one log stream.
+    structlog.processors.CallsiteParameterAdder([structlog.processors.CallsiteParameter.PROCESS]),
+]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"},
+        fmt: {
+            "()": structlog.stdlib.ProcessorFormatter,
+            "foreign_pre_chain": _log_pre_chain,
+            "processors": [
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                renderer,
+            ],
+        }
+        for fmt, renderer in (
+            ("json", structlog.processors.JSONRenderer()),
+            ("console", structlog.dev.ConsoleRenderer(colors=False)),
+        )
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.channels.server": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
+        # One line per request is django-structlog's request_finished; its request_started and
+        # Django's own per-request lines would only repeat it.
+        "django.request": {"level": "ERROR"},
     },
 }
+structlog.configure(
+    processors=[
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.filter_by_level,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.CallsiteParameterAdder([structlog.processors.CallsiteParameter.PROCESS]),
+        structlog.stdlib.PositionalArgumentsFormatter(),
+        structlog.processors.StackInfoRenderer(),
+        structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+    ],
+    logger_factory=structlog.stdlib.LoggerFactory(),
+    wrapper_class=structlog.stdlib.BoundLogger,
+    cache_logger_on_first_use=True,
+)
+# Python's warnings (a deprecation, Celery's warning about running as root) as log lines too.
+logging.captureWarnings(True)
+DJANGO_STRUCTLOG_CELERY_ENABLED = True
+# nginx sets X-Request-ID to its own $request_id (a client's is replaced there); without nginx
+# procto.log_context keeps a client's only when it is short and plain.
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True
+DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = logging.DEBUG
+# Every frame is a task: a line per enqueue and per success would be hundreds a second. Failures
+# and retries still log at WARNING/ERROR.
+DJANGO_STRUCTLOG_CELERY_DEFAULT_LOG_LEVEL = logging.DEBUG

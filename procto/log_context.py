@@ -1,0 +1,80 @@
+"""A request id for every WebSocket connection, as django-structlog gives every HTTP request.
+
+A student's socket carries frames for hours; every line logged while serving it (in daphne, and
+in the Celery worker that analyses its frames, which gets the id in a task header) carries the
+same request_id, plus the socket's path and client address. nginx's $request_id arrives as
+X-Request-ID on the upgrade request and is used when present, so its access log matches too.
+Each socket also gets one line when it opens and one when it ends (daphne's own access log is
+off in production: it is not JSON and has no request id).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+import structlog
+
+logger = structlog.get_logger("procto.sockets")
+
+# A header value is client-controlled when there is no proxy in front: keep ids short and plain.
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def request_id_from(headers: list[tuple[bytes, bytes]]) -> str:
+    for name, value in headers:
+        if name.lower() == b"x-request-id":
+            text = value.decode("latin-1")
+            if _REQUEST_ID.match(text):
+                return text
+    return str(uuid.uuid4())
+
+
+class ConnectionLogContext:
+    """ASGI middleware for the websocket protocol: binds request_id, path and ip for the whole
+    connection and logs socket_opened / socket_closed (who closed it, with which code, after how
+    long)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        client = scope.get("client") or (None, None)
+        started = time.monotonic()
+        ending: dict[str, object] = {"accepted": False}
+
+        async def watched_send(message):
+            if message["type"] == "websocket.accept":
+                ending["accepted"] = True
+                logger.info("socket_opened")
+            elif message["type"] == "websocket.close":
+                ending.setdefault("server_code", message.get("code", 1000))
+            await send(message)
+
+        async def watched_receive():
+            message = await receive()
+            if message["type"] == "websocket.disconnect":
+                ending.setdefault("client_code", message.get("code"))
+            return message
+
+        with structlog.contextvars.bound_contextvars(
+            request_id=request_id_from(scope.get("headers", [])), path=scope.get("path"), ip=client[0]
+        ):
+            try:
+                return await self.app(scope, watched_receive, watched_send)
+            finally:
+                logger.info("socket_closed", duration_s=round(time.monotonic() - started, 1), **ending)
+
+
+def request_id_header_check(get_response):
+    """HTTP middleware before django-structlog's: an X-Request-ID that is not short and plain is
+    dropped, so that middleware makes its own id, as request_id_from does for sockets."""
+
+    def middleware(request):
+        value = request.META.get("HTTP_X_REQUEST_ID")
+        if value is not None and not _REQUEST_ID.match(value):
+            del request.META["HTTP_X_REQUEST_ID"]
+        return get_response(request)
+
+    return middleware
