@@ -9,7 +9,7 @@ class LogEventInput(serializers.Serializer):
     type = serializers.CharField(max_length=32)
     # The page's event number, as on the socket: a fallback POST of an event the socket already
     # stored (its ack was lost) is stored once.
-    seq = serializers.IntegerField(required=False, min_value=0)
+    seq = serializers.IntegerField(required=False, min_value=0, max_value=2**63 - 1)  # a bigint column
     # Omitted: the condition's own severity (proctoring.conditions).
     severity = serializers.CharField(max_length=10, required=False)
     details = serializers.JSONField(required=False, default=dict)

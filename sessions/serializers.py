@@ -103,22 +103,32 @@ class StartInput(serializers.Serializer):
     screen_resolution = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
 
 
+# The columns' ranges (Answer.client_seq is a bigint, time_spent_seconds an integer on PostgreSQL):
+# a larger number is the client's mistake, a 400 here rather than the database's 500.
+MAX_SEQUENCE = 2**63 - 1
+MAX_TIME_SPENT = 2**31 - 1
+
+
 class AnswerInput(serializers.Serializer):
     question_id = serializers.CharField(max_length=32)
     student_answer = serializers.JSONField(allow_null=True)
-    time_spent = serializers.IntegerField(min_value=0, required=False, default=0)
-    sequence = serializers.IntegerField(min_value=0, required=False)
+    time_spent = serializers.IntegerField(min_value=0, max_value=MAX_TIME_SPENT, required=False, default=0)
+    sequence = serializers.IntegerField(min_value=0, max_value=MAX_SEQUENCE, required=False)
 
 
 class SaveAnswersInput(serializers.Serializer):
     answers = AnswerInput(many=True, allow_empty=True, max_length=500)
     # The reference document's save has no number: such saves are ordered by arrival.
-    sequence = serializers.IntegerField(min_value=0, required=False, allow_null=True, default=None)
+    sequence = serializers.IntegerField(
+        min_value=0, max_value=MAX_SEQUENCE, required=False, allow_null=True, default=None
+    )
 
 
 class SubmitInput(serializers.Serializer):
     answers = AnswerInput(many=True, required=False, max_length=500)
-    sequence = serializers.IntegerField(min_value=0, required=False, allow_null=True, default=None)
+    sequence = serializers.IntegerField(
+        min_value=0, max_value=MAX_SEQUENCE, required=False, allow_null=True, default=None
+    )
 
 
 class SystemCheckInput(serializers.Serializer):

@@ -8,10 +8,11 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from sessions.models import ExamSession
+from sessions.models import Answer, ExamSession
 from sessions.tests.conftest import qid
 
 pytestmark = pytest.mark.django_db
@@ -196,3 +197,85 @@ def test_event_details_are_stored_as_sent_and_a_resent_event_once(as_student, ex
         )
     event = ProctoringEvent.objects.get()
     assert event.details == {"durationMs": 1200, "hidden_by": "alt-tab"}
+
+
+# --- input no store can hold: refused at the door, never a 500 (issue 13, item 5) ----------------
+
+
+def send_raw(api, method: str, url: str, document, **raw_numbers: str):
+    """`document` as JSON; json.dumps writes a lone surrogate as its escape ("\\udc00") and NaN as
+    `NaN`, as a hostile client would. `raw_numbers` replace string placeholders with number tokens
+    Python cannot produce (1e400)."""
+    body = json.dumps(document)
+    for placeholder, token in raw_numbers.items():
+        body = body.replace(f'"{placeholder}"', token)
+    return getattr(api, method)(url, body, content_type="application/json")
+
+
+# A lone low surrogate, a high one without its pair, and NUL (which PostgreSQL cannot store).
+@pytest.mark.parametrize("text", ["a\udc00b", "\ud83d", "a\x00b"])
+def test_an_answer_that_is_not_storable_text_is_a_400_and_every_view_of_the_attempt_still_opens(
+    as_student, as_teacher, exam, teacher, text
+):
+    session_id = start(as_student, exam).json()["data"]["id"]
+    body = {"answers": [{"questionId": qid(exam, "Paragraph"), "studentAnswer": text}]}
+    response = send_raw(as_student, "put", f"/api/exam-sessions/{session_id}/save-answers", body)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "VALIDATION_ERROR"
+    assert list(error["details"]["answers"]["0"]) == ["studentAnswer"]
+    assert Answer.objects.count() == 0
+    # What a stored one broke: the student's own attempt, the grading page, the export, the review.
+    assert as_student.get(f"/api/exam-sessions/{session_id}").status_code == 200
+    assert as_teacher.get(f"/api/exam-sessions/{session_id}/export?format=json").status_code == 200
+    pages = Client()
+    pages.force_login(teacher)
+    assert pages.get(f"/sessions/{session_id}/grade/").status_code == 200
+    assert pages.get(f"/proctoring/sessions/{session_id}/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("operation", "body", "field"),
+    [
+        ("save-answers", {"answers": [], "sequence": 2**63}, ["sequence"]),
+        ("submit", {"answers": [], "sequence": 2**63}, ["sequence"]),
+        ("save-answers", {"answers": [{"sequence": 2**63}]}, ["answers", "0", "sequence"]),
+        ("save-answers", {"answers": [{"timeSpent": 2**63}]}, ["answers", "0", "timeSpent"]),
+        # An integer column on PostgreSQL: 2^31 seconds fits SQLite, not there.
+        ("save-answers", {"answers": [{"timeSpent": 2**31}]}, ["answers", "0", "timeSpent"]),
+    ],
+)
+def test_a_number_past_its_database_column_is_a_400_not_a_500(as_student, exam, operation, body, field):
+    session_id = start(as_student, exam).json()["data"]["id"]
+    for answer in body["answers"]:
+        answer.update(questionId=qid(exam, "Paragraph"), studentAnswer="Rayleigh")
+    response = send_raw(as_student, "put", f"/api/exam-sessions/{session_id}/{operation}", body)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "VALIDATION_ERROR"
+    details = error["details"]
+    for key in field:
+        details = details[key]
+    assert "less than or equal to" in details[0]
+    assert ExamSession.objects.get().status == "in-progress" and Answer.objects.count() == 0
+
+
+def test_a_body_nested_a_thousand_levels_deep_is_a_400_not_a_500(as_student, exam):
+    body = {"examId": exam.pk, "browserInfo": {"plugins": "DEEP"}}
+    response = send_raw(as_student, "post", "/api/exam-sessions/start", body, DEEP="[" * 1000 + "]" * 1000)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "MALFORMED_REQUEST"
+    assert "nested more than 64 levels" in response.json()["error"]["message"]
+    assert not ExamSession.objects.exists()
+
+
+@pytest.mark.parametrize("number", ["1e400", "NaN", "-Infinity"])
+def test_a_system_check_measurement_that_is_not_a_finite_number_is_a_400_not_a_500(as_student, exam, number):
+    url = f"/api/exams/{exam.pk}/system-check"
+    body = {"items": {"camera": True}, "measurements": {"rttMs": "RTT"}}
+    response = send_raw(as_student, "post", url, body, RTT=number)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "VALIDATION_ERROR"
+    assert "finite number" in error["details"]["measurements"]["rttMs"][0]
+    assert send_raw(as_student, "post", url, body, RTT="42.5").status_code == 201
