@@ -14,6 +14,7 @@ from django.utils.dateparse import parse_datetime
 from accounts.permissions import Can, user_can
 from accounts.ws_auth import CLOSE_FORBIDDEN, AuthenticatedConsumer
 from exams.selectors import exams_visible_to
+from procto import strict_json
 from procto.errors import ApplicationError
 from proctoring import media, services
 from proctoring.models import ProctoringEvent
@@ -41,6 +42,14 @@ MAX_ID = 2**63
 @database_sync_to_async
 def _session_for(user, session_id) -> ExamSession | None:
     return ExamSession.objects.select_related("exam").filter(pk=session_id, student=user).first()
+
+
+def _event_seq(message) -> int | None:
+    """The number of an event message, if it carries a valid one."""
+    if not isinstance(message, dict) or message.get("type") != "event":
+        return None
+    seq = message.get("seq")
+    return seq if isinstance(seq, int) and not isinstance(seq, bool) and 0 <= seq < MAX_ID else None
 
 
 class ExamStreamConsumer(AuthenticatedConsumer):
@@ -106,9 +115,12 @@ class ExamStreamConsumer(AuthenticatedConsumer):
         if len(text) > MAX_TEXT_BYTES:
             raise BadMessage("BAD_MESSAGE", f"text messages are at most {MAX_TEXT_BYTES} bytes")
         try:
-            message = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise BadMessage("BAD_MESSAGE", "message is not valid JSON") from exc
+            message = strict_json.loads(text)
+        except strict_json.UnstorableValue as exc:
+            # The seq tells the page to drop that event instead of sending it again forever.
+            raise BadMessage("BAD_MESSAGE", exc.message, _event_seq(exc.document)) from exc
+        except strict_json.RejectedJSON as exc:
+            raise BadMessage("BAD_MESSAGE", exc.message) from exc
         kind = message.get("type") if isinstance(message, dict) else None
         if kind == "hello":
             await self._welcome()
@@ -133,8 +145,8 @@ class ExamStreamConsumer(AuthenticatedConsumer):
         )
 
     async def _event(self, message: dict) -> None:
-        seq, event = message.get("seq"), message.get("event")
-        if not isinstance(seq, int) or not 0 <= seq < MAX_ID or not isinstance(event, dict):
+        seq, event = _event_seq(message), message.get("event")
+        if seq is None or not isinstance(event, dict):
             raise BadMessage("BAD_MESSAGE", 'expected {"type": "event", "seq": n, "event": {...}}')
         if not self._allow("event"):
             raise BadMessage("RATE_LIMITED", "too many events", seq)
@@ -202,6 +214,20 @@ def _events_since(exam_ids: list[int] | None, last_id: int) -> list[dict]:
     return [event_message(e) for e in events[:CATCH_UP_LIMIT]]
 
 
+def _since_id(text: str | None) -> int:
+    """The event id of a `since` message; ValueError (saying why, for the page) for anything else."""
+    message = strict_json.loads(text or "")  # its RejectedJSON is a ValueError too
+    if not isinstance(message, dict) or message.get("type") != "since":
+        raise ValueError('expected {"type": "since", "lastEventId": n}')
+    try:
+        last_id = int(message.get("lastEventId", 0))
+    except (TypeError, ValueError) as exc:
+        raise ValueError("lastEventId must be a number") from exc
+    if not 0 <= last_id < MAX_ID:
+        raise ValueError("lastEventId must be an event id")
+    return last_id
+
+
 class MonitorConsumer(AuthenticatedConsumer):
     """Live alerts for proctors, teachers and admins: the exams they watch, nothing else.
 
@@ -261,20 +287,10 @@ class MonitorConsumer(AuthenticatedConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:
-            message = json.loads(text_data or "")
-            last_id = int(message.get("lastEventId", 0)) if message.get("type") == "since" else None
-        except (json.JSONDecodeError, AttributeError, TypeError, ValueError, OverflowError):
-            last_id = None  # OverflowError: 1e400 reads as infinity
-        if last_id is not None and not 0 <= last_id < MAX_ID:
-            last_id = None
-        if last_id is None:
-            await self._send(
-                {
-                    "type": "error",
-                    "code": "BAD_MESSAGE",
-                    "message": 'expected {"type": "since", "lastEventId": n}',
-                }
-            )
+            last_id = _since_id(text_data)
+        except ValueError as exc:
+            logger.info("monitor of user %s: rejected message: %s", self.user.pk, exc)
+            await self._send({"type": "error", "code": "BAD_MESSAGE", "message": str(exc)})
             return
         events = await _events_since(self.exam_ids, last_id)
         await self._send({"type": "catch-up", "events": events})

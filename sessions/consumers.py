@@ -13,6 +13,7 @@ import logging
 import time
 
 from accounts.ws_auth import AuthenticatedConsumer
+from procto import strict_json
 
 logger = logging.getLogger(__name__)
 
@@ -28,9 +29,10 @@ def parse_ping(text_data: str | None) -> dict:
     if text_data is None or len(text_data) > MAX_MESSAGE_BYTES:
         raise BadMessage("expected a text message of at most 1 KiB")
     try:
-        message = json.loads(text_data)
-    except json.JSONDecodeError as exc:
-        raise BadMessage("message is not valid JSON") from exc
+        message = strict_json.loads(text_data)
+    except strict_json.RejectedJSON as exc:
+        # A lone surrogate in the id, echoed, would crash the Redis layer's encoding of the pong.
+        raise BadMessage(exc.message) from exc
     if not isinstance(message, dict) or message.get("type") != "ping":
         raise BadMessage('expected {"type": "ping", "id": ...}')
     if not isinstance(message.get("id"), (int, str)) or len(str(message["id"])) > 64:

@@ -130,6 +130,51 @@ async def test_a_browser_event_is_stored_once_even_when_resent(world):
     await socket.disconnect()
 
 
+def event_text(seq: int, details: str) -> str:
+    # Raw text: the tokens under test (1e400, NaN, a surrogate's escape) are what a hostile page sends.
+    return f'{{"type": "event", "seq": {seq}, "event": {{"type": "tab-switch", "details": {details}}}}}'
+
+
+@pytest.mark.parametrize(
+    ("details", "problem"),
+    [
+        ('{"x": 1e400}', "event.details.x: Must be a finite number"),
+        ('{"x": NaN}', "event.details.x: Must be a finite number"),
+        ('{"x": -Infinity}', "event.details.x: Must be a finite number"),
+        ('{"x": "a\\udc00b"}', "event.details.x: Must be Unicode text"),
+        ('{"x": "a\\u0000b"}', "event.details.x: Must not contain NUL"),
+    ],
+    ids=["1e400", "NaN", "-Infinity", "lone-surrogate", "NUL"],
+)
+async def test_an_event_with_unstorable_details_is_refused_by_its_seq_and_the_socket_goes_on(
+    world, details, problem
+):
+    student = world.cat
+    session = world.cat_in_chemistry  # medium security
+    socket = await open_stream(student, session.pk)
+    await socket.send_to(text_data=event_text(9, details))
+    error = await reply(socket)
+    # Its seq tells the page to drop the event rather than send it again after every reconnect.
+    assert (error["type"], error["code"], error["seq"]) == ("error", "BAD_MESSAGE", 9)
+    assert error["message"].startswith(problem)
+    await socket.send_to(text_data=event_text(10, '{"x": 1.5}'))
+    assert await reply(socket) == {"type": "event-ack", "seq": 10}
+    stored = await database_sync_to_async(list)(ProctoringEvent.objects.values_list("client_seq", flat=True))
+    assert stored == [10]
+    await socket.disconnect()
+
+
+async def test_an_event_nested_a_thousand_levels_deep_is_refused_and_the_socket_goes_on(world):
+    socket = await open_stream(world.cat, world.cat_in_chemistry.pk)
+    await socket.send_to(text_data=event_text(9, "[" * 1000 + "]" * 1000))
+    error = await reply(socket)
+    assert (error["type"], error["code"]) == ("error", "BAD_MESSAGE")
+    assert "nested more than 64 levels" in error["message"]
+    await socket.send_to(text_data=json.dumps({"type": "heartbeat"}))
+    assert await reply(socket) == {"type": "heartbeat-ack"}
+    await socket.disconnect()
+
+
 async def test_flooding_frames_is_rate_limited_not_fatal(world):
     student = world.cat
     session = world.cat_in_chemistry  # medium security

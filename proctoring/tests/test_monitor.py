@@ -127,6 +127,29 @@ async def test_a_since_past_any_id_is_answered_with_an_error_not_a_crash(proctor
     await socket.disconnect()
 
 
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("[" * 1000 + "]" * 1000, "nested more than 64 levels"),
+        ('{"type": "since", "lastEventId": ' + "[" * 1000 + "]" * 1000 + "}", "nested more than 64 levels"),
+        ('{"type": "since\\udc00", "lastEventId": 0}', "type: Must be Unicode text"),
+        ('{"type": "since", "lastEventId": NaN}', "lastEventId: Must be a finite number"),
+    ],
+    ids=["deep-list", "deep-id", "lone-surrogate", "NaN"],
+)
+async def test_a_message_the_monitor_cannot_read_is_answered_with_why_not_a_crash(
+    proctor, watched, text, problem
+):
+    socket = await open_monitor(proctor)
+    await socket.send_to(text_data=text)
+    error = json.loads(await socket.receive_from(timeout=5))
+    assert (error["type"], error["code"]) == ("error", "BAD_MESSAGE")
+    assert problem in error["message"]
+    await socket.send_to(text_data='{"type": "since", "lastEventId": 0}')  # and the socket goes on
+    assert json.loads(await socket.receive_from(timeout=5))["type"] == "catch-up"
+    await socket.disconnect()
+
+
 async def test_an_admin_filtering_on_an_impossible_exam_id_catches_up_on_nothing(admin_user):
     socket = await open_monitor(admin_user, "&exam=" + "9" * 30)
     await socket.send_to(text_data='{"type": "since", "lastEventId": 0}')

@@ -48,7 +48,11 @@ async def test_ping_is_answered_through_the_channel_layer(connect):
         (json.dumps({"type": "shout"}), "expected"),
         (json.dumps({"type": "ping", "id": {"nested": 1}}), "ping id"),
         (json.dumps({"type": "ping", "id": "x" * 2000}), "at most 1 KiB"),
+        # Echoed in the pong, a lone surrogate crashed the Redis layer's encoding (close 1011).
+        (json.dumps({"type": "ping", "id": "\udc00"}), "id: Must be Unicode text"),
+        (json.dumps({"type": "ping", "id": float("nan")}), "id: Must be a finite number"),
     ],
+    ids=["json", "type", "id-object", "huge", "lone-surrogate", "NaN"],
 )
 async def test_bad_messages_get_an_error_and_the_socket_keeps_working(connect, payload, error):
     communicator = await connect()
