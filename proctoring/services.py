@@ -102,8 +102,13 @@ def event_record(
     try:
         with transaction.atomic():
             event = ProctoringEvent.objects.create(session=session, **once, **fields)
-    except IntegrityError:  # stored by a writer that did not take the row lock
-        return ProctoringEvent.objects.get(session=session, **once), False
+    except IntegrityError:
+        # A duplicate only if the same key is now stored (by a writer that did not take the row
+        # lock); any other refusal (a NOT NULL, SQLite's JSON check) is this write's own error.
+        existing = ProctoringEvent.objects.filter(session=session, **once).first() if once else None
+        if existing is None:
+            raise
+        return existing, False
     broadcast_alert(event, exam_id=session.exam_id)
     notifications.critical_alert_enqueue(event)
     session_risk_update(session=session, cause=type)

@@ -142,8 +142,12 @@ def admission_request(*, exam: Exam, student: User) -> tuple[Admission, bool]:
                     exam=exam, student=student, requested_at=now, identity_check=identity
                 )
         except IntegrityError:
-            # A concurrent request of the same student queued first: that one is ours.
-            return pending.get(), False
+            # A concurrent request of the same student queued first: that one is ours. No such
+            # request: the refusal was of this row itself, an error to raise, not a duplicate.
+            admission = pending.first()
+            if admission is None:
+                raise
+            return admission, False
         broadcast_admission(admission)
     logger.info("admission %s: student %s asks to start exam %s", admission.pk, student.pk, exam.pk)
     return admission, True

@@ -233,6 +233,8 @@ def _write_answer(session: ExamSession, question: Question, item: dict, seq: int
             Answer.objects.create(session=session, question=question, **fields)
         return True
     except IntegrityError:  # a concurrent save created it first: let the sequence decide
+        if not Answer.objects.filter(session=session, question=question).exists():
+            raise  # not that race: a refusal of this answer itself must not read as "stale"
         return bool(
             Answer.objects.filter(session=session, question=question, client_seq__lt=seq).update(**fields)
         )

@@ -17,6 +17,8 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from accounts import services as account_services
 from procto.asgi import application
@@ -24,7 +26,7 @@ from procto.celery import app as celery_app
 from proctoring import notifications
 from proctoring.models import ProctoringEvent
 from proctoring.risk import WEIGHTS
-from proctoring.services import event_record_client
+from proctoring.services import event_record, event_record_client, session_lock
 
 pytestmark = pytest.mark.django_db
 
@@ -58,6 +60,22 @@ def test_a_resent_browser_event_counts_once_in_the_risk(world):
     session.refresh_from_db()
     assert ProctoringEvent.objects.filter(session=session).count() == 1
     assert session.risk_score == WEIGHTS["medium"]
+
+
+def test_a_write_refused_for_another_reason_than_its_number_is_an_error_not_a_duplicate(world):
+    session = world.cat_in_chemistry
+    with transaction.atomic():
+        locked = session_lock(session.pk)
+        earlier, _ = event_record(session=locked, type="paste", source="client", occurred_at=timezone.now())
+        # No occurred_at: NOT NULL refuses the row (as SQLite's JSON check refused NaN details). It
+        # was read as "already stored": the session's other event came back as this one, or, with
+        # a number, DoesNotExist crashed the stream socket.
+        for number in (None, 8):
+            with pytest.raises(IntegrityError), transaction.atomic():
+                event_record(
+                    session=locked, type="copy", source="client", occurred_at=None, client_seq=number
+                )
+    assert list(ProctoringEvent.objects.values_list("pk", flat=True)) == [earlier.pk]
 
 
 def test_the_system_warning_tells_the_student_what_to_stop(world, django_capture_on_commit_callbacks):
