@@ -6,7 +6,7 @@ from django.utils.html import format_html_join
 
 from accounts.forms import UserAdminChangeForm, UserAdminCreationForm
 from accounts.identity_files import identity_blob_url
-from accounts.models import TokenFamily, User
+from accounts.models import AuditEntry, TokenFamily, User
 from accounts.services import token_family_revoke
 
 # ModelAdmin instances serve every request at once; the viewer of the page being rendered is
@@ -118,3 +118,30 @@ class TokenFamilyAdmin(admin.ModelAdmin):
         for family in queryset.select_related("user"):
             token_family_revoke(user=family.user, family_id=family.id, reason="revoked-by-admin")
         self.message_user(request, "Logins ended; their sockets were closed.", messages.SUCCESS)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """The audit trail, for administrators: read only, nothing edited or deleted by hand."""
+
+    list_display = ["at", "action", "actor_ref", "actor", "target_ref", "target", "ip"]
+    list_filter = ["action"]
+    search_fields = ["actor__email", "target__email", "ip"]
+    date_hierarchy = "at"
+    list_select_related = ["actor", "target"]
+    readonly_fields = [field.name for field in AuditEntry._meta.fields]
+
+    def has_module_permission(self, request) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.signals import user_logged_in
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -11,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import realtime, services
+from accounts.audit import audit_record
 from accounts.identity_service import identity_verify
 from accounts.permissions import Can, capability_required
 from accounts.serializers import (
@@ -23,6 +25,7 @@ from accounts.serializers import (
     VerificationOutput,
     VerifyIdentityInput,
 )
+from accounts.models import AuditEntry
 from accounts.tokens import ACCESS, REFRESH, decode
 from procto.openapi import errors
 
@@ -63,6 +66,8 @@ class LoginApi(APIView):
         data.is_valid(raise_exception=True)
         user = services.user_authenticate(request=request, **data.validated_data)
         pair = services.token_pair_issue(user=user, **_client(request))
+        # As django.contrib.auth.login does for pages: last_login, and the audit trail.
+        user_logged_in.send(sender=user.__class__, request=request, user=user)
         return _token_response(request, pair)
 
 
@@ -96,6 +101,13 @@ class LogoutApi(APIView):
         elif request.auth:  # a bearer access token: end the login it belongs to
             claims = decode(request.auth, expected_type=ACCESS)
             services.token_family_revoke(user=request.user, family_id=claims.family_id)
+        audit_record(
+            action=AuditEntry.Action.LOGOUT,
+            actor=request.user,
+            target=request.user,
+            request=request,
+            details={"everywhere": data.validated_data["everywhere"]},
+        )
         return Response({"loggedOut": True})
 
 

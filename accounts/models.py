@@ -160,3 +160,39 @@ class IdentityVerification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.get_outcome_display()} ({self.get_review_display()})"
+
+
+class AuditEntry(models.Model):
+    """One sensitive operation, for the audit trail: logins, role changes, and what is done with
+    a person's data (exports, purges, deletions). Kept apart from the users it names: deleting an
+    account empties `actor`/`target` but keeps the entry (ids only, no names)."""
+
+    class Action(models.TextChoices):
+        LOGIN = "login", "Signed in"
+        LOGOUT = "logout", "Signed out"
+        ROLE_CHANGE = "role-change", "Role changed"
+        DATA_EXPORT = "data-export", "Exported a person's data"
+        DATA_PURGE = "data-purge", "Purged a person's proctoring data"
+        ACCOUNT_DELETE = "account-delete", "Deleted an account"
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    action = models.CharField(max_length=32, choices=Action.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    target = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Ids as they were, so an entry still says "user 42" after that account is deleted.
+    actor_ref = models.BigIntegerField(null=True, blank=True)
+    target_ref = models.BigIntegerField(null=True, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} by {self.actor_ref} on {self.target_ref}"

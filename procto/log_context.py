@@ -13,8 +13,10 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from contextvars import ContextVar
 
 import structlog
+from django.http import HttpRequest
 
 logger = structlog.get_logger("procto.sockets")
 
@@ -67,14 +69,30 @@ class ConnectionLogContext:
                 logger.info("socket_closed", duration_s=round(time.monotonic() - started, 1), **ending)
 
 
-def request_id_header_check(get_response):
+_request: ContextVar[HttpRequest | None] = ContextVar("procto_request", default=None)
+
+
+def current_request() -> HttpRequest | None:
+    """The HTTP request being served in this context, if any: for code that must say who did
+    something and from where (the audit trail) without the request passed down to it."""
+    return _request.get()
+
+
+def request_log_context(get_response):
     """HTTP middleware before django-structlog's: an X-Request-ID that is not short and plain is
-    dropped, so that middleware makes its own id, as request_id_from does for sockets."""
+    dropped (that middleware then makes its own id, as request_id_from does for sockets); `ip` is
+    REMOTE_ADDR, which daphne --proxy-headers sets from nginx's X-Forwarded-For, the address the
+    per-address limits count; and the request is remembered for current_request()."""
 
     def middleware(request):
         value = request.META.get("HTTP_X_REQUEST_ID")
         if value is not None and not _REQUEST_ID.match(value):
             del request.META["HTTP_X_REQUEST_ID"]
-        return get_response(request)
+        structlog.contextvars.bind_contextvars(ip=request.META.get("REMOTE_ADDR"))
+        token = _request.set(request)
+        try:
+            return get_response(request)
+        finally:
+            _request.reset(token)
 
     return middleware

@@ -81,7 +81,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "procto.log_context.request_id_header_check",
+    "procto.log_context.request_log_context",
     "django_structlog.middlewares.RequestMiddleware",  # after auth: its lines name the user
     "accounts.middleware.TimeZoneMiddleware",  # the viewer's zone, for every time a page shows
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -566,6 +566,9 @@ DJANGO_STRUCTLOG_CELERY_ENABLED = True
 # nginx sets X-Request-ID to its own $request_id (a client's is replaced there); without nginx
 # procto.log_context keeps a client's only when it is short and plain.
 DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True
+# procto.log_context binds `ip` from REMOTE_ADDR (what daphne took from nginx), not from headers
+# a client could set when there is no proxy in front.
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
 DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = logging.DEBUG
 # Every frame is a task: a line per enqueue and per success would be hundreds a second. Failures
 # and retries still log at WARNING/ERROR.

@@ -15,7 +15,7 @@ from channels.db import database_sync_to_async
 from django.core.cache import cache
 
 from accounts import services as account_services
-from procto.log_context import request_id_from, request_id_header_check
+from procto.log_context import request_id_from, request_log_context
 from procto.tests.cluster import daphne_argv, worker_argv
 from procto.tests.live_servers import (
     free_port,
@@ -123,7 +123,7 @@ def test_a_client_chosen_request_id_on_a_request_is_kept_only_when_short_and_pla
     def view(request):
         seen.append(request.META.get("HTTP_X_REQUEST_ID"))
 
-    check = request_id_header_check(view)
+    check = request_log_context(view)
     check(rf.get("/", HTTP_X_REQUEST_ID="abc-123_4.5"))
     for hostile in HOSTILE_IDS:
         check(rf.get("/", HTTP_X_REQUEST_ID=hostile))
