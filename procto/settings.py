@@ -23,6 +23,7 @@ from procto.keys import (
     parse_hex_key,
     require_production_secret,
 )
+from procto.media_storage import s3_media_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Git-ignored home of everything a dev checkout generates for itself (SQLite file, dev keys).
@@ -325,19 +326,15 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 
 AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
 if AWS_STORAGE_BUCKET_NAME:
-    _default_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": AWS_STORAGE_BUCKET_NAME,
-            "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
-            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
-            # Snapshots and ID cards are private: every read goes through a signed, expiring URL.
-            "default_acl": "private",
-            "querystring_auth": True,
-            "querystring_expire": 300,
-            "file_overwrite": False,
-        },
-    }
+    # Private objects, SigV4 URLs that expire, SSE; what each promises: procto/media_storage.py.
+    _default_storage = s3_media_storage(
+        bucket=AWS_STORAGE_BUCKET_NAME,
+        region=env.str("AWS_S3_REGION_NAME", default=""),
+        endpoint_url=env.str("AWS_S3_ENDPOINT_URL", default=""),
+        signed_url_seconds=env.int("AWS_QUERYSTRING_EXPIRE", default=300),
+        server_side_encryption=env.str("AWS_S3_SERVER_SIDE_ENCRYPTION", default="AES256"),
+        kms_key_id=env.str("AWS_S3_SSE_KMS_KEY_ID", default=""),
+    )
 else:
     _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 

@@ -39,6 +39,7 @@ print(json.dumps({
     "eager": app.conf.task_always_eager,
     "broker": app.conf.broker_url,
     "storage": settings.STORAGES["default"]["BACKEND"],
+    "storage_options": settings.STORAGES["default"].get("OPTIONS", {}),
     "debug": settings.DEBUG,
     "key_len": len(settings.ENCRYPTION_KEY),
 }))
@@ -100,6 +101,44 @@ def test_service_urls_give_the_services_shape(tmp_path):
 def test_bucket_name_switches_media_to_s3(tmp_path):
     got = shape(tmp_path, AWS_STORAGE_BUCKET_NAME="procto-media")
     assert got["storage"] == "storages.backends.s3.S3Storage"
+    options = got["storage_options"]
+    assert (options["default_acl"], options["querystring_auth"], options["querystring_expire"]) == (
+        "private",
+        True,
+        300,
+    )
+    assert options["object_parameters"] == {"ServerSideEncryption": "AES256"}
+
+
+def test_the_s3_variables_reach_the_storage(tmp_path):
+    got = shape(
+        tmp_path,
+        AWS_STORAGE_BUCKET_NAME="procto-media",
+        AWS_S3_REGION_NAME="eu-central-1",
+        AWS_S3_ENDPOINT_URL="https://s3.school.example",
+        AWS_QUERYSTRING_EXPIRE="60",
+        AWS_S3_SERVER_SIDE_ENCRYPTION="aws:kms",
+        AWS_S3_SSE_KMS_KEY_ID="alias/procto-media",
+    )
+    options = got["storage_options"]
+    assert (options["bucket_name"], options["region_name"], options["endpoint_url"]) == (
+        "procto-media",
+        "eu-central-1",
+        "https://s3.school.example",
+    )
+    assert options["querystring_expire"] == 60
+    assert options["object_parameters"] == {
+        "ServerSideEncryption": "aws:kms",
+        "SSEKMSKeyId": "alias/procto-media",
+    }
+    no_sse = shape(tmp_path, AWS_STORAGE_BUCKET_NAME="procto-media", AWS_S3_SERVER_SIDE_ENCRYPTION="")
+    assert no_sse["storage_options"]["object_parameters"] == {}
+
+
+def test_a_signed_url_lifetime_s3_refuses_stops_the_start(tmp_path):
+    result = load_settings(tmp_path, AWS_STORAGE_BUCKET_NAME="procto-media", AWS_QUERYSTRING_EXPIRE="0")
+    assert result.returncode != 0
+    assert "signed_url_seconds must be 1..604800" in result.stderr
 
 
 def test_production_refuses_the_default_secret_key(tmp_path):
