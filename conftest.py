@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from exams.models import Exam
     from sessions.models import ExamSession
 
-pytest_plugins = ["procto.tests.browser"]
+pytest_plugins = ["procto.tests.browser", "procto.tests.s3"]
 
 SERVICE_MARKERS = {
     "needs_postgres": "DATABASE_URL",
