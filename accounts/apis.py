@@ -19,6 +19,7 @@ from accounts.serializers import (
     LoginInput,
     LogoutInput,
     RefreshInput,
+    RegisterConfirmInput,
     RegisterInput,
     TokenPairOutput,
     UserOutput,
@@ -41,17 +42,49 @@ def _token_response(request: Request, pair, status_code: int = status.HTTP_200_O
     return Response(TokenPairOutput(pair, context={"request": request}).data, status=status_code)
 
 
+REGISTRATION_SENT = (
+    "Check your inbox: we sent an e-mail to this address. Follow its link to finish creating your "
+    "account (if the address already has one, the e-mail says how to sign in)."
+)
+
+
 class RegisterApi(APIView):
+    """The same 202 whether or not the e-mail has an account: its inbox gets the link to finish
+    (POST /api/auth/register/confirm, or the page it links to) or a notice."""
+
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
-    @extend_schema(request=RegisterInput, responses={201: TokenPairOutput, **errors(403, 409)})
+    @extend_schema(
+        request=RegisterInput,
+        responses={
+            202: inline_serializer("RegisterOutput", {"message": serializers.CharField()}),
+            **errors(403, 429),
+        },
+    )
     def post(self, request: Request) -> Response:
         data = RegisterInput(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         fields["institution"] = fields.pop("institution_id", "")
-        user = services.user_register(**fields)
+        services.user_register(**fields, client_address=request.META.get("REMOTE_ADDR"))
+        return Response({"message": REGISTRATION_SENT}, status=status.HTTP_202_ACCEPTED)
+
+
+class RegisterConfirmApi(APIView):
+    """The e-mailed link's token and the password chosen at registration: the account is made
+    and this login starts."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(
+        request=RegisterConfirmInput, responses={201: TokenPairOutput, **errors(400, 401, 403, 409)}
+    )
+    def post(self, request: Request) -> Response:
+        data = RegisterConfirmInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.registration_confirm(**data.validated_data)
         pair = services.token_pair_issue(user=user, **_client(request))
         return _token_response(request, pair, status.HTTP_201_CREATED)
 

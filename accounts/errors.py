@@ -1,3 +1,5 @@
+import math
+
 from procto.errors import ApplicationError
 
 
@@ -44,3 +46,21 @@ class EmailDomainNotAllowed(ApplicationError):
     code = "EMAIL_DOMAIN_NOT_ALLOWED"
     status = 403
     message = "Register with your school e-mail address."
+
+
+class TooManyEmailRequests(ApplicationError):
+    """Password resets or registrations from one client address past ACCOUNT_EMAILS_PER_ADDRESS."""
+
+    code = "THROTTLED"
+    status = 429
+
+    def __init__(self, *, retry_after: int) -> None:
+        wait = f"{retry_after} seconds" if retry_after < 90 else f"{math.ceil(retry_after / 60)} minutes"
+        message = f"Too many requests for e-mails from your network. Try again in {wait}."
+        super().__init__(message, retry_after=retry_after)
+
+
+class RegistrationLinkInvalid(ApplicationError):
+    code = "REGISTRATION_LINK_INVALID"
+    status = 400
+    message = "This link has expired or was already used. Register again to get a new one."

@@ -1,15 +1,24 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.forms import PasswordResetForm
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts import services
-from accounts.errors import EmailDomainNotAllowed, EmailTaken, VerificationFailed
-from accounts.forms import IdentityForm, ProfileForm, RegisterForm
+from accounts import email_limits, services
+from accounts.errors import (
+    EmailDomainNotAllowed,
+    EmailTaken,
+    InvalidCredentials,
+    RegistrationLinkInvalid,
+    VerificationFailed,
+)
+from accounts.forms import IdentityForm, ProfileForm, RegisterConfirmForm, RegisterForm
 from accounts.identity_files import identity_file_name, identity_file_url
 from accounts.identity_service import identity_verify
 from accounts.permissions import Can, user_can
@@ -27,20 +36,50 @@ def register(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            user = services.user_register(
+            services.user_register(
                 email=data["email"],
                 password=data["password"],
                 first_name=data["first_name"],
                 last_name=data["last_name"],
                 institution=data["institution"],
+                client_address=request.META.get("REMOTE_ADDR"),
             )
-        except (EmailTaken, EmailDomainNotAllowed) as exc:
+        except EmailDomainNotAllowed as exc:
             form.add_error("email", exc.message)
+        else:
+            # The same page whether or not the address has an account (services.user_register).
+            context = {"email": data["email"], "link_hours": settings.REGISTRATION_LINK_SECONDS // 3600}
+            return render(request, "accounts/register_sent.html", context)
+    return render(request, "accounts/register.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def register_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    form = RegisterConfirmForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.registration_confirm(token=token, password=form.cleaned_data["password"])
+        except InvalidCredentials as exc:
+            form.add_error("password", exc.message)
+        except (RegistrationLinkInvalid, EmailTaken) as exc:
+            context = {"invalid": exc.message}
+            return render(request, "accounts/register_confirm.html", context, status=exc.status)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, "Welcome to Procto! Your account is ready.")
             return redirect("profile")
-    return render(request, "accounts/register.html", {"form": form})
+    return render(request, "accounts/register_confirm.html", {"form": form})
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's, under the account e-mail limits (accounts.email_limits): past the recipient's,
+    the usual "check your e-mail" page and no e-mail; past the client address's, 429."""
+
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
+        recipient, client_address = form.cleaned_data["email"], self.request.META.get("REMOTE_ADDR")
+        if email_limits.account_email_allow(recipient=recipient, client_address=client_address):
+            return super().form_valid(form)
+        return HttpResponseRedirect(self.get_success_url())
 
 
 @login_required

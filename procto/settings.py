@@ -429,6 +429,8 @@ AXES_USERNAME_CALLABLE = "accounts.login_limits.attempt_username"
 AXES_CLIENT_IP_CALLABLE = "accounts.login_limits.client_address"
 AXES_LOCKOUT_CALLABLE = "accounts.login_limits.lockout_response"
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# Not axes' log of successful logins: it would open a session for every API (token) login.
+AXES_DISABLE_ACCESS_LOG = True
 # The OpenAPI description (/api/schema, Swagger UI at /api/docs, Redoc at /api/redoc) says what
 # the wire carries: camelCase names, the envelope and each operation's errors (procto/openapi.py).
 # The UI pages load Swagger UI and Redoc from our static files (drf-spectacular-sidecar): no CDN,
@@ -464,6 +466,14 @@ if REGISTRATION_POLICY == "domains" and not REGISTRATION_EMAIL_DOMAINS:
     raise ImproperlyConfigured(
         "REGISTRATION_POLICY=domains needs REGISTRATION_EMAIL_DOMAINS (comma-separated)."
     )
+# Registering sends a link (valid REGISTRATION_LINK_SECONDS) that creates the account, or, to an
+# address that has one, a notice: the answer is the same, so it tells no one who has an account.
+REGISTRATION_LINK_SECONDS = env.int("REGISTRATION_LINK_SECONDS", default=24 * 60 * 60)
+# E-mails anyone can ask for (password reset, registration; accounts/email_limits.py): per
+# recipient, past which nothing more is sent (the answer is unchanged), and per client address,
+# past which 429 (generous: a school's students share one address).
+ACCOUNT_EMAILS_PER_RECIPIENT = env.str("ACCOUNT_EMAILS_PER_RECIPIENT", default="3/hour")
+ACCOUNT_EMAILS_PER_ADDRESS = env.str("ACCOUNT_EMAILS_PER_ADDRESS", default="100/hour")
 
 # --- Course join codes ----------------------------------------------------------------------------
 # Wrong join codes (exams/join_code_limits.py) lock a student's account, or a client address, for
