@@ -4,6 +4,7 @@ from accounts import apis
 
 urlpatterns = [
     path("register", apis.RegisterApi.as_view(), name="api-register"),
+    path("register/confirm", apis.RegisterConfirmApi.as_view(), name="api-register-confirm"),
     path("login", apis.LoginApi.as_view(), name="api-login"),
     path("refresh", apis.RefreshApi.as_view(), name="api-refresh"),
     path("logout", apis.LogoutApi.as_view(), name="api-logout"),

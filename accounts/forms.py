@@ -66,6 +66,10 @@ class RegisterForm(forms.Form):
         return data
 
 
+class RegisterConfirmForm(forms.Form):
+    password = forms.CharField(widget=forms.PasswordInput, label="Password", strip=False)
+
+
 class ProfileForm(forms.ModelForm):
     class Meta:
         model = User

@@ -7,10 +7,16 @@ themselves: staff accounts are made by an administrator.
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
+from django.core.mail import send_mail
 from django.http import HttpRequest
+from django.urls import reverse
 
 from accounts.errors import EmailDomainNotAllowed, RegistrationClosed
+
+logger = logging.getLogger(__name__)
 
 
 def registration_open() -> bool:
@@ -44,3 +50,39 @@ def registration_check(*, email: str) -> None:
 def registration_context(request: HttpRequest) -> dict:
     """Pages show the "Register" link and the allowed domains from this (a context processor)."""
     return {"registration_open": registration_open(), "registration_domains": allowed_domains()}
+
+
+def _site_url(name: str, *args: str) -> str:
+    return settings.PUBLIC_BASE_URL.rstrip("/") + reverse(name, args=args)
+
+
+def _send(email: str, subject: str, body: str) -> None:
+    try:
+        send_mail(subject, body, None, [email], fail_silently=False)
+    except Exception:  # the person can register again; the answer must not differ
+        logger.exception("registration e-mail could not be sent")
+
+
+def registration_link_send(*, email: str, token: str) -> None:
+    hours = settings.REGISTRATION_LINK_SECONDS // 3600
+    _send(
+        email,
+        "[Procto] Finish creating your account",
+        "Someone, hopefully you, asked to create a Procto account with this e-mail address.\n\n"
+        f"To finish, open this link within {hours} hours and type the password you chose:\n"
+        f"{_site_url('register-confirm', token)}\n\n"
+        "If it was not you, ignore this e-mail: no account is made without that password.",
+    )
+
+
+def registration_notice_send(*, email: str) -> None:
+    """To the owner of an address that already has an account, instead of a second account."""
+    _send(
+        email,
+        "[Procto] Someone tried to register with your address",
+        "Someone tried to create a Procto account with this e-mail address, which already has one. "
+        "Nothing has changed.\n\n"
+        f"If it was you, sign in:\n{_site_url('login')}\n\n"
+        f"or, if you forgot your password, choose a new one:\n{_site_url('password_reset')}\n\n"
+        "If it was not you, you can ignore this e-mail.",
+    )

@@ -55,6 +55,11 @@ class RegisterInput(serializers.Serializer):
     institution_id = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
+class RegisterConfirmInput(serializers.Serializer):
+    token = serializers.CharField(max_length=100)
+    password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+
 class LoginInput(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(max_length=128, trim_whitespace=False)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -8,14 +9,21 @@ from datetime import tzinfo
 from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts import login_limits, realtime, tokens
-from accounts.errors import AccountLocked, EmailTaken, InvalidCredentials, TokenError
+from accounts import email_limits, login_limits, realtime, registration, tokens
+from accounts.errors import (
+    AccountLocked,
+    EmailTaken,
+    InvalidCredentials,
+    RegistrationLinkInvalid,
+    TokenError,
+)
 from accounts.models import RefreshToken, TokenFamily, User
 from accounts.registration import registration_check
 
@@ -56,28 +64,87 @@ def user_create(
     return User.objects.create_user(email, password, role=role, **fields)
 
 
-@transaction.atomic
-def user_register(
-    *, email: str, password: str, first_name: str, last_name: str, institution: str = ""
-) -> User:
-    """Self-registration, students only, as REGISTRATION_POLICY allows. Validates the password
-    against Django's validators.
+REGISTRATION_PREFIX = "registration:"
 
-    Raises RegistrationClosed, EmailDomainNotAllowed, EmailTaken, or django ValidationError for a
-    weak password.
+
+def _registration_key(token: str) -> str:
+    # The cache holds a hash of the token: a copy of the cache cannot finish anyone's registration.
+    return REGISTRATION_PREFIX + hashlib.sha256(token.encode()).hexdigest()
+
+
+def user_register(
+    *,
+    email: str,
+    password: str,
+    first_name: str,
+    last_name: str,
+    institution: str = "",
+    client_address: str | None = None,
+) -> None:
+    """Self-registration, students only, as REGISTRATION_POLICY allows: nothing is created yet.
+
+    The answer is the same whether or not `email` has an account (no enumeration): a new address
+    gets a link to finish (registration_confirm, which asks for the password again); an address
+    with an account gets a notice instead ("sign in, or reset your password"). Both count
+    against the account e-mail limits (accounts.email_limits); past the recipient's, nothing is
+    sent. Both branches hash the password, so neither answers faster.
+
+    Raises RegistrationClosed, EmailDomainNotAllowed, TooManyEmailRequests, or django
+    ValidationError for a weak password.
     """
     registration_check(email=email)
-    if User.objects.filter(email__iexact=email).exists():
-        raise EmailTaken()
     candidate = User(email=email, first_name=first_name, last_name=last_name)
     validate_password(password, user=candidate)
-    return user_create(
-        email=email,
-        password=password,
-        first_name=first_name,
-        last_name=last_name,
-        institution=institution,
+    password_hash = make_password(password)
+    if not email_limits.account_email_allow(recipient=email, client_address=client_address):
+        return
+    if User.objects.filter(email__iexact=email).exists():
+        registration.registration_notice_send(email=email)
+        return
+    token = secrets.token_urlsafe(32)
+    pending = {
+        "email": email,
+        "password_hash": password_hash,
+        "first_name": first_name,
+        "last_name": last_name,
+        "institution": institution,
+    }
+    cache.set(_registration_key(token), pending, timeout=settings.REGISTRATION_LINK_SECONDS)
+    registration.registration_link_send(email=email, token=token)
+
+
+@transaction.atomic
+def registration_confirm(*, token: str, password: str) -> User:
+    """Finish a registration from its e-mailed link: the student account is created, with the
+    password chosen at registration, which the person following the link must type again (so a
+    link sent to someone who did not register cannot give them an account whose password a
+    stranger chose). The link works once.
+
+    Raises RegistrationLinkInvalid, InvalidCredentials (wrong password), RegistrationClosed,
+    EmailDomainNotAllowed, EmailTaken (the address got an account meanwhile).
+    """
+    key = _registration_key(token)
+    pending = cache.get(key)
+    if not pending:
+        raise RegistrationLinkInvalid()
+    if not check_password(password, pending["password_hash"]):
+        raise InvalidCredentials("That is not the password you chose when you registered.")
+    # delete() reports whether this caller removed the key: of two racing confirmations, one wins.
+    if not cache.delete(key):
+        raise RegistrationLinkInvalid()
+    registration_check(email=pending["email"])
+    if User.objects.filter(email__iexact=pending["email"]).exists():
+        raise EmailTaken("This address already has an account: sign in, or reset your password.")
+    user = user_create(
+        email=pending["email"],
+        password=None,
+        first_name=pending["first_name"],
+        last_name=pending["last_name"],
+        institution=pending["institution"],
     )
+    user.password = pending["password_hash"]
+    user.save(update_fields=["password"])
+    return user
 
 
 def user_authenticate(*, request, email: str, password: str) -> User:

@@ -12,6 +12,7 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("register/", views.register, name="register"),
+    path("register/confirm/<str:token>/", views.register_confirm, name="register-confirm"),
     path("profile/", views.profile, name="profile"),
     path("profile/identity/", views.identity_upload, name="identity-upload"),
     path("files/<str:token>/", views.identity_file, name="identity-file"),
@@ -21,7 +22,7 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
-    path("password/reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path("password/reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path(
         "password/reset/sent/",
         auth_views.PasswordResetDoneView.as_view(),

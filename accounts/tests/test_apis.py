@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth.hashers import identify_hasher
+from django.core import mail
 
 from accounts.models import User
 from accounts.tests.factories import DEFAULT_PASSWORD
@@ -23,8 +26,30 @@ def login(api, email: str, password: str = DEFAULT_PASSWORD, **extra):
     return api.post("/api/auth/login", {"email": email, "password": password}, format="json", **extra)
 
 
-def test_registration_creates_a_student_and_returns_tokens_in_the_envelope(api):
+def registration_token(email: str) -> str:
+    """The token of the link in the last e-mail to `email` (the registration's confirmation)."""
+    body = next(m.body for m in reversed(mail.outbox) if m.to == [email])
+    return re.search(r"/accounts/register/confirm/([^/\s]+)/", body).group(1)
+
+
+def register_and_confirm(api, fields=REGISTRATION):
+    assert api.post("/api/auth/register", fields, format="json").status_code == 202
+    token = registration_token(fields["email"])
+    return api.post(
+        "/api/auth/register/confirm", {"token": token, "password": fields["password"]}, format="json"
+    )
+
+
+def test_registration_creates_a_student_from_the_emailed_link_and_returns_tokens_in_the_envelope(api):
     response = api.post("/api/auth/register", REGISTRATION, format="json")
+    assert response.status_code == 202
+    assert "Check your inbox" in response.json()["data"]["message"]
+    assert not User.objects.filter(email=REGISTRATION["email"]).exists()
+    response = api.post(
+        "/api/auth/register/confirm",
+        {"token": registration_token(REGISTRATION["email"]), "password": REGISTRATION["password"]},
+        format="json",
+    )
     assert response.status_code == 201
     body = response.json()
     assert body["success"] is True and body["timestamp"].endswith("Z")
@@ -39,14 +64,45 @@ def test_registration_creates_a_student_and_returns_tokens_in_the_envelope(api):
 
 
 def test_registration_cannot_choose_a_role(api):
-    api.post("/api/auth/register", REGISTRATION | {"role": "admin"}, format="json")
+    register_and_confirm(api, REGISTRATION | {"role": "admin"})
     assert User.objects.get(email=REGISTRATION["email"]).role == "student"
 
 
-def test_registering_a_taken_email_is_a_409(api, student):
-    response = api.post("/api/auth/register", REGISTRATION | {"email": student.email.upper()}, format="json")
-    assert response.status_code == 409
-    assert response.json()["error"]["code"] == "EMAIL_TAKEN"
+def test_registering_a_taken_email_answers_as_for_a_new_one_and_sends_its_owner_a_notice(api, student):
+    taken = api.post("/api/auth/register", REGISTRATION | {"email": student.email.upper()}, format="json")
+    new = api.post("/api/auth/register", REGISTRATION, format="json")
+    assert taken.status_code == new.status_code == 202
+    assert taken.json()["data"] == new.json()["data"]
+    notice, link = mail.outbox
+    assert notice.to == [student.email.upper()] and "Someone tried to register" in notice.subject
+    assert "/accounts/login/" in notice.body and "/accounts/password/reset/" in notice.body
+    assert link.to == [REGISTRATION["email"]] and "/accounts/register/confirm/" in link.body
+    assert login(api, student.email).status_code == 200  # the account is untouched
+
+
+def test_a_registration_link_works_once_and_only_with_the_password_chosen(api):
+    api.post("/api/auth/register", REGISTRATION, format="json")
+    token = registration_token(REGISTRATION["email"])
+    confirm = {"token": token, "password": "someone-elses-guess-42"}
+    wrong = api.post("/api/auth/register/confirm", confirm, format="json")
+    assert wrong.status_code == 401
+    assert not User.objects.filter(email=REGISTRATION["email"]).exists()
+    confirm["password"] = REGISTRATION["password"]
+    assert api.post("/api/auth/register/confirm", confirm, format="json").status_code == 201
+    again = api.post("/api/auth/register/confirm", confirm, format="json")
+    assert (again.status_code, again.json()["error"]["code"]) == (400, "REGISTRATION_LINK_INVALID")
+
+
+def test_a_registration_link_expires(api, clock, settings):
+    settings.REGISTRATION_LINK_SECONDS = 3600
+    api.post("/api/auth/register", REGISTRATION, format="json")
+    clock.shift(3600)
+    response = api.post(
+        "/api/auth/register/confirm",
+        {"token": registration_token(REGISTRATION["email"]), "password": REGISTRATION["password"]},
+        format="json",
+    )
+    assert response.status_code == 400
 
 
 def test_a_weak_password_is_refused_with_camelcase_field_details(api):
@@ -65,7 +121,7 @@ def test_missing_fields_are_reported_by_their_camelcase_names(api):
 
 @pytest.mark.real_hashers
 def test_passwords_are_stored_with_argon2(api):
-    api.post("/api/auth/register", REGISTRATION, format="json")
+    register_and_confirm(api)
     user = User.objects.get(email=REGISTRATION["email"])
     assert identify_hasher(user.password).algorithm == "argon2"
 

@@ -38,22 +38,40 @@ def test_a_wrong_password_shows_an_error_and_stays_logged_out(client):
     assert client.get("/").status_code == 302
 
 
-def test_a_student_registers_and_lands_on_their_profile_logged_in(client):
-    response = client.post(
-        "/accounts/register/",
-        {
-            "first_name": "Ren",
-            "last_name": "Reg",
-            "email": "ren@school.example",
-            "institution": "Springfield",
-            "password": "a-long-unusual-passphrase",
-            "password_again": "a-long-unusual-passphrase",
-        },
-        follow=True,
-    )
+REN = {
+    "first_name": "Ren",
+    "last_name": "Reg",
+    "email": "ren@school.example",
+    "institution": "Springfield",
+    "password": "a-long-unusual-passphrase",
+    "password_again": "a-long-unusual-passphrase",
+}
+
+
+def test_a_student_registers_follows_the_emailed_link_and_lands_on_their_profile_logged_in(client):
+    sent = client.post("/accounts/register/", REN)
+    assert b"Check your e-mail" in sent.content and b"ren@school.example" in sent.content
+    assert not User.objects.filter(email="ren@school.example").exists()
+    link = re.search(r"http://[^/]+(/accounts/register/confirm/\S+/)", mail.outbox[0].body).group(1)
+    assert b"Type the password you chose" in client.get(link).content
+    wrong = client.post(link, {"password": "not-what-i-chose"})
+    assert b"That is not the password you chose" in wrong.content
+    response = client.post(link, {"password": REN["password"]}, follow=True)
     assert response.redirect_chain[-1][0] == "/accounts/profile/"
     assert b"Your account is ready" in response.content
     assert User.objects.get(email="ren@school.example").role == "student"
+    assert b"expired or was already used" in client.post(link, {"password": REN["password"]}).content
+
+
+def test_registering_a_taken_address_shows_the_same_page_and_emails_its_owner(client, student):
+    taken = client.post("/accounts/register/", REN | {"email": student.email}).content.decode()
+    new = client.post("/accounts/register/", REN).content.decode()
+    assert taken.replace(student.email, "ADDRESS") == new.replace(REN["email"], "ADDRESS")
+    assert "already" not in taken.replace("If the address already has an account", "")
+    assert [m.subject for m in mail.outbox] == [
+        "[Procto] Someone tried to register with your address",
+        "[Procto] Finish creating your account",
+    ]
 
 
 def test_registration_explains_what_is_wrong(client, student):
@@ -69,16 +87,10 @@ def test_registration_explains_what_is_wrong(client, student):
     )
     assert b"The two passwords differ." in response.content
     response = client.post(
-        "/accounts/register/",
-        {
-            "first_name": "Ren",
-            "last_name": "Reg",
-            "email": student.email,
-            "password": "a-long-unusual-passphrase",
-            "password_again": "a-long-unusual-passphrase",
-        },
+        "/accounts/register/", REN | {"password": "12345678", "password_again": "12345678"}
     )
-    assert b"already exists" in response.content
+    assert b"This password is too common." in response.content
+    assert not mail.outbox
 
 
 def test_password_reset_sends_a_working_link_by_email(client, student):

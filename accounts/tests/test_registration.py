@@ -3,7 +3,10 @@ the school's e-mail domains, on the page and through the API alike."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from django.core import mail
 
 from accounts.models import User
 from accounts.registration import email_domain_allowed
@@ -38,12 +41,19 @@ def school_domains(settings):
     settings.REGISTRATION_EMAIL_DOMAINS = ["school.edu"]
 
 
+def confirm_by_link(client, email: str, password: str = FORM["password"]):
+    body = next(m.body for m in reversed(mail.outbox) if m.to == [email])
+    path = re.search(r"http://[^/]+(/accounts/register/confirm/\S+/)", body).group(1)
+    return client.post(path, {"password": password})
+
+
 def test_an_open_site_lets_a_stranger_register_on_the_page_and_the_api(client, api):
     response = client.post("/accounts/register/", FORM)
-    assert response.status_code == 302
+    assert response.status_code == 200 and "Check your e-mail" in response.content.decode()
+    assert confirm_by_link(client, FORM["email"]).status_code == 302
     assert User.objects.filter(email="new.student@school.edu").exists()
     other = API | {"email": "someone@anywhere.example"}
-    assert api.post("/api/auth/register", other, format="json").status_code == 201
+    assert api.post("/api/auth/register", other, format="json").status_code == 202
 
 
 def test_a_closed_site_has_no_register_link_form_or_api(client, api, closed):
@@ -81,13 +91,23 @@ def test_a_domain_restricted_site_admits_its_domains_and_names_them_to_others(cl
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "EMAIL_DOMAIN_NOT_ALLOWED"
     assert refused.json()["error"]["details"] == {"allowedDomains": ["school.edu"]}
-    assert client.post("/accounts/register/", FORM).status_code == 302
+    assert client.post("/accounts/register/", FORM).status_code == 200
+    assert confirm_by_link(client, FORM["email"]).status_code == 302
     sub = API | {"email": "ivo@students.school.edu"}
-    assert api.post("/api/auth/register", sub, format="json").status_code == 201
+    assert api.post("/api/auth/register", sub, format="json").status_code == 202
+    assert confirm_by_link(client, sub["email"], sub["password"]).status_code == 302
     assert set(User.objects.values_list("email", flat=True)) == {
         "new.student@school.edu",
         "ivo@students.school.edu",
     }
+    assert not [m for m in mail.outbox if m.to == ["nia@gmail.example"]]
+
+
+def test_a_link_from_before_registration_closed_creates_no_account(client, settings):
+    client.post("/accounts/register/", FORM)
+    settings.REGISTRATION_POLICY = "closed"
+    assert confirm_by_link(client, FORM["email"]).status_code == 403
+    assert not User.objects.filter(email=FORM["email"]).exists()
 
 
 @pytest.mark.parametrize(

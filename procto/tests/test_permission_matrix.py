@@ -89,6 +89,7 @@ MATRIX = [
         body={"email": "nobody@school.example", "password": "wrong-password"},
     ),
     Row("api/auth/register", "POST", everyone(400, 400), body={"email": "not-an-email"}),
+    Row("api/auth/register/confirm", "POST", everyone(400, 400), body={"token": "x", "password": "y"}),
     # A student without uploaded images gets 400 "upload your photo"; staff may not verify.
     Row(
         "api/auth/verify-identity",
