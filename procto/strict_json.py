@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from collections.abc import Callable
+from itertools import chain
+from typing import Any, NoReturn
 
 # Our own documents nest 4 or 5 levels (an exam's questions, an event's details); a browser's
 # `details` a few more. Past this a document is not one of ours.
@@ -55,7 +57,7 @@ class UnstorableValue(RejectedJSON):
         super().__init__(f"{self.path}: {problem}" if self.path else problem)
 
 
-def loads(text: str | bytes) -> Any:
+def loads(text: str) -> Any:
     """The JSON document `text`, if every value in it can be stored; raises RejectedJSON if not."""
     try:
         document = json.loads(text)
@@ -65,41 +67,62 @@ def loads(text: str | bytes) -> Any:
         raise MalformedJSON(f"not valid JSON: {exc}") from exc
     except ValueError as exc:  # an integer of more than 4,300 digits (sys.get_int_max_str_digits)
         raise MalformedJSON("not valid JSON: a number has too many digits") from exc
-    _check(document, (), 1, document)
+    _check(document)
     return document
 
 
-def _check(value: Any, path: Path, depth: int, document: Any) -> None:
-    # Recursive, but never deeper than MAX_DEPTH frames: the depth is checked before going down.
-    if isinstance(value, str):
-        _check_text(value, path, document)
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            raise UnstorableValue(
-                path, "Must be a finite number (not NaN, Infinity or beyond 1.8e308).", document
-            )
-    elif isinstance(value, (dict, list)):
-        if depth > MAX_DEPTH:
-            raise MalformedJSON(f"JSON nested more than {MAX_DEPTH} levels deep")
-        items = value.items() if isinstance(value, dict) else enumerate(value)
-        for key, item in items:
-            if isinstance(key, str):
-                _check_text(key, (*path, key), document)
-            # Numbers, booleans and null need no look, nor a path of their own.
-            if isinstance(item, (str, float, dict, list)):
-                _check(item, (*path, key), depth + 1, document)
+NOT_FINITE = "Must be a finite number (not NaN, Infinity or beyond 1.8e308)."
+NUL = "Must not contain NUL characters (\\u0000)."
+SURROGATE = "Must be Unicode text, without lone UTF-16 surrogates (\\ud800-\\udfff)."
 
 
-def _check_text(text: str, path: Path, document: Any) -> None:
-    if "\x00" in text:
-        raise UnstorableValue(path, "Must not contain NUL characters (\\u0000).", document)
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise UnstorableValue(
-                path, "Must be Unicode text, without lone UTF-16 surrogates (\\ud800-\\udfff).", document
-            ) from exc
+def _check(document: Any) -> None:
+    """Breadth first, one level of the document at a time, each in bulk: loops in C over what may
+    be millions of values, not a Python step for each. Only an error goes back for its path."""
+    values = [document]
+    for depth in range(MAX_DEPTH + 1):
+        kinds = set(map(type, values))
+        if float in kinds and not all(map(math.isfinite, filter(float.__instancecheck__, values))):
+            _refuse(document, depth, lambda v: type(v) is float and not math.isfinite(v))
+        dicts = list(filter(dict.__instancecheck__, values)) if dict in kinds else []
+        strings = filter(str.__instancecheck__, values) if str in kinds else ()
+        if _bad_text("".join(chain(strings, chain.from_iterable(dicts)))):  # the dicts' keys too
+            _refuse(document, depth, lambda v: type(v) is str and _bad_text(v))
+        lists = list(filter(list.__instancecheck__, values)) if list in kinds else []
+        if not dicts and not lists:
+            return
+        values = list(chain(chain.from_iterable(map(dict.values, dicts)), chain.from_iterable(lists)))
+    raise MalformedJSON(f"JSON nested more than {MAX_DEPTH} levels deep")
+
+
+def _refuse(document: Any, depth: int, bad: Callable[[Any], bool]) -> NoReturn:
+    path, value = _find(document, (), depth + 1, bad)  # + 1: a dict's keys are found with its items
+    problem = NOT_FINITE if type(value) is float else NUL if "\x00" in value else SURROGATE
+    raise UnstorableValue(path, problem, document)
+
+
+def _find(value: Any, path: Path, levels: int, bad: Callable[[Any], bool]) -> tuple[Path, Any] | None:
+    """The path to the first value or key that is `bad`, at most `levels` below `value`."""
+    if bad(value):
+        return path, value
+    if levels and type(value) in (dict, list):
+        for key, item in value.items() if type(value) is dict else enumerate(value):
+            found = (((*path, key), key) if bad(key) else None) or _find(item, (*path, key), levels - 1, bad)
+            if found:
+                return found
+    return None
+
+
+def _bad_text(text: str) -> bool:
+    return "\x00" in text or not (text.isascii() or _is_unicode(text))
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _escaped(text: str) -> str:

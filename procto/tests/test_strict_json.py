@@ -31,6 +31,7 @@ def test_a_number_that_is_not_finite_is_refused_with_its_path(number):
         ('{"details": {"note": "a\\udc00b"}}', "details.note"),  # a lone low surrogate
         ('{"details": ["ok", "\\ud83d"]}', "details[1]"),  # a high one without its pair
         ('{"\\udc00": 1}', "\\udc00"),  # in a key: shown escaped, so the error can be sent
+        ('{"raw": "\udc00"}', "raw"),  # not escaped: a str made in Python may hold one as is
     ],
 )
 def test_a_lone_surrogate_is_refused_in_values_and_keys(text, path):
@@ -39,6 +40,21 @@ def test_a_lone_surrogate_is_refused_in_values_and_keys(text, path):
     assert refused.value.path == path
     assert "surrogate" in refused.value.message
     refused.value.message.encode("utf-8")  # the error itself is sendable text
+
+
+@pytest.mark.parametrize(
+    ("text", "path"),
+    [
+        ('{"a": [1, "x", {"b": [0.5, {"c": NaN}]}]}', "a[2].b[1].c"),
+        ('[{"ok": "\\u00e9"}, {"deeper": {"\\u0000": 1}}]', "[1].deeper.\\u0000"),
+        ("[" + "0, " * 100_000 + "1e400]", "[100000]"),  # one bad number among many
+        ("NaN", ""),  # the document itself
+    ],
+)
+def test_the_path_names_the_first_unstorable_value_wherever_it_is(text, path):
+    with pytest.raises(strict_json.UnstorableValue) as refused:
+        strict_json.loads(text)
+    assert refused.value.path == path
 
 
 def test_a_surrogate_pair_is_ordinary_text():
