@@ -4,7 +4,9 @@ permission-checked view to the students sitting the exam and the staff who see i
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from html import unescape
 
 import pytest
 from django.utils import timezone
@@ -12,7 +14,7 @@ from django.utils import timezone
 from exams.demo import triangle_png
 from exams.models import Question
 from exams.services import exam_create
-from procto.tests.s3 import ON_S3_ONLY
+from procto.tests.s3 import ON_S3_ONLY, http_get
 from sessions.services import exam_session_start
 
 pytestmark = pytest.mark.django_db
@@ -68,3 +70,21 @@ def test_a_question_image_in_s3_has_server_side_encryption_and_its_type(storage_
     head = storage_backend.head(image_question.image.name)
     assert (head["ServerSideEncryption"], head["ContentType"]) == ("AES256", "image/png")
     storage_backend.assert_signed_url_expires(image_question.image.name)
+
+
+@ON_S3_ONLY
+def test_the_admin_links_a_question_image_by_a_signed_url_for_its_teacher_only(
+    storage_backend, image_question, client, world
+):
+    # The one place Procto hands out a bucket URL: the admin's file widget, after its own check.
+    change_page = f"/admin/exams/exam/{image_question.exam_id}/change/"
+    client.force_login(world.tess)
+    html = client.get(change_page).content.decode()
+    found = re.search(r'href="(http://127\.0\.0\.1:\d+/[^"]+X-Amz-Signature=[^"]+)"', html)
+    assert found, "no signed link to the image on the exam's admin page"
+    assert http_get(unescape(found.group(1))) == (200, PNG)
+
+    client.force_login(world.vic)
+    response = client.get(change_page)
+    assert response.status_code in (302, 404)
+    assert "X-Amz-Signature" not in response.content.decode()
