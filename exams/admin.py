@@ -7,6 +7,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, path, reverse
@@ -16,12 +17,25 @@ from accounts.permissions import Can, user_can
 from exams import models, services
 from exams.enrolment_import import course_roster_import, roster_errors_get, roster_errors_keep
 from exams.forms import QuestionImportForm, RosterUploadForm, question_form
-from exams.selectors import course_get_for_user, courses_visible_to, exams_visible_to, user_may_edit
+from exams.selectors import (
+    course_get_for_user,
+    course_students,
+    courses_visible_to,
+    exam_has_attempts,
+    exams_visible_to,
+    student_for_enrolment,
+    user_may_delete_course,
+    user_may_delete_exam,
+    user_may_edit,
+    user_may_edit_course,
+)
 from exams.settings_fields import EXAM_SETTINGS, SETTINGS, TIMING
+from procto.errors import ApplicationError
 
 
 class AuthorOnlyMixin:
-    """Admin permissions from the role table, narrowed to the exams the user authored."""
+    """Admin permissions from the role table, narrowed to the exams the user may edit (those of
+    the courses they teach: exams.selectors.user_may_edit)."""
 
     def _may_author(self, request) -> bool:
         return user_can(request.user, Can.AUTHOR_EXAMS)
@@ -49,7 +63,7 @@ class QuestionInline(AuthorOnlyMixin, admin.StackedInline):
 
     def has_change_permission(self, request, obj=None) -> bool:
         # Once a student has started, questions are frozen: answers refer to them.
-        if obj is not None and obj.sessions.exists():
+        if obj is not None and exam_has_attempts(obj):
             return False
         return super().has_change_permission(request, obj)
 
@@ -100,10 +114,9 @@ class AccommodationInline(AuthorOnlyMixin, admin.TabularInline):
 
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
-        # Only the exam's own students: the platform's other students are none of this teacher's
-        # business (and an exam not saved yet has none).
-        students = obj.course.students.all() if obj is not None else get_user_model().objects.none()
-        formset.form.base_fields["student"].queryset = students.order_by("last_name", "first_name", "email")
+        # An exam not saved yet has no course, so no students.
+        students = course_students(obj.course) if obj is not None else get_user_model().objects.none()
+        formset.form.base_fields["student"].queryset = students
         return formset
 
     def has_delete_permission(self, request, obj=None) -> bool:
@@ -160,10 +173,7 @@ class ExamAdmin(AuthorOnlyMixin, admin.ModelAdmin):
     ]
 
     def get_queryset(self, request):
-        exams = super().get_queryset(request).select_related("created_by", "course")
-        if user_can(request.user, Can.SEE_ALL_EXAMS):
-            return exams
-        return exams.filter(pk__in=exams_visible_to(request.user).values("pk"))
+        return exams_visible_to(request.user)
 
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
@@ -174,9 +184,7 @@ class ExamAdmin(AuthorOnlyMixin, admin.ModelAdmin):
         return form
 
     def has_delete_permission(self, request, obj=None) -> bool:
-        if not user_can(request.user, Can.DELETE_EXAMS):
-            return False
-        return obj is None or not obj.sessions.exists()
+        return user_may_delete_exam(request.user, obj)
 
     def save_model(self, request, obj: models.Exam, form, change: bool) -> None:
         if not change:
@@ -240,7 +248,7 @@ class ExamAdmin(AuthorOnlyMixin, admin.ModelAdmin):
 
     def import_view(self, request, exam_id: int):
         exam = get_object_or_404(self.get_queryset(request), pk=exam_id)
-        if not self.has_change_permission(request, exam) or exam.sessions.exists():
+        if not self.has_change_permission(request, exam) or exam_has_attempts(exam):
             messages.error(request, "Questions of an exam students have started cannot change.")
             return redirect("admin:exams_exam_change", exam.pk)
         form = QuestionImportForm(request.POST or None, request.FILES or None)
@@ -281,19 +289,34 @@ class EnrolmentForm(forms.ModelForm):
         data = super().clean()
         if self.instance.pk or not data.get("email"):
             return data
-        student = get_user_model().objects.filter(email__iexact=data["email"], role="student").first()
-        if student is None:
-            raise ValidationError({"email": "No student account has this e-mail address."})
-        course = self.instance.course_id
-        if course and models.Enrolment.objects.filter(course_id=course, student=student).exists():
-            raise ValidationError({"email": "This student is in the course already."})
-        self.instance.student = student
+        try:
+            self.instance.student = student_for_enrolment(
+                course_id=self.instance.course_id, email=data["email"]
+            )
+        except ApplicationError as exc:
+            raise ValidationError({"email": exc.message}) from None
         return data
+
+
+class EnrolmentFormSet(BaseInlineFormSet):
+    """The same student in two new rows is an error on the second (it was a 500)."""
+
+    def clean(self) -> None:
+        super().clean()
+        listed = set()
+        for form in self.forms:
+            student_id = form.instance.student_id
+            if form.instance.pk or student_id is None or self._should_delete_form(form):
+                continue
+            if student_id in listed:
+                form.add_error("email", "This student is listed twice.")
+            listed.add(student_id)
 
 
 class EnrolmentInline(admin.TabularInline):
     model = models.Enrolment
     form = EnrolmentForm
+    formset = EnrolmentFormSet
     extra = 1
     fields = ["email", "source", "enrolled_at"]
     readonly_fields = ["source", "enrolled_at"]
@@ -331,7 +354,7 @@ class CourseAdmin(admin.ModelAdmin):
     def has_view_permission(self, request, obj=None) -> bool:
         if not user_can(request.user, Can.AUTHOR_EXAMS):
             return False
-        return obj is None or courses_visible_to(request.user).filter(pk=obj.pk).exists()
+        return obj is None or user_may_edit_course(request.user, obj)
 
     has_change_permission = has_view_permission
 
@@ -339,13 +362,25 @@ class CourseAdmin(admin.ModelAdmin):
         return user_can(request.user, Can.AUTHOR_EXAMS)
 
     def has_delete_permission(self, request, obj=None) -> bool:
-        return user_can(request.user, Can.SEE_ALL_EXAMS) and (obj is None or not obj.exams.exists())
+        return user_may_delete_course(request.user, obj)
+
+    def save_formset(self, request, form, formset, change: bool) -> None:
+        # The students added and removed here are enrolled and taken out by the services, as
+        # those of the API and the CSV roster are. save(commit=False) only sorts the rows into
+        # new_objects and deleted_objects (which the admin's change message reads too).
+        formset.save(commit=False)
+        course = form.instance
+        services.course_enrol(
+            course=course,
+            students=[enrolment.student for enrolment in formset.new_objects],
+            source=models.Enrolment.Source.ADMIN,
+        )
+        for enrolment in formset.deleted_objects:
+            services.course_student_remove(course=course, student_id=enrolment.student_id)
 
     def save_related(self, request, form, formsets, change: bool) -> None:
         super().save_related(request, form, formsets, change)
-        # The teacher who makes a course teaches it, whatever the form said.
-        if not user_can(request.user, Can.SEE_ALL_EXAMS):
-            form.instance.teachers.add(request.user)
+        services.course_teacher_keep(course=form.instance, actor=request.user)
 
     @admin.display(description="students")
     def student_count(self, course: models.Course) -> int:

@@ -9,8 +9,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.permissions import Can, user_can
+from accounts.selectors import users_by_email
 from exams.models import Course, Enrolment, Exam
-from procto.errors import ForbiddenError, NotFoundError
+from procto.errors import ConflictError, ForbiddenError, NotFoundError
 
 PAYLOAD_CACHE_SECONDS = 3600
 
@@ -72,9 +73,41 @@ def course_get_for_user(*, user: User, course_id, for_edit: bool = False) -> Cou
         course = courses_visible_to(user).get(pk=database_id(course_id))
     except (Course.DoesNotExist, TypeError, ValueError) as exc:
         raise NotFoundError("No such course.") from exc
-    if for_edit and not (user_can(user, Can.SEE_ALL_EXAMS) or course.teachers.filter(pk=user.pk).exists()):
+    if for_edit and not user_may_edit_course(user, course):
         raise ForbiddenError("Only the course's teachers or an administrator can change it.")
     return course
+
+
+def user_may_edit_course(user: User, course: Course) -> bool:
+    """Its teachers and admins change a course: its details, teachers, proctors and students."""
+    return user_can(user, Can.SEE_ALL_EXAMS) or course.teachers.filter(pk=user.pk).exists()
+
+
+def user_may_delete_course(user: User, course: Course | None = None) -> bool:
+    """Admins only, and only a course without exams (they hold students' work); `course` None
+    asks whether the user may delete courses at all."""
+    return user_can(user, Can.SEE_ALL_EXAMS) and (course is None or not course.exams.exists())
+
+
+def course_students(course: Course) -> QuerySet[User]:
+    """The students enrolled in the course, by name: the only ones its teachers pick from (for an
+    exam's accommodations); the platform's other students are none of their business."""
+    return course.students.order_by("last_name", "first_name", "email")
+
+
+def student_for_enrolment(*, course_id: int | None, email: str) -> User:
+    """The student a teacher adds to a course by e-mail address (compared without case, as the
+    API and the CSV roster compare: accounts.selectors.users_by_email).
+
+    NotFoundError if no student account has the address (a staff account counts as none: only
+    students enrol); ConflictError if they are in the course already (course_id None: a course
+    not saved yet has nobody in it)."""
+    student = users_by_email([email]).get(email.strip().lower())
+    if student is None or student.role != User.Role.STUDENT:
+        raise NotFoundError("No student account has this e-mail address.")
+    if course_id is not None and Enrolment.objects.filter(course_id=course_id, student=student).exists():
+        raise ConflictError("This student is in the course already.", code="ALREADY_ENROLLED")
+    return student
 
 
 def exams_available_to(student: User) -> QuerySet[Exam]:
@@ -106,6 +139,19 @@ def user_may_edit(user: User, exam: Exam) -> bool:
     if not user_can(user, Can.AUTHOR_EXAMS):
         return False
     return exam.course.teachers.filter(pk=user.pk).exists()
+
+
+def exam_has_attempts(exam: Exam) -> bool:
+    """Has a student started the exam? From then on its questions are frozen (answers refer to
+    them) and it cannot be deleted (sessions are records): exam_update and exam_delete refuse,
+    and the admin does not offer either."""
+    return exam.sessions.exists()
+
+
+def user_may_delete_exam(user: User, exam: Exam | None = None) -> bool:
+    """Roles that delete exams (admins), and only an exam no student has started; `exam` None
+    asks whether the user may delete exams at all."""
+    return user_can(user, Can.DELETE_EXAMS) and (exam is None or not exam_has_attempts(exam))
 
 
 def user_sees_answers(user: User, exam: Exam) -> bool:

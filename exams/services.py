@@ -14,6 +14,7 @@ from accounts.selectors import users_by_email
 from exams import join_code_limits
 from exams.errors import JoinCodeLocked, JoinCodeUnknown
 from exams.models import Course, Enrolment, Exam, Question, new_join_code
+from exams.selectors import exam_has_attempts
 from exams.settings_fields import EXAM_SETTING_NAMES
 from procto.errors import ConflictError, ForbiddenError
 
@@ -108,7 +109,7 @@ def exam_update(
     exam.full_clean()
     exam.save()
     if questions is not None:
-        if exam.sessions.exists():
+        if exam_has_attempts(exam):
             raise ConflictError(
                 "Students have already started this exam; its questions can no longer change.",
                 code="EXAM_HAS_ATTEMPTS",
@@ -120,7 +121,7 @@ def exam_update(
 @transaction.atomic
 def exam_delete(*, exam: Exam) -> None:
     """Delete an exam nobody has sat. Sessions are records of students' work and are kept."""
-    if exam.sessions.exists():
+    if exam_has_attempts(exam):
         raise ConflictError(
             "Students have sat this exam; unpublish it instead of deleting it.",
             code="EXAM_HAS_ATTEMPTS",
@@ -168,6 +169,15 @@ def course_create(*, teacher: User, title: str, code: str = "", term: str = "") 
     course.save()
     course.teachers.add(teacher)
     return course
+
+
+def course_teacher_keep(*, course: Course, actor: User) -> None:
+    """After `actor` made or saved `course` with a form that lists its teachers: a teacher who
+    makes or saves a course teaches it, whatever the form said (taking themselves off would lose
+    them the course mid-edit). Administrators are left as the form says: they may manage courses
+    they do not teach."""
+    if not user_can(actor, Can.SEE_ALL_EXAMS):
+        course.teachers.add(actor)
 
 
 @dataclass

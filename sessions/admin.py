@@ -7,7 +7,7 @@ from accounts.admin import ViewerAwareAdmin, identity_images_html
 from accounts.identity_service import verification_review
 from accounts.models import IdentityVerification
 from accounts.permissions import Can, user_can
-from exams.selectors import exams_visible_to
+from sessions.admissions import admissions_watchable_by
 from sessions.links import report_links
 from sessions.models import Admission, Answer, ExamSession
 from sessions.selectors import sessions_watchable_by, students_overseen_by
@@ -105,7 +105,8 @@ class AdmissionAdmin(RecordAdmin):
     readonly_fields = [f.name for f in Admission._meta.fields]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(exam__in=exams_visible_to(request.user))
+        # The same requests the live monitor shows this user.
+        return admissions_watchable_by(request.user)
 
 
 @admin.register(IdentityVerification)

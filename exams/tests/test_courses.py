@@ -248,6 +248,59 @@ def test_a_teacher_sees_only_their_courses_in_the_admin_and_enrols_by_email(clie
     }
 
 
+def enrolment_form(course, *emails: str, remove: list | None = None) -> dict:
+    """The course's change form: its enrolments as they are (those in `remove` ticked for
+    deletion), then one new row per address."""
+    existing = list(course.enrolments.order_by("pk"))
+    form = {
+        "title": course.title,
+        "code": course.code,
+        "term": course.term,
+        "teachers": [t.pk for t in course.teachers.all()],
+        "enrolments-TOTAL_FORMS": str(len(existing) + len(emails)),
+        "enrolments-INITIAL_FORMS": str(len(existing)),
+        "enrolments-MIN_NUM_FORMS": "0",
+        "enrolments-MAX_NUM_FORMS": "1000",
+    }
+    for number, enrolment in enumerate(existing):
+        form |= {f"enrolments-{number}-id": str(enrolment.pk), f"enrolments-{number}-course": str(course.pk)}
+        if enrolment.student in (remove or []):
+            form[f"enrolments-{number}-DELETE"] = "on"
+    for number, email in enumerate(emails, start=len(existing)):
+        form |= {f"enrolments-{number}-course": str(course.pk), f"enrolments-{number}-email": email}
+    return form
+
+
+def test_the_admin_enrols_and_removes_students_as_the_api_does(client, world):
+    course = world.physics.course
+    client.force_login(world.tess)
+    url = f"/admin/exams/course/{course.pk}/change/"
+    staff = client.post(url, enrolment_form(course, "proctor@school.example"))
+    assert "No student account has this e-mail address." in staff.content.decode()
+    again = client.post(url, enrolment_form(course, "Student@School.example"))
+    assert "This student is in the course already." in again.content.decode()
+    saved = client.post(url, enrolment_form(course, "SID@school.example", remove=[world.sam]))
+    assert saved.status_code == 302
+    assert sorted((e.student.email, e.source) for e in course.enrolments.all()) == [
+        ("sid@school.example", "admin"),
+        ("student@school.example", "admin"),
+    ]
+    # Sam's session stays on record, as when the API takes a student out.
+    world.sam_in_physics.refresh_from_db()
+
+
+def test_the_same_student_twice_in_the_enrolment_rows_is_an_error_not_a_500(client, world):
+    course = world.chemistry.course
+    client.force_login(world.tess)
+    response = client.post(
+        f"/admin/exams/course/{course.pk}/change/",
+        enrolment_form(course, "sid@school.example", "SID@school.example"),
+    )
+    assert response.status_code == 200
+    assert "This student is listed twice." in response.content.decode()
+    assert list(course.students.values_list("email", flat=True)) == ["cat@school.example"]
+
+
 def test_a_course_a_teacher_makes_in_the_admin_is_theirs(client, world):
     client.force_login(world.vic)
     form = {

@@ -7,7 +7,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.tests.factories import UserFactory
 from exams.models import Exam, Question
-from exams.services import exam_create
+from exams.services import course_teacher_keep, exam_create
 
 pytestmark = pytest.mark.django_db
 
@@ -44,3 +44,11 @@ def test_one_invalid_question_leaves_no_half_created_exam():
         )
     assert not Exam.objects.exists()
     assert not Question.objects.exists()
+
+
+def test_a_teacher_who_saves_a_course_keeps_teaching_it_and_an_admin_is_left_as_the_form_says(world):
+    physics = world.physics.course
+    physics.teachers.clear()
+    course_teacher_keep(course=physics, actor=world.tess)
+    course_teacher_keep(course=physics, actor=world.ada)
+    assert list(physics.teachers.all()) == [world.tess]
