@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 CLOSE_NOT_IN_PROGRESS = 4409
 MAX_TEXT_BYTES = 8 * 1024
+MAX_MONITOR_TEXT = 4096
 # Per socket, per 10 s: well above the fastest cadence (a frame every 2 s, audio every 1 s),
 # well below what a runaway or hostile client would send.
 RATE_WINDOW_SECONDS = 10
@@ -216,6 +217,9 @@ def _events_since(exam_ids: list[int] | None, last_id: int) -> list[dict]:
 
 def _since_id(text: str | None) -> int:
     """The event id of a `since` message; ValueError (saying why, for the page) for anything else."""
+    if text is not None and len(text) > MAX_MONITOR_TEXT:
+        # The only message is ~40 bytes; a big one would cost the parse before being refused.
+        raise ValueError(f"messages are at most {MAX_MONITOR_TEXT} bytes")
     message = strict_json.loads(text or "")  # its RejectedJSON is a ValueError too
     if not isinstance(message, dict) or message.get("type") != "since":
         raise ValueError('expected {"type": "since", "lastEventId": n}')

@@ -134,8 +134,9 @@ async def test_a_since_past_any_id_is_answered_with_an_error_not_a_crash(proctor
         ('{"type": "since", "lastEventId": ' + "[" * 1000 + "]" * 1000 + "}", "nested more than 64 levels"),
         ('{"type": "since\\udc00", "lastEventId": 0}', "type: Must be Unicode text"),
         ('{"type": "since", "lastEventId": NaN}', "lastEventId: Must be a finite number"),
+        ('{"type": "since", "lastEventId": 0, "pad": "' + "x" * 2_000_000 + '"}', "at most 4096 bytes"),
     ],
-    ids=["deep-list", "deep-id", "lone-surrogate", "NaN"],
+    ids=["deep-list", "deep-id", "lone-surrogate", "NaN", "oversized"],
 )
 async def test_a_message_the_monitor_cannot_read_is_answered_with_why_not_a_crash(
     proctor, watched, text, problem
