@@ -29,7 +29,7 @@ from exams.selectors import (
     user_may_edit,
     user_may_edit_course,
 )
-from exams.settings_fields import EXAM_SETTINGS, SETTINGS, TIMING
+from exams.settings_fields import EXAM_SETTINGS, RETENTION, SETTINGS, TIMING
 from procto.errors import ApplicationError
 
 
@@ -161,6 +161,7 @@ class ExamAdmin(AuthorOnlyMixin, admin.ModelAdmin):
         ),
         (TIMING, {"fields": ["start_time", "end_time", "duration_minutes", *_settings_in(TIMING)]}),
         (SETTINGS, {"fields": _settings_in(SETTINGS)}),
+        (RETENTION, {"fields": _settings_in(RETENTION), "classes": ["collapse"]}),
         ("Proctors", {"fields": ["proctors"]}),
     ]
     inlines = [

@@ -16,6 +16,8 @@ from typing import Any
 
 from django.db import models
 
+from exams.retention import MAX_RETENTION_DAYS, RETENTION_KINDS, RetentionKind
+
 
 class SecurityLevel(models.TextChoices):
     LOW = "low", "Low"
@@ -26,7 +28,8 @@ class SecurityLevel(models.TextChoices):
 # Admin fieldset titles that hold settings (exams/admin.py places the fieldsets).
 TIMING = "Timing"
 SETTINGS = "Settings"
-ADMIN_GROUPS = (TIMING, SETTINGS)
+RETENTION = "Data retention"
+ADMIN_GROUPS = (TIMING, SETTINGS, RETENTION)
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,23 @@ class ExamSetting:
         """The setting's key in the API's camelCase `settings` object: auto_terminate → autoTerminate."""
         first, *rest = self.name.split("_")
         return first + "".join(word.capitalize() for word in rest)
+
+
+def _retention_override(kind: RetentionKind) -> ExamSetting:
+    """An exam's own period for one kind of data (exams.retention); empty: the site's."""
+    return ExamSetting(
+        kind.exam_field,
+        lambda: models.PositiveIntegerField(
+            f"keep {kind.label.lower()} (days)",
+            null=True,
+            blank=True,
+            default=None,
+            help_text=f"Days after a session ends. Empty: the site's period ({kind.setting}). "
+            "Never deleted while the result is not final or a review is open.",
+        ),
+        RETENTION,
+        api_limits={"min_value": 0, "max_value": MAX_RETENTION_DAYS},
+    )
 
 
 EXAM_SETTINGS: tuple[ExamSetting, ...] = (
@@ -86,6 +106,8 @@ EXAM_SETTINGS: tuple[ExamSetting, ...] = (
         ),
         SETTINGS,
     ),
+    # How long this exam's proctoring data is kept, per kind (docs/PRIVACY.md).
+    *(_retention_override(kind) for kind in RETENTION_KINDS),
 )
 
 EXAM_SETTING_NAMES: tuple[str, ...] = tuple(setting.name for setting in EXAM_SETTINGS)

@@ -291,6 +291,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "expire-overdue-sessions": {"task": "sessions.tasks.exam_sessions_expire_overdue", "schedule": 30.0},
     # A student whose camera and microphone went quiet shows as unmonitored within ~10 s.
     "stream-heartbeats": {"task": "proctoring.tasks.stream_heartbeats_check", "schedule": 10.0},
+    # Proctoring data past its retention period is deleted within the hour (docs/PRIVACY.md).
+    "media-retention": {"task": "proctoring.tasks.media_retention_apply", "schedule": 3600.0},
 }
 
 # --- Proctoring policy -----------------------------------------------------------------------------
@@ -312,6 +314,20 @@ PROCTORING_POLICY = {
         "identity_recheck_seconds": 60, "stream_lost_cadences": 3,
     },
 }  # fmt: skip
+
+# --- Data retention (docs/PRIVACY.md) --------------------------------------------------------------
+# Days each kind of proctoring data is kept after its session ends (the kinds: exams/retention.py);
+# an exam may set its own. Nothing is deleted while a session's result is not final or its review
+# is open; the consent page states these periods.
+DATA_RETENTION_DAYS = {
+    "frames": env.int("RETENTION_FRAMES_DAYS", default=30),
+    "audio": env.int("RETENTION_AUDIO_DAYS", default=30),
+    "room_scans": env.int("RETENTION_ROOM_SCANS_DAYS", default=30),
+    "identity": env.int("RETENTION_IDENTITY_DAYS", default=30),
+    "answers": env.int("RETENTION_ANSWERS_DAYS", default=365),
+}
+if any(days < 0 for days in DATA_RETENTION_DAYS.values()):
+    raise ImproperlyConfigured("RETENTION_*_DAYS must be 0 or more days.")
 
 # --- Static and media files -----------------------------------------------------------------------
 STATIC_URL = "static/"

@@ -13,7 +13,7 @@ import smtplib
 from celery import shared_task
 from celery.signals import worker_process_init
 
-from proctoring import heartbeat, notifications
+from proctoring import heartbeat, notifications, retention
 
 
 @worker_process_init.connect
@@ -70,3 +70,15 @@ def stream_heartbeats_check() -> int:
 )
 def critical_alert_notify(event_id: int) -> int:
     return notifications.critical_alert_notify(event_id=event_id)
+
+
+# Runs far longer than an analysis task: it deletes files one by one, on S3 one request each. The
+# service stops by itself after its own budget (proctoring.retention.TIME_BUDGET_SECONDS).
+@shared_task(
+    name="proctoring.tasks.media_retention_apply",
+    ignore_result=True,
+    soft_time_limit=900,
+    time_limit=960,
+)
+def media_retention_apply() -> dict[str, int]:
+    return dict(retention.media_retention_apply())

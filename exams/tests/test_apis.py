@@ -63,6 +63,12 @@ def test_a_teacher_creates_an_exam_in_the_reference_shape(api, teacher):
         "securityLevel": "high",
         "admissionRequired": False,
         "autoTerminate": False,
+        # Empty: the site's retention periods (exams.retention).
+        "retentionFramesDays": None,
+        "retentionAudioDays": None,
+        "retentionRoomScansDays": None,
+        "retentionIdentityDays": None,
+        "retentionAnswersDays": None,
     }
     assert data["createdBy"] == str(teacher.pk)
     assert data["questions"][0]["correctAnswer"] == "water"  # the author sees the key
