@@ -23,9 +23,12 @@ Loaded as a pytest plugin from the root conftest. Fixtures:
 
 The server is moto's S3 in server mode (its werkzeug app on 127.0.0.1, the way moto's
 ThreadedMotoServer runs it), reached over real HTTP by boto3 and django-storages; nothing in
-boto3 or django-storages is patched. moto (5.2.6) answers an anonymous GET of a private object
-with 403, but takes any URL containing "Signature=" as signed without checking the signature or
-the expiry (moto/s3/responses.py, `_key_response`). Real S3 refuses both, so the server puts
+boto3 or django-storages is patched, and moto's in-process mock (`mock_aws`) is never started
+(test_s3_storage.py counts the requests the server receives).
+
+moto (5.2.6) answers an anonymous GET of a private object with 403, but takes any URL
+containing "Signature=" as signed without checking the signature or the expiry
+(moto/s3/responses.py, `_key_response`). Real S3 refuses both, so the server puts
 `PresignedUrlCheck` in front of moto: it recomputes the SigV4 query signature with botocore's
 own signer and refuses a URL past X-Amz-Date + X-Amz-Expires, on the clock of this process
 (time-machine moves it; procto/tests/test_s3_storage.py also checks it on the real clock).
@@ -174,7 +177,7 @@ class S3Server:
             DomainDispatcherApplication(create_backend_app), {ACCESS_KEY: SECRET_KEY}
         )
         self._server = make_server(
-            "127.0.0.1", 0, self.check, threaded=True, request_handler=_QuietHandler(MotoRequestHandler)
+            "127.0.0.1", 0, self.check, threaded=True, request_handler=_quiet(MotoRequestHandler)
         )
         self.endpoint_url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, name="s3-test-server", daemon=True)
@@ -216,7 +219,7 @@ class S3Server:
         self._thread.join(timeout=10)
 
 
-def _QuietHandler(base: type) -> type:
+def _quiet(base: type) -> type:
     # One log line per request on stderr would drown a failing test's output.
     return type("QuietMotoRequestHandler", (base,), {"log_request": lambda self, *args, **kwargs: None})
 
