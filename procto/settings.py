@@ -186,6 +186,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # connection per thread; Django's docs prescribe the driver's pool instead. The pool keeps
     # connections open across requests (the "persistent connections" we want) in web and worker.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # With the pool, this makes it try each connection before handing it out: after PostgreSQL
+    # restarted (or dropped idle connections) the pool's old ones are dead, and each would fail
+    # one request with a 500 (bench/drill.py's postgres fault). One round trip per checkout.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "connect_timeout": env.int("DATABASE_CONNECT_TIMEOUT", default=3),
