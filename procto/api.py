@@ -13,8 +13,11 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from djangorestframework_camel_case.util import camelize
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -37,6 +40,12 @@ DRF_ERROR_CODES: dict[type[exceptions.APIException], str] = {
     exceptions.UnsupportedMediaType: "UNSUPPORTED_MEDIA_TYPE",
     exceptions.Throttled: "THROTTLED",
 }
+
+
+# PostgreSQL or Redis could not be reached (a restart, a failover, a full connection pool): the
+# same request will most likely succeed in a few seconds, and the pages retry a 503 by themselves.
+SERVICE_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError)
+SERVICE_RETRY_AFTER_SECONDS = 5
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict:
@@ -73,6 +82,15 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         status_code, body = exc.status, error_body(exc.code, exc.message, exc.details)
         if exc.retry_after:
             headers["Retry-After"] = str(int(exc.retry_after))
+    elif isinstance(exc, SERVICE_UNAVAILABLE_ERRORS):
+        view = context.get("view")
+        logger.warning("service unavailable in %s: %r", type(view).__name__ if view else "API", exc)
+        status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+        body = error_body(
+            "SERVICE_UNAVAILABLE",
+            "Procto cannot reach its database or cache right now. Try again in a few seconds.",
+        )
+        headers["Retry-After"] = str(SERVICE_RETRY_AFTER_SECONDS)
     elif isinstance(exc, exceptions.APIException):
         status_code, body = exc.status_code, error_body(*_drf_error(exc))
         if getattr(exc, "auth_header", None):

@@ -28,6 +28,8 @@ ERROR_DESCRIPTIONS = {
     415: "The body's content type is not accepted (`UNSUPPORTED_MEDIA_TYPE`).",
     422: "The input was well formed but could not be processed.",
     429: "Too many requests (`THROTTLED`, `ACCOUNT_LOCKED`, `JOIN_CODE_LOCKED`); see the Retry-After header.",
+    503: "PostgreSQL or Redis did not answer, e.g. during a restart (`SERVICE_UNAVAILABLE`); try again after "
+    "the Retry-After header's seconds.",
 }
 
 
@@ -110,4 +112,5 @@ class EnvelopeAutoSchema(AutoSchema):
             codes.append(415)
         if self.view.get_throttles():
             codes.append(429)
+        codes.append(503)  # every operation reads the database or the cache
         return codes
