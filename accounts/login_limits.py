@@ -15,8 +15,8 @@ failures) and consults the callables below, named in settings (AXES_*):
 - `cool_off`: how long a pair's failures count. Below LOGIN_FAILURES_BEFORE_DELAY failures, they
   are remembered for LOGIN_FAILURE_MEMORY_SECONDS; from then on each failure locks the pair for
   LOGIN_FIRST_DELAY_SECONDS, doubling with every further failure up to LOGIN_MAX_DELAY_SECONDS;
-- `lockout_response`: the 429 with Retry-After that axes' middleware makes of a locked page
-  login (the API raises AccountLocked, which carries the same Retry-After).
+- `lockout_response`: the 429 with Retry-After that axes' middleware (`LockoutMiddleware`) makes
+  of a locked page login (the API raises AccountLocked, which carries the same Retry-After).
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
-from axes.helpers import get_client_username
+from asgiref.sync import sync_to_async
+from axes.helpers import get_client_username, get_lockout_response
+from axes.middleware import AxesMiddleware
 from axes.models import AccessAttempt, AccessAttemptExpiration
 from axes.signals import user_locked_out
 from django.conf import settings
@@ -105,6 +107,21 @@ def lockout_response(
     response.status_code = 429
     response["Retry-After"] = str(seconds_locked(request))
     return response
+
+
+class LockoutMiddleware(AxesMiddleware):
+    """axes' middleware with its async path mended: in django-axes 8.3.1 (and its main branch)
+    `__acall__` passes the credentials where the response belongs, so under daphne a locked page
+    login crashed (500) in AXES_LOCKOUT_CALLABLE instead of answering 429."""
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        response = await self.get_response(request)
+        if settings.AXES_ENABLED and getattr(request, "axes_locked_out", None):
+            credentials = getattr(request, "axes_credentials", None)
+            response = await sync_to_async(get_lockout_response, thread_sensitive=True)(
+                request, response, credentials
+            )
+        return response
 
 
 @receiver(user_locked_out)

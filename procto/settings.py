@@ -89,8 +89,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "procto.error_pages.ApplicationErrorMiddleware",
-    # Last: makes a locked login's page a 429 with Retry-After (AXES_LOCKOUT_CALLABLE).
-    "axes.middleware.AxesMiddleware",
+    # Last: makes a locked login's page a 429 with Retry-After (AXES_LOCKOUT_CALLABLE); axes'
+    # own AxesMiddleware, mended for ASGI (hence axes.W002 silenced below).
+    "accounts.login_limits.LockoutMiddleware",
 ]
 
 # Content-Security-Policy (django-csp): scripts only from our own files, so markup injected into a
@@ -451,6 +452,9 @@ AXES_LOCKOUT_CALLABLE = "accounts.login_limits.lockout_response"
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 # Not axes' log of successful logins: it would open a session for every API (token) login.
 AXES_DISABLE_ACCESS_LOG = True
+# axes.W002 asks for "axes.middleware.AxesMiddleware" by name; accounts.login_limits.LockoutMiddleware
+# is that class with its async path fixed.
+SILENCED_SYSTEM_CHECKS = ["axes.W002"]
 # The OpenAPI description (/api/schema, Swagger UI at /api/docs, Redoc at /api/redoc) says what
 # the wire carries: camelCase names, the envelope and each operation's errors (procto/openapi.py).
 # The UI pages load Swagger UI and Redoc from our static files (drf-spectacular-sidecar): no CDN,

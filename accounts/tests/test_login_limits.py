@@ -128,3 +128,15 @@ def test_an_admin_sees_a_lock_and_clearing_it_lets_the_pair_in(api, client, stud
         {"action": "delete_selected", "_selected_action": [attempt.pk], "post": "yes"},
     )
     assert login(api, student.email, DEFAULT_PASSWORD, ip=ATTACKER).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_under_asgi_too_a_locked_login_page_is_a_429_with_its_message(async_client, student):
+    # daphne serves Procto through Django's ASGI handler, where middleware runs its async path.
+    form = {"username": student.email, "password": "wrong"}
+    for _ in range(5):
+        await async_client.post("/accounts/login/", form)
+    page = await async_client.post("/accounts/login/", form | {"password": DEFAULT_PASSWORD})
+    assert page.status_code == 429
+    assert 0 < int(page["Retry-After"]) <= 60
+    assert b"Too many failed log-in attempts for this account from your network" in page.content
