@@ -37,7 +37,7 @@ RETENTION_KINDS: tuple[RetentionKind, ...] = (
     RetentionKind(
         "frames",
         "Webcam pictures",
-        "the webcam pictures saved with alerts, and the count of faces seen during the exam",
+        "the pictures saved with alerts, and the count of faces seen during the exam",
     ),
     RetentionKind(
         "audio",
@@ -48,13 +48,12 @@ RETENTION_KINDS: tuple[RetentionKind, ...] = (
     RetentionKind(
         "identity",
         "Identity pictures",
-        "the webcam photo compared with your ID photo before the exam, and earlier identity "
-        "photos you replaced",
+        "the webcam photo compared with your ID photo before the exam",
     ),
     RetentionKind(
         "answers",
         "Answers",
-        "your answers, with the marks and feedback on each (your final score stays with the school)",
+        "your answers, with the marks and feedback on each",
     ),
 )
 RETENTION_KEYS: tuple[str, ...] = tuple(kind.key for kind in RETENTION_KINDS)

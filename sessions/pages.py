@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.permissions import Can, user_can
+from exams.retention import RetentionPeriod, retention_periods, site_retention_days
 from exams.selectors import exam_get_for_user
 from procto.errors import ApplicationError, ForbiddenError
 from sessions import admissions, readiness, services
@@ -38,6 +39,16 @@ def _journey(exam, student) -> dict:
     }
 
 
+def _retention_stated(exam, journey: dict) -> list[RetentionPeriod]:
+    """The periods of what this exam records of this student, as the privacy notice states them."""
+    recorded = {"answers"}
+    if journey["needs_checks"] and not journey["media_exempt"]:
+        recorded |= {"frames", "audio"}
+    if journey["needs_identity"]:
+        recorded |= {"identity", "room_scans"}
+    return [period for period in retention_periods(exam) if period.kind.key in recorded]
+
+
 @login_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
@@ -51,7 +62,14 @@ def consent(request: HttpRequest, exam_id: int) -> HttpResponse:
     if request.method == "POST":
         readiness.consent_record(exam=exam, student=request.user)
         return redirect("exam-check", exam_id=exam.pk)
-    context = {"exam": exam, **_journey(exam, request.user), "notice_version": readiness.NOTICE_VERSION}
+    journey = _journey(exam, request.user)
+    context = {
+        "exam": exam,
+        **journey,
+        "retention": _retention_stated(exam, journey),
+        "identity_history_days": site_retention_days("identity"),
+        "notice_version": readiness.NOTICE_VERSION,
+    }
     return render(request, "sessions/consent.html", context)
 
 

@@ -17,7 +17,7 @@ from procto.errors import ApplicationError
 from proctoring.detectors import identity as faces
 from sessions.models import ExamConsent, IdentityCheck, SystemCheck
 
-NOTICE_VERSION = "2026-11"
+NOTICE_VERSION = "2026-12"
 CHECK_VALID_FOR = timedelta(minutes=30)
 FRAME_INTERVAL_MS = {"low": 10_000, "medium": 5_000, "high": 2_000}
 REQUIRED_ITEMS = {
