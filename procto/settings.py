@@ -77,7 +77,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "procto.request_metrics.RequestMetricsMiddleware",  # first: times everything below it
     "django.middleware.security.SecurityMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "sessions.lti.iframe.LtiIframeCookiesMiddleware",  # above the two that set the cookies it edits
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -88,6 +90,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "sessions.lti.iframe.LtiFramingMiddleware",  # below CSP and X-Frame-Options: they read what it sets
     "procto.error_pages.ApplicationErrorMiddleware",
     # Last: makes a locked login's page a 429 with Retry-After (AXES_LOCKOUT_CALLABLE); axes'
     # own AxesMiddleware, mended for ASGI (hence axes.W002 silenced below).
@@ -109,9 +112,32 @@ CONTENT_SECURITY_POLICY = {
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
         "form-action": ["'self'"],
+        # No site may frame Procto, except an LMS showing a page of an LTI launch it made
+        # (sessions.lti.iframe replaces this per response with that LMS's origins).
         "frame-ancestors": ["'none'"],
     }
 }
+
+# Permissions-Policy (django-permissions-policy): the camera, microphone and full screen for our
+# own pages only (inside an LMS iframe the LMS must grant them too, allow="camera *; microphone *;
+# fullscreen *": docs/LTI.md), and features Procto never uses switched off for every page and frame.
+PERMISSIONS_POLICY = {
+    "camera": ["self"],
+    "microphone": ["self"],
+    "fullscreen": ["self"],
+    "display-capture": [],
+    "geolocation": [],
+    "payment": [],
+    "usb": [],
+}
+
+# LTI inside the LMS's iframe (docs/LTI.md): a third-party frame keeps cookies only if they are
+# `SameSite=None; Secure`. On, sessions signed in by an LTI launch get such session and CSRF
+# cookies (over HTTPS only; sessions.lti.iframe); all other sessions keep SameSite=Lax, which
+# stops other sites from making requests with a user's session at all. Setting
+# SESSION_COOKIE_SAMESITE=None for everyone instead would leave the CSRF token as the only guard
+# of every form. Off, the LMS must open Procto in a new window (the LTI login offers one).
+LTI_IFRAME_COOKIES = env.bool("LTI_IFRAME_COOKIES", default=not DEBUG)
 
 ROOT_URLCONF = "procto.urls"
 ASGI_APPLICATION = "procto.asgi.application"

@@ -1,10 +1,16 @@
+import re
 import uuid
+from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
 from exams.models import Exam, Question
+
+# A DNS name or IPv4 address (urlsplit lower-cases it): nothing a CSP source list could misread.
+_HOST = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?")
 
 
 class ExamSession(models.Model):
@@ -249,6 +255,13 @@ class LtiPlatform(models.Model):
         "role). Only for an LMS whose users cannot change their own address unconfirmed: "
         "otherwise an LMS user could take over someone's Procto account by claiming its address.",
     )
+    frame_origins = models.TextField(
+        "more frame origins",
+        blank=True,
+        help_text="Addresses (https://host, one per line) the LMS shows its pages at, when they are "
+        "neither the issuer's nor the auth login URL's, e.g. https://school.instructure.com for "
+        "Canvas. Only these origins may show Procto inside their pages (an iframe).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -264,6 +277,37 @@ class LtiPlatform(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        lines = self.frame_origins.split()
+        wrong = [line for line in lines if origin_of(line) != line.rstrip("/").lower()]
+        if wrong:
+            message = (
+                f"Not an origin (https://host or https://host:port, nothing after it): {', '.join(wrong)}"
+            )
+            raise ValidationError({"frame_origins": message})
+        self.frame_origins = "\n".join(dict.fromkeys(origin_of(line) for line in lines))
+
+    @property
+    def frame_ancestors(self) -> list[str]:
+        """The origins that may frame Procto's pages for this LMS (CSP frame-ancestors): its
+        issuer's and auth login URL's, when they are web addresses, and the extra ones entered."""
+        candidates = [self.issuer, self.auth_login_url, *self.frame_origins.split()]
+        return list(dict.fromkeys(origin for origin in map(origin_of, candidates) if origin))
+
+
+def origin_of(url: str) -> str | None:
+    """scheme://host[:port] of an http(s) URL, or None (a bare name, another scheme, a host with
+    characters a CSP source could not carry)."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    host = parts.hostname
+    if parts.scheme not in ("http", "https") or not host or not _HOST.fullmatch(host):
+        return None
+    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
 
 
 class LtiDeployment(models.Model):

@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.db import models
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from accounts.models import User
 from sessions.lti.keys import tool_key_create
@@ -59,7 +59,23 @@ class LtiPlatformAdmin(AdministratorsOnly, admin.ModelAdmin):
             (None, {"fields": ["name", "issuer", "client_id", "is_active"]}),
             ("The platform's URLs", {"fields": ["auth_login_url", "auth_token_url", "auth_audience"]}),
             ("The platform's public keys (one of the two)", {"fields": ["key_set_url", "key_set"]}),
+            (
+                "Inside the LMS page (iframe)",
+                {
+                    "fields": ["frame_origins", "frame_ancestors_now"],
+                    "description": "The LMS may show Procto inside its own pages (docs/LTI.md) from "
+                    "these origins only: its issuer's and auth login URL's, and those entered here.",
+                },
+            ),
         ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["frame_ancestors_now"]
+
+    @admin.display(description="May frame Procto now")
+    def frame_ancestors_now(self, obj: LtiPlatform) -> str:
+        origins = obj.frame_ancestors if obj.pk else []
+        return format_html_join(", ", "<code>{}</code>", ((origin,) for origin in origins)) or "—"
 
 
 @admin.register(LtiToolKey)

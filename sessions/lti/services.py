@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import QuerySet
 from pylti1p3.roles import TeacherRole
@@ -274,3 +276,37 @@ def deep_link_exam_pick(*, platform: LtiPlatform, launch_data: dict, user: User,
             context.course = exam.course
             context.save(update_fields=["course"])
     return exam
+
+
+# --- A framed LTI session moving to a new window (sessions.lti.views.lti_window_open) ------------
+
+WINDOW_HANDOFF_SECONDS = 120
+
+
+@dataclass(frozen=True)
+class WindowHandoff:
+    user: User
+    platform_id: int
+    next_path: str
+
+
+def window_handoff_create(*, user: User, platform_id: int, next_path: str) -> str:
+    """A one-time token (WINDOW_HANDOFF_SECONDS) that signs a new window in as `user`, launched
+    from `platform_id`, and sends it to `next_path` (a local path, checked by the caller)."""
+    token = secrets.token_urlsafe(32)
+    handoff = {"user_id": user.pk, "platform_id": platform_id, "next_path": next_path}
+    cache.set(f"lti:window:{token}", handoff, WINDOW_HANDOFF_SECONDS)
+    return token
+
+
+def window_handoff_redeem(*, token: str) -> WindowHandoff | None:
+    """The handoff of `token`, used up; None when unknown, expired or used (of two concurrent
+    redemptions only the one whose delete removed the key wins), or its user is deactivated."""
+    key = f"lti:window:{token}"
+    handoff = cache.get(key)
+    if handoff is None or not cache.delete(key):
+        return None
+    user = User.objects.filter(pk=handoff["user_id"], is_active=True).first()
+    if user is None:
+        return None
+    return WindowHandoff(user=user, platform_id=handoff["platform_id"], next_path=handoff["next_path"])

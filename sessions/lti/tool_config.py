@@ -1,16 +1,22 @@
-"""pylti1p3's view of our registrations (sessions.models.LtiPlatform) and a nonce that can be
-used once."""
+"""pylti1p3's view of our registrations (sessions.models.LtiPlatform), a nonce that can be
+used once, and the OIDC login with Procto's own cookie-check page."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.core.cache import cache
+from django.template.loader import render_to_string
+from django.urls import reverse
 from pylti1p3.contrib.django.launch_data_storage.cache import DjangoCacheDataStorage
+from pylti1p3.contrib.django.oidc_login import DjangoOIDCLogin
 from pylti1p3.contrib.django.session import DjangoSessionService
 from pylti1p3.deployment import Deployment
 from pylti1p3.registration import Registration
 from pylti1p3.service_connector import ServiceConnector
 from pylti1p3.tool_config import ToolConfAbstract
 
+from sessions.lti.iframe import iframe_cookies_apply
 from sessions.lti.keys import tool_key_current, tool_key_private_pem
 from sessions.models import LtiDeployment, LtiPlatform
 
@@ -108,3 +114,45 @@ class SingleUseNonceSessionService(DjangoSessionService):
 
 def launch_data_storage() -> DjangoCacheDataStorage:
     return DjangoCacheDataStorage(cache_name="default")
+
+
+# What pylti1p3 carries from the login initiation to the retry in a new window
+# (pylti1p3.oidc_login.OIDCLogin.get_cookies_allowed_js_check).
+LOGIN_PARAMETERS = (
+    "iss",
+    "login_hint",
+    "target_link_uri",
+    "lti_message_hint",
+    "lti_deployment_id",
+    "client_id",
+)
+
+
+class ProctoOIDCLogin(DjangoOIDCLogin):
+    """pylti1p3's login initiation, whose cookie check (`enable_check_cookies()`) shows Procto's
+    page: pylti1p3's own has an inline script, which our Content-Security-Policy refuses.
+
+    Both pages do the same: set a test cookie from the frame; if the browser keeps it, carry on
+    in the frame (the login again, with `lti1p3_new_window=1`, which skips the check); if not
+    (Safari, Firefox or Chrome blocking third-party cookies), offer that same URL in a new window,
+    where Procto is the first party. The test cookie has the SameSite of the cookies the session
+    will get (sessions.lti.iframe), so the check fails exactly where the session would."""
+
+    def __init__(self, request, *args, **kwargs) -> None:
+        super().__init__(request, *args, **kwargs)
+        self._django_request = request
+
+    def get_cookies_allowed_js_check(self) -> str:
+        parameters = {"lti1p3_new_window": "1"}
+        for name in LOGIN_PARAMETERS:
+            value = self._get_request_param(name)
+            if value:
+                parameters[name] = value
+        test_cookie = (
+            "SameSite=None; Secure" if iframe_cookies_apply(self._django_request) else "SameSite=Lax"
+        )
+        context = {
+            "continue_url": f"{reverse('lti-login')}?{urlencode(parameters)}",
+            "test_cookie": test_cookie,
+        }
+        return render_to_string("sessions/lti_cookie_check.html", context, request=self._django_request)

@@ -1,7 +1,9 @@
-"""The tool's three endpoints: OIDC login initiation, the launch, and Procto's public keys.
+"""The tool's endpoints: OIDC login initiation, the launch, Procto's public keys, the Deep
+Linking picker, and the move of a framed LTI session to a new window.
 
 Platforms post to the first two from another site, so they are exempt from CSRF; pylti1p3's
-state (a cookie) and nonce (single use, sessions.lti.tool_config) protect them instead.
+state (a cookie) and nonce (single use, sessions.lti.tool_config) protect them instead. Inside the
+LMS's iframe see sessions.lti.iframe.
 """
 
 from __future__ import annotations
@@ -15,14 +17,22 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from pylti1p3.contrib.django.message_launch import DjangoMessageLaunch
-from pylti1p3.contrib.django.oidc_login import DjangoOIDCLogin
 from pylti1p3.deep_link_resource import DeepLinkResource
 from pylti1p3.exception import LtiException, OIDCException
 
+from procto.api import envelope_json_response
 from procto.error_pages import error_page
+from procto.renderers import now_iso
+from sessions.lti.iframe import (
+    is_framed_navigation,
+    launch_session_mark,
+    launch_session_platform_id,
+    lti_entry,
+)
 from sessions.lti.keys import tool_jwks, tool_key_current, tool_key_private_pem
 from sessions.lti.services import (
     LaunchRefused,
@@ -30,8 +40,11 @@ from sessions.lti.services import (
     deep_link_exam_pick,
     deep_link_exams,
     launch_accept,
+    window_handoff_create,
+    window_handoff_redeem,
 )
 from sessions.lti.tool_config import (
+    ProctoOIDCLogin,
     ProctoToolConf,
     SingleUseNonceSessionService,
     launch_data_storage,
@@ -47,23 +60,28 @@ def _refused(request: HttpRequest, status: int, reason: str) -> HttpResponse:
     return error_page(request, status, "The LMS link did not work", reason)
 
 
+@lti_entry
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def lti_login(request: HttpRequest) -> HttpResponse:
     """Third-party login initiation: check the platform is registered, then send the browser to
-    its authentication URL with a fresh state (cookie) and nonce."""
-    oidc = DjangoOIDCLogin(
+    its authentication URL with a fresh state (cookie) and nonce. Inside an iframe, first check
+    that the frame can keep cookies (else offer a new window: ProctoOIDCLogin)."""
+    oidc = ProctoOIDCLogin(
         request,
         ProctoToolConf(),
         session_service=SingleUseNonceSessionService(request),
         launch_data_storage=launch_data_storage(),
     )
+    if is_framed_navigation(request):
+        oidc.enable_check_cookies()
     try:
         return oidc.redirect(request.build_absolute_uri(reverse("lti-launch")))
     except (OIDCException, LtiException) as error:
         return _refused(request, 400, f"Procto does not know this LMS ({error}).")
 
 
+@lti_entry
 @csrf_exempt
 @require_POST
 def lti_launch(request: HttpRequest) -> HttpResponse:
@@ -87,6 +105,7 @@ def lti_launch(request: HttpRequest) -> HttpResponse:
         except LaunchRefused as error:
             return _refused(request, error.status, error.message)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        launch_session_mark(request, platform.pk)
         return redirect("lti-deep-link", launch_id=message_launch.get_launch_id())
     if not message_launch.is_resource_launch():
         return _refused(request, 400, "Procto opens resource links and Deep Linking requests only.")
@@ -95,6 +114,7 @@ def lti_launch(request: HttpRequest) -> HttpResponse:
     except LaunchRefused as error:
         return _refused(request, error.status, error.message)
     login(request, outcome.user, backend="django.contrib.auth.backends.ModelBackend")
+    launch_session_mark(request, platform.pk)
     if outcome.exam is not None:
         return redirect("exam-consent", exam_id=outcome.exam.pk)
     return redirect("home")
@@ -167,3 +187,35 @@ def _deep_link_response(request: HttpRequest, message_launch: DjangoMessageLaunc
 def lti_jwks(request: HttpRequest) -> JsonResponse:
     """Procto's public keys, newest first (platforms verify our signed messages with them)."""
     return JsonResponse(tool_jwks())
+
+
+@require_POST
+def lti_window_open(request: HttpRequest) -> JsonResponse:
+    """A framed page's "Open the exam in a new window" (static/js/checks/new-window.js): a link
+    that signs the new window in once. Browsers that partition third-party cookies (Firefox)
+    give the LMS's iframe a cookie jar of its own, so the new window would not be signed in."""
+    platform_id = launch_session_platform_id(request)
+    if not request.user.is_authenticated or platform_id is None:
+        logger.warning("LTI new window refused: not an LTI session (%s)", request.META.get("REMOTE_ADDR"))
+        message = "Only a session opened from the LMS moves to a new window this way."
+        return envelope_json_response("PERMISSION_DENIED", message, 403)
+    next_path = request.POST.get("next", "/")
+    if not next_path.startswith("/") or not url_has_allowed_host_and_scheme(next_path, allowed_hosts=None):
+        logger.warning("LTI new window refused: next %r is not a local path", next_path[:200])
+        return envelope_json_response("VALIDATION_ERROR", "next must be a path on this site.", 400)
+    token = window_handoff_create(user=request.user, platform_id=platform_id, next_path=next_path)
+    url = reverse("lti-window", args=[token])
+    return JsonResponse({"success": True, "data": {"url": url}, "timestamp": now_iso()})
+
+
+@require_GET
+def lti_window(request: HttpRequest, token: str) -> HttpResponse:
+    """The new window: sign in as the framed session was, and go to the page it showed."""
+    handoff = window_handoff_redeem(token=token)
+    if handoff is None:
+        return _refused(
+            request, 400, "This link was used already or is too old. Open the exam from the LMS again."
+        )
+    login(request, handoff.user, backend="django.contrib.auth.backends.ModelBackend")
+    launch_session_mark(request, handoff.platform_id)
+    return redirect(handoff.next_path)

@@ -4,6 +4,7 @@
 
 import { ApiError, NetworkError, apiFetch, apiRequest } from "./api.js";
 import { averageBrightness, firstFrame, getMedia, mediaErrorHint, stopStream } from "./checks/media.js";
+import { offerNewWindow } from "./checks/new-window.js";
 
 const boot = JSON.parse(document.getElementById("page-bootstrap").textContent);
 const required = new Set(boot.required);
@@ -77,6 +78,13 @@ function checkBrowser() {
 
 function checkFullscreen() {
   if (document.fullscreenEnabled) return { ok: true, detail: "The exam can open in full screen." };
+  if (offerNewWindow()) {
+    return {
+      ok: false,
+      detail: "The LMS shows this exam inside its own page, which does not allow full screen.",
+      fix: "Press Open the exam in a new window (above) and go on there.",
+    };
+  }
   return {
     ok: false,
     detail: "This browser window does not allow full screen.",

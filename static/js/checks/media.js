@@ -1,5 +1,16 @@
 // Camera and microphone helpers shared by the system check, the identity check and the room scan.
 
+import { isFramed, offerNewWindow } from "./new-window.js";
+
+// What a browser throws when a page may not have the camera or microphone at all; inside the LMS's
+// iframe, that is an iframe without allow="camera; microphone".
+const REFUSED = new Set(["NotAllowedError", "PermissionDeniedError", "SecurityError", "NotSupportedError"]);
+
+/** Whether `error` is the browser refusing media to this framed page (see new-window.js). */
+export function refusedInFrame(error) {
+  return isFramed() && Boolean(error) && REFUSED.has(error.name);
+}
+
 const DEVICE = {
   camera: { noun: "camera", icon: "camera", apps: "Zoom, Teams, Skype or another browser tab" },
   microphone: { noun: "microphone", icon: "microphone", apps: "a call app or another browser tab" },
@@ -9,6 +20,9 @@ const DEVICE = {
  * `retry` names the button that tries again on the page. */
 export function mediaErrorHint(error, kind, retry = "Re-check") {
   const { noun, icon, apps } = DEVICE[kind];
+  if (refusedInFrame(error)) {
+    return `The LMS shows this exam inside its own page, where your browser does not let Procto use your ${noun}. Press Open the exam in a new window (above) and go on there.`;
+  }
   if (!window.isSecureContext) {
     return `This page is not on a secure (https) connection, so the browser will not share your ${noun}. Open Procto with an https:// address.`;
   }
@@ -40,12 +54,17 @@ export function mediaSupported() {
 
 /** getUserMedia that always rejects with a DOMException-like error (also without mediaDevices). */
 export async function getMedia(constraints) {
-  if (!mediaSupported()) {
-    const error = new Error("getUserMedia is not available");
-    error.name = window.isSecureContext ? "NotSupportedError" : "SecurityError";
+  try {
+    if (!mediaSupported()) {
+      const error = new Error("getUserMedia is not available");
+      error.name = window.isSecureContext ? "NotSupportedError" : "SecurityError";
+      throw error;
+    }
+    return await navigator.mediaDevices.getUserMedia(constraints);
+  } catch (error) {
+    if (refusedInFrame(error)) offerNewWindow();
     throw error;
   }
-  return navigator.mediaDevices.getUserMedia(constraints);
 }
 
 export function stopStream(stream) {

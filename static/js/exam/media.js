@@ -5,6 +5,8 @@
 // AudioWorklet (pcm-worklet.js) in chunks of `audioChunkMs`. A lost camera or microphone is
 // reported as an event and re-acquired in the background.
 
+import { refusedInFrame } from "../checks/media.js";
+import { offerNewWindow } from "../checks/new-window.js";
 import { AUDIO, FRAME } from "./stream.js";
 
 const FRAME_WIDTH = 320;
@@ -64,6 +66,8 @@ export function createMedia({ videoEl, stream, report, onCameraChange }) {
         await acquire({ video: false, audio: true });
         return;
       }
+      // Refused inside the LMS's iframe: retrying will not help, a new window will.
+      if (refusedInFrame(err)) offerNewWindow();
       markLost(wanted.video ? "camera" : "microphone", { reason: err.name, message: err.message });
       return;
     }
