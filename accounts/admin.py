@@ -1,13 +1,26 @@
+import tempfile
 from contextvars import ContextVar
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import FileResponse
+from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.html import format_html_join
 
 from accounts.forms import UserAdminChangeForm, UserAdminCreationForm
 from accounts.identity_files import identity_blob_url
 from accounts.models import AuditEntry, TokenFamily, User
+from accounts.permissions import Can, user_can
+from accounts.personal_data import (
+    account_delete,
+    personal_data_blockers,
+    personal_data_export,
+    personal_data_purge,
+)
 from accounts.services import token_family_revoke
+from procto.errors import ApplicationError
 
 # ModelAdmin instances serve every request at once; the viewer of the page being rendered is
 # kept per request (thread or task), because image URLs are minted for that viewer only.
@@ -54,6 +67,7 @@ class UserAdmin(ViewerAwareAdmin, DjangoUserAdmin):
     list_display = ["email", "first_name", "last_name", "role", "institution", "is_verified", "is_active"]
     list_filter = ["role", "is_verified", "is_active", "is_staff"]
     search_fields = ["email", "first_name", "last_name", "institution"]
+    actions = ["export_personal_data", "purge_proctoring_data"]
     readonly_fields = [
         "identity_images",
         "last_login",
@@ -98,6 +112,69 @@ class UserAdmin(ViewerAwareAdmin, DjangoUserAdmin):
         if not change:
             obj.is_staff = obj.role in User.STAFF_ROLES or obj.is_superuser
         super().save_model(request, obj, form, change)
+
+    # --- a person's data (accounts.personal_data; docs/PRIVACY.md) ---------------------------------
+
+    def has_manage_personal_data_permission(self, request) -> bool:
+        return user_can(request.user, Can.MANAGE_USERS)
+
+    @admin.action(
+        description="Export everything held about this person (ZIP)", permissions=["manage_personal_data"]
+    )
+    def export_personal_data(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Export one person at a time.", messages.ERROR)
+            return None
+        user = queryset.get()
+        # Room videos make it large: it is written to disk past a few megabytes, not kept in memory.
+        out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 (FileResponse closes it)
+        personal_data_export(actor=request.user, user=user, out=out, request=request)
+        out.seek(0)
+        name = f"procto-personal-data-{user.pk}-{timezone.now():%Y%m%d}.zip"
+        return FileResponse(out, as_attachment=True, filename=name, content_type="application/zip")
+
+    @admin.action(description="Purge their proctoring data…", permissions=["manage_personal_data"])
+    def purge_proctoring_data(self, request, queryset):
+        blockers = [reason for user in queryset for reason in personal_data_blockers(user)]
+        if request.POST.get("post") == "yes" and not blockers:
+            for user in queryset:
+                try:
+                    personal_data_purge(actor=request.user, user=user, request=request)
+                except ApplicationError as exc:
+                    self.message_user(request, f"{user}: {exc.message}", messages.ERROR)
+                else:
+                    self.message_user(request, f"{user}: proctoring data purged.", messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Purge proctoring data",
+            "queryset": queryset,
+            "blockers": blockers,
+            "opts": self.model._meta,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/accounts/user/purge_confirmation.html", context)
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        # What goes with an account (identity verifications, which nobody deletes by hand, its
+        # checks and logins) is account_delete's to delete: an administrator needs no permission
+        # on each of those models, anyone else may not delete accounts at all.
+        if user_can(request.user, Can.MANAGE_USERS):
+            perms_needed = set()
+        else:
+            perms_needed.add("users (only an administrator deletes accounts)")
+        # An account is not deleted while its person sits an exam: shown as Django shows what
+        # protects an object, and the deletion is refused.
+        protected = [*protected, *(reason for user in objs for reason in personal_data_blockers(user))]
+        return deleted, counts, perms_needed, protected
+
+    def delete_model(self, request, obj: User) -> None:
+        account_delete(actor=request.user, user=obj, request=request)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for user in queryset:
+            account_delete(actor=request.user, user=user, request=request)
 
 
 @admin.register(TokenFamily)

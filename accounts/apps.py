@@ -6,4 +6,9 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from accounts import login_limits, schema, signals  # noqa: F401 (registers receivers and extensions)
+        from accounts import (  # noqa: F401 (registers receivers and extensions)
+            login_limits,
+            personal_data,
+            schema,
+            signals,
+        )

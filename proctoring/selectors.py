@@ -149,7 +149,7 @@ def _card(session: ExamSession, alerts: dict, stream: dict, now: float, session_
     )
     thumbnail = reverse("session-thumbnail", args=[session.pk]) + f"?seq={frame_seq}" if frame_seq else None
     return session_summary(session) | {
-        "student_name": session.student.display_name,
+        "student_name": session.student_name,
         "risk_score": session.risk_score,
         "flagged": session.flagged,
         "security_level": level,
@@ -201,7 +201,7 @@ def recent_alerts_for(*, user: User, exam_id=None, limit: int = RECENT_ALERTS) -
         .select_related("session__student")
         .order_by("-pk")[:limit]
     )
-    return [event_message(e) | {"studentName": e.session.student.display_name} for e in events]
+    return [event_message(e) | {"studentName": e.session.student_name} for e in events]
 
 
 def last_event_id() -> int:

@@ -12,6 +12,9 @@ from exams.models import Exam, Question
 # A DNS name or IPv4 address (urlsplit lower-cases it): nothing a CSP source list could misread.
 _HOST = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?")
 
+# How an attempt whose student's account was deleted names its student.
+DELETED_STUDENT = "Deleted account"
+
 
 class ExamSession(models.Model):
     """One attempt of one student at one exam. Its status only moves forward (see transitions)."""
@@ -29,8 +32,15 @@ class ExamSession(models.Model):
         COMPLETE = "complete", "Graded"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Empty once the student's account is deleted: the attempt stays, anonymous, as the school's
+    # record of the exam (its score and answers); its proctoring data went with the account
+    # (docs/PRIVACY.md, "Deleting an account").
     student = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="exam_sessions"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="exam_sessions",
     )
     exam = models.ForeignKey(Exam, on_delete=models.PROTECT, related_name="sessions")
     attempt = models.PositiveSmallIntegerField()
@@ -83,6 +93,11 @@ class ExamSession(models.Model):
     @property
     def is_in_progress(self) -> bool:
         return self.status == self.Status.IN_PROGRESS
+
+    @property
+    def student_name(self) -> str:
+        """Who sat it, as pages and reports name them; the account may have been deleted since."""
+        return self.student.display_name if self.student is not None else DELETED_STUDENT
 
 
 class Answer(models.Model):

@@ -45,7 +45,10 @@ def session_summary(session: ExamSession) -> dict:
         "id": str(session.pk),
         "exam_id": str(session.exam_id),
         "exam_title": session.exam.title,
-        "student": {
+        # None once the student's account is deleted (the attempt stays, anonymous).
+        "student": None
+        if session.student is None
+        else {
             "id": str(session.student_id),
             "email": session.student.email,
             "first_name": session.student.first_name,

@@ -21,7 +21,7 @@ from exams.selectors import exams_visible_to
 from procto.errors import NotFoundError
 from proctoring.reports.exports import csv_cell
 from sessions.links import report_links
-from sessions.models import ExamSession
+from sessions.models import DELETED_STUDENT, ExamSession
 from sessions.selectors import sessions_watchable_by
 from sessions.serializers import session_summary
 
@@ -134,11 +134,12 @@ def report_csv(sessions: Iterable[ExamSession]) -> str:
     writer.writerow(REPORT_CSV_COLUMNS)
     for session in sessions:
         summary = session_summary(session)
-        name = f"{session.student.first_name} {session.student.last_name}".strip()
+        student = session.student
+        name = f"{student.first_name} {student.last_name}".strip() if student else DELETED_STUDENT
         writer.writerow(
             [
                 session.pk,
-                csv_cell(session.student.email),
+                csv_cell(student.email if student else ""),
                 csv_cell(name),
                 session.attempt,
                 session.status,

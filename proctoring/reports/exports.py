@@ -132,7 +132,7 @@ def session_export_csv(session: ExamSession) -> str:
         writer.writerow(
             [
                 session.pk,
-                csv_cell(session.student.email),
+                csv_cell(session.student.email if session.student else ""),
                 csv_cell(session.exam.title),
                 event.pk,
                 event.occurred_at.isoformat(),

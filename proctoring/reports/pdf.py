@@ -505,7 +505,7 @@ def _report_pdf(session: ExamSession, generated_by: User) -> bytes:
         rightMargin=MARGIN,
         topMargin=MARGIN,
         bottomMargin=MARGIN,
-        title=f"Session report: {session.student.email}, {session.exam.title}, attempt {session.attempt}",
+        title=f"Session report: {_who(session.student)}, {session.exam.title}, attempt {session.attempt}",
         author="Procto",
         subject=f"Exam session {session.pk}",
     )
