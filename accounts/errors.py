@@ -36,6 +36,19 @@ class VerificationFailed(ApplicationError):
     message = "The identity check could not be completed."
 
 
+class IdentityBusy(ApplicationError):
+    """As many identity checks as accounts.identity_pool takes are in flight; retry shortly."""
+
+    code = "BUSY"
+    status = 503
+    message = "Many identity checks are running right now. Trying again in a few seconds will work."
+    retry_after = 5
+
+    def __init__(self) -> None:
+        # Also in the body: a page's script cannot always read Retry-After.
+        super().__init__(details={"retry_after": self.retry_after})
+
+
 class RegistrationClosed(ApplicationError):
     code = "REGISTRATION_CLOSED"
     status = 403

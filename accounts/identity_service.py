@@ -1,8 +1,9 @@
 """Identity verification: a face photo against an ID card (and a live capture), by embedding.
 
 Images are validated and re-encoded (accounts.images), stored encrypted (procto.encrypted_files),
-and compared with dlib's face embedding (proctoring.detectors.identity). A match verifies the
-student at once; a mismatch waits for a teacher or admin to decide in the admin.
+and compared with dlib's face embedding (proctoring.detectors.identity). The decoding and the
+embeddings run in accounts.identity_pool's processes, never in the web process. A match verifies
+the student at once; a mismatch waits for a teacher or admin to decide in the admin.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.errors import VerificationFailed
-from accounts.images import ImageRejected, normalize_image
+from accounts.identity_analysis import Analysed, Refused, images_analyse
+from accounts.identity_pool import identity_pool_run
 from accounts.models import IdentityVerification, User
 from procto import crypto
 from procto.encrypted_files import read_encrypted, store_encrypted
@@ -31,30 +33,26 @@ FOLDERS = {
 }
 
 
-def normalized_image(kind: str, data: bytes) -> bytes:
-    """Validated, re-encoded JPEG bytes of an upload; VerificationFailed names the field."""
-    try:
-        return normalize_image(data).jpeg
-    except ImageRejected as exc:
-        raise VerificationFailed(
-            f"{LABELS[kind]}: {exc.message}",
-            code=exc.code.upper().replace("-", "_"),
-            status=413 if exc.code == "too-large" else 400,
-            details={"field": FIELDS[kind]},
-        ) from exc
+def identity_images_analyse(
+    *, uploads: dict[str, bytes], stored: dict[str, bytes] | None = None
+) -> dict[str, Analysed]:
+    """Each image re-encoded (uploads) and its one face's embedding, by kind, from the pool.
 
-
-def embedding_of(kind: str, jpeg: bytes) -> np.ndarray:
-    """The one face's embedding; VerificationFailed (422) with a message for the student."""
-    try:
-        return faces.face_embedding(faces.decode_image(jpeg))
-    except faces.FaceImageError as exc:
+    Raises VerificationFailed naming the field: 413 TOO_LARGE or 400 for a file that is not a
+    usable image, 422 (NO_FACE, MULTIPLE_FACES, TOO_DARK, UNREADABLE) for no usable face; or
+    IdentityBusy (503) when the pool is full.
+    """
+    result = identity_pool_run(images_analyse, uploads, stored or {})
+    if isinstance(result, Refused):
+        # A face problem is the photo's content (422); anything else is the file itself.
+        status = 422 if result.stage == "face" else 413 if result.code == "too-large" else 400
         raise VerificationFailed(
-            f"{LABELS[kind]}: {exc.message}",
-            code=exc.code.upper().replace("-", "_"),
-            status=422,
-            details={"field": FIELDS[kind]},
-        ) from exc
+            f"{LABELS[result.kind]}: {result.message}",
+            code=result.code.upper().replace("-", "_"),
+            status=status,
+            details={"field": FIELDS[result.kind]},
+        )
+    return result
 
 
 def embedding_encrypt(embedding: np.ndarray) -> bytes:
@@ -81,20 +79,23 @@ def identity_verify(
     """
     user = User.objects.get(pk=user.pk)  # the images on file now, not those of a stale instance
     given = {"photo": photo, "id_card": id_card, "live_capture": live_capture}
-    jpegs = {kind: normalized_image(kind, data) for kind, data in given.items() if data is not None}
+    uploads = {kind: data for kind, data in given.items() if data is not None}
+    stored = {}
     for kind in ("photo", "id_card"):
-        if kind not in jpegs:
-            stored = getattr(user, kind)
-            if not stored:
+        if kind not in uploads:
+            name = getattr(user, kind)
+            if not name:
                 raise VerificationFailed(
                     f"Upload your {LABELS[kind].lower()} first.",
                     code=f"{kind.upper()}_REQUIRED",
                     status=400,
                     details={"field": FIELDS[kind]},
                 )
-            jpegs[kind] = read_encrypted(stored)
+            stored[kind] = read_encrypted(name)
 
-    embeddings = {kind: embedding_of(kind, jpeg) for kind, jpeg in jpegs.items()}
+    analysed = identity_images_analyse(uploads=uploads, stored=stored)
+    jpegs = {kind: image.jpeg for kind, image in analysed.items()}
+    embeddings = {kind: image.embedding for kind, image in analysed.items()}
     photo_vs_id = faces.compare_embeddings(embeddings["photo"], embeddings["id_card"])
     photo_vs_live = (
         faces.compare_embeddings(embeddings["photo"], embeddings["live_capture"])
@@ -135,11 +136,32 @@ def identity_verify(
     return verification
 
 
-@transaction.atomic
 def verification_review(
     *, verification: IdentityVerification, reviewer: User, approve: bool, reason: str = ""
 ) -> IdentityVerification:
-    """A teacher's or admin's decision overrides the automatic one, for that verification's user."""
+    """A teacher's or admin's decision overrides the automatic one, for that verification's user.
+
+    An approval stores the embedding of the verification's photo, taken (in the pool) before the
+    rows are locked.
+    """
+    embedding = None
+    if approve:
+        photo = read_encrypted(verification.photo)
+        embedding = identity_images_analyse(uploads={}, stored={"photo": photo})["photo"].embedding
+    return _verification_review_record(
+        verification=verification, reviewer=reviewer, approve=approve, reason=reason, embedding=embedding
+    )
+
+
+@transaction.atomic
+def _verification_review_record(
+    *,
+    verification: IdentityVerification,
+    reviewer: User,
+    approve: bool,
+    reason: str,
+    embedding: np.ndarray | None,
+) -> IdentityVerification:
     verification = IdentityVerification.objects.select_for_update().get(pk=verification.pk)
     user = User.objects.select_for_update().get(pk=verification.user_id)
     verification.review = (
@@ -151,10 +173,6 @@ def verification_review(
     verification.save(update_fields=["review", "reviewed_by", "reviewed_at", "review_reason"])
     user.is_verified = approve
     user.verified_at = verification.reviewed_at if approve else None
-    if approve:
-        photo = read_encrypted(verification.photo)
-        user.face_embedding = embedding_encrypt(embedding_of("photo", photo))
-    else:
-        user.face_embedding = None
+    user.face_embedding = embedding_encrypt(embedding) if embedding is not None else None
     user.save(update_fields=["is_verified", "verified_at", "face_embedding"])
     return verification

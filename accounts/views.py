@@ -14,6 +14,7 @@ from accounts import email_limits, services
 from accounts.errors import (
     EmailDomainNotAllowed,
     EmailTaken,
+    IdentityBusy,
     InvalidCredentials,
     RegistrationLinkInvalid,
     VerificationFailed,
@@ -116,7 +117,7 @@ def identity_upload(request: HttpRequest) -> HttpResponse:
         files = {k: f.read() for k, f in form.cleaned_data.items() if f is not None}
         try:
             verification = identity_verify(user=request.user, **files)
-        except VerificationFailed as exc:
+        except (VerificationFailed, IdentityBusy) as exc:
             messages.error(request, exc.message)
         else:
             if verification.outcome == verification.Outcome.MATCH:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import io
 import json
 import os
 import statistics
@@ -42,19 +41,6 @@ from bench.procstat import database_recreate, process_cpu_s
 from procto.tests.live_servers import child_env, daphne_cmd, free_port, running, wait_for_http
 
 REQUEST_TIMEOUT_S = 120.0
-
-
-def large_photo(megapixels: float) -> bytes:
-    """The astronaut's real photo upscaled to about `megapixels`, as a phone would take it."""
-    from PIL import Image
-
-    from proctoring.tests import faces
-
-    side = round((megapixels * 1_000_000) ** 0.5)
-    image = Image.fromarray(faces.astronaut()).resize((side, side), Image.Resampling.BICUBIC)
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=90)
-    return buffer.getvalue()
 
 
 def student_create() -> tuple[str, int]:
@@ -88,6 +74,21 @@ def student_create() -> tuple[str, int]:
     token = token_pair_issue(user=student).access_token
     connections.close_all()  # this process holds no database connection while daphne is measured
     return token, exam.pk
+
+
+def children_of(pid: int) -> list[int]:
+    """The web process's own processes (its identity pool, once started)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                if int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry))
+    return found
+
+
+def pool_cpu_s(pid: int) -> float:
+    return sum(process_cpu_s(child) for child in children_of(pid))
 
 
 def maps_dlib(pid: int) -> bool:
@@ -162,13 +163,13 @@ async def round_run(base: str, token: str, args, exam_id: int, photo: bytes, ser
     stop = asyncio.Event()
     task = asyncio.create_task(probe(base, token, args.probe_ms / 1000, stop, samples))
     await asyncio.sleep(1.0)  # the probe's connection is open and warm
-    cpu_before = process_cpu_s(server_pid)
+    cpu_before, pool_before = process_cpu_s(server_pid), pool_cpu_s(server_pid)
     started = time.perf_counter()
     uploads = await asyncio.gather(
         *(upload(base, token, args.endpoint, exam_id, photo) for _ in range(args.uploads))
     )
     finished = time.perf_counter()
-    cpu = process_cpu_s(server_pid) - cpu_before
+    cpu, pool_cpu = process_cpu_s(server_pid) - cpu_before, pool_cpu_s(server_pid) - pool_before
     stop.set()
     await task
     during = [ms for at, ms, _ in samples if started <= at < finished]
@@ -188,7 +189,9 @@ async def round_run(base: str, token: str, args, exam_id: int, photo: bytes, ser
         "probe_p95_ms": round(percentile(during, 0.95), 1) if during else None,
         "probe_max_ms": round(max(during), 1) if during else None,
         "probe_errors": sum(1 for at, _, status in samples if started <= at < finished and status != 200),
-        "daphne_cpu_s": round(cpu, 2),
+        "daphne_cpu_s": round(cpu, 2),  # the probe's requests included
+        "pool_cpu_s": round(pool_cpu, 2),
+        "pool_rss_mb": [round(rss_mb(child)) for child in children_of(server_pid)],
         "dlib_in_daphne": maps_dlib(server_pid),
     }
 
@@ -252,6 +255,13 @@ async def oversized_run(port: int, token: str, exam_id: int, megabytes: int, ser
     }
 
 
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -262,17 +272,17 @@ def peak_rss_mb(pid: int) -> float:
 def markdown_table(baseline: dict, rows: list[dict]) -> str:
     lines = [
         "| round | all uploads done | each upload (s) | answers | probe p50 / p95 / max (ms) "
-        "| daphne CPU | dlib in daphne |",
-        "|---|---|---|---|---|---|---|",
+        "| daphne CPU (with the probe) | pool CPU | dlib in daphne |",
+        "|---|---|---|---|---|---|---|---|",
         f"| baseline | | | | {baseline['probe_p50_ms']} / {baseline['probe_p95_ms']} / "
-        f"{baseline['probe_max_ms']} | | |",
+        f"{baseline['probe_max_ms']} | | | |",
     ]
     for n, row in enumerate(rows, 1):
         answers = ", ".join(f"{count} x {what}" for what, count in row["answers"].items())
         lines.append(
             f"| {n} | {row['all_done_s']} s | {', '.join(map(str, row['upload_s']))} | {answers} | "
             f"{row['probe_p50_ms']} / {row['probe_p95_ms']} / {row['probe_max_ms']} | "
-            f"{row['daphne_cpu_s']} s | {'yes' if row['dlib_in_daphne'] else 'no'} |"
+            f"{row['daphne_cpu_s']} s | {row['pool_cpu_s']} s | {'yes' if row['dlib_in_daphne'] else 'no'} |"
         )
     return "\n".join(lines)
 
@@ -294,7 +304,9 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="procto-identity-"))  # kept: daphne's log is worth a look
     django_configure(database_url=database_recreate(server_url, args.database), debug=False, local_dir=tmp)
     token, exam_id = student_create()
-    photo = large_photo(args.megapixels)
+    from accounts.tests.identity_images import astronaut_phone_photo
+
+    photo = astronaut_phone_photo(args.megapixels)
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"

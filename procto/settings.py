@@ -360,6 +360,15 @@ DATA_RETENTION_DAYS = {
 if any(days < 0 for days in DATA_RETENTION_DAYS.values()):
     raise ImproperlyConfigured("RETENTION_*_DAYS must be 0 or more days.")
 
+# --- Identity checks (accounts/identity_pool.py) -------------------------------------------------
+# Photo checks and face embeddings run in IDENTITY_WORKERS processes of their own beside each
+# daphne (started on first use; ~180 MB each, ~550 MB at the peak of a 24 MP photo); IDENTITY_QUEUE
+# more checks may wait for one. Beyond that a check is refused with 503 BUSY and Retry-After.
+IDENTITY_WORKERS = env.int("IDENTITY_WORKERS", default=1)
+IDENTITY_QUEUE = env.int("IDENTITY_QUEUE", default=8)
+if IDENTITY_WORKERS < 1 or IDENTITY_QUEUE < 0:
+    raise ImproperlyConfigured("IDENTITY_WORKERS must be at least 1 and IDENTITY_QUEUE at least 0.")
+
 # --- Static and media files -----------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))

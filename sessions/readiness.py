@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.identity_service import embedding_decrypt, embedding_of, normalized_image
+from accounts.identity_service import embedding_decrypt, identity_images_analyse
 from accounts.models import User
 from exams.errors import IdentityNotVerified
 from exams.models import Accommodation, Exam
@@ -81,20 +81,19 @@ def system_check_record(*, exam: Exam, student: User, items: dict, measurements:
 def identity_check_record(*, exam: Exam, student: User, capture: bytes) -> IdentityCheck:
     """Compare a webcam capture with the student's verified face; store both result and capture.
 
-    Raises IdentityNotVerified (no verified photo yet) or VerificationFailed (no usable face).
+    Raises IdentityNotVerified (no verified photo yet), VerificationFailed (not an image, no
+    usable face) or IdentityBusy (the analysis pool is full).
     """
 
     student = User.objects.get(pk=student.pk)
     if not student.is_verified or not student.face_embedding:
         raise IdentityNotVerified(code="IDENTITY_NOT_VERIFIED", status=409)
-    jpeg = normalized_image("live_capture", capture)
-    comparison = faces.compare_embeddings(
-        embedding_decrypt(student.face_embedding), embedding_of("live_capture", jpeg)
-    )
+    live = identity_images_analyse(uploads={"live_capture": capture})["live_capture"]
+    comparison = faces.compare_embeddings(embedding_decrypt(student.face_embedding), live.embedding)
     return IdentityCheck.objects.create(
         user=student,
         exam=exam,
-        capture=store_encrypted(jpeg, folder="identity/exam-checks"),
+        capture=store_encrypted(live.jpeg, folder="identity/exam-checks"),
         distance=comparison.distance,
         threshold=comparison.threshold,
         passed=comparison.match,

@@ -1,8 +1,9 @@
 """The web process (daphne: procto.asgi and procto.urls) loads no model library.
 
 MediaPipe, dlib, OpenCV and SciPy cost daphne about 1 s and 180 MB at start-up
-(docs/BENCHMARKS.md, bench/web_startup.py) for analysis that only the worker runs, or a photo
-upload on first use. Checked in a fresh interpreter: this test process has loaded them already.
+(docs/BENCHMARKS.md, bench/web_startup.py) for analysis that only the worker runs, or the
+identity pool's processes (accounts/tests/test_identity_pool.py: not even a photo upload loads
+them into daphne). Checked in a fresh interpreter: this test process has loaded them already.
 """
 
 from __future__ import annotations

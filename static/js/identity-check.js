@@ -22,6 +22,10 @@ const CAPTURE_WIDTH = 640;
 const CAPTURE_HEIGHT = 480;
 // A photo upload plus the server's face comparison: longer than an ordinary API call.
 const UPLOAD_TIMEOUT_MS = 120_000;
+// The server compares a bounded number of photos at once and answers 503 BUSY beyond that (many
+// students at the check together): the page waits as told and sends the same photo again.
+const BUSY_RETRIES = 6;
+const BUSY_WAIT_S = 5;
 const FACE_HINTS = {
   NO_FACE: [
     "Face the camera straight on, with your whole face inside the picture.",
@@ -130,7 +134,7 @@ async function sendPhoto() {
   const form = new FormData();
   form.append("liveCapture", capture, "live-capture.jpg");
   try {
-    const result = await apiFetch(boot.checkUrl, { method: "POST", body: form, timeoutMs: UPLOAD_TIMEOUT_MS });
+    const result = await checkPhoto(form);
     if (result.passed) {
       setStatus("ok", result.message);
       stopStream(stream);
@@ -147,6 +151,21 @@ async function sendPhoto() {
     statusBox.removeAttribute("aria-busy");
     buttons.use.disabled = false;
     buttons.retake.disabled = false;
+  }
+}
+
+/** POSTs the photo; while the server is busy, says so and tries again after the wait it names. */
+async function checkPhoto(form) {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await apiFetch(boot.checkUrl, { method: "POST", body: form, timeoutMs: UPLOAD_TIMEOUT_MS });
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.code !== "BUSY" || attempt > BUSY_RETRIES) throw error;
+      const seconds = Number(error.details.retryAfter) || BUSY_WAIT_S;
+      setStatus("", `Many students are checking at once. Trying again in ${seconds} seconds…`);
+      await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+      setStatus("", "Comparing your photo with your ID photo…");
+    }
   }
 }
 
