@@ -14,6 +14,8 @@ from rest_framework.views import APIView
 from accounts import realtime, services
 from accounts.audit import audit_record
 from accounts.identity_service import identity_verify
+from accounts.images import upload_request_bytes
+from accounts.models import AuditEntry
 from accounts.permissions import Can, capability_required
 from accounts.serializers import (
     LoginInput,
@@ -26,7 +28,6 @@ from accounts.serializers import (
     VerificationOutput,
     VerifyIdentityInput,
 )
-from accounts.models import AuditEntry
 from accounts.tokens import ACCESS, REFRESH, decode
 from procto.openapi import errors
 
@@ -173,6 +174,7 @@ class WebSocketTicketApi(APIView):
 
 class VerifyIdentityApi(APIView):
     permission_classes = [IsAuthenticated, capability_required(Can.VERIFY_OWN_IDENTITY)]
+    max_request_bytes = upload_request_bytes(images=3)  # procto.body_limit
 
     @extend_schema(request=VerifyIdentityInput, responses={201: VerificationOutput, **errors(422)})
     def post(self, request: Request) -> Response:

@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts.errors import VerificationFailed
 from accounts.identity_analysis import Analysed, Refused, images_analyse
 from accounts.identity_pool import identity_pool_run
+from accounts.images import MAX_BYTES, too_large_message
 from accounts.models import IdentityVerification, User
 from procto import crypto
 from procto.encrypted_files import read_encrypted, store_encrypted
@@ -31,6 +32,18 @@ FOLDERS = {
     "id_card": "identity/id-cards",
     "live_capture": "identity/live",
 }
+
+
+def identity_upload_size_check(kind: str, size: int) -> None:
+    """An upload over MAX_BYTES is 413 TOO_LARGE naming the field, as a whole body over the view's
+    limit is (procto.body_limit), and as normalising it would say, before any of it is read."""
+    if size > MAX_BYTES:
+        raise VerificationFailed(
+            f"{LABELS[kind]}: {too_large_message(size)}",
+            code="TOO_LARGE",
+            status=413,
+            details={"field": FIELDS[kind]},
+        )
 
 
 def identity_images_analyse(

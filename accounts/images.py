@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_BYTES = 5 * 1024 * 1024
+# What a multipart request carrying identity images may weigh in all: the images at MAX_BYTES
+# each and a megabyte for the framing and the other fields (procto.body_limit refuses more).
+REQUEST_BYTES_BEYOND_IMAGES = 1024 * 1024
 MAX_PIXELS = 25_000_000
 JPEG_QUALITY = 90
 # Pillow opens a multi-picture JPEG (common from phone cameras) as "MPO"; its first frame is an
@@ -50,10 +53,7 @@ def normalize_image(data: bytes) -> NormalizedImage:
     any parsing, the pixel count from the header before any pixel is decoded.
     """
     if len(data) > MAX_BYTES:
-        raise ImageRejected(
-            "too-large",
-            f"The file is {_megabytes(len(data))} MB; the limit is {MAX_BYTES // 1024**2} MB.",
-        )
+        raise ImageRejected("too-large", too_large_message(len(data)))
     try:
         # Reads the header only. Pillow's own bomb check (MAX_IMAGE_PIXELS, left at its default)
         # still runs here and refuses absurd sizes before we even see them.
@@ -84,6 +84,15 @@ def normalize_image(data: bytes) -> NormalizedImage:
     output = io.BytesIO()
     pixels.save(output, "JPEG", quality=JPEG_QUALITY)
     return NormalizedImage(jpeg=output.getvalue(), width=pixels.width, height=pixels.height)
+
+
+def upload_request_bytes(images: int) -> int:
+    """The largest request body that carries `images` identity images (6 MB for one)."""
+    return images * MAX_BYTES + REQUEST_BYTES_BEYOND_IMAGES
+
+
+def too_large_message(nbytes: int) -> str:
+    return f"The file is {_megabytes(nbytes)} MB; the limit is {MAX_BYTES // 1024**2} MB."
 
 
 def _pixels_only(image: Image.Image) -> Image.Image:

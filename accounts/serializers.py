@@ -5,7 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from accounts.identity_files import identity_file_url
-from accounts.images import MAX_BYTES
+from accounts.identity_service import identity_upload_size_check
 from accounts.models import IdentityVerification, User
 
 
@@ -85,17 +85,19 @@ class TokenPairOutput(serializers.Serializer):
         return "Bearer"
 
 
-def _at_most_image_size(upload) -> None:
-    if upload.size > MAX_BYTES:
-        raise serializers.ValidationError(
-            f"The file is {upload.size / 1_048_576:.1f} MB; the limit is {MAX_BYTES // 1_048_576} MB."
-        )
+def identity_image_size_check(upload, field: serializers.Field) -> None:
+    """A validator: an identity image over the limit is 413 TOO_LARGE (VerificationFailed, which
+    DRF lets through to the exception handler), not a 400 among the fields' errors."""
+    identity_upload_size_check(field.field_name, upload.size)
+
+
+identity_image_size_check.requires_context = True
 
 
 class VerifyIdentityInput(serializers.Serializer):
-    photo = serializers.FileField(required=False, validators=[_at_most_image_size])
-    id_card = serializers.FileField(required=False, validators=[_at_most_image_size])
-    live_capture = serializers.FileField(required=False, validators=[_at_most_image_size])
+    photo = serializers.FileField(required=False, validators=[identity_image_size_check])
+    id_card = serializers.FileField(required=False, validators=[identity_image_size_check])
+    live_capture = serializers.FileField(required=False, validators=[identity_image_size_check])
 
 
 class VerificationOutput(serializers.ModelSerializer):

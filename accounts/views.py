@@ -22,8 +22,10 @@ from accounts.errors import (
 from accounts.forms import IdentityForm, ProfileForm, RegisterConfirmForm, RegisterForm
 from accounts.identity_files import identity_file_name, identity_file_url
 from accounts.identity_service import identity_verify
+from accounts.images import upload_request_bytes
 from accounts.permissions import Can, user_can
 from accounts.registration import registration_open
+from procto.body_limit import max_request_bytes
 from procto.encrypted_files import read_encrypted
 
 
@@ -105,6 +107,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@max_request_bytes(upload_request_bytes(images=2))  # procto.body_limit
 def identity_upload(request: HttpRequest) -> HttpResponse:
     form = IdentityForm(request.POST, request.FILES)
     if not user_can(request.user, Can.VERIFY_OWN_IDENTITY):

@@ -12,6 +12,7 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from accounts.ws_auth import websocket_stack  # noqa: E402
+from procto.body_limit import RequestBodyLimit  # noqa: E402
 from procto.log_context import ConnectionLogContext  # noqa: E402
 from procto.routing import websocket_urlpatterns  # noqa: E402
 
@@ -22,7 +23,8 @@ gc.freeze()
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # A body over its view's limit is refused before Django reads any of it.
+        "http": RequestBodyLimit(django_asgi_app),
         # Browsers send Origin on WebSocket upgrades: a page on another site cannot open ours.
         # Then the session cookie or a single-use ticket says who is on the socket.
         # Every line logged for a socket, here and in the workers, carries its request id.

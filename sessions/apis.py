@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.identity_files import identity_file_url
+from accounts.images import upload_request_bytes
 from accounts.permissions import Can, capability_required
 from exams.selectors import exam_get_for_user
 from procto.errors import NotFoundError
@@ -177,6 +178,7 @@ class SystemCheckApi(APIView):
 
 class IdentityCheckApi(APIView):
     permission_classes = [capability_required(Can.TAKE_EXAMS)]
+    max_request_bytes = upload_request_bytes(images=1)  # procto.body_limit
 
     @extend_schema(
         request=IdentityCheckInput,

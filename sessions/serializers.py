@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.utils import timezone
 from rest_framework import serializers
 
+from accounts.serializers import identity_image_size_check
 from exams.models import Question
 from exams.selectors import exam_student_payload, user_sees_answers
 from sessions.models import Answer, ExamSession
@@ -148,7 +149,7 @@ def _at_most(limit: int):
 
 
 class IdentityCheckInput(serializers.Serializer):
-    live_capture = serializers.FileField(validators=[_at_most(5 * 1024 * 1024)])
+    live_capture = serializers.FileField(validators=[identity_image_size_check])
 
 
 class RoomScanInput(serializers.Serializer):

@@ -109,10 +109,18 @@ def test_a_gif_is_refused_before_any_face_analysis(api, student):
     assert response.json()["error"]["code"] == "UNSUPPORTED_FORMAT"
 
 
-def test_an_oversized_upload_is_refused_without_being_read(api, student):
-    response = verify(api, student, photo=b"\xff\xd8" + b"0" * (5 * 1024 * 1024 + 1))
-    assert response.status_code == 400
-    assert "limit is 5 MB" in str(response.json()["error"]["details"])
+def test_an_oversized_upload_is_413_too_large_naming_the_field_without_being_read(api, student):
+    # As docs/PROTOCOL.md promises; a whole body over the view's limit never gets this far
+    # (procto/tests/test_body_limit.py).
+    response = verify(
+        api, student, photo=ids.astronaut_photo(), idCard=b"\xff\xd8" + b"0" * (5 * 1024 * 1024 + 1)
+    )
+    assert response.status_code == 413
+    error = response.json()["error"]
+    assert error["code"] == "TOO_LARGE"
+    assert error["message"] == "ID card: The file is 5.1 MB; the limit is 5 MB."
+    assert error["details"] == {"field": "idCard"}
+    assert not IdentityVerification.objects.exists()
 
 
 def test_a_first_check_without_an_id_card_asks_for_it(api, student):

@@ -134,6 +134,13 @@ def test_the_identity_api_sends_an_unverified_student_to_the_profile(proctored, 
     assert response.json()["error"]["code"] == "IDENTITY_NOT_VERIFIED"
 
 
+def test_the_identity_api_refuses_a_capture_over_5_mb_as_too_large(proctored, verified):
+    response = identity_api(verified, proctored("high"), b"\xff\xd8" + b"0" * (5 * 1024 * 1024 + 1))
+    assert response.status_code == 413
+    error = response.json()["error"]
+    assert error["code"] == "TOO_LARGE" and error["details"] == {"field": "liveCapture"}
+
+
 def test_the_identity_api_confirms_the_right_person(proctored, verified):
     data = identity_api(verified, proctored("high"), ids.astronaut_webcam()).json()["data"]
     assert data["passed"] is True and "confirmed" in data["message"]
