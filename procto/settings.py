@@ -322,6 +322,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "expire-overdue-sessions": {"task": "sessions.tasks.exam_sessions_expire_overdue", "schedule": 30.0},
     # A student whose camera and microphone went quiet shows as unmonitored within ~10 s.
     "stream-heartbeats": {"task": "proctoring.tasks.stream_heartbeats_check", "schedule": 10.0},
+    # A page that went away and did not come back reloaded is a departure alert ~30-40 s later.
+    "departures-settle": {"task": "proctoring.tasks.departures_settle", "schedule": 10.0},
     # Proctoring data past its retention period is deleted within the hour (docs/PRIVACY.md).
     "media-retention": {"task": "proctoring.tasks.media_retention_apply", "schedule": 3600.0},
 }

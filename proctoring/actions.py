@@ -86,6 +86,10 @@ def event_review(*, actor: User, event_id: int, status: str, reason: str = "") -
     event = ProctoringEvent.objects.select_related("session").filter(pk=event_id).first()
     if event is None:
         raise NotFoundError("No such alert.")
+    if event.review_status == "none":
+        raise ApplicationError(
+            "This event is a record (info), not an alert to review.", code="INVALID_REVIEW"
+        )
     # The session's row before the event's, the order the workers take them in (detections): two
     # transactions taking them the other way round could deadlock.
     session = session_lock(_watched(actor, event.session_id).pk)

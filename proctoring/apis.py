@@ -23,7 +23,7 @@ from proctoring.reports import exam_report
 from proctoring.reports.exports import session_export_csv, session_export_data
 from proctoring.selectors import exam_filter_get, live_session_cards
 from proctoring.serializers import LogEventInput
-from proctoring.services import event_record_client
+from proctoring.services import departures_settle_lazily, event_record_client
 from sessions.selectors import exam_session_get_for_user, sessions_watchable_by
 from sessions.services import exam_sessions_expire_overdue_lazily
 
@@ -153,6 +153,7 @@ class SessionLiveApi(APIView):
         # The monitor's cards: the session summary plus risk, open alerts and the stream's state.
         exam = exam_filter_get(user=request.user, exam_id=request.query_params.get("examId"))
         exam_sessions_expire_overdue_lazily()
+        departures_settle_lazily()
         return Response(live_session_cards(user=request.user, exam_id=exam and exam.pk))
 
 

@@ -20,6 +20,9 @@ from typing import Any
 
 
 class Severity(StrEnum):
+    # A record, not an alert: kept on the session's timeline and in its exports, never sent to the
+    # monitors, never reviewed (review status "none"), no weight in the risk score.
+    INFO = "info"
     LOW = "low"
     MEDIUM = "medium"
     HIGH = "high"
@@ -27,7 +30,7 @@ class Severity(StrEnum):
 
 
 def severity_rank(severity: str) -> int:
-    """0 for low up to 3 for critical (unknown: 0), for sorting alerts most severe first."""
+    """0 for info up to 4 for critical (unknown: 0), for sorting alerts most severe first."""
     order = list(Severity)
     return order.index(severity) if severity in order else 0
 
@@ -68,6 +71,11 @@ class Condition:
     onset: Mapping[str, float] = field(default_factory=dict)
     warning: str = ""  # what a proctor's warning to the student says by default
     counts_to_risk: bool = True
+
+    @property
+    def alert(self) -> bool:
+        """Whether its events are alerts (monitored, reviewed) or records only (info)."""
+        return self.severity != Severity.INFO
 
 
 STAY_IN_VIEW = "Please stay in view of your camera for the whole exam."
@@ -114,10 +122,13 @@ _ROWS = (
         onset=_per_level(20, 10, 6),
         warning="Please keep your eyes on your own screen.",
     ),
-    # The record of an automatic ending is the result of the risk, not a cause of more.
+    # The record of an ending before the student submitted: by the risk policy (source server,
+    # details say what triggered it) or by a proctor (source proctor, details.reason). Its name is
+    # the reference's; it is not a finding: a reviewer confirming it is (sessions.outcomes). The
+    # result of the risk, not a cause of more.
     Condition(
         "cheating-detected",
-        "Cheating detected",
+        "Exam ended early",
         Severity.CRITICAL,
         observes=Observes.SESSION,
         counts_to_risk=False,
@@ -130,9 +141,15 @@ _ROWS = (
     Condition("paste", "Paste", Severity.MEDIUM, client=True),
     Condition("right-click", "Right click", Severity.LOW, client=True),
     Condition("print-screen", "Print screen", Severity.MEDIUM, client=True),
+    # No longer reported by the exam page (docs/PROTOCOL.md, "Browser events"): kept for the
+    # events already recorded and for older pages.
     Condition("devtools-open", "Devtools open", Severity.MEDIUM, client=True),
     Condition("second-screen", "Second screen", Severity.HIGH, client=True),
+    # The page went away (closed, navigated elsewhere). Held back as a record until the page could
+    # have come back: a reload reports `page-reload` and the departure is no alert at all
+    # (proctoring.services.departure_record / departures_settle).
     Condition("page-leave", "Page leave", Severity.MEDIUM, client=True),
+    Condition("page-reload", "Page reload", Severity.INFO, client=True),
     Condition("camera-lost", "Camera lost", Severity.HIGH, client=True),
     Condition("microphone-lost", "Microphone lost", Severity.HIGH, client=True),
     Condition("stream-lost", "Stream lost", Severity.HIGH, observes=Observes.HEARTBEAT),
@@ -217,6 +234,11 @@ def severity_of(type: str) -> Severity:
 def onset_seconds(type: str, security_level: str) -> float:
     row = CONDITIONS.get(type)
     return row.onset.get(security_level, 0.0) if row else 0.0
+
+
+def record_only_types() -> list[str]:
+    """Conditions whose events are records, not alerts (severity info)."""
+    return [c.type for c in CONDITIONS.values() if not c.alert]
 
 
 def risk_excluded_types() -> list[str]:

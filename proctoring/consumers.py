@@ -209,7 +209,9 @@ def _watched_exam_ids(user, only_exam: str | None, *, reload: bool = False) -> l
 
 @database_sync_to_async
 def _events_since(exam_ids: list[int] | None, last_id: int) -> list[dict]:
-    events = ProctoringEvent.objects.filter(pk__gt=last_id).order_by("pk")
+    # Only what the socket would have sent live: a record (review "none") in a catch-up would
+    # look like a message the socket lost, and the page would replace a healthy socket.
+    events = ProctoringEvent.objects.filter(pk__gt=last_id).exclude(review_status="none").order_by("pk")
     if exam_ids is not None:
         events = events.filter(session__exam_id__in=exam_ids)
     return [event_message(e) for e in events[:CATCH_UP_LIMIT]]

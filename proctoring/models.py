@@ -36,9 +36,16 @@ class ProctoringEvent(models.Model):
     # Server events: "<type>:<kind>:<seq>" of the media that opened it; a redelivered task that
     # opens the same event again finds this one instead.
     analysis_key = models.CharField(max_length=64, blank=True)
+    # An alert is "open" until a proctor confirms or dismisses it; a record (an info event such as
+    # a page reload) is "none": there is nothing to review.
     review_status = models.CharField(
         max_length=10,
-        choices=[("open", "Open"), ("confirmed", "Confirmed"), ("dismissed", "Dismissed")],
+        choices=[
+            ("open", "Open"),
+            ("confirmed", "Confirmed"),
+            ("dismissed", "Dismissed"),
+            ("none", "Not an alert"),
+        ],
         default="open",
     )
     reviewed_by = models.ForeignKey(
@@ -49,7 +56,16 @@ class ProctoringEvent(models.Model):
 
     class Meta:
         ordering = ["occurred_at", "id"]
-        indexes = [models.Index(fields=["session", "occurred_at"])]
+        indexes = [
+            models.Index(fields=["session", "occurred_at"]),
+            # The departures still waiting to be told from reloads (proctoring.services), read
+            # every few seconds: a handful of rows, never a scan of the whole table.
+            models.Index(
+                fields=["received_at"],
+                condition=models.Q(type="page-leave", review_status="none"),
+                name="proctoring_event_departing",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["session", "client_seq"],

@@ -14,6 +14,7 @@ from accounts.permissions import Can, user_can
 from procto.errors import ForbiddenError
 from proctoring import selectors
 from proctoring.conditions import Severity, monitor_conditions
+from proctoring.services import departures_settle_lazily
 from sessions.services import exam_sessions_expire_overdue_lazily
 
 
@@ -24,6 +25,7 @@ def monitor(request: HttpRequest) -> HttpResponse:
         raise ForbiddenError("Only proctors, teachers and administrators watch exams live.")
     exam = selectors.exam_filter_get(user=request.user, exam_id=request.GET.get("exam"))
     exam_sessions_expire_overdue_lazily()
+    departures_settle_lazily()
     # The watermark is read before the cards: an alert landing in between is caught up, not lost.
     last_event_id = selectors.last_event_id()
     cards = selectors.live_session_cards(user=request.user, exam_id=exam and exam.pk)

@@ -17,6 +17,7 @@ from procto.crypto import DecryptionError
 from procto.encrypted_files import read_encrypted
 from procto.errors import NotFoundError
 from proctoring import selectors
+from proctoring.services import departures_settle_lazily
 from sessions.services import exam_sessions_expire_overdue_lazily
 
 logger = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ def session_detail(request: HttpRequest, session_id) -> HttpResponse:
     # Embedded mode has no beat: a session past its deadline ends here, as on the other pages.
     if exam_sessions_expire_overdue_lazily(student=session.student, exam=session.exam):
         session.refresh_from_db()
+    departures_settle_lazily()
     # Read before the events: an alert landing in between comes again on the socket's catch-up.
     last_event_id = selectors.last_event_id()
     data = selectors.session_review_data(session)

@@ -2,7 +2,7 @@
 
     risk = min(100, sum over events of weight(severity) x (1 + min(duration, 5 min) / 1 min))
 
-with weights low 2, medium 5, high 10, critical 20 by the event's severity (a server event has its
+with weights info 0, low 2, medium 5, high 10, critical 20 by the event's severity (a server event has its
 condition's, from proctoring.conditions; a browser event the one the page reports, by default the
 condition's). Conditions marked not to count (an automatic ending) are left out by the caller. An
 event a proctor dismissed counts zero; one a proctor confirmed counts 1.5 times. So a single
@@ -17,7 +17,13 @@ from dataclasses import dataclass
 
 from proctoring.conditions import Severity
 
-WEIGHTS = {Severity.LOW: 2.0, Severity.MEDIUM: 5.0, Severity.HIGH: 10.0, Severity.CRITICAL: 20.0}
+WEIGHTS = {
+    Severity.INFO: 0.0,
+    Severity.LOW: 2.0,
+    Severity.MEDIUM: 5.0,
+    Severity.HIGH: 10.0,
+    Severity.CRITICAL: 20.0,
+}
 REVIEW_FACTOR = {"open": 1.0, "confirmed": 1.5, "dismissed": 0.0}
 DURATION_CAP_SECONDS = 300.0
 

@@ -198,6 +198,7 @@ def recent_alerts_for(*, user: User, exam_id=None, limit: int = RECENT_ALERTS) -
     live = sessions_live_for(user=user, exam_id=exam_id).values("pk")
     events = (
         ProctoringEvent.objects.filter(session__in=live)
+        .exclude(review_status="none")  # records, not alerts: never sent to monitors
         .select_related("session__student")
         .order_by("-pk")[:limit]
     )

@@ -11,6 +11,7 @@ import json
 import logging
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -19,7 +20,14 @@ from accounts.models import User
 from procto.encrypted_files import store_encrypted
 from procto.errors import NotFoundError
 from proctoring import notifications
-from proctoring.conditions import client_types, condition_get, risk_excluded_types, severity_of
+from proctoring.conditions import (
+    Severity,
+    client_types,
+    condition_get,
+    record_only_types,
+    risk_excluded_types,
+    severity_of,
+)
 from proctoring.errors import InvalidEvent
 from proctoring.models import ProctoringEvent
 from proctoring.policy import policy_for
@@ -34,6 +42,13 @@ logger = logging.getLogger(__name__)
 
 MAX_DETAILS_BYTES = 4096
 CLOCK_SKEW = timedelta(seconds=30)
+
+# The exam page went away (`page-leave`) and, when that was a reload, the page that came back
+# (`page-reload`). A departure waits this long as a record for its page to come back reloaded
+# before it becomes an alert: a reload takes a second or two, and the new page's report may need
+# the HTTP fallback (5 s) to arrive.
+DEPARTURE, RELOAD = "page-leave", "page-reload"
+DEPARTURE_GRACE = timedelta(seconds=30)
 
 
 def _occurred_at(session: ExamSession, reported: datetime | None, now: datetime) -> datetime:
@@ -82,16 +97,20 @@ def event_record(
     happens. Side effects of a new event, after commit: the monitors of the exam receive it, and a
     critical server event is e-mailed to the exam's staff (proctoring.notifications).
     `severity` defaults to the condition's (proctoring.conditions); `snapshot` is a JPEG to keep
-    encrypted with the event.
+    encrypted with the event. An info event is a record, not an alert: review status "none", not
+    sent to the monitors, not on the risk.
     """
     once = {"client_seq": client_seq} if client_seq is not None else {}
     once |= {"analysis_key": analysis_key} if analysis_key else {}
     existing = ProctoringEvent.objects.filter(session=session, **once).first() if once else None
     if existing is not None:
         return existing, False
+    severity = severity or severity_of(type)
+    alert = severity != Severity.INFO
     fields = {
         "type": type,
-        "severity": severity or severity_of(type),
+        "severity": severity,
+        "review_status": "open" if alert else "none",
         "source": source,
         "details": details or {},
         "confidence": confidence,
@@ -109,9 +128,10 @@ def event_record(
         if existing is None:
             raise
         return existing, False
-    broadcast_alert(event, exam_id=session.exam_id)
-    notifications.critical_alert_enqueue(event)
-    session_risk_update(session=session, cause=type)
+    if alert:
+        broadcast_alert(event, exam_id=session.exam_id)
+        notifications.critical_alert_enqueue(event)
+        session_risk_update(session=session, cause=type)
     return event, True
 
 
@@ -136,7 +156,11 @@ def event_record_client(
     allowed = client_types()
     if type not in allowed:
         raise InvalidEvent(details={"type": type, "allowed": sorted(allowed)})
-    if severity is not None and severity not in ProctoringEvent.Severity.values:
+    if type in record_only_types() or type == DEPARTURE:
+        severity = None  # a record's severity, and a departure's once settled, are the condition's
+    elif severity is not None and (
+        severity == Severity.INFO or severity not in ProctoringEvent.Severity.values
+    ):
         raise InvalidEvent("Severity must be low, medium, high or critical.")
     details = details if isinstance(details, dict) else {"value": details}
     if len(json.dumps(details)) > MAX_DETAILS_BYTES:
@@ -147,16 +171,107 @@ def event_record_client(
     now = timezone.now()
     if session.status != ExamSession.Status.IN_PROGRESS or now > session.deadline + GRACE:
         raise SessionClosed()
+    occurred_at = _occurred_at(session, occurred_at, now)
+    if type == DEPARTURE:
+        return _departure_record(session, details, occurred_at, client_seq)
+    if type == RELOAD:
+        return _reload_record(session, details, occurred_at, client_seq)
     event, _ = event_record(
         session=session,
         type=type,
         severity=severity,
         source=ProctoringEvent.Source.CLIENT,
         details=details,
-        occurred_at=_occurred_at(session, occurred_at, now),
+        occurred_at=occurred_at,
         client_seq=client_seq,
     )
     return event
+
+
+# --- departures and reloads -------------------------------------------------------------------------
+# A page that goes away cannot tell a reload from a departure; the page that loads next can
+# (navigation type "reload"). So a departure is first stored as a record (info, review "none"):
+# the reloaded page's `page-reload` turns it into a reload record; otherwise `departures_settle`
+# makes it the medium `page-leave` alert once DEPARTURE_GRACE has passed.
+
+
+def _pending_departures():
+    return ProctoringEvent.objects.filter(type=DEPARTURE, review_status="none")
+
+
+def _departure_record(
+    session: ExamSession, details: dict, occurred_at: datetime, client_seq
+) -> ProctoringEvent:
+    if client_seq is not None:
+        # The reloaded page's report came first (the departure travelled by a slower request):
+        # the departure was a reload.
+        reloaded = ProctoringEvent.objects.filter(session=session, type=RELOAD, details__leaveSeq=client_seq)
+        if reloaded := reloaded.first():
+            return reloaded
+    event, _ = event_record(
+        session=session,
+        type=DEPARTURE,
+        severity=Severity.INFO,
+        source=ProctoringEvent.Source.CLIENT,
+        details=details,
+        occurred_at=occurred_at,
+        client_seq=client_seq,
+    )
+    return event
+
+
+def _reload_record(session: ExamSession, details: dict, occurred_at: datetime, client_seq) -> ProctoringEvent:
+    """The page came back reloaded: its departure (`details.leaveSeq`, the departure's number),
+    if still pending, becomes this reload's record, keeping the departure's details and time."""
+    leave_seq = details.get("leaveSeq")
+    departure = None
+    if isinstance(leave_seq, int) and not isinstance(leave_seq, bool):
+        departure = ProctoringEvent.objects.filter(session=session, client_seq=leave_seq).first()
+    if departure is not None and departure.type == RELOAD:
+        return departure  # this report again (re-sent after a reconnect): stored once
+    if departure is not None and departure.type == DEPARTURE and departure.review_status == "none":
+        departure.type = RELOAD
+        departure.details = departure.details | details
+        departure.ended_at = max(occurred_at, departure.occurred_at)
+        departure.save(update_fields=["type", "details", "ended_at"])
+        return departure
+    event, _ = event_record(
+        session=session,
+        type=RELOAD,
+        source=ProctoringEvent.Source.CLIENT,
+        details=details,
+        occurred_at=occurred_at,
+        client_seq=client_seq,
+    )
+    return event
+
+
+def departures_settle(*, now: datetime | None = None) -> int:
+    """Make every departure still pending DEPARTURE_GRACE after it arrived an alert (the page did
+    not come back reloaded): on the monitors, on the risk. Returns how many. The beat runs it every
+    10 s; embedded mode, which has no beat, when the staff's pages are read (`..._lazily`)."""
+    due = (now or timezone.now()) - DEPARTURE_GRACE
+    pending = list(_pending_departures().filter(received_at__lte=due).values_list("pk", "session_id"))
+    settled = 0
+    for event_id, session_id in pending:
+        with transaction.atomic():
+            session = session_lock(session_id)
+            event = _pending_departures().filter(pk=event_id).first() if session else None
+            if event is None:  # turned into a reload meanwhile
+                continue
+            event.severity, event.review_status = severity_of(DEPARTURE), "open"
+            event.save(update_fields=["severity", "review_status"])
+            broadcast_alert(event, exam_id=session.exam_id)
+            session_risk_update(session=session, cause=DEPARTURE)
+            settled += 1
+    return settled
+
+
+def departures_settle_lazily() -> int:
+    """Before a staff read, in embedded mode only (see exam_sessions_expire_overdue_lazily)."""
+    if settings.SERVICES_MODE:
+        return 0
+    return departures_settle()
 
 
 def session_risk_update(*, session: ExamSession, cause: str | None = None) -> ExamSession:

@@ -13,7 +13,7 @@ import smtplib
 from celery import shared_task
 from celery.signals import worker_process_init
 
-from proctoring import heartbeat, notifications, retention
+from proctoring import heartbeat, notifications, retention, services
 
 
 @worker_process_init.connect
@@ -58,6 +58,11 @@ for _legacy, _task in LEGACY_NAMES.items():
 @shared_task(name="proctoring.tasks.stream_heartbeats_check", ignore_result=True)
 def stream_heartbeats_check() -> int:
     return heartbeat.stream_heartbeats_check()
+
+
+@shared_task(name="proctoring.tasks.departures_settle", ignore_result=True)
+def departures_settle() -> int:
+    return services.departures_settle()
 
 
 # A mail server that is down is retried a few times, a minute apart and more.

@@ -53,6 +53,7 @@ MARGIN = 18 * mm
 FRAME_WIDTH = PAGE_WIDTH - 2 * MARGIN
 
 SEVERITY_COLOURS = {
+    "info": colors.HexColor("#0e7490"),
     "low": colors.HexColor("#64748b"),
     "medium": colors.HexColor("#d97706"),
     "high": colors.HexColor("#dc2626"),
@@ -311,6 +312,8 @@ def _details(event: ProctoringEvent, styles) -> list[Paragraph]:
 def _review_text(event: ProctoringEvent) -> str:
     if event.review_status == "open":
         return "not reviewed"
+    if event.review_status == "none":
+        return "record (info), not an alert"
     text = event.review_status
     if event.review_reason:
         text += f": {event.review_reason}"
@@ -422,7 +425,7 @@ def _actions(actions: list[ProctorAction], styles) -> list:
 
 
 def _review_decisions(session: ExamSession, events: list[ProctoringEvent], styles) -> list:
-    reviewed = [e for e in events if e.review_status != "open"]
+    reviewed = [e for e in events if e.review_status not in ("open", "none")]
     if not reviewed:
         return [_p("No alert has been reviewed yet.", styles["body"])]
     rows: list[list] = [["Alert", "Decision", "Reason", "Reviewer", "Reviewed at"]]

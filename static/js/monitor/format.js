@@ -1,6 +1,8 @@
 // Words and numbers as the monitor shows them.
 
-export const SEVERITIES = ["low", "medium", "high", "critical"];
+// "info" is a record, not an alert (a page reload): the monitor never receives one, the review
+// page shows them.
+export const SEVERITIES = ["info", "low", "medium", "high", "critical"];
 
 export function severityRank(severity) {
   const rank = SEVERITIES.indexOf(severity);

@@ -11,7 +11,8 @@ import {
   typeLabel,
 } from "./format.js";
 
-const REVIEW_LABELS = { open: "Open", confirmed: "Confirmed", dismissed: "Dismissed" };
+// "none": an info event is a record, not an alert; there is nothing to confirm or dismiss.
+const REVIEW_LABELS = { open: "Open", confirmed: "Confirmed", dismissed: "Dismissed", none: "Record" };
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -85,7 +86,7 @@ function fillRow(row, event) {
   const by = [event.reviewedBy && `by ${event.reviewedBy}`, event.reviewReason].filter(Boolean).join(" · ");
   row.querySelector(".review-by").textContent = by;
   for (const button of row.querySelectorAll("[data-review]")) {
-    button.hidden = event.reviewStatus === button.dataset.review;
+    button.hidden = event.reviewStatus === button.dataset.review || event.reviewStatus === "none";
   }
 }
 

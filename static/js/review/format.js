@@ -6,6 +6,7 @@ export { SEVERITIES, formatTimeLeft, typeLabel } from "../monitor/format.js";
 
 // Readable on white and distinct for the common colour-vision deficiencies (luminance differs too).
 export const SEVERITY_COLOURS = {
+  info: "#0e7490",
   low: "#64748b",
   medium: "#d97706",
   high: "#dc2626",
