@@ -504,6 +504,7 @@ async function start() {
     report: events.report,
     reportOnUnload: events.reportOnUnload,
     notify: announce,
+    store,
   });
   secure.start();
 
@@ -565,9 +566,12 @@ window.addEventListener("pagehide", () => {
   commitPendingTyping();
   autosave.flushOnUnload();
 });
-// Back from the back/forward cache: the socket and timers are stale; start over cleanly.
+// Back from the back/forward cache: the socket and timers are stale; start over cleanly. The
+// student went elsewhere and came back, so the reload must not clear the departure as a reload.
 window.addEventListener("pageshow", (event) => {
-  if (event.persisted) window.location.reload();
+  if (!event.persisted) return;
+  store.set("leaving", null);
+  window.location.reload();
 });
 
 start().catch((err) => {

@@ -122,18 +122,19 @@ export function createEventLog({ logUrl, store }) {
   }
 
   /**
-   * The page is going away. Over a live socket the event keeps its number in the outbox (a
-   * reload re-sends it, stored once); otherwise a keepalive request is the only chance.
+   * The page is going away. The event keeps its number in the outbox either way (the next page
+   * of this session re-sends it, stored once); over a live socket it goes there, otherwise a
+   * keepalive request is the only chance now. Returns the outbox entry (its `seq`).
    */
   function reportOnUnload(type, severity, details = {}) {
-    if (send) {
-      report(type, severity, details);
-      return;
-    }
-    const event = { type, severity, details, timestamp: new Date().toISOString() };
-    apiFetch(logUrl, { method: "POST", json: event, keepalive: true }).catch(() => {
+    if (send) return report(type, severity, details);
+    const entry = { seq: nextSeq(), event: { type, severity, details, timestamp: new Date().toISOString() } };
+    outbox.push(entry);
+    persist();
+    apiFetch(logUrl, { method: "POST", json: { ...entry.event, seq: entry.seq }, keepalive: true }).catch(() => {
       // Nothing more can be done from a page that is being unloaded.
     });
+    return entry;
   }
 
   // The session is over: the server would refuse anything still waiting.

@@ -1,28 +1,60 @@
 // Secure mode: the fullscreen gate and the browser signals a proctor wants to know about.
 //
-// Signals are reported, not prevented, except at the high security level, where copy, cut,
-// paste and the context menu are also blocked. A long blur is one event: it is reported when
-// focus comes back, with how long it lasted (details.durationMs), so a student who spends a
-// minute in another window produces one alert, not dozens.
+// Signals are reported, not prevented, except at the high security level, where the context menu
+// and text crossing the exam's boundary (below) are also blocked. A long blur is one event: it is
+// reported when focus comes back, with how long it lasted (details.durationMs), so a student who
+// spends a minute in another window produces one alert, not dozens.
+//
+// Only what means something is reported (docs/PROTOCOL.md, "Browser events"):
+// - Leaving the page: the page going away cannot tell a reload from a departure, the page that
+//   loads next can. The departure is sent as it happens and the server holds it back; a reloaded
+//   page reports `page-reload` (info, not an alert) naming it, and it is no departure.
+// - Copy and paste: only text crossing the exam's boundary. Question text copied out is
+//   reported; text pasted that was not copied inside this page is reported; copying one's own
+//   answer and pasting it back (or question text into one's answer) is not. The page keeps a
+//   digest of each text copied inside, in memory only; reports carry the length, never the text.
+// - Developer tools: not reported. The only signal a page has, the window's inner size shrinking
+//   while its outer size stays, is also what a zoom, a browser side panel, a full-page screenshot
+//   or docking a window produce; it raised more false alarms than it caught devtools (which,
+//   undocked, change nothing the page can see).
+// - A second screen: `screen.isExtended` (Window Management API, Chromium), when the page starts
+//   and whenever it changes.
 
 const MIN_BLUR_MS = 300; // shorter blurs are the browser's own focus shuffles, not the student
-const DEVTOOLS_GAP_PX = 160;
-const DEVTOOLS_CHECK_MS = 2000;
 const REPEAT_MS = 1000; // the same clipboard/key signal within this window is one event
+// screen.onchange does not fire for every change of isExtended (Chromium's emulated screens do
+// not send it): it is read again this often too.
+const SCREENS_CHECK_MS = 2000;
 
-export function createSecureMode({ level, fullscreenRequired, gate, report, reportOnUnload, notify }) {
+// A short, stable name for a text: FNV-1a over its words (whitespace differs between what a
+// selection says and what the clipboard holds), with the length. Synchronous, so a handler can
+// still block the event; not a secret (the page never sends it).
+function digest(text) {
+  const words = text.replace(/\s+/g, " ").trim();
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < words.length; i += 1) {
+    hash ^= words.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return `${words.length}:${hash.toString(36)}`;
+}
+
+function isAnswerField(node) {
+  return node instanceof HTMLTextAreaElement || (node instanceof HTMLInputElement && node.type === "text");
+}
+
+export function createSecureMode({ level, fullscreenRequired, gate, report, reportOnUnload, notify, store }) {
   const high = level === "high";
   let active = false;
   let blurredAt = null;
   let hiddenAt = null;
   let hiddenDuringBlur = false;
   let wasFullscreen = Boolean(document.fullscreenElement);
-  let devtoolsOpen = false;
-  let devtoolsBaseline = null;
-  let devtoolsTimer = null;
   let extended = false;
+  let screensTimer = null;
   let left = false;
   const lastSeen = {};
+  const copiedInside = new Set(); // digests of the texts copied (or cut) on this page
 
   const enterButton = gate.querySelector("#fullscreen-enter");
   const gateError = gate.querySelector("#fullscreen-error");
@@ -70,7 +102,6 @@ export function createSecureMode({ level, fullscreenRequired, gate, report, repo
       report("fullscreen-exit", "high", {});
     }
     wasFullscreen = now;
-    devtoolsBaseline = null; // the window's chrome changed size; measure again
     updateGate();
   }
 
@@ -114,31 +145,80 @@ export function createSecureMode({ level, fullscreenRequired, gate, report, repo
     if (active) report("tab-switch", high || durationMs > 10_000 ? "high" : "medium", { durationMs });
   }
 
+  // The severity of a departure is the server's to give once it knows it was not a reload.
   function onPageHide() {
     if (!active || left) return;
     left = true;
     const details = {};
     if (hiddenAt !== null) details.hiddenMs = Math.round(performance.now() - hiddenAt);
-    reportOnUnload("page-leave", "medium", details);
+    const { seq } = reportOnUnload("page-leave", undefined, details);
+    store.set("leaving", { seq, at: Date.now() });
+  }
+
+  // The page that loads after a departure: a reload says so, naming the departure; any other way
+  // back (a link, the address bar, Back) leaves it a departure.
+  function reportReturn() {
+    const leaving = store.get("leaving", null);
+    if (!leaving) return;
+    store.set("leaving", null);
+    const [navigation] = performance.getEntriesByType("navigation");
+    if (navigation?.type !== "reload") return;
+    report("page-reload", undefined, {
+      awayMs: Math.max(0, Date.now() - leaving.at),
+      leaveSeq: leaving.seq,
+    });
   }
 
   // --- clipboard, context menu, keys ---------------------------------------------------------
 
-  function onClipboard(event) {
+  function selectedText(target) {
+    // A selection inside a text field is not the document's selection in every browser.
+    if (isAnswerField(target)) return target.value.slice(target.selectionStart, target.selectionEnd);
+    return String(document.getSelection() ?? "");
+  }
+
+  // Does the selection hold question text (the question, its choices), as opposed to the
+  // student's own answer or the page's own labels?
+  function selectionTouchesQuestions(target) {
+    if (isAnswerField(target)) return false;
+    const selection = document.getSelection();
+    if (!selection || selection.isCollapsed || selection.rangeCount === 0) return false;
+    const range = selection.getRangeAt(0);
+    return [...document.querySelectorAll("[data-qid].question")].some((panel) => range.intersectsNode(panel));
+  }
+
+  // The length, never the text: the proctor needs to know it happened, not what was copied.
+  function onCopy(event) {
     if (!active) return;
-    const selection =
-      event.type === "paste"
-        ? (event.clipboardData?.getData("text") ?? "")
-        : String(document.getSelection() ?? "");
-    // The length, never the text: the proctor needs to know it happened, not what was copied.
+    const text = selectedText(event.target);
+    if (!text.trim()) return;
+    copiedInside.add(digest(text));
+    if (!selectionTouchesQuestions(event.target)) return; // the student's own words
     once(event.type, "medium", {
-      length: selection.length,
+      length: text.length,
       questionId: questionOf(event.target),
+      from: "question",
       blocked: high,
     });
     if (high) {
       event.preventDefault();
-      notify(`${event.type === "paste" ? "Pasting" : "Copying"} is turned off in this exam.`);
+      notify("Copying the questions is turned off in this exam.");
+    }
+  }
+
+  function onPaste(event) {
+    if (!active) return;
+    const text = event.clipboardData?.getData("text") ?? "";
+    if (!text.trim() || copiedInside.has(digest(text))) return; // copied inside this page
+    once("paste", "medium", {
+      length: text.length,
+      questionId: questionOf(event.target),
+      from: "outside",
+      blocked: high,
+    });
+    if (high) {
+      event.preventDefault();
+      notify("Pasting text from outside the exam is turned off in this exam.");
     }
   }
 
@@ -153,34 +233,7 @@ export function createSecureMode({ level, fullscreenRequired, gate, report, repo
     if (active && event.key === "PrintScreen") once("print-screen", "medium", {});
   }
 
-  // --- devtools (best effort) and a second screen ----------------------------------------------
-
-  // Docked developer tools take room from the page: the window's outer size stays, the inner size
-  // shrinks in one direction. Page zoom shrinks the inner size in both directions, so two tests
-  // that zoom cannot pass: a gap in one direction only ("shape"), or a gap that grew since the
-  // last measurement at the same zoom (devicePixelRatio changes with zoom).
-  function checkDevtools() {
-    const widthGap = window.outerWidth - window.innerWidth;
-    const heightGap = window.outerHeight - window.innerHeight;
-    const dpr = window.devicePixelRatio;
-    if (!devtoolsBaseline || devtoolsBaseline.dpr !== dpr) devtoolsBaseline = { widthGap, heightGap, dpr };
-    const shape =
-      (widthGap > DEVTOOLS_GAP_PX && heightGap < DEVTOOLS_GAP_PX + 40) || // docked left or right
-      (heightGap > DEVTOOLS_GAP_PX * 2 && widthGap < 40); // docked at the bottom, under the toolbar
-    const grew =
-      widthGap - devtoolsBaseline.widthGap > DEVTOOLS_GAP_PX ||
-      heightGap - devtoolsBaseline.heightGap > DEVTOOLS_GAP_PX;
-    const open = shape || grew;
-    if (open && !devtoolsOpen && active) {
-      report("devtools-open", "medium", {
-        widthGap,
-        heightGap,
-        devicePixelRatio: dpr,
-        heuristic: "window-size",
-      });
-    }
-    devtoolsOpen = open;
-  }
+  // --- a second screen ------------------------------------------------------------------------
 
   function checkScreens() {
     const now = window.screen.isExtended === true;
@@ -197,17 +250,18 @@ export function createSecureMode({ level, fullscreenRequired, gate, report, repo
     window.addEventListener("focus", onFocus);
     document.addEventListener("visibilitychange", onVisibilityChange);
     window.addEventListener("pagehide", onPageHide);
-    for (const type of ["copy", "cut", "paste"]) document.addEventListener(type, onClipboard);
+    document.addEventListener("copy", onCopy);
+    document.addEventListener("cut", onCopy);
+    document.addEventListener("paste", onPaste);
     document.addEventListener("contextmenu", onContextMenu);
     window.addEventListener("keydown", onKey);
     window.addEventListener("keyup", onKey);
-    window.addEventListener("resize", checkDevtools);
-    devtoolsTimer = window.setInterval(checkDevtools, DEVTOOLS_CHECK_MS);
-    checkDevtools();
     if ("isExtended" in window.screen) {
       window.screen.addEventListener("change", checkScreens);
+      screensTimer = window.setInterval(checkScreens, SCREENS_CHECK_MS);
       checkScreens();
     }
+    reportReturn();
     if (fullscreenRequired && !document.fullscreenEnabled) {
       // The system check requires fullscreen support, so this is a browser that lied or a
       // policy that forbids it. Do not lock the student out; tell the proctor instead.
@@ -220,8 +274,7 @@ export function createSecureMode({ level, fullscreenRequired, gate, report, repo
 
   function stop() {
     active = false;
-    window.clearInterval(devtoolsTimer);
-    window.removeEventListener("resize", checkDevtools);
+    window.clearInterval(screensTimer);
     updateGate();
     if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
   }
