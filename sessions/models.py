@@ -88,7 +88,7 @@ class ExamSession(models.Model):
         indexes = [models.Index(fields=["status", "deadline"])]
 
     def __str__(self) -> str:
-        return f"{self.student} · {self.exam} · attempt {self.attempt}"
+        return f"{self.student or DELETED_STUDENT} · {self.exam} · attempt {self.attempt}"
 
     @property
     def is_in_progress(self) -> bool:

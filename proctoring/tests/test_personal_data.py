@@ -262,6 +262,7 @@ def test_deleting_a_student_in_the_admin_anonymises_their_attempts_and_deletes_t
     assert set(storage_backend.names()) == sam_files
     session = ExamSession.objects.get(pk=session_pk)
     assert session.student is None and session.student_name == "Deleted account"
+    assert str(session) == "Deleted account · Physics final · attempt 1"
     assert (session.status, session.final_score, session.ip) == ("submitted", 2, None)
     assert Answer.objects.filter(session=session).count() == 1
     assert not ProctoringEvent.objects.filter(session=session).exists()

@@ -4,9 +4,12 @@ bucket; sessions under review or not yet graded keep everything; an exam's own p
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 
 from accounts.models import IdentityVerification
 from procto.celery import app as celery_app
@@ -268,3 +271,12 @@ def test_beat_runs_the_retention_task_every_hour(settings):
     assert entry["task"] == tasks.media_retention_apply.name == "proctoring.tasks.media_retention_apply"
     assert entry["task"] in celery_app.tasks
     assert entry["schedule"] <= 3600
+
+
+def test_the_command_applies_the_periods_where_no_beat_runs(world, local_storage, periods, clock):
+    stu = record(world.stu_in_physics)
+    clock.shift(100 * DAY)
+    out = StringIO()
+    call_command("media_retention_apply", stdout=out)
+    assert json.loads(out.getvalue())["snapshots"] == 2
+    assert held(stu.session) == NOTHING
