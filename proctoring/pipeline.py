@@ -119,21 +119,25 @@ def _frame_analyse(
         writes.set(keys.done, 1, DONE_SECONDS)
         return "unreadable"
     conditions = conditions_derive(Observes.FRAME, analysis)
+    # The face count shown (card, monitors, timeline, event details): what the conditions see.
+    face_count = analysis.face_count
     if analysis.magnified:
         writes.set(keys.magnified, 1, MAGNIFY_SECONDS)
         writes.set(keys.small_face, analysis.small_faces, 2 * MAGNIFY_SECONDS)
         writes.incr(metric_key("frames_magnified"))
     elif analysis.face_count == 1 and known.get(keys.small_face):
         # The last magnified frame found a small face behind the student, which a frame
-        # without the search cannot see: multiple-faces waits for the next magnified frame.
+        # without the search cannot see: multiple-faces waits for the next magnified frame, and
+        # the count shown keeps that face too, or a still picture of two people reads 2, 1, 1, 2.
         del conditions["multiple-faces"]
+        face_count += known[keys.small_face]
     gate_open = not known.get(keys.identity)
     mismatch = _identity_recheck(session_id, rgb) if analysis.face_count == 1 and gate_open else None
     if mismatch is not None:
         conditions["identity-mismatch"] = mismatch
     observed_at = _captured_at(captured_ms)
     details = {
-        "faceCount": analysis.face_count,
+        "faceCount": face_count,
         "headPose": analysis.head_pose.__dict__ if analysis.head_pose else None,
         "brightness": round(analysis.brightness, 1),
         "frameSeq": seq,
@@ -154,21 +158,19 @@ def _frame_analyse(
     media_series.frame_sample_record(
         session_id=session_id,
         at=observed_at,
-        face_count=analysis.face_count,
+        face_count=face_count,
         last=known.get(keys.sample),
     )
-    metrics = {"faceCount": analysis.face_count, "at": time.time()}
+    metrics = {"faceCount": face_count, "at": time.time()}
     writes.set(stream_state.frame_metrics_key(session_id), metrics, STATS_SECONDS)
     # Monitors pull the thumbnail when they render; they are told only when the face count
     # changed or every MEDIA_PUSH_SECONDS, not for every frame of every student.
-    if known.get(keys.pushed_faces) != analysis.face_count or not known.get(keys.pushed_recently):
-        writes.set(keys.pushed_faces, analysis.face_count, STATS_SECONDS)
+    if known.get(keys.pushed_faces) != face_count or not known.get(keys.pushed_recently):
+        writes.set(keys.pushed_faces, face_count, STATS_SECONDS)
         writes.set(keys.pushed_recently, 1, MEDIA_PUSH_SECONDS)
         exam_id = ExamSession.objects.filter(pk=session_id).values_list("exam_id", flat=True).first()
         if exam_id is not None:
-            realtime.broadcast_media(
-                session_id, exam_id=exam_id, face_count=analysis.face_count, frame_seq=seq
-            )
+            realtime.broadcast_media(session_id, exam_id=exam_id, face_count=face_count, frame_seq=seq)
     return "done"
 
 

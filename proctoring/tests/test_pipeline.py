@@ -44,6 +44,29 @@ def test_a_small_face_behind_the_student_is_judged_on_magnified_frames_only(worl
     assert cache.get("metrics:frames_magnified") == 2
 
 
+def test_a_still_picture_of_two_people_shows_two_faces_on_every_frame_not_two_then_one(world):
+    # The walk-through's flicker: only the magnified search (every MAGNIFY_SECONDS) sees the
+    # small face behind the student, so the card, the monitors and the timeline said 2, 1, 1, 2
+    # while the multiple-faces condition rightly held on. They now say what the condition sees.
+    from proctoring.models import MediaSample
+    from proctoring.stream_state import frame_metrics_key
+
+    session = world.stu_in_physics
+    people = faces.people()
+    jpeg = webcam_jpeg(faces.someone_behind(people["grace hopper"], people["cameraman"]))
+    start_ms = int(time.time() * 1000) - 30_000
+    shown = []
+    for seq, at_s in enumerate((0, 2, 4, MAGNIFY_SECONDS, MAGNIFY_SECONDS + 2), start=1):
+        if at_s == MAGNIFY_SECONDS:
+            cache.delete(magnified_key(session.pk))  # MAGNIFY_SECONDS later
+        frame_analyse(session_id=session.pk, seq=seq, captured_ms=start_ms + int(at_s * 1000), jpeg=jpeg)
+        shown.append(cache.get(frame_metrics_key(session.pk))["faceCount"])
+    assert shown == [2, 2, 2, 2, 2]
+    assert list(MediaSample.objects.filter(session=session).values_list("face_count", flat=True)) == [2]
+    event = ProctoringEvent.objects.get(session=session, type="multiple-faces")
+    assert event.details["faceCount"] == 2
+
+
 def test_a_second_person_the_whole_frame_shows_is_judged_on_every_frame(world):
     session = world.stu_in_physics  # high security: 2 s onsets
     people = faces.people()
