@@ -21,7 +21,8 @@ from typing import BinaryIO
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
+from django.db import router, transaction
+from django.db.models.deletion import Collector, ProtectedError, RestrictedError
 from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 from django.http import HttpRequest
@@ -73,6 +74,20 @@ def _check(actor: User, user: User) -> None:
     blockers = personal_data_blockers(user)
     if blockers:
         raise ConflictError(" ".join(blockers), code="PERSON_BUSY")
+
+
+def _deletable(user: User) -> None:
+    """Refuse, before anything is purged, an account other records protect (the exams a teacher
+    authored, a proctor's actions): files deleted first could not come back when the row stays."""
+    try:
+        Collector(using=router.db_for_write(User)).collect([user])
+    except (ProtectedError, RestrictedError) as exc:
+        blocking = exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects
+        kinds = sorted({str(obj._meta.verbose_name_plural) for obj in blocking})
+        raise ConflictError(
+            f"{user.email} cannot be deleted: {', '.join(kinds)} refer to the account.",
+            code="ACCOUNT_PROTECTED",
+        ) from exc
 
 
 # --- accounts' own part ----------------------------------------------------------------------------
@@ -155,6 +170,7 @@ def account_delete(*, actor: User, user: User, request: HttpRequest | None = Non
     with scores and answers (PRIVACY.md, "Deleting an account"). Audited; their open sockets
     close. Raises ForbiddenError, or ConflictError while they sit an exam."""
     _check(actor, user)
+    _deletable(user)
     user_id = user.pk
     deleted = _purge(user) + login_records_delete(user)
     deleted["anonymous_sessions"] = user.exam_sessions.count()

@@ -322,3 +322,14 @@ def test_a_user_deleted_outside_the_admin_loses_their_media_too(world, local_sto
     world.stu.delete()
     assert local_storage.names() == []
     assert ExamSession.objects.get(pk=recorded.session.pk).student is None
+
+
+def test_an_account_other_records_need_is_refused_before_anything_is_deleted(world, local_storage):
+    # Tess authored exams (PROTECT): her account cannot go, and her identity images must not go
+    # first, as a purge followed by a refused delete would leave them.
+    verification = verify_identity(world.tess)
+    with pytest.raises(ConflictError, match="exams refer to the account"):
+        account_delete(actor=world.ada, user=world.tess)
+    assert set(local_storage.names()) == {verification.photo, verification.id_card, verification.live_capture}
+    assert User.objects.get(pk=world.tess.pk).is_verified
+    assert not AuditEntry.objects.filter(action=AuditEntry.Action.ACCOUNT_DELETE).exists()
