@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 import requests
@@ -92,11 +93,14 @@ async def test_a_body_within_the_limit_reaches_the_view():
     assert json.loads(body)["error"]["code"] in ("NOT_AUTHENTICATED", "PERMISSION_DENIED")
 
 
-@pytest.mark.needs_postgres
-@pytest.mark.slow
-def test_a_100_mb_capture_through_daphne_is_413_too_large(transactional_world, settings, tmp_path):
-    """What the finding saw: a signed-in student's 100 MB capture answered 400 VALIDATION_ERROR."""
-    token = token_pair_issue(user=transactional_world.stu).access_token
+def peak_memory_mb(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))) // 1024
+
+
+@pytest.fixture
+def daphne_port(transactional_db, settings, tmp_path):
+    """daphne on the test's database (PostgreSQL: the server reads what the test writes)."""
     database = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + f"/{connection.settings_dict['NAME']}"
     env = child_env(
         DATABASE_URL=database,
@@ -106,11 +110,41 @@ def test_a_100_mb_capture_through_daphne_is_413_too_large(transactional_world, s
     port = free_port()
     with running(daphne_cmd(port), env=env, log=tmp_path / "daphne.log") as daphne:
         wait_for_http(f"http://127.0.0.1:{port}/healthz", process=daphne)
-        response = requests.post(
-            f"http://127.0.0.1:{port}/api/exams/{transactional_world.physics.pk}/identity-check",
-            headers={"Authorization": f"Bearer {token}"},
-            files={"liveCapture": ("huge.jpg", b"\xff" * (100 * 1000 * 1000), "image/jpeg")},
-            timeout=60,
-        )
+        yield port, daphne.pid
+
+
+@pytest.mark.needs_postgres
+@pytest.mark.slow
+def test_a_100_mb_capture_through_daphne_is_413_too_large_without_parsing_it_in_memory(
+    daphne_port, transactional_world
+):
+    """What the finding saw: a signed-in student's 100 MB capture answered 400 VALIDATION_ERROR,
+    after daphne's Twisted had parsed it in memory (its peak memory up 1.3 GB)."""
+    port, pid = daphne_port
+    token = token_pair_issue(user=transactional_world.stu).access_token
+    before = peak_memory_mb(pid)
+    response = requests.post(
+        f"http://127.0.0.1:{port}/api/exams/{transactional_world.physics.pk}/identity-check",
+        headers={"Authorization": f"Bearer {token}"},
+        files={"liveCapture": ("huge.jpg", b"\xff" * (100 * 1000 * 1000), "image/jpeg")},
+        timeout=60,
+    )
     assert response.status_code == 413, response.text
     assert response.json()["error"]["code"] == "TOO_LARGE"
+    # daphne still queues the body for the application (~100 MB); nothing parses it.
+    assert peak_memory_mb(pid) - before < 400
+
+
+@pytest.mark.needs_postgres
+@pytest.mark.slow
+def test_a_multipart_body_twisted_cannot_parse_gets_the_api_envelope(daphne_port):
+    port, _ = daphne_port
+    response = requests.post(
+        f"http://127.0.0.1:{port}/api/exams/1/identity-check",
+        data=b"not multipart at all",
+        headers={"Content-Type": "multipart/form-data; boundary=x"},
+        timeout=30,
+    )
+    # Django's answer in the envelope (not signed in), not Twisted's bare, empty 400.
+    assert response.status_code == 401, response.text
+    assert response.json()["error"]["code"] == "NOT_AUTHENTICATED"
