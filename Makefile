@@ -8,11 +8,12 @@ PIP_FLAGS := --disable-pip-version-check --quiet
 
 install: $(VENV)/.installed
 
-# Re-installs only when requirements.txt changed since the last install.
-$(VENV)/.installed: requirements.txt
+# Re-installs only when a requirements file changed since the last install.
+$(VENV)/.installed: requirements.txt requirements-nodeps.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install $(PIP_FLAGS) --upgrade pip
 	$(PY) -m pip install $(PIP_FLAGS) -r requirements.txt
+	$(PY) -m pip install $(PIP_FLAGS) --no-deps -r requirements-nodeps.txt
 	touch $@
 
 run: install

