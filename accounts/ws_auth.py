@@ -6,6 +6,7 @@ browser sees why (a refusal before accept only shows as a failed handshake):
 
     4401  not authenticated, or the login ended (logout, password change, deactivation)
     4403  refused: foreign Origin, or the user may not use this socket
+    1013  try again later: PostgreSQL or Redis did not answer (a restart); the page reconnects
 """
 
 from __future__ import annotations
@@ -13,19 +14,23 @@ from __future__ import annotations
 import logging
 from urllib.parse import parse_qs, urlparse
 
+from asgiref.sync import sync_to_async
 from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.security.websocket import OriginValidator
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.db import close_old_connections
 
 from accounts import realtime, services
+from procto.errors import SERVICE_UNAVAILABLE_ERRORS
 
 logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+CLOSE_TRY_AGAIN_LATER = 1013  # RFC 6455's registry: "Try Again Later"
 
 
 class _Refuse(AsyncWebsocketConsumer):
@@ -107,9 +112,51 @@ class TicketAuthMiddleware:
         return await self.application(scope, receive, send)
 
 
+class SocketEnd:
+    """Outermost: what happens when a socket's application ends, however it ends.
+
+    A database or Redis that stops answering (a restart) closes the socket with 1013 and one
+    warning line. Without this, a handshake under way is answered with a 500 and an open socket
+    dies with 1011 and a traceback: once for every student connected when Redis restarts. The
+    pages reconnect on either; this tells them (and the log) why.
+
+    And the database connection the socket used last is closed (given back to the pool). The
+    consumer's next message would close it (channels' dispatch does), but a socket that ends
+    with an error has none, and channels' database_sync_to_async does not close it on asgiref
+    3.13 (its cleanup runs outside the context the call ran in): the session stayed open.
+    """
+
+    def __init__(self, application) -> None:
+        self.application = application
+
+    async def __call__(self, scope, receive, send):
+        sent: set[str] = set()
+
+        async def tracked(message: dict) -> None:
+            sent.add(message["type"])
+            await send(message)
+
+        try:
+            return await self.application(scope, receive, tracked)
+        except SERVICE_UNAVAILABLE_ERRORS as exc:
+            logger.warning(
+                "websocket %s closed, a backing service did not answer: %r", scope.get("path"), exc
+            )
+            if "websocket.close" in sent:
+                return None
+            if "websocket.accept" not in sent:
+                await send({"type": "websocket.accept"})
+            await send(
+                {"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER, "reason": "try again later"}
+            )
+            return None
+        finally:
+            await sync_to_async(close_old_connections)()
+
+
 def websocket_stack(application):
-    """Origin check, then session or ticket authentication, then the URL router."""
-    return OriginCheck(AuthMiddlewareStack(TicketAuthMiddleware(application)))
+    """Outage handling, Origin check, session or ticket authentication, then the URL router."""
+    return SocketEnd(OriginCheck(AuthMiddlewareStack(TicketAuthMiddleware(application))))
 
 
 class AuthenticatedConsumer(AsyncWebsocketConsumer):

@@ -13,16 +13,13 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from djangorestframework_camel_case.util import camelize
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from procto.errors import ApplicationError
+from procto.errors import SERVICE_UNAVAILABLE_ERRORS, ApplicationError
 from procto.renderers import now_iso
 
 logger = logging.getLogger(__name__)
@@ -42,10 +39,7 @@ DRF_ERROR_CODES: dict[type[exceptions.APIException], str] = {
 }
 
 
-# PostgreSQL or Redis could not be reached (a restart, a failover, a full connection pool): the
-# same request will most likely succeed in a few seconds, and the pages retry a 503 by themselves.
-SERVICE_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError)
-SERVICE_RETRY_AFTER_SECONDS = 5
+SERVICE_RETRY_AFTER_SECONDS = 5  # for SERVICE_UNAVAILABLE_ERRORS
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict:

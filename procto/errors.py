@@ -4,6 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+# PostgreSQL or Redis did not answer (a restart, a failover, a full connection pool): the same
+# request will most likely succeed in a few seconds. The API answers 503 with Retry-After
+# (procto.api), a socket closes with 1013, "try again later" (accounts.ws_auth); the pages retry.
+SERVICE_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError)
+
 
 class ApplicationError(Exception):
     """A refusal the user can understand: a stable `code`, a human `message`, an HTTP status."""

@@ -12,7 +12,7 @@ from accounts.permissions import Can, user_can
 from procto.errors import ApplicationError, ForbiddenError, NotFoundError
 from proctoring import realtime
 from proctoring.models import ProctorAction, ProctoringEvent
-from proctoring.services import session_lock, session_risk_update
+from proctoring.services import event_record, session_lock, session_risk_update
 from sessions.models import ExamSession
 from sessions.realtime import student_notify
 from sessions.selectors import sessions_watchable_by
@@ -46,10 +46,24 @@ def session_warn(*, actor: User, session_id, message: str) -> ProctorAction:
 
 @transaction.atomic
 def session_terminate(*, actor: User, session_id, reason: str) -> ProctorAction:
-    """End the session as cheating-detected; the student's page ends with the reason. The ending
-    and its audit record commit together: no session ends without a record of who ended it."""
+    """End the session early; the student's page ends with the reason. The ending, its audit
+    record and its event (proctoring.endings: what a reviewer confirms or dismisses; until then
+    the outcome is "Ended by proctor", not a finding) commit together."""
     session = _watched(actor, session_id)
-    exam_session_terminate(session_id=session.pk, actor=actor, reason=reason[:300])
+    ended = exam_session_terminate(session_id=session.pk, actor=actor, reason=reason[:300])
+    locked = session_lock(ended.pk)  # locked already by the ending, in this transaction
+    # Ended already (automatically, or by another proctor): that ending is the one on record.
+    if not ProctoringEvent.objects.filter(
+        session=locked, type=ProctoringEvent.Type.CHEATING_DETECTED
+    ).exists():
+        event_record(
+            session=locked,
+            type=ProctoringEvent.Type.CHEATING_DETECTED,
+            source=ProctoringEvent.Source.PROCTOR,
+            details={"reason": ended.end_reason},
+            occurred_at=ended.ended_at,
+            ended_at=ended.ended_at,
+        )
     return _audit(session, actor, ProctorAction.Kind.TERMINATE, reason=reason[:300])
 
 

@@ -14,6 +14,12 @@ class ProctoringConfig(AppConfig):
         from proctoring.metrics import RECORDS
 
         collector_register(RECORDS)
+        # How a session ended early (by whom, confirmed by a reviewer or not) is in the proctoring
+        # record; every page that says how an attempt ended reads it through this hook.
+        from proctoring.endings import session_endings
+        from sessions.outcomes import endings_reader_set
+
+        endings_reader_set(session_endings)
         # A person's data is mostly here and in sessions: accounts' export, purge and account
         # deletion reach it through this hook.
         from accounts.personal_data import PersonalDataHandlers, personal_data_handlers_set

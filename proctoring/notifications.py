@@ -20,6 +20,7 @@ from django.urls import reverse
 from accounts.time_zones import zone_of
 from procto.celery import app as celery_app
 from procto.local_time import local_datetime
+from proctoring.conditions import label_of
 from proctoring.models import ProctoringEvent
 from sessions.selectors import sessions_watchable_by
 
@@ -59,7 +60,7 @@ def critical_alert_notify(*, event_id: int) -> int:
     if not recipients or not cache.add(told, 1, NOTIFY_EVERY_SECONDS):
         return 0
     student = session.student.display_name
-    kind = event.type
+    kind = label_of(event.type)  # "Exam ended early", not the type's name (an ending is no verdict)
     review = settings.PUBLIC_BASE_URL.rstrip("/") + reverse("proctoring-session", args=[session.pk])
     # Names and titles are typed by users: a line break in a header would stop the e-mail.
     subject = " ".join(f"[Procto] Critical alert: {kind} - {student}, {exam.title}".split())

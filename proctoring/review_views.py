@@ -18,6 +18,7 @@ from procto.encrypted_files import read_encrypted
 from procto.errors import NotFoundError
 from proctoring import selectors
 from proctoring.services import departures_settle_lazily
+from sessions.outcomes import outcome_of
 from sessions.services import exam_sessions_expire_overdue_lazily
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,13 @@ def session_detail(request: HttpRequest, session_id) -> HttpResponse:
     bootstrap = selectors.session_review_bootstrap(
         session, data, viewer=request.user, last_event_id=last_event_id
     )
-    context = {"session": session, "bootstrap": bootstrap, "urls": bootstrap["urls"], **data}
+    context = {
+        "session": session,
+        "outcome": outcome_of(session),
+        "bootstrap": bootstrap,
+        "urls": bootstrap["urls"],
+        **data,
+    }
     return render(request, "proctoring/session_detail.html", context)
 
 

@@ -23,6 +23,7 @@ from proctoring.models import MediaSample, ProctorAction, ProctoringEvent
 from proctoring.realtime import event_message
 from proctoring.stream_state import MEDIA_PUSH_SECONDS, monitor_stream_state
 from sessions.models import ExamSession
+from sessions.outcomes import OUTCOME_LABELS, status_labels
 from sessions.readiness import FRAME_INTERVAL_MS
 from sessions.selectors import sessions_live_for, sessions_watchable_by
 from sessions.serializers import session_summary, time_remaining_seconds
@@ -417,7 +418,10 @@ def session_review_bootstrap(session: ExamSession, data: dict, *, viewer: User, 
         "sessionId": str(session.pk),
         "examId": session.exam_id,
         "status": session.status,
-        "statusLabels": dict(ExamSession.Status.choices),
+        # Live, only the status is known: "Ended early" until the page is loaded again, except the
+        # ending this page's own proctor makes ("Ended by proctor").
+        "statusLabels": status_labels(),
+        "outcomeLabels": OUTCOME_LABELS,
         "startedAt": session.started_at,
         "deadline": session.deadline,
         "endedAt": session.ended_at,

@@ -28,6 +28,7 @@ from proctoring.conditions import (
     risk_excluded_types,
     severity_of,
 )
+from proctoring.endings import automatic_ending_reason
 from proctoring.errors import InvalidEvent
 from proctoring.models import ProctoringEvent
 from proctoring.policy import policy_for
@@ -284,12 +285,13 @@ def session_risk_update(*, session: ExamSession, cause: str | None = None) -> Ex
     rows = (
         ProctoringEvent.objects.filter(session=session)
         .exclude(type__in=risk_excluded_types())
-        .values_list("severity", "occurred_at", "ended_at", "review_status")
+        .values_list("type", "severity", "occurred_at", "ended_at", "review_status")
     )
-    risk = risk_score(
-        EventWeighting(severity, (ended - occurred).total_seconds() if ended else 0.0, review)
-        for severity, occurred, ended, review in rows
-    )
+    weighted = [
+        (type, EventWeighting(severity, (ended - occurred).total_seconds() if ended else 0.0, review))
+        for type, severity, occurred, ended, review in rows
+    ]
+    risk = risk_score(weighting for _, weighting in weighted)
     policy = policy_for(session)
     if (session.risk_score, session.flagged) != (risk, risk >= policy["flag_risk"]):
         session.risk_score, session.flagged = risk, risk >= policy["flag_risk"]
@@ -303,18 +305,29 @@ def session_risk_update(*, session: ExamSession, cause: str | None = None) -> Ex
         message = f"{advice} Your proctor has been notified."
         student_notify(session.pk, {"type": "warning", "from": "system", "message": message})
     if session.exam.auto_terminate and risk >= policy["terminate_risk"]:
+        # What triggered it: the event that took the risk over the line, or, when a condition that
+        # lasted did (no new event), the kind of event that weighs most.
+        trigger = cause or _heaviest_type(weighted)
         # robust: a failure is logged and the next event over the line tries again.
         transaction.on_commit(
-            lambda: _terminate_automatically(session, risk, policy["terminate_risk"]), robust=True
+            lambda: _terminate_automatically(session, risk, policy["terminate_risk"], trigger), robust=True
         )
     return session
 
 
-def _terminate_automatically(session: ExamSession, risk: float, threshold: int) -> None:
-    """End the session as cheating-detected and put that on record as an event of its own, in one
-    transaction: with no proctor behind it there is no audited action, and the report must still
-    say why it ended."""
-    reason = f"Ended automatically: risk score {risk:.0f} reached {threshold}."
+def _heaviest_type(weighted: list[tuple[str, EventWeighting]]) -> str | None:
+    by_type: dict[str, list[EventWeighting]] = {}
+    for type, weighting in weighted:
+        by_type.setdefault(type, []).append(weighting)
+    return max(by_type, key=lambda type: risk_score(by_type[type]), default=None)
+
+
+def _terminate_automatically(session: ExamSession, risk: float, threshold: int, trigger: str | None) -> None:
+    """End the session early (status cheating-detected) and put that on record as an event of its
+    own, in one transaction: with no proctor behind it there is no audited action, and the report
+    must still say why it ended. `trigger`: the condition whose event took the risk over the line.
+    The record is an alert: a reviewer confirming it is what makes it a finding (proctoring.endings)."""
+    reason = automatic_ending_reason(risk, threshold, trigger)
     try:
         with transaction.atomic():
             # Locks the session's row: the event is recorded under the same lock.
@@ -328,7 +341,12 @@ def _terminate_automatically(session: ExamSession, risk: float, threshold: int) 
                 type=ProctoringEvent.Type.CHEATING_DETECTED,
                 source=ProctoringEvent.Source.SERVER,
                 analysis_key="cheating-detected:auto",
-                details={"reason": reason, "riskScore": round(risk, 1), "threshold": threshold},
+                details={
+                    "reason": reason,
+                    "riskScore": round(risk, 1),
+                    "threshold": threshold,
+                    "trigger": trigger,
+                },
                 occurred_at=ended.ended_at,
                 ended_at=ended.ended_at,
             )

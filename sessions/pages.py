@@ -14,6 +14,7 @@ from exams.retention import RetentionPeriod, retention_periods, site_retention_d
 from exams.selectors import exam_get_for_user
 from procto.errors import ApplicationError, ForbiddenError
 from sessions import admissions, readiness, services
+from sessions.outcomes import outcome_of
 from sessions.selectors import exam_session_get_own, student_dashboard
 
 STEP_URLS = {"consent": "exam-consent", "system-check": "exam-check", "identity-check": "exam-identity"}
@@ -187,7 +188,7 @@ def take(request: HttpRequest, session_id) -> HttpResponse:
         "dashboardUrl": reverse("home"),
     }
     if not session.is_in_progress:
-        messages.info(request, f"This attempt is {session.get_status_display().lower()}.")
+        messages.info(request, f"This attempt has ended: {outcome_of(session)}.")
     return render(request, "sessions/take.html", {"session": session, "bootstrap": bootstrap})
 
 

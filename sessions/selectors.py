@@ -14,6 +14,7 @@ from exams.models import Enrolment, Exam, Question
 from exams.selectors import courses_visible_to, exam_get_for_user, exams_available_to, exams_visible_to
 from procto.errors import NotFoundError
 from sessions.models import Admission, ExamConsent, ExamSession, IdentityCheck, SystemCheck
+from sessions.outcomes import outcomes_attach
 
 # Teachers oversee their own exams, proctors those assigned to them (exams.selectors.exams_visible_to).
 # Enrolments that show staff a student's identity images before the student sets out on an exam:
@@ -158,7 +159,7 @@ def student_dashboard(*, student: User) -> dict:
             upcoming.append(entry)
         elif entry.in_progress or entry.attempts_left:
             available.append(entry)
-    finished = [s for s in sessions if not s.is_in_progress]
+    finished = outcomes_attach(s for s in sessions if not s.is_in_progress)
     return {"available": available, "upcoming": upcoming, "finished": finished}
 
 

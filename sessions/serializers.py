@@ -10,6 +10,7 @@ from accounts.serializers import identity_image_size_check
 from exams.models import Question
 from exams.selectors import exam_student_payload, user_sees_answers
 from sessions.models import Answer, ExamSession
+from sessions.outcomes import outcome_of
 from sessions.services import GRACE
 
 
@@ -95,6 +96,7 @@ def session_detail(session: ExamSession, *, viewer) -> dict:
         "questions": questions,
         "answers": [answer_data(a, with_grades=with_grades) for a in session.answers.all()],
         "results_released": released,
+        "outcome": outcome_of(session).as_dict(),
     }
     if is_student and not released:
         data["final_score"] = None

@@ -31,6 +31,7 @@ from sessions.errors import (
     SessionClosed,
 )
 from sessions.models import Answer, ExamSession
+from sessions.outcomes import status_labels
 from sessions.readiness import readiness_check
 from sessions.realtime import broadcast_session, student_notify
 from sessions.signals import exam_session_graded
@@ -148,7 +149,7 @@ def exam_session_transition(
             return session, False
         if not is_transition_legal(session.status, to):
             raise IllegalTransition(
-                f"The session is already {session.get_status_display().lower()}.",
+                f"The session has already ended ({status_labels()[session.status].lower()}).",
                 details={"status": session.status},
             )
         session.status = to
@@ -320,7 +321,8 @@ def exam_sessions_expire_overdue_lazily(*, student: User | None = None, exam: Ex
 
 
 def exam_session_terminate(*, session_id, actor: User, reason: str) -> ExamSession:
-    """A proctor ends a session for cheating."""
+    """A proctor ends a session early, for the reason they give (not a finding of cheating: see
+    sessions.outcomes)."""
     session, _ = exam_session_transition(session_id=session_id, to=Status.CHEATING_DETECTED, reason=reason)
     logger.warning("session %s terminated by %s: %s", session_id, actor.pk, reason)
     return session

@@ -16,6 +16,7 @@ from procto.errors import ForbiddenError, NotFoundError
 from sessions import grading, services
 from sessions.admissions import admission_get_for_watcher
 from sessions.errors import InvalidAnswer
+from sessions.outcomes import outcome_of
 from sessions.selectors import exam_session_get_for_user, question_image_get_for_user
 
 logger = logging.getLogger(__name__)
@@ -54,7 +55,8 @@ def grade_session(request: HttpRequest, session_id: str) -> HttpResponse:
             messages.success(request, "Grades saved.")
         return redirect("grade-session", session_id=session.pk)
     session.refresh_from_db()
-    return render(request, "sessions/grade.html", {"session": session, "answers": answers})
+    context = {"session": session, "outcome": outcome_of(session), "answers": answers}
+    return render(request, "sessions/grade.html", context)
 
 
 @login_required

@@ -8,14 +8,16 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.cached_db import SessionStore
+from django.test import override_settings
 
 from accounts import services
-from accounts.ws_auth import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
+from accounts.ws_auth import CLOSE_FORBIDDEN, CLOSE_TRY_AGAIN_LATER, CLOSE_UNAUTHENTICATED
 from procto.asgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1: a real refused connection
 
 
 def session_cookie_for(user) -> str:
@@ -184,3 +186,34 @@ async def test_logging_out_one_login_leaves_the_tickets_of_another_working(stude
     )
     await assert_open(communicator)
     await communicator.disconnect()
+
+
+# Redis restarting (or PostgreSQL): the page must hear "try again later" and reconnect, not get a
+# 500 for its handshake (bench/drill.py's redis fault had both).
+
+
+async def test_a_socket_opened_while_the_cache_is_down_is_closed_with_1013(student):
+    ticket = await database_sync_to_async(services.ws_ticket_issue)(user=student, login_id="x")
+    dead_cache = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": DEAD_REDIS,
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
+        }
+    }
+    with override_settings(CACHES=dead_cache):  # where tickets are redeemed
+        communicator = await open_socket(f"/ws/check/?ticket={ticket}")
+        assert await close_code(communicator) == CLOSE_TRY_AGAIN_LATER
+
+
+DEAD_LAYER = {
+    "default": {"BACKEND": "procto.channel_layer.RedisChannelLayer", "CONFIG": {"hosts": [DEAD_REDIS]}}
+}
+
+
+async def test_a_socket_opened_while_the_channel_layer_is_down_is_closed_with_1013(student):
+    ticket = await database_sync_to_async(services.ws_ticket_issue)(user=student, login_id="x")
+    with override_settings(CHANNEL_LAYERS=DEAD_LAYER):  # every socket joins its groups there
+        communicator = await open_socket(f"/ws/check/?ticket={ticket}")
+        assert await close_code(communicator) == CLOSE_TRY_AGAIN_LATER
+        await communicator.wait(timeout=5)

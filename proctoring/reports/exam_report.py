@@ -22,6 +22,7 @@ from procto.errors import NotFoundError
 from proctoring.reports.exports import csv_cell
 from sessions.links import report_links
 from sessions.models import DELETED_STUDENT, ExamSession
+from sessions.outcomes import outcomes_attach
 from sessions.selectors import sessions_watchable_by
 from sessions.serializers import session_summary
 
@@ -65,6 +66,7 @@ REPORT_CSV_COLUMNS = [
     "dismissed_alert_count",
     "open_alert_count",
     "high_severity_count",
+    "outcome",
 ]
 
 
@@ -91,20 +93,21 @@ def with_report_counts(sessions: QuerySet[ExamSession]) -> QuerySet[ExamSession]
 
 
 def exam_report_rows(*, user: User, exam_id, sort: str = DEFAULT_SORT) -> list[ExamSession]:
-    """Every session of the exam, whatever its status, annotated with its alert counts.
+    """Every session of the exam, whatever its status, annotated with its alert counts and its
+    outcome (`.outcome`, sessions.outcomes).
 
-    Raises NotFoundError unless `user` oversees the exam. Two queries whatever the size.
+    Raises NotFoundError unless `user` oversees the exam. Three queries whatever the size.
     """
     exam = exam_get_for_report(user=user, exam_id=exam_id)
     sessions = sessions_watchable_by(user).filter(exam=exam)
-    return list(with_report_counts(sessions).order_by(*SORTS.get(sort, SORTS[DEFAULT_SORT])))
+    return outcomes_attach(with_report_counts(sessions).order_by(*SORTS.get(sort, SORTS[DEFAULT_SORT])))
 
 
 def finished_session_rows(*, user: User) -> list[ExamSession]:
     """Without an exam: the finished sessions of every exam `user` oversees (the reference's
     /reports list), newest first, with the same counts."""
     sessions = sessions_watchable_by(user).exclude(status=ExamSession.Status.IN_PROGRESS)
-    return list(with_report_counts(sessions).order_by("-ended_at")[:5000])
+    return outcomes_attach(with_report_counts(sessions).order_by("-ended_at")[:5000])
 
 
 def duration_text(session: ExamSession) -> str:
@@ -123,6 +126,7 @@ def report_row_data(session: ExamSession) -> dict:
         "confirmed_alert_count": session.confirmed_alert_count,
         "dismissed_alert_count": session.dismissed_alert_count,
         "open_alert_count": session.open_alert_count,
+        "outcome": session.outcome.as_dict(),
         "links": report_links(session),
     }
 
@@ -155,6 +159,7 @@ def report_csv(sessions: Iterable[ExamSession]) -> str:
                 session.dismissed_alert_count,
                 session.open_alert_count,
                 session.high_severity_count,
+                csv_cell(str(session.outcome)),
             ]
         )
     return buffer.getvalue()

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from proctoring.models import ProctorAction, ProctoringEvent
 from sessions.models import ExamSession
+from sessions.outcomes import outcome_of
 from sessions.serializers import answer_data, session_summary
 
 SCHEMA_VERSION = 1
@@ -115,6 +116,7 @@ def session_export_data(session: ExamSession) -> dict:
         "risk_score": session.risk_score,
         "flagged": session.flagged,
         "end_reason": session.end_reason,
+        "outcome": outcome_of(session).as_dict(),
         "event_count": len(events),
         "high_severity_count": sum(e.severity in ("high", "critical") for e in events),
         "answers": [answer_data(a, with_grades=True) for a in session.answers.all()],

@@ -40,9 +40,11 @@ from accounts.time_zones import zone_of
 from procto.crypto import DecryptionError
 from procto.encrypted_files import read_encrypted
 from procto.local_time import local_clock, local_datetime, zone_label
+from proctoring.conditions import label_of
 from proctoring.models import ProctorAction, ProctoringEvent
 from proctoring.reports.exports import session_actions, session_events
 from sessions.models import ExamSession
+from sessions.outcomes import outcome_of
 
 logger = logging.getLogger(__name__)
 
@@ -176,7 +178,7 @@ def _title_block(session: ExamSession, events: list[ProctoringEvent], styles) ->
         ("Student", _who(student)),
         ("Exam", session.exam.title),
         ("Attempt", str(session.attempt)),
-        ("Status", session.get_status_display() + (f": {session.end_reason}" if session.end_reason else "")),
+        ("Outcome", str(outcome_of(session))),
         ("Started", _local(session.started_at)),
         ("Ended", _local(session.ended_at) if session.ended_at else "still in progress"),
         ("Duration", _duration((end - session.started_at).total_seconds())),
@@ -259,7 +261,9 @@ def timeline_drawing(session: ExamSession, events: list[ProctoringEvent]) -> Dra
     lanes = {name: index for index, name in enumerate(types)}
     for name, index in lanes.items():
         y = plot_top - lane * (index + 1)
-        drawing.add(String(label_width - 4, y + 3.5, name, fontName=regular, fontSize=7, textAnchor="end"))
+        drawing.add(
+            String(label_width - 4, y + 3.5, label_of(name), fontName=regular, fontSize=7, textAnchor="end")
+        )
         if index % 2 == 0:
             drawing.add(
                 Rect(label_width, y, plot_width, lane, fillColor=colors.HexColor("#f5f7fa"), strokeColor=None)
@@ -332,7 +336,7 @@ def _event_log(session: ExamSession, events: list[ProctoringEvent], styles) -> l
                     f"{_elapsed(session, event.occurred_at)}  {_local(event.occurred_at, clock=True)}",
                     styles["small"],
                 ),
-                [_p(event.type, styles["small"]), *_details(event, styles)],
+                [_p(label_of(event.type), styles["small"]), *_details(event, styles)],
                 event.severity,
                 event.source,
                 "" if event.confidence is None else f"{event.confidence:.2f}",
@@ -372,14 +376,15 @@ def _snapshots(session: ExamSession, events: list[ProctoringEvent], styles) -> l
     cells, notes = [], []
     for event in with_snapshot[:MAX_SNAPSHOTS]:
         caption = (
-            f"{event.type} · {_elapsed(session, event.occurred_at)} ({_local(event.occurred_at, clock=True)})"
+            f"{label_of(event.type)} · {_elapsed(session, event.occurred_at)} "
+            f"({_local(event.occurred_at, clock=True)})"
         )
         try:
             image = _snapshot_image(event, cell_width)
         except (DecryptionError, OSError, ValueError) as exc:
             # A missing or tampered file must not stop the report; the report says so instead.
             logger.warning("snapshot of event %s unreadable: %s", event.pk, exc)
-            notes.append(f"The snapshot of event {event.pk} ({event.type}) could not be read.")
+            notes.append(f"The snapshot of event {event.pk} ({label_of(event.type)}) could not be read.")
             continue
         cells.append([image, _p(caption, styles["caption"])])
     flow: list = []
@@ -432,7 +437,10 @@ def _review_decisions(session: ExamSession, events: list[ProctoringEvent], style
     for event in reviewed:
         rows.append(
             [
-                _p(f"#{event.pk} {event.type} at {_elapsed(session, event.occurred_at)}", styles["small"]),
+                _p(
+                    f"#{event.pk} {label_of(event.type)} at {_elapsed(session, event.occurred_at)}",
+                    styles["small"],
+                ),
                 event.review_status,
                 _p(event.review_reason or "—", styles["small"]),
                 _p(_who(event.reviewed_by), styles["small"]),

@@ -48,7 +48,7 @@ def test_an_identity_mismatch_emails_the_teacher_and_active_proctors(
     assert ProctoringEvent.objects.filter(type="identity-mismatch").exists()
     assert sorted(m.to[0] for m in mail.outbox) == sorted([session.exam.created_by.email, world.pat.email])
     message = mail.outbox[0]
-    assert "identity-mismatch" in message.subject and "Physics final" in message.subject
+    assert "Identity mismatch" in message.subject and "Physics final" in message.subject
     assert f"https://exams.school.example/proctoring/sessions/{session.pk}/" in message.body
     assert session.student.display_name in message.body
 
@@ -85,9 +85,9 @@ def test_an_automatic_ending_is_emailed(student, django_capture_on_commit_callba
         feed(session, "identity-mismatch", [True] * 40, cadence=10)  # 6.5 minutes: risk past the end
     session.refresh_from_db()
     assert session.status == "cheating-detected"
-    ending = [m for m in mail.outbox if "cheating-detected" in m.subject]
+    ending = [m for m in mail.outbox if "Exam ended early" in m.subject]
     assert [m.subject for m in ending] == [
-        f"[Procto] Critical alert: cheating-detected - {student.display_name}, {session.exam.title}"
+        f"[Procto] Critical alert: Exam ended early - {student.display_name}, {session.exam.title}"
     ]
     assert "Reason: Ended automatically" in ending[0].body
 

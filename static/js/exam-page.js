@@ -26,7 +26,9 @@ const streamsMedia = config.proctoringEnabled && !config.mediaExempt;
 const FINISHED_TEXT = {
   submitted: ["Exam submitted", "Your answers were submitted. You can close this page."],
   expired: ["Time is up", "Your time ran out. The answers saved before the deadline were submitted for you."],
-  "cheating-detected": ["Exam ended by a proctor", "A proctor ended this exam."],
+  // Ended before the student submitted: by a proctor or automatically. The session's `outcome`
+  // (sessions/outcomes.py) says which and why; this is for when it could not be read.
+  "cheating-detected": ["Exam ended", "This exam was ended before you submitted it."],
   "logged-out": ["Exam ended", "This attempt ended because you were signed out."],
 };
 
@@ -314,7 +316,8 @@ function onTimeUp() {
 
 // --- the end ----------------------------------------------------------------------------------
 
-function finish(status, reason = "") {
+// `outcome`: the session's, from the API ({code, label, detail}), when the page has it.
+function finish(status, reason = "", outcome = null) {
   if (finished) return;
   finished = true;
   for (const timer of typingTimers.values()) window.clearTimeout(timer);
@@ -329,11 +332,14 @@ function finish(status, reason = "") {
   for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
   $("alerts").replaceChildren(); // the finished card says what matters now
 
+  const early = status === "cheating-detected" && outcome;
   const [title, text] =
     // With the server's `ended` message racing the submit's own answer, either may come first.
     timeUp && status === "submitted"
       ? ["Time is up", "Your answers were submitted automatically when the time ran out."]
-      : FINISHED_TEXT[status] || ["Exam ended", `This attempt is ${status}.`];
+      : early
+        ? [outcome.label, outcome.detail ? `Reason: ${outcome.detail}` : FINISHED_TEXT[status][1]]
+        : FINISHED_TEXT[status] || ["Exam ended", `This attempt is ${status}.`];
   $("finished-title").textContent = title;
   $("finished-text").textContent = reason ? `${text} Reason: ${reason}` : text;
   $("exam").dataset.state = "finished";
@@ -354,7 +360,7 @@ function finish(status, reason = "") {
 async function refreshStatus() {
   try {
     const data = await apiFetch(sessionUrl);
-    if (data.status !== "in-progress") finish(data.status);
+    if (data.status !== "in-progress") finish(data.status, "", data.outcome);
     return data;
   } catch (err) {
     console.warn("Could not read the session's status:", err);
@@ -393,7 +399,8 @@ function onStreamMessage(message) {
       showAlert("Your proctor gave you more time; the clock shows the new time left.", { title: "More time:" });
       break;
     case "terminated":
-      finish("cheating-detected", message.reason);
+      // The session says who ended it and why; the message's reason if it cannot be read.
+      refreshStatus().then(() => finish("cheating-detected", message.reason));
       break;
     case "ended":
       finish(message.status);
@@ -435,7 +442,7 @@ async function start() {
   const data = await load();
   if (!data) return;
   if (data.status !== "in-progress") {
-    finish(data.status);
+    finish(data.status, "", data.outcome);
     return;
   }
   questions = data.questions;

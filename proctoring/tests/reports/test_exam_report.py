@@ -42,6 +42,7 @@ DOCUMENTED_REPORT_COLUMNS = [
     "dismissed_alert_count",
     "open_alert_count",
     "high_severity_count",
+    "outcome",
 ]
 
 
@@ -222,7 +223,7 @@ def test_the_api_report_as_csv_has_the_documented_columns_and_a_row_per_session(
         "2",
     )
     assert (mine["final_score"], mine["max_score"], mine["duration_seconds"]) == ("7.50", "10.00", "2100")
-    assert (mine["status"], mine["event_count"]) == ("submitted", "4")
+    assert (mine["status"], mine["event_count"], mine["outcome"]) == ("submitted", "4", "Submitted")
     assert mine["attempt"] == str(sessions["reviewed"].attempt)
     assert (
         rows["risky@school.example"]["flagged"] == "yes"

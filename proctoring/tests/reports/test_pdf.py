@@ -61,7 +61,7 @@ def test_the_pdf_names_the_student_every_event_type_and_every_review_reason(clie
     text = text_of(pdf_of(client, teacher, reviewed.session))
     assert "student@school.example" in text
     assert "Physics midterm" in text
-    for event_type in ("tab-switch", "face-not-visible", "multiple-faces", "paste"):
+    for event_type in ("Tab switch", "Face not visible", "Multiple faces", "Paste"):  # as the pages name them
         assert event_type in text
     assert CONFIRM_REASON in text and DISMISS_REASON in text
     assert NOTE_TEXT in text  # the audit trail
@@ -76,7 +76,7 @@ def test_the_snapshot_is_embedded_as_a_picture_of_the_same_scene(client, teacher
     embedded = Image.open(io.BytesIO(images[0].data))
     original = Image.open(io.BytesIO(snapshot))
     assert embedded.width / embedded.height == pytest.approx(original.width / original.height, rel=0.02)
-    assert "multiple-faces · +20:00" in text_of(reader)  # its caption
+    assert "Multiple faces · +20:00" in text_of(reader)  # its caption
 
 
 def test_a_session_without_snapshots_has_no_pictures(client, teacher, exam, student):
@@ -108,8 +108,8 @@ def test_unreadable_snapshots_are_skipped_with_a_note(client, teacher, reviewed,
     with caplog.at_level(logging.WARNING, logger="proctoring.reports.pdf"):
         reader = pdf_of(client, teacher, session)
     text = text_of(reader)
-    assert f"The snapshot of event {not_a_picture.pk} (camera-blocked) could not be read." in text
-    assert f"The snapshot of event {gone.pk} (identity-mismatch) could not be read." in text
+    assert f"The snapshot of event {not_a_picture.pk} (Camera blocked) could not be read." in text
+    assert f"The snapshot of event {gone.pk} (Identity mismatch) could not be read." in text
     assert len([image for page in reader.pages for image in page.images]) == 1  # the readable one
     assert sum("unreadable" in record.message for record in caplog.records) == 2
 
@@ -151,7 +151,7 @@ def test_every_page_says_who_generated_it_and_its_number(client, proctor, exam, 
         assert f"Page {number} of {len(pages)}" in page
         assert "by" in page and "proctor@school.example" in page
     # The full log: every one of the 154 events has its row.
-    assert sum(page.count("window-blur") for page in pages) >= 150
+    assert sum(page.count("Window blur") for page in pages) >= 150
 
 
 def test_the_timeline_draws_each_event_where_and_as_long_as_it_happened(reviewed):

@@ -104,7 +104,7 @@ const panel = createActionsPanel({
       extendedMs += result.details.minutes * 60_000;
       state.deadline = new Date(Date.parse(state.deadline) + result.details.minutes * 60_000).toISOString();
     } else if (action === "terminate") {
-      sessionEnded("cheating-detected", config.statusLabels["cheating-detected"]);
+      sessionEnded("cheating-detected", config.outcomeLabels["ended-by-proctor"]);
     }
     scheduleRender(true);
   },
