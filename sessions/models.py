@@ -23,7 +23,9 @@ class ExamSession(models.Model):
         IN_PROGRESS = "in-progress", "In progress"
         SUBMITTED = "submitted", "Submitted"
         EXPIRED = "expired", "Expired (auto-submitted)"
-        CHEATING_DETECTED = "cheating-detected", "Terminated for cheating"
+        # The reference document's name on the wire; the label accuses no one: how it ended (by a
+        # proctor, automatically, confirmed by a reviewer) is sessions.outcomes' to say.
+        CHEATING_DETECTED = "cheating-detected", "Ended early"
         LOGGED_OUT = "logged-out", "Logged out"
 
     class Grading(models.TextChoices):

@@ -148,3 +148,13 @@ def test_other_endings_say_what_happened(client, world):
         exam_session_transition(session_id=session.pk, to=status)
         session.refresh_from_db()
         assert dashboard_outcome(client, session) == (code, words)
+
+
+def test_the_admins_session_list_accuses_no_one_of_an_exam_a_proctor_ended(client, world):
+    session = world.stu_in_physics
+    actions.session_terminate(actor=world.pat, session_id=session.pk, reason=REASON)
+    client.force_login(world.ada)
+    listing = client.get("/admin/exam_sessions/examsession/").content
+    assert str(session.pk).encode() in listing or world.stu.email.encode() in listing
+    assert b"Ended early" in listing
+    assert b"cheating" not in text(listing).lower().encode()
