@@ -29,7 +29,8 @@ from exams.selectors import (
     user_may_edit,
     user_may_edit_course,
 )
-from exams.settings_fields import EXAM_SETTINGS, RETENTION, SETTINGS, TIMING
+from exams.settings_fields import EXAM_SETTINGS, RETENTION, SETTINGS, TIMING, TUNING
+from exams.tuning import risk_weights_help
 from procto.errors import ApplicationError
 
 
@@ -127,8 +128,21 @@ def _settings_in(group: str) -> list[str]:
     return [setting.name for setting in EXAM_SETTINGS if setting.admin_group == group]
 
 
+class ExamForm(forms.ModelForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "risk_weights" in self.fields:
+            # The defaults are proctoring's, known only once the apps are ready.
+            self.fields["risk_weights"].help_text = risk_weights_help()
+
+    def clean_risk_weights(self) -> dict:
+        # An emptied box means the defaults ({}), not a JSON null.
+        return self.cleaned_data["risk_weights"] or {}
+
+
 @admin.register(models.Exam)
 class ExamAdmin(AuthorOnlyMixin, admin.ModelAdmin):
+    form = ExamForm
     list_display = [
         "title",
         "start_time",
@@ -161,6 +175,7 @@ class ExamAdmin(AuthorOnlyMixin, admin.ModelAdmin):
         ),
         (TIMING, {"fields": ["start_time", "end_time", "duration_minutes", *_settings_in(TIMING)]}),
         (SETTINGS, {"fields": _settings_in(SETTINGS)}),
+        (TUNING, {"fields": _settings_in(TUNING)}),
         (RETENTION, {"fields": _settings_in(RETENTION), "classes": ["collapse"]}),
         ("Proctors", {"fields": ["proctors"]}),
     ]

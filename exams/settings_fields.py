@@ -17,6 +17,7 @@ from typing import Any
 from django.db import models
 
 from exams.retention import MAX_RETENTION_DAYS, RETENTION_KINDS, RetentionKind
+from exams.tuning import Sensitivity, risk_weights_validate
 
 
 class SecurityLevel(models.TextChoices):
@@ -28,8 +29,9 @@ class SecurityLevel(models.TextChoices):
 # Admin fieldset titles that hold settings (exams/admin.py places the fieldsets).
 TIMING = "Timing"
 SETTINGS = "Settings"
+TUNING = "Alerts and risk"
 RETENTION = "Data retention"
-ADMIN_GROUPS = (TIMING, SETTINGS, RETENTION)
+ADMIN_GROUPS = (TIMING, SETTINGS, TUNING, RETENTION)
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,30 @@ EXAM_SETTINGS: tuple[ExamSetting, ...] = (
             "proctors decide.",
         ),
         SETTINGS,
+    ),
+    # How quickly conditions become alerts and what each weighs on the risk (exams/tuning.py,
+    # docs/TUNING.md).
+    ExamSetting(
+        "sensitivity",
+        lambda: models.CharField(
+            max_length=12,
+            choices=Sensitivity.choices,
+            default=Sensitivity.STANDARD,
+            help_text="How long what the camera and microphone show must last before it is an alert: "
+            "conservative waits twice as long as standard, strict half as long.",
+        ),
+        TUNING,
+    ),
+    ExamSetting(
+        "risk_weights",
+        lambda: models.JSONField(
+            default=dict,
+            blank=True,
+            validators=[risk_weights_validate],
+            help_text="What one alert of a condition adds to the risk score, for the conditions this "
+            'exam weighs differently: {"tab-switch": 0}. Empty: the defaults (docs/TUNING.md).',
+        ),
+        TUNING,
     ),
     # How long this exam's proctoring data is kept, per kind (docs/PRIVACY.md).
     *(_retention_override(kind) for kind in RETENTION_KINDS),

@@ -33,3 +33,9 @@ class ProctoringConfig(AppConfig):
                 export=personal_data_export_write,
             )
         )
+        # Which conditions an exam may weigh, and their default weights, are the registry's: the
+        # exam settings check an exam's risk weights against them through this hook.
+        from exams.tuning import risk_weight_defaults_set
+        from proctoring.risk import default_weights
+
+        risk_weight_defaults_set(default_weights)

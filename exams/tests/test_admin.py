@@ -59,6 +59,9 @@ def exam_fields(**overrides) -> dict:
         "allowed_attempts": "1",
         "security_level": "medium",
         "proctoring_enabled": "on",
+        # What the form shows for an exam with the default tuning, sent back as it was.
+        "sensitivity": "standard",
+        "risk_weights": "{}",
     }
     return fields | overrides
 

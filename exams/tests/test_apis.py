@@ -63,6 +63,9 @@ def test_a_teacher_creates_an_exam_in_the_reference_shape(api, teacher):
         "securityLevel": "high",
         "admissionRequired": False,
         "autoTerminate": False,
+        # The default tuning (exams.tuning): standard onsets, every condition its default weight.
+        "sensitivity": "standard",
+        "riskWeights": {},
         # Empty: the site's retention periods (exams.retention).
         "retentionFramesDays": None,
         "retentionAudioDays": None,

@@ -62,7 +62,7 @@ def test_every_setting_is_named_in_the_seed_and_set_on_the_demo_exam(settings, t
     for api_name in API_NAMES:
         assert f" {api_name}=" in line, api_name
     demo = Exam.objects.get(title=DEMO_EXAM_TITLE)
-    defaults = {s.name: Exam._meta.get_field(s.name).default for s in EXAM_SETTINGS}
+    defaults = {s.name: Exam._meta.get_field(s.name).get_default() for s in EXAM_SETTINGS}
     expected = defaults | exam_settings_from_api(DEMO_EXAM_SETTINGS)
     assert {name: getattr(demo, name) for name in expected} == expected
 
