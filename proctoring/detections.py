@@ -16,11 +16,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from proctoring import realtime
-from proctoring.conditions import onset_seconds
 from proctoring.hysteresis import Action, ConditionState, step
 from proctoring.models import ProctoringEvent
 from proctoring.policy import policy_for
 from proctoring.services import event_record, session_lock, session_risk_update
+from proctoring.tuning import exam_tuning
 
 logger = logging.getLogger(__name__)
 
@@ -64,13 +64,14 @@ def observations_apply(
         session = session_lock(session_id)
         if session is None or not session.is_in_progress:
             return []
-        policy, now = policy_for(session), observed_at.timestamp()
+        policy, tuning, now = policy_for(session), exam_tuning(session.exam), observed_at.timestamp()
         for condition, present in conditions.items():
             key = state_key(session.pk, condition)
             before = ConditionState.from_dict(cache.get(key))
             if before.last_seen is not None and now < before.last_seen:
                 continue
-            onset = onset_seconds(condition, session.exam.security_level)
+            # The exam's sensitivity scales the onset of its security level.
+            onset = tuning.onset(condition)
             state, action = step(before, present=present, now=now, onset=onset, release=policy["release"])
             if action is Action.OPEN:
                 event = _open(session, condition, state, source, seq, details, snapshot, confidence)

@@ -18,6 +18,7 @@ from procto.encrypted_files import read_encrypted
 from procto.errors import NotFoundError
 from proctoring import selectors
 from proctoring.services import departures_settle_lazily
+from proctoring.tuning import risk_formula
 from sessions.outcomes import outcome_of
 from sessions.services import exam_sessions_expire_overdue_lazily
 
@@ -43,6 +44,7 @@ def session_detail(request: HttpRequest, session_id) -> HttpResponse:
         "outcome": outcome_of(session),
         "bootstrap": bootstrap,
         "urls": bootstrap["urls"],
+        "risk_formula": risk_formula(session.exam),
         **data,
     }
     return render(request, "proctoring/session_detail.html", context)

@@ -34,6 +34,7 @@ from proctoring.models import ProctoringEvent
 from proctoring.policy import policy_for
 from proctoring.realtime import broadcast_alert
 from proctoring.risk import EventWeighting, risk_score
+from proctoring.tuning import exam_tuning
 from sessions.errors import IllegalTransition, SessionClosed
 from sessions.models import ExamSession
 from sessions.realtime import broadcast_session, student_notify
@@ -287,8 +288,10 @@ def session_risk_update(*, session: ExamSession, cause: str | None = None) -> Ex
         .exclude(type__in=risk_excluded_types())
         .values_list("type", "severity", "occurred_at", "ended_at", "review_status")
     )
+    # The exam's weights, where it sets its own (proctoring.tuning).
+    tuning = exam_tuning(session.exam)
     weighted = [
-        (type, EventWeighting(severity, (ended - occurred).total_seconds() if ended else 0.0, review))
+        (type, tuning.weighting(type, severity, (ended - occurred).total_seconds() if ended else 0.0, review))
         for type, severity, occurred, ended, review in rows
     ]
     risk = risk_score(weighting for _, weighting in weighted)
@@ -353,3 +356,18 @@ def _terminate_automatically(session: ExamSession, risk: float, threshold: int, 
     except IllegalTransition:  # submitted or ended by a proctor in the meantime
         return
     logger.warning("session %s: ended automatically (risk %.0f >= %s)", session.pk, risk, threshold)
+
+
+def exam_sessions_risk_update(*, exam_id: int) -> int:
+    """Recompute the risk of every session of an exam, each under its own row lock and in its own
+    transaction: after its weights changed, so that each stored score is the one the review page's
+    formula gives. A session in progress reacts as to any new score (warning, automatic ending
+    where the exam allows it). Returns how many sessions were rescored."""
+    count = 0
+    for session_id in ExamSession.objects.filter(exam_id=exam_id).values_list("pk", flat=True).iterator():
+        with transaction.atomic():
+            session = session_lock(session_id)
+            if session is not None:
+                session_risk_update(session=session)
+                count += 1
+    return count
