@@ -6,6 +6,7 @@ pictures without a face, and real surgical masks, all cut from photos that packa
 (data/faces/MANIFEST.json names each source and licence; bench/build_face_photos.py made the
 crops). Every frame is composed the way a webcam would show it:
 
+- someone beside the student or looking over their shoulder (the plain cases);
 - a neighbour whose face the frame's edge cuts, with both eyes still inside;
 - a printed photo of someone on the wall behind the student (a proctor wants it flagged);
 - a second person, or the student, whose lower face is covered by a mask or a hand;
@@ -299,6 +300,7 @@ def place(
 ) -> Layer:
     """The person scaled so their face spans `face_width` of the frame, face centred at `centre`
     (fractions of the frame; either may put part of the face outside it)."""
+    p = _now(p)
     rows, columns = p.rgb.shape[:2]
     top, left, bottom, right = p.face
     scale = face_width * width / ((right - left) * columns)
@@ -346,6 +348,7 @@ def hang(
 ) -> np.ndarray:
     """The picture on the wall behind: its left edge at `left`, `width` of the frame wide, its
     far side `turn` shorter (seen at an angle), lit as the wall around it is lit."""
+    background, picture = _now(background), _now(picture)
     rows, columns = background.shape[:2]
     h, w = picture.shape[:2]
     x0, y0 = left * columns, top * rows
@@ -375,8 +378,8 @@ def compose(
 
     `window`: (left, top, right, bottom) of the frame where a backlit scene's window is.
     """
-    background = to_linear(background)
-    people = [(to_linear(layer.rgb), layer.alpha[..., None]) for layer in layers]
+    background = to_linear(_now(background))
+    people = [(to_linear(layer.rgb), layer.alpha[..., None]) for layer in map(_now, layers)]
     if lighting == "backlit":
         rows, columns = background.shape[:2]
         left, top, right, bottom = window or (0.0, 0.0, 1.0, 0.55)
@@ -411,13 +414,29 @@ def room(picture: np.ndarray, width: int = WIDTH, height: int = HEIGHT) -> np.nd
 # --- the scenes -------------------------------------------------------------------------------
 
 
-def scenes(split: str) -> list[Scene]:
-    """Every labelled frame of one split, in every lighting."""
+def scenes(split: str, lightings: tuple[str, ...] = LIGHTINGS, kinds: set[str] | None = None) -> list[Scene]:
+    """Every labelled frame of one split in these lightings (of these kinds, if given)."""
     out: list[Scene] = []
-    for lighting in LIGHTINGS:
-        for name, rgb, count, kind, tones in _compositions(split, lighting):
-            out.append(Scene(f"{name}, {lighting}", rgb, count, kind, lighting, split, tones))
+    for lighting in lightings:
+        for name, build, count, kind, tones in _compositions(split, lighting):
+            if kinds is None or kind in kinds:
+                out.append(Scene(f"{name}, {lighting}", build(), count, kind, lighting, split, tones))
     return out
+
+
+def scene(split: str, name: str) -> Scene:
+    """One scene by its full name ("... , normal"), composing only that one."""
+    for lighting in LIGHTINGS:
+        for base, build, count, kind, tones in _compositions(split, lighting):
+            if f"{base}, {lighting}" == name:
+                return Scene(name, build(), count, kind, lighting, split, tones)
+    raise KeyError(name)
+
+
+def _now(value):
+    # The compositions below are built lazily (functools.partial) so that one scene can be
+    # composed without the others.
+    return value() if callable(value) else value
 
 
 def _compositions(split: str, lighting: str):
@@ -428,19 +447,25 @@ def _compositions(split: str, lighting: str):
     masks = ("mask-blue", "mask-white", "mask-black", "mask-green")
     for i, student in enumerate(crowd):
         other = crowd[(i + 1 + i % 3) % len(crowd)]
-        backdrop = room(rooms[i % len(rooms)])
+        backdrop = functools.partial(room, rooms[i % len(rooms)])
         seed = i
-        me = place(student, 0.3, (0.5, 0.45))
+        me = functools.partial(place, student, 0.3, (0.5, 0.45))
         tones = (student.skin_tone,)
 
         # A neighbour cut by the frame's edge, both eyes inside.
         side = 1 if i % 2 else -1
         width = 0.24 + 0.02 * (i % 3)
-        edge_me = place(student, 0.28, (0.5 - 0.1 * side, 0.45))
+        edge_me = functools.partial(place, student, 0.28, (0.5 - 0.1 * side, 0.45))
         x = _cut_at_edge(other, width, side, cut=0.15 + 0.05 * (i % 2))
         yield (
             f"{student.name} + {other.name} cut by the {'right' if side > 0 else 'left'} edge",
-            compose(backdrop, [place(other, width, (x, 0.4 + 0.03 * (i % 3))), edge_me], lighting, seed),
+            functools.partial(
+                compose,
+                backdrop,
+                [functools.partial(place, other, width, (x, 0.4 + 0.03 * (i % 3))), edge_me],
+                lighting,
+                seed,
+            ),
             2,
             "edge-cut neighbour",
             (*tones, other.skin_tone),
@@ -458,24 +483,67 @@ def _compositions(split: str, lighting: str):
         print_width = face_width / face_share * 1.2
         side = -1 if i % 2 else 1
         left = 0.03 if side < 0 else 0.97 - print_width
-        wall = hang(backdrop, printed(photo), left, 0.04 + 0.03 * (i % 2), print_width, turn=0.1 * (i % 3))
-        behind_me = place(student, 0.28, (0.5 - 0.12 * side, 0.55))
+        wall = functools.partial(
+            hang,
+            backdrop,
+            functools.partial(printed, photo),
+            left,
+            0.04 + 0.03 * (i % 2),
+            print_width,
+            0.1 * (i % 3),
+        )
+        behind_me = functools.partial(place, student, 0.28, (0.5 - 0.12 * side, 0.55))
         window = (0.35, 0.0, 0.65, 0.5)
         yield (
             f"{student.name} under a print of {name}",
-            compose(wall, [behind_me], lighting, seed, window),
+            functools.partial(compose, wall, [behind_me], lighting, seed, window),
             2,
             "printed face behind",
             (*tones, tone),
         )
 
+        # The plain cases around them: someone beside, someone over the shoulder.
+        yield (
+            f"{student.name} + {other.name} beside",
+            functools.partial(
+                compose,
+                backdrop,
+                [
+                    functools.partial(place, other, 0.24, (0.78, 0.42)),
+                    functools.partial(place, student, 0.28, (0.35, 0.48)),
+                ],
+                lighting,
+                seed,
+            ),
+            2,
+            "second face beside",
+            (*tones, other.skin_tone),
+        )
+        yield (
+            f"{student.name} + {other.name} over the shoulder",
+            functools.partial(
+                compose,
+                backdrop,
+                [functools.partial(place, other, 0.15, (0.2 if side > 0 else 0.8, 0.25)), me],
+                lighting,
+                seed,
+            ),
+            2,
+            "second face over the shoulder",
+            (*tones, other.skin_tone),
+        )
+
         # A second person with the lower face covered: a mask, then a hand.
-        covered = masked(other, masks[i % 4])
+        covered = functools.partial(masked, other, masks[i % 4])
         yield (
             f"{student.name} + {other.name} masked beside",
-            compose(
+            functools.partial(
+                compose,
                 backdrop,
-                [place(covered, 0.24, (0.8, 0.42)), place(student, 0.28, (0.35, 0.48))],
+                [
+                    functools.partial(place, covered, 0.24, (0.8, 0.42)),
+                    functools.partial(place, student, 0.28, (0.35, 0.48)),
+                ],
                 lighting,
                 seed,
             ),
@@ -485,9 +553,13 @@ def _compositions(split: str, lighting: str):
         )
         yield (
             f"{student.name} + {other.name} with a hand over the mouth, behind",
-            compose(
+            functools.partial(
+                compose,
                 backdrop,
-                [place(hand_over(other), 0.2, (0.2, 0.3)), place(student, 0.3, (0.6, 0.5))],
+                [
+                    functools.partial(place, functools.partial(hand_over, other), 0.2, (0.2, 0.3)),
+                    functools.partial(place, student, 0.3, (0.6, 0.5)),
+                ],
                 lighting,
                 seed,
             ),
@@ -497,11 +569,14 @@ def _compositions(split: str, lighting: str):
         )
         yield (
             f"{student.name} masked + {other.name} beside",
-            compose(
+            functools.partial(
+                compose,
                 backdrop,
                 [
-                    place(other, 0.24, (0.22, 0.42)),
-                    place(masked(student, masks[(i + 1) % 4]), 0.28, (0.65, 0.48)),
+                    functools.partial(place, other, 0.24, (0.22, 0.42)),
+                    functools.partial(
+                        place, functools.partial(masked, student, masks[(i + 1) % 4]), 0.28, (0.65, 0.48)
+                    ),
                 ],
                 lighting,
                 seed,
@@ -512,19 +587,42 @@ def _compositions(split: str, lighting: str):
         )
 
         # Alone: nobody else, also masked, also under a picture without a face.
-        yield (f"{student.name} alone", compose(backdrop, [me], lighting, seed), 1, "alone", tones)
+        yield (
+            f"{student.name} alone",
+            functools.partial(compose, backdrop, [me], lighting, seed),
+            1,
+            "alone",
+            tones,
+        )
         yield (
             f"{student.name} alone, masked",
-            compose(backdrop, [place(masked(student, masks[(i + 2) % 4]), 0.3, (0.5, 0.45))], lighting, seed),
+            functools.partial(
+                compose,
+                backdrop,
+                [
+                    functools.partial(
+                        place, functools.partial(masked, student, masks[(i + 2) % 4]), 0.3, (0.5, 0.45)
+                    )
+                ],
+                lighting,
+                seed,
+            ),
             1,
             "alone, masked",
             tones,
         )
         poster = posters[i % len(posters)]
-        wall = hang(backdrop, printed(poster), 0.62, 0.05, 0.33, turn=0.1)
+        wall = functools.partial(hang, backdrop, functools.partial(printed, poster), 0.62, 0.05, 0.33, 0.1)
         yield (
             f"{student.name} alone under a poster without a face",
-            compose(wall, [place(student, 0.28, (0.35, 0.55))], lighting, seed, (0.0, 0.0, 0.3, 0.5)),
+            functools.partial(
+                compose,
+                wall,
+                [functools.partial(place, student, 0.28, (0.35, 0.55))],
+                lighting,
+                seed,
+                (0.0, 0.0, 0.3, 0.5),
+            ),
             1,
             "alone, poster without a face",
             tones,
@@ -532,12 +630,20 @@ def _compositions(split: str, lighting: str):
 
     # Nobody: rooms, clutter and walls with a poster.
     for j, (name, picture) in enumerate({**pictures("room", split), **pictures("clutter", split)}.items()):
-        yield (f"empty: {name}", compose(room(picture), [], lighting, j), 0, "empty room or clutter", ())
+        yield (
+            f"empty: {name}",
+            functools.partial(compose, functools.partial(room, picture), [], lighting, j),
+            0,
+            "empty room or clutter",
+            (),
+        )
         poster = posters[j % len(posters)]
-        wall = hang(room(picture), printed(poster), 0.3, 0.08, 0.4, turn=0.1)
+        wall = functools.partial(
+            hang, functools.partial(room, picture), functools.partial(printed, poster), 0.3, 0.08, 0.4, 0.1
+        )
         yield (
             f"empty: {name} with a poster",
-            compose(wall, [], lighting, j, (0.0, 0.0, 0.25, 0.6)),
+            functools.partial(compose, wall, [], lighting, j, (0.0, 0.0, 0.25, 0.6)),
             0,
             "empty room, poster without a face",
             (),
