@@ -105,8 +105,13 @@ http {{
 """
 
 
-def production_env(*, database_url: str, redis_url: str, https_port: int, work: Path) -> dict[str, str]:
-    """DJANGO_DEBUG=0 with keys made for this run, as the compose file's environment."""
+def production_env(
+    *, database_url: str, redis_url: str, https_port: int, work: Path, overrides: dict[str, str] | None = None
+) -> dict[str, str]:
+    """DJANGO_DEBUG=0 with keys made for this run, as the compose file's environment.
+
+    `overrides` win: a drill that writes to the database itself passes the keys it uses.
+    """
     return child_env(
         DJANGO_DEBUG="0",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
@@ -121,7 +126,9 @@ def production_env(*, database_url: str, redis_url: str, https_port: int, work: 
         PROCTO_LOCAL_DIR=str(work / "local"),
         AWS_STORAGE_BUCKET_NAME=None,
         LOG_LEVEL=os.environ.get("LOG_LEVEL", "INFO"),
-    )
+        # As the Dockerfile: a node killed with -9 loses no log line it had written.
+        PYTHONUNBUFFERED="1",
+    ) | (overrides or {})
 
 
 def wait_for_port(port: int, *, process: subprocess.Popen, timeout: float = 30.0) -> None:
@@ -177,15 +184,26 @@ class Cluster:
 
 @contextlib.contextmanager
 def cluster_running(
-    work: Path, *, database_url: str, redis_url: str, migrate: bool = True, workers: bool = True
+    work: Path,
+    *,
+    database_url: str,
+    redis_url: str,
+    migrate: bool = True,
+    workers: bool = True,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Cluster]:
-    """nginx (TLS) -> 2 daphne -> Redis -> 2 Celery workers, on PostgreSQL; yields the handles."""
+    """nginx (TLS) -> 2 daphne -> Redis -> 2 Celery workers, on PostgreSQL; yields the handles.
+
+    `env`: variables set for every node on top of the production ones (production_env).
+    """
     if not Path(NGINX).exists():
         raise RuntimeError("nginx is not installed: run scripts/ensure-test-tools.sh")
     work.mkdir(parents=True, exist_ok=True)
     https_port, http_port = free_port(), free_port()
     web_ports = [free_port() for _ in compose_web_services()]
-    env = production_env(database_url=database_url, redis_url=redis_url, https_port=https_port, work=work)
+    env = production_env(
+        database_url=database_url, redis_url=redis_url, https_port=https_port, work=work, overrides=env
+    )
     manage = [PYTHON, "manage.py"]
     steps = [["collectstatic", "--noinput", "-v", "0"]] + (
         [["migrate", "--noinput", "-v", "0"]] if migrate else []
