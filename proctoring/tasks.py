@@ -79,9 +79,13 @@ def critical_alert_notify(event_id: int) -> int:
 
 # Runs far longer than an analysis task: it deletes files one by one, on S3 one request each. The
 # service stops by itself after its own budget (proctoring.retention.TIME_BUDGET_SECONDS).
+# Acknowledged on receipt, not after: acked late, a run longer than the broker's visibility
+# timeout (120 s) was handed to another worker while still running, again every 120 s. A run lost
+# with its worker costs nothing: the next hour's run finds what is still due.
 @shared_task(
     name="proctoring.tasks.media_retention_apply",
     ignore_result=True,
+    acks_late=False,
     soft_time_limit=900,
     time_limit=960,
 )

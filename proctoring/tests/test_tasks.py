@@ -43,3 +43,18 @@ def test_media_queued_under_the_old_task_names_is_still_analysed(legacy, queue):
     name = f"proctoring.tasks.{legacy}"
     assert app.tasks[name].run is tasks.LEGACY_NAMES[name].run
     assert app.amqp.router.route({}, name)["queue"].name == queue
+
+
+def test_no_task_acknowledged_late_may_run_past_the_brokers_visibility_timeout(settings):
+    # With acks_late on Redis, a task still running when its visibility timeout passes is handed
+    # to another worker as if its own had died: the retention job (minutes of S3 deletes) ran again
+    # every 120 s, each copy holding a solo worker that also analyses the students' frames.
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    ours = [task for name, task in app.tasks.items() if not name.startswith("celery.")]
+    assert tasks.media_retention_apply in ours
+    too_long = {
+        task.name: task.time_limit or app.conf.task_time_limit
+        for task in ours
+        if task.acks_late and (task.time_limit or app.conf.task_time_limit) >= visibility
+    }
+    assert too_long == {}
