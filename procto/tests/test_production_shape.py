@@ -6,15 +6,18 @@ from __future__ import annotations
 import re
 import subprocess
 
+import pytest
+
 from procto.tests.cluster import (
     NGINX_CONF,
     compose_services,
     compose_web_services,
     daphne_argv,
     nginx_conf,
+    wait_for_port,
     worker_argv,
 )
-from procto.tests.live_servers import PYTHON, REPO_ROOT, child_env
+from procto.tests.live_servers import PYTHON, REPO_ROOT, child_env, free_port, running
 
 PRODUCTION_VARIABLES = {
     # What README.md's production section and docker-compose.yml set; nothing else.
@@ -77,10 +80,38 @@ def test_the_cluster_runs_what_the_shipped_files_say(tmp_path):
     rendered = nginx_conf(
         http_port=1080, https_port=1443, upstreams=[9001, 9002], certs=tmp_path, prefix=tmp_path
     )
-    assert "server 127.0.0.1:9001 max_fails=1 fail_timeout=5s;" in rendered
-    assert "server 127.0.0.1:9002 max_fails=1 fail_timeout=5s;" in rendered
+    assert "server 127.0.0.1:9001 max_fails=3 fail_timeout=5s;" in rendered
+    assert "server 127.0.0.1:9002 max_fails=3 fail_timeout=5s;" in rendered
     assert "least_conn;" in rendered and "listen 127.0.0.1:1443 ssl;" in rendered
     # Only addresses and paths changed: every location block of the shipped file is there.
     for line in NGINX_CONF.read_text().splitlines():
         if "proxy_" in line or "location" in line:
             assert line in rendered
+
+
+@pytest.mark.slow
+def test_a_web_nodes_healthcheck_passes_with_the_documented_allowed_hosts(tmp_path):
+    # web-2 and nginx start only once web-1's healthcheck passes. It asks from inside the
+    # container, at 127.0.0.1, which Django refuses (400) unless ALLOWED_HOSTS names it; with
+    # ALLOWED_HOSTS set to the site's name, as README says, the stack never came up.
+    test = compose_services()["web-1"]["healthcheck"]["test"]
+    assert test[:3] == ["CMD", "python", "-c"] and "127.0.0.1:8000" in test[3]
+    assert compose_services()["web-2"]["depends_on"]["web-1"] == {"condition": "service_healthy"}
+    port = free_port()
+    env = child_env(
+        **PRODUCTION_VARIABLES,
+        PROCTO_LOCAL_DIR=str(tmp_path),
+        STATIC_ROOT=str(tmp_path / "static"),
+        DATABASE_URL=None,
+        REDIS_URL=None,
+    )
+    with running(daphne_argv(port), env=env, log=tmp_path / "daphne.log") as daphne:
+        wait_for_port(port, process=daphne, timeout=60)
+        check = subprocess.run(
+            [PYTHON, "-c", test[3].replace("127.0.0.1:8000", f"127.0.0.1:{port}")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert check.returncode == 0, check.stderr[-2000:]
