@@ -138,7 +138,11 @@ def user_may_edit(user: User, exam: Exam) -> bool:
         return True
     if not user_can(user, Can.AUTHOR_EXAMS):
         return False
-    return exam.course.teachers.filter(pk=user.pk).exists()
+    if exam.pk is not None:
+        # The stored exam decides, not the instance: the admin asks again about an instance its
+        # form has just changed (or emptied) while showing that form's errors.
+        return Exam.objects.filter(pk=exam.pk, course__teachers=user).exists()
+    return exam.course_id is not None and exam.course.teachers.filter(pk=user.pk).exists()
 
 
 def exam_has_attempts(exam: Exam) -> bool:

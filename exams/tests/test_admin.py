@@ -224,3 +224,15 @@ def exam_with_questions(teacher):
     )
     Question.objects.create(exam=exam, type="Paragraph", text="Why do stars twinkle?", order=2)
     return exam
+
+
+def test_a_change_form_with_errors_and_no_course_is_shown_again_not_a_500(client, teacher):
+    exam = ExamFactory(created_by=teacher, title="Astronomy")
+    client.force_login(teacher)
+    url = f"/admin/exams/exam/{exam.pk}/change/"
+    page = client.get(url).content
+    response = client.post(url, management_data(page) | exam_fields(course="", allowed_attempts="0"))
+    assert response.status_code == 200
+    assert "attempts" in str(response.context["adminform"].form.errors)
+    exam.refresh_from_db()
+    assert exam.course_id is not None  # nothing saved
