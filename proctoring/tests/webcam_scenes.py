@@ -59,6 +59,7 @@ class Scene:
     lighting: str
     split: str
     skin_tones: tuple[str, ...]  # of the people whose faces are in it, the student first
+    source: str = ""  # the package the student (or the empty room) comes from
 
 
 @functools.cache
@@ -420,7 +421,10 @@ def scenes(split: str, lightings: tuple[str, ...] = LIGHTINGS, kinds: set[str] |
     for lighting in lightings:
         for name, build, count, kind, tones in _compositions(split, lighting):
             if kinds is None or kind in kinds:
-                out.append(Scene(f"{name}, {lighting}", build(), count, kind, lighting, split, tones))
+                scene = Scene(
+                    f"{name}, {lighting}", build(), count, kind, lighting, split, tones, _source(name)
+                )
+                out.append(scene)
     return out
 
 
@@ -429,8 +433,14 @@ def scene(split: str, name: str) -> Scene:
     for lighting in LIGHTINGS:
         for base, build, count, kind, tones in _compositions(split, lighting):
             if f"{base}, {lighting}" == name:
-                return Scene(name, build(), count, kind, lighting, split, tones)
+                return Scene(name, build(), count, kind, lighting, split, tones, _source(base))
     raise KeyError(name)
+
+
+def _source(name: str) -> str:
+    if name.startswith("empty: "):
+        return manifest()["pictures"][name.removeprefix("empty: ").removesuffix(" with a poster")]["source"]
+    return manifest()["people"][name.split(" ")[0]]["source"]
 
 
 def _now(value):
