@@ -8,8 +8,12 @@ tuned on; test: held out by source package and identity), lighting and source pa
 `--baseline REV` also runs proctoring/detectors/faces.py as it was at REV on the real-people
 scenes, in the same process and interleaved frame by frame, for before/after figures and CPU.
 
+The audio events are scored per set of eval_audio.py: "synthetic" (espeak-ng and sox), "dev"
+(real voices the thresholds were tuned on) and "test" (real voices held out).
+
 Targets: recall and precision >= 0.95 for face-not-visible, multiple-faces and speech-detected;
-identity-mismatch with no false match between the two people.
+multiple-voices precision and recall >= 0.9 on the real sets; identity-mismatch with no false
+match between the two people.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from bench.scoring import confusion_scores
 from proctoring.detectors import identity
 
 TARGETED = {"face-not-visible", "multiple-faces", "speech-detected"}
+AUDIO_EVENTS = ("speech-detected", "multiple-voices", "background-noise", "tonal")
 
 
 def identity_results() -> dict[str, float | int]:
@@ -61,21 +66,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", help="git revision of the face detector to compare with")
     args = parser.parse_args()
-    audio = eval_audio.evaluate()
-    # The workers raise mic-activity for music or a tonal sound that is not speech (a level
-    # above silence alone would fire on every breath and keystroke), which is the tonal row.
-    audio.pop("mic-activity", None)
-    audio["mic-activity"] = audio.pop("tonal")
+    audio = {}
+    for split, events in eval_audio.evaluate_sets().items():
+        for event in AUDIO_EVENTS:
+            # The workers raise mic-activity for music or a tonal sound that is not speech (a
+            # level above silence alone would fire on every breath and keystroke): the tonal row.
+            name = "mic-activity" if event == "tonal" else event
+            audio[f"{name} [{split}]"] = events[event]
     results = eval_faces.evaluate() | audio | {"identity-mismatch": identity_results()}
-    print(f"{'event':22} {'tp':>4} {'fp':>4} {'fn':>4} {'tn':>4} {'precision':>10} {'recall':>7}  target")
+    print(f"{'event':32} {'tp':>4} {'fp':>4} {'fn':>4} {'tn':>4} {'precision':>10} {'recall':>7}  target")
     for event, r in results.items():
         target = ""
-        if event in TARGETED:
+        kind = event.split(" [")[0]
+        if kind in TARGETED:
             target = "met" if r["precision"] >= 0.95 and r["recall"] >= 0.95 else "MISSED"
+        elif kind == "multiple-voices" and "synthetic" not in event:
+            target = "met" if r["precision"] >= 0.9 and r["recall"] >= 0.9 else "MISSED"
         elif event == "identity-mismatch":
             target = "met" if r["false_matches"] == 0 else "MISSED"
         print(
-            f"{event:22} {r['tp']:>4} {r['fp']:>4} {r['fn']:>4} {r['tn']:>4} "
+            f"{event:32} {r['tp']:>4} {r['fp']:>4} {r['fn']:>4} {r['tn']:>4} "
             f"{r['precision']:>10.3f} {r['recall']:>7.3f}  {target}"
         )
     detectors = {"current": eval_webcam_scenes.current}
