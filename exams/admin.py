@@ -29,7 +29,7 @@ from exams.selectors import (
     user_may_edit,
     user_may_edit_course,
 )
-from exams.settings_fields import EXAM_SETTINGS, RETENTION, SETTINGS, TIMING, TUNING
+from exams.settings_fields import EXAM_SETTINGS, RETENTION, SCREEN, SETTINGS, TIMING, TUNING
 from exams.tuning import risk_weights_help
 from procto.errors import ApplicationError
 
@@ -176,6 +176,7 @@ class ExamAdmin(AuthorOnlyMixin, admin.ModelAdmin):
         (TIMING, {"fields": ["start_time", "end_time", "duration_minutes", *_settings_in(TIMING)]}),
         (SETTINGS, {"fields": _settings_in(SETTINGS)}),
         (TUNING, {"fields": _settings_in(TUNING)}),
+        (SCREEN, {"fields": _settings_in(SCREEN)}),
         (RETENTION, {"fields": _settings_in(RETENTION), "classes": ["collapse"]}),
         ("Proctors", {"fields": ["proctors"]}),
     ]

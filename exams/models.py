@@ -147,6 +147,21 @@ class Exam(ExamSettings):
     def is_open(self) -> bool:
         return self.start_time <= timezone.now() < self.end_time
 
+    @property
+    def captures_screen(self) -> bool:
+        """Whether its students share their entire screen (screen capture needs proctoring on)."""
+        return self.proctoring_enabled and self.screen_capture
+
+    @property
+    def screen_share_enforced(self) -> bool:
+        """Whether the exam is hidden while the screen is not shared: at high security only, as
+        its `screen_share_lapse` says (below high, a refusal is an alert and nothing more)."""
+        return (
+            self.captures_screen
+            and self.security_level == SecurityLevel.HIGH
+            and self.screen_share_lapse != "alert"
+        )
+
 
 class Question(models.Model):
     # Values are the reference API's type names, so API clients see them unchanged.

@@ -40,6 +40,11 @@ RETENTION_KINDS: tuple[RetentionKind, ...] = (
         "the pictures saved with alerts, and the count of faces seen during the exam",
     ),
     RetentionKind(
+        "screenshots",
+        "Screenshots",
+        "the pictures of your screen taken during the exam, when the exam captures your screen",
+    ),
+    RetentionKind(
         "audio",
         "Microphone levels",
         "how loud your microphone was, second by second (the sound itself is never stored)",

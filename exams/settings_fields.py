@@ -26,12 +26,22 @@ class SecurityLevel(models.TextChoices):
     HIGH = "high", "High"
 
 
+class ScreenShareLapse(models.TextChoices):
+    """What a high-security exam does while the student's entire screen is not shared (refused at
+    the start, or stopped): docs/PROTOCOL.md, "Screen capture"."""
+
+    ALERT = "alert", "Carry on: the proctors are alerted"
+    BLOCK = "block", "Hide the exam until the screen is shared (the clock runs)"
+    PAUSE = "pause", "Hide the exam until the screen is shared, and give that time back"
+
+
 # Admin fieldset titles that hold settings (exams/admin.py places the fieldsets).
 TIMING = "Timing"
 SETTINGS = "Settings"
 TUNING = "Alerts and risk"
+SCREEN = "Screen capture"
 RETENTION = "Data retention"
-ADMIN_GROUPS = (TIMING, SETTINGS, TUNING, RETENTION)
+ADMIN_GROUPS = (TIMING, SETTINGS, TUNING, SCREEN, RETENTION)
 
 
 @dataclass(frozen=True)
@@ -131,6 +141,42 @@ EXAM_SETTINGS: tuple[ExamSetting, ...] = (
             'exam weighs differently: {"tab-switch": 0}. Empty: the defaults (docs/TUNING.md).',
         ),
         TUNING,
+    ),
+    # The student's entire screen, shared at the start: screenshots every few seconds and at each
+    # high-severity alert (docs/PROTOCOL.md, "Screen capture"; stated on the privacy notice).
+    ExamSetting(
+        "screen_capture",
+        lambda: models.BooleanField(
+            "capture the student's screen",
+            default=False,
+            help_text="The student shares their entire screen when the exam starts; a screenshot is "
+            "kept every few seconds and at each high-severity alert. The privacy notice says so. "
+            "Only with proctoring on.",
+        ),
+        SCREEN,
+    ),
+    ExamSetting(
+        "screenshot_interval_seconds",
+        lambda: models.PositiveSmallIntegerField(
+            "seconds between screenshots",
+            default=30,
+            help_text="10 to 600. At 30 s a student-hour is about 120 screenshots, a few MB "
+            "(docs/BENCHMARKS.md).",
+        ),
+        SCREEN,
+        api_limits={"min_value": 10, "max_value": 600},
+    ),
+    ExamSetting(
+        "screen_share_lapse",
+        lambda: models.CharField(
+            "without the screen shared",
+            max_length=8,
+            choices=ScreenShareLapse.choices,
+            default=ScreenShareLapse.BLOCK,
+            help_text="At high security, what refusing or stopping the share does. Below high "
+            "security the exam carries on and the proctors are alerted.",
+        ),
+        SCREEN,
     ),
     # How long this exam's proctoring data is kept, per kind (docs/PRIVACY.md).
     *(_retention_override(kind) for kind in RETENTION_KINDS),

@@ -354,6 +354,7 @@ PROCTORING_POLICY = {
 # is open; the consent page states these periods.
 DATA_RETENTION_DAYS = {
     "frames": env.int("RETENTION_FRAMES_DAYS", default=30),
+    "screenshots": env.int("RETENTION_SCREENSHOTS_DAYS", default=30),
     "audio": env.int("RETENTION_AUDIO_DAYS", default=30),
     "room_scans": env.int("RETENTION_ROOM_SCANS_DAYS", default=30),
     "identity": env.int("RETENTION_IDENTITY_DAYS", default=30),

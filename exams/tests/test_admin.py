@@ -62,6 +62,8 @@ def exam_fields(**overrides) -> dict:
         # What the form shows for an exam with the default tuning, sent back as it was.
         "sensitivity": "standard",
         "risk_weights": "{}",
+        "screenshot_interval_seconds": "30",
+        "screen_share_lapse": "block",
     }
     return fields | overrides
 

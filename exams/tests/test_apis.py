@@ -66,8 +66,13 @@ def test_a_teacher_creates_an_exam_in_the_reference_shape(api, teacher):
         # The default tuning (exams.tuning): standard onsets, every condition its default weight.
         "sensitivity": "standard",
         "riskWeights": {},
+        # Screen capture is opt-in (docs/PROTOCOL.md, "Screen capture").
+        "screenCapture": False,
+        "screenshotIntervalSeconds": 30,
+        "screenShareLapse": "block",
         # Empty: the site's retention periods (exams.retention).
         "retentionFramesDays": None,
+        "retentionScreenshotsDays": None,
         "retentionAudioDays": None,
         "retentionRoomScansDays": None,
         "retentionIdentityDays": None,

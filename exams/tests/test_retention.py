@@ -23,7 +23,14 @@ def test_an_exam_without_its_own_period_has_the_sites(settings):
     settings.DATA_RETENTION_DAYS = dict.fromkeys(RETENTION_KEYS, 30) | {"answers": 365}
     exam = ExamFactory(retention_frames_days=7)
     periods = {period.kind.key: period.days for period in retention_periods(exam)}
-    assert periods == {"frames": 7, "audio": 30, "room_scans": 30, "identity": 30, "answers": 365}
+    assert periods == {
+        "frames": 7,
+        "screenshots": 30,
+        "audio": 30,
+        "room_scans": 30,
+        "identity": 30,
+        "answers": 365,
+    }
     assert retention_days(exam, "frames") == 7
     settings.DATA_RETENTION_DAYS = dict.fromkeys(RETENTION_KEYS, 3)
     assert retention_days(exam, "audio") == 3
@@ -46,6 +53,7 @@ def test_a_teacher_sets_an_exams_periods_through_the_api(api, teacher):
         kind.key: returned[f"retention{kind.key.title().replace('_', '')}Days"] for kind in RETENTION_KINDS
     } == {
         "frames": 0,
+        "screenshots": None,
         "audio": None,
         "room_scans": None,
         "identity": None,
