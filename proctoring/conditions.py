@@ -81,6 +81,7 @@ class Condition:
 STAY_IN_VIEW = "Please stay in view of your camera for the whole exam."
 ALONE = "Only you may be in the room during the exam."
 STAY_ON_PAGE = "Stay on the exam page: other tabs and windows are not allowed."
+SHARE_SCREEN = "This exam records your screen: share your entire screen again."
 
 _ROWS = (
     Condition(
@@ -133,7 +134,10 @@ _ROWS = (
         observes=Observes.SESSION,
         counts_to_risk=False,
     ),
-    Condition("screenshot-captured", "Screenshot captured", Severity.MEDIUM, client=True),
+    # A picture of the student's shared screen, kept as this record's picture (the reference's
+    # snapshotUrl): every few seconds, and at each high-severity alert (details.trigger). Stored by
+    # the screenshot upload (proctoring.screen), never reported as a browser event.
+    Condition("screenshot-captured", "Screenshot captured", Severity.INFO),
     Condition("window-blur", "Window blur", Severity.LOW, client=True, warning=STAY_ON_PAGE),
     Condition("fullscreen-exit", "Fullscreen exit", Severity.HIGH, client=True),
     Condition("copy", "Copy", Severity.MEDIUM, client=True),
@@ -151,6 +155,24 @@ _ROWS = (
     Condition("page-leave", "Page leave", Severity.MEDIUM, client=True),
     Condition("page-reload", "Page reload", Severity.INFO, client=True),
     Condition("camera-lost", "Camera lost", Severity.HIGH, client=True),
+    # The exam captures the screen (exams.settings_fields `screen_capture`): the student refused
+    # to share their entire screen (cancelled the browser's picker, or chose a window or a tab),
+    # or stopped sharing it; and, as a record, each time the share (re)started.
+    Condition(
+        "screen-share-refused",
+        "Screen share refused",
+        Severity.HIGH,
+        client=True,
+        warning=SHARE_SCREEN,
+    ),
+    Condition(
+        "screen-share-stopped",
+        "Screen share stopped",
+        Severity.HIGH,
+        client=True,
+        warning=SHARE_SCREEN,
+    ),
+    Condition("screen-share-started", "Screen share started", Severity.INFO, client=True),
     Condition("microphone-lost", "Microphone lost", Severity.HIGH, client=True),
     Condition("stream-lost", "Stream lost", Severity.HIGH, observes=Observes.HEARTBEAT),
     # Checked every few minutes against the verified photo (pipeline._identity_recheck), not
