@@ -21,10 +21,11 @@ from proctoring import actions
 from proctoring.actions import session_export_audit
 from proctoring.reports import exam_report
 from proctoring.reports.exports import session_export_csv, session_export_data
+from proctoring.screen import MAX_UPLOAD_BYTES
 from proctoring.selectors import exam_filter_get, live_session_cards
-from proctoring.serializers import LogEventInput
-from proctoring.services import departures_settle_lazily, event_record_client
-from sessions.selectors import exam_session_get_for_user, sessions_watchable_by
+from proctoring.serializers import LogEventInput, ScreenshotInput
+from proctoring.services import departures_settle_lazily, event_record_client, screenshot_record
+from sessions.selectors import exam_session_get_for_user, exam_session_get_own, sessions_watchable_by
 from sessions.services import exam_sessions_expire_overdue_lazily
 
 logger = logging.getLogger(__name__)
@@ -138,6 +139,39 @@ class SessionLogEventApi(APIView):
             occurred_at=fields.pop("timestamp", None),
             client_seq=fields.pop("seq", None),
             **fields,
+        )
+        return Response({"id": event.pk, "type": event.type}, status=status.HTTP_201_CREATED)
+
+
+class SessionScreenshotApi(APIView):
+    """A screenshot of the student's shared screen (docs/PROTOCOL.md, "Screen capture")."""
+
+    permission_classes = [capability_required(Can.TAKE_EXAMS)]
+    # procto.body_limit refuses a larger body with 413 before it is read.
+    max_request_bytes = MAX_UPLOAD_BYTES
+
+    @extend_schema(
+        request=ScreenshotInput,
+        responses={
+            201: inline_serializer(
+                "ScreenshotOutput",
+                {"id": serializers.IntegerField(), "type": serializers.CharField()},
+            ),
+            **errors(404, 409, 413, 429),
+        },
+    )
+    def post(self, request: Request, session_id: str) -> Response:
+        session = exam_session_get_own(user=request.user, session_id=session_id)
+        data = ScreenshotInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        event = screenshot_record(
+            session_id=session.pk,
+            student=request.user,
+            image=fields["image"].read(),
+            trigger=fields["trigger"],
+            captured_at=fields.get("captured_at"),
+            alert_id=fields.get("alert_id"),
         )
         return Response({"id": event.pk, "type": event.type}, status=status.HTTP_201_CREATED)
 

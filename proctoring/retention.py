@@ -35,6 +35,7 @@ from exams.models import Exam
 from exams.retention import RETENTION_KINDS, RetentionKind, site_retention_days
 from procto.encrypted_files import delete_encrypted
 from proctoring.models import MediaSample, ProctoringEvent
+from proctoring.screen import SCREENSHOT
 from sessions.models import Answer, ExamSession, IdentityCheck, RoomScanUpload
 
 logger = logging.getLogger(__name__)
@@ -95,16 +96,28 @@ def stored_files_delete(names: Iterable[str]) -> int:
     return len(unique)
 
 
+def _pictures(sessions: QuerySet[ExamSession]) -> QuerySet[ProctoringEvent]:
+    return ProctoringEvent.objects.filter(session__in=sessions).exclude(snapshot="")
+
+
 def frames_delete(sessions: QuerySet[ExamSession]) -> Counter:
     """The webcam pictures saved with the sessions' events, and their face-count series. The
     events stay (their type, time and review), without their picture."""
-    events = ProctoringEvent.objects.filter(session__in=sessions).exclude(snapshot="")
-    rows = list(events.values_list("pk", "snapshot"))
+    rows = list(_pictures(sessions).exclude(type=SCREENSHOT).values_list("pk", "snapshot"))
     deleted = Counter(snapshots=stored_files_delete(name for _, name in rows))
     ProctoringEvent.objects.filter(pk__in=[pk for pk, _ in rows]).update(snapshot="")
     deleted["frame_samples"], _ = MediaSample.objects.filter(
         session__in=sessions, kind=MediaSample.Kind.FRAME
     ).delete()
+    return deleted
+
+
+def screenshots_delete(sessions: QuerySet[ExamSession]) -> Counter:
+    """The pictures of the sessions' shared screens. Their screenshot-captured records stay (when,
+    why, how large), without their picture."""
+    rows = list(_pictures(sessions).filter(type=SCREENSHOT).values_list("pk", "snapshot"))
+    deleted = Counter(screenshots=stored_files_delete(name for _, name in rows))
+    ProctoringEvent.objects.filter(pk__in=[pk for pk, _ in rows]).update(snapshot="")
     return deleted
 
 
@@ -170,10 +183,13 @@ def verification_images_delete(verifications: QuerySet[IdentityVerification]) ->
 
 def _has(kind: str) -> Q:
     """Sessions that still hold data of `kind` (so that a run ends once none is left)."""
+    pictures = ProctoringEvent.objects.filter(session=OuterRef("pk")).exclude(snapshot="")
     if kind == "frames":
-        return Q(Exists(ProctoringEvent.objects.filter(session=OuterRef("pk")).exclude(snapshot=""))) | Q(
+        return Q(Exists(pictures.exclude(type=SCREENSHOT))) | Q(
             Exists(MediaSample.objects.filter(session=OuterRef("pk"), kind=MediaSample.Kind.FRAME))
         )
+    if kind == "screenshots":
+        return Q(Exists(pictures.filter(type=SCREENSHOT)))
     if kind == "audio":
         return Q(Exists(MediaSample.objects.filter(session=OuterRef("pk"), kind=MediaSample.Kind.AUDIO)))
     if kind == "room_scans":
@@ -185,6 +201,7 @@ def _has(kind: str) -> Q:
 
 SESSION_DELETERS: dict[str, Callable[[QuerySet[ExamSession]], Counter]] = {
     "frames": frames_delete,
+    "screenshots": screenshots_delete,
     "audio": audio_delete,
     "room_scans": room_scans_delete,
     "answers": answers_delete,

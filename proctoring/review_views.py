@@ -17,6 +17,7 @@ from procto.crypto import DecryptionError
 from procto.encrypted_files import read_encrypted
 from procto.errors import NotFoundError
 from proctoring import selectors
+from proctoring.screen import image_type
 from proctoring.services import departures_settle_lazily
 from proctoring.tuning import risk_formula
 from sessions.outcomes import outcome_of
@@ -53,9 +54,11 @@ def session_detail(request: HttpRequest, session_id) -> HttpResponse:
 @login_required
 @require_GET
 def event_snapshot(request: HttpRequest, event_id: int) -> HttpResponse:
-    """The webcam frame that opened a server alert, decrypted for the staff who oversee it."""
+    """The picture kept with an event, decrypted for the staff who oversee it: the webcam frame
+    that opened a server alert (JPEG), or a screenshot-captured record's screenshot (WebP or JPEG)."""
     name = selectors.event_snapshot_name_get(user=request.user, event_id=event_id)
-    return _private_file(name, "image/jpeg")
+    data = _decrypted(name)
+    return _private(HttpResponse(data, content_type=image_type(data)))
 
 
 @login_required

@@ -21,6 +21,7 @@ from procto.errors import ApplicationError, ForbiddenError, NotFoundError
 from proctoring.conditions import Severity, label_of, severity_rank
 from proctoring.models import MediaSample, ProctorAction, ProctoringEvent
 from proctoring.realtime import event_message
+from proctoring.screen import SCREENSHOT
 from proctoring.stream_state import MEDIA_PUSH_SECONDS, monitor_stream_state
 from sessions.models import ExamSession
 from sessions.outcomes import OUTCOME_LABELS, status_labels
@@ -389,7 +390,10 @@ def session_review_data(session: ExamSession) -> dict:
         "events": rows,
         "events_truncated": len(events) == REVIEW_EVENT_LIMIT,
         "event_types": sorted({(row["type"], row["label"]) for row in rows}, key=lambda t: t[1]),
-        "snapshots": [row for row in rows if row["snapshotUrl"]],
+        # Webcam frames kept with alerts; the shared screen's pictures have their own gallery.
+        "snapshots": [row for row in rows if row["snapshotUrl"] and row["type"] != SCREENSHOT],
+        "screenshots": [row for row in rows if row["snapshotUrl"] and row["type"] == SCREENSHOT],
+        "captures_screen": session.exam.captures_screen,
         "series": session_media_series(session),
         "progress": session_answer_progress(session),
         "actions": [action_entry(a) for a in actions.order_by("-created_at", "-id")[:AUDIT_LIMIT]],

@@ -14,3 +14,12 @@ class LogEventInput(serializers.Serializer):
     severity = serializers.CharField(max_length=10, required=False)
     details = serializers.JSONField(required=False, default=dict)
     timestamp = serializers.DateTimeField(required=False)
+
+
+class ScreenshotInput(serializers.Serializer):
+    # Its size and format are the service's to check (proctoring.screen), with a precise message.
+    image = serializers.FileField()
+    trigger = serializers.ChoiceField(choices=["start", "interval", "alert"])
+    # The alert whose capture-screen request this answers (trigger "alert").
+    alert_id = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    captured_at = serializers.DateTimeField(required=False)

@@ -18,8 +18,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from procto.encrypted_files import store_encrypted
-from procto.errors import NotFoundError
-from proctoring import notifications
+from procto.errors import ApplicationError, NotFoundError
+from proctoring import notifications, screen
 from proctoring.conditions import (
     Severity,
     client_types,
@@ -88,6 +88,7 @@ def event_record(
     ended_at: datetime | None = None,
     confidence: float | None = None,
     snapshot: bytes | None = None,
+    snapshot_folder: str = "snapshots",
     client_seq: int | None = None,
     analysis_key: str = "",
 ) -> tuple[ProctoringEvent, bool]:
@@ -99,8 +100,10 @@ def event_record(
     happens. Side effects of a new event, after commit: the monitors of the exam receive it, and a
     critical server event is e-mailed to the exam's staff (proctoring.notifications).
     `severity` defaults to the condition's (proctoring.conditions); `snapshot` is a JPEG to keep
-    encrypted with the event. An info event is a record, not an alert: review status "none", not
-    sent to the monitors, not on the risk.
+    encrypted with the event (under `snapshot_folder/<session>/`). An info event is a record, not
+    an alert: review status "none", not sent to the monitors, not on the risk. A high or critical
+    alert of an exam that captures the screen asks the student's page for a screenshot
+    (proctoring.screen).
     """
     once = {"client_seq": client_seq} if client_seq is not None else {}
     once |= {"analysis_key": analysis_key} if analysis_key else {}
@@ -118,7 +121,7 @@ def event_record(
         "confidence": confidence,
         "occurred_at": occurred_at,
         "ended_at": ended_at,
-        "snapshot": store_encrypted(snapshot, folder=f"snapshots/{session.pk}") if snapshot else "",
+        "snapshot": store_encrypted(snapshot, folder=f"{snapshot_folder}/{session.pk}") if snapshot else "",
     }
     try:
         with transaction.atomic():
@@ -133,6 +136,7 @@ def event_record(
     if alert:
         broadcast_alert(event, exam_id=session.exam_id)
         notifications.critical_alert_enqueue(event)
+        screen.screenshot_request(session, event)
         session_risk_update(session=session, cause=type)
     return event, True
 
@@ -178,7 +182,7 @@ def event_record_client(
         return _departure_record(session, details, occurred_at, client_seq)
     if type == RELOAD:
         return _reload_record(session, details, occurred_at, client_seq)
-    event, _ = event_record(
+    event, created = event_record(
         session=session,
         type=type,
         severity=severity,
@@ -186,6 +190,72 @@ def event_record_client(
         details=details,
         occurred_at=occurred_at,
         client_seq=client_seq,
+    )
+    if created and type == screen.SHARE_STARTED:
+        given = screen.pause_time_give_back(session, event)
+        if given:
+            event.details = event.details | {"timeGivenBackSeconds": round(given.total_seconds())}
+            event.save(update_fields=["details"])
+    return event
+
+
+@transaction.atomic
+def screenshot_record(
+    *,
+    session_id,
+    student: User,
+    image: bytes,
+    trigger: str,
+    captured_at: datetime | None = None,
+    alert_id: int | None = None,
+) -> ProctoringEvent:
+    """Keep a screenshot of the student's shared screen as a `screenshot-captured` record, its
+    picture encrypted under `screenshots/<session>/` (proctoring.screen).
+
+    Only for the student's own session of an exam that captures the screen, while it is in
+    progress (or within the grace after its deadline); at most MAX_PER_MINUTE a minute. `trigger`:
+    "start", "interval" or "alert" (`alert_id`: the alert whose capture-screen request it
+    answers, one of this session's). Raises InvalidScreenshot, ScreenCaptureOff, SessionClosed,
+    NotFoundError or ApplicationError (429 RATE_LIMITED).
+    """
+    if trigger not in screen.TRIGGERS:
+        raise screen.InvalidScreenshot(f"trigger must be one of {', '.join(screen.TRIGGERS)}.")
+    picture = screen.screenshot_check(image)
+    session = session_lock(session_id, student=student)
+    if session is None:
+        raise NotFoundError("No such exam session.")
+    if not session.exam.captures_screen:
+        raise screen.ScreenCaptureOff()
+    now = timezone.now()
+    if session.status != ExamSession.Status.IN_PROGRESS or now > session.deadline + GRACE:
+        raise SessionClosed()
+    window = f"screenshots:{session.pk}:{int(now.timestamp() // 60)}"
+    cache.add(window, 0, 120)
+    if cache.incr(window) > screen.MAX_PER_MINUTE:
+        raise ApplicationError(
+            f"At most {screen.MAX_PER_MINUTE} screenshots a minute.", code="RATE_LIMITED", status=429
+        )
+    details: dict = {
+        "trigger": trigger,
+        "width": picture.width,
+        "height": picture.height,
+        "bytes": len(picture.data),
+        "format": picture.format,
+    }
+    if trigger == "alert" and alert_id is not None:
+        alerts = ProctoringEvent.objects.filter(session=session, pk=alert_id)
+        alert = alerts.values_list("type", flat=True).first()
+        if alert is None:
+            raise screen.InvalidScreenshot("alertId is not an alert of this session.")
+        details |= {"alertId": alert_id, "alertType": alert}
+    event, _ = event_record(
+        session=session,
+        type=screen.SCREENSHOT,
+        source=ProctoringEvent.Source.CLIENT,
+        details=details,
+        occurred_at=_occurred_at(session, captured_at, now),
+        snapshot=picture.data,
+        snapshot_folder="screenshots",
     )
     return event
 

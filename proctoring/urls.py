@@ -14,6 +14,7 @@ session_api_urlpatterns = [
     path("live", apis.SessionLiveApi.as_view(), name="api-session-live"),
     path("reports", apis.SessionReportsApi.as_view(), name="api-session-reports"),
     path("<str:session_id>/log-event", apis.SessionLogEventApi.as_view(), name="api-session-log-event"),
+    path("<str:session_id>/screenshots", apis.SessionScreenshotApi.as_view(), name="api-session-screenshots"),
     path("<str:session_id>/export", apis.SessionExportApi.as_view(), name="api-session-export"),
     path("<uuid:session_id>/actions", apis.SessionActionApi.as_view(), name="api-session-actions"),
 ]

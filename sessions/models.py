@@ -134,6 +134,9 @@ class ExamConsent(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="consents")
     notice_version = models.CharField(max_length=16)
+    # The notice accepted said the student's screen is captured: an exam that turns screen capture
+    # on afterwards needs the student's consent again (sessions.readiness).
+    screen_capture = models.BooleanField(default=False)
     accepted_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -37,6 +37,8 @@ def _journey(exam, student) -> dict:
         "needs_identity": exam.proctoring_enabled
         and readiness.needs_identity_check(exam=exam, student=student),
         "media_exempt": readiness.media_exempt(exam=exam, student=student),
+        # Not lifted by a camera and microphone exemption: the screen is neither.
+        "captures_screen": exam.captures_screen,
     }
 
 
@@ -47,6 +49,8 @@ def _retention_stated(exam, journey: dict) -> list[RetentionPeriod]:
         recorded |= {"frames", "audio"}
     if journey["needs_identity"]:
         recorded |= {"identity", "room_scans"}
+    if journey["captures_screen"]:
+        recorded.add("screenshots")
     return [period for period in retention_periods(exam) if period.kind.key in recorded]
 
 
@@ -67,6 +71,7 @@ def consent(request: HttpRequest, exam_id: int) -> HttpResponse:
     context = {
         "exam": exam,
         **journey,
+        "screenshot_interval": exam.screenshot_interval_seconds,
         "retention": _retention_stated(exam, journey),
         "identity_history_days": site_retention_days("identity"),
         "notice_version": readiness.NOTICE_VERSION,
@@ -186,6 +191,14 @@ def take(request: HttpRequest, session_id) -> HttpResponse:
         "proctoringEnabled": exam.proctoring_enabled,
         "fullscreenRequired": exam.proctoring_enabled and exam.security_level != "low",
         "dashboardUrl": reverse("home"),
+        # docs/PROTOCOL.md, "Screen capture"; null: the exam does not capture the screen.
+        "screenCapture": {
+            "intervalMs": exam.screenshot_interval_seconds * 1000,
+            "enforced": exam.screen_share_enforced,
+            "timeGivenBack": exam.screen_share_enforced and exam.screen_share_lapse == "pause",
+        }
+        if exam.captures_screen
+        else None,
     }
     if not session.is_in_progress:
         messages.info(request, f"This attempt has ended: {outcome_of(session)}.")

@@ -54,10 +54,26 @@ def needs_room_scan(*, exam: Exam, student: User) -> bool:
 
 
 def consent_record(*, exam: Exam, student: User) -> ExamConsent:
-    consent, _ = ExamConsent.objects.get_or_create(
-        user=student, exam=exam, defaults={"notice_version": NOTICE_VERSION}
+    """The student accepted the notice as it reads now; one that now states screen capture
+    renews an earlier consent that did not."""
+    consent, created = ExamConsent.objects.get_or_create(
+        user=student,
+        exam=exam,
+        defaults={"notice_version": NOTICE_VERSION, "screen_capture": exam.captures_screen},
     )
+    if not created and exam.captures_screen and not consent.screen_capture:
+        consent.notice_version, consent.screen_capture = NOTICE_VERSION, True
+        consent.save(update_fields=["notice_version", "screen_capture"])
     return consent
+
+
+def consent_covers(*, exam: Exam, student: User) -> bool:
+    """A consent to this exam's notice as it reads now: one given before the exam captured the
+    student's screen does not cover the capture."""
+    consents = ExamConsent.objects.filter(user=student, exam=exam)
+    if exam.captures_screen:
+        consents = consents.filter(screen_capture=True)
+    return consents.exists()
 
 
 @transaction.atomic
@@ -106,7 +122,7 @@ def readiness_missing(*, exam: Exam, student: User) -> list[str]:
         return []
     since = timezone.now() - CHECK_VALID_FOR
     missing = []
-    if not ExamConsent.objects.filter(user=student, exam=exam).exists():
+    if not consent_covers(exam=exam, student=student):
         missing.append("consent")
     if not SystemCheck.objects.filter(user=student, exam=exam, passed=True, created_at__gte=since).exists():
         missing.append("system-check")

@@ -270,6 +270,21 @@ MATRIX = [
         obj="other",
         fmt="multipart",
     ),
+    # Without a picture the student gets 400; proctoring/tests/test_screen.py covers the rest.
+    Row(
+        f"{SESSION}/screenshots",
+        "POST",
+        roles(student=400, teacher=403, proctor=403, admin=403),
+        obj="own",
+        fmt="multipart",
+    ),
+    Row(
+        f"{SESSION}/screenshots",
+        "POST",
+        roles(student=404, teacher=403, proctor=403, admin=403),
+        obj="other",
+        fmt="multipart",
+    ),
     Row(f"{SESSION}/export", "GET", roles(student=403, teacher=404, proctor=404, admin=200), obj="other"),
     # --- admission to exams a proctor admits each student to. Exam A needs no admission, so the
     # student's request is a 409 that says so (sessions/tests/test_admissions.py covers the rest).

@@ -1,8 +1,9 @@
 """One session as a PDF a teacher can file and defend: who, what, when, and who decided what.
 
 Sections: the title block, a timeline chart of the events, the full event log with each review,
-the webcam snapshots the workers kept (decrypted here, never written anywhere else), the proctor
-actions (audit trail) and the review decisions. Every page carries who generated it and when.
+the webcam snapshots the workers kept and a selection of the screenshots of the student's screen
+(decrypted here, never written anywhere else), the proctor actions (audit trail) and the review
+decisions. Every page carries who generated it and when.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from procto.local_time import local_clock, local_datetime, zone_label
 from proctoring.conditions import label_of
 from proctoring.models import ProctorAction, ProctoringEvent
 from proctoring.reports.exports import session_actions, session_events
+from proctoring.screen import SCREENSHOT
 from sessions.models import ExamSession
 from sessions.outcomes import outcome_of
 
@@ -50,6 +52,10 @@ logger = logging.getLogger(__name__)
 
 MAX_SNAPSHOTS = 24
 SNAPSHOT_COLUMNS = 4
+# A session at one screenshot every 30 s has 120 an hour: the PDF shows those taken at alerts and
+# fills up to this many with others spread over the session; the review page has them all.
+MAX_SCREENSHOTS = 12
+SCREENSHOT_COLUMNS = 2
 PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN = 18 * mm
 FRAME_WIDTH = PAGE_WIDTH - 2 * MARGIN
@@ -353,23 +359,76 @@ def _event_log(session: ExamSession, events: list[ProctoringEvent], styles) -> l
     return [table]
 
 
-def _snapshot_image(event: ProctoringEvent, width: float) -> Image:
-    """The event's snapshot, shrunk for print to fit a 4:3 box `width` wide; raises if it cannot
-    be read or decoded."""
+def _snapshot_image(event: ProctoringEvent, width: float, *, box=(480, 360)) -> Image:
+    """The event's picture, shrunk for print to fit a box of `box`'s proportions `width` wide;
+    raises if it cannot be read or decoded."""
     data = read_encrypted(event.snapshot)
     with PILImage.open(io.BytesIO(data)) as picture:
         picture = picture.convert("RGB")
-        picture.thumbnail((480, 360))
+        picture.thumbnail(box)
         buffer = io.BytesIO()
         picture.save(buffer, format="JPEG", quality=80)
         size = picture.size
     buffer.seek(0)
-    scale = min(width / size[0], width * 0.75 / size[1])
+    scale = min(width / size[0], width * box[1] / box[0] / size[1])
     return Image(buffer, width=size[0] * scale, height=size[1] * scale)
 
 
+def _picture_grid(cells: list, columns: int) -> Table:
+    rows = [cells[i : i + columns] for i in range(0, len(cells), columns)]
+    rows[-1] += [""] * (columns - len(rows[-1]))
+    grid = Table(rows, colWidths=[FRAME_WIDTH / columns] * columns)
+    grid.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "BOTTOM"), ("ALIGN", (0, 0), (-1, -1), "CENTER")]))
+    return grid
+
+
+def screenshots_chosen(
+    screenshots: list[ProctoringEvent], limit: int = MAX_SCREENSHOTS
+) -> list[ProctoringEvent]:
+    """Those taken at alerts first, then others spread evenly over the session, in time order."""
+    at_alerts = [e for e in screenshots if e.details.get("trigger") == "alert"][:limit]
+    others = [e for e in screenshots if e.details.get("trigger") != "alert"]
+    room = limit - len(at_alerts)
+    if room > 0 and others:
+        step = len(others) / room
+        spread = {others[int(i * step)].pk: others[int(i * step)] for i in range(min(room, len(others)))}
+        at_alerts += spread.values()
+    return sorted(at_alerts, key=lambda e: (e.occurred_at, e.pk))
+
+
+def _screenshots(session: ExamSession, events: list[ProctoringEvent], styles) -> list:
+    taken = [e for e in events if e.type == SCREENSHOT and e.snapshot]
+    if not taken:
+        return []
+    cell_width = FRAME_WIDTH / SCREENSHOT_COLUMNS - 8
+    cells, notes = [], []
+    for event in screenshots_chosen(taken):
+        why = f"at alert #{event.details.get('alertId')}" if event.details.get("trigger") == "alert" else ""
+        caption = f"{_elapsed(session, event.occurred_at)} ({_local(event.occurred_at, clock=True)}) {why}"
+        try:
+            image = _snapshot_image(event, cell_width, box=(960, 540))
+        except (DecryptionError, OSError, ValueError) as exc:
+            logger.warning("screenshot of event %s unreadable: %s", event.pk, exc)
+            notes.append(f"The screenshot of event {event.pk} could not be read.")
+            continue
+        cells.append([image, _p(caption.strip(), styles["caption"])])
+    flow: list = [_p("Screenshots", styles["h2"])]
+    if len(taken) > MAX_SCREENSHOTS:
+        flow.append(
+            _p(
+                f"{MAX_SCREENSHOTS} of the {len(taken)} screenshots of the student's screen: those taken "
+                "at alerts, and others spread over the session; the review page shows them all.",
+                styles["muted"],
+            )
+        )
+    if cells:
+        flow.append(_picture_grid(cells, SCREENSHOT_COLUMNS))
+    flow += [_p(note, styles["muted"]) for note in notes]
+    return flow
+
+
 def _snapshots(session: ExamSession, events: list[ProctoringEvent], styles) -> list:
-    with_snapshot = [e for e in events if e.snapshot]
+    with_snapshot = [e for e in events if e.snapshot and e.type != SCREENSHOT]
     if not with_snapshot:
         return [_p("No snapshots were kept for this session.", styles["body"])]
     cell_width = FRAME_WIDTH / SNAPSHOT_COLUMNS - 6
@@ -397,13 +456,7 @@ def _snapshots(session: ExamSession, events: list[ProctoringEvent], styles) -> l
             )
         )
     if cells:
-        rows = [cells[i : i + SNAPSHOT_COLUMNS] for i in range(0, len(cells), SNAPSHOT_COLUMNS)]
-        rows[-1] += [""] * (SNAPSHOT_COLUMNS - len(rows[-1]))
-        grid = Table(rows, colWidths=[FRAME_WIDTH / SNAPSHOT_COLUMNS] * SNAPSHOT_COLUMNS)
-        grid.setStyle(
-            TableStyle([("VALIGN", (0, 0), (-1, -1), "BOTTOM"), ("ALIGN", (0, 0), (-1, -1), "CENTER")])
-        )
-        flow.append(grid)
+        flow.append(_picture_grid(cells, SNAPSHOT_COLUMNS))
     flow += [_p(note, styles["muted"]) for note in notes]
     return flow
 
@@ -502,6 +555,7 @@ def _report_pdf(session: ExamSession, generated_by: User) -> bytes:
         *_event_log(session, events, styles),
         _p("Snapshots", styles["h2"]),
         *_snapshots(session, events, styles),
+        *_screenshots(session, events, styles),
         _p("Proctor actions (audit trail)", styles["h2"]),
         *_actions(actions, styles),
         _p("Review decisions", styles["h2"]),

@@ -11,7 +11,9 @@ Members (EXPORT_MEMBERS, the list docs/PRIVACY.md documents; `<...>` is an id):
 - `sessions/<session id>/session.json`: the attempt's record, as the session export gives it to
   staff (docs/schemas/session-export.schema.json): answers with marks, events with reviews,
   proctors' actions;
-- `sessions/<session id>/media-samples.csv`, `snapshot-<event id>.jpg`, `room-scan.<webm|mp4>`.
+- `sessions/<session id>/media-samples.csv`, `snapshot-<event id>.jpg`,
+  `screenshot-<event id>.<webp|jpg>` (the shared screen, when the exam captured it),
+  `room-scan.<webm|mp4>`.
 
 JSON keys are camelCase and times ISO 8601 UTC, as in the API. Only this person's data: another
 student's pictures never reach it, even from a session of the same exam.
@@ -37,6 +39,7 @@ from procto.crypto import DecryptionError
 from procto.encrypted_files import read_encrypted
 from proctoring.models import MediaSample, ProctoringEvent
 from proctoring.reports.exports import session_export_data
+from proctoring.screen import SCREENSHOT, image_type
 from sessions.models import Admission, ExamConsent, ExamSession, IdentityCheck, LtiUser, SystemCheck
 
 logger = logging.getLogger(__name__)
@@ -55,6 +58,7 @@ EXPORT_MEMBERS = (
     "sessions/<session id>/session.json",
     "sessions/<session id>/media-samples.csv",
     "sessions/<session id>/snapshot-<event id>.jpg",
+    "sessions/<session id>/screenshot-<event id>.<webp|jpg>",
     "sessions/<session id>/room-scan.<webm|mp4>",
 )
 MEDIA_SAMPLE_COLUMNS = ["at", "kind", "face_count", "level_dbfs"]
@@ -89,6 +93,8 @@ class _Zip:
             return None
         if path.endswith(".<ext>"):
             path = path.removesuffix("<ext>") + _video_extension(data)
+        elif path.endswith(".<image>"):
+            path = path.removesuffix("<image>") + ("webp" if image_type(data) == "image/webp" else "jpg")
         # Pictures and videos are compressed already.
         self.archive.writestr(path, data, compress_type=zipfile.ZIP_STORED)
         self.members.append(path)
@@ -165,9 +171,14 @@ def _session(archive: _Zip, session: ExamSession) -> dict:
         for sample in samples:
             writer.writerow([sample.at.isoformat(), sample.kind, sample.face_count, sample.level_dbfs])
         samples_path = archive.text(f"{folder}/media-samples.csv", buffer.getvalue())
+    pictures = ProctoringEvent.objects.filter(session=session).exclude(snapshot="").order_by("pk")
     snapshots = [
         archive.stored(event.snapshot, f"{folder}/snapshot-{event.pk}.jpg")
-        for event in ProctoringEvent.objects.filter(session=session).exclude(snapshot="").order_by("pk")
+        for event in pictures.exclude(type=SCREENSHOT)
+    ]
+    screenshots = [
+        archive.stored(event.snapshot, f"{folder}/screenshot-{event.pk}.<image>")
+        for event in pictures.filter(type=SCREENSHOT)
     ]
     return {
         "id": str(session.pk),
@@ -182,6 +193,7 @@ def _session(archive: _Zip, session: ExamSession) -> dict:
         "record": archive.json(f"{folder}/session.json", session_export_data(session)),
         "media_samples": samples_path,
         "snapshots": [path for path in snapshots if path],
+        "screenshots": [path for path in screenshots if path],
         "room_scan": archive.stored(session.room_scan, f"{folder}/room-scan.<ext>"),
     }
 
@@ -280,7 +292,7 @@ README = """Everything Procto held about {email} (account {id}) on {at}.
 
 profile.json holds the account and every record about it; each attempt at an exam has a folder
 in sessions/ with its record (session.json: answers and marks, proctoring events and their
-reviews, the proctors' actions), its webcam pictures, room video and measurements. Pictures and
+reviews, the proctors' actions), its webcam pictures, screenshots, room video and measurements. Pictures and
 videos are the files Procto stored, decrypted. What each file holds: the school's privacy notice
 and Procto's docs/PRIVACY.md.
 

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 DAY = timedelta(days=1).total_seconds()
 # Distinct periods, so each step of the clock deletes one kind only.
-PERIODS = {"frames": 10, "audio": 20, "room_scans": 30, "identity": 40, "answers": 50}
+PERIODS = {"frames": 10, "screenshots": 15, "audio": 20, "room_scans": 30, "identity": 40, "answers": 50}
 
 
 @pytest.fixture

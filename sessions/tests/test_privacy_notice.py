@@ -24,6 +24,7 @@ def stated_periods(client, exam) -> dict[str, str]:
 def site_periods(settings):
     settings.DATA_RETENTION_DAYS = {
         "frames": 30,
+        "screenshots": 10,
         "audio": 14,
         "room_scans": 21,
         "identity": 7,

@@ -8,6 +8,7 @@ import { createCountdown } from "./exam/countdown.js";
 import { createEventLog } from "./exam/events.js";
 import { createMedia } from "./exam/media.js";
 import { createQuestionView, isAnswered } from "./exam/questions.js";
+import { createScreenCapture } from "./exam/screen.js";
 import { createSecureMode } from "./exam/secure-mode.js";
 import { sessionStore } from "./exam/storage.js";
 import { createStream } from "./exam/stream.js";
@@ -40,6 +41,7 @@ let secure = null;
 let events = null;
 let stream = null;
 let media = null;
+let screen = null;
 let finished = false;
 let submitting = false;
 let timeUp = false; // the clock reached 0 and the page submitted by itself
@@ -323,6 +325,7 @@ function finish(status, reason = "", outcome = null) {
   for (const timer of typingTimers.values()) window.clearTimeout(timer);
   countdown?.stop();
   secure?.stop();
+  screen?.stop();
   media?.stop();
   stream?.stop();
   events?.stop();
@@ -331,6 +334,7 @@ function finish(status, reason = "", outcome = null) {
   store.clear();
   for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
   $("alerts").replaceChildren(); // the finished card says what matters now
+  if ($("screen-missing")) $("screen-missing").hidden = true;
 
   const early = status === "cheating-detected" && outcome;
   const [title, text] =
@@ -396,7 +400,16 @@ function onStreamMessage(message) {
       break;
     case "time-extended":
       countdown?.sync(message.timeRemaining);
-      showAlert("Your proctor gave you more time; the clock shows the new time left.", { title: "More time:" });
+      if (message.reason === "screen-share-paused")
+        showAlert("The time your exam was hidden without your screen shared was given back.", {
+          title: "Time given back:",
+          kind: "info",
+        });
+      else showAlert("Your proctor gave you more time; the clock shows the new time left.", { title: "More time:" });
+      break;
+    case "capture-screen":
+      // A high-severity alert: the server keeps a screenshot with it.
+      screen?.capture(message.alertId);
       break;
     case "terminated":
       // The session says who ended it and why; the message's reason if it cannot be read.
@@ -436,6 +449,25 @@ async function load() {
     $("loading").classList.add("error");
     return null;
   }
+}
+
+function showScreenShared(shared) {
+  setPill("screen-state", shared ? "live" : "offline", shared ? "Shared" : "Not shared");
+  $("screen-missing").hidden = shared || config.screenCapture.enforced;
+}
+
+// After secure mode: the share's dialog opens above the fullscreen one, and is answered first.
+function startScreenCapture(settings) {
+  screen = createScreenCapture({
+    gate: $("screen-gate"),
+    uploadUrl: `${sessionUrl}/screenshots`,
+    intervalMs: settings.intervalMs,
+    enforced: settings.enforced,
+    report: events.report,
+    onShared: showScreenShared,
+  });
+  $("screen-reshare").addEventListener("click", () => screen.ask());
+  screen.start();
 }
 
 async function start() {
@@ -514,6 +546,7 @@ async function start() {
     store,
   });
   secure.start();
+  if (config.screenCapture) startScreenCapture(config.screenCapture);
 
   // The socket also carries events and the proctor's messages, so it is opened even when no
   // camera or microphone is streamed (media exempt, proctoring off).
