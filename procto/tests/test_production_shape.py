@@ -72,6 +72,18 @@ def test_nginx_serves_tls_on_443_and_port_80_only_redirects():
     assert "ssl_certificate_key /etc/nginx/certs/privkey.pem;" in tls
 
 
+def test_a_class_reconnecting_to_the_surviving_node_is_not_cut_off_and_taken_out():
+    # When a node dies, half the class opens its sockets on the other at once. daphne resets a
+    # handshake still waiting for the app after --websocket_connect_timeout (5 s by default), and
+    # nginx counted one reset as the node failing: with both nodes out, every request was a 502
+    # for 5 s, over and over (bench/drill.py's daphne fault at 200 students).
+    for name in compose_web_services():
+        argv = compose_services()[name]["command"].split()
+        assert int(argv[argv.index("--websocket_connect_timeout") + 1]) >= 30
+    upstream = NGINX_CONF.read_text().split("upstream procto_web {", 1)[1].split("}", 1)[0]
+    assert all(int(n) >= 3 for n in re.findall(r"max_fails=(\d+)", upstream))
+
+
 def test_the_cluster_runs_what_the_shipped_files_say(tmp_path):
     daphne = daphne_argv(9001)
     assert daphne[daphne.index("-b") + 1] == "127.0.0.1" and "--proxy-headers" in daphne
