@@ -13,6 +13,20 @@ MAX_CHUNK_BYTES = 5 * 1024 * 1024
 MAX_VIDEO_BYTES = 60 * 1024 * 1024
 
 
+def _delete_on_commit(names: list[str]) -> None:
+    """Delete the files once the rows that stop naming them are committed. Deleted at once, a
+    rollback (a chunk refused, a failed write) left rows naming files that were gone: joining
+    them failed, and the scan could never finish."""
+    names = [name for name in names if name]
+
+    def delete() -> None:
+        for name in names:
+            delete_encrypted(name)
+
+    if names:
+        transaction.on_commit(delete, robust=True)
+
+
 @transaction.atomic
 def room_scan_chunk_add(
     *, session: ExamSession, index: int, data: bytes, final: bool, recording_id: str = ""
@@ -28,8 +42,7 @@ def room_scan_chunk_add(
         raise SessionClosed()
     upload, _ = RoomScanUpload.objects.select_for_update().get_or_create(session=session)
     if recording_id and recording_id != upload.recording_id:
-        for name in upload.chunks:
-            delete_encrypted(name)
+        _delete_on_commit(upload.chunks)
         upload.recording_id, upload.chunks, upload.received_bytes, upload.complete = (
             recording_id,
             [],
@@ -50,10 +63,10 @@ def room_scan_chunk_add(
     upload.received_bytes += len(data)
     if final:
         video = b"".join(read_encrypted(name) for name in upload.chunks)
+        replaced = session.room_scan  # a scan recorded again: nothing names the old video now
         session.room_scan = store_encrypted(video, folder="room-scans")
         session.save(update_fields=["room_scan", "updated_at"])
-        for name in upload.chunks:
-            delete_encrypted(name)
+        _delete_on_commit([*upload.chunks, replaced])
         upload.chunks, upload.complete = [], True
     upload.save()
     return upload

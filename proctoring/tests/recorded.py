@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import numpy as np
 from django.db import transaction
+from django.test import TestCase
 from django.utils import timezone
 
 from accounts.identity_service import embedding_encrypt
@@ -58,10 +59,16 @@ def record(session: ExamSession, *, end: bool = True, picture: bytes = JPEG) -> 
     face-count and audio-level samples, an identity check, a system check and an answer; then
     submit it (graded at once: a choice question), unless `end` is False."""
     now = timezone.now()
-    for index, chunk in enumerate(WEBM_CHUNKS):
-        room_scan_chunk_add(
-            session=session, index=index, data=chunk, final=index == len(WEBM_CHUNKS) - 1, recording_id="r1"
-        )
+    # As each chunk's request commits: the joined chunks' files go then.
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        for index, chunk in enumerate(WEBM_CHUNKS):
+            room_scan_chunk_add(
+                session=session,
+                index=index,
+                data=chunk,
+                final=index == len(WEBM_CHUNKS) - 1,
+                recording_id="r1",
+            )
     events = []
     with transaction.atomic():
         locked = session_lock(session.pk)

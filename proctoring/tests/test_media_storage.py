@@ -11,6 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 from pypdf import PdfReader
 
+from procto.encrypted_files import read_encrypted
+from procto.errors import ConflictError
 from procto.tests.s3 import ON_S3_ONLY
 from proctoring.services import event_record, session_lock
 from proctoring.tests.faces import jpeg_bytes, two_people
@@ -38,14 +40,24 @@ def snapshot_event(world, storage_backend):
     return event
 
 
-@pytest.fixture
-def room_scan(world, storage_backend):
-    """Stu's room scan, uploaded in three chunks as the browser sends it."""
-    session = world.stu_in_physics
+def room_scan_upload(session, recording_id: str) -> None:
+    """A room scan uploaded in three chunks as the browser sends them, each its own request."""
     for index, chunk in enumerate(WEBM_CHUNKS):
         room_scan_chunk_add(
-            session=session, index=index, data=chunk, final=index == len(WEBM_CHUNKS) - 1, recording_id="r1"
+            session=session,
+            index=index,
+            data=chunk,
+            final=index == len(WEBM_CHUNKS) - 1,
+            recording_id=recording_id,
         )
+
+
+@pytest.fixture
+def room_scan(world, storage_backend, django_capture_on_commit_callbacks):
+    """Stu's room scan, uploaded in three chunks as the browser sends it."""
+    session = world.stu_in_physics
+    with django_capture_on_commit_callbacks(execute=True):
+        room_scan_upload(session, "r1")
     session.refresh_from_db()
     return session
 
@@ -119,6 +131,36 @@ def test_a_room_scan_is_played_with_ranges_to_its_teacher_only(storage_backend, 
     response = client.get(room_scan_url(room_scan))
     assert response.status_code == 403
     assert WEBM not in response.content
+
+
+def test_a_room_scan_recorded_again_leaves_only_the_new_video_in_storage(
+    storage_backend, room_scan, django_capture_on_commit_callbacks
+):
+    # The student recorded again (a reload): no row names the first video any more, so nothing
+    # (retention, a purge, the account's deletion) would ever have deleted it.
+    first = room_scan.room_scan
+    with django_capture_on_commit_callbacks(execute=True):
+        room_scan_upload(room_scan, "r2")
+    room_scan.refresh_from_db()
+    assert room_scan.room_scan != first
+    assert storage_backend.names() == [room_scan.room_scan]
+
+
+def test_a_new_recording_refused_at_its_first_chunk_leaves_the_unfinished_one_whole(
+    storage_backend, world, django_capture_on_commit_callbacks
+):
+    # The refused chunk rolls the upload back to the first recording's chunks: their files must
+    # still be there, or joining them answers 500 and the room scan can never finish.
+    session = world.stu_in_physics
+    with django_capture_on_commit_callbacks(execute=True):
+        room_scan_chunk_add(session=session, index=0, data=WEBM_CHUNKS[0], final=False, recording_id="r1")
+        with pytest.raises(ConflictError):
+            room_scan_chunk_add(session=session, index=1, data=b"late", final=False, recording_id="r2")
+        room_scan_chunk_add(session=session, index=1, data=WEBM_CHUNKS[1], final=False, recording_id="r1")
+        room_scan_chunk_add(session=session, index=2, data=WEBM_CHUNKS[2], final=True, recording_id="r1")
+    session.refresh_from_db()
+    assert storage_backend.names() == [session.room_scan]
+    assert read_encrypted(session.room_scan) == WEBM
 
 
 @ON_S3_ONLY
