@@ -3,6 +3,8 @@ the way the exam page sends them."""
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -207,3 +209,14 @@ def test_bytes_are_pcm_or_an_audio_error(data: bytes) -> None:
         assert error.code == ("empty" if not data else "odd-length")
     else:
         assert len(samples) * 2 == len(data)
+
+
+def test_a_tracker_cached_before_voice_embeddings_still_counts_after_a_deploy() -> None:
+    # Workers keep each session's VoiceTracker in the cache; one pickled by the release that
+    # counted pitches holds (time, runs) pairs.
+    old = VoiceTracker()
+    old._heard.append((1.0, [(120.0, 0.5)]))
+    old._heard = type(old._heard)((t, runs) for t, runs, *_ in old._heard)
+    tracker = pickle.loads(pickle.dumps(old))  # noqa: S301 - our own object, as the cache does
+    chunk = fx.browser_chunks(fx.speech(fx.SENTENCES[0]))[0]
+    assert tracker.update(analyse_chunk(chunk), chunk) == 1
