@@ -78,8 +78,8 @@ OCTAVE_JUMP = 0.75
 # the pitch-only rule, kept for `voiced_speech` and for speech_pitch.
 MIN_SPEECH_SECONDS = 0.1
 # Silero VAD: 512-sample (32 ms) windows, speech at a probability over SPEECH_PROBABILITY; a chunk
-# is speech with SPEECH_WINDOWS of them (64 ms). On the dev recordings 2 windows kept recall at
-# 0.95 with 7 false chunks in 120 (music); 3 lost 9 true chunks and saved 2.
+# is speech with SPEECH_WINDOWS of them (64 ms). On the dev recordings (bench/eval_audio.py) 2
+# windows kept recall at 0.95 with 7 false chunks, all music; 3 lost 9 true chunks to save 2.
 VAD_WINDOW = 512
 SPEECH_PROBABILITY = 0.5
 SPEECH_WINDOWS = 2

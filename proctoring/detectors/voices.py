@@ -36,7 +36,7 @@ HIDDEN = 256
 MIN_SPEECH_FRAMES = 30
 # Two groups of seconds are one voice while their average cosine similarity is at least this.
 # On the dev set, one speaker's seconds (clean, quiet, over a fan or music, far away) sat above
-# it; 0.58 missed a quarter of the two-voice windows, 0.62 called one voice two 10 times as often.
+# it; 0.58 missed a quarter of the two-voice windows, 0.62 called one voice two five times as often.
 SAME_VOICE_SIMILARITY = 0.6
 # A voice must speak in at least this many seconds of the window: one odd second (a cough, a
 # word shouted over music) is no second person.
