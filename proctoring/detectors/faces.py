@@ -75,8 +75,8 @@ MAGNIFIED_TILE_HEIGHT = 0.7
 # (which needs a whole, unmasked face) 88.8% and none, checked this way 94.2% and none.
 MAGNIFIED_MIN_SCORE = 0.6
 # The same second look confirms a frame's only face when it scores under OTHER_FACE_MIN_SCORE:
-# empty rooms with a poster (a squirrel, a toy shelf) scored 0.62-0.66 with the short-range
-# model and were not found again; real faces that weak (a mask, a hand, a dark room) were.
+# in empty rooms a poster of fruit and the lattice of a toy shelf scored 0.66 and 0.62 and were
+# not found again; the real faces that weak on the scenes (a mask, a hand, a dark room) were.
 CONFIRM_CROP = 3.0
 CONFIRM_SIZE = 128
 CONFIRM_MIN_SCORE = 0.5
@@ -247,8 +247,8 @@ def analyse_frame(
         candidates = _candidates(frame)
         faces = count_faces(candidates)
         if len(faces) == 1 and faces[0].score < OTHER_FACE_MIN_SCORE and not _confirmed(frame, faces[0]):
-            # A lone weak face that a second look does not find again: a squirrel on a
-            # poster, shelves in an empty room. See MAGNIFIED_MIN_SCORE.
+            # A lone weak face that a second look does not find again: a poster of fruit,
+            # a toy shelf in an empty room. See MAGNIFIED_MIN_SCORE.
             faces = ()
         # Only beside a student's face: with none, the student is not in view, and a small face
         # in the background must not stand in for them (face-not-visible stays true).
