@@ -118,14 +118,15 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# Permissions-Policy (django-permissions-policy): the camera, microphone and full screen for our
-# own pages only (inside an LMS iframe the LMS must grant them too, allow="camera *; microphone *;
-# fullscreen *": docs/LTI.md), and features Procto never uses switched off for every page and frame.
+# Permissions-Policy (django-permissions-policy): the camera, microphone, full screen and screen
+# capture (exams that capture the screen: docs/PROTOCOL.md) for our own pages only (inside an LMS
+# iframe the LMS must grant them too, allow="camera *; microphone *; fullscreen *; display-capture
+# *": docs/LTI.md), and features Procto never uses switched off for every page and frame.
 PERMISSIONS_POLICY = {
     "camera": ["self"],
     "microphone": ["self"],
     "fullscreen": ["self"],
-    "display-capture": [],
+    "display-capture": ["self"],
     "geolocation": [],
     "payment": [],
     "usb": [],

@@ -13,7 +13,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -33,6 +33,8 @@ from procto.tests.live_servers import (
 
 CHROMIUM = os.environ.get("PROCTO_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# The fake UI answers every camera, microphone and screen-share request as a student granting it;
+# with the fake devices, "the entire screen" is a 1280x720 test pattern (headless has no screen).
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -131,13 +133,15 @@ def _no_csp_violations():
 
 
 @contextlib.contextmanager
-def chromium_launched(*, video: Path, audio: Path | None = None) -> Iterator:
-    """Headless Chromium whose fake camera plays `video` (and microphone `audio`)."""
+def chromium_launched(*, video: Path, audio: Path | None = None, extra_args: Sequence[str] = ()) -> Iterator:
+    """Headless Chromium whose fake camera plays `video` (and microphone `audio`); `extra_args`
+    come last, so a switch given again there wins (`--use-fake-ui-for-media-stream=deny`)."""
     from playwright.sync_api import sync_playwright
 
     args = [*CHROMIUM_ARGS, f"--use-file-for-fake-video-capture={video}"]
     if audio:
         args.append(f"--use-file-for-fake-audio-capture={audio}")
+    args += extra_args
     # Playwright's sync API keeps an event loop in this thread; the ORM calls the test makes
     # between browser steps are ordinary blocking calls, so Django's async guard is lifted.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"

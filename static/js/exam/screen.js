@@ -9,6 +9,8 @@
 // which hides the exam, until the entire screen is shared again.
 
 import { ApiError, NetworkError, apiFetch } from "../api.js";
+import { refusedInFrame } from "../checks/media.js";
+import { offerNewWindow } from "../checks/new-window.js";
 
 const MAX_SIDE = 1280;
 const WEBP_QUALITY = 0.6;
@@ -81,6 +83,8 @@ export function createScreenCapture({ gate, uploadUrl, intervalMs, enforced, rep
     try {
       media = await navigator.mediaDevices.getDisplayMedia(DISPLAY_OPTIONS);
     } catch (err) {
+      // Refused inside the LMS's iframe (no display-capture in its allow): a new window works.
+      if (refusedInFrame(err)) offerNewWindow();
       refused(
         { reason: err.name, message: String(err.message || "").slice(0, 200) },
         "Your screen was not shared. Choose “Entire screen” in your browser's dialog.",
@@ -228,7 +232,9 @@ export function createScreenCapture({ gate, uploadUrl, intervalMs, enforced, rep
   });
   // Browsers let a second Escape close a dialog regardless (close watchers): open it again.
   gate.addEventListener("close", () => {
-    if (enforced && !track && !stopped) window.setTimeout(() => openGate(errorEl.textContent), 0);
+    if (track || stopped) return;
+    if (enforced) window.setTimeout(() => openGate(errorEl.textContent), 0);
+    else onShared(false); // going on without the share: the page says so
   });
 
   function start() {
