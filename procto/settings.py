@@ -85,7 +85,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "procto.log_context.request_log_context",
-    "django_structlog.middlewares.RequestMiddleware",  # after auth: its lines name the user
+    "procto.log_context.RequestLogMiddleware",  # django-structlog's, after auth: its lines name the user
     "accounts.middleware.TimeZoneMiddleware",  # the viewer's zone, for every time a page shows
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -128,3 +128,19 @@ def test_a_client_chosen_request_id_on_a_request_is_kept_only_when_short_and_pla
     for hostile in HOSTILE_IDS:
         check(rf.get("/", HTTP_X_REQUEST_ID=hostile))
     assert seen == ["abc-123_4.5"] + [None] * len(HOSTILE_IDS)
+
+
+@pytest.mark.django_db
+def test_one_time_links_and_tickets_never_reach_the_log(client, caplog):
+    secret = "c9x-4f2a1b7d0e3c8f6a5b4d"
+    with caplog.at_level("INFO"):
+        client.get(f"/accounts/password/reset/MQ/{secret}/")
+        client.get(f"/accounts/register/confirm/{secret}/")
+        client.get(f"/lti/window/{secret}")
+        client.get(f"/healthz?ticket={secret}&exam=7")
+    lines = [record.msg for record in caplog.records if isinstance(record.msg, dict)]
+    requests = [line["request"] for line in lines if line.get("event") == "request_finished"]
+    assert len(requests) == 4, requests
+    assert not any(secret in str(line) for line in lines)
+    assert "GET /accounts/password/reset/[redacted]/[redacted]/" in requests
+    assert "GET /healthz?ticket=[redacted]&exam=7" in requests
