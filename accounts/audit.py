@@ -54,3 +54,10 @@ def audit_record(
         details=entry.details,
     )
     return entry
+
+
+def audit_addresses_forget(user: User) -> int:
+    """Blank the address and browser of every entry `user` made (their logins and logouts, what
+    they did as staff): the trail keeps what happened and their id, not where they were."""
+    entries = AuditEntry.objects.filter(actor=user).exclude(ip=None, user_agent="")
+    return entries.update(ip=None, user_agent="")

@@ -28,7 +28,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from accounts import realtime
-from accounts.audit import audit_record
+from accounts.audit import audit_addresses_forget, audit_record
 from accounts.models import AuditEntry, IdentityVerification, User
 from accounts.permissions import Can, user_can
 from procto.encrypted_files import delete_encrypted
@@ -181,6 +181,7 @@ def account_delete(*, actor: User, user: User, request: HttpRequest | None = Non
         request=request,
         details={"role": user.role, **deleted},
     )
+    audit_addresses_forget(user)
     user._personal_data_purged = True
     user.delete()
     realtime.sockets_close(realtime.user_group(user_id), reason="account-deleted")
@@ -194,4 +195,5 @@ def purge_before_any_deletion(sender, instance: User, **kwargs) -> None:
     # sessions would otherwise keep them with nobody left to ask for their deletion.
     if not getattr(instance, "_personal_data_purged", False):
         deleted = _purge(instance) + login_records_delete(instance)
+        audit_addresses_forget(instance)
         logger.warning("user %s deleted outside account_delete; purged %s", instance.pk, dict(deleted))

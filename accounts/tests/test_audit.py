@@ -121,3 +121,20 @@ def test_only_administrators_read_the_trail_and_nobody_edits_it(client, admin_us
     assert client.get("/admin/accounts/auditentry/").status_code == 200
     assert client.post(f"/admin/accounts/auditentry/{entry.pk}/delete/", {"post": "yes"}).status_code == 403
     assert AuditEntry.objects.filter(pk=entry.pk).exists()
+
+
+def test_a_deleted_persons_own_entries_keep_what_happened_but_not_where_from(client, admin_user, student):
+    from accounts.personal_data import account_delete
+
+    client.post(
+        "/accounts/login/",
+        {"username": student.email, "password": DEFAULT_PASSWORD},
+        REMOTE_ADDR="198.51.100.7",
+        HTTP_USER_AGENT=BROWSER,
+    )
+    pk = student.pk
+    account_delete(actor=admin_user, user=student)
+    login = AuditEntry.objects.get(action="login")
+    assert (login.actor_ref, login.ip, login.user_agent) == (pk, None, "")
+    deletion = AuditEntry.objects.get(action="account-delete")
+    assert deletion.actor == admin_user and deletion.target_ref == pk
