@@ -469,26 +469,29 @@ def test_the_pdf_report_has_a_screenshots_section(world, local_storage, stu_shar
     assert images == 3  # the webcam snapshot and both screenshots
 
 
+@pytest.mark.parametrize(("frames", "screenshots"), [(5, 20), (20, 5)])
 def test_screenshots_go_at_their_own_retention_period_and_webcam_pictures_at_theirs(
-    world, storage_backend, stu_shared_screen, settings, clock
+    world, storage_backend, stu_shared_screen, settings, clock, frames, screenshots
 ):
-    settings.DATA_RETENTION_DAYS = settings.DATA_RETENTION_DAYS | {"frames": 20, "screenshots": 5}
+    settings.DATA_RETENTION_DAYS |= {"frames": frames, "screenshots": screenshots}
     _end(world.stu_in_physics)
-    screenshots = [e.snapshot for e in stu_shared_screen["screenshots"]]
-    webcam = stu_shared_screen["alert"].snapshot
+    pictures = {
+        "screenshots": {e.snapshot for e in stu_shared_screen["screenshots"]},
+        "snapshots": {stu_shared_screen["alert"].snapshot},
+    }
+    first, second = ("snapshots", "screenshots") if frames < screenshots else ("screenshots", "snapshots")
 
     clock.shift(5 * DAY - 60)
     assert tasks.media_retention_apply() == {}
     clock.shift(60)
-    assert tasks.media_retention_apply() == {"screenshots": 2}
-    assert storage_backend.names() == [webcam]
-    records = ProctoringEvent.objects.filter(type="screenshot-captured")
-    assert records.count() == 2 and not records.exclude(snapshot="").exists()  # the records stay
+    assert tasks.media_retention_apply()[first] == len(pictures[first])
+    assert set(storage_backend.names()) == pictures[second]  # the other kind waits for its period
 
     clock.shift(15 * DAY)
-    assert tasks.media_retention_apply()["snapshots"] == 1
+    assert tasks.media_retention_apply()[second] == len(pictures[second])
     assert storage_backend.names() == []
-    assert not set(screenshots) & set(storage_backend.names())
+    records = ProctoringEvent.objects.filter(type="screenshot-captured")
+    assert records.count() == 2 and not records.exclude(snapshot="").exists()  # the records stay
 
 
 def test_an_exam_keeps_screenshots_for_its_own_period(world, local_storage, stu_shared_screen, clock):
