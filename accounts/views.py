@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordResetForm
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -27,6 +29,8 @@ from accounts.permissions import Can, user_can
 from accounts.registration import registration_open
 from procto.body_limit import max_request_bytes
 from procto.encrypted_files import read_encrypted
+
+logger = logging.getLogger(__name__)
 
 
 @require_http_methods(["GET", "POST"])
@@ -138,7 +142,13 @@ def identity_upload(request: HttpRequest) -> HttpResponse:
 @require_GET
 def identity_file(request: HttpRequest, token: str) -> HttpResponse:
     name = identity_file_name(token=token, viewer=request.user)
-    response = HttpResponse(read_encrypted(name), content_type="image/jpeg")
+    try:
+        jpeg = read_encrypted(name)
+    except FileNotFoundError as exc:
+        # The row still names a file a purge or retention already deleted.
+        logger.warning("identity file %s is gone from storage", name)
+        raise Http404("This image is no longer stored.") from exc
+    response = HttpResponse(jpeg, content_type="image/jpeg")
     # Decrypted identity images must not linger in shared or browser caches.
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"

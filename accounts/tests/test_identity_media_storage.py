@@ -61,3 +61,13 @@ def test_another_student_gets_no_link_and_cannot_use_the_owners(
 @ON_S3_ONLY
 def test_an_id_card_s3_signs_a_url_for_expires(storage_backend, verified):
     storage_backend.assert_signed_url_expires(verified.id_card)
+
+
+def test_a_photo_whose_file_is_gone_is_a_404_not_a_500(storage_backend, verified, client):
+    # As after a purge that deleted the file and then rolled back its rows.
+    from django.core.files.storage import default_storage
+
+    default_storage.delete(verified.photo)
+    client.force_login(verified)
+    response = client.get(identity_file_url(owner=verified, kind="photo", viewer=verified))
+    assert response.status_code == 404
