@@ -7,10 +7,15 @@
 // A socket can also stay open yet hear nothing: channels_redis keeps group memberships in Redis,
 // and a Redis restart forgets them. After a quiet spell we ask `since` ourselves; if that brings
 // events we never got live, the socket is deaf and is replaced (which joins the groups again).
+// And a live message can be lost while the socket goes on hearing others: the channel layer drops
+// what waits too long for a socket whose server fell behind (capacity and expiry in
+// settings.CHANNEL_LAYERS). Every SWEEP_MS we ask `since` from where we stood one sweep before;
+// the answer is applied by id, so only what was lost is new (bench/drill.py, docs/RELIABILITY.md).
 
 const BACKOFF_MS = [1000, 2000, 4000, 8000, 15000];
 const QUIET_PROBE_MS = 20_000;
 const PROBE_ANSWER_MS = 10_000;
+const SWEEP_MS = 30_000;
 const CLOSE_UNAUTHENTICATED = 4401;
 const CLOSE_FORBIDDEN = 4403;
 const CLOSE_GIVING_UP = 4000; // ours: this socket stopped answering, a new one is on its way
@@ -55,6 +60,7 @@ export function createMonitorSocket({ path, examId, lastEventId, onState, onReop
   let retryTimer = null;
   let lastHeardAt = 0;
   let probeSentAt = 0;
+  let sweepFrom = null; // the highest event id seen at the last sweep (or at the first open)
 
   function setState(state, detail = {}) {
     onState(state, detail);
@@ -79,6 +85,7 @@ export function createMonitorSocket({ path, examId, lastEventId, onState, onReop
       attempt = 0;
       lastHeardAt = Date.now();
       probeSentAt = 0;
+      if (sweepFrom === null) sweepFrom = lastEventId(); // the first sweep covers what came after
       askSince();
       setState("open");
       if (everOpened) onReopen();
@@ -147,6 +154,14 @@ export function createMonitorSocket({ path, examId, lastEventId, onState, onReop
       askSince();
     }
   }, 2000);
+
+  window.setInterval(() => {
+    if (!socket || socket.readyState !== WebSocket.OPEN) return;
+    const seen = lastEventId();
+    // Not while a probe waits for its answer: that answer must say whether the socket is deaf.
+    if (sweepFrom !== null && !probeSentAt) send({ type: "since", lastEventId: sweepFrom });
+    sweepFrom = seen;
+  }, SWEEP_MS);
 
   // The network came back: no need to wait out the backoff.
   window.addEventListener("online", () => {
