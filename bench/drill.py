@@ -983,12 +983,15 @@ def main() -> None:
     media_check(media)
     cohort = cohort_seed(students=args.students, alerting=args.alerting, seed=args.seed)
     env = keys | {"CELERY_VISIBILITY_TIMEOUT": str(args.visibility_timeout), "LOG_LEVEL": "INFO"}
+    describe = ["git", "describe", "--always", "--dirty"]
+    code = subprocess.run(describe, cwd=Path(__file__).parents[1], capture_output=True, text=True).stdout  # noqa: S603
+    load = os.getloadavg()
     started = time.monotonic()
     with cluster_running(
         work / "cluster", database_url=database_url, redis_url=redis_url, migrate=False, env=env
     ) as cluster:
         rows, totals = asyncio.run(drill_run(args, cluster, cohort, media, database_url))
-    totals["seconds"] = round(time.monotonic() - started)
+    totals |= {"seconds": round(time.monotonic() - started), "code": code.strip(), "loadavg_before": load}
     if not totals["task_lines_read"]:
         raise SystemExit("no analysis task lines in the workers' logs: did their log format change?")
     print(json.dumps(totals, default=str), flush=True)

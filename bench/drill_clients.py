@@ -16,7 +16,8 @@ WebSockets through nginx, each behaving after a failure as its page does.
 - The monitor (static/js/monitor/socket.js): `since` with the highest event id seen on every
   open; reopened after 1, 2, 4, 8, then every 15 s; after 20 s of silence it asks `since`
   itself, and a probe answered with events it never got live (a deaf socket) or not answered
-  within 10 s replaces the socket.
+  within 10 s replaces the socket; every 30 s it sweeps: `since` from the highest id it had seen
+  at the sweep before, for live messages lost on the way.
 """
 
 from __future__ import annotations
@@ -52,9 +53,10 @@ SAVE_BATCH = 100
 MONITOR_BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0)
 QUIET_PROBE = 20.0
 PROBE_ANSWER = 10.0
+SWEEP_EVERY = 30.0
 CATCH_UP_LIMIT = 500  # proctoring.consumers.CATCH_UP_LIMIT: a full answer means there is more
 REQUEST_TIMEOUT = 30.0
-OPEN_TIMEOUT = 15.0
+OPEN_TIMEOUT = 30.0  # browsers set none; daphne gives a handshake 30 s (docker-compose.yml)
 AUDIO_EVERY = 1.0
 CLOSE_GOING_AWAY = 4000
 CLOSE_FORBIDDEN, CLOSE_NOT_IN_PROGRESS = 4403, 4409
@@ -162,6 +164,7 @@ class Monitor:
     down_since: float | None = None
     last_heard: float = 0.0
     probe_sent_at: float = 0.0
+    sweep_from: int | None = None  # the highest id seen at the last sweep (or the first open)
     waiter: asyncio.Future | None = None
     full_catch_ups: int = 0
     stopped: bool = False
@@ -568,6 +571,8 @@ async def monitor_run(drill: Drill, monitor: Monitor) -> None:
         if socket is None:
             continue
         monitor.socket, monitor.probe_sent_at = socket, 0.0
+        if monitor.sweep_from is None:
+            monitor.sweep_from = monitor.last_id
         try:
             await socket.send(json.dumps({"type": "since", "lastEventId": monitor.last_id}))
             while True:  # the first catch-up says the socket works
@@ -627,10 +632,19 @@ def monitor_message(drill: Drill, monitor: Monitor, message: dict) -> list[dict]
 
 
 async def monitor_watch(drill: Drill, monitor: Monitor, socket) -> None:
-    """The page's quiet probe: `since` after 20 s of silence; no answer in 10 s replaces the socket."""
+    """The page's quiet probe (`since` after 20 s of silence; no answer in 10 s replaces the
+    socket) and its sweep (`since` from the last sweep's highest id, every 30 s)."""
+    next_sweep = time.monotonic() + SWEEP_EVERY
     while True:
         await asyncio.sleep(2.0)
         now = time.monotonic()
+        if now >= next_sweep:
+            next_sweep += SWEEP_EVERY
+            seen = monitor.last_id
+            if not monitor.probe_sent_at:
+                with contextlib.suppress(websockets.ConnectionClosed):
+                    await socket.send(json.dumps({"type": "since", "lastEventId": monitor.sweep_from}))
+            monitor.sweep_from = seen
         if monitor.probe_sent_at and now - monitor.probe_sent_at > PROBE_ANSWER:
             drill.phase.deaf_monitor_sockets += 1
             await socket.close(CLOSE_GOING_AWAY, "not answering")
@@ -642,16 +656,17 @@ async def monitor_watch(drill: Drill, monitor: Monitor, socket) -> None:
 
 
 async def monitor_catch_up(monitor: Monitor, *, timeout: float = 60.0) -> bool:
-    """Ask `since` until the answer is not full, as the page would on its next probe; False if
-    the monitor could not be reached within `timeout`."""
+    """What the page's next sweep asks (`since` the last sweep's highest id), then `since` until
+    an answer is not full; False if the monitor could not be reached within `timeout`."""
     deadline = time.monotonic() + timeout
+    since = monitor.sweep_from if monitor.sweep_from is not None else monitor.last_id
     while time.monotonic() < deadline:
         if not monitor.live or monitor.socket is None:
             await asyncio.sleep(0.2)
             continue
         monitor.waiter = asyncio.get_running_loop().create_future()
         try:
-            await monitor.socket.send(json.dumps({"type": "since", "lastEventId": monitor.last_id}))
+            await monitor.socket.send(json.dumps({"type": "since", "lastEventId": since}))
             events = await asyncio.wait_for(monitor.waiter, 15)
         except (websockets.ConnectionClosed, TimeoutError):
             continue
@@ -659,4 +674,5 @@ async def monitor_catch_up(monitor: Monitor, *, timeout: float = 60.0) -> bool:
             monitor.waiter = None
         if len(events) < CATCH_UP_LIMIT:
             return True
+        since = max(event["id"] for event in events)  # the rest of a full answer
     return False
