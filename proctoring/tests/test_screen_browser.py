@@ -206,3 +206,52 @@ def test_stopping_the_share_at_high_security_hides_the_exam_until_it_is_shared_a
     )
     assert not page.errors, page.errors
     page.context.close()
+
+
+# The browser's picker is a dialog of its own: while the student chooses, the exam page has lost
+# the focus. Headless Chromium answers at once and shows none, so the test has the picker take
+# the focus for 1.5 s the way a real one does (the window's blur, then its focus back).
+PICKER_TAKES_THE_FOCUS = """
+(() => {
+  const share = navigator.mediaDevices.getDisplayMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getDisplayMedia = async (options) => {
+    window.dispatchEvent(new Event("blur"));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    window.dispatchEvent(new Event("focus"));
+    return share(options);
+  };
+})();
+"""
+BLUR_FOR_A_WHILE = """async () => {
+  window.dispatchEvent(new Event("blur"));
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  window.dispatchEvent(new Event("focus"));
+}"""
+
+
+def test_the_share_s_own_picker_taking_the_focus_is_no_window_blur(
+    browser, live_server_url, transactional_world
+):
+    session = in_thread(sitting_build, transactional_world, security_level="medium")
+    page = open_exam(browser, live_server_url, session)
+    page.context.add_init_script(PICKER_TAKES_THE_FOCUS)
+    page.reload()
+    page.locator("#screen-gate[open]").wait_for()
+    page.click("#screen-share")
+    page.locator("#screen-state[data-state=live]").wait_for(timeout=10_000)
+    page.click("#fullscreen-enter")
+    panel(page, "MCQ").wait_for()
+    page.evaluate(BLUR_FOR_A_WHILE)  # the student in another window: that one counts
+    blur = wait_until(
+        lambda: ProctoringEvent.objects.filter(session=session, type="window-blur").first(),
+        timeout=20,
+        what="the window blur",
+    )
+    assert ProctoringEvent.objects.filter(session=session, type="window-blur").count() == 1
+    assert ProctoringEvent.objects.filter(session=session, type="screen-share-started").exists()
+    assert (
+        blur.occurred_at
+        > ProctoringEvent.objects.get(session=session, type="screen-share-started").occurred_at
+    )
+    assert not page.errors, page.errors
+    page.context.close()

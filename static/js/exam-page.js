@@ -465,6 +465,7 @@ function startScreenCapture(settings) {
     enforced: settings.enforced,
     report: events.report,
     onShared: showScreenShared,
+    onPicker: (open) => secure.pickerShown(open),
   });
   $("screen-reshare").addEventListener("click", () => screen.ask());
   screen.start();

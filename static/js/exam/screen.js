@@ -37,8 +37,9 @@ function toBlob(canvas, type, quality) {
  * gate: the dialog asking for the share (templates/sessions/take.html #screen-gate)
  * report(type, severity, details): the event log's
  * onShared(shared): the share started or stopped (the page shows it)
+ * onPicker(open): the browser's picker is open (it takes the focus: secure mode must know)
  */
-export function createScreenCapture({ gate, uploadUrl, intervalMs, enforced, report, onShared }) {
+export function createScreenCapture({ gate, uploadUrl, intervalMs, enforced, report, onShared, onPicker }) {
   const shareButton = gate.querySelector("#screen-share");
   const skipButton = gate.querySelector("#screen-skip");
   const errorEl = gate.querySelector("#screen-error");
@@ -80,6 +81,7 @@ export function createScreenCapture({ gate, uploadUrl, intervalMs, enforced, rep
     }
     let media;
     shareButton.disabled = true;
+    onPicker(true);
     try {
       media = await navigator.mediaDevices.getDisplayMedia(DISPLAY_OPTIONS);
     } catch (err) {
@@ -92,6 +94,7 @@ export function createScreenCapture({ gate, uploadUrl, intervalMs, enforced, rep
       return;
     } finally {
       shareButton.disabled = false;
+      onPicker(false);
     }
     if (stopped) {
       media.getTracks().forEach((t) => t.stop());

@@ -53,6 +53,8 @@ export function createSecureMode({ level, fullscreenRequired, gate, report, repo
   let extended = false;
   let screensTimer = null;
   let left = false;
+  let pickerOpen = false;
+  let blurForPicker = false; // the current blur began while the screen-share picker was open
   const lastSeen = {};
   const copiedInside = new Set(); // digests of the texts copied (or cut) on this page
 
@@ -121,16 +123,23 @@ export function createSecureMode({ level, fullscreenRequired, gate, report, repo
     if (!active || blurredAt !== null) return;
     blurredAt = performance.now();
     hiddenDuringBlur = document.visibilityState === "hidden";
+    blurForPicker = pickerOpen;
   }
 
   function onFocus() {
     if (blurredAt === null) return;
     const durationMs = Math.round(performance.now() - blurredAt);
     blurredAt = null;
-    // A tab switch is reported by itself (visibilitychange); do not count it twice.
-    if (active && !hiddenDuringBlur && durationMs >= MIN_BLUR_MS) {
+    // A tab switch is reported by itself (visibilitychange); do not count it twice. The browser's
+    // screen-share picker, which the exam itself opened, takes the focus too: not a departure.
+    if (active && !hiddenDuringBlur && !blurForPicker && durationMs >= MIN_BLUR_MS) {
       report("window-blur", durationMs > 10_000 ? "medium" : "low", { durationMs });
     }
+  }
+
+  /** The exam page opened (true) or got an answer from (false) the browser's screen-share picker. */
+  function pickerShown(open) {
+    pickerOpen = open;
   }
 
   function onVisibilityChange() {
@@ -279,5 +288,5 @@ export function createSecureMode({ level, fullscreenRequired, gate, report, repo
     if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
   }
 
-  return { start, stop };
+  return { start, stop, pickerShown };
 }
