@@ -25,7 +25,9 @@ REQUIRED_ITEMS = {
     "medium": ["browser", "websocket", "camera", "microphone", "fullscreen"],
     "high": ["browser", "websocket", "camera", "microphone", "fullscreen", "bandwidth"],
 }
-KNOWN_ITEMS = frozenset(REQUIRED_ITEMS["high"])
+# An exam that captures the screen also needs a browser that can share it (any level).
+SCREEN_ITEM = "screen"
+KNOWN_ITEMS = frozenset([*REQUIRED_ITEMS["high"], SCREEN_ITEM])
 
 
 class NotReady(ApplicationError):
@@ -42,6 +44,8 @@ def required_items(*, exam: Exam, student: User) -> list[str]:
     items = list(REQUIRED_ITEMS[exam.security_level])
     if media_exempt(exam=exam, student=student):
         items = [i for i in items if i not in {"camera", "microphone", "bandwidth"}]
+    if exam.captures_screen:
+        items.append(SCREEN_ITEM)
     return items
 
 

@@ -26,7 +26,7 @@ from proctoring.models import ProctoringEvent
 from proctoring.screen import MAX_PER_MINUTE, MAX_SCREENSHOT_BYTES
 from proctoring.services import event_record, event_record_client, session_lock
 from sessions.models import ExamConsent, ExamSession
-from sessions.readiness import consent_record, readiness_missing
+from sessions.readiness import consent_record, readiness_missing, required_items, system_check_record
 from sessions.realtime import session_group
 
 pytestmark = pytest.mark.django_db
@@ -517,3 +517,14 @@ def test_a_purge_deletes_the_students_screenshots(world, local_storage, stu_shar
     deleted = personal_data_purge(actor=world.ada, user=world.stu)
     assert deleted["screenshots"] == 2
     assert local_storage.names() == []
+
+
+def test_the_system_check_needs_a_browser_that_can_share_the_screen_only_where_the_exam_captures_it(
+    world, physics_captures_screen
+):
+    items = dict.fromkeys(["browser", "websocket", "camera", "microphone", "fullscreen", "bandwidth"], True)
+    assert "screen" in required_items(exam=world.physics, student=world.stu)
+    assert not system_check_record(exam=world.physics, student=world.stu, items=items, measurements={}).passed
+    items["screen"] = True
+    assert system_check_record(exam=world.physics, student=world.stu, items=items, measurements={}).passed
+    assert "screen" not in required_items(exam=world.chemistry, student=world.cat)

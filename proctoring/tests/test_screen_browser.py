@@ -30,7 +30,14 @@ from sessions.tests.test_exam_browser import panel
 
 pytestmark = BROWSER_TEST_MARKS
 
-ITEMS = {"browser": True, "websocket": True, "camera": True, "microphone": True, "fullscreen": True}
+ITEMS = {
+    "browser": True,
+    "websocket": True,
+    "camera": True,
+    "microphone": True,
+    "fullscreen": True,
+    "screen": True,
+}
 
 # The test keeps the streams getDisplayMedia returns, to end one as the browser's "Stop sharing"
 # button does (the track ends, its `ended` event fires): a page cannot be made to press it.
@@ -254,4 +261,19 @@ def test_the_share_s_own_picker_taking_the_focus_is_no_window_blur(
         > ProctoringEvent.objects.get(session=session, type="screen-share-started").occurred_at
     )
     assert not page.errors, page.errors
+    page.context.close()
+
+
+def test_the_system_check_of_an_exam_that_captures_the_screen_checks_the_browser_can_share_it(
+    browser, live_server_url, transactional_world
+):
+    session = in_thread(sitting_build, transactional_world, security_level="medium")
+    page = browser.new_context(permissions=["camera", "microphone"]).new_page()
+    log_in(page, live_server_url, session.student.email, DEFAULT_PASSWORD)
+    page.goto(f"{live_server_url}/exams/{session.exam_id}/check/")
+    item = page.locator('.check-item[data-item="screen"]')
+    item.locator("xpath=self::*[@data-state='pass']").wait_for(timeout=30_000)
+    assert "can share your entire screen" in item.inner_text()
+    page.goto(f"{live_server_url}/exams/{transactional_world.physics.pk}/check/")  # no screen capture
+    page.locator('.check-item[data-item="screen"][data-state="skip"]').wait_for(timeout=30_000)
     page.context.close()

@@ -8,13 +8,14 @@ import { offerNewWindow } from "./checks/new-window.js";
 
 const boot = JSON.parse(document.getElementById("page-bootstrap").textContent);
 const required = new Set(boot.required);
-const ITEMS = ["browser", "websocket", "camera", "microphone", "fullscreen", "bandwidth"];
+const ITEMS = ["browser", "websocket", "camera", "microphone", "fullscreen", "screen", "bandwidth"];
 const LABELS = {
   browser: "Browser",
   websocket: "Live connection",
   camera: "Camera",
   microphone: "Microphone",
   fullscreen: "Full screen",
+  screen: "Screen sharing",
   bandwidth: "Upload speed",
 };
 const MEDIA_ITEMS = new Set(["camera", "microphone", "bandwidth"]);
@@ -74,6 +75,26 @@ function checkBrowser() {
     ? "Use a current version of Chrome, Edge, Firefox or Safari on a computer, then open this page again."
     : "This page is not on a secure (https) connection, which hides these features. Open Procto with an https:// address.";
   return { ok: false, detail: `Missing: ${missing.join(", ")}.`, fix };
+}
+
+// Whether the exam page will be able to ask for the screen: the share itself needs a click and
+// is asked for on the exam page (docs/PROTOCOL.md, "Screen capture").
+function checkScreen() {
+  const allowed = document.featurePolicy ? document.featurePolicy.allowsFeature("display-capture") : true;
+  if (navigator.mediaDevices?.getDisplayMedia && allowed)
+    return { ok: true, detail: "This browser can share your entire screen, which this exam records." };
+  if (!allowed && offerNewWindow()) {
+    return {
+      ok: false,
+      detail: "The LMS shows this exam inside its own page, which does not allow sharing the screen.",
+      fix: "Press Open the exam in a new window (above) and go on there.",
+    };
+  }
+  return {
+    ok: false,
+    detail: "This browser cannot share the screen, which this exam records.",
+    fix: "Use a current version of Chrome, Edge or Firefox on a computer.",
+  };
 }
 
 function checkFullscreen() {
@@ -434,6 +455,7 @@ async function runItems(run) {
   const checks = [];
   if (required.has("browser")) checks.push(settle(run, "browser", Promise.resolve(checkBrowser())));
   if (required.has("fullscreen")) checks.push(settle(run, "fullscreen", Promise.resolve(checkFullscreen())));
+  if (required.has("screen")) checks.push(settle(run, "screen", Promise.resolve(checkScreen())));
   const wantCamera = required.has("camera");
   const wantMicrophone = required.has("microphone");
   if (wantCamera || wantMicrophone) {
