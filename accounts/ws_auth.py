@@ -181,7 +181,10 @@ class AuthenticatedConsumer(AsyncWebsocketConsumer):
         # A logout between the ticket's redemption and the group_add above sent its close to a
         # group this socket was not in yet: look once more, now that it would hear the next one.
         login_id = self.scope.get("login_id")
-        if login_id and await database_sync_to_async(services.ws_login_ended)(login_id=login_id):
+        # A cache read: not on the process's one thread for sync code, which every API request
+        # and every other socket's handshake queue for (a class reconnecting after a node died).
+        ended = sync_to_async(services.ws_login_ended, thread_sensitive=False)
+        if login_id and await ended(login_id=login_id):
             await self.accept()
             await self.close(code=CLOSE_UNAUTHENTICATED, reason="the login has ended")
             return

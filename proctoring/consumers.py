@@ -134,7 +134,8 @@ class ExamStreamConsumer(AuthenticatedConsumer):
             raise BadMessage("BAD_MESSAGE", "expected a hello, event or heartbeat message")
 
     async def _welcome(self) -> None:
-        stats = await sync_to_async(stream_stats)(self.session.pk)
+        # Cache reads only: off the process's one sync thread, as media_received.
+        stats = await sync_to_async(stream_stats, thread_sensitive=False)(self.session.pk)
         await self._send(
             {
                 "type": "welcome",
