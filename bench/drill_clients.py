@@ -367,8 +367,8 @@ async def stream_run(drill: Drill, student: Student) -> None:
     attempt = 0
     path = f"/ws/exam-sessions/{student.session_id}/stream/"
     while not (drill.stopping or student.ended):
-        if attempt:
-            ceiling = min(STREAM_BACKOFF_CAP, STREAM_BACKOFF_BASE * 2 ** (attempt - 1))
+        if attempt or student.down_since is not None:  # the page opens its first socket at once
+            ceiling = min(STREAM_BACKOFF_CAP, STREAM_BACKOFF_BASE * 2**attempt)
             await asyncio.sleep(STREAM_BACKOFF_FLOOR + student.rng.random() * ceiling)
         attempt += 1
         ticket = await drill.ticket(student)
@@ -563,8 +563,8 @@ async def monitor_run(drill: Drill, monitor: Monitor) -> None:
     attempt = 0
     path = f"/ws/monitor/?exam={monitor.exam_id}"
     while not (drill.stopping or monitor.stopped):
-        if attempt:
-            await asyncio.sleep(MONITOR_BACKOFF[min(attempt - 1, len(MONITOR_BACKOFF) - 1)])
+        if attempt or monitor.down_since is not None:
+            await asyncio.sleep(MONITOR_BACKOFF[min(attempt, len(MONITOR_BACKOFF) - 1)])
         attempt += 1
         ticket = await drill.ticket(monitor)
         socket = await drill.connect(path, ticket) if ticket else None
