@@ -6,7 +6,7 @@ browser sees why (a refusal before accept only shows as a failed handshake):
 
     4401  not authenticated, or the login ended (logout, password change, deactivation)
     4403  refused: foreign Origin, or the user may not use this socket
-    1013  try again later: PostgreSQL or Redis did not answer (a restart); the page reconnects
+    4503  try again later: PostgreSQL or Redis did not answer (a restart); the page reconnects
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
-CLOSE_TRY_AGAIN_LATER = 1013  # RFC 6455's registry: "Try Again Later"
+# RFC 6455's 1013 means the same, but daphne's WebSocket library lets a server send only 1000
+# and 3000-4999 (it closes with 1011 instead): as 4401 and 4403, the HTTP status plus 4000.
+CLOSE_TRY_AGAIN_LATER = 4503
 
 
 class _Refuse(AsyncWebsocketConsumer):
@@ -115,7 +117,7 @@ class TicketAuthMiddleware:
 class SocketEnd:
     """Outermost: what happens when a socket's application ends, however it ends.
 
-    A database or Redis that stops answering (a restart) closes the socket with 1013 and one
+    A database or Redis that stops answering (a restart) closes the socket with 4503 and one
     warning line. Without this, a handshake under way is answered with a 500 and an open socket
     dies with 1011 and a traceback: once for every student connected when Redis restarts. The
     pages reconnect on either; this tells them (and the log) why.

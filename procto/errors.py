@@ -10,7 +10,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 # PostgreSQL or Redis did not answer (a restart, a failover, a full connection pool): the same
 # request will most likely succeed in a few seconds. The API answers 503 with Retry-After
-# (procto.api), a socket closes with 1013, "try again later" (accounts.ws_auth); the pages retry.
+# (procto.api), a socket closes with 4503, "try again later" (accounts.ws_auth); the pages retry.
 SERVICE_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError)
 
 

@@ -192,7 +192,7 @@ async def test_logging_out_one_login_leaves_the_tickets_of_another_working(stude
 # 500 for its handshake (bench/drill.py's redis fault had both).
 
 
-async def test_a_socket_opened_while_the_cache_is_down_is_closed_with_1013(student):
+async def test_a_socket_opened_while_the_cache_is_down_is_closed_with_4503(student):
     ticket = await database_sync_to_async(services.ws_ticket_issue)(user=student, login_id="x")
     dead_cache = {
         "default": {
@@ -211,7 +211,7 @@ DEAD_LAYER = {
 }
 
 
-async def test_a_socket_opened_while_the_channel_layer_is_down_is_closed_with_1013(student):
+async def test_a_socket_opened_while_the_channel_layer_is_down_is_closed_with_4503(student):
     ticket = await database_sync_to_async(services.ws_ticket_issue)(user=student, login_id="x")
     with override_settings(CHANNEL_LAYERS=DEAD_LAYER):  # every socket joins its groups there
         communicator = await open_socket(f"/ws/check/?ticket={ticket}")

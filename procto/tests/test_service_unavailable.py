@@ -3,16 +3,21 @@ Retry-After in the usual envelope, which the pages retry, not an "unexpected err
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import urllib.error
 import urllib.request
 import uuid
 
 import pytest
+import websockets
 from django.test import override_settings
 
 from accounts import tokens
 from accounts.services import token_pair_issue
+from accounts.ws_auth import CLOSE_TRY_AGAIN_LATER
+from procto.tests.cluster import wait_for_port
 from procto.tests.live_servers import child_env, daphne_cmd, free_port, running, wait_for_http
 from sessions.tests.factories import ExamSessionFactory
 
@@ -65,3 +70,26 @@ def test_an_api_call_while_the_database_is_down_is_a_503_to_retry(tmp_path):
     answer = refused.value
     assert_service_unavailable(answer.code, answer.headers, json.loads(answer.read()))
     assert "Traceback" not in (tmp_path / "daphne.log").read_text()
+
+
+@pytest.mark.slow
+def test_a_socket_opened_while_redis_is_down_is_closed_with_4503_through_daphne(tmp_path):
+    # daphne's WebSocket library refuses to send a close code outside 1000 and 3000-4999 (and
+    # closes with 1011 instead): the code is checked through daphne, not only in-process.
+    port = free_port()
+    env = child_env(DATABASE_URL=None, REDIS_URL=DEAD_REDIS, PROCTO_LOCAL_DIR=str(tmp_path / "local"))
+    with running(daphne_cmd(port), env=env, log=tmp_path / "daphne.log") as server:
+        wait_for_port(port, process=server, timeout=60)  # /healthz would wait on the dead Redis
+        code = asyncio.run(
+            close_code_of(f"ws://127.0.0.1:{port}/ws/check/", origin=f"http://127.0.0.1:{port}")
+        )
+    assert code == CLOSE_TRY_AGAIN_LATER, (tmp_path / "daphne.log").read_text()[-2000:]
+
+
+async def close_code_of(url: str, *, origin: str) -> int | None:
+    # A page's session cookie: reading its session is the first thing that needs Redis.
+    cookie = {"Cookie": "sessionid=abcdefghijklmnopqrstuvwxyz012345"}
+    async with websockets.connect(url, origin=origin, open_timeout=10, additional_headers=cookie) as socket:
+        with contextlib.suppress(websockets.ConnectionClosed):
+            await asyncio.wait_for(socket.recv(), 10)
+    return socket.close_code
