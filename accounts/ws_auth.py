@@ -195,6 +195,18 @@ class AuthenticatedConsumer(AsyncWebsocketConsumer):
     async def on_authenticated(self) -> None:
         await self.accept()
 
+    def groups_joined(self) -> list[str]:
+        """Every channel-layer group this socket belongs to; subclasses add theirs."""
+        return list(self.auth_groups)
+
+    async def groups_rejoin(self) -> None:
+        """Join this socket's groups again. The channel layer keeps them in Redis, which forgets
+        them when it restarts while most sockets stay open: deaf to warnings, to the end of their
+        session and to the end of their login, and nothing tells the page. Called on the
+        messages a page sends every few seconds; one idempotent write per group."""
+        for group in self.groups_joined():
+            await self.channel_layer.group_add(group, self.channel_name)
+
     async def refuse(self, reason: str) -> None:
         await self.accept()
         await self.close(code=CLOSE_FORBIDDEN, reason=reason)

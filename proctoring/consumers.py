@@ -69,6 +69,9 @@ class ExamStreamConsumer(AuthenticatedConsumer):
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
 
+    def groups_joined(self) -> list[str]:
+        return [*super().groups_joined(), self.group]
+
     async def disconnect(self, code: int) -> None:
         if getattr(self, "group", None):
             await self.channel_layer.group_discard(self.group, self.channel_name)
@@ -128,6 +131,8 @@ class ExamStreamConsumer(AuthenticatedConsumer):
         elif kind == "event":
             await self._event(message)
         elif kind == "heartbeat":
+            # Every 10 s from the page: the time to make sure a Redis restart left it deaf no longer.
+            await self.groups_rejoin()
             # Answered, so a page without media (camera-exempt) can still tell a dead socket.
             await self._send({"type": "heartbeat-ack"})
         else:
@@ -287,6 +292,9 @@ class MonitorConsumer(AuthenticatedConsumer):
         await self._join(sorted(after - before))
         await self._send({"type": "scope"})
 
+    def groups_joined(self) -> list[str]:
+        return [*super().groups_joined(), *self.monitor_groups]
+
     async def disconnect(self, code: int) -> None:
         for group in getattr(self, "monitor_groups", []):
             await self.channel_layer.group_discard(group, self.channel_name)
@@ -299,6 +307,8 @@ class MonitorConsumer(AuthenticatedConsumer):
             logger.info("monitor of user %s: rejected message: %s", self.user.pk, exc)
             await self._send({"type": "error", "code": "BAD_MESSAGE", "message": str(exc)})
             return
+        # The page asks on every open, after a quiet spell and every 30 s (its sweep).
+        await self.groups_rejoin()
         events = await _events_since(self.exam_ids, last_id)
         await self._send({"type": "catch-up", "events": events})
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
+import redis
 from channels.db import database_sync_to_async
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
 from django.core.cache import cache
 
 from accounts import services as account_services
@@ -208,6 +212,37 @@ async def test_a_proctors_warning_reaches_the_page(world):
     student = world.cat
     session = world.cat_in_chemistry  # medium security
     socket = await open_stream(student, session.pk)
+    await database_sync_to_async(student_notify)(
+        session.pk, {"type": "warning", "message": "Eyes on your screen", "from": "proctor"}
+    )
+    assert await reply(socket) == {"type": "warning", "message": "Eyes on your screen", "from": "proctor"}
+    await socket.disconnect()
+
+
+async def channel_layer_forgets_its_groups() -> None:
+    """What a Redis restart does to the channel layer: every group membership is gone, while the
+    sockets stay open (each daphne's receive loop reconnects)."""
+    layer = get_channel_layer()
+    if isinstance(layer, InMemoryChannelLayer):
+        layer.groups = {}
+        return
+
+    def forget() -> None:
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        keys = list(client.scan_iter(match=f"{layer.prefix}:group:*"))
+        assert keys, "no group to forget: the test would prove nothing"
+        client.delete(*keys)
+
+    await asyncio.to_thread(forget)
+
+
+async def test_a_heartbeat_after_the_channel_layer_forgot_its_groups_lets_warnings_through_again(world):
+    student = world.cat
+    session = world.cat_in_chemistry  # medium security
+    socket = await open_stream(student, session.pk)
+    await channel_layer_forgets_its_groups()
+    await socket.send_to(text_data=json.dumps({"type": "heartbeat"}))  # every 10 s from the page
+    assert await reply(socket) == {"type": "heartbeat-ack"}
     await database_sync_to_async(student_notify)(
         session.pk, {"type": "warning", "message": "Eyes on your screen", "from": "proctor"}
     )

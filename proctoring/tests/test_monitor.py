@@ -14,6 +14,7 @@ from exams.tests.factories import ExamFactory
 from procto.asgi import application
 from proctoring import pipeline
 from proctoring.services import event_record_client
+from proctoring.tests.test_consumers import channel_layer_forgets_its_groups
 from sessions.tests.factories import ExamSessionFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -57,6 +58,20 @@ async def test_a_proctor_gets_alerts_of_the_exams_assigned_to_them_only(
     message = json.loads(await socket.receive_from(timeout=5))
     assert (message["type"], message["session"]["id"]) == ("session", str(watched.pk))
     assert await socket.receive_nothing(timeout=0.3)
+    await socket.disconnect()
+
+
+async def test_the_monitors_next_since_after_the_channel_layer_forgot_its_groups_lets_alerts_through(
+    proctor, student, watched
+):
+    socket = await open_monitor(proctor)
+    await channel_layer_forgets_its_groups()
+    # The page sends `since` on every open, after a quiet spell and every 30 s.
+    await socket.send_to(text_data=json.dumps({"type": "since", "lastEventId": 0}))
+    assert json.loads(await socket.receive_from(timeout=5))["type"] == "catch-up"
+    await database_sync_to_async(log)(watched, student, "paste")
+    message = json.loads(await socket.receive_from(timeout=5))
+    assert (message["type"], message["event"]["type"]) == ("alert", "paste")
     await socket.disconnect()
 
 
