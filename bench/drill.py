@@ -894,6 +894,17 @@ def cell(value) -> str:
 
 
 def table(rows: list[dict], columns: dict[str, str] = COLUMNS) -> str:
+    # No socket dropped: no reconnect time to show.
+    rows = [
+        row
+        | (
+            {k: "-" for k in ("reconnect_p50_ms", "reconnect_p95_ms", "reconnect_max_ms")}
+            if not row.get("stream_drops")
+            else {}
+        )
+        | ({"monitor_reconnect_max_ms": "-"} if not row.get("monitor_drops") else {})
+        for row in rows
+    ]
     lines = ["| " + " | ".join(columns) + " |", "|---" * len(columns) + "|"]
     lines += ["| " + " | ".join(cell(row.get(key)) for key in columns.values()) + " |" for row in rows]
     return "\n".join(lines)
