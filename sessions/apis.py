@@ -9,6 +9,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -251,18 +252,37 @@ class RoomScanApi(APIView):
         )
 
 
+class ByteCountParser(BaseParser):
+    """Reads a raw body and keeps only its length.
+
+    The probe needs a parser for its content type even though it wants no data: with the session
+    cookie, DRF's CSRF check reads request.POST, which parses the body, and with no parser that
+    was a 415 for the page's own upload (a bearer token skips the CSRF check, so it worked)."""
+
+    media_type = "application/octet-stream"
+
+    def parse(self, stream, media_type=None, parser_context=None) -> int:
+        size = 0
+        while chunk := stream.read(64 * 1024):
+            size += len(chunk)
+        return size
+
+
 class BandwidthProbeApi(APIView):
     """The system check times an upload to this: it reads the body and says how much arrived."""
 
     permission_classes = [capability_required(Can.TAKE_EXAMS)]
-    parser_classes: list = []
+    parser_classes = [ByteCountParser]
+    # The page sends 256 KB (precheck.js UPLOAD_BYTES); procto.body_limit refuses far more unread.
+    max_request_bytes = 1024 * 1024
 
     @extend_schema(
-        request=None,
+        request={"application/octet-stream": OpenApiTypes.BINARY},
         responses={200: inline_serializer("BandwidthProbeOutput", {"bytes": serializers.IntegerField()})},
     )
     def post(self, request: Request) -> Response:
-        return Response({"bytes": len(request.body)})
+        # No body at all leaves DRF no stream to parse: its data is then an empty QueryDict.
+        return Response({"bytes": request.data if isinstance(request.data, int) else 0})
 
 
 # --- exams a proctor admits each student to (sessions.admissions) ------------------------------------

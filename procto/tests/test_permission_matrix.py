@@ -30,8 +30,9 @@ class Row:
     method: str
     expected: dict[str, int]  # role -> status
     obj: str | None = None  # "own" or "other": whose exam/session the path names, per role
-    body: dict = field(default_factory=dict)
+    body: dict | bytes = field(default_factory=dict)
     fmt: str = "json"
+    content_type: str | None = None  # a raw body sent as is, instead of `fmt`
 
 
 def everyone(anonymous: int, others: int) -> dict[str, int]:
@@ -226,7 +227,13 @@ MATRIX = [
         body={"status": "dismissed"},
     ),
     # --- the steps before and around an exam (students only, on exams they may sit)
-    Row("api/system-check/bandwidth", "POST", roles(student=200, teacher=403, proctor=403, admin=403)),
+    Row(
+        "api/system-check/bandwidth",
+        "POST",
+        roles(student=200, teacher=403, proctor=403, admin=403),
+        body=b"x" * 1024,
+        content_type="application/octet-stream",
+    ),
     Row(
         f"{EXAM}/system-check",
         "POST",
@@ -406,12 +413,16 @@ def test_every_api_route_is_in_the_matrix():
     ids=lambda value: f"{value.method} {value.route} {value.obj or ''}" if isinstance(value, Row) else value,
 )
 def test_role_gets_the_expected_status(api, targets, row: Row, role: str):
-    body = dict(row.body)
+    body = row.body if isinstance(row.body, bytes) else dict(row.body)
     if row.route == "api/exam-sessions/start":
         body = {"examId": targets["own"]["exam_id"]}
     if role != "anonymous":
         api.force_authenticate(targets["people"][role])
-    response = getattr(api, row.method.lower())(row_path(row, targets, role), body, format=row.fmt)
+    send = getattr(api, row.method.lower())
+    if row.content_type:
+        response = send(row_path(row, targets, role), body, content_type=row.content_type)
+    else:
+        response = send(row_path(row, targets, role), body, format=row.fmt)
     assert response.status_code == row.expected[role], response.content[:300]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -256,3 +257,29 @@ def test_the_bandwidth_probe_reports_what_arrived(student):
     )
     assert response.status_code == 200
     assert response.json()["data"] == {"bytes": 262_144}
+
+
+def test_the_bandwidth_probe_takes_the_pages_upload_with_the_session_cookie_and_csrf_token(student):
+    # As precheck.js sends it: the session cookie, the CSRF header, raw bytes. The CSRF check reads
+    # request.POST first, which made DRF parse the body and refuse it with 415 (no parser).
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(student)
+    client.get("/")  # the page sets the CSRF cookie, as the check page does
+    token = client.cookies["csrftoken"].value
+    response = client.post(
+        "/api/system-check/bandwidth",
+        b"x" * 262_144,
+        content_type="application/octet-stream",
+        HTTP_X_CSRFTOKEN=token,
+    )
+    assert response.status_code == 200, response.content[:300]
+    assert response.json()["data"] == {"bytes": 262_144}
+
+
+def test_the_bandwidth_probe_still_refuses_a_session_upload_without_the_csrf_token(student):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(student)
+    response = client.post(
+        "/api/system-check/bandwidth", b"x" * 1024, content_type="application/octet-stream"
+    )
+    assert response.status_code == 403
