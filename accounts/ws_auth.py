@@ -15,15 +15,17 @@ import logging
 from urllib.parse import parse_qs, urlparse
 
 from asgiref.sync import sync_to_async
-from channels.auth import AuthMiddlewareStack
-from channels.db import database_sync_to_async
+from channels.auth import AuthMiddleware, get_user
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.security.websocket import OriginValidator
+from channels.sessions import CookieMiddleware, SessionMiddleware
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db import close_old_connections
 
 from accounts import realtime, services
+from procto.db_threads import off_thread
 from procto.errors import SERVICE_UNAVAILABLE_ERRORS
 
 logger = logging.getLogger(__name__)
@@ -95,7 +97,7 @@ class TicketAuthMiddleware:
         ticket = parse_qs(scope.get("query_string", b"").decode("latin1")).get("ticket", [None])[0]
         scope = dict(scope)
         if ticket:
-            redeemed = await database_sync_to_async(services.ws_ticket_redeem)(ticket=ticket)
+            redeemed = await off_thread(services.ws_ticket_redeem)(ticket=ticket)
             if redeemed is None:
                 return await refuse(
                     scope,
@@ -156,9 +158,26 @@ class SocketEnd:
             await sync_to_async(close_old_connections)()
 
 
+def _ticket_in(scope) -> bool:
+    return bool(parse_qs(scope.get("query_string", b"").decode("latin1")).get("ticket"))
+
+
+class SessionAuth(AuthMiddleware):
+    """Channels' AuthMiddleware, with the session's user read off the process's one sync thread
+    (procto.db_threads), and not at all for a socket that brings a ticket: the ticket decides."""
+
+    async def resolve_scope(self, scope):
+        if _ticket_in(scope):
+            scope["user"]._wrapped = AnonymousUser()
+            return
+        scope["user"]._wrapped = await off_thread(get_user.func)(scope)
+
+
 def websocket_stack(application):
     """Outage handling, Origin check, session or ticket authentication, then the URL router."""
-    return SocketEnd(OriginCheck(AuthMiddlewareStack(TicketAuthMiddleware(application))))
+    return SocketEnd(
+        OriginCheck(CookieMiddleware(SessionMiddleware(SessionAuth(TicketAuthMiddleware(application)))))
+    )
 
 
 class AuthenticatedConsumer(AsyncWebsocketConsumer):
@@ -166,6 +185,17 @@ class AuthenticatedConsumer(AsyncWebsocketConsumer):
     revocations are sent to. Subclasses implement `on_authenticated()` and call `accept()`."""
 
     auth_groups: list[str]
+
+    async def dispatch(self, message) -> None:
+        # Channels closes stale database connections before every message a consumer handles
+        # (frames, audio, group messages), on the process's one sync thread: hundreds of turns a
+        # second there with a class connected, and every handshake queued behind them. This
+        # consumer's database work runs in wrappers that close their own connections
+        # (procto.db_threads.off_thread, channels' database_sync_to_async); it uses no async ORM.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self) -> None:
         self.auth_groups = []

@@ -96,6 +96,7 @@ POSTGRES_RESTART = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql
 ALERT_CYCLE = ("two", "two", "one", "one", "one")
 CONNECT_AT_ONCE = 25
 RECONNECT_TARGET_MS = 5000
+BACK_WAIT = 15.0  # the pages' backoff after three failed tries is at most 0.25 + 8 s
 TASK_LINE = re.compile(
     r"Task proctoring\.tasks\.(frame|audio)_analyse\[([0-9a-f-]{36})\] "
     r"(received|succeeded in [^:]*: '(\w+)'|raised (?:unexpected|exception))"
@@ -665,6 +666,18 @@ async def phase_run(run: Run, fault: Fault, index: int) -> dict:
     return await phase_measure(run, fault, settled_in)
 
 
+async def students_back(cohort, wait: float = BACK_WAIT) -> list:
+    """The students whose stream socket is not open, after giving a socket that dropped since
+    the phase settled (a pooled connection found dead only later closes with 4503 then) the time
+    the page's backoff needs to come back. A student down that long is not back."""
+    deadline = time.monotonic() + wait
+    while True:
+        down = [s for s in cohort.students if not s.ended and not s.live]
+        if not down or time.monotonic() > deadline:
+            return down
+        await asyncio.sleep(0.5)
+
+
 async def phase_measure(run: Run, fault: Fault, settled_in: float) -> dict:
     drill, cohort, monitor = run.drill, run.cohort, run.cohort.monitor
     stats = drill.phase
@@ -701,7 +714,7 @@ async def phase_measure(run: Run, fault: Fault, settled_in: float) -> dict:
     tasks_doubled = doubled - run.tasks_doubled_seen
     run.tasks_doubled_seen |= tasks_doubled
     nginx_5xx, statuses = await asyncio.to_thread(run.logs.access_5xx)
-    down = [s for s in cohort.students if not s.ended and not s.live]
+    down = await students_back(cohort)
     stream_ms = stats.reconnect_ms["stream"] + [math.inf] * len(down)
     monitor_ms = stats.reconnect_ms["monitor"] + ([math.inf] if not monitor.live else [])
     row = {

@@ -8,13 +8,13 @@ import time
 from collections import deque
 
 from asgiref.sync import sync_to_async
-from channels.db import database_sync_to_async
 from django.utils.dateparse import parse_datetime
 
 from accounts.permissions import Can, user_can
 from accounts.ws_auth import CLOSE_FORBIDDEN, AuthenticatedConsumer
 from exams.selectors import exams_visible_to
 from procto import strict_json
+from procto.db_threads import off_thread
 from procto.errors import ApplicationError
 from proctoring import media, services
 from proctoring.models import ProctoringEvent
@@ -40,7 +40,7 @@ SLOW_DOWN_EVERY_SECONDS = 30
 MAX_ID = 2**63
 
 
-@database_sync_to_async
+@off_thread
 def _session_for(user, session_id) -> ExamSession | None:
     return ExamSession.objects.select_related("exam").filter(pk=session_id, student=user).first()
 
@@ -159,7 +159,7 @@ class ExamStreamConsumer(AuthenticatedConsumer):
             raise BadMessage("RATE_LIMITED", "too many events", seq)
         timestamp = event.get("timestamp")
         try:
-            await database_sync_to_async(services.event_record_client)(
+            await off_thread(services.event_record_client)(
                 session_id=self.session.pk,
                 student=self.user,
                 type=str(event.get("type", "")),
@@ -189,7 +189,7 @@ class ExamStreamConsumer(AuthenticatedConsumer):
 CATCH_UP_LIMIT = 500
 
 
-@database_sync_to_async
+@off_thread
 def _watched_exam_ids(user, only_exam: str | None, *, reload: bool = False) -> list[int] | None:
     """Exam ids the user may watch (None: all exams, for admins); [] if none.
 
@@ -213,7 +213,7 @@ def _watched_exam_ids(user, only_exam: str | None, *, reload: bool = False) -> l
     return ids
 
 
-@database_sync_to_async
+@off_thread
 def _events_since(exam_ids: list[int] | None, last_id: int) -> list[dict]:
     # Only what the socket would have sent live: a record (review "none") in a catch-up would
     # look like a message the socket lost, and the page would replace a healthy socket.

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 
 import pytest
 import redis
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from channels.testing import WebsocketCommunicator
@@ -283,3 +285,33 @@ async def test_a_frame_stamped_past_the_year_9999_is_analysed_at_arrival_time(wo
     await socket.send_to(bytes_data=frame_message(2))
     assert (await reply(socket))["type"] == "ack"
     await socket.disconnect()
+
+
+async def test_a_socket_opens_and_is_answered_while_the_process_sync_thread_is_busy(world):
+    """Sockets get no thread of their own for synchronous code (HTTP requests do): when the
+    process's one sync thread was busy, every handshake and message waited for it, and a class
+    reconnecting to a surviving node finished together, 10 s later (docs/RELIABILITY.md)."""
+    student, session = world.cat, world.cat_in_chemistry
+    release = threading.Event()
+    busy = asyncio.create_task(sync_to_async(release.wait, thread_sensitive=True)(30))
+    try:
+        ticket = await sync_to_async(account_services.ws_ticket_issue, thread_sensitive=False)(
+            user=student, login_id="t"
+        )
+        socket = WebsocketCommunicator(
+            application, f"/ws/exam-sessions/{session.pk}/stream/?ticket={ticket}", headers=[ORIGIN]
+        )
+        connected, _ = await socket.connect(timeout=3)
+        assert connected
+        await socket.send_to(text_data=json.dumps({"type": "hello", "lastFrameSeq": 0, "lastAudioSeq": 0}))
+        assert (await reply(socket))["type"] == "welcome"
+        await socket.send_to(bytes_data=frame_message(1))
+        assert await reply(socket) == {"type": "ack", "kind": "frame", "seq": 1}
+        event = {"type": "event", "seq": 1, "event": {"type": "tab-switch", "severity": "high"}}
+        await socket.send_to(text_data=json.dumps(event))
+        assert await reply(socket) == {"type": "event-ack", "seq": 1}
+        assert not busy.done()  # all of it while the thread was still taken
+        await socket.disconnect()
+    finally:
+        release.set()
+        await busy
