@@ -163,9 +163,10 @@ class IdentityVerification(models.Model):
 
 
 class AuditEntry(models.Model):
-    """One sensitive operation, for the audit trail: logins, role changes, and what is done with
-    a person's data (exports, purges, deletions). Kept apart from the users it names: deleting an
-    account empties `actor`/`target` but keeps the entry (ids only, no names)."""
+    """One sensitive operation, for the audit trail: logins, role changes, what is done with a
+    person's data (exports, purges, deletions), answer keys changed and sessions regraded. Kept
+    apart from the users it names: deleting an account empties `actor`/`target` but keeps the
+    entry (ids only, no names)."""
 
     class Action(models.TextChoices):
         LOGIN = "login", "Signed in"
@@ -174,6 +175,8 @@ class AuditEntry(models.Model):
         DATA_EXPORT = "data-export", "Exported a person's data"
         DATA_PURGE = "data-purge", "Purged a person's proctoring data"
         ACCOUNT_DELETE = "account-delete", "Deleted an account"
+        # Every finished session of the exam is regraded with the new key (sessions.services).
+        ANSWER_KEY_CHANGE = "answer-key-change", "Changed an answer key and regraded"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     action = models.CharField(max_length=32, choices=Action.choices)
