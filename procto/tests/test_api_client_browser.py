@@ -176,14 +176,22 @@ def test_the_system_check_of_a_high_level_exam_times_the_upload_and_saves_its_re
     context = still_camera_chromium.new_context(permissions=["camera", "microphone"])
     page = context.new_page()
     log_in(page, live_server_url, student.email, DEFAULT_PASSWORD)
+    probes = []
+    page.on(
+        "response",
+        lambda response: "/system-check/bandwidth" in response.url and probes.append(response.status),
+    )
     page.goto(f"{live_server_url}/exams/{exam.pk}/check/")
-    # Every item passes, the upload speed among them (timed even while the probe answers 415, see
-    # precheck.js timeRequest), and the result is saved (POST, JSON, CSRF header).
-    page.locator("#continue").wait_for(timeout=30_000)
+    # Every item passes, the upload speed among them (the probe took the page's upload: session
+    # cookie, CSRF header, raw bytes), and the result is saved (POST, JSON, CSRF header).
+    page.locator("#continue").wait_for(timeout=40_000)
     assert page.locator('.check-item[data-item="bandwidth"]').get_attribute("data-state") == "pass"
+    assert probes == [200]
     saved = in_thread(lambda: SystemCheck.objects.get(user=student, exam=exam))
     assert saved.passed and saved.items["bandwidth"] is True
     assert saved.measurements["upload_kbps"] > 0
+    # The fake microphone's beeps were heard above its silence between them.
+    assert saved.measurements["mic_peak_db"] >= saved.measurements["mic_floor_db"] + 12
     context.close()
 
 

@@ -28,6 +28,17 @@ const BLACK_BELOW = 10; // average luma (0–255) under which a picture counts a
 const MIN_UPLOAD_KBPS = 250;
 const UPLOAD_BYTES = 256 * 1024;
 const LATENCY_PROBES = 8;
+// The microphone passes on a voice, not on a live track: the level must rise VOICE_ABOVE_FLOOR_DB
+// above the room's own noise (the quietest tenth of what it heard), and above VOICE_MIN_DBFS,
+// for VOICE_NEEDED_MS in all within MIC_LISTEN_MS. A muted or wrong microphone sends silence
+// or steady noise and fails.
+const MIC_SAMPLE_MS = 50;
+const MIC_FLOOR_SAMPLES = 10; // the first half second only sets the noise floor
+const MIC_LISTEN_MS = 15_000;
+const VOICE_ABOVE_FLOOR_DB = 12;
+const VOICE_MIN_DBFS = -50;
+const VOICE_NEEDED_MS = 300;
+const SILENCE_DBFS = -100; // what digital silence (an RMS of 0) is recorded as
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -60,6 +71,37 @@ function showNotNeeded(name) {
   element.querySelector(".check-state").textContent = `Not needed for this exam${why}`;
   element.querySelector(".check-detail").textContent = "";
   element.querySelector(".check-fix").textContent = "";
+}
+
+// --- what a failed request tells the student -----------------------------------------------------
+
+const SIGNED_OUT_FIX = "Your login has expired. Log in again, then come back to this page.";
+
+/** A check's failure for a request that failed: `error` is the ApiError (or NetworkError). */
+function requestFailed(error, detail) {
+  if (error instanceof NetworkError) {
+    if (error.code === "TIMEOUT") {
+      return {
+        ok: false,
+        detail: `${detail} Procto did not answer in time.`,
+        fix: "Your connection may be very slow or unstable. Move closer to your Wi-Fi router or use a network cable, then press Re-check.",
+      };
+    }
+    return { ok: false, detail: `${detail} Procto could not be reached.`, fix: "Check your internet connection, then press Re-check." };
+  }
+  if (error.status === 401) return { ok: false, detail, fix: SIGNED_OUT_FIX };
+  if (error.transient) {
+    return {
+      ok: false,
+      detail: `${detail} Procto answered ${error.status}.`,
+      fix: "Procto is busy or has a problem right now. Wait a minute, then press Re-check. If it keeps failing, tell your teacher or proctor.",
+    };
+  }
+  return {
+    ok: false,
+    detail: `${detail} Procto refused it (${error.status}: ${error.message})`,
+    fix: "Reload this page, then press Re-check. If it keeps failing, tell your teacher or proctor what the message says.",
+  };
 }
 
 // --- browser and full screen: feature detection ------------------------------------------------
@@ -116,7 +158,7 @@ function checkFullscreen() {
 // --- live connection: ticket, /ws/check/, five pings ------------------------------------------
 
 const CLOSE_HINTS = {
-  4401: "Your login has expired. Log in again, then come back to this page.",
+  4401: SIGNED_OUT_FIX,
   4403: "Procto refused the connection from this page. Reload the page; if it keeps happening, ask your IT support.",
 };
 
@@ -131,8 +173,7 @@ async function checkWebsocket(run) {
     ticket = (await apiFetch(boot.ticketUrl, { method: "POST" })).ticket;
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
-    const fix = error.status === 401 || error.status === 403 ? CLOSE_HINTS[4401] : error.message;
-    return { ok: false, detail: "Could not prepare the live connection.", fix };
+    return requestFailed(error, "Could not prepare the live connection.");
   }
   const socket = new WebSocket(socketUrl(ticket));
   run.socket = socket;
@@ -274,15 +315,44 @@ async function checkCamera(run, track, error) {
   return { ok: true, detail: `Picture received, ${size.width}×${size.height}.` };
 }
 
-/** Shows the level on the meter until the run ends; the check itself needs only a live track. */
+/** The level of `samples` in dBFS (digital silence: SILENCE_DBFS). */
+function levelDb(samples) {
+  let sum = 0;
+  for (const sample of samples) sum += sample * sample;
+  const rms = Math.sqrt(sum / samples.length);
+  return rms > 0 ? Math.max(SILENCE_DBFS, 20 * Math.log10(rms)) : SILENCE_DBFS;
+}
+
+/** The quietest tenth of what was heard: the room's own noise. */
+function noiseFloor(levels) {
+  const sorted = [...levels].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 10)];
+}
+
+const round1 = (value) => Math.round(value * 10) / 10;
+
+/**
+ * Listens until it hears a voice above the room's noise (see VOICE_ABOVE_FLOOR_DB), showing the
+ * level on the meter and asking the student to say something; fails after MIC_LISTEN_MS.
+ */
 async function checkMicrophone(run, track, error) {
   if (!track)
     return { ok: false, detail: "The microphone is not available.", fix: mediaErrorHint(error, "microphone") };
   $("check-media").hidden = false;
   $("mic-box").hidden = false;
-  const AudioContextClass = window.AudioContext || window.webkitAudioContext;
-  const context = new AudioContextClass();
-  run.audioContext = context;
+  const prompt = "Say something out loud now, for example your name: the bar should move.";
+  show("microphone", "running", { detail: prompt });
+  $("mic-prompt").textContent = prompt;
+  // Created when the run began (runChecks), inside the click of Re-check: browsers start audio
+  // only after a click, and a context that stays suspended hears nothing.
+  const context = run.audioContext;
+  if (!context) {
+    return {
+      ok: false,
+      detail: "This browser cannot measure sound.",
+      fix: "Use a current version of Chrome, Edge, Firefox or Safari on a computer, then open this page again.",
+    };
+  }
   const analyser = context.createAnalyser();
   analyser.fftSize = 2048;
   context.createMediaStreamSource(new MediaStream([track])).connect(analyser);
@@ -290,24 +360,43 @@ async function checkMicrophone(run, track, error) {
     context.resume().catch((resumeError) => console.warn("audio context did not resume:", resumeError.name));
   }
   const samples = new Float32Array(analyser.fftSize);
-  let peak = 0;
-  const draw = () => {
-    if (run.cancelled) return;
-    analyser.getFloatTimeDomainData(samples);
-    let sum = 0;
-    for (const sample of samples) sum += sample * sample;
-    const rms = Math.sqrt(sum / samples.length);
-    // Shown on a decibel scale: -60 dBFS (silence) .. 0 dBFS (as loud as it gets) -> 0 .. 1.
-    const level = rms > 0 ? Math.min(1, Math.max(0, (20 * Math.log10(rms) + 60) / 60)) : 0;
-    meter.value = level;
-    meter.textContent = `${Math.round(level * 100)}%`;
-    peak = Math.max(peak, level);
-    run.frame = requestAnimationFrame(draw);
-  };
-  draw();
-  await sleep(1500); // let the meter show a level to record as micLevel
+  const levels = [];
+  let voiceMs = 0;
+  let peak = SILENCE_DBFS;
+  let floor = SILENCE_DBFS;
+  const heard = await new Promise((resolve) => {
+    const started = performance.now();
+    run.micTimer = setInterval(() => {
+      if (run.cancelled || track.readyState !== "live") {
+        clearInterval(run.micTimer);
+        resolve(false);
+        return;
+      }
+      analyser.getFloatTimeDomainData(samples);
+      const db = levelDb(samples);
+      // Shown from -60 dBFS (silence) to 0 dBFS (as loud as it gets).
+      const level = Math.min(1, Math.max(0, (db + 60) / 60));
+      meter.value = level;
+      meter.textContent = `${Math.round(level * 100)}%`;
+      if (context.state === "running") {
+        levels.push(db);
+        peak = Math.max(peak, db);
+        floor = noiseFloor(levels);
+        if (levels.length > MIC_FLOOR_SAMPLES && db >= Math.max(floor + VOICE_ABOVE_FLOOR_DB, VOICE_MIN_DBFS)) {
+          voiceMs += MIC_SAMPLE_MS;
+        }
+      }
+      if (voiceMs >= VOICE_NEEDED_MS || performance.now() - started >= MIC_LISTEN_MS) {
+        clearInterval(run.micTimer);
+        resolve(voiceMs >= VOICE_NEEDED_MS);
+      }
+    }, MIC_SAMPLE_MS);
+  });
   if (run.cancelled) return null;
-  run.measurements.micLevel = Math.round(peak * 1000) / 1000;
+  $("mic-prompt").textContent = "";
+  run.measurements.micPeakDb = round1(peak);
+  run.measurements.micFloorDb = round1(floor);
+  run.measurements.micLevel = Math.round(Math.min(1, Math.max(0, (peak + 60) / 60)) * 1000) / 1000;
   if (track.readyState !== "live") {
     return {
       ok: false,
@@ -315,15 +404,34 @@ async function checkMicrophone(run, track, error) {
       fix: mediaErrorHint({ name: "NotReadableError" }, "microphone"),
     };
   }
+  if (heard) return { ok: true, detail: `We heard you: ${track.label || "default microphone"}.` };
+  const seconds = MIC_LISTEN_MS / 1000;
   if (track.muted) {
     return {
       ok: false,
       detail: "The microphone is muted.",
-      fix: "Unmute the microphone (a mute key or switch on your headset or keyboard, or your system's sound settings), then press Re-check.",
+      fix: "Unmute the microphone (a mute key or switch on your headset or keyboard, or your system's sound settings), then press Re-check and speak while the bar is shown.",
     };
   }
-  const suspended = context.state === "suspended" ? " Press Re-check to start the level meter." : "";
-  return { ok: true, detail: `Microphone on: ${track.label || "default microphone"}.${suspended}` };
+  if (context.state !== "running") {
+    return {
+      ok: false,
+      detail: "Your browser did not let this page listen to the microphone.",
+      fix: "Press Re-check, then say something while the bar is shown.",
+    };
+  }
+  if (peak < VOICE_MIN_DBFS) {
+    return {
+      ok: false,
+      detail: `We heard nothing from the microphone in ${seconds} seconds (${track.label || "default microphone"}).`,
+      fix: "Check that it is switched on and not muted, and that your browser uses the right one (the microphone icon in the address bar, or your system's sound settings). Then press Re-check and speak while the bar is shown.",
+    };
+  }
+  return {
+    ok: false,
+    detail: `We heard only steady noise, no voice above it, in ${seconds} seconds.`,
+    fix: "Speak up or move closer to the microphone, away from noise (a fan, an open window), then press Re-check and speak while the bar is shown.",
+  };
 }
 
 // --- upload speed ---------------------------------------------------------------------------------
@@ -338,18 +446,13 @@ const SLOW_UPLOAD_FIX =
   "Pause uploads and video calls (cloud backup, file sync, streaming), move closer to your Wi-Fi router or use a network cable, then press Re-check.";
 
 /**
- * Milliseconds until the server answered. Only no answer at all (NetworkError) fails a probe: an
- * answer of any status still times the round trip, as the server reads the whole request before
- * it answers. A refusal is logged so that it does not go unseen.
+ * Milliseconds until the server answered OK. Anything else throws (ApiError, NetworkError): a
+ * refusal answers sooner than a real upload would, so it times nothing, and the exam would then
+ * meet the same refusal.
  */
 async function timeRequest(url, options) {
   const started = performance.now();
-  try {
-    await apiRequest(url, options);
-  } catch (error) {
-    if (!(error instanceof ApiError) || error instanceof NetworkError) throw error;
-    console.warn(`system check: ${url} answered ${error.status} (${error.code}): ${error.message}`);
-  }
+  await apiRequest(url, options);
   return performance.now() - started;
 }
 
@@ -373,14 +476,11 @@ async function checkBandwidth(run) {
     return { ok: false, detail, fix: SLOW_UPLOAD_FIX };
   } catch (error) {
     if (run.cancelled) return null;
+    if (!(error instanceof ApiError)) throw error;
     if (error instanceof NetworkError && error.code === "TIMEOUT") {
       return { ok: false, detail: "The speed test did not finish in time.", fix: SLOW_UPLOAD_FIX };
     }
-    return {
-      ok: false,
-      detail: "The speed test could not reach Procto.",
-      fix: "Check your internet connection, then press Re-check.",
-    };
+    return requestFailed(error, "The speed test failed.");
   }
 }
 
@@ -389,7 +489,7 @@ async function checkBandwidth(run) {
 function stopRun(run) {
   if (!run) return;
   run.cancelled = true;
-  cancelAnimationFrame(run.frame);
+  clearInterval(run.micTimer);
   if (run.socket && run.socket.readyState <= WebSocket.OPEN) run.socket.close(1000, "leaving");
   run.streams.forEach(stopStream);
   if (run.audioContext && run.audioContext.state !== "closed") {
@@ -429,9 +529,14 @@ async function runChecks() {
     socket: null,
     socketOpened: false,
     audioContext: null,
-    frame: 0,
+    micTimer: 0,
   };
   current = run;
+  const AudioContextClass = window.AudioContext || window.webkitAudioContext;
+  if (required.has("microphone") && AudioContextClass) {
+    // Now, while the click of Re-check (or the page's load) still counts as the student's own.
+    run.audioContext = new AudioContextClass();
+  }
   recheckButton.disabled = true;
   continueLink.hidden = true;
   setSummary("", "Checking your system…");
