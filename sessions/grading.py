@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db.models import Q
+
 from exams.models import Question
 
 CENT = Decimal("0.01")
@@ -38,3 +40,29 @@ def needs_manual_grading(question: Question, response) -> bool:
     if is_auto_graded(question):
         return False
     return response not in (None, "", [])
+
+
+def answered(prefix: str = "") -> Q:
+    """Answers with a response (not None, "" nor []), as a filter on answers (`prefix` "answers__"
+    from a session): what `needs_manual_grading` reads, counted by the database."""
+    return (
+        Q(**{f"{prefix}response__isnull": False})
+        & ~Q(**{f"{prefix}response": None})
+        & ~Q(**{f"{prefix}response": ""})
+        & ~Q(**{f"{prefix}response": []})
+    )
+
+
+def awaiting_grader(prefix: str = "") -> Q:
+    """`needs_manual_grading` and not scored yet, as a filter on answers."""
+    return (
+        answered(prefix)
+        & ~Q(**{f"{prefix}question__type__in": Question.CHOICE_TYPES})
+        & Q(**{f"{prefix}score__isnull": True})
+    )
+
+
+def points_text(value: Decimal) -> str:
+    """3.00 -> "3", 2.50 -> "2.5": points and scores as a person writes them."""
+    text = f"{Decimal(value):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text

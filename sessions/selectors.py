@@ -5,15 +5,23 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.permissions import Can, user_can
 from exams.models import Enrolment, Exam, Question
-from exams.selectors import courses_visible_to, exam_get_for_user, exams_available_to, exams_visible_to
-from procto.errors import NotFoundError
-from sessions.models import Admission, ExamConsent, ExamSession, IdentityCheck, SystemCheck
+from exams.selectors import (
+    courses_visible_to,
+    database_id,
+    exam_get_for_user,
+    exams_available_to,
+    exams_visible_to,
+    user_may_edit,
+)
+from procto.errors import ForbiddenError, NotFoundError
+from sessions import grading
+from sessions.models import Admission, Answer, ExamConsent, ExamSession, IdentityCheck, SystemCheck
 from sessions.outcomes import outcomes_attach
 
 # Teachers oversee their own exams, proctors those assigned to them (exams.selectors.exams_visible_to).
@@ -176,3 +184,262 @@ def question_image_get_for_user(*, user: User, question_id: int) -> Question:
     else:
         exam_get_for_user(user=user, exam_id=question.exam_id)  # 404 unless overseen
     return question
+
+
+# --- grading ------------------------------------------------------------------------------------------
+
+
+def exam_get_for_grading(*, user: User, exam_id) -> Exam:
+    """The exam if `user` grades it: a teacher of its course, or an admin. 404 for anyone who does
+    not oversee it (another course's teacher learns nothing), 403 for the proctors who do."""
+    if not user_can(user, Can.REVIEW_SESSIONS):
+        raise NotFoundError("No such exam.")
+    exam = exam_get_for_user(user=user, exam_id=exam_id)
+    if not user_may_edit(user, exam):
+        raise ForbiddenError("Only the exam's teachers or an administrator grade it.")
+    return exam
+
+
+def exam_session_get_for_grading(*, user: User, session_id) -> ExamSession:
+    """A session the user grades (as `exam_get_for_grading`): 404 unless they oversee its exam,
+    403 for its proctors. A student asking for their own gets 404 too."""
+    if not user_can(user, Can.REVIEW_SESSIONS):
+        raise NotFoundError("No such exam session.")
+    session = exam_session_get_for_user(user=user, session_id=session_id)
+    if not user_may_edit(user, session.exam):
+        raise ForbiddenError("Only the exam's teachers or an administrator grade it.")
+    return session
+
+
+def question_get_for_grading(*, exam: Exam, question_id) -> Question:
+    try:
+        return exam.questions.get(pk=database_id(question_id))
+    except (Question.DoesNotExist, TypeError, ValueError) as exc:
+        raise NotFoundError("No such question in this exam.") from exc
+
+
+def question_numbers(exam: Exam) -> dict[int, int]:
+    """Question id -> its number in the exam as its author ordered it (Q1, Q2...): the number
+    the report and the grading pages use, whatever order each student saw."""
+    ids = exam.questions.order_by("order", "id").values_list("id", flat=True)
+    return {qid: number for number, qid in enumerate(ids, start=1)}
+
+
+def _by_student(prefix: str = "") -> list:
+    """Students by name, then attempt: the order of every grading list, so "next" means the same
+    everywhere (`prefix` "session__" from an answer). Deleted students come last."""
+    return [
+        *(
+            F(f"{prefix}student__{name}").asc(nulls_last=True)
+            for name in ("last_name", "first_name", "email")
+        ),
+        f"{prefix}attempt",
+        f"{prefix}started_at",
+    ]
+
+
+def _finished_answers(exam: Exam) -> QuerySet[Answer]:
+    # Answers of a session in progress can still change: they are graded once it has ended.
+    return Answer.objects.filter(session__exam=exam).exclude(session__status=ExamSession.Status.IN_PROGRESS)
+
+
+@dataclass
+class QuestionProgress:
+    question: Question
+    number: int
+    answered: int  # finished sessions with an answer to it
+    ungraded: int  # of those, open answers no grader has scored
+
+    @property
+    def auto_graded(self) -> bool:
+        return grading.is_auto_graded(self.question)
+
+
+@dataclass
+class GradingOverview:
+    exam: Exam
+    questions: list[QuestionProgress]
+    sessions: list[ExamSession]  # finished, each with `.ungraded`, by student
+    in_progress: int
+
+    @property
+    def ungraded(self) -> int:
+        return sum(q.ungraded for q in self.questions)
+
+
+def exam_grading_overview(*, exam: Exam) -> GradingOverview:
+    """What waits for a grader in one exam, per question and per student. Four queries."""
+    numbers = question_numbers(exam)
+    counts = {
+        row["question_id"]: row
+        for row in _finished_answers(exam)
+        .filter(grading.answered())
+        .order_by()
+        .values("question_id")
+        .annotate(answered=Count("id"), ungraded=Count("id", filter=grading.awaiting_grader()))
+    }
+    questions = [
+        QuestionProgress(
+            question=question,
+            number=numbers[question.pk],
+            answered=counts.get(question.pk, {}).get("answered", 0),
+            ungraded=counts.get(question.pk, {}).get("ungraded", 0),
+        )
+        for question in exam.questions.order_by("order", "id")
+    ]
+    sessions = _sessions_with_ungraded(exam)
+    in_progress = exam.sessions.filter(status=ExamSession.Status.IN_PROGRESS).count()
+    return GradingOverview(exam=exam, questions=questions, sessions=sessions, in_progress=in_progress)
+
+
+def exam_ungraded_count(*, user: User, exam: Exam) -> int | None:
+    """Open answers of the exam's finished sessions that wait for a grader, for the report's link
+    to grading; None if `user` does not grade the exam (its proctors see no link)."""
+    if not user_may_edit(user, exam):
+        return None
+    return _finished_answers(exam).filter(grading.awaiting_grader()).count()
+
+
+def _sessions_with_ungraded(exam: Exam) -> list[ExamSession]:
+    """The exam's finished sessions by student, each with `.ungraded`: its answers that wait."""
+    sessions = exam.sessions.exclude(status=ExamSession.Status.IN_PROGRESS).select_related("student")
+    counted = sessions.annotate(ungraded=Count("answers", filter=grading.awaiting_grader("answers__")))
+    return list(counted.order_by(*_by_student()))
+
+
+@dataclass
+class GradingQueue:
+    """The answers to one question across all students, and where the grader stands in it."""
+
+    question: Question
+    number: int
+    answers: list[Answer]  # finished sessions' answers, by student
+    current: Answer | None  # None once every answer has a score (and none was asked for)
+
+    def _index(self) -> int | None:
+        return None if self.current is None else self.answers.index(self.current)
+
+    @property
+    def position(self) -> int | None:
+        index = self._index()
+        return None if index is None else index + 1
+
+    @property
+    def graded(self) -> int:
+        return sum(answer.score is not None for answer in self.answers)
+
+    @property
+    def previous(self) -> Answer | None:
+        index = self._index()
+        return self.answers[index - 1] if index else None
+
+    @property
+    def next(self) -> Answer | None:
+        index = self._index()
+        return self.answers[index + 1] if index is not None and index + 1 < len(self.answers) else None
+
+    @property
+    def next_ungraded(self) -> Answer | None:
+        """The first unscored answer after the current one, going round to the start."""
+        index = self._index()
+        start = -1 if index is None else index
+        ordered = self.answers[start + 1 :] + self.answers[: start + 1]
+        return next((a for a in ordered if a.score is None and a is not self.current), None)
+
+
+def question_grading_queue(*, exam: Exam, question: Question, answer_id=None) -> GradingQueue:
+    """The grading queue of one open question: every finished session's answer to it ("grade Q3
+    for everyone"), positioned at `answer_id` if given (404 if it is not in the queue), else at
+    the first answer with no score, else nowhere (all graded). Unanswered questions are not in
+    it: they score zero without a grader."""
+    if grading.is_auto_graded(question):
+        raise NotFoundError("Choice questions are scored automatically; change their answer key instead.")
+    answers = list(
+        _finished_answers(exam)
+        .filter(grading.answered(), question=question)
+        .select_related("session__student", "graded_by")
+        .order_by(*_by_student("session__"))
+    )
+    if answer_id is None:
+        current = next((a for a in answers if a.score is None), None)
+    else:
+        current = next((a for a in answers if str(a.pk) == str(answer_id)), None)
+        if current is None:
+            raise NotFoundError("This answer is not in the question's grading queue.")
+    number = question_numbers(exam)[question.pk]
+    return GradingQueue(question=question, number=number, answers=answers, current=current)
+
+
+@dataclass
+class GradingItem:
+    """One open answer on a student's grading page, numbered as that page shows it."""
+
+    item: int  # 1, 2, ... on the page
+    number: int  # the question's number in the exam (Q3)
+    answer: Answer
+
+    @property
+    def name(self) -> str:
+        """What the page calls it, in its labels and its errors."""
+        return f"item {self.item}"
+
+
+def session_grading_items(*, session: ExamSession) -> tuple[list[GradingItem], list[int]]:
+    """The student's answered open questions in the exam's order, numbered for the page, and the
+    exam numbers of the open questions they left blank (those score zero, nothing to grade)."""
+    numbers = question_numbers(session.exam)
+    answers = sorted(
+        (a for a in session.answers.select_related("question") if not grading.is_auto_graded(a.question)),
+        key=lambda a: numbers.get(a.question_id, 0),
+    )
+    answered = [a for a in answers if grading.needs_manual_grading(a.question, a.response)]
+    items = [GradingItem(item=i, number=numbers[a.question_id], answer=a) for i, a in enumerate(answered, 1)]
+    blank = [numbers[a.question_id] for a in answers if a not in answered]
+    return items, blank
+
+
+def session_next_to_grade(*, session: ExamSession) -> ExamSession | None:
+    """The next student (by name, going round) of the same exam with answers waiting for a grader."""
+    sessions = _sessions_with_ungraded(session.exam)
+    ids = [s.pk for s in sessions]
+    start = ids.index(session.pk) + 1 if session.pk in ids else 0
+    return next((s for s in sessions[start:] + sessions[:start] if s.ungraded and s.pk != session.pk), None)
+
+
+def question_next_to_grade(*, exam: Exam, after: Question) -> QuestionProgress | None:
+    """The next open question of the exam (going round) with answers waiting for a grader."""
+    questions = [q for q in exam_grading_overview(exam=exam).questions if not q.auto_graded]
+    ids = [q.question.pk for q in questions]
+    start = ids.index(after.pk) + 1 if after.pk in ids else 0
+    return next(
+        (q for q in questions[start:] + questions[:start] if q.ungraded and q.question != after), None
+    )
+
+
+@dataclass
+class ChoiceCount:
+    option: str
+    chosen: int  # finished sessions whose answer includes it
+    right: bool  # in the answer key
+
+
+def question_choice_counts(*, exam: Exam, question: Question) -> tuple[list[ChoiceCount], int]:
+    """How many finished sessions chose each choice of a choice question, and how many answered
+    it: what a teacher weighs before changing the key (and how many sessions that regrades)."""
+    if not grading.is_auto_graded(question):
+        raise NotFoundError("Only choice questions have an answer key.")
+    responses = list(
+        _finished_answers(exam)
+        .filter(grading.answered(), question=question)
+        .values_list("response", flat=True)
+    )
+    key = question.correct_answer if isinstance(question.correct_answer, list) else [question.correct_answer]
+    counts = [
+        ChoiceCount(
+            option=option,
+            chosen=sum(option == r or (isinstance(r, list) and option in r) for r in responses),
+            right=option in key,
+        )
+        for option in question.options
+    ]
+    return counts, len(responses)

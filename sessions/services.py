@@ -14,7 +14,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.audit import audit_record
+from accounts.models import AuditEntry, User
 from exams.models import Accommodation, Exam, Question
 from exams.policies import exam_identity_check
 from exams.selectors import exam_available_to
@@ -380,3 +381,88 @@ def answer_grade(*, answer: Answer, grader: User, score: Decimal, feedback: str 
                 session.graded_by, session.graded_at = grader, timezone.now()
                 session.save(update_fields=["graded_by", "graded_at"])
     return answer
+
+
+@dataclass(frozen=True)
+class AnswerGrade:
+    answer: Answer
+    score: Decimal
+    feedback: str = ""
+
+
+@transaction.atomic(durable=True)
+def exam_session_answers_grade(*, session: ExamSession, grader: User, grades: list[AnswerGrade]) -> int:
+    """Score several open answers of one session at once, all or none (a student's grading
+    page): an invalid score (InvalidAnswer) leaves every answer as it was. Returns how many."""
+    for grade in grades:
+        if grade.answer.session_id != session.pk:
+            raise NotFoundError("This answer is not in this session.")
+        answer_grade(answer=grade.answer, grader=grader, score=grade.score, feedback=grade.feedback)
+    return len(grades)
+
+
+@dataclass(frozen=True)
+class Regrade:
+    sessions: int  # finished sessions with an answer to the question, all scored again
+    changed: list[dict]  # {"session", "student", "from", "to"}: each score the new key moved
+
+
+@transaction.atomic(durable=True)
+def question_answer_key_change(*, question: Question, correct_answer, actor: User) -> Regrade:
+    """Make `correct_answer` the key of a choice question and regrade every session of its exam.
+
+    The caller checked that `actor` grades the exam. Only which choices are right changes, never
+    the choices students saw, so this is allowed after students have sat the exam (unlike other
+    changes to its questions). Every session of the exam is locked first, those in progress too:
+    a submit cannot score with the old key in between, and those still running are scored with
+    the new one when they end. Each finished session whose score for the question moves gets its
+    final score again (and the LMS gradebook, after commit: exam_session_graded). One audit
+    entry says who changed which key from what to what, and lists every score that moved.
+    Raises ValidationError for a key that is not among the choices.
+    """
+    question = Question.objects.select_for_update().get(pk=question.pk)
+    if not grading.is_auto_graded(question):
+        raise ForbiddenError("Only choice questions have an answer key.")
+    previous = question.correct_answer
+    question.correct_answer = correct_answer
+    question.clean()
+    question.save(update_fields=["correct_answer"])
+    # In primary-key order, as any other writer that locks several sessions must.
+    sessions = ExamSession.objects.select_for_update(no_key=True).filter(exam_id=question.exam_id)
+    finished = {s.pk: s for s in sessions.order_by("pk") if s.status != Status.IN_PROGRESS}
+    answers = list(Answer.objects.filter(question=question, session_id__in=finished).order_by("session_id"))
+    changed = []
+    for answer in answers:
+        score = grading.auto_score(question, answer.response)
+        if answer.score != score:
+            session = finished[answer.session_id]
+            changed.append(
+                {
+                    "session": str(session.pk),
+                    "student": session.student_id,
+                    "from": str(answer.score),
+                    "to": str(score),
+                }
+            )
+            exam_session_grade(session=session)
+    regrade = Regrade(sessions=len(answers), changed=changed)
+    audit_record(
+        action=AuditEntry.Action.ANSWER_KEY_CHANGE,
+        actor=actor,
+        details={
+            "exam": question.exam_id,
+            "question": question.pk,
+            "from": previous,
+            "to": question.correct_answer,
+            "sessions_regraded": regrade.sessions,
+            "scores_changed": changed,
+        },
+    )
+    logger.info(
+        "question %s: answer key changed by %s, %s of %s sessions rescored",
+        question.pk,
+        actor.pk,
+        len(changed),
+        regrade.sessions,
+    )
+    return regrade

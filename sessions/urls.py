@@ -1,9 +1,20 @@
 from django.urls import path
 
-from sessions import pages, views
+from sessions import grading_views, pages, views
 
 urlpatterns = [
-    path("<uuid:session_id>/grade/", views.grade_session, name="grade-session"),
+    path("<uuid:session_id>/grade/", grading_views.grade_session, name="grade-session"),
+    path("exams/<int:exam_id>/grading/", grading_views.grading_overview, name="grading-overview"),
+    path(
+        "exams/<int:exam_id>/grading/questions/<int:question_id>/",
+        grading_views.grade_question,
+        name="grade-question",
+    ),
+    path(
+        "exams/<int:exam_id>/grading/questions/<int:question_id>/key/",
+        grading_views.answer_key,
+        name="answer-key",
+    ),
     path("<uuid:session_id>/room-scan/", pages.room_scan, name="session-room-scan"),
     path("<uuid:session_id>/take/", pages.take, name="session-take"),
     path(

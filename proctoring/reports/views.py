@@ -22,7 +22,7 @@ from proctoring.reports.exam_report import (
     report_links,
 )
 from proctoring.reports.pdf import session_report_pdf as render_session_pdf
-from sessions.selectors import sessions_watchable_by
+from sessions.selectors import exam_ungraded_count, sessions_watchable_by
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,8 @@ def exam_report(request: HttpRequest, exam_id: int) -> HttpResponse:
         "sort_label": SORT_LABELS[sort],
         "csv_url": export + "csv",
         "json_url": export + "json",
+        # Answers waiting for a grader (None: this viewer does not grade, and sees no grading links).
+        "ungraded": exam_ungraded_count(user=request.user, exam=exam),
     }
     return render(request, "sessions/exam_report.html", context)
 
