@@ -18,7 +18,7 @@ from datetime import timedelta
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from accounts.models import User
 from exams.models import Exam, Question
@@ -45,9 +45,14 @@ class GradingWorld:
     sessions: dict[str, ExamSession]  # "ann", "ben", "stu"
 
 
-def png(width: int = 48, height: int = 32) -> bytes:
+def png(width: int = 240, height: int = 160) -> bytes:
+    """A red square on white: the picture of Q3."""
     buffer = io.BytesIO()
-    Image.new("RGB", (width, height), (200, 30, 30)).save(buffer, format="PNG")
+    picture = Image.new("RGB", (width, height), (255, 255, 255))
+    ImageDraw.Draw(picture).rectangle(
+        (width // 3, height // 4, 2 * width // 3, 3 * height // 4), fill=(200, 30, 30)
+    )
+    picture.save(buffer, format="PNG")
     return buffer.getvalue()
 
 
