@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from proctoring.detectors import faces as detector
-from proctoring.detectors.faces import FrameAnalysis, FrameError, analyse_frame, decode_jpeg
+from proctoring.detectors.faces import FrameAnalysis, FrameError, analyse_frame, decode_jpeg, is_dim
 from proctoring.tests import faces, webcam_scenes
 
 BROWSER_JPEG_QUALITY = 70  # static/js/exam/media.js
@@ -319,3 +319,42 @@ def test_empty_rooms_clutter_and_faceless_posters_add_no_face() -> None:
     kinds = {"empty room or clutter", "empty room, poster without a face", "alone, poster without a face"}
     for scene in webcam_scenes.scenes("test", ("normal",), kinds):
         assert analyse_frame(sent(scene.rgb)).face_count == scene.faces, scene.name
+
+
+# A dim or backlit frame where the tiles found no second face gets a second pass on a brightened
+# copy (faces.DIM_MIN_SCORE): each of these was counted as one face before it.
+
+
+@pytest.mark.parametrize(
+    ("split", "name"),
+    [
+        ("dev", "face-api-4b + face-api-4d masked beside, dark"),
+        ("test", "insightface-t1c + insightface-t1f masked beside, dark"),
+        ("dev", "face-api-5d under a print of clm-walter, backlit"),
+    ],
+)
+def test_a_hard_second_face_in_a_dim_or_backlit_room_is_found_on_the_brightened_frame(
+    split: str, name: str
+) -> None:
+    assert scene_faces(split, name) == 2
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        # Faceless posters that the tiles on the brightened frame scored 0.57-0.65 as faces.
+        "face-api-6c alone under a poster without a face, dark",
+        "face-api-6a alone under a poster without a face, dark",
+        "face-api-5c alone under a poster without a face, dark",
+    ],
+)
+def test_a_student_alone_in_a_dim_room_gains_no_face_from_the_brightened_frame(name: str) -> None:
+    assert scene_faces("dev", name) == 1
+
+
+def test_dim_means_a_dark_room_or_a_window_behind() -> None:
+    room = np.full((240, 320), 150, np.uint8)
+    assert not is_dim(room)
+    assert is_dim(np.full((240, 320), 60, np.uint8))
+    room[:40] = 255  # a sixth of the frame blown out by a window
+    assert is_dim(room)
