@@ -3,7 +3,7 @@ from __future__ import annotations
 import logging
 
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 from procto.crypto import DecryptionError
@@ -39,6 +39,13 @@ def admission_identity_capture(request: HttpRequest, admission_id: int) -> HttpR
 @require_GET
 def question_image(request: HttpRequest, question_id: int) -> FileResponse:
     question = question_image_get_for_user(user=request.user, question_id=question_id)
-    response = FileResponse(question.image.open("rb"))
+    try:
+        image = question.image.open("rb")
+    except FileNotFoundError as exc:
+        # The record names a file the storage no longer has (a restore without the media): the
+        # question is still there, its picture is not, which is a 404 and one log line.
+        logger.warning("question %s: image %s not in storage", question.pk, question.image.name)
+        raise Http404("This question's image is no longer stored.") from exc
+    response = FileResponse(image)
     response["Cache-Control"] = "private, max-age=300"
     return response
