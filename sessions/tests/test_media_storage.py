@@ -88,3 +88,14 @@ def test_the_admin_links_a_question_image_by_a_signed_url_for_its_teacher_only(
     response = client.get(change_page)
     assert response.status_code in (302, 404)
     assert "X-Amz-Signature" not in response.content.decode()
+
+
+def test_a_question_image_gone_from_storage_is_a_404_not_a_server_error(
+    storage_backend, image_question, client, world
+):
+    """A database restored without its media (or a cluster node without the shared volume) still
+    names the file: the student gets a 404 for the picture, the exam page itself works."""
+    image_question.image.storage.delete(image_question.image.name)
+    client.force_login(world.stu)
+    response = client.get(image_url(image_question))
+    assert response.status_code == 404
