@@ -83,6 +83,7 @@ def nginx_conf(*, http_port: int, https_port: int, upstreams: list[int], certs: 
         "listen 443 ssl;": f"listen 127.0.0.1:{https_port} ssl;",
         "return 301 https://$host$request_uri;": f"return 301 https://$host:{https_port}$request_uri;",
         "/etc/nginx/certs/": f"{certs}/",
+        "/var/log/nginx/access.log": f"{prefix}/access.log",
     }
     for old, new in replacements.items():
         assert old in site, f"deploy/nginx.conf no longer has {old!r}"

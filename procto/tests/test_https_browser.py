@@ -73,3 +73,12 @@ def test_a_student_over_https_through_nginx_gets_camera_frames_to_the_server(
         assert stats["frame:count"] >= 2
         assert not errors, errors
         context.close()
+        # The page's socket came with a single-use ticket in its URL: nginx logged the path only.
+        # (nginx writes a socket's line when it closes.)
+        log = cluster.work / "nginx" / "access.log"
+
+        def socket_logged():
+            return [line for line in log.read_text().splitlines() if " /ws/exam-sessions/" in line]
+
+        socket_lines = wait_until(socket_logged, timeout=20, what="the socket's line in nginx's log")
+        assert "ticket=" not in log.read_text(), socket_lines[:3]
