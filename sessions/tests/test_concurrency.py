@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -93,3 +94,52 @@ def test_a_submit_racing_autosaves_loses_no_saved_answer(exam, student):
     accepted = [r for r in results[1:] if not isinstance(r, Exception)]
     stored = set(Answer.objects.filter(session=session).values_list("question_id", flat=True))
     assert {int(q) for r in accepted for q in r.saved} <= stored
+
+
+def test_a_key_change_during_a_submit_waits_for_it_and_regrades_it(exam, student, teacher):
+    """The submit has scored the answer with the old key and not yet committed when the teacher
+    changes the key. Had the change listed only the finished sessions, it would not see this one
+    and leave it scored with the old key; it locks every session of the exam, so it waits for
+    the submit and regrades it."""
+    from django.db import transaction
+
+    from exams.models import Question
+
+    session, _ = services.exam_session_start(exam=exam, student=student)
+    mcq = qid(exam, "MCQ")
+    answer = [{"question_id": mcq, "student_answer": "Venus"}]
+    services.exam_session_answers_save(session_id=session.pk, student=student, answers=answer, sequence=1)
+    scored, release = threading.Event(), threading.Event()
+
+    def submit():
+        try:
+            with transaction.atomic():
+                services.exam_session_transition(session_id=session.pk, to="submitted", reason="submitted")
+                scored.set()
+                release.wait(timeout=20)
+        finally:
+            connection.close()
+
+    def change_key():
+        try:
+            scored.wait(timeout=20)
+            question = Question.objects.get(pk=mcq)
+            return services.question_answer_key_change(
+                question=question, correct_answer="Venus", actor=teacher
+            )
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        submitting, changing = pool.submit(submit), pool.submit(change_key)
+        assert scored.wait(timeout=20)
+        time.sleep(1)
+        assert not changing.done()  # waiting for the submit's lock on the session
+        release.set()
+        regrade = changing.result(timeout=30)
+        submitting.result(timeout=30)
+    assert Answer.objects.get(session=session, question_id=mcq).score == 2
+    assert regrade.changed == [
+        {"session": str(session.pk), "student": student.pk, "from": "0.00", "to": "2.00"}
+    ]
+    assert ExamSession.objects.get(pk=session.pk).final_score == 2
