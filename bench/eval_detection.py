@@ -3,10 +3,13 @@ sounds shipped in packages (see eval_faces.py, eval_audio.py and face_identity.p
 then the face events on the real-people webcam scenes (eval_webcam_scenes.py) by split (dev:
 tuned on; test: held out by source package and identity), lighting and source package.
 
-    .venv/bin/python bench/eval_detection.py [--baseline REV]
+    .venv/bin/python bench/eval_detection.py [--baseline REV] [--lite]
 
 `--baseline REV` also runs proctoring/detectors/faces.py as it was at REV on the real-people
 scenes, in the same process and interleaved frame by frame, for before/after figures and CPU.
+`--lite` also runs the lean frame path (proctoring/detectors/lite, the workers' default) on the
+labelled faces and, interleaved, on the real-people scenes: its heavy frames are the scenes'
+figures "with the magnified search", its light frames (the cascade) those "without".
 
 The audio events are scored per set of eval_audio.py: "synthetic" (espeak-ng and sox), "dev"
 (real voices the thresholds were tuned on) and "test" (real voices held out).
@@ -28,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import eval_audio, eval_faces, eval_webcam_scenes, face_identity
 from bench.scoring import confusion_scores
 from proctoring.detectors import identity
+from proctoring.detectors.lite import frames
 
 TARGETED = {"face-not-visible", "multiple-faces", "speech-detected"}
 AUDIO_EVENTS = ("speech-detected", "multiple-voices", "background-noise", "tonal")
@@ -65,6 +69,7 @@ def print_scenes(name: str, summary: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", help="git revision of the face detector to compare with")
+    parser.add_argument("--lite", action="store_true", help="also the lean frame path")
     args = parser.parse_args()
     audio = {}
     for split, events in eval_audio.evaluate_sets().items():
@@ -74,6 +79,8 @@ def main() -> None:
             name = "mic-activity" if event == "tonal" else event
             audio[f"{name} [{split}]"] = events[event]
     results = eval_faces.evaluate() | audio | {"identity-mismatch": identity_results()}
+    if args.lite:
+        results |= {f"{event} [lite]": r for event, r in eval_faces.evaluate(frames).items()}
     print(f"{'event':32} {'tp':>4} {'fp':>4} {'fn':>4} {'tn':>4} {'precision':>10} {'recall':>7}  target")
     for event, r in results.items():
         target = ""
@@ -91,6 +98,8 @@ def main() -> None:
     detectors = {"current": eval_webcam_scenes.current}
     if args.baseline:
         detectors = {f"before ({args.baseline})": eval_webcam_scenes.detector_at(args.baseline)} | detectors
+    if args.lite:
+        detectors["lite"] = frames
     scenes = {name: eval_webcam_scenes.summary(rs) for name, rs in eval_webcam_scenes.run(detectors).items()}
     for name, summary in scenes.items():
         print_scenes(name, summary)

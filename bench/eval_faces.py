@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import cv2
 import numpy as np
@@ -167,17 +168,18 @@ EVENTS: dict[str, Callable[[int, bool], bool]] = {
 
 
 @functools.cache
-def analysed_fixtures() -> tuple[tuple[Fixture, FrameAnalysis], ...]:
-    detector.warm_up()
-    return tuple((fixture, detector.analyse_frame(fixture.rgb)) for fixture in fixtures())
+def analysed_fixtures(path: ModuleType = detector) -> tuple[tuple[Fixture, FrameAnalysis], ...]:
+    """Every fixture through `path`'s analyse_frame (faces, or the lean path, detectors.lite.frames)."""
+    path.warm_up()
+    return tuple((fixture, path.analyse_frame(fixture.rgb)) for fixture in fixtures())
 
 
-def evaluate() -> dict[str, dict[str, float]]:
+def evaluate(path: ModuleType = detector) -> dict[str, dict[str, float]]:
     """Per event type: tp, fp, fn, tn, precision and recall over the labelled fixtures."""
     result = {}
     for event, happens in EVENTS.items():
         counts = {"tp": 0, "fp": 0, "fn": 0, "tn": 0}
-        for fixture, analysis in analysed_fixtures():
+        for fixture, analysis in analysed_fixtures(path):
             expected = happens(fixture.faces, fixture.blocked)
             reported = happens(analysis.face_count, analysis.camera_blocked)
             counts[("t" if expected == reported else "f") + ("p" if reported else "n")] += 1

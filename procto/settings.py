@@ -373,6 +373,14 @@ IDENTITY_QUEUE = env.int("IDENTITY_QUEUE", default=8)
 if IDENTITY_WORKERS < 1 or IDENTITY_QUEUE < 0:
     raise ImproperlyConfigured("IDENTITY_WORKERS must be at least 1 and IDENTITY_QUEUE at least 0.")
 
+# --- Frame analysis (proctoring.pipeline) --------------------------------------------------------
+# "lite": MediaPipe's models run bare by LiteRT, light frames cascading (proctoring/detectors/lite);
+# "mediapipe": MediaPipe's own graphs on every frame (proctoring/detectors/faces.py), kept for one
+# release should the lean path need to be turned off. docs/BENCHMARKS.md compares them.
+FRAME_PATH = env.str("FRAME_PATH", default="mediapipe")
+if FRAME_PATH not in {"lite", "mediapipe"}:
+    raise ImproperlyConfigured('FRAME_PATH must be "lite" or "mediapipe".')
+
 # --- Static and media files -----------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))

@@ -12,6 +12,7 @@ import logging
 import time
 from datetime import datetime
 
+from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
@@ -39,6 +40,17 @@ logger = logging.getLogger(__name__)
 # A frame that waited longer than this while newer frames of the same student were queued is
 # dropped: its news is stale and the newer frame says more. Audio and events are never dropped.
 FRAME_STALE_SECONDS = 10.0
+
+
+def frame_path():
+    """The frame detector the workers use (settings.FRAME_PATH): the lean path on MediaPipe's
+    models run bare, or MediaPipe's own graphs. Both answer `decode_jpeg` and `analyse_frame`
+    alike; imported on first use, so a worker on the lean path never loads MediaPipe."""
+    if settings.FRAME_PATH == "lite":
+        from proctoring.detectors.lite import frames
+
+        return frames
+    return faces
 
 
 def _captured_at(captured_ms: int) -> datetime:
@@ -111,8 +123,9 @@ def _frame_analyse(
         return "dropped"
     magnify = not known.get(keys.magnified)
     try:
-        rgb = faces.decode_jpeg(jpeg)
-        analysis = faces.analyse_frame(rgb, magnify=magnify)
+        path = frame_path()
+        rgb = path.decode_jpeg(jpeg)
+        analysis = path.analyse_frame(rgb, magnify=magnify)
     except faces.FrameError as exc:
         logger.warning("session %s frame %s unreadable: %s", session_id, seq, exc.message)
         writes.incr(metric_key("frames_unreadable"))
@@ -126,9 +139,11 @@ def _frame_analyse(
         writes.set(keys.small_face, analysis.small_faces, 2 * MAGNIFY_SECONDS)
         writes.incr(metric_key("frames_magnified"))
     elif analysis.face_count == 1 and known.get(keys.small_face):
-        # The last magnified frame found a small face behind the student, which a frame
-        # without the search cannot see: multiple-faces waits for the next magnified frame, and
-        # the count shown keeps that face too, or a still picture of two people reads 2, 1, 1, 2.
+        # The last magnified frame found a face that a frame without the search cannot see (a
+        # small face behind the student; on the lean path also one only the full-range model
+        # finds, which light frames skip beside a face): a light frame never clears it, so
+        # multiple-faces waits for the next magnified frame, and the count shown keeps that face
+        # too, or a still picture of two people reads 2, 1, 1, 2.
         del conditions["multiple-faces"]
         face_count += known[keys.small_face]
     gate_open = not known.get(keys.identity)

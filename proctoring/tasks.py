@@ -18,10 +18,10 @@ from proctoring import heartbeat, notifications, retention, services
 
 @worker_process_init.connect
 def load_models(**kwargs) -> None:
-    from proctoring import pipeline  # noqa: F401 (imported here so that no task pays for it)
-    from proctoring.detectors import audio, faces, identity
+    from proctoring import pipeline  # imported here so that no task pays for it
+    from proctoring.detectors import audio, identity
 
-    faces.warm_up()
+    pipeline.frame_path().warm_up()
     identity.warm_up()
     audio.warm_up()
 

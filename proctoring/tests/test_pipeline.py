@@ -10,7 +10,7 @@ from django.core.cache import cache
 from proctoring.detections import state_active, state_key
 from proctoring.models import ProctoringEvent
 from proctoring.pipeline import frame_analyse
-from proctoring.stream_state import MAGNIFY_SECONDS, magnified_key
+from proctoring.stream_state import MAGNIFY_SECONDS, frame_metrics_key, magnified_key
 from proctoring.tests import faces
 from proctoring.tests.media import webcam_jpeg
 
@@ -87,3 +87,24 @@ def test_a_second_person_the_whole_frame_shows_is_judged_on_every_frame(world):
     event.refresh_from_db()
     assert (event.ended_at - event.occurred_at).total_seconds() == pytest.approx(2, abs=0.01)
     assert not state_active(cache.get(state_key(session.pk, "multiple-faces")))
+
+
+def test_on_the_lean_path_a_light_frame_never_clears_a_face_only_heavy_frames_find(world, settings):
+    # Grace Hopper and, letterboxed into 640x480, the astronaut 10% of the width: only the
+    # full-range model finds him, and light frames run it only when no face was found.
+    settings.FRAME_PATH = "lite"
+    session = world.stu_in_physics  # high security: 2 s onsets
+    jpeg = webcam_jpeg(faces.webcam_frame(faces.two_people(), 640, 480), size=(640, 480))
+    start_ms = int(time.time() * 1000) - 30_000
+    shown = []
+    for seq, at_s in enumerate((0, 2, 4, MAGNIFY_SECONDS), start=1):  # heavy, light, light, heavy
+        if at_s == MAGNIFY_SECONDS:
+            cache.delete(magnified_key(session.pk))  # MAGNIFY_SECONDS later
+        frame_analyse(session_id=session.pk, seq=seq, captured_ms=start_ms + int(at_s * 1000), jpeg=jpeg)
+        shown.append(cache.get(frame_metrics_key(session.pk))["faceCount"])
+    # The light frames said nothing about him (they could not have seen him): the onset went on.
+    assert shown == [2, 2, 2, 2]
+    event = ProctoringEvent.objects.get(session=session, type="multiple-faces")
+    assert event.details["faceCount"] == 2
+    assert (event.ended_at - event.occurred_at).total_seconds() == pytest.approx(MAGNIFY_SECONDS, abs=0.01)
+    assert state_active(cache.get(state_key(session.pk, "multiple-faces")))

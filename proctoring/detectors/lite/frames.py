@@ -1,0 +1,225 @@
+"""One webcam frame through the lean path: the same questions as `proctoring.detectors.faces`,
+the same answers (a `FrameAnalysis`), on MediaPipe's models run bare and in a cascade.
+
+Light frames (most of them): the short-range model; the full-range one only when the short-range
+model finds no face (someone far away, or no one); then the mesh on the largest face. Heavy
+frames (`magnify=True`, which the workers ask for every few seconds per student, as for the
+magnified search before): both models, the magnified search for small faces and the mesh, which
+is what `faces.analyse_frame` does on every frame. A second face that only the full-range model
+or the magnified search finds is therefore decided on heavy frames; proctoring.pipeline keeps a
+light frame from clearing what a heavy one saw.
+
+The thresholds, the lighting normalisation, the blocked-camera test and the head pose are
+`faces`' own, used from there, so both paths decide alike.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from typing import NamedTuple
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from proctoring.detectors import faces
+from proctoring.detectors.faces import FaceBox, FrameAnalysis, FrameError, HeadPose
+from proctoring.detectors.lite import detection, mesh, models
+from proctoring.detectors.lite.detection import Detection
+
+__all__ = ["FaceBox", "FrameAnalysis", "FrameError", "HeadPose", "analyse_frame", "decode_jpeg", "warm_up"]
+
+# Browsers send 320x240 (static/js/exam/media.js), and the models see a 128 or 192 px square of
+# the whole frame: larger frames are decoded at a half, quarter or eighth of their size by the
+# JPEG decoder itself (IMREAD_REDUCED_COLOR_*, which skips most of the decoding work), then
+# shrunk to this. The magnified search and the mesh get crops of it.
+WORKING_WIDTH, WORKING_HEIGHT = 320, 240
+_REDUCED = {
+    1: cv2.IMREAD_COLOR,
+    2: cv2.IMREAD_REDUCED_COLOR_2,
+    4: cv2.IMREAD_REDUCED_COLOR_4,
+    8: cv2.IMREAD_REDUCED_COLOR_8,
+}
+
+
+class _Detectors(NamedTuple):
+    short_range: detection.Detector
+    full_range: detection.Detector
+
+
+@functools.cache
+def _detectors() -> _Detectors:
+    return _Detectors(detection.Detector(detection.SHORT_RANGE), detection.Detector(detection.FULL_RANGE))
+
+
+def warm_up() -> None:
+    """Load the models now (a Celery worker's `worker_process_init`), not on the first frame."""
+    with models.LOCK:
+        detectors = _detectors()
+        blank = np.zeros((WORKING_HEIGHT, WORKING_WIDTH, 3), dtype=np.uint8)
+        detectors.short_range(blank)
+        detectors.full_range(blank)
+        # XNNPACK finishes preparing a model on its first call.
+        face = Detection(0.4, 0.3, 0.2, 0.3, 1.0, np.array([[0.45, 0.4], [0.55, 0.4]] + [[0.5, 0.5]] * 4))
+        mesh.landmarks_on(blank, face)
+
+
+def decode_jpeg(data: bytes) -> np.ndarray:
+    """The JPEG in `data` as RGB uint8 at most WORKING_WIDTH wide; FrameError if it is not one."""
+    # The header first: a few bytes can claim 30000x30000 pixels, which OpenCV would allocate.
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise FrameError() from exc
+    if max(width, height) > faces.MAX_FRAME_SIDE:
+        raise FrameError(message=f"The frame is larger than {faces.MAX_FRAME_SIDE} pixels on a side.")
+    reduction = 1
+    while (
+        reduction < 8
+        and width // (2 * reduction) >= WORKING_WIDTH
+        and height // (2 * reduction) >= WORKING_HEIGHT
+    ):
+        reduction *= 2
+    try:
+        bgr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), _REDUCED[reduction])
+    except cv2.error as exc:
+        raise FrameError() from exc
+    if bgr is None:
+        raise FrameError()
+    return _working_copy(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+
+
+def analyse_frame(
+    rgb: np.ndarray, *, yaw_limit: float = 30.0, pitch_limit: float = 25.0, magnify: bool = True
+) -> FrameAnalysis:
+    """Faces, head pose and blocked camera in one RGB uint8 frame; `magnify=True` is a heavy
+    frame (both models and the magnified search), `magnify=False` a light one (the cascade)."""
+    frame = _working_copy(rgb)
+    grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+    normalised = faces.needs_normalising(grey)
+    if normalised:
+        frame = faces.normalise_lighting(frame)
+    with models.LOCK:
+        candidates, light = _candidates(frame, heavy=magnify)
+        found = faces.count_faces(list(candidates))
+        if (
+            len(found) == 1
+            and found[0].score < faces.OTHER_FACE_MIN_SCORE
+            and not _confirmed(frame, found[0])
+        ):
+            # A lone weak face that a second look does not find again (faces.MAGNIFIED_MIN_SCORE).
+            found = ()
+        magnified = magnify and len(found) == 1
+        small = _magnified_faces(frame, found, candidates) if magnified else {}
+        candidates |= small
+        found = (*found, *small)
+        # The faces a light frame would not have found (the full-range model's beside the
+        # short-range model's, the magnified search's): until the next heavy frame, a light one
+        # that sees fewer faces cannot say these left (proctoring.pipeline).
+        heavy_only = [
+            f for f in found if not any(faces._overlap(f, seen) > faces.SAME_FACE_OVERLAP for seen in light)
+        ]
+        largest = max(found, key=lambda f: f.width * f.height) if found else None
+        points = mesh.landmarks(frame, candidates[largest], _detectors().short_range) if largest else None
+    height, width = frame.shape[:2]
+    pose = (
+        None
+        if points is None
+        else faces.head_pose_from_landmarks(points[list(faces.POSE_LANDMARKS)], width, height)
+    )
+    blocked = not found and faces.is_blocked(grey)
+    mean, deviation = cv2.meanStdDev(grey)
+    away = pose is not None and (abs(pose.yaw) > yaw_limit or abs(pose.pitch) > pitch_limit)
+    return FrameAnalysis(
+        face_count=len(found),
+        faces=tuple(faces._inside_frame(face) for face in found),
+        head_pose=pose,
+        brightness=round(float(mean[0][0]), 2),
+        contrast=round(float(deviation[0][0]), 2),
+        camera_blocked=blocked,
+        looking_away=away,
+        normalised=normalised,
+        magnified=magnified,
+        small_faces=len(heavy_only) if magnify else 0,
+    )
+
+
+def _working_copy(rgb: np.ndarray) -> np.ndarray:
+    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"expected an RGB uint8 HxWx3 frame, got {rgb.dtype} {rgb.shape}")
+    scale = min(WORKING_WIDTH / rgb.shape[1], WORKING_HEIGHT / rgb.shape[0])
+    if scale < 1:
+        rgb = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    return rgb
+
+
+def _boxed(found: list[Detection]) -> dict[FaceBox, Detection]:
+    return {FaceBox(d.x, d.y, d.width, d.height, d.score): d for d in found}
+
+
+def _candidates(frame: np.ndarray, *, heavy: bool) -> tuple[dict[FaceBox, Detection], tuple[FaceBox, ...]]:
+    """Both models' candidates (the full-range model's only when needed), and the faces a light
+    frame finds among them."""
+    detectors = _detectors()
+    found = _boxed(detectors.short_range(frame))
+    light = faces.count_faces(list(found))
+    # The cascade: the full-range model finds faces too small for the short-range one (someone
+    # 2-5 m away); beside a face the short-range model found, it runs on heavy frames only.
+    if heavy or not light:
+        found |= _boxed(detectors.full_range(frame))
+        if not light:
+            light = faces.count_faces(list(found))
+    return found, light
+
+
+def _magnified_faces(
+    frame: np.ndarray, found: tuple[FaceBox, ...], whole: dict[FaceBox, Detection]
+) -> dict[FaceBox, Detection]:
+    """faces._magnified_faces: tiles across the frame's upper part, each face confirmed."""
+    height, width = frame.shape[:2]
+    tile_w, tile_h = round(width * faces.MAGNIFIED_TILE_WIDTH), round(height * faces.MAGNIFIED_TILE_HEIGHT)
+    candidates = dict(whole)
+    scale = np.array([tile_w / width, tile_h / height])
+    for left in (0, (width - tile_w) // 2, width - tile_w):
+        # A view, not a copy: the letterbox warp reads it in place.
+        for d in _detectors().short_range(frame[:tile_h, left : left + tile_w]):
+            offset = np.array([left / width, 0.0])
+            box = Detection(
+                left / width + d.x * scale[0],
+                d.y * scale[1],
+                d.width * scale[0],
+                d.height * scale[1],
+                d.score,
+                d.keypoints * scale + offset,
+            )
+            candidates |= _boxed([box])
+    extra: dict[FaceBox, Detection] = {}
+    for box in sorted(candidates, key=lambda b: -b.score):
+        if box.score < faces.MAGNIFIED_MIN_SCORE or box.width < faces.MIN_FACE_WIDTH:
+            continue
+        if any(faces._overlap(box, face) > faces.SAME_FACE_OVERLAP for face in (*found, *extra)):
+            continue
+        if _confirmed(frame, box):
+            extra[box] = candidates[box]
+    return extra
+
+
+def _confirmed(rgb: np.ndarray, face: FaceBox) -> bool:
+    """faces._confirmed: the short-range model finds the face again on a crop centred on it."""
+    height, width = rgb.shape[:2]
+    side = faces.CONFIRM_CROP * max(face.width * width, face.height * height)
+    centre_x, centre_y = (face.x + face.width / 2) * width, (face.y + face.height / 2) * height
+    size = faces.CONFIRM_SIZE
+    scale = size / side
+    to_crop = np.array([[scale, 0, size / 2 - centre_x * scale], [0, scale, size / 2 - centre_y * scale]])
+    crop = cv2.warpAffine(rgb, to_crop, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    for box in _detectors().short_range(crop):
+        centred = (
+            abs(box.x + box.width / 2 - 0.5) < faces.CONFIRM_CENTRE
+            and abs(box.y + box.height / 2 - 0.5) < faces.CONFIRM_CENTRE
+        )
+        if centred and box.score >= faces.CONFIRM_MIN_SCORE:
+            return True
+    return False

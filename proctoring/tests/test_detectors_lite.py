@@ -1,0 +1,170 @@
+"""The lean frame path (proctoring/detectors/lite) against MediaPipe, its oracle, and its parts.
+
+MediaPipe's own graphs (proctoring/detectors/faces.py) run beside it on every labelled frame of
+bench/eval_faces.py (~107: one, two and no faces, covered lenses, near and far, dim, backlit,
+blurred, tilted, half covered) and must agree: the same detections from each model (scores
+within 0.01, boxes within 1% of the frame), the same face counts and blocked cameras on light
+and heavy frames, the same boxes (on frames of the browser's 320x240; the same faces on larger
+ones), and the same head pose within 1.5 degrees at the median and
+4 at worst (the lean path works on 320x240, MediaPipe's on up to 640x480: larger frames differ
+that little).
+"""
+
+from __future__ import annotations
+
+import functools
+import statistics
+
+import numpy as np
+import pytest
+
+from bench import eval_faces
+from proctoring.detectors import faces as mediapipe_path
+from proctoring.detectors.lite import detection, frames, models
+from proctoring.tests import faces
+
+BOX_TOLERANCE = 0.01
+SCORE_TOLERANCE = 0.01
+# Pose, degrees: the median over every frame with a pose and the worst single angle.
+POSE_MEDIAN_ERROR = 1.5
+POSE_MAX_ERROR = 4.0
+
+
+@functools.cache
+def fixtures() -> list[eval_faces.Fixture]:
+    mediapipe_path.warm_up()
+    frames.warm_up()
+    return eval_faces.fixtures()
+
+
+def test_the_anchors_are_laid_out_as_mediapipes() -> None:
+    short = detection.anchor_centres(detection.SHORT_RANGE, 128)
+    full = detection.anchor_centres(detection.FULL_RANGE, 192)
+    assert len(short) == 896 and len(full) == 2304  # the models' own output sizes
+    # Stride 8: a 16x16 grid, two anchors a cell; then the three stride-16 layers share an 8x8
+    # grid, six anchors a cell.
+    assert short[0] == pytest.approx([1 / 32, 1 / 32]) and short[1] == pytest.approx([1 / 32, 1 / 32])
+    assert short[2] == pytest.approx([3 / 32, 1 / 32])
+    assert short[512] == pytest.approx([1 / 16, 1 / 16]) and short[517] == pytest.approx([1 / 16, 1 / 16])
+    assert short[518] == pytest.approx([3 / 16, 1 / 16])
+    assert full[48] == pytest.approx([1 / 96, 3 / 96])
+
+
+def test_weighted_suppression_averages_a_face_s_boxes_by_score_and_keeps_other_faces() -> None:
+    corners = np.array([[0.1, 0.1, 0.3, 0.3], [0.12, 0.12, 0.32, 0.32], [0.6, 0.6, 0.8, 0.8]])
+    points = np.zeros((3, detection.KEYPOINTS, 2))
+    points[:, 0] = corners[:, :2]
+    merged = detection.weighted_nms(corners, points, np.array([0.6, 0.9, 0.7]))
+    assert len(merged) == 2
+    (box, keypoints, score), (other, _, other_score) = merged
+    # The best box's score; the average weighted 0.9 : 0.6.
+    assert score == pytest.approx(0.9) and other_score == pytest.approx(0.7)
+    assert box == pytest.approx([0.112, 0.112, 0.312, 0.312])
+    assert keypoints[0] == pytest.approx([0.112, 0.112])
+    assert other == pytest.approx(corners[2])
+
+
+@pytest.mark.parametrize("model", ["short_range", "full_range"])
+def test_each_detection_model_finds_what_mediapipe_finds_on_every_fixture(model: str) -> None:
+    spec = detection.SHORT_RANGE if model == "short_range" else detection.FULL_RANGE
+    lite = frames._detectors()[0 if model == "short_range" else 1]
+    graph = getattr(mediapipe_path._models(), model)
+    assert lite.model.name == spec.model
+    compared = 0
+    for fixture in fixtures():
+        frame = mediapipe_path._working_copy(fixture.rgb)
+        ours = sorted(lite(frame), key=lambda d: -d.score)
+        theirs = sorted(mediapipe_path._detect(graph, frame), key=lambda b: -b.score)
+        assert len(ours) == len(theirs), fixture.name
+        for a, b in zip(ours, theirs, strict=True):
+            assert a.score == pytest.approx(b.score, abs=SCORE_TOLERANCE), fixture.name
+            box = [a.x, a.y, a.width, a.height]
+            assert box == pytest.approx([b.x, b.y, b.width, b.height], abs=BOX_TOLERANCE), fixture.name
+            compared += 1
+    assert compared > 80
+
+
+def test_the_lean_path_counts_faces_poses_and_boxes_as_mediapipe_does_on_every_fixture() -> None:
+    errors = []
+    for fixture in fixtures():
+        for heavy in (True, False):
+            theirs = mediapipe_path.analyse_frame(fixture.rgb, magnify=heavy)
+            ours = frames.analyse_frame(fixture.rgb, magnify=heavy)
+            where = f"{fixture.name} ({'heavy' if heavy else 'light'})"
+            assert ours.face_count == theirs.face_count, where
+            assert ours.camera_blocked == theirs.camera_blocked, where
+            assert ours.looking_away == theirs.looking_away, where
+            assert (ours.head_pose is None) == (theirs.head_pose is None), where
+            if heavy:
+                # Heavy frames run what MediaPipe's path runs on every frame: the same faces, and
+                # on webcam-sized frames (the same pixels to both) the same boxes. On larger ones
+                # the two models' scores move a little and the other model's box of the face
+                # may win: it is the same face (faces.SAME_FACE_OVERLAP), not the same box.
+                for a, b in zip(_by_place(ours.faces), _by_place(theirs.faces), strict=True):
+                    if fixture.rgb.shape[:2] == (240, 320):
+                        assert [a.x, a.y, a.width, a.height] == pytest.approx(
+                            [b.x, b.y, b.width, b.height], abs=BOX_TOLERANCE
+                        ), where
+                    assert mediapipe_path._overlap(a, b) > mediapipe_path.SAME_FACE_OVERLAP, where
+            if ours.head_pose:
+                errors += [
+                    abs(getattr(ours.head_pose, a) - getattr(theirs.head_pose, a))
+                    for a in ("yaw", "pitch", "roll")
+                ]
+    assert len(errors) > 150
+    assert statistics.median(errors) <= POSE_MEDIAN_ERROR
+    assert max(errors) <= POSE_MAX_ERROR
+
+
+def _by_place(boxes: tuple[mediapipe_path.FaceBox, ...]) -> list[mediapipe_path.FaceBox]:
+    return sorted(boxes, key=lambda b: (round(b.x, 1), b.y))
+
+
+def test_light_frames_skip_the_full_range_model_beside_a_face_and_use_it_without_one() -> None:
+    people = faces.people()
+    student = eval_faces.sent(faces.in_view(*people["astronaut"], 0.3))
+    full = models.load(models.FULL_RANGE)
+    before = full.calls
+    assert frames.analyse_frame(student, magnify=False).face_count == 1
+    assert full.calls == before
+    assert frames.analyse_frame(student, magnify=True).face_count == 1
+    assert full.calls == before + 1
+    # Far from the camera (a face 10% of the frame wide): only the full-range model sees it.
+    far = eval_faces.sent(faces.in_view(*people["grace hopper"], 0.1))
+    assert frames.analyse_frame(far, magnify=False).face_count == 1
+    assert full.calls == before + 2
+
+
+def test_a_face_only_heavy_frames_find_is_reported_as_theirs() -> None:
+    # Letterboxed into 640x480 the astronaut's face is 10% of the width: beside Grace Hopper's,
+    # which the short-range model finds, a light frame does not look for it.
+    frame = eval_faces.sent(faces.webcam_frame(faces.two_people(), 640, 480))
+    light = frames.analyse_frame(frame, magnify=False)
+    heavy = frames.analyse_frame(frame, magnify=True)
+    assert (light.face_count, light.small_faces) == (1, 0)
+    assert (heavy.face_count, heavy.small_faces) == (2, 1)
+    # Two faces a light frame sees too: nothing for the pipeline to hold over.
+    pair = eval_faces.sent(
+        faces.side_by_side(faces.people()["astronaut"], faces.people()["grace hopper"], 0.3, 320, 240)
+    )
+    assert frames.analyse_frame(pair, magnify=True).small_faces == 0
+    assert frames.analyse_frame(pair, magnify=False).face_count == 2
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "decoded"), [(320, 240, (240, 320)), (640, 480, (240, 320)), (1920, 1080, (180, 320))]
+)
+def test_frames_are_decoded_at_webcam_size(width: int, height: int, decoded: tuple[int, int]) -> None:
+    people = faces.people()
+    jpeg = faces.jpeg_bytes(faces.in_view(*people["astronaut"], 0.3, width, height), 70)
+    rgb = frames.decode_jpeg(jpeg)
+    assert rgb.shape == (*decoded, 3)
+    assert frames.analyse_frame(rgb).face_count == 1
+
+
+def test_what_is_not_a_jpeg_is_a_frame_error() -> None:
+    with pytest.raises(frames.FrameError):
+        frames.decode_jpeg(b"not a picture")
+    header = faces.jpeg_bytes(np.zeros((8, 8, 3), dtype=np.uint8))
+    with pytest.raises(frames.FrameError):
+        frames.decode_jpeg(header[: len(header) // 2])
