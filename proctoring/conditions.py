@@ -272,9 +272,57 @@ def label_of(type: str) -> str:
     return row.label if row else type.replace("-", " ").capitalize()
 
 
-def monitor_conditions() -> dict[str, dict]:
-    """What the monitor page's script needs of each condition (json_script)."""
+# Reasons a proctor can pick when dismissing an alert, by what raised it: "nothing suspicious on
+# camera" is no reason to dismiss a voice, nor a tab switch.
+DISMISS_ON_CAMERA = (
+    "False alarm: nothing suspicious on camera.",
+    "The light or the camera's angle misled the analysis.",
+    "The student explained it (technical problem).",
+)
+DISMISS_IN_SOUND = (
+    "False alarm: nothing suspicious in the sound.",
+    "Noise from outside the room, not another person.",
+    "The student was reading the question aloud to themselves.",
+)
+DISMISS_IN_BROWSER = (
+    "An accidental click or key press.",
+    "The student explained it (technical problem).",
+    "Allowed by the exam's rules.",
+)
+DISMISS_DEVICE = (
+    "A network or device problem, not the student.",
+    "The student explained it (technical problem).",
+)
+DISMISS_ENDING = (
+    "Nothing suspicious: the ending was a precaution.",
+    "The student explained it; no cheating.",
+)
+# Browser reports about the student's own devices, which fail more often than students cheat.
+_DEVICE_TYPES = frozenset({"camera-lost", "microphone-lost"})
+
+
+def dismiss_reasons(type: str) -> tuple[str, ...]:
+    """The reasons offered when dismissing an alert of this type."""
+    row = CONDITIONS.get(type)
+    if row is None:
+        return DISMISS_IN_BROWSER[1:]
+    if row.type in _DEVICE_TYPES or row.observes == Observes.HEARTBEAT:
+        return DISMISS_DEVICE
     return {
-        c.type: {"label": c.label, "severity": str(c.severity), "warning": c.warning}
+        Observes.FRAME: DISMISS_ON_CAMERA,
+        Observes.AUDIO: DISMISS_IN_SOUND,
+        Observes.SESSION: DISMISS_ENDING,
+    }.get(row.observes, DISMISS_IN_BROWSER)
+
+
+def monitor_conditions() -> dict[str, dict]:
+    """What the monitor and review pages' scripts need of each condition (json_script)."""
+    return {
+        c.type: {
+            "label": c.label,
+            "severity": str(c.severity),
+            "warning": c.warning,
+            "dismissReasons": list(dismiss_reasons(c.type)),
+        }
         for c in CONDITIONS.values()
     }

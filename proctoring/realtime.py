@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from procto.channels import group_send_on_commit
 from proctoring.models import ProctoringEvent
+from proctoring.wording import event_summary, source_text
 from sessions.realtime import exam_monitor_groups, monitor_user_group
 
 
@@ -28,6 +29,9 @@ def event_message(event: ProctoringEvent) -> dict:
         "timestamp": event.occurred_at.isoformat(),
         "endedAt": event.ended_at.isoformat() if event.ended_at else None,
         "reviewStatus": event.review_status,
+        # In words (proctoring.wording), as the review page and the PDF say them.
+        "summary": event_summary(event.type, event.details),
+        "sourceText": source_text(event.source, event.details),
     }
 
 

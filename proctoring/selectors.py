@@ -18,11 +18,12 @@ from accounts.permissions import Can, user_can
 from exams.models import Accommodation, Exam
 from exams.selectors import exam_get_for_user, exams_visible_to
 from procto.errors import ApplicationError, ForbiddenError, NotFoundError
-from proctoring.conditions import Severity, label_of, severity_rank
+from proctoring.conditions import Severity, label_of, monitor_conditions, severity_rank
 from proctoring.models import MediaSample, ProctorAction, ProctoringEvent
 from proctoring.realtime import event_message
 from proctoring.screen import SCREENSHOT
 from proctoring.stream_state import MEDIA_PUSH_SECONDS, monitor_stream_state
+from proctoring.wording import REVIEW_LABELS, action_text, review_label
 from sessions.models import ExamSession
 from sessions.outcomes import OUTCOME_LABELS, status_labels
 from sessions.readiness import FRAME_INTERVAL_MS
@@ -229,8 +230,6 @@ def monitor_urls() -> dict:
 REVIEW_EVENT_LIMIT = 2000
 MEDIA_SERIES_LIMIT = 5000  # per kind: a five-hour exam sampled every 10 s is 1,800 points
 AUDIT_LIMIT = 500
-# Keys the browser and the workers put in details that say nothing to a reviewer.
-UNSHOWN_DETAIL_KEYS = {"frameSeq", "audioSeq", "source", "silent"}
 
 
 def _reviewer_required(user: User) -> None:
@@ -294,28 +293,6 @@ def session_answer_progress(session: ExamSession) -> dict:
     }
 
 
-def _value_text(value) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:.1f}".rstrip("0").rstrip(".")
-    if isinstance(value, dict):
-        return ", ".join(f"{k} {_value_text(v)}" for k, v in value.items())
-    return str(value)[:60]
-
-
-def details_summary(details) -> str:
-    """A line for the event list: the details a reviewer reads, never the sequence numbers."""
-    if not isinstance(details, dict):
-        return ""
-    parts = [
-        f"{key} {_value_text(value)}"
-        for key, value in details.items()
-        if key not in UNSHOWN_DETAIL_KEYS and value not in (None, "", {}, [])
-    ]
-    return " · ".join(parts)[:200]
-
-
 def _clock_text(seconds: float) -> str:
     hours, rest = divmod(max(0, int(seconds)), 3600)
     minutes, secs = divmod(rest, 60)
@@ -339,7 +316,7 @@ def event_review_row(event: ProctoringEvent) -> dict:
         "durationText": _length_text(event.duration_seconds),
         "confidenceText": "" if event.confidence is None else f"{round(event.confidence * 100)}%",
         "durationSeconds": round(event.duration_seconds, 1),
-        "summary": details_summary(event.details),
+        "reviewText": review_label(event.review_status),
         "reviewedBy": event.reviewed_by.display_name if event.reviewed_by else None,
         "reviewedAt": event.reviewed_at.isoformat() if event.reviewed_at else None,
         "reviewReason": event.review_reason,
@@ -349,21 +326,7 @@ def event_review_row(event: ProctoringEvent) -> dict:
 
 def action_entry(action: ProctorAction) -> dict:
     """A line of the audit trail: who, when, and what in words."""
-    details = action.details or {}
-    if action.kind == ProctorAction.Kind.REVIEW_ALERT:
-        verb = "Confirmed" if details.get("status") == "confirmed" else "Dismissed"
-        title, text = f"{verb} alert #{details.get('event')}", details.get("reason", "")
-    else:
-        title, text = {
-            ProctorAction.Kind.WARN: ("Sent a message", details.get("message", "")),
-            ProctorAction.Kind.TERMINATE: ("Ended the session", details.get("reason", "")),
-            ProctorAction.Kind.NOTE: ("Added a note", details.get("text", "")),
-            ProctorAction.Kind.EXTEND_TIME: (f"Extended the time by {details.get('minutes')} min", ""),
-            ProctorAction.Kind.EXPORT: (
-                f"Exported the record as {str(details.get('format', '')).upper()}",
-                "",
-            ),
-        }.get(action.kind, (action.get_kind_display(), ""))
+    title, text = action_text(action.kind, action.details, fallback=action.get_kind_display())
     return {
         "id": action.pk,
         "kind": action.kind,
@@ -425,6 +388,10 @@ def session_review_bootstrap(session: ExamSession, data: dict, *, viewer: User, 
         # Live, only the status is known: "Ended early" until the page is loaded again, except the
         # ending this page's own proctor makes ("Ended by proctor").
         "statusLabels": status_labels(),
+        "reviewLabels": REVIEW_LABELS,
+        # Each condition's name (for the rows and chart lanes that arrive live) and the reasons
+        # offered when dismissing one, from the registry (proctoring/conditions.py).
+        "conditions": monitor_conditions(),
         "outcomeLabels": OUTCOME_LABELS,
         "startedAt": session.started_at,
         "deadline": session.deadline,

@@ -45,6 +45,7 @@ from proctoring.conditions import label_of
 from proctoring.models import ProctorAction, ProctoringEvent
 from proctoring.reports.exports import session_actions, session_events
 from proctoring.screen import SCREENSHOT
+from proctoring.wording import action_text, event_summary, review_label, severity_text, source_text
 from sessions.models import ExamSession
 from sessions.outcomes import outcome_of
 
@@ -60,10 +61,12 @@ PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN = 18 * mm
 FRAME_WIDTH = PAGE_WIDTH - 2 * MARGIN
 
+# Also the colour of the severity's word in the event log: each reads at 4.5:1 or more on white
+# (WCAG AA for text; procto/tests/test_contrast.py). Amber #d97706 read at 3.2:1.
 SEVERITY_COLOURS = {
     "info": colors.HexColor("#0e7490"),
     "low": colors.HexColor("#64748b"),
-    "medium": colors.HexColor("#d97706"),
+    "medium": colors.HexColor("#b45309"),
     "high": colors.HexColor("#dc2626"),
     "critical": colors.HexColor("#6b21a8"),
 }
@@ -111,6 +114,12 @@ def _styles() -> dict[str, ParagraphStyle]:
             "caption", fontName=regular, fontSize=7, leading=8.5, alignment=TA_CENTER, textColor=MUTED
         ),
         "cell-bold": ParagraphStyle("cell-bold", fontName=bold, fontSize=7.5, leading=9),
+        **{
+            f"severity-{name}": ParagraphStyle(
+                f"severity-{name}", fontName=regular, fontSize=7.5, leading=9, textColor=colour
+            )
+            for name, colour in SEVERITY_COLOURS.items()
+        },
     }
 
 
@@ -313,18 +322,15 @@ def timeline_drawing(session: ExamSession, events: list[ProctoringEvent]) -> Dra
 
 
 def _details(event: ProctoringEvent, styles) -> list[Paragraph]:
-    if not event.details:
-        return []
-    text = ", ".join(f"{key}: {value}" for key, value in event.details.items())
-    return [_p(text if len(text) <= 120 else text[:119] + "…", styles["muted"])]
+    """What happened, in the words the review page uses (proctoring.wording)."""
+    text = event_summary(event.type, event.details)
+    return [_p(text, styles["muted"])] if text else []
 
 
 def _review_text(event: ProctoringEvent) -> str:
-    if event.review_status == "open":
-        return "not reviewed"
-    if event.review_status == "none":
-        return "record (info), not an alert"
-    text = event.review_status
+    text = review_label(event.review_status)
+    if event.review_status in ("open", "none"):
+        return text
     if event.review_reason:
         text += f": {event.review_reason}"
     return text + f" (by {_who(event.reviewed_by)}, {_local(event.reviewed_at, clock=True)})"
@@ -343,19 +349,15 @@ def _event_log(session: ExamSession, events: list[ProctoringEvent], styles) -> l
                     styles["small"],
                 ),
                 [_p(label_of(event.type), styles["small"]), *_details(event, styles)],
-                event.severity,
-                event.source,
+                _p(severity_text(event.severity), styles.get(f"severity-{event.severity}", styles["small"])),
+                _p(source_text(event.source, event.details), styles["small"]),
                 "" if event.confidence is None else f"{event.confidence:.2f}",
                 _duration(event.duration_seconds) if event.ended_at else "instant",
                 _p(_review_text(event), styles["small"]),
             ]
         )
-    widths = [28 * mm, 30 * mm, 14 * mm, 12 * mm, 9 * mm, 15 * mm]
+    widths = [28 * mm, 38 * mm, 14 * mm, 18 * mm, 9 * mm, 15 * mm]
     table = _table(rows, [*widths, FRAME_WIDTH - sum(widths)])
-    colour_rows = [
-        ("TEXTCOLOR", (2, i), (2, i), SEVERITY_COLOURS.get(e.severity, INK)) for i, e in enumerate(events, 1)
-    ]
-    table.setStyle(TableStyle(colour_rows))
     return [table]
 
 
@@ -461,8 +463,10 @@ def _snapshots(session: ExamSession, events: list[ProctoringEvent], styles) -> l
     return flow
 
 
-def _action_details(action: ProctorAction) -> str:
-    return "; ".join(f"{key}: {value}" for key, value in action.details.items()) or "—"
+def _action_words(action: ProctorAction) -> tuple[str, str]:
+    """(what, details) as the review page's audit trail says them (proctoring.wording)."""
+    title, text = action_text(action.kind, action.details, fallback=action.get_kind_display())
+    return title, text or "—"
 
 
 def _actions(actions: list[ProctorAction], styles) -> list:
@@ -470,12 +474,13 @@ def _actions(actions: list[ProctorAction], styles) -> list:
         return [_p("No proctor acted on this session.", styles["body"])]
     rows: list[list] = [["When", "Who", "Action", "Details"]]
     for action in actions:
+        title, text = _action_words(action)
         rows.append(
             [
                 _local(action.created_at),
-                _p(f"{_who(action.actor)} ({action.actor.role})", styles["small"]),
-                _p(action.get_kind_display(), styles["small"]),
-                _p(_action_details(action), styles["small"]),
+                _p(f"{_who(action.actor)} ({action.actor.get_role_display().lower()})", styles["small"]),
+                _p(title, styles["small"]),
+                _p(text, styles["small"]),
             ]
         )
     widths = [32 * mm, 48 * mm, 26 * mm]
@@ -494,7 +499,7 @@ def _review_decisions(session: ExamSession, events: list[ProctoringEvent], style
                     f"#{event.pk} {label_of(event.type)} at {_elapsed(session, event.occurred_at)}",
                     styles["small"],
                 ),
-                event.review_status,
+                _p(review_label(event.review_status), styles["small"]),
                 _p(event.review_reason or "—", styles["small"]),
                 _p(_who(event.reviewed_by), styles["small"]),
                 _local(event.reviewed_at),

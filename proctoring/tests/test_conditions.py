@@ -129,7 +129,8 @@ def test_a_condition_added_to_the_registry_is_detected_scored_and_shown(world, c
         session.refresh_from_db()
         assert session.risk_score == WEIGHTS["high"]
 
-        # analyze_media reports it, and the monitor page knows its label and warning.
+        # analyze_media reports it, and the monitor page knows its label, warning and the reasons
+        # offered to dismiss it (a camera condition's).
         assert analysis_report.frame_events(a_frame_with_a_phone(None)) == ["phone-visible"]
         client.force_login(proctor)
         html = client.get("/proctoring/monitor/").content.decode()
@@ -139,7 +140,24 @@ def test_a_condition_added_to_the_registry_is_detected_scored_and_shown(world, c
             "label": "Phone visible",
             "severity": "high",
             "warning": "Put your phone away.",
+            "dismissReasons": list(conditions.DISMISS_ON_CAMERA),
         }
     # ... and removed again.
     assert "phone-visible" not in conditions.CONDITIONS
     assert "phone-visible" not in conditions.observed_from(Observes.FRAME)
+
+
+def test_the_reasons_to_dismiss_an_alert_fit_what_raised_it():
+    on_camera = "False alarm: nothing suspicious on camera."
+    for type_ in ("speech-detected", "multiple-voices", "background-noise", "mic-activity"):
+        assert on_camera not in conditions.dismiss_reasons(type_)
+        assert "False alarm: nothing suspicious in the sound." in conditions.dismiss_reasons(type_)
+    for type_ in ("face-not-visible", "multiple-faces", "off-screen", "camera-blocked", "identity-mismatch"):
+        assert on_camera in conditions.dismiss_reasons(type_)
+    for type_ in ("tab-switch", "paste", "stream-lost", "camera-lost", "cheating-detected"):
+        assert on_camera not in conditions.dismiss_reasons(type_), type_
+    assert "A network or device problem, not the student." in conditions.dismiss_reasons("stream-lost")
+    alerts = [row.type for row in conditions.CONDITIONS.values() if row.alert]
+    assert all(len(conditions.dismiss_reasons(type_)) >= 2 for type_ in alerts)
+    offered = conditions.monitor_conditions()["speech-detected"]["dismissReasons"]
+    assert offered == list(conditions.dismiss_reasons("speech-detected"))

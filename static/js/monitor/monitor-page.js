@@ -25,12 +25,6 @@ const ATTENTION_WINDOW_MS = 120_000;
 const SORT_KEY = "procto.monitor.sort";
 const SEVERITY_KEY = "procto.monitor.minSeverity";
 
-const DISMISS_REASONS = [
-  "False alarm: nothing suspicious on camera.",
-  "The student explained it (technical problem).",
-  "Allowed by the exam's rules.",
-];
-
 const $ = (id) => document.getElementById(id);
 const bootstrap = JSON.parse($("monitor-bootstrap").textContent);
 const urls = bootstrap.urls;
@@ -328,7 +322,8 @@ function openDismiss(eventId) {
     subject: `${store.studentName(event.sessionId, event)} · ${typeLabel(event.type)} (${event.severity})`,
     label: "Why is it not a problem? (kept in the audit trail)",
     submitLabel: "Dismiss alert",
-    presets: DISMISS_REASONS,
+    // Per kind of alert (proctoring/conditions.py): a voice is not dismissed as "nothing on camera".
+    presets: conditions[event.type]?.dismissReasons || [],
     maxLength: 300,
     missing: "Give a reason for dismissing the alert.",
     onSubmit: (reason) => review(eventId, "dismissed", reason),

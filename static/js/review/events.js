@@ -3,7 +3,6 @@
 
 import { ApiError, NetworkError, apiFetch } from "../api.js";
 import {
-  detailsSummary,
   formatConfidence,
   formatLength,
   formatOffset,
@@ -11,8 +10,6 @@ import {
   typeLabel,
 } from "./format.js";
 
-// "none": an info event is a record, not an alert; there is nothing to confirm or dismiss.
-const REVIEW_LABELS = { open: "Open", confirmed: "Confirmed", dismissed: "Dismissed", none: "Record" };
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -60,7 +57,8 @@ function buildRow(event, startMs) {
   return row;
 }
 
-function fillRow(row, event) {
+/** reviewLabels: each review status in words ("none": a record, nothing to confirm or dismiss). */
+function fillRow(row, event, reviewLabels) {
   row.dataset.type = event.type;
   row.dataset.severity = event.severity;
   row.dataset.review = event.reviewStatus;
@@ -73,16 +71,17 @@ function fillRow(row, event) {
     link.rel = "noopener";
     label.after(link);
   }
-  row.querySelector(".ev-details").textContent = event.summary ?? detailsSummary(event.details);
+  // In words, from the server (proctoring/wording.py), as the first rows and the PDF say them.
+  row.querySelector(".ev-details").textContent = event.summary || "";
   const sev = row.querySelector(".sev");
   sev.className = `sev sev-${event.severity}`;
   sev.textContent = event.severity;
-  row.querySelector(".ev-source").textContent = event.source;
+  row.querySelector(".ev-source").textContent = event.sourceText || event.source;
   row.querySelector(".ev-confidence").textContent = formatConfidence(event.confidence);
   row.querySelector(".ev-duration").textContent = formatLength(event.durationSeconds);
   const state = row.querySelector(".review-state");
   state.dataset.state = event.reviewStatus;
-  state.textContent = REVIEW_LABELS[event.reviewStatus] || event.reviewStatus;
+  state.textContent = reviewLabels[event.reviewStatus] || event.reviewStatus;
   const by = [event.reviewedBy && `by ${event.reviewedBy}`, event.reviewReason].filter(Boolean).join(" · ");
   row.querySelector(".review-by").textContent = by;
   for (const button of row.querySelectorAll("[data-review]")) {
@@ -104,6 +103,8 @@ export function createEventList({
   reviewUrl,
   startedAt,
   me,
+  reviewLabels,
+  dismissReasons,
   onReviewed,
   onFilter,
 }) {
@@ -146,7 +147,7 @@ export function createEventList({
           typeFilter.append(new Option(typeLabel(event.type), event.type));
         }
       }
-      fillRow(row, event);
+      fillRow(row, event, reviewLabels);
     }
     applyFilters();
   }
@@ -193,6 +194,20 @@ export function createEventList({
     const form = dialog.querySelector("form");
     form.reset();
     dialog.querySelector("[data-dialog-event]").textContent = row.querySelector(".ev-label").textContent;
+    // The reasons that fit this kind of alert (a voice is not "nothing on camera").
+    const presets = dialog.querySelector("[data-dialog-presets]");
+    presets.replaceChildren(
+      ...dismissReasons(row.dataset.type).map((reason) => {
+        const button = el("button", "preset small", reason);
+        button.type = "button";
+        button.addEventListener("click", () => {
+          form.elements.reason.value = reason;
+          form.elements.reason.focus();
+        });
+        return button;
+      }),
+    );
+    presets.hidden = presets.childElementCount === 0;
     dialog.returnValue = "";
     dialog.onclose = () => {
       if (dialog.returnValue !== "dismiss") return;

@@ -1,8 +1,8 @@
-// Words, times and colours as the review page shows them. The server renders the first rows with
-// the same rules (proctoring/selectors.py details_summary, action_entry); these are for the rows
-// that arrive live or after an action.
+// Words, times and colours as the review page shows them. What an event's details say is the
+// server's (proctoring/wording.py: the first rows, the socket's messages and the PDF); these are
+// for the times and the audit-trail lines of this page's own actions (as action_text there).
 
-export { SEVERITIES, formatTimeLeft, typeLabel } from "../monitor/format.js";
+export { SEVERITIES, formatTimeLeft, setTypeLabels, typeLabel } from "../monitor/format.js";
 
 // Readable on white and distinct for the common colour-vision deficiencies (luminance differs too).
 export const SEVERITY_COLOURS = {
@@ -12,8 +12,6 @@ export const SEVERITY_COLOURS = {
   high: "#dc2626",
   critical: "#7e22ce",
 };
-
-const UNSHOWN_DETAIL_KEYS = new Set(["frameSeq", "audioSeq", "source", "silent"]);
 
 /** h:mm:ss or m:ss from a number of seconds. */
 export function formatOffset(totalSeconds) {
@@ -38,29 +36,6 @@ export function formatConfidence(confidence) {
 
 // In the viewer's zone, as the server renders the first rows (procto/local_time.py).
 export { formatClock as localTime, formatDateTime as localDateTime } from "../local-time.js";
-
-function valueText(value) {
-  if (typeof value === "boolean") return value ? "yes" : "no";
-  if (typeof value === "number" && !Number.isInteger(value)) return String(Math.round(value * 10) / 10);
-  if (value && typeof value === "object" && !Array.isArray(value)) {
-    return Object.entries(value)
-      .map(([key, inner]) => `${key} ${valueText(inner)}`)
-      .join(", ");
-  }
-  return String(value).slice(0, 60);
-}
-
-/** The details a reviewer reads, never the sequence numbers (as details_summary on the server). */
-export function detailsSummary(details) {
-  if (!details || typeof details !== "object") return "";
-  const empty = (value) =>
-    value === null || value === "" || (typeof value === "object" && Object.keys(value).length === 0);
-  return Object.entries(details)
-    .filter(([key, value]) => !UNSHOWN_DETAIL_KEYS.has(key) && !empty(value))
-    .map(([key, value]) => `${key} ${valueText(value)}`)
-    .join(" · ")
-    .slice(0, 200);
-}
 
 /** An audit-trail line for an action the API just returned (as action_entry on the server). */
 export function actionEntry({ id, kind, details = {}, createdAt }, actor) {

@@ -6,12 +6,14 @@
 import { createMonitorSocket, onMessage } from "../monitor/socket.js";
 import { createActionsPanel } from "./actions.js";
 import { createEventList } from "./events.js";
-import { formatTimeLeft, localDateTime, localTime, typeLabel } from "./format.js";
+import { formatTimeLeft, localDateTime, localTime, setTypeLabels, typeLabel } from "./format.js";
 import { createTimeline } from "./timeline.js";
 
 const RENDER_EVERY_MS = 500;
 
 const config = JSON.parse(document.getElementById("review-bootstrap").textContent);
+// Each event type's name from the server's registry, as the first rows and the PDF name it.
+setTypeLabels(Object.fromEntries(Object.entries(config.conditions).map(([type, c]) => [type, c.label])));
 const $ = (id) => document.getElementById(id);
 const startMs = Date.parse(config.startedAt);
 
@@ -75,6 +77,8 @@ const list = createEventList({
   reviewUrl: config.urls.review,
   startedAt: config.startedAt,
   me: config.me,
+  reviewLabels: config.reviewLabels,
+  dismissReasons: (type) => config.conditions[type]?.dismissReasons || [],
   onReviewed(eventId, status, reason, me) {
     const event = state.events.get(eventId);
     Object.assign(event, { reviewStatus: status, reviewReason: reason, reviewedBy: me });
@@ -214,7 +218,6 @@ function takeEvent(message) {
   merged.durationSeconds = message.endedAt
     ? (Date.parse(message.endedAt) - Date.parse(message.timestamp)) / 1000
     : 0;
-  delete merged.summary; // recomputed from the details
   // Frames that open a server alert are kept as its snapshot (audio alerts have none).
   if (!merged.snapshotUrl && message.source === "server" && message.details?.source === "frame") {
     merged.snapshotUrl = config.urls.snapshot.replace("{id}", message.id);
