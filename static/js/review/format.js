@@ -8,7 +8,7 @@ export { SEVERITIES, formatTimeLeft, setTypeLabels, typeLabel } from "../monitor
 export const SEVERITY_COLOURS = {
   info: "#0e7490",
   low: "#64748b",
-  medium: "#d97706",
+  medium: "#b45309",
   high: "#dc2626",
   critical: "#7e22ce",
 };
