@@ -13,6 +13,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("register/", views.register, name="register"),
     path("register/confirm/<str:token>/", views.register_confirm, name="register-confirm"),
+    path("signed-in/", views.signed_in, name="signed-in"),
     path("profile/", views.profile, name="profile"),
     path("profile/identity/", views.identity_upload, name="identity-upload"),
     path("files/<str:token>/", views.identity_file, name="identity-file"),

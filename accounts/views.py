@@ -90,6 +90,14 @@ class PasswordResetView(auth_views.PasswordResetView):
 
 
 @login_required
+@require_GET
+def signed_in(request: HttpRequest) -> HttpResponse:
+    """Where "Sign in again" on the exam page lands, in a tab of its own: the exam's tab stays
+    open with its unsent answers, and this page tells it (static/js/signed-in.js)."""
+    return render(request, "accounts/signed_in.html")
+
+
+@login_required
 @require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
     form = ProfileForm(request.POST or None, instance=request.user)

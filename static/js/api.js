@@ -37,7 +37,8 @@ export class NetworkError extends ApiError {
   }
 }
 
-function csrfToken() {
+/** Django's CSRF token as it is now (the cookie: a login in another tab changes it). */
+export function csrfToken() {
   const cookie = document.cookie.split("; ").find((part) => part.startsWith("csrftoken="));
   if (cookie) return decodeURIComponent(cookie.slice("csrftoken=".length));
   // CSRF_COOKIE_HTTPONLY would hide the cookie; base.html's logout form carries the token too.

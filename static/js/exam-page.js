@@ -2,7 +2,7 @@
 // mode and the proctoring stream together. Each part lives in static/js/exam/; this module only
 // holds the page's state and the decisions that involve more than one part.
 
-import { ApiError, NetworkError, apiFetch } from "./api.js";
+import { ApiError, NetworkError, apiFetch, csrfToken } from "./api.js";
 import { createAutosave } from "./exam/autosave.js";
 import { createCountdown } from "./exam/countdown.js";
 import { createEventLog } from "./exam/events.js";
@@ -17,6 +17,9 @@ import { formatDateTime } from "./local-time.js";
 const TYPING_PAUSE_MS = 1000;
 const LOAD_RETRY_MS = 5000;
 const SUBMIT_RETRY_MS = 5000;
+const SIGN_IN_PROBE_MS = 5000; // while signed out: is the student signed in again?
+const SIGNED_IN_CHANNEL = "procto-sign-in"; // the signed-in page (accounts) says so at once
+const LOGOUT_FLUSH_MS = 3000; // how long "Log out" waits for queued answers to go first
 
 const config = JSON.parse(document.getElementById("exam-bootstrap").textContent);
 const $ = (id) => document.getElementById(id);
@@ -46,6 +49,10 @@ let finished = false;
 let submitting = false;
 let timeUp = false; // the clock reached 0 and the page submitted by itself
 let lastSaveState = "saved";
+let connectionState = "connecting"; // the stream's, shown unless signed out
+let signedOut = false;
+let signInProbe = null;
+let logoutConfirmed = false;
 const flags = new Set(store.get("flags", []));
 const typingTimers = new Map();
 const timeSpent = new Map(); // questionId -> seconds, as stored with the answer
@@ -121,6 +128,7 @@ function renderSaveState() {
     saving: "Saving…",
     offline: `Offline – ${plural(queued, "answer")} queued`,
     error: `Not saved – retrying (${queued} queued)`,
+    "signed-out": `Signed out – ${plural(queued, "answer")} queued`,
     closed: "Saving stopped",
   };
   setPill("save-state", state, labels[state], message);
@@ -136,6 +144,11 @@ function renderSaveState() {
 }
 
 function showConnection(state) {
+  connectionState = state;
+  if (signedOut && state !== "closed") {
+    setPill("connection-state", "signed-out", "Signed out");
+    return;
+  }
   const labels = {
     connecting: "Connecting…",
     live: streamsMedia ? "Live" : "Connected",
@@ -144,6 +157,73 @@ function showConnection(state) {
     closed: "Disconnected",
   };
   setPill("connection-state", state, labels[state] || state);
+}
+
+// --- signed out ---------------------------------------------------------------------------------
+// A login that ends during the exam (it expired, or the student logged out in another tab) does
+// not end the exam: the clock runs on and answers queue on this device. A banner says so and
+// offers "Sign in again" in a new tab, so that this page and its queue stay; the page carries on
+// by itself once the student is signed in again (the signed-in page tells it, and it asks the
+// server every few seconds and whenever it gets the focus back).
+
+function onSignedOut() {
+  if (signedOut || finished) return;
+  signedOut = true;
+  $("signed-out").hidden = false;
+  showConnection(connectionState);
+  announce("You are signed out. The exam keeps running. Sign in again to send your answers.");
+  window.clearInterval(signInProbe);
+  signInProbe = window.setInterval(checkSignedIn, SIGN_IN_PROBE_MS);
+}
+
+let probing = false;
+
+async function checkSignedIn() {
+  if (!signedOut || finished || probing) return;
+  probing = true;
+  let data;
+  try {
+    data = await apiFetch(sessionUrl); // only the session's own student gets it
+  } catch {
+    return; // still signed out, or not reachable: the next probe asks again
+  } finally {
+    probing = false;
+  }
+  signedBackIn();
+  if (data.status !== "in-progress") finish(data.status, "", data.outcome);
+}
+
+function signedBackIn() {
+  if (!signedOut) return;
+  signedOut = false;
+  window.clearInterval(signInProbe);
+  $("signed-out").hidden = true;
+  showConnection(connectionState);
+  if (finished) return;
+  announce("You are signed in again. Your answers are being sent.");
+  autosave?.retryNow();
+  stream?.resume();
+}
+
+function confirmLogout(event) {
+  if (finished || logoutConfirmed) return;
+  event.preventDefault();
+  $("logout-dialog").returnValue = ""; // Escape must not repeat an earlier choice
+  $("logout-dialog").showModal();
+}
+
+async function logOut() {
+  logoutConfirmed = true;
+  if (autosave && !finished) {
+    commitPendingTyping();
+    // Queued answers go first (or stay queued on this device if they cannot).
+    await Promise.race([autosave.flush(), new Promise((resolve) => window.setTimeout(resolve, LOGOUT_FLUSH_MS))]);
+  }
+  const form = $("logout-form");
+  // The token this page was rendered with is stale once the student signed in again elsewhere.
+  const token = csrfToken();
+  if (token) form.elements.csrfmiddlewaretoken.value = token;
+  form.submit();
 }
 
 function updateCounts() {
@@ -299,10 +379,13 @@ async function onSubmitDialog(event) {
   } catch (err) {
     setDialogBusy(false);
     const error = $("submit-error");
+    if (err instanceof ApiError && err.status === 401) onSignedOut();
     error.textContent =
       err instanceof NetworkError
         ? "Could not reach the server. Your answers are kept on this device; check your connection and try again."
-        : `The exam was not submitted: ${err.message}`;
+        : err instanceof ApiError && err.status === 401
+          ? "You are signed out. Sign in again (see the message above the questions), then submit."
+          : `The exam was not submitted: ${err.message}`;
     error.hidden = false;
   }
 }
@@ -335,6 +418,9 @@ function finish(status, reason = "", outcome = null) {
   for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
   $("alerts").replaceChildren(); // the finished card says what matters now
   if ($("screen-missing")) $("screen-missing").hidden = true;
+  signedOut = false;
+  window.clearInterval(signInProbe);
+  $("signed-out").hidden = true;
 
   const early = status === "cheating-detected" && outcome;
   const [title, text] =
@@ -494,6 +580,7 @@ async function start() {
       const number = questions.findIndex((q) => q.id === questionId) + 1;
       showAlert(message, { title: `Your answer to question ${number} was not accepted:` });
     },
+    onSignedOut,
   });
 
   view = createQuestionView({
@@ -560,6 +647,7 @@ async function start() {
     onOpen: events.socketUp,
     onDown: events.socketDown,
     onEnd: onStreamEnd,
+    onSignedOut,
   });
   stream.connect();
   if (streamsMedia) {
@@ -589,6 +677,17 @@ $("submit-dialog").addEventListener("close", () => {
   if (!finished) $("submit-open").focus();
 });
 
+$("logout-form")?.addEventListener("submit", confirmLogout);
+$("logout-dialog").addEventListener("close", () => {
+  if ($("logout-dialog").returnValue === "logout") logOut();
+});
+// The signed-in page (opened by "Sign in again") says so at once; focus covers browsers without
+// BroadcastChannel and a sign-in made some other way.
+if (typeof BroadcastChannel !== "undefined") {
+  new BroadcastChannel(SIGNED_IN_CHANNEL).addEventListener("message", () => checkSignedIn());
+}
+window.addEventListener("focus", () => checkSignedIn());
+
 window.addEventListener("online", () => {
   autosave?.online();
   stream?.online();
@@ -600,6 +699,7 @@ window.addEventListener("offline", () => {
 document.addEventListener("visibilitychange", () => {
   if (!view || finished) return;
   if (document.visibilityState === "hidden") commitPendingTyping();
+  else checkSignedIn();
   trackTime(view.currentId());
 });
 window.addEventListener("pagehide", () => {

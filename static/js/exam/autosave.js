@@ -13,11 +13,11 @@ const RETRY_MIN_MS = 2000;
 const RETRY_MAX_MS = 30_000;
 const CLOSED_CODES = new Set(["DEADLINE_PASSED", "SESSION_CLOSED"]);
 
-export function createAutosave({ saveUrl, store, onState, onTimeRemaining, onClosed, onRejected }) {
+export function createAutosave({ saveUrl, store, onState, onTimeRemaining, onClosed, onRejected, onSignedOut }) {
   let queue = store.get("queue", []);
   const latest = new Map(); // questionId -> { value, sequence, timeSpent }: what the page shows
   let inFlight = null; // the promise of the save being sent
-  let problem = null; // null | "offline" | "error" | "auth"
+  let problem = null; // null | "offline" | "error" | "signed-out"
   let problemMessage = "";
   let closed = null; // set once the server refuses saves for good
   let paused = false; // while a submit is on its way
@@ -31,7 +31,7 @@ export function createAutosave({ saveUrl, store, onState, onTimeRemaining, onClo
   function emit() {
     let state = "saved";
     if (closed) state = "closed";
-    else if (problem && queue.length) state = problem === "offline" ? "offline" : "error";
+    else if (problem && queue.length) state = problem === "error" ? "error" : problem;
     else if (inFlight || queue.length) state = "saving";
     onState({ state, queued: queue.length, message: closed ? closed.message : problemMessage });
   }
@@ -144,9 +144,12 @@ export function createAutosave({ saveUrl, store, onState, onTimeRemaining, onClo
     if (err instanceof NetworkError) {
       problem = "offline";
       problemMessage = "";
-    } else if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
-      problem = "auth";
-      problemMessage = "You are signed out; answers are kept on this device. Sign in again in another tab.";
+    } else if (err instanceof ApiError && err.status === 401) {
+      // The login ended, not the exam: keep the queue; the page asks the student to sign in
+      // again and calls retryNow() once they have. The retries below are only a safety net.
+      problem = "signed-out";
+      problemMessage = "You are signed out. Your answers are kept on this device until you sign in again.";
+      onSignedOut?.();
     } else {
       problem = "error";
       problemMessage = err.message;
@@ -193,6 +196,14 @@ export function createAutosave({ saveUrl, store, onState, onTimeRemaining, onClo
     flush();
   }
 
+  /** Signed in again (or anything else that makes a save worth trying at once). */
+  function retryNow() {
+    retryDelay = RETRY_MIN_MS;
+    problem = null;
+    problemMessage = "";
+    flush();
+  }
+
   function stop(reason) {
     closed = closed || reason;
     window.clearTimeout(retryTimer);
@@ -207,6 +218,7 @@ export function createAutosave({ saveUrl, store, onState, onTimeRemaining, onClo
     resume,
     finalAnswers,
     online,
+    retryNow,
     stop,
     latestSequence: () => Number(store.get("seq", 0)) || 0,
     queuedCount: () => queue.length,

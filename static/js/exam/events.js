@@ -108,7 +108,8 @@ export function createEventLog({ logUrl, store }) {
         try {
           await apiFetch(logUrl, { method: "POST", json: { ...entry.event, seq: entry.seq } });
         } catch (err) {
-          if (err instanceof ApiError && err.transient) {
+          // Signed out (401): the event waits for the student to sign in again, as answers do.
+          if (err instanceof ApiError && (err.transient || err.status === 401)) {
             window.setTimeout(() => send || postOverHttp(), HTTP_RETRY_MS);
             return;
           }

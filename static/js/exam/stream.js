@@ -23,7 +23,6 @@ const MAX_BUFFERED_BYTES = 512 * 1024;
 const SILENCE_LIMIT_MS = 20_000;
 const CLOSE_GOING_AWAY = 4000; // ours: the client gave up on this socket and will reconnect
 
-const CLOSE_UNAUTHENTICATED = 4401;
 const CLOSE_FORBIDDEN = 4403;
 const CLOSE_NOT_IN_PROGRESS = 4409;
 
@@ -43,11 +42,13 @@ export function encodeMedia(kind, seq, captureMs, payload) {
  * onMessage(message) for every server message after `welcome` handling
  * onOpen(send) when the socket is live; onDown() when it stops being live
  * onEnd({ code, reason }) when the server says not to come back (4403, 4409, refused ticket)
+ * onSignedOut() when a ticket is refused because the login ended: the stream waits for resume()
  */
-export function createStream({ wsPath, ticketUrl, store, onStatus, onMessage, onOpen, onDown, onEnd }) {
+export function createStream({ wsPath, ticketUrl, store, onStatus, onMessage, onOpen, onDown, onEnd, onSignedOut }) {
   let socket = null;
   let live = false;
   let stopped = false;
+  let waitingForSignIn = false;
   let attempt = 0;
   let reconnectTimer = null;
   let heartbeatTimer = null;
@@ -69,12 +70,15 @@ export function createStream({ wsPath, ticketUrl, store, onStatus, onMessage, on
     try {
       ticket = (await apiFetch(ticketUrl, { method: "POST" })).ticket;
     } catch (err) {
-      if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
-        // Logged out: a new ticket will not come by retrying (PROTOCOL.md: do not retry blindly).
-        end({
-          code: CLOSE_UNAUTHENTICATED,
-          reason: "You are signed out. Sign in again, then reload this page.",
-        });
+      if (err instanceof ApiError && err.status === 401) {
+        // Signed out: a new ticket will not come by retrying (PROTOCOL.md: do not retry blindly).
+        // The page asks the student to sign in again and calls resume() once they have.
+        waitingForSignIn = true;
+        onSignedOut();
+        return;
+      }
+      if (err instanceof ApiError && err.status === 403) {
+        end({ code: CLOSE_FORBIDDEN, reason: err.message });
         return;
       }
       scheduleReconnect();
@@ -191,6 +195,14 @@ export function createStream({ wsPath, ticketUrl, store, onStatus, onMessage, on
     return true;
   }
 
+  /** Signed in again: connect now if the stream was waiting for it. */
+  function resume() {
+    if (!waitingForSignIn || stopped) return;
+    waitingForSignIn = false;
+    attempt = 0;
+    connect();
+  }
+
   // Back online: do not sit out the rest of a long backoff.
   function online() {
     if (reconnectTimer) {
@@ -215,5 +227,5 @@ export function createStream({ wsPath, ticketUrl, store, onStatus, onMessage, on
     if (closing && closing.readyState === WebSocket.OPEN) closing.close(1000, "page closed");
   }
 
-  return { connect, sendJson, sendMedia, online, offline, stop, isLive: () => live };
+  return { connect, sendJson, sendMedia, online, offline, resume, stop, isLive: () => live };
 }
