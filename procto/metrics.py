@@ -31,6 +31,7 @@ METRICS = {
     "frames_magnified": (CounterMetricFamily, "Frames that also had the magnified search for small faces."),
     "frames_dropped": (CounterMetricFamily, "Frames dropped as stale under load."),
     "frames_unreadable": (CounterMetricFamily, "Frames that could not be decoded."),
+    "identity_rechecks": (CounterMetricFamily, "Identity re-checks (dlib face embeddings) run on frames."),
 }
 EMA_WEIGHT = 0.2
 

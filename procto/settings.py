@@ -334,18 +334,21 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
 # and the risk scores at which the student is warned, the session is flagged for a proctor, and
 # (only on exams that allow it) the session is ended. Risk is explained in proctoring/risk.py; how
 # long each condition must last before it is an event (its onset) is in proctoring/conditions.py.
+# identity_recheck_seconds: how often the face is compared with the verified photo when nothing
+# made it due sooner; a face back in view after being gone, or the face count changing, makes it
+# due at once (proctoring.pipeline._identity_recheck; the choice in docs/TUNING.md).
 PROCTORING_POLICY = {
     "low": {
         "release": 10, "warn_risk": 40, "flag_risk": 60, "terminate_risk": 95,
-        "identity_recheck_seconds": 300, "stream_lost_cadences": 3,
+        "identity_recheck_seconds": 600, "stream_lost_cadences": 3,
     },
     "medium": {
         "release": 8, "warn_risk": 30, "flag_risk": 50, "terminate_risk": 90,
-        "identity_recheck_seconds": 120, "stream_lost_cadences": 3,
+        "identity_recheck_seconds": 300, "stream_lost_cadences": 3,
     },
     "high": {
         "release": 6, "warn_risk": 20, "flag_risk": 40, "terminate_risk": 80,
-        "identity_recheck_seconds": 60, "stream_lost_cadences": 3,
+        "identity_recheck_seconds": 120, "stream_lost_cadences": 3,
     },
 }  # fmt: skip
 

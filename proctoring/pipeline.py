@@ -29,6 +29,8 @@ from proctoring.policy import policy_for
 from proctoring.stream_state import (
     AUDIO_IDLE_SECONDS,
     DONE_SECONDS,
+    IDENTITY_RECHECK_MIN_SECONDS,
+    IDENTITY_RECHECK_RETRY_FRAMES,
     MAGNIFY_SECONDS,
     MEDIA_PUSH_SECONDS,
     STATS_SECONDS,
@@ -98,6 +100,7 @@ class _FrameKeys:
         self.latest = stream_state.latest_frame_key(session_id)
         self.lag = metric_key("frame_lag_seconds")
         self.identity = stream_state.identity_gate_key(session_id)
+        self.identity_away = stream_state.identity_away_key(session_id)
         self.pushed_faces = stream_state.pushed_faces_key(session_id)
         self.pushed_recently = stream_state.pushed_recently_key(session_id)
         self.sample = stream_state.sample_gate_key(session_id, "frame")
@@ -106,7 +109,14 @@ class _FrameKeys:
         self.states = [state_key(session_id, c) for c in observed_from(Observes.FRAME)]
 
     def all(self) -> list[str]:
-        gates = [self.identity, self.pushed_faces, self.pushed_recently, self.sample, self.magnified]
+        gates = [
+            self.identity,
+            self.identity_away,
+            self.pushed_faces,
+            self.pushed_recently,
+            self.sample,
+            self.magnified,
+        ]
         return [self.done, self.pending, self.latest, self.lag, *gates, self.small_face, *self.states]
 
 
@@ -146,8 +156,9 @@ def _frame_analyse(
         # too, or a still picture of two people reads 2, 1, 1, 2.
         del conditions["multiple-faces"]
         face_count += known[keys.small_face]
-    gate_open = not known.get(keys.identity)
-    mismatch = _identity_recheck(session_id, rgb) if analysis.face_count == 1 and gate_open else None
+    mismatch = _identity_recheck(
+        session_id, seq, rgb, face_count=face_count, keys=keys, known=known, writes=writes
+    )
     if mismatch is not None:
         conditions["identity-mismatch"] = mismatch
     observed_at = _captured_at(captured_ms)
@@ -189,25 +200,53 @@ def _frame_analyse(
     return "done"
 
 
-def _identity_recheck(session_id, rgb) -> bool | None:
-    """Every N seconds, does the face on camera still match the verified photo? None: not now.
+def _identity_recheck(
+    session_id, seq: int, rgb, *, face_count: int, keys: _FrameKeys, known: dict, writes: CacheBatch
+) -> bool | None:
+    """Does the face on camera still match the verified photo? None: not checked on this frame.
 
-    Called only when the interval gate (read with the frame's other cache state) is open: most
-    frames are not a recheck and need no query at all.
+    dlib costs ~116 ms a look, so it looks where a look can matter: on the first one-face frame
+    after a frame whose face count was not one (the face was gone or covered: how a student is
+    swapped for another; or someone else was in view), and otherwise every
+    `identity_recheck_seconds` of the exam's policy; never twice within
+    IDENTITY_RECHECK_MIN_SECONDS. What decides it comes with the frame's other cache state: most
+    frames are not a re-check and need no query at all.
     """
+    checked = known.get(keys.identity)  # the frame last re-checked, while the interval runs
+    away = known.get(keys.identity_away) or 0  # the latest frame without exactly one face
+    if face_count != 1:
+        if seq > away:
+            writes.set(keys.identity_away, seq, STATS_SECONDS)
+        return None
+    returned = away > (checked or 0)  # a frame without one face came after the last re-check
+    if checked is not None and not returned:
+        return None
+    # Whoever adds the mark runs the re-check: two workers on a student's consecutive frames run
+    # one between them, and a face flickering in and out of view costs one per interval of it.
+    if not cache.add(stream_state.identity_recent_key(session_id), 1, IDENTITY_RECHECK_MIN_SECONDS):
+        return None
     session = ExamSession.objects.select_related("student", "exam").filter(pk=session_id).first()
     if session is None:
         return None
     interval = policy_for(session)["identity_recheck_seconds"]
-    gate = stream_state.identity_gate_key(session_id)
-    if not cache.add(gate, 1, interval) or not session.student.face_embedding:
+    if not session.student.face_embedding:
+        writes.set(keys.identity, seq, interval)
         return None
+    writes.incr(metric_key("identity_rechecks"))
     try:
         live = identity_detector.face_embedding(rgb)
     except identity_detector.FaceImageError:
-        return None  # too small or unclear for dlib this time; the next recheck tries again
+        # Too small or unclear for dlib this time. Someone who just sat down may be blurred: a
+        # return is tried again on later frames for a while; a periodic re-check waits its interval.
+        if not (returned and seq - away <= IDENTITY_RECHECK_RETRY_FRAMES):
+            writes.set(keys.identity, seq, interval)
+        return None
     reference = embedding_decrypt(session.student.face_embedding)
-    return not identity_detector.compare_embeddings(reference, live).match
+    mismatch = not identity_detector.compare_embeddings(reference, live).match
+    # After a mismatch the next look comes soon, not an interval later: it keeps the critical
+    # alert open on someone else, or closes it if the light misled dlib.
+    writes.set(keys.identity, seq, IDENTITY_RECHECK_MIN_SECONDS if mismatch else interval)
+    return mismatch
 
 
 def audio_analyse(*, session_id, seq: int, captured_ms: int, pcm: bytes) -> str:

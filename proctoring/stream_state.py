@@ -26,6 +26,15 @@ MEDIA_PUSH_SECONDS = 10
 MAGNIFY_SECONDS = 6
 # How long the worker's "this microphone is idle" lasts unless a later chunk renews it.
 AUDIO_IDLE_SECONDS = 30
+# The identity re-check (dlib, ~116 ms) runs on a one-face frame after the face was gone or the
+# face count changed, and otherwise every `identity_recheck_seconds` of the exam's policy; never
+# twice for one session within this many seconds, so a face that flickers in and out of view costs
+# at most one re-check per IDENTITY_RECHECK_MIN_SECONDS, and a swap is caught at most this late.
+IDENTITY_RECHECK_MIN_SECONDS = 10
+# A re-check the face's return made due that finds no face dlib can read (blurred as someone sits
+# down) is tried again on the frames that follow, up to this many frames after the return (a
+# minute at the 2 s cadence); then it waits for the policy's interval.
+IDENTITY_RECHECK_RETRY_FRAMES = 30
 
 
 def _key(session_id, name: str) -> str:
@@ -99,8 +108,19 @@ def small_face_key(session_id) -> str:
 
 
 def identity_gate_key(session_id) -> str:
-    """Set while the identity recheck interval runs (the exam's policy says how long)."""
+    """The frame (seq) last re-checked, kept while the exam policy's re-check interval runs."""
     return f"identity-recheck:{session_id}"
+
+
+def identity_away_key(session_id) -> str:
+    """The latest frame (seq) whose face count was not one: gone, covered, or someone else in
+    view. A one-face frame after it, and after the last re-check, is re-checked."""
+    return f"identity-away:{session_id}"
+
+
+def identity_recent_key(session_id) -> str:
+    """Set for IDENTITY_RECHECK_MIN_SECONDS by the worker that runs a session's re-check."""
+    return f"identity-recent:{session_id}"
 
 
 def voices_key(session_id) -> str:

@@ -1,0 +1,146 @@
+"""When the frame task re-checks the student's identity (dlib, ~116 ms a look): when the face comes
+back after being gone, when the face count changes, and otherwise at the policy's interval.
+
+Real frames of real people through the real pipeline, cache and database. Redis expires the gates
+in real time: where a test stands for time passing, it deletes the gate that time would expire,
+and says so.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+
+from accounts.identity_service import embedding_encrypt
+from accounts.models import User
+from proctoring.detections import state_active, state_key
+from proctoring.detectors import identity
+from proctoring.models import ProctoringEvent
+from proctoring.pipeline import frame_analyse
+from proctoring.stream_state import IDENTITY_RECHECK_MIN_SECONDS, identity_gate_key, identity_recent_key
+from proctoring.tests import faces
+from proctoring.tests.media import webcam_jpeg
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def frames() -> dict[str, bytes]:
+    people = faces.people()
+    return {
+        "student": webcam_jpeg(faces.in_view(*people["astronaut"], 0.3)),
+        "someone else": webcam_jpeg(faces.in_view(*people["grace hopper"], 0.3)),
+        "nobody": webcam_jpeg(faces.cat()),
+        "two": webcam_jpeg(faces.side_by_side(people["astronaut"], people["grace hopper"], 0.25, 320, 240)),
+    }
+
+
+@pytest.fixture(scope="module")
+def astronaut_embedding() -> bytes:
+    return embedding_encrypt(identity.face_embedding(faces.astronaut()))
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+
+
+class Stream:
+    """One session's frames, two seconds apart, and how many re-checks they cost."""
+
+    def __init__(self, session, frames: dict[str, bytes]) -> None:
+        self.session, self.frames, self.seq = session, frames, 0
+        self.start_ms = int(time.time() * 1000) - 600_000
+
+    def send(self, *shows: str) -> None:
+        for what in shows:
+            self.seq += 1
+            captured_ms = self.start_ms + 2000 * self.seq
+            frame_analyse(
+                session_id=self.session.pk, seq=self.seq, captured_ms=captured_ms, jpeg=self.frames[what]
+            )
+
+    def seconds_pass(self) -> None:
+        """IDENTITY_RECHECK_MIN_SECONDS later: no re-check ran within them."""
+        cache.delete(identity_recent_key(self.session.pk))
+
+    def interval_passes(self) -> None:
+        """The policy's re-check interval later."""
+        self.seconds_pass()
+        cache.delete(identity_gate_key(self.session.pk))
+
+    @property
+    def rechecks(self) -> int:
+        return cache.get("metrics:identity_rechecks") or 0
+
+
+@pytest.fixture
+def stream(world, frames, astronaut_embedding) -> Stream:
+    session = world.stu_in_physics  # high security
+    User.objects.filter(pk=session.student_id).update(face_embedding=astronaut_embedding, is_verified=True)
+    return Stream(session, frames)
+
+
+def test_the_face_back_after_a_no_face_spell_is_rechecked_at_once_not_at_the_interval(stream):
+    stream.send("student")  # the session's first frame: a re-check
+    stream.send("nobody", "nobody", "nobody")
+    assert stream.rechecks == 1  # nothing to compare while the face is gone
+    stream.seconds_pass()
+    stream.send("student")
+    assert stream.rechecks == 2
+    stream.seconds_pass()
+    stream.send("student", "student")  # back and checked: nothing more is due
+    assert stream.rechecks == 2
+
+
+def test_a_student_swapped_in_while_the_face_was_gone_is_caught_on_the_first_frame_back(stream):
+    stream.send("student", "student", "nobody", "nobody")
+    stream.seconds_pass()
+    stream.send("someone else")
+    event = ProctoringEvent.objects.get(session=stream.session, type="identity-mismatch")
+    assert event.severity == "critical"
+    assert event.details["frameSeq"] == 5
+    # A mismatch is looked at again soon, not an interval later: the alert stays open on him.
+    assert cache.ttl(identity_gate_key(stream.session.pk)) <= IDENTITY_RECHECK_MIN_SECONDS
+    stream.interval_passes()  # IDENTITY_RECHECK_MIN_SECONDS later
+    stream.send("someone else")
+    assert stream.rechecks == 3
+    assert state_active(cache.get(state_key(stream.session.pk, "identity-mismatch")))
+    assert ProctoringEvent.objects.filter(session=stream.session, type="identity-mismatch").count() == 1
+
+
+def test_a_change_of_face_count_makes_a_recheck_due_when_one_face_is_left(stream):
+    stream.send("student")
+    stream.seconds_pass()
+    stream.send("two", "two")  # two faces: whose identity? multiple-faces speaks for them
+    assert stream.rechecks == 1
+    stream.send("student")
+    assert stream.rechecks == 2
+    assert not ProctoringEvent.objects.filter(session=stream.session, type="identity-mismatch").exists()
+
+
+def test_a_face_flickering_out_of_view_is_rechecked_at_most_once_in_the_minimum_spacing(stream):
+    stream.send("student")
+    stream.send("nobody", "student", "nobody", "student")  # within IDENTITY_RECHECK_MIN_SECONDS
+    assert stream.rechecks == 1
+    stream.seconds_pass()
+    stream.send("student")  # still due: the spacing delays a return's re-check, never drops it
+    assert stream.rechecks == 2
+
+
+def test_a_face_that_stays_in_view_is_rechecked_at_the_policy_interval_and_not_within_it(stream):
+    stream.send("student")
+    assert stream.rechecks == 1
+    interval = settings.PROCTORING_POLICY["high"]["identity_recheck_seconds"]
+    assert interval == 120
+    assert interval - 5 < cache.ttl(identity_gate_key(stream.session.pk)) <= interval
+    for _ in range(3):
+        stream.seconds_pass()
+        stream.send("student", "student")
+    assert stream.rechecks == 1
+    stream.interval_passes()
+    stream.send("student")
+    assert stream.rechecks == 2
