@@ -377,10 +377,11 @@ if IDENTITY_WORKERS < 1 or IDENTITY_QUEUE < 0:
     raise ImproperlyConfigured("IDENTITY_WORKERS must be at least 1 and IDENTITY_QUEUE at least 0.")
 
 # --- Frame analysis (proctoring.pipeline) --------------------------------------------------------
-# "lite": MediaPipe's models run bare by LiteRT, light frames cascading (proctoring/detectors/lite);
-# "mediapipe": MediaPipe's own graphs on every frame (proctoring/detectors/faces.py), kept for one
-# release should the lean path need to be turned off. docs/BENCHMARKS.md compares them.
-FRAME_PATH = env.str("FRAME_PATH", default="mediapipe")
+# "lite" (default): MediaPipe's models run bare by LiteRT, light frames cascading
+# (proctoring/detectors/lite): the same counts on every labelled set, ~0.65x the CPU, ~50 MB less
+# per worker. "mediapipe": MediaPipe's own graphs on every frame (proctoring/detectors/faces.py),
+# kept for one release should the lean path need turning off. docs/BENCHMARKS.md compares them.
+FRAME_PATH = env.str("FRAME_PATH", default="lite")
 if FRAME_PATH not in {"lite", "mediapipe"}:
     raise ImproperlyConfigured('FRAME_PATH must be "lite" or "mediapipe".')
 
