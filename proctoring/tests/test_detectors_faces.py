@@ -352,6 +352,19 @@ def test_a_student_alone_in_a_dim_room_gains_no_face_from_the_brightened_frame(n
     assert scene_faces("dev", name) == 1
 
 
+@pytest.mark.parametrize("variant", ["at a laptop", "dim (exposure 0.1)", "tilted 15"])
+def test_the_brightened_frame_counts_no_piece_of_the_students_own_face(people, variant: str) -> None:
+    # The turned cameraman, dim enough for the brightened pass: its tiles find boxes overlapping
+    # his face by a fifth to a half that hold up on a second look (faces.DIM_MAX_OVERLAP).
+    at_laptop = faces.in_view(*people["cameraman"], 0.3)
+    frame = {
+        "at a laptop": at_laptop,
+        "dim (exposure 0.1)": faces.underexposed(at_laptop, 0.1),
+        "tilted 15": faces.rotated(at_laptop, 15),
+    }[variant]
+    assert seen(frame).face_count == 1
+
+
 def test_dim_means_a_dark_room_or_a_window_behind() -> None:
     room = np.full((240, 320), 150, np.uint8)
     assert not is_dim(room)
