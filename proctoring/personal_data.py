@@ -21,10 +21,11 @@ from proctoring.retention import (
     audio_delete,
     frames_delete,
     identity_checks_delete,
+    pre_exam_room_scans_delete,
     room_scans_delete,
     screenshots_delete,
 )
-from sessions.models import ExamSession, IdentityCheck, SystemCheck
+from sessions.models import ExamSession, IdentityCheck, PreExamRoomScan, SystemCheck
 
 
 def student_data_blockers(user: User) -> list[str]:
@@ -45,6 +46,7 @@ def student_data_purge(user: User) -> Counter:
     sessions = ExamSession.objects.filter(student=user)
     deleted = frames_delete(sessions) + screenshots_delete(sessions) + audio_delete(sessions)
     deleted += room_scans_delete(sessions)
+    deleted += pre_exam_room_scans_delete(PreExamRoomScan.objects.filter(user=user))
     deleted += identity_checks_delete(IdentityCheck.objects.filter(user=user))
     deleted["system_checks"], _ = SystemCheck.objects.filter(user=user).delete()
     deleted["events"], _ = ProctoringEvent.objects.filter(session__in=sessions).delete()

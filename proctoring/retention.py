@@ -36,7 +36,8 @@ from exams.retention import RETENTION_KINDS, RetentionKind, site_retention_days
 from procto.encrypted_files import delete_encrypted
 from proctoring.models import MediaSample, ProctoringEvent
 from proctoring.screen import SCREENSHOT
-from sessions.models import Answer, ExamSession, IdentityCheck, RoomScanUpload
+from sessions.models import Answer, ExamSession, IdentityCheck, PreExamRoomScan, RoomScanUpload
+from sessions.readiness import CHECK_VALID_FOR
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,9 @@ logger = logging.getLogger(__name__)
 BATCH = 200
 # A run stops after this long and leaves the rest to the next one (tasks have their own limit).
 TIME_BUDGET_SECONDS = 600.0
+# A room scan recorded before an exam opens it for CHECK_VALID_FOR; one that no attempt took by
+# then is of no use. The hour beyond lets a start already under way take it first.
+UNUSED_ROOM_SCAN_KEPT = CHECK_VALID_FOR + timedelta(hours=1)
 
 
 # --- what may not be deleted yet ------------------------------------------------------------------
@@ -139,6 +143,16 @@ def room_scans_delete(sessions: QuerySet[ExamSession]) -> Counter:
     return deleted
 
 
+def pre_exam_room_scans_delete(scans: QuerySet[PreExamRoomScan]) -> Counter:
+    """Room scans recorded before an exam that no attempt took: the video, and the chunks of a
+    recording never finished."""
+    rows = list(scans.values_list("pk", "video", "chunks"))
+    deleted = Counter(room_scans=stored_files_delete(video for _, video, _ in rows))
+    deleted["room_scan_chunks"] = stored_files_delete(name for _, _, chunks in rows for name in chunks)
+    PreExamRoomScan.objects.filter(pk__in=[pk for pk, _, _ in rows]).delete()
+    return deleted
+
+
 def identity_checks_delete(checks: QuerySet[IdentityCheck]) -> Counter:
     """Pre-exam identity checks, with the webcam capture each compared with the ID photo. A
     proctor's admission that showed one keeps its decision (its link empties)."""
@@ -231,6 +245,13 @@ def identity_checks_due(now: datetime) -> QuerySet[IdentityCheck]:
     return IdentityCheck.objects.filter(due).order_by("created_at", "pk")
 
 
+def pre_exam_room_scans_due(now: datetime) -> QuerySet[PreExamRoomScan]:
+    """Room scans recorded before an exam that can no longer open it (UNUSED_ROOM_SCAN_KEPT)."""
+    return PreExamRoomScan.objects.filter(updated_at__lte=now - UNUSED_ROOM_SCAN_KEPT).order_by(
+        "updated_at", "pk"
+    )
+
+
 def verifications_due(now: datetime) -> QuerySet[IdentityVerification]:
     """Identity verifications older than the site's identity period, not waiting for a review,
     whose images are not all gone yet. Not tied to one exam: the site's period applies."""
@@ -270,6 +291,8 @@ def media_retention_apply(
             drain(lambda: verifications_due(now), verification_images_delete)
         else:
             drain(lambda kind=kind: sessions_due(kind, now), SESSION_DELETERS[kind.key])
+        if kind.key == "room_scans":
+            drain(lambda: pre_exam_room_scans_due(now), pre_exam_room_scans_delete)
     if out_of_time():
         logger.warning("media retention stopped after %.0f s; the next run goes on", time_budget)
     logger.info("media retention: %s", dict(deleted) or "nothing due")

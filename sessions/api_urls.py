@@ -23,5 +23,6 @@ bandwidth_urlpatterns = [
 readiness_urlpatterns = [
     path("<str:exam_id>/system-check", apis.SystemCheckApi.as_view(), name="api-exam-system-check"),
     path("<str:exam_id>/identity-check", apis.IdentityCheckApi.as_view(), name="api-exam-identity-check"),
+    path("<str:exam_id>/room-scan", apis.PreExamRoomScanApi.as_view(), name="api-exam-room-scan"),
     path("<str:exam_id>/admission", apis.ExamAdmissionApi.as_view(), name="api-exam-admission"),
 ]

@@ -22,7 +22,7 @@ from procto.errors import NotFoundError
 from procto.openapi import OBJECTS, errors
 from sessions import admissions, readiness, services
 from sessions.admission_realtime import admission_message
-from sessions.room_scan import room_scan_chunk_add
+from sessions.room_scan import pre_exam_room_scan_chunk_add, room_scan_chunk_add
 from sessions.selectors import (
     exam_session_get_for_user,
     exam_session_get_own,
@@ -219,23 +219,43 @@ class IdentityCheckApi(APIView):
         )
 
 
-class RoomScanApi(APIView):
+ROOM_SCAN_OUTPUT = inline_serializer(
+    "RoomScanOutput",
+    {
+        "complete": serializers.BooleanField(),
+        "bytes": serializers.IntegerField(),
+        "next": serializers.IntegerField(),
+    },
+)
+
+
+class PreExamRoomScanApi(APIView):
+    """The room scan a student records before starting the exam (the journey's last step)."""
+
     permission_classes = [capability_required(Can.TAKE_EXAMS)]
 
-    @extend_schema(
-        request=RoomScanInput,
-        responses={
-            200: inline_serializer(
-                "RoomScanOutput",
-                {
-                    "complete": serializers.BooleanField(),
-                    "bytes": serializers.IntegerField(),
-                    "next": serializers.IntegerField(),
-                },
-            ),
-            **errors(409),
-        },
-    )
+    @extend_schema(request=RoomScanInput, responses={200: ROOM_SCAN_OUTPUT, **errors(409)})
+    def post(self, request: Request, exam_id: str) -> Response:
+        exam = exam_get_for_user(user=request.user, exam_id=exam_id)
+        data = RoomScanInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        scan = pre_exam_room_scan_chunk_add(
+            exam=exam,
+            student=request.user,
+            index=data.validated_data["index"],
+            data=data.validated_data["chunk"].read(),
+            final=data.validated_data["final"],
+            recording_id=data.validated_data["recording_id"],
+        )
+        return Response({"complete": scan.complete, "bytes": scan.received_bytes, "next": len(scan.chunks)})
+
+
+class RoomScanApi(APIView):
+    """A room scan sent for an attempt in progress (API clients; the pages record it before)."""
+
+    permission_classes = [capability_required(Can.TAKE_EXAMS)]
+
+    @extend_schema(request=RoomScanInput, responses={200: ROOM_SCAN_OUTPUT, **errors(409)})
     def post(self, request: Request, session_id: str) -> Response:
         session = exam_session_get_own(user=request.user, session_id=session_id)
         data = RoomScanInput(data=request.data)

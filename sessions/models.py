@@ -196,6 +196,32 @@ class RoomScanUpload(models.Model):
         return f"room scan of {self.session_id} ({self.received_bytes} bytes)"
 
 
+class PreExamRoomScan(models.Model):
+    """A room-scan video recorded before the exam starts (high security), arriving in chunks.
+
+    One per student and exam at a time; recording again replaces it. Starting the exam moves the
+    finished video to the new attempt (ExamSession.room_scan) and deletes this row, so the clock
+    starts after the scan (sessions.room_scan)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="pre_exam_room_scans")
+    recording_id = models.CharField(max_length=64, blank=True)
+    chunks = models.JSONField(default=list, help_text="Encrypted storage names, in order.")
+    received_bytes = models.PositiveBigIntegerField(default=0)
+    complete = models.BooleanField(default=False)
+    video = models.CharField(max_length=200, blank=True, help_text="Encrypted storage name, once complete.")
+    completed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "exam"], name="exam_sessions_one_pre_exam_room_scan"),
+        ]
+
+    def __str__(self) -> str:
+        return f"room scan of {self.user} before {self.exam} ({self.received_bytes} bytes)"
+
+
 class Admission(models.Model):
     """A student's request to start an exam that needs a proctor's admission, and its decision.
 

@@ -17,11 +17,17 @@ from sessions import admissions, readiness, services
 from sessions.outcomes import outcome_of
 from sessions.selectors import exam_session_get_own, student_dashboard
 
-STEP_URLS = {"consent": "exam-consent", "system-check": "exam-check", "identity-check": "exam-identity"}
+STEP_URLS = {
+    "consent": "exam-consent",
+    "system-check": "exam-check",
+    "identity-check": "exam-identity",
+    "room-scan": "exam-room-scan",
+}
 STEP_LABELS = {
     "consent": "Read and accept the privacy notice",
     "system-check": "Pass the system check",
     "identity-check": "Confirm your identity on camera",
+    "room-scan": "Record a short video of your room",
 }
 
 
@@ -106,10 +112,28 @@ def identity_check(request: HttpRequest, exam_id: int) -> HttpResponse:
         "checkUrl": reverse("api-exam-identity-check", args=[exam.pk]),
         "isVerified": request.user.is_verified,
         "profileUrl": reverse("profile"),
-        "nextUrl": reverse("exam-ready", args=[exam.pk]),
+        "nextUrl": reverse(
+            "exam-room-scan" if readiness.needs_room_scan(exam=exam, student=request.user) else "exam-ready",
+            args=[exam.pk],
+        ),
     }
     context = {"exam": exam, "bootstrap": bootstrap, **_journey(exam, request.user)}
     return render(request, "sessions/identity.html", context)
+
+
+@login_required
+@require_GET
+def room_scan(request: HttpRequest, exam_id: int) -> HttpResponse:
+    """The last step before the clock starts (high security): record the room, uploaded as it
+    records; starting the exam then gives the video to the new attempt."""
+    exam = _student_exam(request, exam_id)
+    bootstrap = {
+        "uploadUrl": reverse("api-exam-room-scan", args=[exam.pk]),
+        "minSeconds": 10,
+        "maxSeconds": 20,
+        "nextUrl": reverse("exam-ready", args=[exam.pk]),
+    }
+    return render(request, "sessions/room_scan.html", {"exam": exam, "bootstrap": bootstrap})
 
 
 @login_required
@@ -153,25 +177,7 @@ def start(request: HttpRequest, exam_id: int) -> HttpResponse:
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("home")
-    if readiness.needs_room_scan(exam=exam, student=request.user) and not session.room_scan:
-        return redirect("session-room-scan", session_id=session.pk)
     return redirect("session-take", session_id=session.pk)
-
-
-@login_required
-@require_GET
-def room_scan(request: HttpRequest, session_id) -> HttpResponse:
-    session = exam_session_get_own(user=request.user, session_id=session_id)
-    if not session.is_in_progress:
-        return redirect("session-take", session_id=session.pk)
-    bootstrap = {
-        "sessionId": str(session.pk),
-        "uploadUrl": reverse("api-session-room-scan", args=[session.pk]),
-        "minSeconds": 10,
-        "maxSeconds": 20,
-        "nextUrl": reverse("session-take", args=[session.pk]),
-    }
-    return render(request, "sessions/room_scan.html", {"session": session, "bootstrap": bootstrap})
 
 
 @login_required

@@ -1,5 +1,6 @@
 """What a student must have done before an exam starts, by security level, and the services
-that record it: consent, the system check, the identity check."""
+that record it: consent, the system check, the identity check (the room scan, the last step, is
+sessions.room_scan's)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from procto.encrypted_files import store_encrypted
 from procto.errors import ApplicationError
 from proctoring.detectors import identity as faces
 from sessions.models import ExamConsent, IdentityCheck, SystemCheck
+from sessions.room_scan import pre_exam_room_scan_done
 
 NOTICE_VERSION = "2026-12"
 CHECK_VALID_FOR = timedelta(minutes=30)
@@ -54,6 +56,7 @@ def needs_identity_check(*, exam: Exam, student: User) -> bool:
 
 
 def needs_room_scan(*, exam: Exam, student: User) -> bool:
+    """Recorded before the clock starts (the last step), as the identity check is."""
     return needs_identity_check(exam=exam, student=student)
 
 
@@ -137,6 +140,10 @@ def readiness_missing(*, exam: Exam, student: User) -> list[str]:
         ).exists()
     ):
         missing.append("identity-check")
+    if needs_room_scan(exam=exam, student=student) and not pre_exam_room_scan_done(
+        exam=exam, student=student, since=since
+    ):
+        missing.append("room-scan")
     return missing
 
 

@@ -33,8 +33,9 @@ from sessions.errors import (
 )
 from sessions.models import Answer, ExamSession
 from sessions.outcomes import status_labels
-from sessions.readiness import readiness_check
+from sessions.readiness import NotReady, needs_room_scan, readiness_check
 from sessions.realtime import broadcast_session, student_notify
+from sessions.room_scan import pre_exam_room_scan_attach
 from sessions.signals import exam_session_graded
 
 logger = logging.getLogger(__name__)
@@ -73,9 +74,11 @@ def exam_session_start(
 ) -> tuple[ExamSession, bool]:
     """Open a new attempt, or return the one already in progress: (session, created).
 
-    Refuses (ExamNotOpen, NoAttemptsLeft, IdentityNotVerified, AdmissionRequired) outside the
-    window, past the allowed attempts, for an unverified student on a high-security exam, or
-    before a proctor admitted the student on an exam that needs it. Two concurrent calls
+    Refuses (ExamNotOpen, NoAttemptsLeft, IdentityNotVerified, NotReady, AdmissionRequired)
+    outside the window, past the allowed attempts, for an unverified student on a high-security
+    exam, before the steps before the exam are done (sessions.readiness), or before a proctor
+    admitted the student on an exam that needs it. The room scan recorded before starting moves
+    to the new attempt (sessions.room_scan), so the clock starts after it. Two concurrent calls
     produce one session: the partial unique index rejects the second insert, which then returns
     the first.
     """
@@ -118,6 +121,10 @@ def exam_session_start(
             )
             # Exams a proctor admits: no admission to spend rolls this attempt back.
             admission_use(session=session)
+            # The room scan was recorded before this moment, so none of the time went on it.
+            attached = pre_exam_room_scan_attach(session=session)
+            if not attached and exam.proctoring_enabled and needs_room_scan(exam=exam, student=student):
+                raise NotReady(details={"missing": ["room-scan"]})
     except IntegrityError:
         # Lost a race with a concurrent start of the same student: theirs is the session.
         existing = _in_progress(exam=exam, student=student)

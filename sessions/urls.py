@@ -15,7 +15,6 @@ urlpatterns = [
         grading_views.answer_key,
         name="answer-key",
     ),
-    path("<uuid:session_id>/room-scan/", pages.room_scan, name="session-room-scan"),
     path("<uuid:session_id>/take/", pages.take, name="session-take"),
     path(
         "admissions/<int:admission_id>/identity-capture.jpg",
@@ -30,6 +29,7 @@ exam_step_urlpatterns = [
     path("<int:exam_id>/consent/", pages.consent, name="exam-consent"),
     path("<int:exam_id>/check/", pages.system_check, name="exam-check"),
     path("<int:exam_id>/identity/", pages.identity_check, name="exam-identity"),
+    path("<int:exam_id>/room-scan/", pages.room_scan, name="exam-room-scan"),
     path("<int:exam_id>/ready/", pages.ready, name="exam-ready"),
     path("<int:exam_id>/start/", pages.start, name="exam-start"),
 ]

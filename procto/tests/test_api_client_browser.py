@@ -3,6 +3,7 @@ what callers may rely on when a call succeeds, is refused, or gets no answer."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from accounts.tests.factories import DEFAULT_PASSWORD
 from exams.services import exam_create
 from procto.tests.browser import BROWSER_TEST_MARKS, in_thread, log_in
 from sessions import readiness
-from sessions.models import ExamSession, IdentityCheck, SystemCheck
+from sessions.models import ExamSession, IdentityCheck, PreExamRoomScan, SystemCheck
 
 pytestmark = BROWSER_TEST_MARKS
 
@@ -195,19 +196,49 @@ def test_the_system_check_of_a_high_level_exam_times_the_upload_and_saves_its_re
     context.close()
 
 
-def test_a_room_scan_uploads_its_chunks_as_multipart_until_the_server_says_complete(
+def checked_but_not_scanned(world, student):
+    """A high-security exam `student` may start but for the room scan: consented, system and
+    identity checks passed, identity verified."""
+    exam = high_level_exam_consented_to(world, student)
+    student.is_verified = True
+    student.save(update_fields=["is_verified"])
+    required = readiness.required_items(exam=exam, student=student)
+    SystemCheck.objects.create(
+        user=student, exam=exam, items=dict.fromkeys(required, True), required=required, passed=True
+    )
+    IdentityCheck.objects.create(
+        user=student, exam=exam, capture="none", distance=0.2, threshold=0.6, passed=True
+    )
+    assert readiness.readiness_missing(exam=exam, student=student) == ["room-scan"]
+    return exam
+
+
+def test_the_room_scan_uploads_as_multipart_before_the_clock_starts_and_goes_to_the_attempt(
     still_camera_chromium, live_server_url, transactional_world
 ):
-    session = transactional_world.stu_in_physics
+    student = transactional_world.stu
+    exam = in_thread(checked_but_not_scanned, transactional_world, student)
     context = still_camera_chromium.new_context(permissions=["camera"])
     page = context.new_page()
-    log_in(page, live_server_url, session.student.email, DEFAULT_PASSWORD)
-    page.goto(f"{live_server_url}/sessions/{session.pk}/room-scan/")
+    log_in(page, live_server_url, student.email, DEFAULT_PASSWORD)
+    # The start page sends the student to the scan first: no attempt, no clock yet.
+    page.goto(f"{live_server_url}/exams/{exam.pk}/ready/")
+    page.get_by_role("link", name="Record a short video of your room").click()
+    page.wait_for_url(f"{live_server_url}/exams/{exam.pk}/room-scan/")
+    assert "clock has not started" in page.inner_text("main")
     page.click("#scan-record:not([disabled])")
     page.click("#scan-stop:not([disabled])", timeout=20_000)
-    page.locator("#continue").wait_for(timeout=30_000)
-    stored = in_thread(lambda: ExamSession.objects.get(pk=session.pk))
-    assert stored.room_scan
+    page.locator("#continue").click(timeout=30_000)
+    assert not in_thread(lambda: ExamSession.objects.filter(exam=exam, student=student).exists())
+    scanned = in_thread(lambda: PreExamRoomScan.objects.get(exam=exam, user=student))
+    assert scanned.complete
+
+    page.wait_for_url(f"{live_server_url}/exams/{exam.pk}/ready/")
+    page.click("text=Start the exam now")
+    page.wait_for_url(re.compile(r".*/take/$"))
+    session = in_thread(lambda: ExamSession.objects.get(exam=exam, student=student))
+    assert session.room_scan == scanned.video
+    assert session.started_at > scanned.completed_at  # none of the exam's time went on the scan
     context.close()
 
 

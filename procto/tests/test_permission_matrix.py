@@ -263,6 +263,21 @@ MATRIX = [
         obj="other",
         fmt="multipart",
     ),
+    # The room scan recorded before the exam starts; without a chunk the student gets 400.
+    Row(
+        f"{EXAM}/room-scan",
+        "POST",
+        roles(student=400, teacher=403, proctor=403, admin=403),
+        obj="own",
+        fmt="multipart",
+    ),
+    Row(
+        f"{EXAM}/room-scan",
+        "POST",
+        roles(student=404, teacher=403, proctor=403, admin=403),
+        obj="other",
+        fmt="multipart",
+    ),
     Row(
         f"{SESSION}/room-scan",
         "POST",

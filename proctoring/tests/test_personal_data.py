@@ -19,10 +19,12 @@ from accounts.models import AuditEntry, IdentityVerification, User
 from accounts.personal_data import account_delete, personal_data_export, personal_data_purge
 from procto.errors import ConflictError, ForbiddenError
 from proctoring.models import MediaSample, ProctoringEvent
+from proctoring.personal_data import student_data_purge
 from proctoring.reports.personal_export import EXPORT_MEMBERS
 from proctoring.tests.faces import astronaut, jpeg_bytes
 from proctoring.tests.recorded import JPEG, WEBM, record, verify_identity
-from sessions.models import Answer, ExamConsent, ExamSession, IdentityCheck, SystemCheck
+from sessions.models import Answer, ExamConsent, ExamSession, IdentityCheck, PreExamRoomScan, SystemCheck
+from sessions.room_scan import pre_exam_room_scan_chunk_add
 
 pytestmark = pytest.mark.django_db
 
@@ -119,6 +121,19 @@ def test_a_purge_deletes_the_students_media_and_proctoring_data_and_keeps_the_gr
     assert (entry.actor, entry.target, entry.target_ref) == (world.ada, stu, stu.pk)
     assert entry.details["snapshots"] == 2 and entry.details["identity_images"] == 6
     assert entry.ip == "127.0.0.1"
+
+
+def test_a_purge_deletes_a_room_scan_recorded_before_an_exam_not_started(
+    world, local_storage, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        pre_exam_room_scan_chunk_add(
+            exam=world.physics, student=world.stu, index=0, data=WEBM, final=True, recording_id="r1"
+        )
+    assert len(local_storage.names()) == 1
+    assert student_data_purge(world.stu)["room_scans"] == 1
+    assert local_storage.names() == []
+    assert not PreExamRoomScan.objects.exists()
 
 
 def test_a_purge_is_refused_while_the_student_sits_an_exam(client, world, local_storage):

@@ -15,8 +15,9 @@ from accounts.models import IdentityVerification
 from procto.celery import app as celery_app
 from proctoring import actions, retention, tasks
 from proctoring.models import MediaSample, ProctoringEvent
-from proctoring.tests.recorded import record, verify_identity
-from sessions.models import Answer, ExamSession, IdentityCheck
+from proctoring.tests.recorded import WEBM, record, verify_identity
+from sessions.models import Answer, ExamSession, IdentityCheck, PreExamRoomScan
+from sessions.room_scan import pre_exam_room_scan_chunk_add
 
 pytestmark = pytest.mark.django_db
 
@@ -106,6 +107,27 @@ def test_each_kind_goes_when_its_period_since_the_session_end_has_passed(
     assert ProctoringEvent.objects.filter(session=stu.session).count() == 3
     assert held(sam.session) == EVERYTHING
     assert set(storage_backend.names()) == set(sam.files)
+
+
+def test_a_room_scan_recorded_before_an_exam_and_never_used_goes_once_it_can_open_it_no_more(
+    world, storage_backend, clock, django_capture_on_commit_callbacks
+):
+    # Stu finished a scan, Sam stopped half-way; neither started the exam.
+    with django_capture_on_commit_callbacks(execute=True):
+        done = pre_exam_room_scan_chunk_add(
+            exam=world.physics, student=world.stu, index=0, data=WEBM, final=True, recording_id="r1"
+        )
+        half = pre_exam_room_scan_chunk_add(
+            exam=world.physics, student=world.sam, index=0, data=WEBM, final=False, recording_id="r2"
+        )
+    assert set(storage_backend.names()) == {done.video, *half.chunks}
+
+    clock.shift(retention.UNUSED_ROOM_SCAN_KEPT.total_seconds() - 1)
+    assert run_job() == {}
+    clock.shift(1)
+    assert run_job() == {"room_scans": 1, "room_scan_chunks": 1}
+    assert storage_backend.names() == []
+    assert not PreExamRoomScan.objects.exists()
 
 
 @pytest.mark.parametrize(

@@ -12,10 +12,11 @@ from rest_framework.test import APIClient
 from accounts.identity_service import identity_verify
 from accounts.tests import identity_images as ids
 from exams.models import Accommodation
+from procto.encrypted_files import read_encrypted
 from proctoring.tests import faces
 from sessions import readiness, services
-from sessions.models import ExamSession, SystemCheck
-from sessions.room_scan import room_scan_chunk_add
+from sessions.models import ExamSession, PreExamRoomScan, SystemCheck
+from sessions.room_scan import pre_exam_room_scan_chunk_add, pre_exam_room_scan_done, room_scan_chunk_add
 
 pytestmark = pytest.mark.django_db
 ALL_ITEMS = dict.fromkeys(readiness.REQUIRED_ITEMS["high"], True)
@@ -96,13 +97,15 @@ def test_a_camera_exempt_student_is_not_asked_for_camera_or_identity(proctored, 
     assert readiness.readiness_missing(exam=exam, student=student) == []
 
 
-def test_high_security_also_needs_a_passing_identity_check(proctored, verified):
+def test_high_security_also_needs_a_passing_identity_check_and_a_room_scan(proctored, verified):
     exam = proctored("high")
     readiness.consent_record(exam=exam, student=verified)
     readiness.system_check_record(exam=exam, student=verified, items=ALL_ITEMS, measurements={})
-    assert readiness.readiness_missing(exam=exam, student=verified) == ["identity-check"]
+    assert readiness.readiness_missing(exam=exam, student=verified) == ["identity-check", "room-scan"]
     check = readiness.identity_check_record(exam=exam, student=verified, capture=ids.astronaut_webcam())
     assert check.passed
+    assert readiness.readiness_missing(exam=exam, student=verified) == ["room-scan"]
+    room_scan_chunk_add_before(exam, verified)
     assert readiness.readiness_missing(exam=exam, student=verified) == []
 
 
@@ -173,14 +176,86 @@ def test_a_ready_student_starts_and_lands_on_the_exam_page(client, proctored, st
     assert page.status_code == 200 and b"exam-bootstrap" in page.content
 
 
-def test_high_security_goes_through_the_room_scan_first(client, proctored, verified):
+def scan_upload(client, exam, chunks=(b"webm-part-0", b"webm-part-1"), recording_id="aaaaaaaa"):
+    """The room-scan page's upload: multipart chunks with the session cookie and CSRF token."""
+    for index, chunk in enumerate(chunks):
+        response = client.post(
+            f"/api/exams/{exam.pk}/room-scan",
+            {
+                "chunk": ids.upload_file(f"room-scan-{index}.webm", chunk),
+                "index": index,
+                "recordingId": recording_id,
+                "final": "true" if index == len(chunks) - 1 else "false",
+            },
+        )
+        assert response.status_code == 200, response.content[:300]
+    return response.json()["data"]
+
+
+def test_high_security_records_the_room_scan_before_the_clock_starts(client, proctored, verified):
     exam = proctored("high")
     readiness.consent_record(exam=exam, student=verified)
     readiness.system_check_record(exam=exam, student=verified, items=ALL_ITEMS, measurements={})
     readiness.identity_check_record(exam=exam, student=verified, capture=ids.astronaut_webcam())
     client.force_login(verified)
+    # Starting without the scan opens no attempt: the scan page comes first. It used to come after
+    # the start, on the attempt's clock (16 s of the exam gone).
     response = client.post(f"/exams/{exam.pk}/start/")
-    assert response["Location"].endswith("/room-scan/")
+    assert response["Location"] == f"/exams/{exam.pk}/room-scan/"
+    assert not ExamSession.objects.exists()
+    assert client.get(response["Location"]).status_code == 200
+
+    assert scan_upload(client, exam) == {"complete": True, "bytes": 22, "next": 0}
+    scanned = PreExamRoomScan.objects.get(user=verified, exam=exam)
+    response = client.post(f"/exams/{exam.pk}/start/")
+    session = ExamSession.objects.get()
+    assert response["Location"] == f"/sessions/{session.pk}/take/"
+    assert session.started_at > scanned.completed_at  # the clock started after the scan
+    assert session.deadline == session.started_at + timedelta(minutes=exam.duration_minutes)
+    assert read_encrypted(session.room_scan) == b"webm-part-0webm-part-1"
+    # The scan went to this attempt: a next attempt records its own.
+    assert not PreExamRoomScan.objects.exists()
+
+
+def test_the_api_refuses_to_start_a_high_security_exam_before_its_room_scan(proctored, verified):
+    exam = proctored("high")
+    readiness.consent_record(exam=exam, student=verified)
+    readiness.system_check_record(exam=exam, student=verified, items=ALL_ITEMS, measurements={})
+    readiness.identity_check_record(exam=exam, student=verified, capture=ids.astronaut_webcam())
+    client = APIClient()
+    client.force_authenticate(verified)
+    response = client.post("/api/exam-sessions/start", {"examId": exam.pk}, format="json")
+    assert response.status_code == 409
+    assert response.json()["error"]["details"] == {"missing": ["room-scan"]}
+    # A scan older than the checks' 30 minutes no longer opens the exam.
+    room_scan_chunk_add_before(exam, verified)
+    PreExamRoomScan.objects.update(
+        completed_at=timezone.now() - readiness.CHECK_VALID_FOR - timedelta(seconds=1)
+    )
+    assert client.post("/api/exam-sessions/start", {"examId": exam.pk}, format="json").status_code == 409
+    room_scan_chunk_add_before(exam, verified, recording_id="bbbbbbbb")
+    assert client.post("/api/exam-sessions/start", {"examId": exam.pk}, format="json").status_code == 201
+
+
+def room_scan_chunk_add_before(exam, student, recording_id="aaaaaaaa"):
+    return pre_exam_room_scan_chunk_add(
+        exam=exam, student=student, index=0, data=b"webm", final=True, recording_id=recording_id
+    )
+
+
+def test_recording_the_room_again_before_starting_replaces_the_earlier_scan(proctored, student):
+    exam = proctored("high")
+    first = room_scan_chunk_add_before(exam, student)
+    pre_exam_room_scan_chunk_add(
+        exam=exam, student=student, index=0, data=b"new-0", final=False, recording_id="bbbbbbbb"
+    )
+    # Until the new recording is complete, the scan is not done.
+    assert not PreExamRoomScan.objects.get().complete
+    assert not pre_exam_room_scan_done(exam=exam, student=student, since=first.completed_at)
+    scan = pre_exam_room_scan_chunk_add(
+        exam=exam, student=student, index=1, data=b"new-1", final=True, recording_id="bbbbbbbb"
+    )
+    assert read_encrypted(scan.video) == b"new-0new-1"
 
 
 def test_the_consent_page_says_what_is_captured(client, proctored, student):
@@ -212,8 +287,6 @@ def test_the_dashboard_lists_available_upcoming_and_finished_exams(client, make_
 
 def test_a_room_scan_arrives_in_chunks_and_is_stored_encrypted(world):
     session = world.stu_in_physics
-    from procto.encrypted_files import read_encrypted
-
     room_scan_chunk_add(session=session, index=0, data=b"webm-part-0", final=False)
     room_scan_chunk_add(session=session, index=0, data=b"webm-part-0", final=False)  # a retry
     upload = room_scan_chunk_add(session=session, index=1, data=b"webm-part-1", final=True)
@@ -238,8 +311,6 @@ def test_a_missing_chunk_is_refused_naming_the_one_expected(world):
 
 def test_a_new_recording_replaces_a_half_uploaded_one(world):
     session = world.stu_in_physics
-    from procto.encrypted_files import read_encrypted
-
     room_scan_chunk_add(session=session, index=0, data=b"old-0", final=False, recording_id="aaaaaaaa")
     room_scan_chunk_add(session=session, index=1, data=b"old-1", final=False, recording_id="aaaaaaaa")
     # The page was reloaded and the student recorded again.

@@ -1,5 +1,6 @@
-// The room scan (docs/PROTOCOL.md, step 6): record 10–20 s of WebM with MediaRecorder and upload
-// it while recording, chunk by chunk and in order, to POST uploadUrl (chunk, index, final).
+// The room scan (docs/PROTOCOL.md, step 5), before the exam's clock starts: record 10–20 s of WebM
+// with MediaRecorder and upload it while recording, chunk by chunk and in order, to POST
+// uploadUrl (chunk, index, final); starting the exam then gives it to the new attempt.
 // A chunk is sent once the next one exists or the recording has stopped, so the last chunk is
 // always the one marked final.
 
@@ -251,7 +252,7 @@ async function sendChunk(index, final) {
       if (!(error instanceof ApiError)) throw error;
       if (error.code === "CHUNK_OUT_OF_ORDER" && resumeFrom(error.details && error.details.expected)) return;
       if (!error.transient) {
-        halt(error.message, false, error.code === "SESSION_CLOSED");
+        halt(error.message, false);
         return;
       }
       if (attempt >= MAX_ATTEMPTS) {
@@ -274,27 +275,24 @@ function resumeFrom(expected) {
   return true;
 }
 
-function halt(message, retryable, sessionClosed = false) {
+function halt(message, retryable) {
   upload.halted = true;
   upload.failed = !retryable;
   setStatus("warn", retryable ? `${message} Your recording is kept: press Retry the upload.` : message);
   if (retryable) {
     retryButton.hidden = false;
     retryButton.focus();
-  } else if (sessionClosed) {
-    continueLink.textContent = "Go to the exam page";
-    continueLink.hidden = false;
   }
 }
 
 function finish() {
   upload.complete = true;
-  let message = "Room scan received. You can start the exam now.";
+  let message = "Room scan received. Continue, then start the exam when you are ready.";
   if (recorder && recorder.state !== "inactive") {
-    // Only when the server already had a complete scan for this session (e.g. after a reload).
+    // Only when the server already had this recording complete (a retried last chunk).
     clearInterval(ticker);
     recorder.stop();
-    message = "Your room scan had already been received. You can start the exam now.";
+    message = "Your room scan had already been received. Continue, then start the exam when you are ready.";
   }
   showProgress();
   retryButton.hidden = true;
