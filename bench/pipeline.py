@@ -27,6 +27,10 @@
     second, dropped frames, and the CPU of daphne (its event-loop thread and its busiest other
     thread), the worker's parent and children, PostgreSQL, Redis, this client and everything else
     on the machine, and how long daphne and the worker children waited for a CPU (schedstat).
+    Every student is enrolled with a real face embedding (the astronaut's, from his portrait in
+    the face fixtures; the frames show him), so the workers' identity re-checks run and match as
+    in an exam: how many ran (`identity_rechecks`, per student-hour) and, from the CPU one costs
+    here, the cores they would take at 300 students.
     Last, a capacity estimate: students one 2-core machine serves, from CPU per unit of work.
 
     export DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres   # only the server is used
@@ -48,6 +52,7 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import functools
 import itertools
 import json
 import math
@@ -214,7 +219,12 @@ def cohort_create(*, label: str, students: int, alerting: float, seed: int) -> C
     alerting_count = round(students * alerting)
     cohort = []
     for n in range(students):
-        user = UserFactory(password=None, email=f"student-{label}-{n}@bench.procto")
+        user = UserFactory(
+            password=None,
+            email=f"student-{label}-{n}@bench.procto",
+            face_embedding=enrolled_embedding(),
+            is_verified=True,
+        )
         session = ExamSessionFactory(student=user, exam=exam)
         cohort.append(
             Student(
@@ -228,6 +238,25 @@ def cohort_create(*, label: str, students: int, alerting: float, seed: int) -> C
         )
     connections.close_all()
     return Cohort(exam=exam, proctor=proctor, students=cohort)
+
+
+@functools.cache
+def enrolled_embedding() -> bytes:
+    """The astronaut's face embedding from his portrait (not from the frames the students send),
+    encrypted as identity verification stores it: every simulated student is him."""
+    from accounts.identity_service import embedding_encrypt
+    from proctoring.detectors import identity
+    from proctoring.tests import faces as photos
+
+    return embedding_encrypt(identity.face_embedding(photos.astronaut()))
+
+
+def identity_recheck_cpu_ms(media: Media) -> float:
+    """CPU ms of one re-check's embedding on the one-face frame, as a worker takes it."""
+    from proctoring.detectors import faces, identity
+
+    rgb = faces.decode_jpeg(media.one_face)
+    return wall_and_cpu_ms(lambda: identity.face_embedding(rgb), 10, warmup=2)["cpu_mean_ms"]
 
 
 # --- statistics -------------------------------------------------------------------------------------
@@ -838,6 +867,7 @@ def level_run(
     for gauge in ("frame_lag_seconds", "audio_lag_seconds"):
         cache.delete(f"metrics:{gauge}")  # an earlier level's lag must not throttle this one
     analysed, dropped = counter("frames_analysed"), counter("frames_dropped")
+    rechecks = counter("identity_rechecks")
     load = os.getloadavg()[0]
     level, cpu = asyncio.run(
         level_drive(
@@ -853,6 +883,7 @@ def level_run(
     )
     queued_at_end = {q: broker.llen(q) for q in QUEUES}
     analysed, dropped = counter("frames_analysed") - analysed, counter("frames_dropped") - dropped
+    rechecks = counter("identity_rechecks") - rechecks
     broker.delete(*QUEUES)  # the backlog is this level's; the next level starts empty
     # When did each measured frame's event reach the database, and why did missing alerts miss?
     stored = {
@@ -899,6 +930,7 @@ def level_run(
         "client_late_p95_ms": percentile(level.late_ms, 0.95),
         "frames_analysed": analysed,
         "frames_dropped": dropped,
+        **recheck_load(rechecks, students, args.duration, args.recheck_cpu_ms),
         "frames_queued_at_end": queued_at_end["frames"],
         "audio_queued_at_end": queued_at_end["audio"],
         "frames_queued_max": max((s["frames_queued"] for s in level.samples), default=0),
@@ -914,6 +946,25 @@ def level_run(
         "daphne_cpu_peak_1s_pct": max((s["daphne"] for s in level.samples), default=None),
         "loadavg_1m_before": load,
         "per_second": level.samples,
+    }
+
+
+def recheck_load(rechecks: int, students: int, duration_s: float, cpu_ms: float) -> dict:
+    """Identity re-checks the level cost, per student-hour, and what that rate of them would take
+    of the CPU at 300 students. `beyond_first`: without each session's first re-check (its first
+    frame), which a run of a minute or two would otherwise weigh as much as the rest."""
+    hours = students * duration_s / 3600
+
+    def cores(count: int) -> float:
+        return round(count / hours * 300 * cpu_ms / 3_600_000, 3)
+
+    return {
+        "identity_rechecks": rechecks,
+        "identity_rechecks_per_student_hour": round(rechecks / hours, 1),
+        "identity_rechecks_beyond_first_per_student_hour": round(max(0, rechecks - students) / hours, 1),
+        "identity_recheck_cpu_ms": cpu_ms,
+        "identity_recheck_cores_at_300": cores(rechecks),
+        "identity_recheck_beyond_first_cores_at_300": cores(max(0, rechecks - students)),
     }
 
 
@@ -1067,6 +1118,8 @@ C_LOAD = {
     "frames sent": "frames_sent",
     "frames analysed": "frames_analysed",
     "dropped": "frames_dropped",
+    "identity re-checks": "identity_rechecks",
+    "re-checks per student-hour (beyond the first)": "identity_rechecks_beyond_first_per_student_hour",
     "frames queued max": "frames_queued_max",
     "audio queued max": "audio_queued_max",
     "audio queued at end": "audio_queued_at_end",
@@ -1168,6 +1221,7 @@ def main() -> None:
         for row in results["b"]:
             print(json.dumps(row), flush=True)
     if "c" in parts:
+        args.recheck_cpu_ms = identity_recheck_cpu_ms(media)
         for workers in worker_counts:
             results["c"] += part_c(
                 media,
