@@ -11,7 +11,10 @@ class ExamSessionsConfig(AppConfig):
         # Accounts serves identity images; who may see whose depends on the exams staff oversee,
         # which is known here, above accounts.
         from accounts.identity_files import identity_viewer_rule_set
-        from sessions import tasks  # noqa: F401 - registers them in every process, not only workers
+        from sessions import (
+            results,  # noqa: F401 - connects its exam_session_graded receiver
+            tasks,  # noqa: F401 - registers them in every process, not only workers
+        )
         from sessions.lti import grades  # noqa: F401 - connects its exam_session_graded receiver
         from sessions.selectors import may_view_identity_of
 

@@ -71,6 +71,9 @@ class ExamSession(models.Model):
     screen_resolution = models.CharField(max_length=32, blank=True)
     room_scan = models.CharField(max_length=200, blank=True, help_text="Encrypted storage name.")
     screen_recording = models.CharField(max_length=200, blank=True)
+    # When the student was e-mailed that this attempt's results are out (sessions.results): each
+    # attempt is told once, whichever way its results came out (released, graded after release).
+    results_notified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -87,7 +90,15 @@ class ExamSession(models.Model):
                 name="exam_sessions_one_in_progress",
             ),
         ]
-        indexes = [models.Index(fields=["status", "deadline"])]
+        indexes = [
+            models.Index(fields=["status", "deadline"]),
+            # Beat's sweep for graded attempts whose student has not been told of their results.
+            models.Index(
+                fields=["exam"],
+                condition=Q(results_notified_at__isnull=True, grading="complete"),
+                name="exam_sessions_results_untold",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.student or DELETED_STUDENT} · {self.exam} · attempt {self.attempt}"
@@ -100,6 +111,34 @@ class ExamSession(models.Model):
     def student_name(self) -> str:
         """Who sat it, as pages and reports name them; the account may have been deleted since."""
         return self.student.display_name if self.student is not None else DELETED_STUDENT
+
+
+class ResultsRelease(models.Model):
+    """When an exam's results reach its students: at once, or at a time a teacher chose.
+
+    Released results are the exam's `show_results` setting (the reference's showResults); this
+    row says when and by whom, and holds a release still to come until beat carries it out
+    (sessions.results).
+    """
+
+    exam = models.OneToOneField(Exam, on_delete=models.CASCADE, related_name="results_release")
+    release_at = models.DateTimeField()
+    released_at = models.DateTimeField(null=True, blank=True, help_text="Empty: still to come.")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["release_at"], condition=Q(released_at__isnull=True), name="exam_sessions_release_due"
+            )
+        ]
+
+    def __str__(self) -> str:
+        state = "released" if self.released_at else "to be released"
+        return f"results of {self.exam} {state} at {self.release_at:%Y-%m-%d %H:%M}"
 
 
 class Answer(models.Model):

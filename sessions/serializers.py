@@ -11,6 +11,7 @@ from exams.models import Question
 from exams.selectors import exam_student_payload, user_sees_answers
 from sessions.models import Answer, ExamSession
 from sessions.outcomes import outcome_of
+from sessions.results import results_released
 from sessions.services import GRACE
 
 
@@ -18,14 +19,6 @@ def time_remaining_seconds(session: ExamSession) -> int:
     if not session.is_in_progress:
         return 0
     return max(0, int((session.deadline - timezone.now()).total_seconds()))
-
-
-def results_released(session: ExamSession) -> bool:
-    return (
-        session.exam.show_results
-        and not session.is_in_progress
-        and session.grading == ExamSession.Grading.COMPLETE
-    )
 
 
 def answer_data(answer: Answer, *, with_grades: bool) -> dict:

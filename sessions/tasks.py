@@ -2,7 +2,7 @@ import requests
 from celery import shared_task
 from pylti1p3.exception import LtiServiceException
 
-from sessions import services
+from sessions import results, services
 from sessions.lti import grades, roster
 
 
@@ -33,3 +33,31 @@ def lti_roster_sync(context_id: int) -> int:
 )
 def lti_score_post(session_id: str) -> int:
     return grades.lti_score_post(session_id=session_id)
+
+
+@shared_task(name="sessions.tasks.results_release_due")
+def results_release_due() -> int:
+    return results.results_release_due()
+
+
+# A mail server that is down or refuses for a while is retried (smtplib's errors are OSErrors).
+@shared_task(
+    name="sessions.tasks.exam_results_notify",
+    ignore_result=True,
+    autoretry_for=(OSError,),
+    retry_backoff=60,
+    max_retries=5,
+)
+def exam_results_notify(exam_id: int) -> int:
+    return results.exam_results_notify(exam_id=exam_id)
+
+
+@shared_task(
+    name="sessions.tasks.session_results_notify",
+    ignore_result=True,
+    autoretry_for=(OSError,),
+    retry_backoff=60,
+    max_retries=5,
+)
+def session_results_notify(session_id: str) -> bool:
+    return results.session_results_notify(session_id=session_id)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sessions import grading_views, pages, views
+from sessions import grading_views, pages, results_views, views
 
 urlpatterns = [
     path("<uuid:session_id>/grade/", grading_views.grade_session, name="grade-session"),
@@ -16,6 +16,7 @@ urlpatterns = [
         name="answer-key",
     ),
     path("<uuid:session_id>/take/", pages.take, name="session-take"),
+    path("<uuid:session_id>/result/", results_views.session_result, name="session-result"),
     path(
         "admissions/<int:admission_id>/identity-capture.jpg",
         views.admission_identity_capture,
@@ -32,4 +33,5 @@ exam_step_urlpatterns = [
     path("<int:exam_id>/room-scan/", pages.room_scan, name="exam-room-scan"),
     path("<int:exam_id>/ready/", pages.ready, name="exam-ready"),
     path("<int:exam_id>/start/", pages.start, name="exam-start"),
+    path("<int:exam_id>/results/release/", results_views.exam_results_release, name="exam-results-release"),
 ]

@@ -22,6 +22,7 @@ from proctoring.reports.exam_report import (
     report_links,
 )
 from proctoring.reports.pdf import session_report_pdf as render_session_pdf
+from sessions.results import results_release_panel
 from sessions.selectors import exam_ungraded_count, sessions_watchable_by
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ def exam_report(request: HttpRequest, exam_id: int) -> HttpResponse:
         "json_url": export + "json",
         # Answers waiting for a grader (None: this viewer does not grade, and sees no grading links).
         "ungraded": exam_ungraded_count(user=request.user, exam=exam),
+        # Released to students or not, and the release buttons for those who may.
+        "results": results_release_panel(user=request.user, exam=exam),
     }
     return render(request, "sessions/exam_report.html", context)
 
