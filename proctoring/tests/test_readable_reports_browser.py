@@ -121,6 +121,9 @@ def test_the_exam_report_and_the_review_page_read_in_words_fit_a_laptop_and_read
         assert off_screen.locator(".ev-details").inner_text() == "Looking 35° left and 8° down"
         assert off_screen.locator(".ev-source").inner_text() == "Camera"
         assert off_screen.locator(".review-state").inner_text() == "Not reviewed"
+        # Beside the actions panel, nothing clipped: the Confirm and Dismiss buttons were.
+        events_fit = "t => t.scrollWidth <= t.parentElement.clientWidth"
+        assert page.locator("#event-table").evaluate(events_fit)
         table_text = page.locator("#event-table").inner_text()
         assert "{" not in table_text and "headPose" not in table_text and "durationMs" not in table_text
 
