@@ -3,6 +3,7 @@ they teach, and pick only their courses' students."""
 
 from __future__ import annotations
 
+from adminsortable2.admin import SortableAdminBase, SortableStackedInline
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
@@ -16,7 +17,7 @@ from django.utils.html import format_html
 from accounts.permissions import Can, user_can
 from exams import models, services
 from exams.enrolment_import import course_roster_import, roster_errors_get, roster_errors_keep
-from exams.forms import QuestionImportForm, RosterUploadForm, question_form
+from exams.forms import QuestionAdminForm, QuestionImportForm, RosterUploadForm
 from exams.selectors import (
     course_get_for_user,
     course_students,
@@ -58,9 +59,32 @@ def _exam_of(obj) -> models.Exam:
     return obj if isinstance(obj, models.Exam) else obj.exam
 
 
-class QuestionInline(AuthorOnlyMixin, admin.StackedInline):
+class QuestionInline(AuthorOnlyMixin, SortableStackedInline):
+    """Every question of the exam in one list whatever its type, in the order students meet them:
+    dragged into place (django-admin-sortable2 writes `order`), the right choices ticked."""
+
+    model = models.Question
+    form = QuestionAdminForm
     extra = 0
     ordering = ["order", "id"]
+    fields = [
+        "type",
+        "text",
+        "choices",
+        "pairs",
+        ("numeric_value", "numeric_tolerance"),
+        "image",
+        "language",
+        "points",
+        "explanation",
+        "order",
+    ]
+    verbose_name = "question"
+    verbose_name_plural = "questions (drag a saved question by its title bar to move it)"
+
+    class Media:
+        js = ["js/admin/questions.js"]
+        css = {"all": ["css/admin-questions.css"]}
 
     def has_change_permission(self, request, obj=None) -> bool:
         # Once a student has started, questions are frozen: answers refer to them.
@@ -73,39 +97,24 @@ class QuestionInline(AuthorOnlyMixin, admin.StackedInline):
     def has_add_permission(self, request, obj=None) -> bool:
         return self.has_change_permission(request, obj)
 
+    def get_fields(self, request, obj=None):
+        if self.has_change_permission(request, obj):
+            return super().get_fields(request, obj)
+        # Read-only: what the form's own fields showed, from the question itself.
+        return ["type", "text", "choices_shown", "image", "language", "points", "explanation"]
 
-class SingleChoiceInline(QuestionInline):
-    model = models.SingleChoiceQuestion
-    form = question_form(models.Question.Type.MCQ)
-    fields = ["order", "text", "options_text", "correct_text", "points", "explanation"]
+    def get_readonly_fields(self, request, obj=None):
+        return ["choices_shown"] if not self.has_change_permission(request, obj) else []
 
-
-class MultipleChoiceInline(QuestionInline):
-    model = models.MultipleChoiceQuestion
-    form = question_form(models.Question.Type.MCQ_MULTIPLE)
-    fields = ["order", "text", "options_text", "correct_text", "points", "explanation"]
-    verbose_name_plural = (
-        "multiple-answer choice questions (each right choice earns its share of the points, each "
-        "wrong choice costs the same, never below zero)"
-    )
-
-
-class ParagraphInline(QuestionInline):
-    model = models.ParagraphQuestion
-    form = question_form(models.Question.Type.PARAGRAPH)
-    fields = ["order", "text", "points", "explanation"]
-
-
-class ImageInline(QuestionInline):
-    model = models.ImageQuestion
-    form = question_form(models.Question.Type.IMAGE)
-    fields = ["order", "text", "image", "points", "explanation"]
-
-
-class CodeInline(QuestionInline):
-    model = models.CodeQuestion
-    form = question_form(models.Question.Type.CODE)
-    fields = ["order", "text", "language", "points", "explanation"]
+    @admin.display(description="answer")
+    def choices_shown(self, question: models.Question) -> str:
+        correct = question.correct_answer
+        if question.type == models.Question.Type.MATCHING:
+            return " · ".join(f"{p} → {m}" for p, m in zip(question.options, correct or [], strict=False))
+        if question.type == models.Question.Type.NUMERIC and correct:
+            return f"{correct['value']} ± {correct['tolerance']}"
+        right = set(correct) if isinstance(correct, list) else {correct}
+        return " · ".join(f"{o} ✓" if o in right else o for o in question.options or []) or "—"
 
 
 class AccommodationInline(AuthorOnlyMixin, admin.TabularInline):
@@ -141,7 +150,7 @@ class ExamForm(forms.ModelForm):
 
 
 @admin.register(models.Exam)
-class ExamAdmin(AuthorOnlyMixin, admin.ModelAdmin):
+class ExamAdmin(AuthorOnlyMixin, SortableAdminBase, admin.ModelAdmin):
     form = ExamForm
     list_display = [
         "title",
@@ -180,14 +189,7 @@ class ExamAdmin(AuthorOnlyMixin, admin.ModelAdmin):
         (RETENTION, {"fields": _settings_in(RETENTION), "classes": ["collapse"]}),
         ("Proctors", {"fields": ["proctors"]}),
     ]
-    inlines = [
-        SingleChoiceInline,
-        MultipleChoiceInline,
-        ParagraphInline,
-        ImageInline,
-        CodeInline,
-        AccommodationInline,
-    ]
+    inlines = [QuestionInline, AccommodationInline]
 
     def get_queryset(self, request):
         return exams_visible_to(request.user)

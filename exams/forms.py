@@ -1,63 +1,205 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
+from django.template.loader import render_to_string
 
 from exams.importers import ImportFailed, parse_questions
 from exams.models import Question
 
 
-class QuestionAdminForm(forms.ModelForm):
-    """Choices edited one per line instead of as raw JSON; the type comes from the inline."""
+class ChoiceRowsWidget(forms.Widget):
+    """One row per choice: a box to tick the right one(s) and the choice's text. Rows come back as
+    [{"text", "correct"}] in the order shown; static/js/admin/questions.js adds rows."""
 
-    question_type: str = ""
-    options_text = forms.CharField(
-        label="Choices", widget=forms.Textarea({"rows": 4}), required=False, help_text="One choice per line."
-    )
-    correct_text = forms.CharField(
-        label="Correct answer",
-        widget=forms.Textarea({"rows": 2}),
+    template_name = "admin/exams/widgets/choice_rows.html"
+    blank_rows = 2
+
+    def _render(self, template_name, context, renderer=None):
+        # The project's templates/ (where the admin's other templates live), not only the form
+        # renderer's app directories.
+        return render_to_string(template_name, context)  # already safe: autoescaped
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        rows = list(value or [])
+        rows += [{"text": "", "correct": False}] * max(self.blank_rows, 4 - len(rows))
+        context["widget"]["rows"] = rows
+        return context
+
+    def value_from_datadict(self, data, files, name):
+        getlist = data.getlist if hasattr(data, "getlist") else lambda key: data.get(key, [])
+        texts, ticked = getlist(name), set(getlist(f"{name}-correct"))
+        return [{"text": text, "correct": str(i) in ticked} for i, text in enumerate(texts)]
+
+    def value_omitted_from_data(self, data, files, name):
+        return name not in data
+
+
+class ChoiceRowsField(forms.Field):
+    widget = ChoiceRowsWidget
+
+    def to_python(self, value) -> list[dict]:
+        rows = [{"text": str(row["text"]).strip(), "correct": bool(row["correct"])} for row in value or []]
+        return [row for row in rows if row["text"]]
+
+    def has_changed(self, initial, data) -> bool:
+        return self.to_python(initial) != self.to_python(data)
+
+
+class PairRowsWidget(ChoiceRowsWidget):
+    """One row per pair of a matching question: the prompt and its match; as [{"text", "match"}]."""
+
+    template_name = "admin/exams/widgets/pair_rows.html"
+
+    def get_context(self, name, value, attrs):
+        context = forms.Widget.get_context(self, name, value, attrs)
+        rows = list(value or [])
+        rows += [{"text": "", "match": ""}] * max(self.blank_rows, 4 - len(rows))
+        context["widget"]["rows"] = rows
+        return context
+
+    def value_from_datadict(self, data, files, name):
+        getlist = data.getlist if hasattr(data, "getlist") else lambda key: data.get(key, [])
+        prompts, matches = getlist(name), getlist(f"{name}-match")
+        matches = [*matches, *[""] * (len(prompts) - len(matches))]
+        return [{"text": prompt, "match": match} for prompt, match in zip(prompts, matches, strict=False)]
+
+
+class PairRowsField(forms.Field):
+    widget = PairRowsWidget
+
+    def to_python(self, value) -> list[dict]:
+        rows = [{"text": str(row["text"]).strip(), "match": str(row["match"]).strip()} for row in value or []]
+        return [row for row in rows if row["text"] or row["match"]]
+
+    def has_changed(self, initial, data) -> bool:
+        return self.to_python(initial) != self.to_python(data)
+
+
+def language_choices(current: str = "") -> list[tuple[str, str]]:
+    listed = [("", "---------"), *Question.LANGUAGES]
+    if current and current not in dict(Question.LANGUAGES):
+        listed.append((current, current))  # stored before the list existed: kept, not lost
+    return listed
+
+
+class QuestionAdminForm(forms.ModelForm):
+    """Every question type in one form (the admin's one sortable list): the type picks which fields
+    count, and static/js/admin/questions.js shows only those. Choices are typed once and the right
+    ones ticked, never retyped."""
+
+    choices = ChoiceRowsField(
+        label="Choices",
         required=False,
-        help_text="Copy the correct choice exactly; for several correct choices, one per line.",
+        help_text="One choice per box; tick the right one (several for a multiple-answer question). "
+        "A multiple-answer question gives each right choice its share of the points and takes the "
+        "same off for each wrong one, never below zero.",
+    )
+    language = forms.ChoiceField(label="Language", required=False, choices=language_choices)
+    pairs = PairRowsField(
+        label="Pairs",
+        required=False,
+        help_text="Each prompt with its match. Students pick a match for each prompt from all the "
+        "matches; each right pair earns its share of the points.",
+    )
+    numeric_value = forms.DecimalField(label="Right number", required=False, max_digits=30, decimal_places=10)
+    numeric_tolerance = forms.DecimalField(
+        label="Tolerance (±)",
+        required=False,
+        min_value=0,
+        max_digits=30,
+        decimal_places=10,
+        help_text="Answers within the right number ± this earn the points; 0 or empty: exactly.",
     )
 
     class Meta:
         model = Question
-        fields = ["text", "image", "language", "points", "explanation", "order"]
+        fields = ["type", "text", "image", "language", "points", "explanation", "order"]
         widgets = {"text": forms.Textarea({"rows": 3}), "explanation": forms.Textarea({"rows": 2})}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.instance.type = self.question_type
-        if self.instance.pk:
-            self.fields["options_text"].initial = "\n".join(self.instance.options or [])
-            correct = self.instance.correct_answer
-            self.fields["correct_text"].initial = (
-                "\n".join(correct) if isinstance(correct, list) else (correct or "")
-            )
+        question = self.instance
+        if "type" in self.fields and not question.pk:
+            self.fields["type"].initial = Question.Type.MCQ
+        self.fields["language"].choices = language_choices(question.language)
+        if question.pk and question.type in Question.CHOICE_TYPES:
+            correct = question.correct_answer
+            right = set(correct) if isinstance(correct, list) else {correct}
+            self.initial["choices"] = [{"text": o, "correct": o in right} for o in question.options or []]
+        if question.pk and question.type == Question.Type.MATCHING:
+            pairs = zip(question.options, question.correct_answer or [], strict=False)
+            self.initial["pairs"] = [{"text": prompt, "match": match} for prompt, match in pairs]
+        if question.pk and question.type == Question.Type.NUMERIC and question.correct_answer:
+            self.initial["numeric_value"] = question.correct_answer.get("value")
+            self.initial["numeric_tolerance"] = question.correct_answer.get("tolerance")
 
     def clean(self) -> dict:
         data = super().clean()
-        lines = [line.strip() for line in data.get("options_text", "").splitlines() if line.strip()]
-        correct = [line.strip() for line in data.get("correct_text", "").splitlines() if line.strip()]
-        self.instance.options = lines
-        if self.question_type == Question.Type.MCQ:
-            self.instance.correct_answer = correct[0] if len(correct) == 1 else (correct or None)
-        elif self.question_type == Question.Type.MCQ_MULTIPLE:
-            self.instance.correct_answer = correct
-        else:
-            self.instance.correct_answer = None
+        question_type = data.get("type") or self.instance.type
+        self.instance.type = question_type
+        rows = data.get("choices") or []
+        self.instance.options = []
+        self.instance.correct_answer = None
+        if question_type in Question.CHOICE_TYPES:
+            self.instance.options = [row["text"] for row in rows]
+            right = [row["text"] for row in rows if row["correct"]]
+            if len(rows) >= 2 and not right:
+                self.add_error("choices", "Tick the right choice (or choices) among them.")
+            if question_type == Question.Type.MCQ_MULTIPLE:
+                self.instance.correct_answer = right
+            elif len(right) > 1:
+                self.add_error(
+                    "choices", "Tick only one right choice, or make it a multiple-answer question."
+                )
+            else:
+                self.instance.correct_answer = right[0] if right else None
+        elif rows:
+            self.add_error("choices", "Only choice questions have choices: remove them or change the type.")
+        if question_type == Question.Type.MATCHING:
+            self._clean_pairs(data.get("pairs") or [])
+        if question_type == Question.Type.NUMERIC:
+            self._clean_numeric(data)
+        if question_type != Question.Type.CODE:
+            self.instance.language = data["language"] = ""
         return data
 
+    def _clean_pairs(self, pairs: list[dict]) -> None:
+        if any(not row["text"] or not row["match"] for row in pairs):
+            self.add_error("pairs", "Give each prompt its match (and each match its prompt).")
+        self.instance.options = [row["text"] for row in pairs]
+        self.instance.correct_answer = [row["match"] for row in pairs]
+
+    def _clean_numeric(self, data: dict) -> None:
+        value, tolerance = data.get("numeric_value"), data.get("numeric_tolerance") or Decimal(0)
+        if value is None:
+            if not self.has_error("numeric_value"):
+                self.add_error("numeric_value", "Give the right number.")
+            return
+        as_json = [int(n) if n == n.to_integral_value() else float(n) for n in (value, tolerance)]
+        self.instance.correct_answer = {"value": as_json[0], "tolerance": as_json[1]}
+
+    def _error_field(self, key: str) -> str:
+        """Where a model error about options/correct_answer shows: at the type's own field."""
+        if key not in ("options", "correct_answer"):
+            return key
+        return {Question.Type.MATCHING: "pairs", Question.Type.NUMERIC: "numeric_value"}.get(
+            self.instance.type, "choices"
+        )
+
     def _update_errors(self, errors) -> None:
-        # Model validation reports on options/correct_answer; show those on our two text fields.
+        # Model validation reports on options/correct_answer: show those at the type's own field.
         if hasattr(errors, "error_dict"):
-            renames = {"options": "options_text", "correct_answer": "correct_text"}
-            errors.error_dict = {renames.get(k, k): v for k, v in errors.error_dict.items()}
+            messages = {}
+            for key, value in errors.error_dict.items():
+                key = self._error_field(key)
+                if key in ("choices", "pairs", "numeric_value") and self.has_error(key):
+                    continue  # the form already said what is wrong with them, in its own words
+                messages.setdefault(key, []).extend(value)
+            errors.error_dict = messages
         super()._update_errors(errors)
-
-
-def question_form(question_type: str) -> type[QuestionAdminForm]:
-    return type(f"{question_type}QuestionForm", (QuestionAdminForm,), {"question_type": question_type})
 
 
 class QuestionImportForm(forms.Form):

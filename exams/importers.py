@@ -13,6 +13,7 @@ from decimal import Decimal
 
 # Question.Type values, spelled out so this module needs no Django import.
 MCQ, MCQ_MULTIPLE, PARAGRAPH = "MCQ", "MCQ-multiple", "Paragraph"
+NUMERIC, MATCHING = "Numeric", "Matching"
 
 
 @dataclass(frozen=True)
@@ -100,23 +101,63 @@ class _Choice:
 
 
 def parse_gift(text: str) -> list[dict]:
-    """Parse a GIFT file; raises ImportFailed listing every problem with its line."""
+    """Parse a GIFT file; raises ImportFailed listing every problem with its line, one entry per
+    question (a question with several problems gets them in one message)."""
     problems: list[ImportProblem] = []
-    questions = [q for block in _gift_blocks(_lines(text), problems) if (q := _gift_question(block))]
+    questions, number = [], 0
+    for block in _gift_blocks(_lines(text), problems):
+        number += not block.text.lstrip().startswith("$CATEGORY:")
+        before = len(problems)
+        question = _gift_question(block)
+        if len(problems) > before:
+            problems[before:] = [_one_per_question(problems[before:], number, block)]
+        elif question:
+            questions.append(question)
     return _finish(questions, problems)
 
 
+def _one_per_question(found: list[ImportProblem], number: int, block: _Block) -> ImportProblem:
+    first_words = _clean(_TITLE.sub("", block.text, count=1).split("{", 1)[0]).split("\n", 1)[0]
+    if len(first_words) > 40:
+        first_words = first_words[:40].rstrip() + "…"
+    named = f"question {number}" + (f" (“{first_words}”)" if first_words else "")
+    messages = list(dict.fromkeys(problem.message for problem in found))
+    return ImportProblem(found[0].line, f"{named}: {' '.join(messages)}")
+
+
 def _gift_blocks(lines: list[str], problems: list[ImportProblem]) -> Iterator[_Block]:
+    """Questions are separated by blank lines; a question whose answer block closes at the end
+    of a line also ends there, so a file without blank lines between questions still reads."""
     numbered: list[tuple[int, str]] = []
+    depth, closed = 0, False
+
+    def block() -> _Block:
+        text = "\n".join(line for _, line in numbered)
+        hidden = _ESCAPE.sub(lambda match: _HIDE[match[1]], text)
+        return _Block(hidden, [number for number, _ in numbered], problems)
+
     for number, line in enumerate([*lines, ""], start=1):
         if not line.strip():
             if numbered:
-                text = "\n".join(line for _, line in numbered)
-                hidden = _ESCAPE.sub(lambda match: _HIDE[match[1]], text)
-                yield _Block(hidden, [number for number, _ in numbered], problems)
-            numbered = []
-        elif not line.lstrip().startswith("//"):
-            numbered.append((number, line))
+                yield block()
+            numbered, depth, closed = [], 0, False
+            continue
+        if line.lstrip().startswith("//"):
+            continue
+        if line.lstrip().startswith("$CATEGORY:") and numbered:
+            yield block()
+            numbered, depth, closed = [], 0, False
+        numbered.append((number, line))
+        visible = _ESCAPE.sub("", line)
+        for char in visible:
+            if char == "{":
+                depth += 1
+            elif char == "}" and depth:
+                depth, closed = depth - 1, True
+        ends_here = visible.rstrip().endswith("}") or visible.lstrip().startswith("$CATEGORY:")
+        if depth == 0 and (closed or visible.lstrip().startswith("$CATEGORY:")) and ends_here:
+            yield block()
+            numbered, depth, closed = [], 0, False
 
 
 def _gift_question(block: _Block) -> dict | None:
@@ -175,19 +216,79 @@ def _gift_answers(block: _Block, offset: int, body: str) -> dict | None:
     explanation, kind = _clean(general), body.strip()
     if not kind:
         return {"type": PARAGRAPH, "points": Decimal(1), "explanation": explanation}
-    unsupported = None
     if kind.startswith("#"):
-        unsupported = "Numerical questions ({#…})"
-    elif "~" not in kind and "=" in kind:
-        unsupported = "Matching questions (a -> b)" if "->" in kind else "Short-answer questions (only =)"
-    if unsupported:
-        return block.report(offset - 1, f"{unsupported} are not supported by Procto.")
+        return _gift_numeric(block, offset, body.strip()[1:], explanation)
+    if "~" not in kind and "=" in kind:
+        if "->" in kind:
+            return _gift_matching(block, offset, body, explanation)
+        return block.report(offset - 1, "Short-answer questions (only =) are not supported by Procto.")
     if "~" in kind:
         return _gift_choices(block, offset, body, explanation)
     answer, *feedback = kind.split("#")
     if _TRUE_FALSE.fullmatch(answer.strip()):
         return _gift_true_false(answer.strip(), feedback, explanation)
     return block.report(offset - 1, "Answers not understood: start each choice with = (right) or ~ (wrong).")
+
+
+_NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
+_NUMERIC_ANSWER = re.compile(
+    rf"\s*=?\s*(?P<value>{_NUMBER})\s*(?::\s*(?P<tolerance>{_NUMBER})|\.\.\s*(?P<high>{_NUMBER}))?\s*"
+)
+
+
+def _gift_numeric(block: _Block, offset: int, body: str, explanation: str) -> dict | None:
+    """{#3.14:0.01} (value and tolerance), {#3.14} (exact) or {#1..5} (a range)."""
+    answer, _, feedback = body.partition("#")
+    if answer.count("=") > 1 or "%" in answer or "~" in answer:
+        message = (
+            "Numeric questions take one answer, {#value:tolerance}; "
+            "several answers or weights are not supported."
+        )
+        return block.report(offset - 1, message)
+    match = _NUMERIC_ANSWER.fullmatch(answer)
+    if match is None:
+        return block.report(offset - 1, "A numeric answer must look like {#3.14:0.01}, {#3.14} or {#1..5}.")
+    value, tolerance = Decimal(match["value"]), Decimal(match["tolerance"] or 0)
+    if match["high"] is not None:
+        low, high = sorted([value, Decimal(match["high"])])
+        value, tolerance = (low + high) / 2, (high - low) / 2
+    if tolerance < 0:
+        return block.report(offset - 1, "The tolerance of a numeric answer cannot be negative.")
+    notes = "\n".join(note for note in (explanation, _clean(feedback)) if note)
+    key = {"value": _json_number(value), "tolerance": _json_number(tolerance)}
+    return {"type": NUMERIC, "options": [], "correct_answer": key, "points": Decimal(1), "explanation": notes}
+
+
+def _json_number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _gift_matching(block: _Block, offset: int, body: str, explanation: str) -> dict | None:
+    """{=prompt -> match =prompt -> match ...}: at least two pairs."""
+    marks = [match.start() for match in re.finditer("=", body)]
+    if body[: marks[0]].strip():
+        return block.report(offset, "Text before the first pair; start each pair with =.")
+    prompts, matches = [], []
+    for start, end in zip(marks, [*marks[1:], len(body)], strict=True):
+        prompt, arrow, match = body[start + 1 : end].partition("->")
+        prompt, match = _clean(prompt), _clean(match)
+        if not arrow or not match:
+            return block.report(offset + start, "Each pair is written = prompt -> match.")
+        if not prompt:
+            return block.report(offset + start, "A match without a prompt (a distractor) is not supported.")
+        if prompt in prompts:
+            return block.report(offset + start, f"The prompt {prompt!r} appears twice.")
+        prompts.append(prompt)
+        matches.append(match)
+    if len(prompts) < 2:
+        return block.report(offset - 1, "A matching question needs at least two pairs.")
+    return {
+        "type": MATCHING,
+        "options": prompts,
+        "correct_answer": matches,
+        "points": Decimal(1),
+        "explanation": explanation,
+    }
 
 
 def _gift_true_false(answer: str, feedback: list[str], explanation: str) -> dict:

@@ -1,3 +1,4 @@
+import math
 import secrets
 import uuid
 from pathlib import Path
@@ -171,18 +172,53 @@ class Question(models.Model):
         PARAGRAPH = "Paragraph", "Paragraph"
         IMAGE = "Image", "Image"
         CODE = "Code", "Code"
+        # correct_answer {"value": number, "tolerance": number}: right within value ± tolerance.
+        NUMERIC = "Numeric", "Numeric (with a tolerance)"
+        # options are the prompts; correct_answer their matches, in the same order.
+        MATCHING = "Matching", "Matching pairs"
 
     CHOICE_TYPES = frozenset({Type.MCQ, Type.MCQ_MULTIPLE})
+    # Scored by the server at submit (sessions/grading.py); the rest wait for a grader.
+    AUTO_GRADED_TYPES = CHOICE_TYPES | {Type.NUMERIC, Type.MATCHING}
+    # What the admin offers for a code question's language (the exam page shows the label). The
+    # column stays free text: the API's "plaintext" default and languages stored before this list
+    # remain valid, and the admin keeps a stored value that is not listed.
+    LANGUAGES = [
+        ("python", "Python"),
+        ("javascript", "JavaScript"),
+        ("typescript", "TypeScript"),
+        ("java", "Java"),
+        ("c", "C"),
+        ("cpp", "C++"),
+        ("csharp", "C#"),
+        ("go", "Go"),
+        ("rust", "Rust"),
+        ("kotlin", "Kotlin"),
+        ("swift", "Swift"),
+        ("php", "PHP"),
+        ("ruby", "Ruby"),
+        ("r", "R"),
+        ("matlab", "MATLAB"),
+        ("sql", "SQL"),
+        ("haskell", "Haskell"),
+        ("bash", "Shell (bash)"),
+        ("html", "HTML/CSS"),
+        ("pseudocode", "Pseudocode"),
+        ("plaintext", "Any / plain text"),
+    ]
 
     exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="questions")
     type = models.CharField(max_length=16, choices=Type.choices)
     text = models.TextField()
-    options = models.JSONField(default=list, blank=True, help_text="Choices, for MCQ types.")
+    options = models.JSONField(
+        default=list, blank=True, help_text="Choices, for MCQ types; the prompts, for matching."
+    )
     image = models.ImageField(upload_to=upload_question_image, blank=True)
     language = models.CharField(
         max_length=32, blank=True, help_text="Programming language, for code questions."
     )
-    # A string for MCQ, a list of strings for MCQ-multiple, empty for manually graded types.
+    # A string for MCQ, a list of strings for MCQ-multiple or matching (the prompts' matches),
+    # {"value", "tolerance"} for numeric, empty for manually graded types.
     correct_answer = models.JSONField(null=True, blank=True)
     points = models.DecimalField(max_digits=6, decimal_places=2, default=1)
     explanation = models.TextField(blank=True)
@@ -213,14 +249,53 @@ class Question(models.Model):
                 or not set(self.correct_answer) <= set(options)
             ):
                 errors["correct_answer"] = "Give a non-empty list of correct choices."
+        elif self.type == self.Type.MATCHING:
+            errors |= self._matching_problems(options)
         elif options:
-            errors["options"] = "Only multiple-choice questions have choices."
+            errors["options"] = "Only multiple-choice and matching questions have choices."
+        if self.type == self.Type.NUMERIC and (problem := numeric_key_problem(self.correct_answer)):
+            errors["correct_answer"] = problem
         if self.type == self.Type.CODE and not self.language:
             errors["language"] = "Say which language the answer is written in."
         if self.type == self.Type.IMAGE and not self.image:
             errors["image"] = "An image question needs an image."
         if errors:
             raise ValidationError(errors)
+
+    def _matching_problems(self, prompts: list) -> dict[str, str]:
+        matches = self.correct_answer
+        if len(prompts) < 2 or not all(isinstance(p, str) and p.strip() for p in prompts):
+            return {"options": "Give at least two pairs, each with a prompt and its match."}
+        if len(set(prompts)) != len(prompts):
+            return {"options": "Each prompt must be different."}
+        if (
+            not isinstance(matches, list)
+            or len(matches) != len(prompts)
+            or not all(isinstance(m, str) and m.strip() for m in matches)
+        ):
+            return {"correct_answer": "Give each prompt its match."}
+        return {}
+
+    @property
+    def match_choices(self) -> list[str]:
+        """What a student picks from for each prompt of a matching question: every match once,
+        in alphabetical order (the pairs' order would give them away)."""
+        if self.type != self.Type.MATCHING or not isinstance(self.correct_answer, list):
+            return []
+        return sorted(set(self.correct_answer), key=str.casefold)
+
+
+def numeric_key_problem(key) -> str | None:
+    """What is wrong with a numeric question's key {"value", "tolerance"}, or None."""
+
+    def is_number(value) -> bool:
+        return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+    if not isinstance(key, dict) or set(key) != {"value", "tolerance"} or not is_number(key["value"]):
+        return "Give the right number (and a tolerance, 0 for an exact answer)."
+    if not is_number(key["tolerance"]) or key["tolerance"] < 0:
+        return "The tolerance must be a number, 0 or more."
+    return None
 
 
 class Accommodation(models.Model):
@@ -260,53 +335,3 @@ class Accommodation(models.Model):
     def clean(self) -> None:
         if self.media_exempt and not self.media_exempt_reason.strip():
             raise ValidationError({"media_exempt_reason": "Record why the student is exempt."})
-
-
-# Proxy models give the admin one inline per question type, each showing only its own fields.
-class TypedQuestionManager(models.Manager):
-    def __init__(self, question_type: str) -> None:
-        super().__init__()
-        self.question_type = question_type
-
-    def get_queryset(self):
-        return super().get_queryset().filter(type=self.question_type)
-
-
-class SingleChoiceQuestion(Question):
-    objects = TypedQuestionManager(Question.Type.MCQ)
-
-    class Meta:
-        proxy = True
-        verbose_name = "single-answer choice question"
-
-
-class MultipleChoiceQuestion(Question):
-    objects = TypedQuestionManager(Question.Type.MCQ_MULTIPLE)
-
-    class Meta:
-        proxy = True
-        verbose_name = "multiple-answer choice question"
-
-
-class ParagraphQuestion(Question):
-    objects = TypedQuestionManager(Question.Type.PARAGRAPH)
-
-    class Meta:
-        proxy = True
-        verbose_name = "paragraph question"
-
-
-class ImageQuestion(Question):
-    objects = TypedQuestionManager(Question.Type.IMAGE)
-
-    class Meta:
-        proxy = True
-        verbose_name = "image question"
-
-
-class CodeQuestion(Question):
-    objects = TypedQuestionManager(Question.Type.CODE)
-
-    class Meta:
-        proxy = True
-        verbose_name = "code question"

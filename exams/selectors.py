@@ -182,7 +182,9 @@ def exam_student_payload(exam: Exam) -> dict:
                     "id": str(q.pk),
                     "type": q.type,
                     "question_text": q.text,
-                    "options": q.options if q.type in q.CHOICE_TYPES else None,
+                    # A matching question's prompts, and the matches offered for each of them.
+                    "options": q.options if q.type in q.CHOICE_TYPES or q.type == q.Type.MATCHING else None,
+                    "match_choices": q.match_choices if q.type == q.Type.MATCHING else None,
                     "image_url": reverse("question-image", args=[q.pk]) if q.image else None,
                     "language": q.language or None,
                     "points": float(q.points),
@@ -192,3 +194,9 @@ def exam_student_payload(exam: Exam) -> dict:
         }
         cache.set(key, payload, PAYLOAD_CACHE_SECONDS)
     return payload
+
+
+def exam_preview_questions(exam: Exam) -> list[dict]:
+    """What the preview shows: the exam's questions as a student receives them, in the author's
+    order (each student's own order may be shuffled)."""
+    return list(exam_student_payload(exam)["questions"].values())

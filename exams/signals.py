@@ -6,8 +6,7 @@ from exams.models import Exam, Question
 from exams.selectors import payload_cache_key
 
 
-# No `sender`: the admin edits questions through per-type proxy models, whose saves are sent
-# with the proxy class as sender.
+# No `sender`: one receiver for both models (an exam's settings and its questions).
 @receiver([post_save, post_delete])
 def forget_exam_payload(sender, instance, **kwargs) -> None:
     if isinstance(instance, Exam):

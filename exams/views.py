@@ -5,20 +5,28 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
+from djangorestframework_camel_case.util import camelize
 
 from exams import services
 from exams.errors import JoinCodeLocked, JoinCodeUnknown
 from exams.forms import JoinCodeForm
-from exams.selectors import exam_get_for_user, exam_student_payload
+from exams.models import Exam
+from exams.selectors import exam_get_for_user, exam_preview_questions
 
 
 @login_required
 @require_GET
 def exam_preview(request: HttpRequest, exam_id: int) -> HttpResponse:
-    """The exam as a student sees it (same payload, natural order), for its author."""
+    """The exam page in preview mode, for its authors: the student payload (natural order) built
+    by the exam page's own script; no session, no proctoring, nothing saved."""
     exam = exam_get_for_user(user=request.user, exam_id=exam_id, for_edit=True)
-    questions = list(exam_student_payload(exam)["questions"].values())
-    return render(request, "exams/preview.html", {"exam": exam, "questions": questions})
+    questions = exam_preview_questions(exam)
+    bootstrap = {
+        "questions": camelize(questions),
+        "fullscreen_required": exam.proctoring_enabled and exam.security_level != Exam.SecurityLevel.LOW,
+    }
+    context = {"exam": exam, "questions": questions, "bootstrap": camelize(bootstrap)}
+    return render(request, "exams/preview.html", context)
 
 
 @login_required

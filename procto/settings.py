@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "channels",
     "axes",  # failed-login throttling (accounts/login_limits.py)
     "django_structlog",  # JSON log lines with a request id, web and worker (see LOGGING)
+    "adminsortable2",  # drag-and-drop order of an exam's questions in the admin (exams/admin.py)
     "accounts",
     "exams",
     "sessions.apps.ExamSessionsConfig",

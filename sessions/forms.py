@@ -67,32 +67,88 @@ class AnswerGradeForm(forms.Form):
 
 
 class AnswerKeyForm(forms.Form):
-    """The right choice (or choices) of a choice question, ticked among the choices students saw."""
+    """The answer key of an automatically scored question: the right choice (or choices) ticked
+    among the choices students saw; a numeric question's number and tolerance; a matching
+    question's match for each prompt, among the matches students saw. Its cleaned
+    `correct_answer` is the question's new key."""
 
     def __init__(self, data=None, *, question: Question) -> None:
-        super().__init__(data, initial={"correct_answer": question.correct_answer})
+        super().__init__(data)
         self.question = question
-        choices = [(option, option) for option in question.options]
-        if question.type == Question.Type.MCQ:
-            self.fields["correct_answer"] = forms.ChoiceField(
-                label="The right answer",
-                choices=choices,
-                widget=forms.RadioSelect,
-                error_messages={"required": "Choose the right answer."},
+        key = question.correct_answer
+        if question.type == Question.Type.NUMERIC:
+            key = key or {}
+            self.fields["value"] = forms.DecimalField(
+                label="The right number",
+                initial=key.get("value"),
+                error_messages={"required": "Give the number."},
             )
+            self.fields["tolerance"] = forms.DecimalField(
+                label="Tolerance (±)",
+                min_value=0,
+                initial=key.get("tolerance", 0),
+                error_messages={"required": "Give a tolerance (0 for an exact answer)."},
+            )
+        elif question.type == Question.Type.MATCHING:
+            matches = [(match, match) for match in question.match_choices]
+            for i, prompt in enumerate(question.options):
+                self.fields[f"match_{i}"] = forms.ChoiceField(
+                    label=prompt,
+                    choices=matches,
+                    initial=key[i] if isinstance(key, list) and i < len(key) else None,
+                    error_messages={"required": f"Choose the match of “{prompt}”."},
+                )
         else:
-            self.fields["correct_answer"] = forms.MultipleChoiceField(
-                label="The right answers",
-                choices=choices,
-                widget=forms.CheckboxSelectMultiple,
-                error_messages={"required": "Tick at least one right answer."},
-            )
+            choices = [(option, option) for option in question.options]
+            self.initial["correct_answer"] = key
+            if question.type == Question.Type.MCQ:
+                self.fields["correct_answer"] = forms.ChoiceField(
+                    label="The right answer",
+                    choices=choices,
+                    widget=forms.RadioSelect,
+                    error_messages={"required": "Choose the right answer."},
+                )
+            else:
+                self.fields["correct_answer"] = forms.MultipleChoiceField(
+                    label="The right answers",
+                    choices=choices,
+                    widget=forms.CheckboxSelectMultiple,
+                    error_messages={"required": "Tick at least one right answer."},
+                )
 
-    def clean_correct_answer(self):
-        key = self.cleaned_data["correct_answer"]
-        if isinstance(key, list):
-            key = [option for option in self.question.options if option in key]  # the choices' order
-        current = self.question.correct_answer
-        if key == current or (isinstance(key, list) and set(key) == set(current or [])):
-            raise ValidationError("This is the answer key already: nothing to regrade.")
-        return key
+    @property
+    def match_fields(self) -> list:
+        return [self[name] for name in self.fields if name.startswith("match_")]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.errors:
+            return data
+        question, current = self.question, self.question.correct_answer
+        if question.type == Question.Type.NUMERIC:
+            key = {"value": _json_number(data["value"]), "tolerance": _json_number(data["tolerance"])}
+            same = isinstance(current, dict) and {k: Decimal(str(v)) for k, v in current.items()} == {
+                "value": data["value"],
+                "tolerance": data["tolerance"],
+            }
+        elif question.type == Question.Type.MATCHING:
+            key = [data[f"match_{i}"] for i in range(len(question.options))]
+            same = key == current
+        else:
+            key = data["correct_answer"]
+            if isinstance(key, list):
+                key = [option for option in question.options if option in key]  # the choices' order
+            same = key == current or (isinstance(key, list) and set(key) == set(current or []))
+        if same:
+            # At the field the teacher changes (the number; the choices); a matching key's prompts
+            # are many fields, so the form says it once above them.
+            where = next((name for name in ("correct_answer", "value") if name in self.fields), None)
+            self.add_error(where, "This is the answer key already: nothing to regrade.")
+            return data
+        data["correct_answer"] = key
+        return data
+
+
+def _json_number(value: Decimal) -> int | float:
+    # The key is JSON: a whole number stays an int (3, not 3.0), as an author would write it.
+    return int(value) if value == value.to_integral_value() else float(value)

@@ -353,7 +353,10 @@ def question_grading_queue(*, exam: Exam, question: Question, answer_id=None) ->
     the first answer with no score, else nowhere (all graded). Unanswered questions are not in
     it: they score zero without a grader."""
     if grading.is_auto_graded(question):
-        raise NotFoundError("Choice questions are scored automatically; change their answer key instead.")
+        raise NotFoundError(
+            "Choice, numeric and matching questions are scored automatically; "
+            "change their answer key instead."
+        )
     answers = list(
         _finished_answers(exam)
         .filter(grading.answered(), question=question)
@@ -424,8 +427,9 @@ class ChoiceCount:
 
 
 def question_choice_counts(*, exam: Exam, question: Question) -> tuple[list[ChoiceCount], int]:
-    """How many finished sessions chose each choice of a choice question, and how many answered
-    it: what a teacher weighs before changing the key (and how many sessions that regrades)."""
+    """How many finished sessions chose each choice of a choice question (each pair of the key of
+    a matching one; nothing for a numeric one), and how many answered it: what a teacher weighs
+    before changing the key (and how many sessions that regrades)."""
     if not grading.is_auto_graded(question):
         raise NotFoundError("Only choice questions have an answer key.")
     responses = list(
@@ -433,6 +437,18 @@ def question_choice_counts(*, exam: Exam, question: Question) -> tuple[list[Choi
         .filter(grading.answered(), question=question)
         .values_list("response", flat=True)
     )
+    if question.type == Question.Type.NUMERIC:
+        return [], len(responses)  # numbers typed are too many to list: the count alone
+    if question.type == Question.Type.MATCHING:
+        # Each pair of the key, and how many gave it.
+        return [
+            ChoiceCount(
+                option=f"{prompt} → {match}",
+                chosen=sum(isinstance(r, list) and i < len(r) and r[i] == match for r in responses),
+                right=True,
+            )
+            for i, (prompt, match) in enumerate(zip(question.options, question.correct_answer, strict=False))
+        ], len(responses)
     key = question.correct_answer if isinstance(question.correct_answer, list) else [question.correct_answer]
     counts = [
         ChoiceCount(

@@ -71,10 +71,9 @@ def exam_fields(**overrides) -> dict:
 def add_exam(client, single_choice: dict, **fields) -> object:
     page = client.get("/admin/exams/exam/add/").content
     data = management_data(page) | exam_fields(**fields)
-    # The first inline on the page is the single-answer choice questions.
-    prefix = re.search(rb'name="([\w-]+)-TOTAL_FORMS"', page).group(1).decode()
-    data[f"{prefix}-TOTAL_FORMS"] = "1"
-    data |= {f"{prefix}-0-{key}": value for key, value in single_choice.items()}
+    # One list holds every question, whatever its type.
+    data["questions-TOTAL_FORMS"] = "1"
+    data |= {f"questions-0-{key}": value for key, value in ({"type": "MCQ"} | single_choice).items()}
     return client.post("/admin/exams/exam/add/", data)
 
 
@@ -85,8 +84,8 @@ def test_a_teacher_adds_an_exam_with_a_choice_question_written_one_choice_per_li
         {
             "order": "1",
             "text": "Largest planet?",
-            "options_text": "Mars\nJupiter\nVenus",
-            "correct_text": "Jupiter",
+            "choices": ["Mars", "Jupiter", "Venus"],
+            "choices-correct": ["1"],  # Jupiter ticked
             "points": "2",
         },
     )
@@ -101,20 +100,29 @@ def test_a_teacher_adds_an_exam_with_a_choice_question_written_one_choice_per_li
     )
 
 
-def test_a_correct_answer_that_is_not_a_choice_is_shown_on_the_form(client, teacher):
+def test_a_choice_question_with_no_choice_ticked_is_shown_on_the_form(client, teacher):
+    client.force_login(teacher)
+    response = add_exam(
+        client, {"order": "1", "text": "Largest planet?", "choices": ["Mars", "Venus"], "points": "1"}
+    )
+    assert response.status_code == 200
+    assert b"Tick the right choice (or choices) among them." in response.content
+    assert not Exam.objects.exists()
+
+
+def test_a_single_answer_question_with_two_choices_ticked_is_refused(client, teacher):
     client.force_login(teacher)
     response = add_exam(
         client,
         {
-            "order": "1",
             "text": "Largest planet?",
-            "options_text": "Mars\nVenus",
-            "correct_text": "Pluto",
+            "choices": ["Mars", "Jupiter"],
+            "choices-correct": ["0", "1"],
             "points": "1",
         },
     )
     assert response.status_code == 200
-    assert b"The correct answer must be one of the choices." in response.content
+    assert b"Tick only one right choice" in response.content
     assert not Exam.objects.exists()
 
 
@@ -238,3 +246,57 @@ def test_a_change_form_with_errors_and_no_course_is_shown_again_not_a_500(client
     assert "attempts" in str(response.context["adminform"].form.errors)
     exam.refresh_from_db()
     assert exam.course_id is not None  # nothing saved
+
+
+def test_questions_of_every_type_are_one_list_saved_in_the_order_given(client, teacher):
+    client.force_login(teacher)
+    page = client.get("/admin/exams/exam/add/").content.decode()
+    # The questions and the accommodations: no list per question type.
+    assert re.findall(r'name="([\w-]+)-TOTAL_FORMS"', page) == ["questions", "accommodations"]
+    # The code language is picked from a list, not typed.
+    assert re.search(r'<select name="questions-__prefix__-language"', page)
+    forms = [
+        {"type": "Paragraph", "text": "Explain tides.", "order": "3"},
+        {"type": "MCQ-multiple", "text": "Gas giants?", "choices": ["Mars", "Jupiter", "Saturn"]}
+        | {"choices-correct": ["1", "2"], "order": "1"},
+        {"type": "Code", "text": "Reverse a list.", "language": "python", "order": "2"},
+    ]
+    data = management_data(page.encode()) | exam_fields() | {"questions-TOTAL_FORMS": str(len(forms))}
+    for i, form in enumerate(forms):
+        data |= {f"questions-{i}-{key}": value for key, value in ({"points": "1"} | form).items()}
+    response = client.post("/admin/exams/exam/add/", data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    questions = Exam.objects.get().questions.order_by("order")
+    assert [(q.type, q.options, q.correct_answer, q.language) for q in questions] == [
+        ("MCQ-multiple", ["Mars", "Jupiter", "Saturn"], ["Jupiter", "Saturn"], ""),
+        ("Code", [], None, "python"),
+        ("Paragraph", [], None, ""),
+    ]
+
+
+def test_a_saved_choice_question_shows_its_right_choice_ticked(client, teacher, exam_with_questions):
+    client.force_login(teacher)
+    page = client.get(f"/admin/exams/exam/{exam_with_questions.pk}/change/").content.decode()
+    ticked = re.findall(r'name="questions-\d+-choices-correct" value="(\d+)" checked', page)
+    question = exam_with_questions.questions.filter(type="MCQ").first()
+    assert ticked == [str(question.options.index(question.correct_answer))]
+
+
+def test_a_gift_file_without_blank_lines_imports_and_each_problem_shows_once(
+    client, teacher, exam_with_questions
+):
+    client.force_login(teacher)
+    url = f"/admin/exams/exam/{exam_with_questions.pk}/import/"
+    packed = "Largest? {=Jupiter ~Mars}\nA prime? {=2 ~4}\nPi? {#3.14:0.01}\nMatch. {=a -> b =c -> d}"
+    assert client.post(url, {"format": "gift", "text": packed}).status_code == 302
+    assert list(exam_with_questions.questions.order_by("order").values_list("type", flat=True))[-4:] == [
+        "MCQ",
+        "MCQ",
+        "Numeric",
+        "Matching",
+    ]
+    broken = "Fine {=a ~b}\nTwice wrong {=a ~a =b}\n"
+    page = client.post(url, {"format": "gift", "text": broken}).content.decode()
+    assert page.count("appears twice") == 1
+    assert "line 2: question 2 (“Twice wrong”): The choice &#x27;a&#x27; appears twice." in page
+    assert "Only one choice may be marked =" in page  # the question's other problem, in the same entry

@@ -322,7 +322,7 @@ def test_an_exam_added_in_the_admin_without_a_course_goes_into_the_teachers_own(
 
     client.force_login(teacher)
     response = add_exam(
-        client, {"order": "1", "text": "Why?", "options_text": "A\nB", "correct_text": "A", "points": "1"}
+        client, {"order": "1", "text": "Why?", "choices": ["A", "B"], "choices-correct": ["0"], "points": "1"}
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     exam = Exam.objects.get()
@@ -336,7 +336,7 @@ def test_an_exam_added_in_the_admin_goes_into_the_course_picked(client, world):
     client.force_login(world.tess)
     response = add_exam(
         client,
-        {"order": "1", "text": "Why?", "options_text": "A\nB", "correct_text": "A", "points": "1"},
+        {"order": "1", "text": "Why?", "choices": ["A", "B"], "choices-correct": ["0"], "points": "1"},
         course=str(world.chemistry.course_id),
         title="Admin exam",
     )

@@ -202,8 +202,6 @@ def test_gift_problems_name_their_line(text, line, words):
     [
         ("What is the capital of France? {=Paris =paris}", "Short-answer"),
         ("Two plus two is {=four}.", "Missing-word"),
-        ("Match these {\n=cat -> meow\n=dog -> woof\n}", "Matching"),
-        ("What is pi? {#3.14:0.01}", "Numerical"),
         ("Moodle costs {~lots =nothing} to download.", "Missing-word"),
     ],
 )
@@ -213,7 +211,8 @@ def test_unsupported_gift_types_are_named_with_their_line(text, kind):
     [problem] = problems_of(parse_gift, text)
 
     assert problem.line == 5
-    assert problem.message.startswith(kind)
+    assert problem.message.startswith("question 2 (")  # the question's number and first words
+    assert f"): {kind}" in problem.message
     assert "not supported" in problem.message
 
 
@@ -224,7 +223,7 @@ def test_a_gift_file_with_several_problems_reports_all_of_them():
             "",
             "No answer {~a ~b}",  # 3
             "",
-            "Numerical {#2}",  # 5
+            "Numerical {#=2 =3}",  # 5
             "",
             "Unclosed {=a ~b",  # 7
             "",
@@ -267,11 +266,11 @@ def test_an_aiken_file_with_several_problems_reports_all_of_them():
 
 def test_the_exception_lists_every_problem_by_line():
     with pytest.raises(ImportFailed) as excinfo:
-        parse_gift("Bad {~a ~b}\n\nWorse {#1}")
+        parse_gift("Bad {~a ~b}\n\nWorse {#one}")
 
     assert str(excinfo.value) == (
-        "line 1: Question has no correct answer (mark one choice with =).\n"
-        "line 3: Numerical questions ({#…}) are not supported by Procto."
+        "line 1: question 1 (“Bad”): Question has no correct answer (mark one choice with =).\n"
+        "line 3: question 2 (“Worse”): A numeric answer must look like {#3.14:0.01}, {#3.14} or {#1..5}."
     )
 
 
@@ -306,3 +305,43 @@ def test_parse_questions_picks_the_parser_by_format():
 def test_an_unknown_format_is_refused():
     with pytest.raises(ValueError, match="Unknown question format 'qti'"):
         parse_questions(AIKEN_BANK, "qti")
+
+
+@pytest.mark.parametrize(
+    ("answer", "key"),
+    [
+        ("{#3.14:0.01}", {"value": 3.14, "tolerance": 0.01}),
+        ("{#42}", {"value": 42, "tolerance": 0}),
+        ("{#=2.5:0.5#Half of five}", {"value": 2.5, "tolerance": 0.5}),
+        ("{#1..5}", {"value": 3, "tolerance": 2}),
+        ("{#-1e3:10}", {"value": -1000, "tolerance": 10}),
+    ],
+)
+def test_gift_numeric_questions_import_with_their_tolerance(answer, key):
+    [question] = parse_gift(f"Give the number. {answer}")
+
+    assert (question["type"], question["options"], question["correct_answer"]) == ("Numeric", [], key)
+
+
+def test_gift_matching_questions_import_their_pairs_in_order():
+    [question] = parse_gift("Match the sounds. {\n=cat -> meow\n=dog -> woof\n=cow -> moo\n}")
+
+    assert question["type"] == "Matching"
+    assert question["options"] == ["cat", "dog", "cow"]
+    assert question["correct_answer"] == ["meow", "woof", "moo"]
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("Match {=a -> b}", "at least two pairs"),
+        ("Match {=a -> b =c}", "= prompt -> match"),
+        ("Match {=a -> b = -> extra}", "distractor"),
+        ("Pi {#=3.14:0.01 =3.1:0.1}", "one answer"),
+        ("Pi {#3.14:x}", "{#3.14:0.01}"),
+    ],
+)
+def test_malformed_numeric_and_matching_answers_are_named(text, words):
+    [problem] = problems_of(parse_gift, text)
+
+    assert problem.line == 1 and words in problem.message

@@ -137,3 +137,93 @@ def test_another_teacher_cannot_open_the_grading_page(client, exam, student):
     session = answer_and_submit(exam, student, {"Paragraph": "Rayleigh"})
     client.force_login(UserFactory(role="teacher", is_staff=True))
     assert client.get(f"/sessions/{session.pk}/grade/").status_code == 404
+
+
+def numeric(value=3.14, tolerance=0.01, points=2) -> Question:
+    return Question(type="Numeric", correct_answer={"value": value, "tolerance": tolerance}, points=points)
+
+
+@pytest.mark.parametrize(
+    ("response", "score"),
+    [
+        ("3.14", "2"),
+        ("3,15", "2"),  # a decimal comma; the edge of the tolerance counts
+        (3.13, "2"),
+        ("3.16", "0"),
+        ("pi", "0"),
+        ("1e999999999", "0"),  # a number past Decimal's range: wrong, not a crash
+        ("", "0"),
+        (None, "0"),
+    ],
+)
+def test_a_numeric_answer_scores_within_its_tolerance(response, score):
+    assert auto_score(numeric(), response) == Decimal(score)
+
+
+def matching(points=3) -> Question:
+    return Question(
+        type="Matching", options=["cat", "dog", "cow"], correct_answer=["meow", "woof", "moo"], points=points
+    )
+
+
+@pytest.mark.parametrize(
+    ("response", "score"),
+    [
+        (["meow", "woof", "moo"], "3"),
+        (["meow", "moo", "woof"], "1"),  # one pair right of three
+        (["meow", None, None], "1"),
+        ([None, None, None], "0"),
+        (None, "0"),
+    ],
+)
+def test_a_matching_answer_earns_a_share_per_right_pair(response, score):
+    assert auto_score(matching(), response) == Decimal(score)
+
+
+def test_numeric_and_matching_answers_are_graded_at_submit(make_exam, student):
+    exam = make_exam(
+        questions=[
+            {
+                "type": "Numeric",
+                "text": "Pi?",
+                "correct_answer": {"value": 3.14, "tolerance": 0.01},
+                "points": 2,
+            },
+            {
+                "type": "Matching",
+                "text": "Sounds",
+                "options": ["cat", "dog"],
+                "correct_answer": ["meow", "woof"],
+                "points": 2,
+            },
+        ]
+    )
+    session = answer_and_submit(exam, student, {"Numeric": "3,141", "Matching": ["meow", "meow"]})
+    assert session.grading == ExamSession.Grading.COMPLETE
+    assert session.final_score == Decimal(3)
+
+
+@pytest.mark.parametrize(
+    ("question_type", "response"),
+    [("Matching", ["meow"]), ("Matching", ["purr", "woof"]), ("Numeric", ["3"]), ("Numeric", True)],
+)
+def test_malformed_numeric_and_matching_answers_are_refused(make_exam, student, question_type, response):
+    exam = make_exam(
+        questions=[
+            {"type": "Numeric", "text": "Pi?", "correct_answer": {"value": 3.14, "tolerance": 0.01}},
+            {
+                "type": "Matching",
+                "text": "Sounds",
+                "options": ["cat", "dog"],
+                "correct_answer": ["meow", "woof"],
+            },
+        ]
+    )
+    session, _ = services.exam_session_start(exam=exam, student=student)
+    with pytest.raises(InvalidAnswer):
+        services.exam_session_answers_save(
+            session_id=session.pk,
+            student=student,
+            answers=[{"question_id": qid(exam, question_type), "student_answer": response}],
+            sequence=1,
+        )

@@ -399,3 +399,48 @@ def test_a_teacher_taken_off_the_course_no_longer_grades_it(client, optics):
     optics.exam.course.teachers.remove(optics.tess)
     client.force_login(optics.tess)
     assert client.get(reverse("grading-overview", args=[optics.exam.pk])).status_code == 404
+
+
+def test_a_numeric_key_and_tolerance_change_regrades(client, optics):
+    question = Question.objects.create(
+        exam=optics.exam,
+        type="Numeric",
+        text="g in m/s²?",
+        correct_answer={"value": 9.8, "tolerance": 0},
+        points=2,
+        order=6,
+    )
+    ann = optics.sessions["ann"]
+    # The question came after the sitting (as no service allows): Ann's answer is added by hand.
+    ann.answers.create(question=question, response="9,81", score=Decimal(0))
+    client.force_login(optics.tess)
+    url = reverse("answer-key", args=[optics.exam.pk, question.pk])
+    assert "This is the answer key already" in text(client.post(url, {"value": "9.8", "tolerance": "0"}))
+    client.post(url, {"value": "9.8", "tolerance": "0.05"})
+    question.refresh_from_db()
+    assert question.correct_answer == {"value": 9.8, "tolerance": 0.05}
+    assert ann.answers.get(question=question).score == Decimal(2)
+
+
+def test_a_matching_key_is_chosen_among_the_matches_students_saw(client, optics):
+    question = Question.objects.create(
+        exam=optics.exam,
+        type="Matching",
+        text="Sounds",
+        options=["cat", "dog"],
+        correct_answer=["woof", "meow"],  # the author swapped them
+        points=2,
+        order=7,
+    )
+    ann = optics.sessions["ann"]
+    ann.answers.create(question=question, response=["meow", "woof"], score=Decimal(0))
+    client.force_login(optics.tess)
+    url = reverse("answer-key", args=[optics.exam.pk, question.pk])
+    page = text(client.get(url))
+    assert "cat → woof" in page and '<option value="meow">meow</option>' in page
+    client.post(url, {"match_0": "meow", "match_1": "woof"})
+    question.refresh_from_db()
+    assert question.correct_answer == ["meow", "woof"]
+    assert ann.answers.get(question=question).score == Decimal(2)
+    assert "Select a valid choice" in text(client.post(url, {"match_0": "purr", "match_1": "woof"}))
+    assert "Choose the match of “cat”." in text(client.post(url, {"match_1": "woof"}))

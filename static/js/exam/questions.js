@@ -18,9 +18,10 @@ function el(tag, attrs = {}, ...children) {
 }
 
 // An answer counts as given when it says something; empty text or no choice clears it (null).
+// A matching answer is a list with null for each prompt not matched yet.
 export function isAnswered(value) {
   if (value === null || value === undefined) return false;
-  if (Array.isArray(value)) return value.length > 0;
+  if (Array.isArray(value)) return value.some((item) => item !== null);
   return String(value).trim() !== "";
 }
 
@@ -131,6 +132,39 @@ export function createQuestionView({
         });
         panel.append(clear);
       }
+    } else if (question.type === "Numeric") {
+      panel.append(el("label", { for: `${base}-answer`, text: "Your answer (a number)" }));
+      // Text, not type=number: the student's own decimal comma or point is kept as typed.
+      const input = el("input", {
+        type: "text",
+        id: `${base}-answer`,
+        name: base,
+        inputmode: "decimal",
+        autocomplete: "off",
+        className: "numeric-answer",
+      });
+      input.addEventListener("input", () => onAnswer(qid, readValue(qid), { typing: true }));
+      input.addEventListener("change", () => onAnswer(qid, readValue(qid), { typing: false }));
+      panel.append(input);
+    } else if (question.type === "Matching") {
+      panel.append(el("p", { className: "muted", text: "Choose the match of each item." }));
+      // The choice rows' own look (static/css/exam.css): one row per item, its match picked beside it.
+      const list = el("div", { className: "choices matches" });
+      (question.options || []).forEach((prompt, i) => {
+        const select = el("select", { id: `${base}-m${i}`, name: `${base}-m${i}`, "data-index": String(i) });
+        select.append(el("option", { value: "", text: "— choose —" }));
+        for (const match of question.matchChoices || []) select.append(el("option", { value: match, text: match }));
+        select.addEventListener("change", () => onAnswer(qid, readValue(qid), { typing: false }));
+        list.append(
+          el(
+            "label",
+            { className: "choice match-row", for: `${base}-m${i}` },
+            el("span", { className: "match-prompt", text: prompt }),
+            select,
+          ),
+        );
+      });
+      panel.append(list);
     } else if (TEXT_TYPES.has(question.type)) {
       const isCode = question.type === "Code";
       const label = isCode ? `Your code${question.language ? ` (${question.language})` : ""}` : "Your answer";
@@ -192,9 +226,13 @@ export function createQuestionView({
       const values = [...panel.querySelectorAll("input:checked")].map((input) => input.value);
       return values.length ? values : null;
     }
-    const textarea = panel.querySelector("textarea");
-    if (!textarea) return null;
-    return textarea.value.trim() === "" ? null : textarea.value;
+    if (type === "Matching") {
+      const values = [...panel.querySelectorAll("select")].map((select) => select.value || null);
+      return values.some((value) => value !== null) ? values : null;
+    }
+    const field = panel.querySelector("textarea, input.numeric-answer");
+    if (!field) return null;
+    return field.value.trim() === "" ? null : field.value;
   }
 
   function writeValue(qid, value) {
@@ -206,9 +244,14 @@ export function createQuestionView({
         Array.isArray(value) ? value : value === null || value === undefined ? [] : [value],
       );
       for (const input of panel.querySelectorAll("input")) input.checked = chosen.has(input.value);
+    } else if (type === "Matching") {
+      const given = Array.isArray(value) ? value : [];
+      panel.querySelectorAll("select").forEach((select, i) => {
+        select.value = given[i] ?? "";
+      });
     } else {
-      const textarea = panel.querySelector("textarea");
-      if (textarea) textarea.value = typeof value === "string" ? value : "";
+      const field = panel.querySelector("textarea, input.numeric-answer");
+      if (field) field.value = typeof value === "string" || typeof value === "number" ? String(value) : "";
     }
     refreshNav(qid);
   }
@@ -259,7 +302,7 @@ export function createQuestionView({
     refreshNav,
     refreshAll,
     disable() {
-      for (const control of container.querySelectorAll("input, textarea, button")) control.disabled = true;
+      for (const control of container.querySelectorAll("input, textarea, select, button")) control.disabled = true;
     },
   };
 }
