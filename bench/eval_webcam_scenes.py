@@ -1,4 +1,4 @@
-"""Face events on webcam frames of 33 real people: the hard cases of issue 14.
+"""Face events on webcam frames of 35 real people: the hard cases of issue 14.
 
 The frames are proctoring/tests/webcam_scenes.py's (a neighbour cut by the frame's edge, a
 printed face on the wall, a mask or a hand over the lower face, the student alone, empty rooms,

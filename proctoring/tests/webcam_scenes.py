@@ -1,7 +1,8 @@
 """Webcam frames of real people for the face detector: the hard cases of issue 14.
 
-33 real people (22 from @vladmandic/face-api's demo photos, 6 from insightface's, 3 from
-tracking.js's, 2 from OpenCV's documentation), 13 real portraits, real rooms, clutter and
+36 photos of real people (22 from @vladmandic/face-api's demo photos, 6 from insightface's, 3 from
+tracking.js's, 2 from OpenCV's documentation, 3 of two people from face_recognition's tests),
+13 real portraits, real rooms, clutter and
 pictures without a face, and real surgical masks, all cut from photos that packages ship
 (data/faces/MANIFEST.json names each source and licence; bench/build_face_photos.py made the
 crops). Every frame is composed the way a webcam would show it:
