@@ -100,6 +100,19 @@ def _demo_questions() -> list[dict]:
             "language": "python",
             "points": 2,
         },
+        {
+            "type": Question.Type.NUMERIC,
+            "text": "What is the speed of light in km/s? (within 1,000 km/s)",
+            "correct_answer": {"value": 299792, "tolerance": 1000},
+            "points": 1,
+        },
+        {
+            "type": Question.Type.MATCHING,
+            "text": "Match each planet to its largest moon.",
+            "options": ["Earth", "Jupiter", "Saturn"],
+            "correct_answer": ["Moon", "Ganymede", "Titan"],
+            "points": 3,
+        },
     ]
 
 

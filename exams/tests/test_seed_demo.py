@@ -35,7 +35,7 @@ def test_seeding_twice_leaves_exactly_one_copy_of_the_demo_data():
     assert Course.objects.count() == 1
     assert Enrolment.objects.count() == 3
     assert Exam.objects.filter(title=DEMO_EXAM_TITLE).count() == 1
-    assert Question.objects.count() == 5
+    assert Question.objects.count() == 7
 
 
 def test_demo_has_one_user_per_role_and_four_students_three_of_them_in_the_course():

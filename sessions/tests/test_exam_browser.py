@@ -98,12 +98,23 @@ def test_a_student_takes_a_proctored_exam_end_to_end(browser, live_server_url, t
         ("Paragraph", lambda p: p.locator("textarea").fill("Rayleigh scattering favours blue light.")),
         ("Image", lambda p: p.locator("textarea").fill("Three sides: a triangle.")),
         ("Code", lambda p: p.locator("textarea").fill("def is_even(n):\n    return n % 2 == 0")),
+        ("Numeric", lambda p: p.locator("input").fill("299792,5")),
+        (
+            "Matching",
+            lambda p: [
+                p.get_by_label(k).select_option(v) for k, v in (("Earth", "Moon"), ("Saturn", "Titan"))
+            ],
+        ),
     ]
     for index, (question_type, answer) in enumerate(answers):
         page.locator("#navigator button").nth(index).click()
         answer(panel(page, question_type))
-    page.locator("#prev-question").click()  # leaving the code editor saves at once
-    wait_until(lambda: Answer.objects.filter(session=session).count() == 5, what="5 saved answers")
+    page.locator("#prev-question").click()  # leaving a text field saves at once
+    wait_until(lambda: Answer.objects.filter(session=session).count() == 7, what="7 saved answers")
+    saved = {
+        a.question.type: a.response for a in Answer.objects.filter(session=session).select_related("question")
+    }
+    assert (saved["Numeric"], saved["Matching"]) == ("299792,5", ["Moon", None, "Titan"])
     page.locator("#save-state", has_text="Saved").wait_for()
     screenshot(page, "exam-page")
 
@@ -113,6 +124,8 @@ def test_a_student_takes_a_proctored_exam_end_to_end(browser, live_server_url, t
     panel(page, "MCQ").wait_for(state="attached")
     assert panel(page, "MCQ").get_by_label("Mercury").is_checked()
     assert panel(page, "Code").locator("textarea").input_value().startswith("def is_even")
+    assert panel(page, "Numeric").locator("input").input_value() == "299792,5"
+    assert panel(page, "Matching").get_by_label("Saturn").input_value() == "Titan"
 
     # Offline: the change is queued on the device, then sent when the network returns.
     context.set_offline(True)
