@@ -427,7 +427,10 @@ def question_answer_key_change(*, question: Question, correct_answer, actor: Use
     entry says who changed which key from what to what, and lists every score that moved.
     Raises ValidationError for a key that is not among the choices.
     """
-    question = Question.objects.select_for_update().get(pk=question.pk)
+    # No key update: every answer insert takes PostgreSQL's key-share lock on its question (the
+    # foreign key), which FOR UPDATE blocks; an autosave holding its session would then wait for
+    # this, and this for its session (the sessions are locked below): a deadlock.
+    question = Question.objects.select_for_update(no_key=True).get(pk=question.pk)
     if not grading.is_auto_graded(question):
         raise ForbiddenError("Only choice questions have an answer key.")
     previous = question.correct_answer

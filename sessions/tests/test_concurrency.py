@@ -143,3 +143,52 @@ def test_a_key_change_during_a_submit_waits_for_it_and_regrades_it(exam, student
         {"session": str(session.pk), "student": student.pk, "from": "0.00", "to": "2.00"}
     ]
     assert ExamSession.objects.get(pk=session.pk).final_score == 2
+
+
+def test_a_key_change_while_a_student_first_answers_the_question_deadlocks_neither(
+    exam, student, other_student, teacher
+):
+    """An autosave holds its session and then inserts the first answer to a question, which
+    takes PostgreSQL's key-share lock on the question's row (the foreign key). The key change
+    held the question FOR UPDATE, which that lock waits for, while it waited for the session:
+    'deadlock detected', and the save or the key change failed."""
+    from django.db import transaction
+
+    from exams.models import Question
+
+    running, _ = services.exam_session_start(exam=exam, student=student)
+    done, _ = services.exam_session_start(exam=exam, student=other_student)
+    services.exam_session_transition(session_id=done.pk, to="submitted", reason="submitted")
+    mcq = qid(exam, "MCQ")
+    locked = threading.Event()
+
+    def autosave():
+        try:
+            # exam_session_answers_save's own order: the session's row, then the answer's insert.
+            with transaction.atomic():
+                ExamSession.objects.select_for_update(no_key=True).get(pk=running.pk)
+                locked.set()
+                time.sleep(1)  # the key change takes the question, then waits for this session
+                services.exam_session_answers_save(
+                    session_id=running.pk,
+                    student=student,
+                    answers=[{"question_id": mcq, "student_answer": "Venus"}],
+                    sequence=1,
+                )
+            return "saved"
+        finally:
+            connection.close()
+
+    def change_key():
+        try:
+            assert locked.wait(timeout=20)
+            question = Question.objects.get(pk=mcq)
+            services.question_answer_key_change(question=question, correct_answer="Venus", actor=teacher)
+            return "changed"
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        saving, changing = pool.submit(autosave), pool.submit(change_key)
+        assert (saving.result(timeout=30), changing.result(timeout=30)) == ("saved", "changed")
+    assert Answer.objects.get(session=running, question_id=mcq).response == "Venus"
