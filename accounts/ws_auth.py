@@ -22,7 +22,6 @@ from channels.security.websocket import OriginValidator
 from channels.sessions import CookieMiddleware, SessionMiddleware
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.db import close_old_connections
 
 from accounts import realtime, services
 from procto.db_threads import off_thread
@@ -124,10 +123,10 @@ class SocketEnd:
     dies with 1011 and a traceback: once for every student connected when Redis restarts. The
     pages reconnect on either; this tells them (and the log) why.
 
-    And the database connection the socket used last is closed (given back to the pool). The
-    consumer's next message would close it (channels' dispatch does), but a socket that ends
-    with an error has none, and channels' database_sync_to_async does not close it on asgiref
-    3.13 (its cleanup runs outside the context the call ran in): the session stayed open.
+    No database connection is left to close when a socket ends: every query of the sockets runs
+    in procto.db_threads.off_thread, which gives its connection back to the pool at once.
+    (channels' database_sync_to_async did not, on asgiref 3.13: its cleanup runs outside the
+    context the call ran in; this used to close it here, with a turn on the sync thread.)
     """
 
     def __init__(self, application) -> None:
@@ -154,8 +153,6 @@ class SocketEnd:
                 {"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER, "reason": "try again later"}
             )
             return None
-        finally:
-            await sync_to_async(close_old_connections)()
 
 
 def _ticket_in(scope) -> bool:
