@@ -328,6 +328,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "departures-settle": {"task": "proctoring.tasks.departures_settle", "schedule": 10.0},
     # Proctoring data past its retention period is deleted within the hour (docs/PRIVACY.md).
     "media-retention": {"task": "proctoring.tasks.media_retention_apply", "schedule": 3600.0},
+    # Results released at the time a teacher chose, within a minute, and their students e-mailed
+    # (once each; also those graded after the release: sessions.results).
+    "results-release": {"task": "sessions.tasks.results_release_due", "schedule": 60.0},
 }
 
 # --- Proctoring policy -----------------------------------------------------------------------------

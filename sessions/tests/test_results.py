@@ -277,3 +277,11 @@ def test_an_inactive_or_deleted_student_is_not_emailed(make_exam, student, teach
     assert mail.outbox == []
     session.refresh_from_db()
     assert session.results_notified_at is not None  # nobody to tell: it counts as told
+
+
+def test_beat_carries_out_planned_releases_every_minute(settings):
+    from procto.celery import app
+
+    entries = settings.CELERY_BEAT_SCHEDULE.values()
+    entry = next(e for e in entries if e["task"] == "sessions.tasks.results_release_due")
+    assert entry["schedule"] <= 60 and entry["task"] in app.tasks
