@@ -14,6 +14,7 @@ import functools
 import io
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -191,6 +192,11 @@ class FrameAnalysis:
     small_faces: int = 0  # faces only the magnified search found (counted in face_count)
 
 
+# A short-range face detector on one RGB image (a frame, a tile of it, a crop): the magnified
+# search is shared by both frame paths, each passing its own runtime's model.
+Detect = Callable[[np.ndarray], list[FaceBox]]
+
+
 class _Models(NamedTuple):
     short_range: mp.solutions.face_detection.FaceDetection
     full_range: mp.solutions.face_detection.FaceDetection
@@ -263,7 +269,8 @@ def analyse_frame(
     with _MODEL_LOCK:
         candidates = _candidates(frame)
         faces = count_faces(candidates)
-        if len(faces) == 1 and faces[0].score < OTHER_FACE_MIN_SCORE and not _confirmed(frame, faces[0]):
+        weak = len(faces) == 1 and faces[0].score < OTHER_FACE_MIN_SCORE
+        if weak and not confirmed(frame, faces[0], _short_range):
             # A lone weak face that a second look does not find again: a poster of fruit,
             # a toy shelf in an empty room. See MAGNIFIED_MIN_SCORE.
             faces = ()
@@ -271,7 +278,7 @@ def analyse_frame(
         # in the background must not stand in for them (face-not-visible stays true).
         magnified = magnify and len(faces) == 1
         dim = original if magnified and is_dim(grey) else None
-        small = _magnified_faces(frame, faces, candidates, dim) if magnified else []
+        small = magnified_faces(frame, faces, candidates, _short_range, dim) if magnified else []
         faces = (*faces, *small)
         pose = _head_pose(frame, max(faces, key=lambda f: f.width * f.height)) if faces else None
     blocked = not faces and is_blocked(grey)
@@ -411,33 +418,41 @@ def _candidates(rgb: np.ndarray) -> list[FaceBox]:
     return _detect(models.short_range, rgb) + _detect(models.full_range, rgb)
 
 
-def _magnified_faces(
-    frame: np.ndarray, found: tuple[FaceBox, ...], whole: list[FaceBox], dim: np.ndarray | None = None
+def magnified_faces(
+    frame: np.ndarray,
+    found: tuple[FaceBox, ...],
+    whole: list[FaceBox],
+    detect: Detect,
+    dim: np.ndarray | None = None,
 ) -> list[FaceBox]:
     """Faces the whole-frame search missed or scored too low, each confirmed by a second look.
 
-    `dim`: the unnormalised frame when it is dim or backlit; if the search finds nothing, the
-    tiles look again at a brightened copy of it (see DIM_MIN_SCORE).
+    `detect` is the caller's short-range model (both frame paths run this search, each on its
+    own runtime, so they cannot decide differently). `dim`: the unnormalised frame when it is dim
+    or backlit; if the search finds nothing, the tiles look again at a brightened copy of it (see
+    DIM_MIN_SCORE).
     """
-    candidates = whole + _tile_faces(frame)
+    candidates = whole + _tile_faces(frame, detect)
     extra = _confirmed_faces(
-        frame, found, candidates, MAGNIFIED_MIN_SCORE, CONFIRM_MIN_SCORE, SAME_FACE_OVERLAP
+        frame, found, candidates, detect, MAGNIFIED_MIN_SCORE, CONFIRM_MIN_SCORE, SAME_FACE_OVERLAP
     )
     if not extra and dim is not None:
         brightened = brighten(dim)
-        candidates = _tile_faces(brightened)
-        extra = _confirmed_faces(brightened, found, candidates, DIM_MIN_SCORE, DIM_MIN_SCORE, DIM_MAX_OVERLAP)
+        candidates = _tile_faces(brightened, detect)
+        extra = _confirmed_faces(
+            brightened, found, candidates, detect, DIM_MIN_SCORE, DIM_MIN_SCORE, DIM_MAX_OVERLAP
+        )
     return extra
 
 
-def _tile_faces(frame: np.ndarray) -> list[FaceBox]:
+def _tile_faces(frame: np.ndarray, detect: Detect) -> list[FaceBox]:
     """The short-range model's faces on three tiles across the frame's upper part, in frame units."""
     height, width = frame.shape[:2]
     tile_w, tile_h = round(width * MAGNIFIED_TILE_WIDTH), round(height * MAGNIFIED_TILE_HEIGHT)
     faces = []
     for left in (0, (width - tile_w) // 2, width - tile_w):
-        tile = np.ascontiguousarray(frame[:tile_h, left : left + tile_w])
-        for box in _detect(_models().short_range, tile):
+        # A view: `detect` copies it if its runtime needs contiguous pixels.
+        for box in detect(frame[:tile_h, left : left + tile_w]):
             faces.append(
                 FaceBox(
                     (left + box.x * tile_w) / width,
@@ -454,6 +469,7 @@ def _confirmed_faces(
     frame: np.ndarray,
     found: tuple[FaceBox, ...],
     candidates: list[FaceBox],
+    detect: Detect,
     min_score: float,
     confirm: float,
     max_overlap: float,
@@ -466,13 +482,13 @@ def _confirmed_faces(
             continue
         if any(_overlap(box, face) > max_overlap for face in (*found, *extra)):
             continue
-        if _confirmed(frame, box, confirm):
+        if confirmed(frame, box, detect, confirm):
             extra.append(box)
     return extra
 
 
-def _confirmed(rgb: np.ndarray, face: FaceBox, min_score: float = CONFIRM_MIN_SCORE) -> bool:
-    """Whether the short-range model finds the face again on a crop centred on it."""
+def confirmed(rgb: np.ndarray, face: FaceBox, detect: Detect, min_score: float = CONFIRM_MIN_SCORE) -> bool:
+    """Whether the short-range model (`detect`) finds the face again on a crop centred on it."""
     height, width = rgb.shape[:2]
     side = CONFIRM_CROP * max(face.width * width, face.height * height)
     centre_x, centre_y = (face.x + face.width / 2) * width, (face.y + face.height / 2) * height
@@ -483,7 +499,7 @@ def _confirmed(rgb: np.ndarray, face: FaceBox, min_score: float = CONFIRM_MIN_SC
     crop = cv2.warpAffine(
         rgb, to_crop, (CONFIRM_SIZE, CONFIRM_SIZE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     )
-    for box in _detect(_models().short_range, crop):
+    for box in detect(crop):
         centred = (
             abs(box.x + box.width / 2 - 0.5) < CONFIRM_CENTRE
             and abs(box.y + box.height / 2 - 0.5) < CONFIRM_CENTRE
@@ -491,6 +507,11 @@ def _confirmed(rgb: np.ndarray, face: FaceBox, min_score: float = CONFIRM_MIN_SC
         if centred and box.score >= min_score:
             return True
     return False
+
+
+def _short_range(rgb: np.ndarray) -> list[FaceBox]:
+    # MediaPipe refuses views with strides (the tiles).
+    return _detect(_models().short_range, np.ascontiguousarray(rgb))
 
 
 def _detect(model: mp.solutions.face_detection.FaceDetection, rgb: np.ndarray) -> list[FaceBox]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -19,6 +20,7 @@ from PIL import Image
 
 from proctoring.detectors import faces as detector
 from proctoring.detectors.faces import FrameAnalysis, FrameError, analyse_frame, decode_jpeg, is_dim
+from proctoring.detectors.lite import frames as lite_frames
 from proctoring.tests import faces, webcam_scenes
 
 BROWSER_JPEG_QUALITY = 70  # static/js/exam/media.js
@@ -98,7 +100,9 @@ def test_the_magnified_search_finds_no_face_in_clutter() -> None:
         frame = detector._working_copy(sent(faces.captured(scene)))
         with detector._MODEL_LOCK:
             # The whole frame's weak candidates go to the same second look as the tiles'.
-            assert detector._magnified_faces(frame, (), detector._candidates(frame)) == []
+            assert (
+                detector.magnified_faces(frame, (), detector._candidates(frame), detector._short_range) == []
+            )
 
 
 def test_no_magnified_search_without_a_student_in_view(people) -> None:
@@ -263,11 +267,22 @@ def test_random_corruption_of_a_real_frame_only_ever_raises_frame_error(student)
 # --- the hard cases of issue 14, on real people (proctoring/tests/webcam_scenes.py) -------------
 #
 # Each named scene was counted wrongly before the magnified search looked at the frame's edges
-# and gave weak faces a second look (bench/eval_webcam_scenes.py --baseline lists them).
+# and gave weak faces a second look (bench/eval_webcam_scenes.py --baseline lists them). They run
+# on both frame paths, MediaPipe's and the lean one the workers use (settings.FRAME_PATH), which
+# shares the search through faces.magnified_faces: a lean path that lost a pass fails here.
+
+Analyse = Callable[[np.ndarray], FrameAnalysis]
 
 
-def scene_faces(split: str, name: str) -> int:
-    return analyse_frame(sent(webcam_scenes.scene(split, name).rgb)).face_count
+@pytest.fixture(params=["mediapipe", "lite"])
+def frame_path(request) -> Analyse:
+    """Each path's own decoding of the browser's JPEG, then its analysis."""
+    path = detector if request.param == "mediapipe" else lite_frames
+    return lambda rgb: path.analyse_frame(path.decode_jpeg(faces.jpeg_bytes(rgb, BROWSER_JPEG_QUALITY)))
+
+
+def scene_faces(frame_path: Analyse, split: str, name: str) -> int:
+    return frame_path(webcam_scenes.scene(split, name).rgb).face_count
 
 
 @pytest.mark.parametrize(
@@ -277,8 +292,10 @@ def scene_faces(split: str, name: str) -> int:
         ("dev", "face-api-1b + face-api-2a cut by the right edge, normal"),
     ],
 )
-def test_a_neighbour_cut_by_the_frame_edge_with_both_eyes_in_is_a_second_face(split: str, name: str) -> None:
-    assert scene_faces(split, name) == 2
+def test_a_neighbour_cut_by_the_frame_edge_with_both_eyes_in_is_a_second_face(
+    frame_path: Analyse, split: str, name: str
+) -> None:
+    assert scene_faces(frame_path, split, name) == 2
 
 
 @pytest.mark.parametrize(
@@ -288,8 +305,10 @@ def test_a_neighbour_cut_by_the_frame_edge_with_both_eyes_in_is_a_second_face(sp
         "tracking-c under a print of insightface-hanks, normal",
     ],
 )
-def test_a_printed_face_on_the_wall_behind_the_student_is_a_second_face(name: str) -> None:
-    assert scene_faces("test", name) == 2
+def test_a_printed_face_on_the_wall_behind_the_student_is_a_second_face(
+    frame_path: Analyse, name: str
+) -> None:
+    assert scene_faces(frame_path, "test", name) == 2
 
 
 @pytest.mark.parametrize(
@@ -300,8 +319,8 @@ def test_a_printed_face_on_the_wall_behind_the_student_is_a_second_face(name: st
         "insightface-t1b + insightface-t1d with a hand over the mouth, behind, normal",
     ],
 )
-def test_a_second_face_with_its_lower_half_covered_is_a_second_face(name: str) -> None:
-    assert scene_faces("test", name) == 2
+def test_a_second_face_with_its_lower_half_covered_is_a_second_face(frame_path: Analyse, name: str) -> None:
+    assert scene_faces(frame_path, "test", name) == 2
 
 
 @pytest.mark.parametrize(
@@ -311,14 +330,16 @@ def test_a_second_face_with_its_lower_half_covered_is_a_second_face(name: str) -
         ("dev", "empty: room-face-api-4 with a poster, backlit"),
     ],
 )
-def test_an_empty_room_with_a_poster_without_a_face_has_no_face(split: str, name: str) -> None:
-    assert scene_faces(split, name) == 0
+def test_an_empty_room_with_a_poster_without_a_face_has_no_face(
+    frame_path: Analyse, split: str, name: str
+) -> None:
+    assert scene_faces(frame_path, split, name) == 0
 
 
-def test_empty_rooms_clutter_and_faceless_posters_add_no_face() -> None:
+def test_empty_rooms_clutter_and_faceless_posters_add_no_face(frame_path: Analyse) -> None:
     kinds = {"empty room or clutter", "empty room, poster without a face", "alone, poster without a face"}
     for scene in webcam_scenes.scenes("test", ("normal",), kinds):
-        assert analyse_frame(sent(scene.rgb)).face_count == scene.faces, scene.name
+        assert frame_path(scene.rgb).face_count == scene.faces, scene.name
 
 
 # A dim or backlit frame where the tiles found no second face gets a second pass on a brightened
@@ -334,9 +355,9 @@ def test_empty_rooms_clutter_and_faceless_posters_add_no_face() -> None:
     ],
 )
 def test_a_hard_second_face_in_a_dim_or_backlit_room_is_found_on_the_brightened_frame(
-    split: str, name: str
+    frame_path: Analyse, split: str, name: str
 ) -> None:
-    assert scene_faces(split, name) == 2
+    assert scene_faces(frame_path, split, name) == 2
 
 
 @pytest.mark.parametrize(
@@ -348,12 +369,16 @@ def test_a_hard_second_face_in_a_dim_or_backlit_room_is_found_on_the_brightened_
         "face-api-5c alone under a poster without a face, dark",
     ],
 )
-def test_a_student_alone_in_a_dim_room_gains_no_face_from_the_brightened_frame(name: str) -> None:
-    assert scene_faces("dev", name) == 1
+def test_a_student_alone_in_a_dim_room_gains_no_face_from_the_brightened_frame(
+    frame_path: Analyse, name: str
+) -> None:
+    assert scene_faces(frame_path, "dev", name) == 1
 
 
 @pytest.mark.parametrize("variant", ["at a laptop", "dim (exposure 0.1)", "tilted 15"])
-def test_the_brightened_frame_counts_no_piece_of_the_students_own_face(people, variant: str) -> None:
+def test_the_brightened_frame_counts_no_piece_of_the_students_own_face(
+    frame_path: Analyse, people, variant: str
+) -> None:
     # The turned cameraman, dim enough for the brightened pass: its tiles find boxes overlapping
     # his face by a fifth to a half that hold up on a second look (faces.DIM_MAX_OVERLAP).
     at_laptop = faces.in_view(*people["cameraman"], 0.3)
@@ -362,7 +387,7 @@ def test_the_brightened_frame_counts_no_piece_of_the_students_own_face(people, v
         "dim (exposure 0.1)": faces.underexposed(at_laptop, 0.1),
         "tilted 15": faces.rotated(at_laptop, 15),
     }[variant]
-    assert seen(frame).face_count == 1
+    assert frame_path(frame).face_count == 1
 
 
 def test_dim_means_a_dark_room_or_a_window_behind() -> None:

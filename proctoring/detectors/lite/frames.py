@@ -9,8 +9,9 @@ is what `faces.analyse_frame` does on every frame. A second face that only the f
 or the magnified search finds is therefore decided on heavy frames; proctoring.pipeline keeps a
 light frame from clearing what a heavy one saw.
 
-The thresholds, the lighting normalisation, the blocked-camera test and the head pose are
-`faces`' own, used from there, so both paths decide alike.
+The thresholds, the lighting normalisation, the magnified search (with its brightened second
+look in dim rooms), the blocked-camera test and the head pose are `faces`' own, used from there
+with this path's models, so both paths decide alike.
 """
 
 from __future__ import annotations
@@ -96,24 +97,23 @@ def analyse_frame(
 ) -> FrameAnalysis:
     """Faces, head pose and blocked camera in one RGB uint8 frame; `magnify=True` is a heavy
     frame (both models and the magnified search), `magnify=False` a light one (the cascade)."""
-    frame = _working_copy(rgb)
+    frame = original = _working_copy(rgb)
     grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
     normalised = faces.needs_normalising(grey)
     if normalised:
         frame = faces.normalise_lighting(frame)
     with models.LOCK:
         candidates, light = _candidates(frame, heavy=magnify)
-        found = faces.count_faces(list(candidates))
-        if (
-            len(found) == 1
-            and found[0].score < faces.OTHER_FACE_MIN_SCORE
-            and not _confirmed(frame, found[0])
-        ):
+        found = faces.count_faces(candidates)
+        weak = len(found) == 1 and found[0].score < faces.OTHER_FACE_MIN_SCORE
+        if weak and not faces.confirmed(frame, found[0], _short_range):
             # A lone weak face that a second look does not find again (faces.MAGNIFIED_MIN_SCORE).
             found = ()
         magnified = magnify and len(found) == 1
-        small = _magnified_faces(frame, found, candidates) if magnified else {}
-        candidates |= small
+        # faces' own search (the brightened second look on a dim or backlit frame included), on
+        # this path's short-range model.
+        dim = original if magnified and faces.is_dim(grey) else None
+        small = faces.magnified_faces(frame, found, candidates, _short_range, dim) if magnified else []
         found = (*found, *small)
         # The faces a light frame would not have found (the full-range model's beside the
         # short-range model's, the magnified search's): until the next heavy frame, a light one
@@ -122,7 +122,7 @@ def analyse_frame(
             f for f in found if not any(faces._overlap(f, seen) > faces.SAME_FACE_OVERLAP for seen in light)
         ]
         largest = max(found, key=lambda f: f.width * f.height) if found else None
-        points = mesh.landmarks(frame, candidates[largest], _detectors().short_range) if largest else None
+        points = mesh.landmarks(frame, largest, _detectors().short_range) if largest else None
     height, width = frame.shape[:2]
     pose = (
         None
@@ -155,71 +155,25 @@ def _working_copy(rgb: np.ndarray) -> np.ndarray:
     return rgb
 
 
-def _boxed(found: list[Detection]) -> dict[FaceBox, Detection]:
-    return {FaceBox(d.x, d.y, d.width, d.height, d.score): d for d in found}
+def _boxes(found: list[Detection]) -> list[FaceBox]:
+    return [FaceBox(d.x, d.y, d.width, d.height, d.score) for d in found]
 
 
-def _candidates(frame: np.ndarray, *, heavy: bool) -> tuple[dict[FaceBox, Detection], tuple[FaceBox, ...]]:
+def _short_range(rgb: np.ndarray) -> list[FaceBox]:
+    # The letterbox warp reads a view (a tile) in place: no copy.
+    return _boxes(_detectors().short_range(rgb))
+
+
+def _candidates(frame: np.ndarray, *, heavy: bool) -> tuple[list[FaceBox], tuple[FaceBox, ...]]:
     """Both models' candidates (the full-range model's only when needed), and the faces a light
     frame finds among them."""
     detectors = _detectors()
-    found = _boxed(detectors.short_range(frame))
-    light = faces.count_faces(list(found))
+    found = _boxes(detectors.short_range(frame))
+    light = faces.count_faces(found)
     # The cascade: the full-range model finds faces too small for the short-range one (someone
     # 2-5 m away); beside a face the short-range model found, it runs on heavy frames only.
     if heavy or not light:
-        found |= _boxed(detectors.full_range(frame))
+        found += _boxes(detectors.full_range(frame))
         if not light:
-            light = faces.count_faces(list(found))
+            light = faces.count_faces(found)
     return found, light
-
-
-def _magnified_faces(
-    frame: np.ndarray, found: tuple[FaceBox, ...], whole: dict[FaceBox, Detection]
-) -> dict[FaceBox, Detection]:
-    """faces._magnified_faces: tiles across the frame's upper part, each face confirmed."""
-    height, width = frame.shape[:2]
-    tile_w, tile_h = round(width * faces.MAGNIFIED_TILE_WIDTH), round(height * faces.MAGNIFIED_TILE_HEIGHT)
-    candidates = dict(whole)
-    scale = np.array([tile_w / width, tile_h / height])
-    for left in (0, (width - tile_w) // 2, width - tile_w):
-        # A view, not a copy: the letterbox warp reads it in place.
-        for d in _detectors().short_range(frame[:tile_h, left : left + tile_w]):
-            offset = np.array([left / width, 0.0])
-            box = Detection(
-                left / width + d.x * scale[0],
-                d.y * scale[1],
-                d.width * scale[0],
-                d.height * scale[1],
-                d.score,
-                d.keypoints * scale + offset,
-            )
-            candidates |= _boxed([box])
-    extra: dict[FaceBox, Detection] = {}
-    for box in sorted(candidates, key=lambda b: -b.score):
-        if box.score < faces.MAGNIFIED_MIN_SCORE or box.width < faces.MIN_FACE_WIDTH:
-            continue
-        if any(faces._overlap(box, face) > faces.SAME_FACE_OVERLAP for face in (*found, *extra)):
-            continue
-        if _confirmed(frame, box):
-            extra[box] = candidates[box]
-    return extra
-
-
-def _confirmed(rgb: np.ndarray, face: FaceBox) -> bool:
-    """faces._confirmed: the short-range model finds the face again on a crop centred on it."""
-    height, width = rgb.shape[:2]
-    side = faces.CONFIRM_CROP * max(face.width * width, face.height * height)
-    centre_x, centre_y = (face.x + face.width / 2) * width, (face.y + face.height / 2) * height
-    size = faces.CONFIRM_SIZE
-    scale = size / side
-    to_crop = np.array([[scale, 0, size / 2 - centre_x * scale], [0, scale, size / 2 - centre_y * scale]])
-    crop = cv2.warpAffine(rgb, to_crop, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    for box in _detectors().short_range(crop):
-        centred = (
-            abs(box.x + box.width / 2 - 0.5) < faces.CONFIRM_CENTRE
-            and abs(box.y + box.height / 2 - 0.5) < faces.CONFIRM_CENTRE
-        )
-        if centred and box.score >= faces.CONFIRM_MIN_SCORE:
-            return True
-    return False

@@ -23,6 +23,7 @@ import math
 import cv2
 import numpy as np
 
+from proctoring.detectors.faces import FaceBox
 from proctoring.detectors.lite import models
 from proctoring.detectors.lite.detection import Detection, Detector
 
@@ -44,9 +45,9 @@ def roi_from_eyes(face: Detection, width: int, height: int) -> tuple[np.ndarray,
     return centre, side, rotation
 
 
-def landmarks(rgb: np.ndarray, face: Detection, short_range: Detector) -> np.ndarray | None:
-    """The mesh's 468 points (x, y in the frame's pixels) of `face`, or None when the model
-    finds no face in its crop."""
+def landmarks(rgb: np.ndarray, face: FaceBox | Detection, short_range: Detector) -> np.ndarray | None:
+    """The mesh's 468 points (x, y in the frame's pixels) of `face` (only its box is used), or
+    None when the model finds no face in its crop."""
     again = _found_again(rgb, face, short_range)
     return None if again is None else landmarks_on(rgb, again)
 
@@ -73,7 +74,7 @@ def landmarks_on(rgb: np.ndarray, face: Detection) -> np.ndarray | None:
     return (in_crop - size / 2) @ back.T + centre
 
 
-def _found_again(rgb: np.ndarray, face: Detection, short_range: Detector) -> Detection | None:
+def _found_again(rgb: np.ndarray, face: FaceBox | Detection, short_range: Detector) -> Detection | None:
     """The short-range model's best face on a crop centred on `face`, in the frame's fractions."""
     height, width = rgb.shape[:2]
     size = short_range.size
