@@ -238,9 +238,11 @@ class RoomScanUpload(models.Model):
 class PreExamRoomScan(models.Model):
     """A room-scan video recorded before the exam starts (high security), arriving in chunks.
 
-    One per student and exam at a time; recording again replaces it. Starting the exam moves the
-    finished video to the new attempt (ExamSession.room_scan) and deletes this row, so the clock
-    starts after the scan (sessions.room_scan)."""
+    One per student and exam at a time. `chunks`, `received_bytes` and `complete` are the upload
+    under way (or last done); `video` and `completed_at` the last finished recording, which a new
+    recording replaces only once it is complete. Starting the exam moves the finished video to
+    the new attempt (ExamSession.room_scan) and deletes this row, so the clock starts after the
+    scan (sessions.room_scan)."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="pre_exam_room_scans")

@@ -125,7 +125,8 @@ def identity_check(request: HttpRequest, exam_id: int) -> HttpResponse:
 @require_GET
 def room_scan(request: HttpRequest, exam_id: int) -> HttpResponse:
     """The last step before the clock starts (high security): record the room, uploaded as it
-    records; starting the exam then gives the video to the new attempt."""
+    records; starting the exam then gives the video to the new attempt. A student back here
+    with a finished scan is told it is kept until a new recording is complete."""
     exam = _student_exam(request, exam_id)
     bootstrap = {
         "uploadUrl": reverse("api-exam-room-scan", args=[exam.pk]),
@@ -133,7 +134,9 @@ def room_scan(request: HttpRequest, exam_id: int) -> HttpResponse:
         "maxSeconds": 20,
         "nextUrl": reverse("exam-ready", args=[exam.pk]),
     }
-    return render(request, "sessions/room_scan.html", {"exam": exam, "bootstrap": bootstrap})
+    context = {"exam": exam, "bootstrap": bootstrap}
+    context["recorded"] = readiness.room_scan_recorded(exam=exam, student=request.user)
+    return render(request, "sessions/room_scan.html", context)
 
 
 @login_required

@@ -60,6 +60,11 @@ def needs_room_scan(*, exam: Exam, student: User) -> bool:
     return needs_identity_check(exam=exam, student=student)
 
 
+def room_scan_recorded(*, exam: Exam, student: User) -> bool:
+    """A finished room scan recent enough to start `exam` with (kept while a new one records)."""
+    return pre_exam_room_scan_done(exam=exam, student=student, since=timezone.now() - CHECK_VALID_FOR)
+
+
 def consent_record(*, exam: Exam, student: User) -> ExamConsent:
     """The student accepted the notice as it reads now; one that now states screen capture
     renews an earlier consent that did not."""
@@ -140,9 +145,7 @@ def readiness_missing(*, exam: Exam, student: User) -> list[str]:
         ).exists()
     ):
         missing.append("identity-check")
-    if needs_room_scan(exam=exam, student=student) and not pre_exam_room_scan_done(
-        exam=exam, student=student, since=since
-    ):
+    if needs_room_scan(exam=exam, student=student) and not room_scan_recorded(exam=exam, student=student):
         missing.append("room-scan")
     return missing
 

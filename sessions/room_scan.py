@@ -116,13 +116,14 @@ def pre_exam_room_scan_chunk_add(
     """Append chunk `index` of the scan `student` records before starting `exam` (see
     _chunk_append); on the final chunk the pieces become one encrypted video, and the scan
     counts as done from then (readiness). Precondition: the caller checked that `student` may
-    take `exam`."""
+    take `exam`.
+
+    A finished scan recorded again stays the scan (scan.video, done and taken by a start) while
+    the new recording arrives; the new video replaces it, and the earlier file is deleted, only
+    once its final chunk is in. A student who gives up recording again, or whose upload fails,
+    still has the earlier scan."""
     PreExamRoomScan.objects.get_or_create(user=student, exam=exam)
     scan = PreExamRoomScan.objects.select_for_update().get(user=student, exam=exam)
-    if recording_id and recording_id != scan.recording_id and scan.complete:
-        # A finished scan recorded again: the new one replaces it once it is complete.
-        _delete_on_commit([scan.video])
-        scan.video, scan.completed_at = "", None
     video = _chunk_append(
         scan,
         folder=f"room-scans/before/{exam.pk}",
@@ -132,6 +133,7 @@ def pre_exam_room_scan_chunk_add(
         recording_id=recording_id,
     )
     if video is not None:
+        _delete_on_commit([scan.video])  # the scan recorded before this one, if any
         scan.video = store_encrypted(video, folder="room-scans")
         scan.completed_at = timezone.now()
     scan.save()
@@ -139,24 +141,30 @@ def pre_exam_room_scan_chunk_add(
 
 
 def pre_exam_room_scan_done(*, exam: Exam, student: User, since: datetime) -> bool:
-    """Whether `student` finished a room scan for `exam` at or after `since`."""
-    return PreExamRoomScan.objects.filter(
-        user=student, exam=exam, complete=True, completed_at__gte=since
-    ).exists()
+    """Whether `student` finished a room scan for `exam` at or after `since` (a recording again
+    under way does not undo it: `video` is the last finished one, `complete` only the upload's)."""
+    return (
+        PreExamRoomScan.objects.filter(user=student, exam=exam, completed_at__gte=since)
+        .exclude(video="")
+        .exists()
+    )
 
 
 def pre_exam_room_scan_attach(*, session: ExamSession) -> bool:
     """Give a new attempt the room scan its student recorded before starting: the video moves to
     session.room_scan and the pre-exam scan is gone (the next attempt records its own). Returns
-    whether there was one. Runs inside exam_session_start's transaction, after readiness_check."""
+    whether there was one. Runs inside exam_session_start's transaction, after readiness_check.
+    The chunks of a recording again left unfinished are deleted."""
     scan = (
         PreExamRoomScan.objects.select_for_update()
-        .filter(user=session.student, exam=session.exam, complete=True)
+        .filter(user=session.student, exam=session.exam)
+        .exclude(video="")
         .first()
     )
     if scan is None:
         return False
     session.room_scan = scan.video
     session.save(update_fields=["room_scan", "updated_at"])
+    _delete_on_commit(scan.chunks)
     scan.delete()
     return True

@@ -243,19 +243,62 @@ def room_scan_chunk_add_before(exam, student, recording_id="aaaaaaaa"):
     )
 
 
-def test_recording_the_room_again_before_starting_replaces_the_earlier_scan(proctored, student):
+def stored(tmp_path) -> set[str]:
+    """The storage names of the room-scan files under MEDIA_ROOT (the `media` fixture's tmp_path)."""
+    return {str(path.relative_to(tmp_path)) for path in (tmp_path / "room-scans").rglob("*.enc")}
+
+
+def test_recording_the_room_again_keeps_the_earlier_scan_until_the_new_one_is_complete(
+    client, proctored, student, tmp_path, django_capture_on_commit_callbacks
+):
     exam = proctored("high")
-    first = room_scan_chunk_add_before(exam, student)
-    pre_exam_room_scan_chunk_add(
-        exam=exam, student=student, index=0, data=b"new-0", final=False, recording_id="bbbbbbbb"
-    )
-    # Until the new recording is complete, the scan is not done.
-    assert not PreExamRoomScan.objects.get().complete
-    assert not pre_exam_room_scan_done(exam=exam, student=student, since=first.completed_at)
-    scan = pre_exam_room_scan_chunk_add(
-        exam=exam, student=student, index=1, data=b"new-1", final=True, recording_id="bbbbbbbb"
-    )
+    client.force_login(student)
+    assert 'id="scan-recorded"' not in client.get(f"/exams/{exam.pk}/room-scan/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        first = room_scan_chunk_add_before(exam, student)
+        again = pre_exam_room_scan_chunk_add(
+            exam=exam, student=student, index=0, data=b"new-0", final=False, recording_id="bbbbbbbb"
+        )
+    # The new recording is under way: the finished one still counts and is still stored. It was
+    # deleted on the new recording's first chunk, so a student who gave up re-recording had no scan.
+    assert not again.complete and again.video == first.video and again.completed_at == first.completed_at
+    assert pre_exam_room_scan_done(exam=exam, student=student, since=first.completed_at)
+    assert read_encrypted(first.video) == b"webm"
+    assert stored(tmp_path) == {first.video, *again.chunks} and len(again.chunks) == 1
+    # Back on the page, the student is told so.
+    page = " ".join(client.get(f"/exams/{exam.pk}/room-scan/").content.decode().split())
+    assert "We already have your room scan" in page
+    assert "it stays your room scan until the new recording has been received in full" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        scan = pre_exam_room_scan_chunk_add(
+            exam=exam, student=student, index=1, data=b"new-1", final=True, recording_id="bbbbbbbb"
+        )
+    # Complete, the new one replaces it: the earlier video is deleted.
+    assert scan.complete and scan.completed_at > first.completed_at
     assert read_encrypted(scan.video) == b"new-0new-1"
+    assert stored(tmp_path) == {scan.video}
+
+
+def test_a_student_who_gives_up_recording_again_starts_with_the_earlier_scan(
+    proctored, verified, tmp_path, django_capture_on_commit_callbacks
+):
+    exam = proctored("high")
+    readiness.consent_record(exam=exam, student=verified)
+    readiness.system_check_record(exam=exam, student=verified, items=ALL_ITEMS, measurements={})
+    readiness.identity_check_record(exam=exam, student=verified, capture=ids.astronaut_webcam())
+    with django_capture_on_commit_callbacks(execute=True):
+        first = room_scan_chunk_add_before(exam, verified)
+        pre_exam_room_scan_chunk_add(
+            exam=exam, student=verified, index=0, data=b"new-0", final=False, recording_id="bbbbbbbb"
+        )
+    assert readiness.readiness_missing(exam=exam, student=verified) == []
+    with django_capture_on_commit_callbacks(execute=True):
+        session, created = services.exam_session_start(exam=exam, student=verified)
+    assert created and session.room_scan == first.video
+    assert read_encrypted(session.room_scan) == b"webm"
+    # The abandoned recording's chunk is deleted with the pre-exam scan; the attempt's video stays.
+    assert stored(tmp_path) == {first.video}
+    assert not PreExamRoomScan.objects.exists()
 
 
 def test_the_consent_page_says_what_is_captured(client, proctored, student):
