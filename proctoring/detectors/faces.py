@@ -10,11 +10,12 @@ event is decided elsewhere (`proctoring.hysteresis`). The thresholds below come 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -255,12 +256,28 @@ def decode_jpeg(data: bytes) -> np.ndarray:
 def analyse_frame(
     rgb: np.ndarray, *, yaw_limit: float = 30.0, pitch_limit: float = 25.0, magnify: bool = True
 ) -> FrameAnalysis:
-    """Faces, head pose and blocked camera in one RGB uint8 frame.
+    """Faces, head pose and blocked camera in one RGB uint8 frame; FrameError if OpenCV cannot
+    work on it.
 
     `magnify=False` skips the magnified search for the faces the whole frame misses (small,
     cut by the edge, printed, half covered): the workers run it every few seconds per student,
     not on every frame (proctoring.pipeline).
     """
+    with unanalysable_as_frame_error():
+        return _analyse(rgb, yaw_limit=yaw_limit, pitch_limit=pitch_limit, magnify=magnify)
+
+
+@contextlib.contextmanager
+def unanalysable_as_frame_error() -> Iterator[None]:
+    """OpenCV refusing a frame (a geometry no step expected) makes it a FrameError: a frame the
+    worker counts as unreadable and goes on, not a task that dies on every such frame."""
+    try:
+        yield
+    except cv2.error as exc:
+        raise FrameError(message=f"The frame could not be analysed ({exc.err or 'OpenCV error'}).") from exc
+
+
+def _analyse(rgb: np.ndarray, *, yaw_limit: float, pitch_limit: float, magnify: bool) -> FrameAnalysis:
     frame = original = _working_copy(rgb)
     grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
     normalised = needs_normalising(grey)
@@ -408,9 +425,23 @@ def _working_copy(rgb: np.ndarray) -> np.ndarray:
         raise ValueError(f"expected an RGB uint8 HxWx3 frame, got {rgb.dtype} {rgb.shape}")
     scale = MAX_SIDE / max(rgb.shape[:2])
     if scale < 1:
-        rgb = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        rgb = shrunk(rgb, scale)
     # MediaPipe refuses views with strides (crops, flips).
     return np.ascontiguousarray(rgb)
+
+
+def shrunk(rgb: np.ndarray, scale: float) -> np.ndarray:
+    """`rgb` resized by `scale` (< 1), keeping at least a pixel a side.
+
+    A frame like 4096x1 or 2000x2 (no webcam sends one; a modified page can) would round to no
+    pixels, which cv2.resize refuses: kept at one, it is analysed like any faceless frame.
+    """
+    height, width = rgb.shape[:2]
+    if round(width * scale) >= 1 and round(height * scale) >= 1:
+        # fx/fy as before, not a size: INTER_AREA's weights follow the factor it is given.
+        return cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
 
 
 def _candidates(rgb: np.ndarray) -> list[FaceBox]:

@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+import cv2
 import numpy as np
 import pytest
 import skimage.data
@@ -396,3 +397,11 @@ def test_dim_means_a_dark_room_or_a_window_behind() -> None:
     assert is_dim(np.full((240, 320), 60, np.uint8))
     room[:40] = 255  # a sixth of the frame blown out by a window
     assert is_dim(room)
+
+
+def test_what_opencv_refuses_in_a_frame_is_a_frame_error() -> None:
+    # The last guard: a frame geometry no step expected must reach the worker as an unreadable
+    # frame (counted, marked done), never as a cv2.error that kills the task.
+    refused = pytest.raises(FrameError, match="could not be analysed")
+    with refused, detector.unanalysable_as_frame_error():
+        cv2.resize(np.zeros((2, 2000, 3), np.uint8), None, fx=0.1, fy=0.1)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import time
 
 import pytest
 from django.core.cache import cache
 
+from proctoring import tasks
 from proctoring.detections import state_active, state_key
 from proctoring.models import ProctoringEvent
 from proctoring.pipeline import frame_analyse
-from proctoring.stream_state import MAGNIFY_SECONDS, frame_metrics_key, magnified_key
+from proctoring.stream_state import MAGNIFY_SECONDS, done_key, frame_metrics_key, magnified_key
 from proctoring.tests import faces
 from proctoring.tests.media import webcam_jpeg
 
@@ -108,3 +110,32 @@ def test_on_the_lean_path_a_light_frame_never_clears_a_face_only_heavy_frames_fi
     assert event.details["faceCount"] == 2
     assert (event.ended_at - event.occurred_at).total_seconds() == pytest.approx(MAGNIFY_SECONDS, abs=0.01)
     assert state_active(cache.get(state_key(session.pk, "multiple-faces")))
+
+
+@pytest.mark.parametrize("path", ["lite", "mediapipe"])
+@pytest.mark.parametrize(
+    ("width", "height", "condition"),
+    [
+        (2000, 2, "face-not-visible"),
+        (2, 2000, "camera-blocked"),
+        (640, 1, "face-not-visible"),
+        (1, 480, "camera-blocked"),
+        (1, 2000, "camera-blocked"),
+    ],
+)
+def test_a_frame_of_extreme_proportions_is_a_faceless_frame_not_a_dead_task(
+    world, settings, path: str, width: int, height: int, condition: str
+):
+    # A modified page can send 2000x2: shrunk to the working size it had no pixels on a side,
+    # cv2.resize raised (on the lean path for all of these, on MediaPipe's for 1x2000), and the
+    # task died on every frame, so camera proctoring was off. It is now a frame without a face,
+    # as MediaPipe's path always took 2000x2 to be, through the Celery task as a worker runs it.
+    settings.FRAME_PATH = path
+    session = world.stu_in_physics  # high security: onsets 6 s (no face), 4 s (blocked)
+    jpeg = base64.b64encode(webcam_jpeg(size=(width, height))).decode()
+    start_ms = int(time.time() * 1000) - 30_000
+    for seq, at_s in enumerate((0, 2, 4, 6, 8), start=1):
+        assert tasks.frame_analyse(str(session.pk), seq, start_ms + at_s * 1000, jpeg) == "done"
+        assert cache.get(done_key(session.pk, "frame", seq))  # not redelivered
+    assert set(ProctoringEvent.objects.filter(session=session).values_list("type", flat=True)) == {condition}
+    assert cache.get(frame_metrics_key(session.pk))["faceCount"] == 0

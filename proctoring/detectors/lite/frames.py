@@ -89,14 +89,21 @@ def decode_jpeg(data: bytes) -> np.ndarray:
         raise FrameError() from exc
     if bgr is None:
         raise FrameError()
-    return _working_copy(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    with faces.unanalysable_as_frame_error():
+        return _working_copy(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
 
 
 def analyse_frame(
     rgb: np.ndarray, *, yaw_limit: float = 30.0, pitch_limit: float = 25.0, magnify: bool = True
 ) -> FrameAnalysis:
     """Faces, head pose and blocked camera in one RGB uint8 frame; `magnify=True` is a heavy
-    frame (both models and the magnified search), `magnify=False` a light one (the cascade)."""
+    frame (both models and the magnified search), `magnify=False` a light one (the cascade).
+    FrameError if OpenCV cannot work on it."""
+    with faces.unanalysable_as_frame_error():
+        return _analyse(rgb, yaw_limit=yaw_limit, pitch_limit=pitch_limit, magnify=magnify)
+
+
+def _analyse(rgb: np.ndarray, *, yaw_limit: float, pitch_limit: float, magnify: bool) -> FrameAnalysis:
     frame = original = _working_copy(rgb)
     grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
     normalised = faces.needs_normalising(grey)
@@ -151,7 +158,7 @@ def _working_copy(rgb: np.ndarray) -> np.ndarray:
         raise ValueError(f"expected an RGB uint8 HxWx3 frame, got {rgb.dtype} {rgb.shape}")
     scale = min(WORKING_WIDTH / rgb.shape[1], WORKING_HEIGHT / rgb.shape[0])
     if scale < 1:
-        rgb = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        rgb = faces.shrunk(rgb, scale)  # never to no pixels (a 2000x2 frame)
     return rgb
 
 
