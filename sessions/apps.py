@@ -13,6 +13,7 @@ class ExamSessionsConfig(AppConfig):
         from accounts.identity_files import identity_viewer_rule_set
         from sessions import (
             results,  # noqa: F401 - connects its exam_session_graded receiver
+            room_scan,  # noqa: F401 - connects its receiver deleting a pre-exam scan's files
             tasks,  # noqa: F401 - registers them in every process, not only workers
         )
         from sessions.lti import grades  # noqa: F401 - connects its exam_session_graded receiver

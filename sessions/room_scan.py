@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.utils import timezone
 
 from accounts.models import User
@@ -165,6 +167,15 @@ def pre_exam_room_scan_attach(*, session: ExamSession) -> bool:
         return False
     session.room_scan = scan.video
     session.save(update_fields=["room_scan", "updated_at"])
-    _delete_on_commit(scan.chunks)
+    # The video is the attempt's now: the row's delete must leave it (and takes the chunks).
+    scan.video = ""
     scan.delete()
     return True
+
+
+@receiver(post_delete, sender=PreExamRoomScan)
+def pre_exam_room_scan_files_delete(sender, instance: PreExamRoomScan, **kwargs) -> None:
+    """However a pre-exam scan's row goes (a start, the retention job, its exam, course or
+    student deleted), its files go with it, once that is committed: nothing else names them, and
+    retention finds files from the rows, so a cascade used to leave them in storage for good."""
+    _delete_on_commit([instance.video, *instance.chunks])

@@ -12,6 +12,8 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import IdentityVerification
+from exams.services import exam_delete
+from exams.tests.factories import ExamFactory
 from procto.celery import app as celery_app
 from proctoring import actions, retention, tasks
 from proctoring.models import MediaSample, ProctoringEvent
@@ -128,6 +130,26 @@ def test_a_room_scan_recorded_before_an_exam_and_never_used_goes_once_it_can_ope
     assert run_job() == {"room_scans": 1, "room_scan_chunks": 1}
     assert storage_backend.names() == []
     assert not PreExamRoomScan.objects.exists()
+
+
+def test_an_exam_deleted_before_anyone_sat_it_takes_its_room_scan_videos_with_it(
+    world, storage_backend, django_capture_on_commit_callbacks
+):
+    # Stu finished a scan for the physics retake, Sam stopped half-way; then the teacher deleted
+    # the retake. The rows went with the exam and the files stayed, with no row left to find them.
+    retake = ExamFactory(created_by=world.tess, course=world.physics.course, security_level="high")
+    with django_capture_on_commit_callbacks(execute=True):
+        done = pre_exam_room_scan_chunk_add(
+            exam=retake, student=world.stu, index=0, data=WEBM, final=True, recording_id="r1"
+        )
+        half = pre_exam_room_scan_chunk_add(
+            exam=retake, student=world.sam, index=0, data=WEBM, final=False, recording_id="r2"
+        )
+    assert set(storage_backend.names()) == {done.video, *half.chunks}
+    with django_capture_on_commit_callbacks(execute=True):
+        exam_delete(exam=retake)
+    assert not PreExamRoomScan.objects.exists()
+    assert storage_backend.names() == []
 
 
 @pytest.mark.parametrize(
