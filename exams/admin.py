@@ -143,6 +143,13 @@ class ExamForm(forms.ModelForm):
         if "risk_weights" in self.fields:
             # The defaults are proctoring's, known only once the apps are ready.
             self.fields["risk_weights"].help_text = risk_weights_help()
+        for field in self.fields.values():
+            # The admin's date-and-time box is two inputs after the words "Date:" and "Time:", and
+            # neither is labelled (its <label> points at no input): each gets a name to be read by.
+            if isinstance(field.widget, forms.SplitDateTimeWidget):
+                date, time = field.widget.widgets
+                date.attrs["aria-label"] = f"{field.label}: date"
+                time.attrs["aria-label"] = f"{field.label}: time"
 
     def clean_risk_weights(self) -> dict:
         # An emptied box means the defaults ({}), not a JSON null.

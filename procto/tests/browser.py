@@ -244,3 +244,42 @@ def still_camera_chromium(tmp_path):
 
     with chromium_launched(video=write_y4m(tmp_path / "still.y4m", faces.astronaut())) as chromium:
         yield chromium
+
+
+# axe-core (static/vendor/axe-core), the accessibility rules engine: the impacts a page must not
+# have. "moderate" and "minor" are reported by axe too, but are not what the issue measures.
+AXE_SCRIPT = Path(__file__).resolve().parents[2] / "static" / "vendor" / "axe-core" / "axe.min.js"
+AXE_BLOCKING = ("serious", "critical")
+# WCAG 2.1 A and AA, and axe's best practices (landmarks, one main, headings); not AAA.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+
+
+def axe_violations(page, *, impacts: Sequence[str] = AXE_BLOCKING) -> list[str]:
+    """Run axe-core on `page` as it is now; one line per element of every violation of `impacts`:
+    rule id, CSS target and the rule's help, with axe's summary of what is wrong."""
+    # Evaluated over the DevTools protocol rather than as a <script>: the site's CSP admits no
+    # inline script, and the test must not weaken it.
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(AXE_SCRIPT.read_text())
+    results = page.evaluate(
+        """(tags) => axe.run(document, {runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]})
+             .then((r) => r.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help,
+               nodes: v.nodes.map((n) => ({target: n.target.join(" "), summary: n.failureSummary}))})))""",
+        AXE_TAGS,
+    )
+    return [
+        f"{v['id']} ({v['impact']}) at {node['target']}: {v['help']}. "
+        + " ".join(node["summary"].split())[:300]
+        for v in results
+        if v["impact"] in impacts
+        for node in v["nodes"]
+    ]
+
+
+def axe_check(page, *, known: Sequence[str] = ()) -> None:
+    """Fail, listing each one, on a serious or critical axe-core violation on `page`; `known` names
+    rule ids tolerated on this page (each a documented known failure, never a silent one)."""
+    found = [line for line in axe_violations(page) if line.split(" ", 1)[0] not in known]
+    assert not found, f"{page.url}: {len(found)} serious/critical accessibility violations:\n" + "\n".join(
+        found
+    )
