@@ -156,8 +156,19 @@ def _frame_analyse(
         # too, or a still picture of two people reads 2, 1, 1, 2.
         del conditions["multiple-faces"]
         face_count += known[keys.small_face]
+    # The re-check asks how many faces this frame sees, not the count shown: a face held from the
+    # last magnified frame (a photo on the wall behind the student) would make every frame read
+    # 2, and the student in front of it would never be re-checked. Nor the faces only magnified
+    # frames find: each of them (every MAGNIFY_SECONDS) would be an absence, and the light frame
+    # after it a return to re-check, one dlib look every ~10 s for as long as the photo hangs.
     mismatch = _identity_recheck(
-        session_id, seq, rgb, face_count=face_count, keys=keys, known=known, writes=writes
+        session_id,
+        seq,
+        rgb,
+        face_count=analysis.face_count - analysis.small_faces,
+        keys=keys,
+        known=known,
+        writes=writes,
     )
     if mismatch is not None:
         conditions["identity-mismatch"] = mismatch

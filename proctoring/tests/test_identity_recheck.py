@@ -20,7 +20,13 @@ from proctoring.detections import state_active, state_key
 from proctoring.detectors import identity
 from proctoring.models import ProctoringEvent
 from proctoring.pipeline import frame_analyse
-from proctoring.stream_state import IDENTITY_RECHECK_MIN_SECONDS, identity_gate_key, identity_recent_key
+from proctoring.stream_state import (
+    IDENTITY_RECHECK_MIN_SECONDS,
+    frame_metrics_key,
+    identity_gate_key,
+    identity_recent_key,
+    magnified_key,
+)
 from proctoring.tests import faces
 from proctoring.tests.media import webcam_jpeg
 
@@ -35,6 +41,8 @@ def frames() -> dict[str, bytes]:
         "someone else": webcam_jpeg(faces.in_view(*people["grace hopper"], 0.3)),
         "nobody": webcam_jpeg(faces.cat()),
         "two": webcam_jpeg(faces.side_by_side(people["astronaut"], people["grace hopper"], 0.25, 320, 240)),
+        # A small face over her shoulder (a photo on the wall) that only magnified frames find.
+        "photo behind": webcam_jpeg(faces.someone_behind(people["astronaut"], people["cameraman"])),
     }
 
 
@@ -144,3 +152,23 @@ def test_a_face_that_stays_in_view_is_rechecked_at_the_policy_interval_and_not_w
     stream.interval_passes()
     stream.send("student")
     assert stream.rechecks == 2
+
+
+def test_a_held_face_only_magnified_frames_find_does_not_stop_the_periodic_recheck(stream):
+    # The pipeline holds the small face a magnified frame found on the light frames after it
+    # (multiple-faces, the count shown): a photo on the wall reads 2 on every frame. The student
+    # in front of it was never re-checked, since the re-check waited for a frame of one face.
+    # It now asks how many faces the frame itself sees beside the student: one.
+    stream.send("photo behind")  # magnified: the student and the small face
+    assert cache.get(frame_metrics_key(stream.session.pk))["faceCount"] == 2
+    assert stream.rechecks == 1
+    for _ in range(3):
+        stream.seconds_pass()
+        stream.send("photo behind", "photo behind")  # light frames: the face is held, still 2
+        assert cache.get(frame_metrics_key(stream.session.pk))["faceCount"] == 2
+    assert stream.rechecks == 1  # the same face, within the interval: nothing is due
+    stream.interval_passes()
+    cache.delete(magnified_key(stream.session.pk))  # and a magnified frame is due again
+    stream.send("photo behind", "photo behind")
+    assert stream.rechecks == 2
+    assert not ProctoringEvent.objects.filter(session=stream.session, type="identity-mismatch").exists()
