@@ -22,7 +22,7 @@ from procto.errors import NotFoundError
 from procto.openapi import OBJECTS, errors
 from sessions import admissions, readiness, services
 from sessions.admission_realtime import admission_message
-from sessions.room_scan import pre_exam_room_scan_chunk_add, room_scan_chunk_add
+from sessions.room_scan import room_scan_chunk_add
 from sessions.selectors import (
     exam_session_get_for_user,
     exam_session_get_own,
@@ -239,7 +239,7 @@ class PreExamRoomScanApi(APIView):
         exam = exam_get_for_user(user=request.user, exam_id=exam_id)
         data = RoomScanInput(data=request.data)
         data.is_valid(raise_exception=True)
-        scan = pre_exam_room_scan_chunk_add(
+        scan = readiness.pre_exam_room_scan_record(
             exam=exam,
             student=request.user,
             index=data.validated_data["index"],

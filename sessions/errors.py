@@ -13,6 +13,18 @@ class NoAttemptsLeft(ApplicationError):
     message = "You have used all your attempts at this exam."
 
 
+class RoomScanNotNeeded(ApplicationError):
+    code = "ROOM_SCAN_NOT_NEEDED"
+    status = 409
+    message = "This exam does not need a room scan: go on to the start."
+
+
+class AttemptInProgress(ApplicationError):
+    code = "ATTEMPT_IN_PROGRESS"
+    status = 409
+    message = "Your attempt at this exam is already in progress."
+
+
 class SessionClosed(ApplicationError):
     code = "SESSION_CLOSED"
     status = 409

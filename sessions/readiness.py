@@ -13,11 +13,13 @@ from accounts.identity_service import embedding_decrypt, identity_images_analyse
 from accounts.models import User
 from exams.errors import IdentityNotVerified
 from exams.models import Accommodation, Exam
+from exams.selectors import exam_available_to
 from procto.encrypted_files import store_encrypted
 from procto.errors import ApplicationError
 from proctoring.detectors import identity as faces
-from sessions.models import ExamConsent, IdentityCheck, SystemCheck
-from sessions.room_scan import pre_exam_room_scan_done
+from sessions.errors import AttemptInProgress, ExamNotOpen, NoAttemptsLeft, RoomScanNotNeeded
+from sessions.models import ExamConsent, ExamSession, IdentityCheck, PreExamRoomScan, SystemCheck
+from sessions.room_scan import pre_exam_room_scan_chunk_add, pre_exam_room_scan_done
 
 NOTICE_VERSION = "2026-12"
 CHECK_VALID_FOR = timedelta(minutes=30)
@@ -125,6 +127,37 @@ def identity_check_record(*, exam: Exam, student: User, capture: bytes) -> Ident
         distance=comparison.distance,
         threshold=comparison.threshold,
         passed=comparison.match,
+    )
+
+
+def pre_exam_room_scan_record(
+    *, exam: Exam, student: User, index: int, data: bytes, final: bool, recording_id: str
+) -> PreExamRoomScan:
+    """Take chunk `index` of the room scan `student` records before starting `exam`
+    (sessions.room_scan.pre_exam_room_scan_chunk_add).
+
+    Refuses, before storing any of it, a scan no start could take: on an exam that needs none
+    (RoomScanNotNeeded: no proctoring, not high security, or a camera-exempt student), while an
+    attempt is in progress (AttemptInProgress: that attempt takes its own scan), on an exam not
+    open to the student now (ExamNotOpen) and past the allowed attempts (NoAttemptsLeft), as
+    exam_session_start and admission_request refuse them. The caller checked that `student`
+    may see `exam` (404 otherwise)."""
+    if not (exam.proctoring_enabled and needs_room_scan(exam=exam, student=student)):
+        raise RoomScanNotNeeded()
+    attempts = ExamSession.objects.filter(exam=exam, student=student)
+    in_progress = attempts.filter(status=ExamSession.Status.IN_PROGRESS).first()
+    if in_progress is not None:
+        raise AttemptInProgress(
+            "Your attempt at this exam is already in progress: send its room scan to "
+            f"POST /api/exam-sessions/{in_progress.pk}/room-scan.",
+            details={"sessionId": str(in_progress.pk)},
+        )
+    if not exam.is_open or not exam_available_to(exam=exam, student=student):
+        raise ExamNotOpen()
+    if attempts.count() >= exam.allowed_attempts:
+        raise NoAttemptsLeft()
+    return pre_exam_room_scan_chunk_add(
+        exam=exam, student=student, index=index, data=data, final=final, recording_id=recording_id
     )
 
 

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from accounts.identity_service import identity_verify
 from accounts.tests import identity_images as ids
 from exams.models import Accommodation
+from exams.tests.factories import ExamFactory
 from procto.encrypted_files import read_encrypted
 from proctoring.tests import faces
 from sessions import readiness, services
@@ -299,6 +300,72 @@ def test_a_student_who_gives_up_recording_again_starts_with_the_earlier_scan(
     # The abandoned recording's chunk is deleted with the pre-exam scan; the attempt's video stays.
     assert stored(tmp_path) == {first.video}
     assert not PreExamRoomScan.objects.exists()
+
+
+def scan_chunk_post(client, exam):
+    chunk = ids.upload_file("room-scan-0.webm", b"webm-part-0")
+    data = {"chunk": chunk, "index": 0, "recordingId": "aaaaaaaa", "final": "true"}
+    return client.post(f"/api/exams/{exam.pk}/room-scan", data)
+
+
+def test_a_room_scan_no_start_could_take_is_refused_before_any_of_it_is_stored(
+    client, make_exam, proctored, student, tmp_path
+):
+    """Up to 60 MB were taken and kept (until retention) for exams needing no scan or closed."""
+    client.force_login(student)
+    high = proctored("high")
+    exempt = proctored("high", title="Exempt")
+    Accommodation.objects.create(exam=exempt, student=student, media_exempt=True)
+    now = timezone.now()
+    ended = proctored("high", start_time=now - timedelta(hours=2), end_time=now - timedelta(hours=1))
+    # An ended exam the student sat is still theirs to see (one they did not sit is a 404, below).
+    ExamSession.objects.create(
+        exam=ended,
+        student=student,
+        attempt=1,
+        started_at=now,
+        deadline=now,
+        status=ExamSession.Status.SUBMITTED,
+    )
+    refusals = {
+        "ROOM_SCAN_NOT_NEEDED": [
+            proctored("medium"),
+            make_exam(security_level="high", proctoring_enabled=False),
+            exempt,  # no camera: no identity check and no scan
+        ],
+        "EXAM_NOT_OPEN": [
+            proctored("high", start_time=now + timedelta(hours=1), end_time=now + timedelta(hours=2)),
+            ended,
+        ],
+    }
+    for code, exams in refusals.items():
+        for exam in exams:
+            response = scan_chunk_post(client, exam)
+            assert (response.status_code, response.json()["error"]["code"]) == (409, code), exam
+            assert response.json()["error"]["message"]
+    assert "does not need a room scan" in scan_chunk_post(client, exempt).json()["error"]["message"]
+
+    # An attempt in progress takes its scan itself; one finished used the only attempt.
+    session = ExamSession.objects.create(
+        exam=high, student=student, attempt=1, started_at=now, deadline=now + timedelta(minutes=30)
+    )
+    response = scan_chunk_post(client, high)
+    assert (response.status_code, response.json()["error"]["code"]) == (409, "ATTEMPT_IN_PROGRESS")
+    assert response.json()["error"]["details"] == {"sessionId": str(session.pk)}
+    assert f"/api/exam-sessions/{session.pk}/room-scan" in response.json()["error"]["message"]
+    ExamSession.objects.filter(pk=session.pk).update(status=ExamSession.Status.SUBMITTED)
+    response = scan_chunk_post(client, high)
+    assert (response.status_code, response.json()["error"]["code"]) == (409, "NO_ATTEMPTS_LEFT")
+
+    # Exams the student cannot see stay a 404.
+    for hidden in (
+        ExamFactory(security_level="high", is_published=True),  # another course
+        proctored("high", is_published=False),
+        proctored("high", start_time=now - timedelta(hours=2), end_time=now - timedelta(hours=1)),
+    ):
+        assert scan_chunk_post(client, hidden).status_code == 404
+    assert not PreExamRoomScan.objects.exists()
+    assert not (tmp_path / "room-scans").exists()
 
 
 def test_the_consent_page_says_what_is_captured(client, proctored, student):
