@@ -183,7 +183,20 @@ def readiness_missing(*, exam: Exam, student: User) -> list[str]:
     return missing
 
 
+def not_ready(*, exam: Exam, missing: list[str]) -> NotReady:
+    """The refusal of a start before the `missing` steps, saying which. A missing room scan
+    says where it goes: API clients written when the scan was sent after the start (to the
+    attempt) get this first (docs/PROTOCOL.md, "Changes for API clients")."""
+    message = f"Complete the steps before the exam first: {', '.join(missing)}."
+    if "room-scan" in missing:
+        message += (
+            f" The room scan is recorded before the start: send it to POST /api/exams/{exam.pk}/room-scan,"
+            " then start."
+        )
+    return NotReady(message, details={"missing": missing})
+
+
 def readiness_check(*, exam: Exam, student: User) -> None:
     missing = readiness_missing(exam=exam, student=student)
     if missing:
-        raise NotReady(details={"missing": missing})
+        raise not_ready(exam=exam, missing=missing)

@@ -33,7 +33,7 @@ from sessions.errors import (
 )
 from sessions.models import Answer, ExamSession
 from sessions.outcomes import status_labels
-from sessions.readiness import NotReady, needs_room_scan, readiness_check
+from sessions.readiness import needs_room_scan, not_ready, readiness_check
 from sessions.realtime import broadcast_session, student_notify
 from sessions.room_scan import pre_exam_room_scan_attach
 from sessions.signals import exam_session_graded
@@ -124,7 +124,7 @@ def exam_session_start(
             # The room scan was recorded before this moment, so none of the time went on it.
             attached = pre_exam_room_scan_attach(session=session)
             if not attached and exam.proctoring_enabled and needs_room_scan(exam=exam, student=student):
-                raise NotReady(details={"missing": ["room-scan"]})
+                raise not_ready(exam=exam, missing=["room-scan"])
     except IntegrityError:
         # Lost a race with a concurrent start of the same student: theirs is the session.
         existing = _in_progress(exam=exam, student=student)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -236,6 +238,26 @@ def test_the_api_refuses_to_start_a_high_security_exam_before_its_room_scan(proc
     assert client.post("/api/exam-sessions/start", {"examId": exam.pk}, format="json").status_code == 409
     room_scan_chunk_add_before(exam, verified, recording_id="bbbbbbbb")
     assert client.post("/api/exam-sessions/start", {"examId": exam.pk}, format="json").status_code == 201
+
+
+def test_a_client_on_the_old_order_is_told_to_send_the_room_scan_before_the_start(proctored, verified):
+    """Clients written when the scan went to the attempt after the start now get a 409 from the
+    start: its message and docs/PROTOCOL.md's changes say what to call instead."""
+    exam = proctored("high")
+    readiness.consent_record(exam=exam, student=verified)
+    readiness.system_check_record(exam=exam, student=verified, items=ALL_ITEMS, measurements={})
+    readiness.identity_check_record(exam=exam, student=verified, capture=ids.astronaut_webcam())
+    client = APIClient()
+    client.force_authenticate(verified)
+    error = client.post("/api/exam-sessions/start", {"examId": exam.pk}, format="json").json()["error"]
+    assert (error["code"], error["details"]) == ("CHECKS_REQUIRED", {"missing": ["room-scan"]})
+    assert f"send it to POST /api/exams/{exam.pk}/room-scan, then start" in error["message"]
+
+    protocol = (Path(django_settings.BASE_DIR) / "docs" / "PROTOCOL.md").read_text()
+    changes = " ".join(protocol.split("## Changes for API clients", 1)[1].split("\n## ", 1)[0].split())
+    assert 'the start answers **409 `CHECKS_REQUIRED`** with `details.missing: ["room-scan"]`' in changes
+    assert "`POST /api/exams/<exam_id>/room-scan`, the same multipart chunks" in changes
+    assert "`POST /api/exam-sessions/start` within 30 minutes" in changes
 
 
 def room_scan_chunk_add_before(exam, student, recording_id="aaaaaaaa"):
