@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from proctoring import analysis_report, conditions
+from proctoring import analysis_report, conditions, pipeline
 from proctoring.conditions import Condition, Observes, Severity
 from proctoring.detectors.faces import FrameAnalysis
 from proctoring.models import ProctoringEvent
@@ -119,7 +119,8 @@ def test_a_condition_added_to_the_registry_is_detected_scored_and_shown(world, c
     session, proctor = world.stu_in_physics, world.pat
     with monkeypatch.context() as patch:
         patch.setitem(conditions.CONDITIONS, PHONE_VISIBLE.type, PHONE_VISIBLE)
-        patch.setattr("proctoring.detectors.faces.analyse_frame", a_frame_with_a_phone)
+        # Whichever detector the workers use (settings.FRAME_PATH) is the one that sees a phone.
+        patch.setattr(pipeline.frame_path(), "analyse_frame", a_frame_with_a_phone)
 
         # The workers' real frame path: the row's predicate, onset and severity make the event.
         now_ms = int(time.time() * 1000)
