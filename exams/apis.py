@@ -56,7 +56,8 @@ class ExamListCreateApi(APIView):
         # The list is a catalogue: questions only come with a single exam.
         return Response([_output(request, exam, with_questions=False) for exam in exams])
 
-    @extend_schema(request=ExamInput, responses={201: ExamOutput})
+    # 404: a courseId that is not one of the teacher's courses (as for any object not theirs).
+    @extend_schema(request=ExamInput, responses={201: ExamOutput, **errors(404)})
     def post(self, request: Request) -> Response:
         if not user_can(request.user, Can.AUTHOR_EXAMS):
             raise ForbiddenError("Only teachers and administrators create exams.")
