@@ -1,5 +1,11 @@
+import hashlib
+from pathlib import Path
+
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.views.decorators.cache import cache_control, cache_page
+from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from procto.api_docs import RedocView, redoc_bundle
@@ -12,8 +18,28 @@ from sessions.lti.urls import urlpatterns as lti_urlpatterns
 from sessions.pages import home
 from sessions.urls import exam_step_urlpatterns
 
+
+def _catalogs_digest() -> str:
+    """What the compiled JavaScript catalogs hold, for the cache key: a deploy with new
+    translations is served at once, not after the previous day's copy expires."""
+    digest = hashlib.sha256()
+    for locale_dir in settings.LOCALE_PATHS:
+        for mo in sorted(Path(locale_dir).glob("*/LC_MESSAGES/djangojs.mo")):
+            digest.update(str(mo).encode() + mo.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+# The JavaScript strings in the viewer's language (djangojs catalogs), as a script file of its own:
+# the Content-Security-Policy allows no inline script. Built once a day per language (the cache key
+# has the active language); browsers keep it an hour, and pages ask for it with the language in the
+# query (templates/base.html), so a student who switches to French never runs an English copy.
+javascript_catalog = cache_page(86400, key_prefix=f"jsi18n-{_catalogs_digest()}")(
+    cache_control(max_age=3600)(JavaScriptCatalog.as_view())
+)
+
 urlpatterns = [
     path("", home, name="home"),
+    path("jsi18n/", javascript_catalog, name="javascript-catalog"),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics, name="metrics"),
     path("accounts/", include("accounts.urls")),
