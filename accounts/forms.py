@@ -1,7 +1,9 @@
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AdminUserCreationForm, AuthenticationForm, UserChangeForm
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from accounts import services
 from accounts.errors import AccountLocked, InvalidCredentials
@@ -42,17 +44,17 @@ class ThrottledLoginForm(AuthenticationForm):
 
 
 class RegisterForm(forms.Form):
-    first_name = forms.CharField(max_length=150, label="First name")
-    last_name = forms.CharField(max_length=150, label="Last name")
-    email = forms.EmailField(max_length=254, label="E-mail")
-    institution = forms.CharField(max_length=200, required=False, label="School or university")
-    password = forms.CharField(widget=forms.PasswordInput, label="Password", strip=False)
-    password_again = forms.CharField(widget=forms.PasswordInput, label="Password again", strip=False)
+    first_name = forms.CharField(max_length=150, label=_("First name"))
+    last_name = forms.CharField(max_length=150, label=_("Last name"))
+    email = forms.EmailField(max_length=254, label=_("E-mail"))
+    institution = forms.CharField(max_length=200, required=False, label=_("School or university"))
+    password = forms.CharField(widget=forms.PasswordInput, label=_("Password"), strip=False)
+    password_again = forms.CharField(widget=forms.PasswordInput, label=_("Password again"), strip=False)
 
     def clean(self) -> dict:
         data = super().clean()
         if data.get("password") != data.get("password_again"):
-            self.add_error("password_again", "The two passwords differ.")
+            self.add_error("password_again", _("The two passwords differ."))
         elif data.get("password"):
             candidate = User(
                 email=data.get("email", ""),
@@ -67,25 +69,35 @@ class RegisterForm(forms.Form):
 
 
 class RegisterConfirmForm(forms.Form):
-    password = forms.CharField(widget=forms.PasswordInput, label="Password", strip=False)
+    password = forms.CharField(widget=forms.PasswordInput, label=_("Password"), strip=False)
 
 
 class ProfileForm(forms.ModelForm):
+    # Each language in its own name (settings.LANGUAGES), after "your browser's".
+    language = forms.ChoiceField(
+        choices=[("", _("Your browser's language")), *settings.LANGUAGES], required=False, label=_("Language")
+    )
+
     class Meta:
         model = User
-        fields = ["first_name", "last_name", "institution", "time_zone"]
-        labels = {"institution": "School or university"}
-        help_texts = {"time_zone": "Procto shows you every time (deadlines, e-mails, reports) in this zone."}
+        fields = ["first_name", "last_name", "institution", "time_zone", "language"]
+        labels = {"institution": _("School or university"), "time_zone": _("Time zone")}
+        help_texts = {
+            "time_zone": _("Procto shows you every time (deadlines, e-mails, reports) in this zone."),
+            "language": _("The language of Procto's pages, e-mails and reports."),
+        }
 
 
 class IdentityForm(forms.Form):
-    photo = forms.FileField(label="Photo of your face", required=False)
-    id_card = forms.FileField(label="Photo of your ID card", required=False)
+    photo = forms.FileField(label=_("Photo of your face"), required=False)
+    id_card = forms.FileField(label=_("Photo of your ID card"), required=False)
 
     def clean(self) -> dict:
         data = super().clean()
         for name in ("photo", "id_card"):
             upload = data.get(name)
             if upload is not None and upload.size > MAX_BYTES:
-                self.add_error(name, f"The file is too large; the limit is {MAX_BYTES // 1_048_576} MB.")
+                self.add_error(
+                    name, _("The file is too large; the limit is %(mb)d MB.") % {"mb": MAX_BYTES // 1_048_576}
+                )
         return data

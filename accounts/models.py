@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
 from timezone_field import TimeZoneField
 
 
@@ -35,10 +36,10 @@ class UserManager(BaseUserManager):
 
 class User(AbstractUser):
     class Role(models.TextChoices):
-        STUDENT = "student", "Student"
-        TEACHER = "teacher", "Teacher"
-        PROCTOR = "proctor", "Proctor"
-        ADMIN = "admin", "Administrator"
+        STUDENT = "student", _("Student")
+        TEACHER = "teacher", _("Teacher")
+        PROCTOR = "proctor", _("Proctor")
+        ADMIN = "admin", _("Administrator")
 
     # Teachers author exams in the Django admin, so they are staff like administrators.
     STAFF_ROLES = frozenset({Role.TEACHER, Role.ADMIN})
@@ -57,6 +58,12 @@ class User(AbstractUser):
     # Where the user reads times (procto.local_time). Empty until the first page they load, which
     # fills it from their browser (accounts.middleware.TimeZoneMiddleware); editable on the profile.
     time_zone = TimeZoneField(blank=True, default="")  # stored as "" when none, read as None
+    # The language Procto speaks to the user (pages, API messages, e-mails, the PDF): one of
+    # settings.LANGUAGES, set on the profile or by the header's picker. Empty: the browser's
+    # (accounts.middleware.UserLanguageMiddleware).
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, blank=True, default=""
+    )
     # Part of every token; bumping it (logout everywhere, password change) revokes them all.
     token_version = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
@@ -126,14 +133,14 @@ class IdentityVerification(models.Model):
     """One attempt to prove identity: face photo vs ID card (and a live capture), with a decision."""
 
     class Outcome(models.TextChoices):
-        MATCH = "match", "Faces match"
-        MISMATCH = "mismatch", "Faces do not match"
+        MATCH = "match", _("Faces match")
+        MISMATCH = "mismatch", _("Faces do not match")
 
     class Review(models.TextChoices):
-        AUTOMATIC = "automatic", "Decided automatically"
-        PENDING = "pending", "Waiting for a reviewer"
-        APPROVED = "approved", "Approved by a reviewer"
-        REJECTED = "rejected", "Rejected by a reviewer"
+        AUTOMATIC = "automatic", _("Decided automatically")
+        PENDING = "pending", _("Waiting for a reviewer")
+        APPROVED = "approved", _("Approved by a reviewer")
+        REJECTED = "rejected", _("Rejected by a reviewer")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="verifications")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -169,14 +176,14 @@ class AuditEntry(models.Model):
     entry (ids only, no names)."""
 
     class Action(models.TextChoices):
-        LOGIN = "login", "Signed in"
-        LOGOUT = "logout", "Signed out"
-        ROLE_CHANGE = "role-change", "Role changed"
-        DATA_EXPORT = "data-export", "Exported a person's data"
-        DATA_PURGE = "data-purge", "Purged a person's proctoring data"
-        ACCOUNT_DELETE = "account-delete", "Deleted an account"
+        LOGIN = "login", _("Signed in")
+        LOGOUT = "logout", _("Signed out")
+        ROLE_CHANGE = "role-change", _("Role changed")
+        DATA_EXPORT = "data-export", _("Exported a person's data")
+        DATA_PURGE = "data-purge", _("Purged a person's proctoring data")
+        ACCOUNT_DELETE = "account-delete", _("Deleted an account")
         # Every finished session of the exam is regraded with the new key (sessions.services).
-        ANSWER_KEY_CHANGE = "answer-key-change", "Changed an answer key and regraded"
+        ANSWER_KEY_CHANGE = "answer-key-change", _("Changed an answer key and regraded")
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     action = models.CharField(max_length=32, choices=Action.choices)

@@ -312,9 +312,27 @@ def ws_login_ended(*, login_id: str) -> bool:
 
 @transaction.atomic
 def user_profile_update(
-    *, user: User, first_name: str, last_name: str, institution: str, time_zone: tzinfo | None = None
+    *,
+    user: User,
+    first_name: str,
+    last_name: str,
+    institution: str,
+    time_zone: tzinfo | None = None,
+    language: str | None = None,
 ) -> User:
+    """`language` "" means the browser's; None leaves it unchanged."""
     user.first_name, user.last_name, user.institution = first_name, last_name, institution
     user.time_zone = time_zone or user.time_zone  # left empty: unchanged (the browser's, once known)
-    user.save(update_fields=["first_name", "last_name", "institution", "time_zone", "updated_at"])
+    if language is not None:
+        user.language = language
+    fields = ["first_name", "last_name", "institution", "time_zone", "language", "updated_at"]
+    user.save(update_fields=fields)
+    return user
+
+
+def user_language_set(*, user: User, language: str) -> User:
+    """The language the header's picker chose, kept on the account so every device (and the
+    e-mails and the PDF) speak it. `language` must be one of settings.LANGUAGES."""
+    user.language = language
+    user.save(update_fields=["language", "updated_at"])
     return user

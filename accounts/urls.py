@@ -14,6 +14,7 @@ urlpatterns = [
     path("register/", views.register, name="register"),
     path("register/confirm/<str:token>/", views.register_confirm, name="register-confirm"),
     path("signed-in/", views.signed_in, name="signed-in"),
+    path("language/", views.language_set, name="language-set"),
     path("profile/", views.profile, name="profile"),
     path("profile/identity/", views.identity_upload, name="identity-upload"),
     path("files/<str:token>/", views.identity_file, name="identity-file"),

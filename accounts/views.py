@@ -11,6 +11,7 @@ from django.contrib.auth.forms import PasswordResetForm
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.i18n import set_language
 
 from accounts import email_limits, services
 from accounts.errors import (
@@ -87,6 +88,18 @@ class PasswordResetView(auth_views.PasswordResetView):
         if email_limits.account_email_allow(recipient=recipient, client_address=client_address):
             return super().form_valid(form)
         return HttpResponseRedirect(self.get_success_url())
+
+
+@require_POST
+def language_set(request: HttpRequest) -> HttpResponse:
+    """The header's language picker (a plain form: works without JavaScript). Django's set_language
+    sets the cookie a visitor's pages follow and redirects back; a signed-in user's choice is also
+    kept on the account (accounts.middleware.UserLanguageMiddleware reads it)."""
+    response = set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        services.user_language_set(user=request.user, language=language)
+    return response
 
 
 @login_required

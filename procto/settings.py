@@ -82,12 +82,17 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "sessions.lti.iframe.LtiIframeCookiesMiddleware",  # above the two that set the cookies it edits
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After sessions, before CommonMiddleware (Django's documented place): the language cookie set by
+    # the header's picker, else the browser's Accept-Language. A signed-in user's own choice wins
+    # below, once AuthenticationMiddleware has found them (accounts.middleware.UserLanguageMiddleware).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "procto.log_context.request_log_context",
     "procto.log_context.RequestLogMiddleware",  # django-structlog's, after auth: its lines name the user
     "accounts.middleware.TimeZoneMiddleware",  # the viewer's zone, for every time a page shows
+    "accounts.middleware.UserLanguageMiddleware",  # the signed-in user's language (User.language)
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -196,7 +201,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# The languages Procto ships a complete catalog for (locale/<code>/LC_MESSAGES; the catalog test
+# fails on an untranslated string). A visitor gets the picker's cookie, else the browser's
+# Accept-Language; a signed-in user their profile's language (accounts.User.language).
+LANGUAGES = [("en", "English"), ("fr", "Français")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True

@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from proctoring import conditions
 from sessions.models import ExamSession
@@ -92,12 +93,12 @@ class ProctorAction(models.Model):
     who took a copy of the session's record (an export), since it holds the student's data."""
 
     class Kind(models.TextChoices):
-        WARN = "warn", "Warned the student"
-        TERMINATE = "terminate", "Ended the session"
-        NOTE = "note", "Added a note"
-        EXTEND_TIME = "extend-time", "Extended the time"
-        REVIEW_ALERT = "review-alert", "Reviewed an alert"
-        EXPORT = "export", "Exported the record"
+        WARN = "warn", _("Warned the student")
+        TERMINATE = "terminate", _("Ended the session")
+        NOTE = "note", _("Added a note")
+        EXTEND_TIME = "extend-time", _("Extended the time")
+        REVIEW_ALERT = "review-alert", _("Reviewed an alert")
+        EXPORT = "export", _("Exported the record")
 
     session = models.ForeignKey(ExamSession, on_delete=models.CASCADE, related_name="proctor_actions")
     actor = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")

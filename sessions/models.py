@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from exams.models import Exam, Question
 
@@ -20,18 +21,18 @@ class ExamSession(models.Model):
     """One attempt of one student at one exam. Its status only moves forward (see transitions)."""
 
     class Status(models.TextChoices):
-        IN_PROGRESS = "in-progress", "In progress"
-        SUBMITTED = "submitted", "Submitted"
-        EXPIRED = "expired", "Expired (auto-submitted)"
+        IN_PROGRESS = "in-progress", _("In progress")
+        SUBMITTED = "submitted", _("Submitted")
+        EXPIRED = "expired", _("Expired (auto-submitted)")
         # The reference document's name on the wire; the label accuses no one: how it ended (by a
         # proctor, automatically, confirmed by a reviewer) is sessions.outcomes' to say.
-        CHEATING_DETECTED = "cheating-detected", "Ended early"
-        LOGGED_OUT = "logged-out", "Logged out"
+        CHEATING_DETECTED = "cheating-detected", _("Ended early")
+        LOGGED_OUT = "logged-out", _("Logged out")
 
     class Grading(models.TextChoices):
-        NOT_STARTED = "not-started", "Not finished yet"
-        PENDING = "pending", "Waiting for manual grading"
-        COMPLETE = "complete", "Graded"
+        NOT_STARTED = "not-started", _("Not finished yet")
+        PENDING = "pending", _("Waiting for manual grading")
+        COMPLETE = "complete", _("Graded")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # Empty once the student's account is deleted: the attempt stays, anonymous, as the school's
@@ -271,9 +272,9 @@ class Admission(models.Model):
     """
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting for a proctor"
-        ADMITTED = "admitted", "Admitted"
-        DENIED = "denied", "Denied"
+        PENDING = "pending", _("Waiting for a proctor")
+        ADMITTED = "admitted", _("Admitted")
+        DENIED = "denied", _("Denied")
 
     exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="admissions")
     student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
