@@ -66,6 +66,7 @@ def test_a_student_registers_follows_the_emailed_link_and_lands_on_their_profile
 def test_registering_a_taken_address_shows_the_same_page_and_emails_its_owner(client, student):
     taken = client.post("/accounts/register/", REN | {"email": student.email}).content.decode()
     new = client.post("/accounts/register/", REN).content.decode()
+
     # The header's language picker carries a CSRF token, masked afresh on every page.
     def same(page: str, email: str) -> str:
         return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "TOKEN", page.replace(email, "ADDRESS"))
