@@ -232,7 +232,8 @@ def log_in(page, base_url: str, email: str, password: str) -> None:
     page.goto(f"{base_url}/accounts/login/")
     page.fill("input[name=username]", email)
     page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
+    # The login form's own button: the header's language picker has submit buttons too.
+    page.locator("form:has(input[name=username]) button[type=submit]").click()
     page.wait_for_url(f"{base_url}/")
 
 
