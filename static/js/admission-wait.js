@@ -32,48 +32,51 @@ function render(admission) {
   clearTimeout(timer);
   switch (admission.status) {
     case "pending":
-      say("", "Waiting for a proctor to admit you… Keep this page open: it updates by itself.");
+      say("", gettext("Waiting for a proctor to admit you… Keep this page open: it updates by itself."));
       timer = setTimeout(refresh, boot.pollMs);
       break;
     case "admitted": {
-      say("ok", `A proctor admitted you. Start the exam before ${formatDateTime(admission.expiresAt)}.`);
+      say(
+        "ok",
+        interpolate(gettext("A proctor admitted you. Start the exam before %s."), [formatDateTime(admission.expiresAt)]),
+      );
       // An admission lasts a few minutes: past it, show the way to ask again.
       const left = new Date(admission.expiresAt).getTime() - Date.now();
       timer = setTimeout(refresh, Math.max(left, 0) + 1000);
       break;
     }
     case "denied":
-      say("warn", `A proctor did not admit you: ${admission.reason}`);
-      offerRequest("Ask again");
+      say("warn", interpolate(gettext("A proctor did not admit you: %s"), [admission.reason]));
+      offerRequest(gettext("Ask again"));
       break;
     case "expired":
-      say("warn", "Your admission expired before you started. Ask again, and press Start once admitted.");
-      offerRequest("Ask again");
+      say("warn", gettext("Your admission expired before you started. Ask again, and press Start once admitted."));
+      offerRequest(gettext("Ask again"));
       break;
     case "lapsed":
       // Still on this page, so still waiting: ask again for them, back into the proctors' list.
-      say("", "Still waiting for a proctor… Keep this page open: it updates by itself.");
+      say("", gettext("Still waiting for a proctor… Keep this page open: it updates by itself."));
       requestAgain();
       break;
     default: // none yet, or the last one was used for an earlier attempt
       say("", "");
-      offerRequest("Request admission");
+      offerRequest(gettext("Request admission"));
   }
 }
 
 function showError(error) {
   if (!(error instanceof ApiError)) throw error;
   if (error.status === 401 || error.status === 403) {
-    say("warn", "Your login has expired. Log in again, then come back to this page.");
+    say("warn", gettext("Your login has expired. Log in again, then come back to this page."));
     return;
   }
   if (error.code === "CHECKS_REQUIRED") {
     location.reload(); // the page then lists the steps still to do
     return;
   }
-  say("warn", error.transient ? "Could not reach Procto. Trying again…" : error.message);
+  say("warn", error.transient ? gettext("Could not reach Procto. Trying again…") : error.message);
   if (error.transient) timer = setTimeout(refresh, boot.pollMs);
-  else if (panel.dataset.state !== "pending") offerRequest(requestButton.textContent || "Request admission");
+  else if (panel.dataset.state !== "pending") offerRequest(requestButton.textContent || gettext("Request admission"));
 }
 
 async function refresh() {

@@ -10,8 +10,8 @@
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
-const NETWORK_MESSAGE = "Could not reach Procto. Check your internet connection, then try again.";
-const TIMEOUT_MESSAGE = "Procto did not answer in time. Check your internet connection, then try again.";
+const NETWORK_MESSAGE = gettext("Could not reach Procto. Check your internet connection, then try again.");
+const TIMEOUT_MESSAGE = gettext("Procto did not answer in time. Check your internet connection, then try again.");
 
 /** The server refused or failed a call; `status` 0 means it was not reached (NetworkError). */
 export class ApiError extends Error {
@@ -71,9 +71,10 @@ async function readEnvelope(response) {
 function refusal(response, envelope) {
   const error = (envelope && envelope.error) || {};
   const status = response.status;
-  let fallback = `The server refused the request (HTTP ${status}).`;
-  if (status >= 500 || status === 429) fallback = `The server answered ${status}. Please try again in a moment.`;
-  else if (response.ok) fallback = "The server's answer could not be read. Please try again.";
+  let fallback = interpolate(gettext("The server refused the request (HTTP %s)."), [status]);
+  if (status >= 500 || status === 429)
+    fallback = interpolate(gettext("The server answered %s. Please try again in a moment."), [status]);
+  else if (response.ok) fallback = gettext("The server's answer could not be read. Please try again.");
   return new ApiError(status, error.code || `HTTP_${status}`, error.message || fallback, error.details);
 }
 

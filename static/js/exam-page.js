@@ -28,12 +28,15 @@ const store = sessionStore(config.sessionId);
 const streamsMedia = config.proctoringEnabled && !config.mediaExempt;
 
 const FINISHED_TEXT = {
-  submitted: ["Exam submitted", "Your answers were submitted. You can close this page."],
-  expired: ["Time is up", "Your time ran out. The answers saved before the deadline were submitted for you."],
+  submitted: [gettext("Exam submitted"), gettext("Your answers were submitted. You can close this page.")],
+  expired: [
+    gettext("Time is up"),
+    gettext("Your time ran out. The answers saved before the deadline were submitted for you."),
+  ],
   // Ended before the student submitted: by a proctor or automatically. The session's `outcome`
   // (sessions/outcomes.py) says which and why; this is for when it could not be read.
-  "cheating-detected": ["Exam ended", "This exam was ended before you submitted it."],
-  "logged-out": ["Exam ended", "This attempt ended because you were signed out."],
+  "cheating-detected": [gettext("Exam ended"), gettext("This exam was ended before you submitted it.")],
+  "logged-out": [gettext("Exam ended"), gettext("This attempt ended because you were signed out.")],
 };
 
 let questions = [];
@@ -85,7 +88,7 @@ function showAlert(text, { title = "", kind = "warning", dismissible = true } = 
   if (dismissible) {
     const close = document.createElement("button");
     close.type = "button";
-    close.textContent = "Dismiss";
+    close.textContent = gettext("Dismiss");
     close.addEventListener("click", () => {
       item.remove();
       // The focused button is gone: put focus back where the student was working.
@@ -105,10 +108,6 @@ function setPill(id, state, text, title = "") {
   else pill.removeAttribute("title");
 }
 
-function plural(n, word) {
-  return `${n} ${word}${n === 1 ? "" : "s"}`;
-}
-
 // --- save state and connection ----------------------------------------------------------------
 
 let saveState = { state: "saved", queued: 0, message: "" };
@@ -124,21 +123,27 @@ function renderSaveState() {
   const { queued, message } = saveState;
   const state = saveState.state === "saved" && typingTimers.size ? "saving" : saveState.state;
   const labels = {
-    saved: "Saved",
-    saving: "Saving…",
-    offline: `Offline – ${plural(queued, "answer")} queued`,
-    error: `Not saved – retrying (${queued} queued)`,
-    "signed-out": `Signed out – ${plural(queued, "answer")} queued`,
-    closed: "Saving stopped",
+    saved: gettext("Saved"),
+    saving: gettext("Saving…"),
+    offline: interpolate(ngettext("Offline – %s answer queued", "Offline – %s answers queued", queued), [queued]),
+    error: interpolate(gettext("Not saved – retrying (%s queued)"), [queued]),
+    "signed-out": interpolate(
+      ngettext("Signed out – %s answer queued", "Signed out – %s answers queued", queued),
+      [queued],
+    ),
+    closed: gettext("Saving stopped"),
   };
   setPill("save-state", state, labels[state], message);
   // Tell screen reader users about changes that matter, not about every save.
   if (state !== lastSaveState) {
     if (state === "offline")
-      announce("You are offline. Your answers are kept on this device and sent when the connection returns.");
-    else if (state === "error" && message) announce(`Answers are not being saved: ${message}`);
+      announce(
+        gettext("You are offline. Your answers are kept on this device and sent when the connection returns."),
+      );
+    else if (state === "error" && message)
+      announce(interpolate(gettext("Answers are not being saved: %s"), [message]));
     else if (state === "saved" && (lastSaveState === "offline" || lastSaveState === "error"))
-      announce("Connection back. All answers are saved.");
+      announce(gettext("Connection back. All answers are saved."));
   }
   lastSaveState = state;
 }
@@ -146,15 +151,15 @@ function renderSaveState() {
 function showConnection(state) {
   connectionState = state;
   if (signedOut && state !== "closed") {
-    setPill("connection-state", "signed-out", "Signed out");
+    setPill("connection-state", "signed-out", gettext("Signed out"));
     return;
   }
   const labels = {
-    connecting: "Connecting…",
-    live: streamsMedia ? "Live" : "Connected",
-    reconnecting: "Reconnecting…",
-    offline: "Offline",
-    closed: "Disconnected",
+    connecting: gettext("Connecting…"),
+    live: streamsMedia ? gettext("Live") : gettext("Connected"),
+    reconnecting: gettext("Reconnecting…"),
+    offline: gettext("Offline"),
+    closed: gettext("Disconnected"),
   };
   setPill("connection-state", state, labels[state] || state);
 }
@@ -171,7 +176,7 @@ function onSignedOut() {
   signedOut = true;
   $("signed-out").hidden = false;
   showConnection(connectionState);
-  announce("You are signed out. The exam keeps running. Sign in again to send your answers.");
+  announce(gettext("You are signed out. The exam keeps running. Sign in again to send your answers."));
   window.clearInterval(signInProbe);
   signInProbe = window.setInterval(checkSignedIn, SIGN_IN_PROBE_MS);
 }
@@ -200,7 +205,7 @@ function signedBackIn() {
   $("signed-out").hidden = true;
   showConnection(connectionState);
   if (finished) return;
-  announce("You are signed in again. Your answers are being sent.");
+  announce(gettext("You are signed in again. Your answers are being sent."));
   autosave?.retryNow();
   stream?.resume();
 }
@@ -228,8 +233,12 @@ async function logOut() {
 
 function updateCounts() {
   const answered = questions.filter((q) => isAnswered(view.readValue(q.id))).length;
-  const parts = [plural(questions.length, "question"), `${answered} answered`];
-  if (flags.size) parts.push(`${flags.size} flagged`);
+  const total = questions.length;
+  const parts = [
+    interpolate(ngettext("%s question", "%s questions", total), [total]),
+    interpolate(gettext("%s answered"), [answered]),
+  ];
+  if (flags.size) parts.push(interpolate(gettext("%s flagged"), [flags.size]));
   $("question-count").textContent = parts.join(" · ");
 }
 
@@ -301,22 +310,61 @@ function openSubmitDialog() {
   summary.replaceChildren();
   const intro = document.createElement("p");
   const answered = questions.length - unanswered.length;
-  intro.textContent = `You answered ${answered} of ${plural(questions.length, "question")}.`;
+  intro.textContent = interpolate(
+    ngettext(
+      "You answered %(answered)s of %(total)s question.",
+      "You answered %(answered)s of %(total)s questions.",
+      questions.length,
+    ),
+    { answered, total: questions.length },
+    true,
+  );
   const list = document.createElement("ul");
-  const line = (count, label, numbers) => {
+  const line = (text) => {
     const li = document.createElement("li");
-    li.textContent = count
-      ? `${count} ${label}: question${count === 1 ? "" : "s"} ${numbers.join(", ")}`
-      : `0 ${label}`;
+    li.textContent = text;
     list.append(li);
   };
-  line(unanswered.length, "unanswered", unanswered);
-  line(flagged.length, "flagged for review", flagged);
+  const numbers = (items) => ({ count: items.length, numbers: items.join(", ") });
+  line(
+    unanswered.length
+      ? interpolate(
+          ngettext(
+            "%(count)s unanswered: question %(numbers)s",
+            "%(count)s unanswered: questions %(numbers)s",
+            unanswered.length,
+          ),
+          numbers(unanswered),
+          true,
+        )
+      : gettext("0 unanswered"),
+  );
+  line(
+    flagged.length
+      ? interpolate(
+          ngettext(
+            "%(count)s flagged for review: question %(numbers)s",
+            "%(count)s flagged for review: questions %(numbers)s",
+            flagged.length,
+          ),
+          numbers(flagged),
+          true,
+        )
+      : gettext("0 flagged for review"),
+  );
   summary.append(intro, list);
   if (autosave.queuedCount()) {
     const note = document.createElement("p");
     note.className = "status warn";
-    note.textContent = `${plural(autosave.queuedCount(), "answer")} not saved yet will be sent with your submission.`;
+    const queued = autosave.queuedCount();
+    note.textContent = interpolate(
+      ngettext(
+        "%s answer not saved yet will be sent with your submission.",
+        "%s answers not saved yet will be sent with your submission.",
+        queued,
+      ),
+      [queued],
+    );
     summary.append(note);
   }
   $("submit-error").hidden = true;
@@ -327,7 +375,7 @@ function openSubmitDialog() {
 function setDialogBusy(busy) {
   $("submit-confirm").disabled = busy;
   $("submit-cancel").disabled = busy;
-  $("submit-confirm").textContent = busy ? "Submitting…" : "Submit now";
+  $("submit-confirm").textContent = busy ? gettext("Submitting…") : gettext("Submit now");
 }
 
 async function submitExam({ auto = false } = {}) {
@@ -382,10 +430,12 @@ async function onSubmitDialog(event) {
     if (err instanceof ApiError && err.status === 401) onSignedOut();
     error.textContent =
       err instanceof NetworkError
-        ? "Could not reach the server. Your answers are kept on this device; check your connection and try again."
+        ? gettext(
+            "Could not reach the server. Your answers are kept on this device; check your connection and try again.",
+          )
         : err instanceof ApiError && err.status === 401
-          ? "You are signed out. Sign in again (see the message above the questions), then submit."
-          : `The exam was not submitted: ${err.message}`;
+          ? gettext("You are signed out. Sign in again (see the message above the questions), then submit.")
+          : interpolate(gettext("The exam was not submitted: %s"), [err.message]);
     error.hidden = false;
   }
 }
@@ -395,7 +445,7 @@ function onTimeUp() {
   timeUp = true;
   const dialog = $("submit-dialog");
   if (dialog.open) dialog.close();
-  showAlert("Time is up. Your answers are being submitted.", { kind: "info", dismissible: false });
+  showAlert(gettext("Time is up. Your answers are being submitted."), { kind: "info", dismissible: false });
   submitExam({ auto: true });
 }
 
@@ -412,7 +462,7 @@ function finish(status, reason = "", outcome = null) {
   media?.stop();
   stream?.stop();
   events?.stop();
-  autosave?.stop({ code: "FINISHED", message: "The exam has ended." });
+  autosave?.stop({ code: "FINISHED", message: gettext("The exam has ended.") });
   view?.disable();
   store.clear();
   for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close();
@@ -426,12 +476,17 @@ function finish(status, reason = "", outcome = null) {
   const [title, text] =
     // With the server's `ended` message racing the submit's own answer, either may come first.
     timeUp && status === "submitted"
-      ? ["Time is up", "Your answers were submitted automatically when the time ran out."]
+      ? [gettext("Time is up"), gettext("Your answers were submitted automatically when the time ran out.")]
       : early
-        ? [outcome.label, outcome.detail ? `Reason: ${outcome.detail}` : FINISHED_TEXT[status][1]]
-        : FINISHED_TEXT[status] || ["Exam ended", `This attempt is ${status}.`];
+        ? [
+            outcome.label,
+            outcome.detail ? interpolate(gettext("Reason: %s"), [outcome.detail]) : FINISHED_TEXT[status][1],
+          ]
+        : FINISHED_TEXT[status] || [gettext("Exam ended"), interpolate(gettext("This attempt is %s."), [status])];
   $("finished-title").textContent = title;
-  $("finished-text").textContent = reason ? `${text} Reason: ${reason}` : text;
+  $("finished-text").textContent = reason
+    ? interpolate(gettext("%(text)s Reason: %(reason)s"), { text, reason }, true)
+    : text;
   $("exam").dataset.state = "finished";
   $("exam-body").hidden = true;
   $("loading").hidden = true;
@@ -440,7 +495,7 @@ function finish(status, reason = "", outcome = null) {
   setPill(
     "save-state",
     status === "submitted" ? "saved" : "closed",
-    status === "submitted" ? "Submitted" : "Closed",
+    status === "submitted" ? gettext("Submitted") : gettext("Closed"),
   );
   showConnection("closed");
   $("finished").hidden = false;
@@ -481,17 +536,20 @@ function onStreamMessage(message) {
       break;
     case "warning":
       showAlert(message.message, {
-        title: message.from === "proctor" ? "Message from your proctor:" : "Warning:",
+        title: message.from === "proctor" ? gettext("Message from your proctor:") : gettext("Warning:"),
       });
       break;
     case "time-extended":
       countdown?.sync(message.timeRemaining);
       if (message.reason === "screen-share-paused")
-        showAlert("The time your exam was hidden without your screen shared was given back.", {
-          title: "Time given back:",
+        showAlert(gettext("The time your exam was hidden without your screen shared was given back."), {
+          title: gettext("Time given back:"),
           kind: "info",
         });
-      else showAlert("Your proctor gave you more time; the clock shows the new time left.", { title: "More time:" });
+      else
+        showAlert(gettext("Your proctor gave you more time; the clock shows the new time left."), {
+          title: gettext("More time:"),
+        });
       break;
     case "capture-screen":
       // A high-severity alert: the server keeps a screenshot with it.
@@ -514,10 +572,10 @@ async function onStreamEnd({ code, reason }) {
   if (code === 4409) {
     const data = await refreshStatus();
     if (data && data.status === "in-progress")
-      showAlert("The proctoring connection closed. Reload the page to reconnect.");
+      showAlert(gettext("The proctoring connection closed. Reload the page to reconnect."));
     return;
   }
-  showAlert(reason, { title: "Proctoring connection refused:" });
+  showAlert(reason, { title: gettext("Proctoring connection refused:") });
 }
 
 // --- start ------------------------------------------------------------------------------------
@@ -527,18 +585,18 @@ async function load() {
     return await apiFetch(sessionUrl);
   } catch (err) {
     if (err instanceof ApiError && err.transient) {
-      $("loading").textContent = "Could not load your exam. Trying again…";
+      $("loading").textContent = gettext("Could not load your exam. Trying again…");
       await new Promise((resolve) => window.setTimeout(resolve, LOAD_RETRY_MS));
       return load();
     }
-    $("loading").textContent = `Could not load your exam: ${err.message}`;
+    $("loading").textContent = interpolate(gettext("Could not load your exam: %s"), [err.message]);
     $("loading").classList.add("error");
     return null;
   }
 }
 
 function showScreenShared(shared) {
-  setPill("screen-state", shared ? "live" : "offline", shared ? "Shared" : "Not shared");
+  setPill("screen-state", shared ? "live" : "offline", shared ? gettext("Shared") : gettext("Not shared"));
   $("screen-missing").hidden = shared || config.screenCapture.enforced;
 }
 
@@ -572,13 +630,13 @@ async function start() {
     onState: showSaveState,
     onTimeRemaining: (seconds) => countdown.sync(seconds),
     onClosed: ({ message }) => {
-      showAlert(message, { title: "Saving stopped.", dismissible: false });
+      showAlert(message, { title: gettext("Saving stopped."), dismissible: false });
       view.disable(); // changes could not be kept any more; do not pretend otherwise
       refreshStatus();
     },
     onRejected: (questionId, message) => {
       const number = questions.findIndex((q) => q.id === questionId) + 1;
-      showAlert(message, { title: `Your answer to question ${number} was not accepted:` });
+      showAlert(message, { title: interpolate(gettext("Your answer to question %s was not accepted:"), [number]) });
     },
     onSignedOut,
   });
@@ -718,5 +776,7 @@ window.addEventListener("pageshow", (event) => {
 start().catch((err) => {
   console.error("The exam page failed to start:", err);
   $("loading").hidden = false;
-  $("loading").textContent = "Something went wrong while loading the exam. Reload the page to try again.";
+  $("loading").textContent = gettext(
+    "Something went wrong while loading the exam. Reload the page to try again.",
+  );
 });

@@ -9,8 +9,11 @@ const flags = new Set();
 
 function updateCounts() {
   const answered = questions.filter((q) => isAnswered(view.readValue(q.id))).length;
-  const noun = questions.length === 1 ? "question" : "questions";
-  $("question-count").textContent = `${questions.length} ${noun} · ${answered} answered`;
+  const total = questions.length;
+  $("question-count").textContent = [
+    interpolate(ngettext("%s question", "%s questions", total), [total]),
+    interpolate(gettext("%s answered"), [answered]),
+  ].join(" · ");
 }
 
 const view = createQuestionView({

@@ -28,18 +28,18 @@ const BUSY_RETRIES = 6;
 const BUSY_WAIT_S = 5;
 const FACE_HINTS = {
   NO_FACE: [
-    "Face the camera straight on, with your whole face inside the picture.",
-    "Take off a hat, hood, mask or sunglasses, and move hair away from your face.",
+    gettext("Face the camera straight on, with your whole face inside the picture."),
+    gettext("Take off a hat, hood, mask or sunglasses, and move hair away from your face."),
   ],
   MULTIPLE_FACES: [
-    "Make sure only you are in the picture: nobody behind or beside you.",
-    "Move photos, posters or screens showing faces out of view.",
+    gettext("Make sure only you are in the picture: nobody behind or beside you."),
+    gettext("Move photos, posters or screens showing faces out of view."),
   ],
   TOO_DARK: [
-    "Turn on a light in front of you, so it shines on your face.",
-    "Avoid sitting with a window or a bright lamp behind you.",
+    gettext("Turn on a light in front of you, so it shines on your face."),
+    gettext("Avoid sitting with a window or a bright lamp behind you."),
   ],
-  UNREADABLE: ["Take another photo. If it keeps failing, reload the page or try another browser."],
+  UNREADABLE: [gettext("Take another photo. If it keeps failing, reload the page or try another browser.")],
 };
 
 let stream = null;
@@ -90,7 +90,7 @@ async function startCamera() {
   showLive();
   showButtons(["take"]);
   buttons.take.disabled = true;
-  setStatus("", "Starting your camera…");
+  setStatus("", gettext("Starting your camera…"));
   try {
     stream = await cameraPreviewStart(video, 1280, 720);
   } catch (error) {
@@ -100,7 +100,7 @@ async function startCamera() {
     return;
   }
   buttons.take.disabled = false;
-  setStatus("", "Camera ready. When your face is centred and well lit, press Take photo.");
+  setStatus("", gettext("Camera ready. When your face is centred and well lit, press Take photo."));
 }
 
 function takePhoto() {
@@ -109,7 +109,7 @@ function takePhoto() {
   canvas.toBlob(
     (blob) => {
       if (!blob) {
-        setStatus("warn", "The photo could not be taken. Please try again.");
+        setStatus("warn", gettext("The photo could not be taken. Please try again."));
         return;
       }
       capture = blob;
@@ -118,7 +118,7 @@ function takePhoto() {
       photo.src = photoUrl;
       $("live-figure").hidden = true;
       $("photo-figure").hidden = false;
-      setStatus("", "Check your photo: your whole face should be clear. Use it, or take another one.");
+      setStatus("", gettext("Check your photo: your whole face should be clear. Use it, or take another one."));
       showButtons(["use", "retake"], "use");
     },
     "image/jpeg",
@@ -130,7 +130,7 @@ async function sendPhoto() {
   buttons.use.disabled = true;
   buttons.retake.disabled = true;
   statusBox.setAttribute("aria-busy", "true");
-  setStatus("", "Comparing your photo with your ID photo…");
+  setStatus("", gettext("Comparing your photo with your ID photo…"));
   const form = new FormData();
   form.append("liveCapture", capture, "live-capture.jpg");
   try {
@@ -162,9 +162,9 @@ async function checkPhoto(form) {
     } catch (error) {
       if (!(error instanceof ApiError) || error.code !== "BUSY" || attempt > BUSY_RETRIES) throw error;
       const seconds = Number(error.details.retryAfter) || BUSY_WAIT_S;
-      setStatus("", `Many students are checking at once. Trying again in ${seconds} seconds…`);
+      setStatus("", interpolate(gettext("Many students are checking at once. Trying again in %s seconds…"), [seconds]));
       await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
-      setStatus("", "Comparing your photo with your ID photo…");
+      setStatus("", gettext("Comparing your photo with your ID photo…"));
     }
   }
 }
@@ -172,7 +172,7 @@ async function checkPhoto(form) {
 function showError(error) {
   if (error.code === "IDENTITY_NOT_VERIFIED") {
     setStatus("warn", error.message, {
-      link: { href: boot.profileUrl, text: "Go to your profile to upload your photo and ID card" },
+      link: { href: boot.profileUrl, text: gettext("Go to your profile to upload your photo and ID card") },
     });
     stopStream(stream);
     stream = null;
@@ -188,7 +188,7 @@ function showError(error) {
 buttons.take.addEventListener("click", takePhoto);
 buttons.retake.addEventListener("click", () => {
   showLive();
-  setStatus("", "Camera ready. Press Take photo when you are ready.");
+  setStatus("", gettext("Camera ready. Press Take photo when you are ready."));
   showButtons(["take"], "take");
 });
 buttons.use.addEventListener("click", () => {
@@ -197,7 +197,7 @@ buttons.use.addEventListener("click", () => {
 buttons.tryAgain.addEventListener("click", () => {
   if (stream && stream.active) {
     showLive();
-    setStatus("", "Camera ready. Press Take photo when you are ready.");
+    setStatus("", gettext("Camera ready. Press Take photo when you are ready."));
     showButtons(["take"], "take");
   } else {
     startCamera().then(() => buttons.take.focus());

@@ -22,9 +22,14 @@ const ZONE = bootstrap();
 
 export const timeZone = ZONE.timeZone;
 
+// Day and month names in the page's language (<html lang>, the viewer's); English pages keep
+// en-US, whose parts the server's own wording matches.
+const PAGE_LANGUAGE = document.documentElement.lang || "";
+const LOCALE = PAGE_LANGUAGE && !PAGE_LANGUAGE.toLowerCase().startsWith("en") ? PAGE_LANGUAGE : "en-US";
+
 let formatter;
 function parts(date) {
-  formatter ||= new Intl.DateTimeFormat("en-US", {
+  formatter ||= new Intl.DateTimeFormat(LOCALE, {
     timeZone: ZONE.timeZone,
     weekday: "short",
     day: "numeric",

@@ -10,16 +10,16 @@ const boot = JSON.parse(document.getElementById("page-bootstrap").textContent);
 const required = new Set(boot.required);
 const ITEMS = ["browser", "websocket", "camera", "microphone", "fullscreen", "screen", "bandwidth"];
 const LABELS = {
-  browser: "Browser",
-  websocket: "Live connection",
-  camera: "Camera",
-  microphone: "Microphone",
-  fullscreen: "Full screen",
-  screen: "Screen sharing",
-  bandwidth: "Upload speed",
+  browser: gettext("Browser"),
+  websocket: gettext("Live connection"),
+  camera: gettext("Camera"),
+  microphone: gettext("Microphone"),
+  fullscreen: gettext("Full screen"),
+  screen: gettext("Screen sharing"),
+  bandwidth: gettext("Upload speed"),
 };
 const MEDIA_ITEMS = new Set(["camera", "microphone", "bandwidth"]);
-const STATE_TEXT = { pending: "Not checked yet", running: "Checking…", pass: "Passed", fail: "Not working" };
+const STATE_TEXT = { pending: gettext("Not checked yet"), running: gettext("Checking…"), pass: gettext("Passed"), fail: gettext("Not working") };
 
 const PINGS = 5;
 const PING_TIMEOUT_MS = 5000;
@@ -67,15 +67,17 @@ function show(name, state, { detail = "", fix = "" } = {}) {
 function showNotNeeded(name) {
   const element = itemElement(name);
   element.dataset.state = "skip";
-  const why = boot.mediaExempt && MEDIA_ITEMS.has(name) ? " (you are exempt)" : "";
-  element.querySelector(".check-state").textContent = `Not needed for this exam${why}`;
+  element.querySelector(".check-state").textContent =
+    boot.mediaExempt && MEDIA_ITEMS.has(name)
+      ? gettext("Not needed for this exam (you are exempt)")
+      : gettext("Not needed for this exam");
   element.querySelector(".check-detail").textContent = "";
   element.querySelector(".check-fix").textContent = "";
 }
 
 // --- what a failed request tells the student -----------------------------------------------------
 
-const SIGNED_OUT_FIX = "Your login has expired. Log in again, then come back to this page.";
+const SIGNED_OUT_FIX = gettext("Your login has expired. Log in again, then come back to this page.");
 
 /** A check's failure for a request that failed: `error` is the ApiError (or NetworkError). */
 function requestFailed(error, detail) {
@@ -83,24 +85,28 @@ function requestFailed(error, detail) {
     if (error.code === "TIMEOUT") {
       return {
         ok: false,
-        detail: `${detail} Procto did not answer in time.`,
-        fix: "Your connection may be very slow or unstable. Move closer to your Wi-Fi router or use a network cable, then press Re-check.",
+        detail: interpolate(gettext("%s Procto did not answer in time."), [detail]),
+        fix: gettext("Your connection may be very slow or unstable. Move closer to your Wi-Fi router or use a network cable, then press Re-check."),
       };
     }
-    return { ok: false, detail: `${detail} Procto could not be reached.`, fix: "Check your internet connection, then press Re-check." };
+    return { ok: false, detail: interpolate(gettext("%s Procto could not be reached."), [detail]), fix: gettext("Check your internet connection, then press Re-check.") };
   }
   if (error.status === 401) return { ok: false, detail, fix: SIGNED_OUT_FIX };
   if (error.transient) {
     return {
       ok: false,
-      detail: `${detail} Procto answered ${error.status}.`,
-      fix: "Procto is busy or has a problem right now. Wait a minute, then press Re-check. If it keeps failing, tell your teacher or proctor.",
+      detail: interpolate(gettext("%(detail)s Procto answered %(status)s."), { detail, status: error.status }, true),
+      fix: gettext("Procto is busy or has a problem right now. Wait a minute, then press Re-check. If it keeps failing, tell your teacher or proctor."),
     };
   }
   return {
     ok: false,
-    detail: `${detail} Procto refused it (${error.status}: ${error.message})`,
-    fix: "Reload this page, then press Re-check. If it keeps failing, tell your teacher or proctor what the message says.",
+    detail: interpolate(
+      gettext("%(detail)s Procto refused it (%(status)s: %(message)s)"),
+      { detail, status: error.status, message: error.message },
+      true,
+    ),
+    fix: gettext("Reload this page, then press Re-check. If it keeps failing, tell your teacher or proctor what the message says."),
   };
 }
 
@@ -108,14 +114,14 @@ function requestFailed(error, detail) {
 
 function checkBrowser() {
   const missing = [];
-  if (!(navigator.mediaDevices && navigator.mediaDevices.getUserMedia)) missing.push("camera and microphone access");
-  if (typeof AudioWorkletNode === "undefined") missing.push("audio processing (AudioWorklet)");
-  if (typeof WebSocket === "undefined") missing.push("live connections (WebSocket)");
-  if (typeof MediaRecorder === "undefined") missing.push("video recording (MediaRecorder)");
-  if (!missing.length) return { ok: true, detail: "Your browser has everything the exam uses." };
+  if (!(navigator.mediaDevices && navigator.mediaDevices.getUserMedia)) missing.push(gettext("camera and microphone access"));
+  if (typeof AudioWorkletNode === "undefined") missing.push(gettext("audio processing (AudioWorklet)"));
+  if (typeof WebSocket === "undefined") missing.push(gettext("live connections (WebSocket)"));
+  if (typeof MediaRecorder === "undefined") missing.push(gettext("video recording (MediaRecorder)"));
+  if (!missing.length) return { ok: true, detail: gettext("Your browser has everything the exam uses.") };
   const fix = window.isSecureContext
-    ? "Use a current version of Chrome, Edge, Firefox or Safari on a computer, then open this page again."
-    : "This page is not on a secure (https) connection, which hides these features. Open Procto with an https:// address.";
+    ? gettext("Use a current version of Chrome, Edge, Firefox or Safari on a computer, then open this page again.")
+    : gettext("This page is not on a secure (https) connection, which hides these features. Open Procto with an https:// address.");
   return { ok: false, detail: `Missing: ${missing.join(", ")}.`, fix };
 }
 
@@ -124,34 +130,34 @@ function checkBrowser() {
 function checkScreen() {
   const allowed = document.featurePolicy ? document.featurePolicy.allowsFeature("display-capture") : true;
   if (navigator.mediaDevices?.getDisplayMedia && allowed)
-    return { ok: true, detail: "This browser can share your entire screen, which this exam records." };
+    return { ok: true, detail: gettext("This browser can share your entire screen, which this exam records.") };
   if (!allowed && offerNewWindow()) {
     return {
       ok: false,
-      detail: "The LMS shows this exam inside its own page, which does not allow sharing the screen.",
-      fix: "Press Open the exam in a new window (above) and go on there.",
+      detail: gettext("The LMS shows this exam inside its own page, which does not allow sharing the screen."),
+      fix: gettext("Press Open the exam in a new window (above) and go on there."),
     };
   }
   return {
     ok: false,
-    detail: "This browser cannot share the screen, which this exam records.",
-    fix: "Use a current version of Chrome, Edge or Firefox on a computer.",
+    detail: gettext("This browser cannot share the screen, which this exam records."),
+    fix: gettext("Use a current version of Chrome, Edge or Firefox on a computer."),
   };
 }
 
 function checkFullscreen() {
-  if (document.fullscreenEnabled) return { ok: true, detail: "The exam can open in full screen." };
+  if (document.fullscreenEnabled) return { ok: true, detail: gettext("The exam can open in full screen.") };
   if (offerNewWindow()) {
     return {
       ok: false,
-      detail: "The LMS shows this exam inside its own page, which does not allow full screen.",
-      fix: "Press Open the exam in a new window (above) and go on there.",
+      detail: gettext("The LMS shows this exam inside its own page, which does not allow full screen."),
+      fix: gettext("Press Open the exam in a new window (above) and go on there."),
     };
   }
   return {
     ok: false,
-    detail: "This browser window does not allow full screen.",
-    fix: "Open the exam in a desktop browser window of its own (not inside another site or an app's built-in browser, and not on a phone), then press Re-check.",
+    detail: gettext("This browser window does not allow full screen."),
+    fix: gettext("Open the exam in a desktop browser window of its own (not inside another site or an app's built-in browser, and not on a phone), then press Re-check."),
   };
 }
 
@@ -159,7 +165,7 @@ function checkFullscreen() {
 
 const CLOSE_HINTS = {
   4401: SIGNED_OUT_FIX,
-  4403: "Procto refused the connection from this page. Reload the page; if it keeps happening, ask your IT support.",
+  4403: gettext("Procto refused the connection from this page. Reload the page; if it keeps happening, ask your IT support."),
 };
 
 function socketUrl(ticket) {
@@ -173,14 +179,14 @@ async function checkWebsocket(run) {
     ticket = (await apiFetch(boot.ticketUrl, { method: "POST" })).ticket;
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
-    return requestFailed(error, "Could not prepare the live connection.");
+    return requestFailed(error, gettext("Could not prepare the live connection."));
   }
   const socket = new WebSocket(socketUrl(ticket));
   run.socket = socket;
   const blocked = {
     ok: false,
-    detail: "The live connection could not be opened.",
-    fix: "Your network may block live (WebSocket) connections: a firewall, proxy, VPN or antivirus web filter. Try another network (a phone hotspot works) or ask your IT support, then press Re-check.",
+    detail: gettext("The live connection could not be opened."),
+    fix: gettext("Your network may block live (WebSocket) connections: a firewall, proxy, VPN or antivirus web filter. Try another network (a phone hotspot works) or ask your IT support, then press Re-check."),
   };
   try {
     const rtts = await new Promise((resolve, reject) => {
@@ -225,8 +231,14 @@ async function checkWebsocket(run) {
     socket.close(1000, "check done");
     const median = [...rtts].sort((a, b) => a - b)[Math.floor(rtts.length / 2)];
     run.measurements.rttMs = Math.round(median * 10) / 10;
-    const slow = median > 1000 ? " That is slow: alerts and saving may lag, but the exam works." : "";
-    return { ok: true, detail: `Round trip ${Math.round(median)} ms (median of ${PINGS}).${slow}` };
+    const values = { ms: Math.round(median), pings: PINGS };
+    const detail =
+      median > 1000
+        ? gettext(
+            "Round trip %(ms)s ms (median of %(pings)s). That is slow: alerts and saving may lag, but the exam works.",
+          )
+        : gettext("Round trip %(ms)s ms (median of %(pings)s).");
+    return { ok: true, detail: interpolate(detail, values, true) };
   } catch (error) {
     if (run.cancelled) return null;
     socket.close();
@@ -234,8 +246,8 @@ async function checkWebsocket(run) {
     if (error.message === "timeout" && run.socketOpened) {
       return {
         ...blocked,
-        detail: "The live connection opened but did not answer in time.",
-        fix: "Your connection may be very slow or unstable. Move closer to your Wi-Fi router or use a network cable, then press Re-check.",
+        detail: gettext("The live connection opened but did not answer in time."),
+        fix: gettext("Your connection may be very slow or unstable. Move closer to your Wi-Fi router or use a network cable, then press Re-check."),
       };
     }
     return blocked;
@@ -279,7 +291,7 @@ async function openMedia(run, wantCamera, wantMicrophone) {
 }
 
 async function checkCamera(run, track, error) {
-  if (!track) return { ok: false, detail: "The camera is not available.", fix: mediaErrorHint(error, "camera") };
+  if (!track) return { ok: false, detail: gettext("The camera is not available."), fix: mediaErrorHint(error, "camera") };
   $("check-media").hidden = false;
   $("camera-figure").hidden = false;
   video.srcObject = new MediaStream([track]);
@@ -290,8 +302,8 @@ async function checkCamera(run, track, error) {
   } catch {
     return {
       ok: false,
-      detail: "The camera sends no picture.",
-      fix: "Close other apps that may use the camera (Zoom, Teams, another browser tab); unplug and reconnect it, then press Re-check.",
+      detail: gettext("The camera sends no picture."),
+      fix: gettext("Close other apps that may use the camera (Zoom, Teams, another browser tab); unplug and reconnect it, then press Re-check."),
     };
   }
   if (run.cancelled) return null;
@@ -308,11 +320,11 @@ async function checkCamera(run, track, error) {
   if (brightness < BLACK_BELOW) {
     return {
       ok: false,
-      detail: `The picture is black (${size.width}×${size.height}).`,
-      fix: "Open the camera's privacy cover or shutter, check that nothing covers the lens, turn on a light in front of you, then press Re-check.",
+      detail: interpolate(gettext("The picture is black (%(width)s×%(height)s)."), size, true),
+      fix: gettext("Open the camera's privacy cover or shutter, check that nothing covers the lens, turn on a light in front of you, then press Re-check."),
     };
   }
-  return { ok: true, detail: `Picture received, ${size.width}×${size.height}.` };
+  return { ok: true, detail: interpolate(gettext("Picture received, %(width)s×%(height)s."), size, true) };
 }
 
 /** The level of `samples` in dBFS (digital silence: SILENCE_DBFS). */
@@ -337,10 +349,10 @@ const round1 = (value) => Math.round(value * 10) / 10;
  */
 async function checkMicrophone(run, track, error) {
   if (!track)
-    return { ok: false, detail: "The microphone is not available.", fix: mediaErrorHint(error, "microphone") };
+    return { ok: false, detail: gettext("The microphone is not available."), fix: mediaErrorHint(error, "microphone") };
   $("check-media").hidden = false;
   $("mic-box").hidden = false;
-  const prompt = "Say something out loud now, for example your name: the bar should move.";
+  const prompt = gettext("Say something out loud now, for example your name: the bar should move.");
   show("microphone", "running", { detail: prompt });
   $("mic-prompt").textContent = prompt;
   // Created when the run began (runChecks), inside the click of Re-check: browsers start audio
@@ -349,8 +361,8 @@ async function checkMicrophone(run, track, error) {
   if (!context) {
     return {
       ok: false,
-      detail: "This browser cannot measure sound.",
-      fix: "Use a current version of Chrome, Edge, Firefox or Safari on a computer, then open this page again.",
+      detail: gettext("This browser cannot measure sound."),
+      fix: gettext("Use a current version of Chrome, Edge, Firefox or Safari on a computer, then open this page again."),
     };
   }
   const analyser = context.createAnalyser();
@@ -400,37 +412,42 @@ async function checkMicrophone(run, track, error) {
   if (track.readyState !== "live") {
     return {
       ok: false,
-      detail: "The microphone stopped.",
+      detail: gettext("The microphone stopped."),
       fix: mediaErrorHint({ name: "NotReadableError" }, "microphone"),
     };
   }
-  if (heard) return { ok: true, detail: `We heard you: ${track.label || "default microphone"}.` };
+  const microphoneName = track.label || gettext("default microphone");
+  if (heard) return { ok: true, detail: interpolate(gettext("We heard you: %s."), [microphoneName]) };
   const seconds = MIC_LISTEN_MS / 1000;
   if (track.muted) {
     return {
       ok: false,
-      detail: "The microphone is muted.",
-      fix: "Unmute the microphone (a mute key or switch on your headset or keyboard, or your system's sound settings), then press Re-check and speak while the bar is shown.",
+      detail: gettext("The microphone is muted."),
+      fix: gettext("Unmute the microphone (a mute key or switch on your headset or keyboard, or your system's sound settings), then press Re-check and speak while the bar is shown."),
     };
   }
   if (context.state !== "running") {
     return {
       ok: false,
-      detail: "Your browser did not let this page listen to the microphone.",
-      fix: "Press Re-check, then say something while the bar is shown.",
+      detail: gettext("Your browser did not let this page listen to the microphone."),
+      fix: gettext("Press Re-check, then say something while the bar is shown."),
     };
   }
   if (peak < VOICE_MIN_DBFS) {
     return {
       ok: false,
-      detail: `We heard nothing from the microphone in ${seconds} seconds (${track.label || "default microphone"}).`,
-      fix: "Check that it is switched on and not muted, and that your browser uses the right one (the microphone icon in the address bar, or your system's sound settings). Then press Re-check and speak while the bar is shown.",
+      detail: interpolate(
+        gettext("We heard nothing from the microphone in %(seconds)s seconds (%(microphone)s)."),
+        { seconds, microphone: microphoneName },
+        true,
+      ),
+      fix: gettext("Check that it is switched on and not muted, and that your browser uses the right one (the microphone icon in the address bar, or your system's sound settings). Then press Re-check and speak while the bar is shown."),
     };
   }
   return {
     ok: false,
-    detail: `We heard only steady noise, no voice above it, in ${seconds} seconds.`,
-    fix: "Speak up or move closer to the microphone, away from noise (a fan, an open window), then press Re-check and speak while the bar is shown.",
+    detail: interpolate(gettext("We heard only steady noise, no voice above it, in %s seconds."), [seconds]),
+    fix: gettext("Speak up or move closer to the microphone, away from noise (a fan, an open window), then press Re-check and speak while the bar is shown."),
   };
 }
 
@@ -443,7 +460,7 @@ function randomBlob(bytes) {
 }
 
 const SLOW_UPLOAD_FIX =
-  "Pause uploads and video calls (cloud backup, file sync, streaming), move closer to your Wi-Fi router or use a network cable, then press Re-check.";
+  gettext("Pause uploads and video calls (cloud backup, file sync, streaming), move closer to your Wi-Fi router or use a network cable, then press Re-check.");
 
 /**
  * Milliseconds until the server answered OK. Anything else throws (ApiError, NetworkError): a
@@ -471,16 +488,20 @@ async function checkBandwidth(run) {
     const kbps = Math.round((UPLOAD_BYTES * 8) / seconds / 1000);
     const latency = Math.round([...latencies].sort((a, b) => a - b)[Math.floor(latencies.length / 2)]);
     run.measurements.uploadKbps = kbps;
-    const detail = `About ${kbps.toLocaleString()} kbit/s up; the exam needs ${MIN_UPLOAD_KBPS}. Response time ${latency} ms.`;
+    const detail = interpolate(
+      gettext("About %(kbps)s kbit/s up; the exam needs %(needed)s. Response time %(latency)s ms."),
+      { kbps: kbps.toLocaleString(), needed: MIN_UPLOAD_KBPS, latency },
+      true,
+    );
     if (kbps >= MIN_UPLOAD_KBPS) return { ok: true, detail };
     return { ok: false, detail, fix: SLOW_UPLOAD_FIX };
   } catch (error) {
     if (run.cancelled) return null;
     if (!(error instanceof ApiError)) throw error;
     if (error instanceof NetworkError && error.code === "TIMEOUT") {
-      return { ok: false, detail: "The speed test did not finish in time.", fix: SLOW_UPLOAD_FIX };
+      return { ok: false, detail: gettext("The speed test did not finish in time."), fix: SLOW_UPLOAD_FIX };
     }
-    return requestFailed(error, "The speed test failed.");
+    return requestFailed(error, gettext("The speed test failed."));
   }
 }
 
@@ -511,8 +532,8 @@ function settle(run, name, promise) {
       if (!run.cancelled) {
         run.items[name] = false;
         show(name, "fail", {
-          detail: "This check failed unexpectedly.",
-          fix: "Press Re-check; if it keeps failing, reload the page.",
+          detail: gettext("This check failed unexpectedly."),
+          fix: gettext("Press Re-check; if it keeps failing, reload the page."),
         });
       }
     },
@@ -539,7 +560,7 @@ async function runChecks() {
   }
   recheckButton.disabled = true;
   continueLink.hidden = true;
-  setSummary("", "Checking your system…");
+  setSummary("", gettext("Checking your system…"));
   $("check-media").hidden = true;
   $("camera-figure").hidden = true;
   $("mic-box").hidden = true;
@@ -549,7 +570,7 @@ async function runChecks() {
     if (run.cancelled) return;
     const failed = boot.required.filter((name) => !run.items[name]);
     if (failed.length)
-      showFailed(failed, "Some checks did not pass. Fix them as described above, then press Re-check.");
+      showFailed(failed, gettext("Some checks did not pass. Fix them as described above, then press Re-check."));
     else await record(run);
   } finally {
     if (!run.cancelled) recheckButton.disabled = false;
@@ -615,7 +636,7 @@ function showFailed(names, message) {
 }
 
 async function record(run) {
-  setSummary("", "All checks passed. Saving the result…");
+  setSummary("", gettext("All checks passed. Saving the result…"));
   try {
     const result = await apiFetch(boot.checkUrl, {
       method: "POST",
@@ -623,14 +644,17 @@ async function record(run) {
     });
     if (run.cancelled) return;
     if (result.passed) {
-      setSummary("ok", "All checks passed. You can continue.");
+      setSummary("ok", gettext("All checks passed. You can continue."));
       continueLink.hidden = false;
     } else {
-      showFailed(result.failed, "The server did not accept these checks. Press Re-check to try again.");
+      showFailed(result.failed, gettext("The server did not accept these checks. Press Re-check to try again."));
     }
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
-    setSummary("warn", `The result could not be saved: ${error.message} Press Re-check to try again.`);
+    setSummary(
+      "warn",
+      interpolate(gettext("The result could not be saved: %s Press Re-check to try again."), [error.message]),
+    );
   }
 }
 

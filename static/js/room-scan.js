@@ -57,7 +57,9 @@ function formatSeconds(seconds) {
 }
 
 function formatBytes(bytes) {
-  return bytes >= 1_000_000 ? `${(bytes / 1_000_000).toFixed(1)} MB` : `${Math.max(1, Math.round(bytes / 1000))} kB`;
+  return bytes >= 1_000_000
+    ? interpolate(gettext("%s MB"), [(bytes / 1_000_000).toFixed(1)])
+    : interpolate(gettext("%s kB"), [Math.max(1, Math.round(bytes / 1000))]);
 }
 
 function setStatus(kind, message) {
@@ -71,11 +73,22 @@ function showProgress() {
   $("upload-box").hidden = false;
   progress.max = Math.max(upload.recordedBytes, 1);
   progress.value = upload.sentBytes;
-  const parts = `${upload.next} of ${upload.chunks.length} part${upload.chunks.length === 1 ? "" : "s"}`;
-  if (upload.complete) uploadText.textContent = `Uploaded ${formatBytes(upload.sentBytes)}. Done.`;
-  else if (!upload.recordingDone) uploadText.textContent = `Uploading while you record: ${parts} sent.`;
+  const total = upload.chunks.length;
+  const parts = interpolate(
+    ngettext("%(sent)s of %(total)s part", "%(sent)s of %(total)s parts", total),
+    { sent: upload.next, total },
+    true,
+  );
+  if (upload.complete)
+    uploadText.textContent = interpolate(gettext("Uploaded %s. Done."), [formatBytes(upload.sentBytes)]);
+  else if (!upload.recordingDone)
+    uploadText.textContent = interpolate(gettext("Uploading while you record: %s sent."), [parts]);
   else
-    uploadText.textContent = `Uploaded ${formatBytes(upload.sentBytes)} of ${formatBytes(upload.recordedBytes)} (${parts}).`;
+    uploadText.textContent = interpolate(
+      gettext("Uploaded %(sent)s of %(recorded)s (%(parts)s)."),
+      { sent: formatBytes(upload.sentBytes), recorded: formatBytes(upload.recordedBytes), parts },
+      true,
+    );
 }
 
 // --- camera ---------------------------------------------------------------------------------------
@@ -85,7 +98,7 @@ async function startCamera() {
   recordButton.hidden = false;
   $("scan-stage").hidden = false;
   recordButton.disabled = true;
-  setStatus("", "Starting your camera…");
+  setStatus("", gettext("Starting your camera…"));
   try {
     stream = await cameraPreviewStart(video, 640, 480);
   } catch (error) {
@@ -97,7 +110,7 @@ async function startCamera() {
   }
   if (!recordingSupported()) return;
   recordButton.disabled = false;
-  setStatus("", "Camera ready. Read the steps above, then press Start recording.");
+  setStatus("", gettext("Camera ready. Read the steps above, then press Start recording."));
 }
 
 function recordingMimeType() {
@@ -109,7 +122,7 @@ function recordingSupported() {
   if (recordingMimeType()) return true;
   setStatus(
     "warn",
-    "This browser cannot record WebM video. Open this page in a current Chrome, Edge or Firefox to do the room scan.",
+    gettext("This browser cannot record WebM video. Open this page in a current Chrome, Edge or Firefox to do the room scan."),
   );
   return false;
 }
@@ -134,7 +147,7 @@ function startRecording() {
     stream = null;
     $("scan-stage").hidden = true;
     if (!upload.chunks.length) {
-      setStatus("warn", "Nothing was recorded. Press Start the camera again and record once more.");
+      setStatus("warn", gettext("Nothing was recorded. Press Start the camera again and record once more."));
       resetUpload();
       restartButton.hidden = false;
       restartButton.focus();
@@ -149,7 +162,7 @@ function startRecording() {
   });
   stream.getVideoTracks()[0].addEventListener("ended", () => {
     if (recorder && recorder.state === "recording") {
-      setStatus("warn", "The camera stopped during the recording. What was recorded is being uploaded.");
+      setStatus("warn", gettext("The camera stopped during the recording. What was recorded is being uploaded."));
       recorder.stop();
     }
   });
@@ -161,7 +174,7 @@ function startRecording() {
   stopButton.hidden = false;
   stopButton.disabled = true;
   $("recording-dot").hidden = false;
-  setStatus("", "Recording. Slowly turn your camera around the room, then show your desk.");
+  setStatus("", gettext("Recording. Slowly turn your camera around the room, then show your desk."));
   tick();
   ticker = setInterval(tick, 250);
 }
@@ -170,18 +183,18 @@ function tick() {
   const seconds = (performance.now() - startedAt) / 1000;
   elapsedText.textContent = formatSeconds(Math.min(seconds, boot.maxSeconds));
   if (seconds >= boot.maxSeconds) {
-    stopRecording(`Recording stopped at ${boot.maxSeconds} seconds, the maximum.`);
+    stopRecording(interpolate(gettext("Recording stopped at %s seconds, the maximum."), [boot.maxSeconds]));
     return;
   }
   if (seconds < boot.minSeconds) {
-    stopButton.textContent = `Stop (in ${Math.ceil(boot.minSeconds - seconds)} s)`;
+    stopButton.textContent = interpolate(gettext("Stop (in %s s)"), [Math.ceil(boot.minSeconds - seconds)]);
     return;
   }
-  stopButton.textContent = "Stop";
+  stopButton.textContent = gettext("Stop");
   stopButton.disabled = false;
   if (!announcedStopAllowed) {
     announcedStopAllowed = true;
-    setStatus("", `You can stop now, or keep going up to ${boot.maxSeconds} seconds.`);
+    setStatus("", interpolate(gettext("You can stop now, or keep going up to %s seconds."), [boot.maxSeconds]));
     // Keyboard users lost focus when Start recording disappeared: give it to Stop.
     if (document.activeElement === document.body || document.activeElement === null) stopButton.focus();
   }
@@ -191,7 +204,7 @@ function stopRecording(message) {
   if (!recorder || recorder.state === "inactive") return;
   clearInterval(ticker);
   recorder.stop();
-  setStatus("", `${message} Uploading the rest of the video…`);
+  setStatus("", interpolate(gettext("%s Uploading the rest of the video…"), [message]));
 }
 
 // --- upload ---------------------------------------------------------------------------------------
@@ -222,11 +235,11 @@ async function pump() {
       if (upload.halted || upload.complete) return;
     }
     if (upload.recordingDone && upload.next > upload.chunks.length - 1) {
-      halt("The server has more of a room scan than this page recorded. Ask your proctor for help.", false);
+      halt(gettext("The server has more of a room scan than this page recorded. Ask your proctor for help."), false);
     }
   } catch (error) {
     console.error("room scan upload failed", error);
-    halt("The upload stopped unexpectedly.", true);
+    halt(gettext("The upload stopped unexpectedly."), true);
   } finally {
     upload.pumping = false;
   }
@@ -245,7 +258,7 @@ async function sendChunk(index, final) {
       upload.next = index + 1;
       upload.sentBytes += blob.size;
       if (result.complete) finish();
-      else if (final) halt("The server did not confirm the end of the video. Ask your proctor for help.", false);
+      else if (final) halt(gettext("The server did not confirm the end of the video. Ask your proctor for help."), false);
       else showProgress();
       return;
     } catch (error) {
@@ -256,11 +269,15 @@ async function sendChunk(index, final) {
         return;
       }
       if (attempt >= MAX_ATTEMPTS) {
-        halt("The upload keeps failing: check your internet connection.", true);
+        halt(gettext("The upload keeps failing: check your internet connection."), true);
         return;
       }
       const wait = BACKOFF_MS[Math.min(attempt - 1, BACKOFF_MS.length - 1)];
-      uploadText.textContent = `Connection problem: trying again in ${Math.round(wait / 1000)} s (attempt ${attempt + 1} of ${MAX_ATTEMPTS}).`;
+      uploadText.textContent = interpolate(
+        gettext("Connection problem: trying again in %(seconds)s s (attempt %(attempt)s of %(attempts)s)."),
+        { seconds: Math.round(wait / 1000), attempt: attempt + 1, attempts: MAX_ATTEMPTS },
+        true,
+      );
       await sleep(wait);
     }
   }
@@ -278,7 +295,10 @@ function resumeFrom(expected) {
 function halt(message, retryable) {
   upload.halted = true;
   upload.failed = !retryable;
-  setStatus("warn", retryable ? `${message} Your recording is kept: press Retry the upload.` : message);
+  setStatus(
+    "warn",
+    retryable ? interpolate(gettext("%s Your recording is kept: press Retry the upload."), [message]) : message,
+  );
   if (retryable) {
     retryButton.hidden = false;
     retryButton.focus();
@@ -287,12 +307,12 @@ function halt(message, retryable) {
 
 function finish() {
   upload.complete = true;
-  let message = "Room scan received. Continue, then start the exam when you are ready.";
+  let message = gettext("Room scan received. Continue, then start the exam when you are ready.");
   if (recorder && recorder.state !== "inactive") {
     // Only when the server already had this recording complete (a retried last chunk).
     clearInterval(ticker);
     recorder.stop();
-    message = "Your room scan had already been received. Continue, then start the exam when you are ready.";
+    message = gettext("Your room scan had already been received. Continue, then start the exam when you are ready.");
   }
   showProgress();
   retryButton.hidden = true;
@@ -305,11 +325,11 @@ function finish() {
 
 $("scan-max").textContent = formatSeconds(boot.maxSeconds);
 recordButton.addEventListener("click", startRecording);
-stopButton.addEventListener("click", () => stopRecording("Recording stopped."));
+stopButton.addEventListener("click", () => stopRecording(gettext("Recording stopped.")));
 retryButton.addEventListener("click", () => {
   retryButton.hidden = true;
   upload.halted = false;
-  setStatus("", "Uploading again…");
+  setStatus("", gettext("Uploading again…"));
   pump();
 });
 restartButton.addEventListener("click", startCamera);

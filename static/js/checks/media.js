@@ -11,40 +11,78 @@ export function refusedInFrame(error) {
   return isFramed() && Boolean(error) && REFUSED.has(error.name);
 }
 
-const DEVICE = {
-  camera: { noun: "camera", icon: "camera", apps: "Zoom, Teams, Skype or another browser tab" },
-  microphone: { noun: "microphone", icon: "microphone", apps: "a call app or another browser tab" },
+// Whole sentences per device, not a noun slotted into one: other languages inflect the sentence
+// around it (la caméra, le micro).
+const HINTS = {
+  camera: {
+    framed: gettext(
+      "The LMS shows this exam inside its own page, where your browser does not let Procto use your camera. Press Open the exam in a new window (above) and go on there.",
+    ),
+    insecure: gettext(
+      "This page is not on a secure (https) connection, so the browser will not share your camera. Open Procto with an https:// address.",
+    ),
+    blocked: gettext(
+      "Your browser blocked the camera: click the camera icon (or the padlock) in the address bar and allow the camera, then press %(retry)s. On a Mac, also allow your browser in System Settings → Privacy & Security → Camera.",
+    ),
+    missing: gettext("No camera was found. Connect one (or switch it on), then press %(retry)s."),
+    busy: gettext(
+      "Your camera is busy or could not start. Close other apps that may use it (Zoom, Teams, Skype or another browser tab), then press %(retry)s. If that does not help, unplug and reconnect it.",
+    ),
+    disabled: gettext(
+      "The camera is disabled for this page by your browser or your organisation's policy. Ask your IT support, or use another browser.",
+    ),
+    failed: gettext("The camera could not be started. Press %(retry)s; if it keeps failing, restart your browser."),
+    failedBecause: gettext(
+      "The camera could not be started (%(error)s). Press %(retry)s; if it keeps failing, restart your browser.",
+    ),
+  },
+  microphone: {
+    framed: gettext(
+      "The LMS shows this exam inside its own page, where your browser does not let Procto use your microphone. Press Open the exam in a new window (above) and go on there.",
+    ),
+    insecure: gettext(
+      "This page is not on a secure (https) connection, so the browser will not share your microphone. Open Procto with an https:// address.",
+    ),
+    blocked: gettext(
+      "Your browser blocked the microphone: click the microphone icon (or the padlock) in the address bar and allow the microphone, then press %(retry)s. On a Mac, also allow your browser in System Settings → Privacy & Security → Microphone.",
+    ),
+    missing: gettext("No microphone was found. Connect one (or switch it on), then press %(retry)s."),
+    busy: gettext(
+      "Your microphone is busy or could not start. Close other apps that may use it (a call app or another browser tab), then press %(retry)s. If that does not help, unplug and reconnect it.",
+    ),
+    disabled: gettext(
+      "The microphone is disabled for this page by your browser or your organisation's policy. Ask your IT support, or use another browser.",
+    ),
+    failed: gettext("The microphone could not be started. Press %(retry)s; if it keeps failing, restart your browser."),
+    failedBecause: gettext(
+      "The microphone could not be started (%(error)s). Press %(retry)s; if it keeps failing, restart your browser.",
+    ),
+  },
 };
 
 /** What to tell the student when getUserMedia fails for `kind` ("camera" | "microphone");
- * `retry` names the button that tries again on the page. */
-export function mediaErrorHint(error, kind, retry = "Re-check") {
-  const { noun, icon, apps } = DEVICE[kind];
-  if (refusedInFrame(error)) {
-    return `The LMS shows this exam inside its own page, where your browser does not let Procto use your ${noun}. Press Open the exam in a new window (above) and go on there.`;
-  }
-  if (!window.isSecureContext) {
-    return `This page is not on a secure (https) connection, so the browser will not share your ${noun}. Open Procto with an https:// address.`;
-  }
+ * `retry` names the button that tries again on the page (default: Re-check). */
+export function mediaErrorHint(error, kind, retry = gettext("Re-check")) {
+  const hints = HINTS[kind];
+  const say = (text) => interpolate(text, { retry, error: error?.message }, true);
+  if (refusedInFrame(error)) return hints.framed;
+  if (!window.isSecureContext) return hints.insecure;
   switch (error && error.name) {
     case "NotAllowedError":
     case "PermissionDeniedError":
-      return (
-        `Your browser blocked the ${noun}: click the ${icon} icon (or the padlock) in the address bar and allow the ${noun}, then press ${retry}. ` +
-        `On a Mac, also allow your browser in System Settings → Privacy & Security → ${kind === "camera" ? "Camera" : "Microphone"}.`
-      );
+      return say(hints.blocked);
     case "NotFoundError":
     case "DevicesNotFoundError":
     case "OverconstrainedError":
-      return `No ${noun} was found. Connect one (or switch it on), then press ${retry}.`;
+      return say(hints.missing);
     case "NotReadableError":
     case "TrackStartError":
     case "AbortError":
-      return `Your ${noun} is busy or could not start. Close other apps that may use it (${apps}), then press ${retry}. If that does not help, unplug and reconnect it.`;
+      return say(hints.busy);
     case "SecurityError":
-      return `The ${noun} is disabled for this page by your browser or your organisation's policy. Ask your IT support, or use another browser.`;
+      return hints.disabled;
     default:
-      return `The ${noun} could not be started${error && error.message ? ` (${error.message})` : ""}. Press ${retry}; if it keeps failing, restart your browser.`;
+      return say(error && error.message ? hints.failedBecause : hints.failed);
   }
 }
 
@@ -106,8 +144,8 @@ export async function cameraPreviewStart(video, width, height) {
 /** What to tell the student when cameraPreviewStart failed. */
 export function cameraErrorHint(error) {
   return error.message === "no video frame"
-    ? "The camera sends no picture. Close other apps that may use it (Zoom, Teams, another browser tab), then press Start the camera again."
-    : mediaErrorHint(error, "camera", "Start the camera again");
+    ? gettext("The camera sends no picture. Close other apps that may use it (Zoom, Teams, another browser tab), then press Start the camera again.")
+    : mediaErrorHint(error, "camera", gettext("Start the camera again"));
 }
 
 /** Average brightness (0–255, Rec. 601 luma) of the current frame, sampled on a small canvas. */

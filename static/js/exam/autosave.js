@@ -148,7 +148,7 @@ export function createAutosave({ saveUrl, store, onState, onTimeRemaining, onClo
       // The login ended, not the exam: keep the queue; the page asks the student to sign in
       // again and calls retryNow() once they have. The retries below are only a safety net.
       problem = "signed-out";
-      problemMessage = "You are signed out. Your answers are kept on this device until you sign in again.";
+      problemMessage = gettext("You are signed out. Your answers are kept on this device until you sign in again.");
       onSignedOut?.();
     } else {
       problem = "error";

@@ -49,7 +49,7 @@ export function createCountdown({ clockEl, announcerEl, onExpire }) {
     for (const minutes of ANNOUNCE_AT_MINUTES) {
       if (!announced.has(minutes) && ms <= minutes * 60_000) {
         announced.add(minutes);
-        announcerEl.textContent = `${minutes} minute${minutes === 1 ? "" : "s"} left.`;
+        announcerEl.textContent = interpolate(ngettext("%s minute left.", "%s minutes left.", minutes), [minutes]);
       }
     }
     if (ms <= 0 && !expired) {

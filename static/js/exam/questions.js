@@ -26,7 +26,7 @@ export function isAnswered(value) {
 }
 
 function pointsLabel(points) {
-  return `${points} point${Number(points) === 1 ? "" : "s"}`;
+  return interpolate(ngettext("%s point", "%s points", Number(points)), [points]);
 }
 
 /**
@@ -72,7 +72,11 @@ export function createQuestionView({
       {},
       el("span", {
         className: "q-number",
-        text: `Question ${index + 1} of ${total} · ${pointsLabel(question.points)}`,
+        text: interpolate(
+          gettext("Question %(number)s of %(total)s · %(points)s"),
+          { number: index + 1, total, points: pointsLabel(question.points) },
+          true,
+        ),
       }),
       el("span", { className: "q-text", text: question.questionText }),
     );
@@ -93,13 +97,13 @@ export function createQuestionView({
       // The API has no alt text for question images; say what it is at least. Loaded eagerly,
       // so the picture is there even if the connection drops before the question is reached.
       panel.append(
-        el("img", { className: "q-image", src: question.imageUrl, alt: `Picture for question ${index + 1}` }),
+        el("img", { className: "q-image", src: question.imageUrl, alt: interpolate(gettext("Picture for question %s"), [index + 1]) }),
       );
     }
 
     if (question.type === "MCQ" || question.type === "MCQ-multiple") {
       const multiple = question.type === "MCQ-multiple";
-      if (multiple) panel.append(el("p", { className: "muted", text: "Choose all that apply." }));
+      if (multiple) panel.append(el("p", { className: "muted", text: gettext("Choose all that apply.") }));
       const list = el("div", { className: "choices" });
       (question.options || []).forEach((option, i) => {
         const input = el("input", {
@@ -124,7 +128,7 @@ export function createQuestionView({
         const clear = el("button", {
           type: "button",
           className: "link-button clear-choice",
-          text: "Clear my choice",
+          text: gettext("Clear my choice"),
         });
         clear.addEventListener("click", () => {
           writeValue(qid, null);
@@ -133,7 +137,7 @@ export function createQuestionView({
         panel.append(clear);
       }
     } else if (question.type === "Numeric") {
-      panel.append(el("label", { for: `${base}-answer`, text: "Your answer (a number)" }));
+      panel.append(el("label", { for: `${base}-answer`, text: gettext("Your answer (a number)") }));
       // Text, not type=number: the student's own decimal comma or point is kept as typed.
       const input = el("input", {
         type: "text",
@@ -147,12 +151,12 @@ export function createQuestionView({
       input.addEventListener("change", () => onAnswer(qid, readValue(qid), { typing: false }));
       panel.append(input);
     } else if (question.type === "Matching") {
-      panel.append(el("p", { className: "muted", text: "Choose the match of each item." }));
+      panel.append(el("p", { className: "muted", text: gettext("Choose the match of each item.") }));
       // The choice rows' own look (static/css/exam.css): one row per item, its match picked beside it.
       const list = el("div", { className: "choices matches" });
       (question.options || []).forEach((prompt, i) => {
         const select = el("select", { id: `${base}-m${i}`, name: `${base}-m${i}`, "data-index": String(i) });
-        select.append(el("option", { value: "", text: "— choose —" }));
+        select.append(el("option", { value: "", text: gettext("— choose —") }));
         for (const match of question.matchChoices || []) select.append(el("option", { value: match, text: match }));
         select.addEventListener("change", () => onAnswer(qid, readValue(qid), { typing: false }));
         list.append(
@@ -167,7 +171,11 @@ export function createQuestionView({
       panel.append(list);
     } else if (TEXT_TYPES.has(question.type)) {
       const isCode = question.type === "Code";
-      const label = isCode ? `Your code${question.language ? ` (${question.language})` : ""}` : "Your answer";
+      const label = !isCode
+        ? gettext("Your answer")
+        : question.language
+          ? interpolate(gettext("Your code (%s)"), [question.language])
+          : gettext("Your code");
       panel.append(el("label", { for: `${base}-answer`, text: label }));
       const hintId = `${base}-hint`;
       const textarea = el("textarea", {
@@ -188,15 +196,15 @@ export function createQuestionView({
         makeCodeEditor(textarea);
         // Escape also leaves fullscreen, which is reported; only offer it when that cannot happen.
         const hint = fullscreenRequired
-          ? "Tab inserts four spaces. To leave the editor with the keyboard, press Shift+Tab."
-          : "Tab inserts four spaces. To leave the editor with the keyboard, press Shift+Tab, or Esc then Tab.";
+          ? gettext("Tab inserts four spaces. To leave the editor with the keyboard, press Shift+Tab.")
+          : gettext("Tab inserts four spaces. To leave the editor with the keyboard, press Shift+Tab, or Esc then Tab.");
         panel.append(el("p", { className: "help", id: hintId, text: hint }));
       }
     } else {
       panel.append(
         el("p", {
           className: "error",
-          text: `This question type (${question.type}) cannot be answered on this page.`,
+          text: interpolate(gettext("This question type (%s) cannot be answered on this page."), [question.type]),
         }),
       );
     }
@@ -205,7 +213,7 @@ export function createQuestionView({
       "button",
       { type: "button", className: "flag-toggle", "aria-pressed": "false" },
       el("span", { "aria-hidden": "true", text: "⚑ " }),
-      document.createTextNode("Flag for review"),
+      document.createTextNode(gettext("Flag for review")),
     );
     flag.addEventListener("click", () => {
       const on = flag.getAttribute("aria-pressed") !== "true";
@@ -264,13 +272,17 @@ export function createQuestionView({
     const flagged = flags.has(qid);
     button.classList.toggle("answered", answered);
     button.classList.toggle("flagged", flagged);
-    const states = [answered ? "answered" : "not answered", flagged ? "flagged for review" : null].filter(
-      Boolean,
+    const states = [
+      answered ? gettext("answered") : gettext("not answered"),
+      flagged ? gettext("flagged for review") : null,
+    ].filter(Boolean);
+    button.setAttribute(
+      "aria-label",
+      interpolate(gettext("Question %(number)s, %(states)s"), { number: index + 1, states: states.join(", ") }, true),
     );
-    button.setAttribute("aria-label", `Question ${index + 1}, ${states.join(", ")}`);
     const toggle = panel.querySelector(".flag-toggle");
     toggle.setAttribute("aria-pressed", String(flagged));
-    toggle.lastChild.textContent = flagged ? "Flagged for review" : "Flag for review";
+    toggle.lastChild.textContent = flagged ? gettext("Flagged for review") : gettext("Flag for review");
   }
 
   function show(index, { focus = false } = {}) {

@@ -76,7 +76,10 @@ export function createScreenCapture({ gate, uploadUrl, intervalMs, enforced, rep
   async function share() {
     errorEl.hidden = true;
     if (!navigator.mediaDevices?.getDisplayMedia) {
-      refused({ reason: "unsupported" }, "This browser cannot share the screen. Use a recent Chrome, Edge or Firefox.");
+      refused(
+        { reason: "unsupported" },
+        gettext("This browser cannot share the screen. Use a recent Chrome, Edge or Firefox."),
+      );
       return;
     }
     let media;
@@ -89,7 +92,7 @@ export function createScreenCapture({ gate, uploadUrl, intervalMs, enforced, rep
       if (refusedInFrame(err)) offerNewWindow();
       refused(
         { reason: err.name, message: String(err.message || "").slice(0, 200) },
-        "Your screen was not shared. Choose “Entire screen” in your browser's dialog.",
+        gettext("Your screen was not shared. Choose “Entire screen” in your browser's dialog."),
       );
       return;
     } finally {
@@ -107,7 +110,9 @@ export function createScreenCapture({ gate, uploadUrl, intervalMs, enforced, rep
       media.getTracks().forEach((t) => t.stop());
       refused(
         { reason: "not-entire-screen", surface: settings.displaySurface },
-        `You shared a ${settings.displaySurface === "browser" ? "tab" : "window"}; this exam needs your entire screen.`,
+        settings.displaySurface === "browser"
+          ? gettext("You shared a tab; this exam needs your entire screen.")
+          : gettext("You shared a window; this exam needs your entire screen."),
       );
       return;
     }
@@ -143,7 +148,7 @@ export function createScreenCapture({ gate, uploadUrl, intervalMs, enforced, rep
     lapseReported = true;
     report("screen-share-stopped", undefined, {});
     onShared(false);
-    openGate("You stopped sharing your screen. Share your entire screen again to go on.");
+    openGate(gettext("You stopped sharing your screen. Share your entire screen again to go on."));
   }
 
   // --- screenshots -----------------------------------------------------------------------------

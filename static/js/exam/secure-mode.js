@@ -92,8 +92,10 @@ export function createSecureMode({ level, fullscreenRequired, gate, report, repo
     try {
       await document.documentElement.requestFullscreen({ navigationUI: "hide" });
     } catch (err) {
-      gateError.textContent =
-        `Your browser did not switch to fullscreen (${err.message}). ` + "Try again, or ask your proctor.";
+      gateError.textContent = interpolate(
+        gettext("Your browser did not switch to fullscreen (%s). Try again, or ask your proctor."),
+        [err.message],
+      );
       gateError.hidden = false;
     }
   }
@@ -211,7 +213,7 @@ export function createSecureMode({ level, fullscreenRequired, gate, report, repo
     });
     if (high) {
       event.preventDefault();
-      notify("Copying the questions is turned off in this exam.");
+      notify(gettext("Copying the questions is turned off in this exam."));
     }
   }
 
@@ -227,7 +229,7 @@ export function createSecureMode({ level, fullscreenRequired, gate, report, repo
     });
     if (high) {
       event.preventDefault();
-      notify("Pasting text from outside the exam is turned off in this exam.");
+      notify(gettext("Pasting text from outside the exam is turned off in this exam."));
     }
   }
 

@@ -150,9 +150,9 @@ export function createStream({ wsPath, ticketUrl, store, onStatus, onMessage, on
     if (wasLive) onDown();
     if (stopped) return;
     if (event.code === CLOSE_FORBIDDEN) {
-      end({ code: event.code, reason: event.reason || "This exam's connection was refused." });
+      end({ code: event.code, reason: event.reason || gettext("This exam's connection was refused.") });
     } else if (event.code === CLOSE_NOT_IN_PROGRESS) {
-      end({ code: event.code, reason: event.reason || "This exam session is no longer in progress." });
+      end({ code: event.code, reason: event.reason || gettext("This exam session is no longer in progress.") });
     } else {
       // 4401 included: the next attempt fetches a new ticket, and stops if that is refused.
       scheduleReconnect();

@@ -23,16 +23,23 @@ function element(tag, className, text) {
 
 function waitingFor(requestedAt) {
   const minutes = Math.floor((Date.now() - Date.parse(requestedAt)) / 60_000);
-  if (!(minutes >= 1)) return "Waiting since just now";
-  return `Waiting ${minutes} min`;
+  if (!(minutes >= 1)) return gettext("Waiting since just now");
+  return interpolate(gettext("Waiting %s min"), [minutes]);
 }
 
 function matchText(check) {
-  if (!check) return { kind: "none", text: "No identity check on this exam (its security level needs none)." };
-  const numbers = `distance ${check.distance.toFixed(2)}, match below ${check.threshold.toFixed(2)}`;
+  if (!check) return { kind: "none", text: gettext("No identity check on this exam (its security level needs none).") };
+  const numbers = { distance: check.distance.toFixed(2), threshold: check.threshold.toFixed(2) };
   return check.passed
-    ? { kind: "ok", text: `Faces match (${numbers}).` }
-    : { kind: "bad", text: `Faces do not match (${numbers}). Look closely before admitting.` };
+    ? { kind: "ok", text: interpolate(gettext("Faces match (distance %(distance)s, match below %(threshold)s)."), numbers, true) }
+    : {
+        kind: "bad",
+        text: interpolate(
+          gettext("Faces do not match (distance %(distance)s, match below %(threshold)s). Look closely before admitting."),
+          numbers,
+          true,
+        ),
+      };
 }
 
 function figure(src, alt, caption, absent) {
@@ -43,7 +50,7 @@ function figure(src, alt, caption, absent) {
     image.alt = alt;
     image.addEventListener(
       "error",
-      () => image.replaceWith(element("div", "admission-no-image", "Could not load the picture")),
+      () => image.replaceWith(element("div", "admission-no-image", gettext("Could not load the picture"))),
       { once: true },
     );
     box.append(image);
@@ -62,7 +69,7 @@ export function mountAdmissions(section, { onMessage, examId = null } = {}) {
   const cards = new Map(); // admission id -> {data, node}
   section.classList.add("admissions");
   section.setAttribute("aria-labelledby", "admissions-title");
-  const title = element("h2", null, "Waiting to be admitted");
+  const title = element("h2", null, gettext("Waiting to be admitted"));
   title.id = "admissions-title";
   const count = element("span", "admissions-count");
   title.append(" ", count);
@@ -94,33 +101,38 @@ export function mountAdmissions(section, { onMessage, examId = null } = {}) {
     const check = data.identityCheck;
     const faces = element("div", "admission-faces");
     faces.append(
-      figure(data.photoUrl, `Verified photo of ${data.student.name}`, "Verified ID photo", "No verified photo"),
+      figure(
+        data.photoUrl,
+        interpolate(gettext("Verified photo of %s"), [data.student.name]),
+        gettext("Verified ID photo"),
+        gettext("No verified photo"),
+      ),
     );
     if (check) {
-      const caption = `Webcam, ${formatClock(check.checkedAt)}`;
-      faces.append(figure(check.captureUrl, `Webcam picture of ${data.student.name}`, caption));
+      const caption = interpolate(gettext("Webcam, %s"), [formatClock(check.checkedAt)]);
+      faces.append(figure(check.captureUrl, interpolate(gettext("Webcam picture of %s"), [data.student.name]), caption));
     }
     const match = matchText(check);
     const matchLine = element("p", `admission-match match-${match.kind}`, match.text);
 
     const actions = element("div", "admission-actions");
-    const admit = element("button", "small admit", "Admit");
+    const admit = element("button", "small admit", gettext("Admit"));
     admit.type = "button";
-    const deny = element("button", "small deny", "Deny…");
+    const deny = element("button", "small deny", gettext("Deny…"));
     deny.type = "button";
     actions.append(admit, deny);
 
     const denyForm = element("form", "admission-deny");
     denyForm.hidden = true;
-    const label = element("label", null, "Reason (the student reads it)");
+    const label = element("label", null, gettext("Reason (the student reads it)"));
     const reason = element("input");
     reason.maxLength = 300;
     reason.required = true;
-    reason.placeholder = "e.g. Your face is not visible: remove the hood and ask again.";
+    reason.placeholder = gettext("e.g. Your face is not visible: remove the hood and ask again.");
     label.append(reason);
-    const send = element("button", "small deny", "Deny");
+    const send = element("button", "small deny", gettext("Deny"));
     send.type = "submit";
-    const cancel = element("button", "small", "Cancel");
+    const cancel = element("button", "small", gettext("Cancel"));
     cancel.type = "button";
     denyForm.append(label, send, cancel);
 
@@ -144,7 +156,7 @@ export function mountAdmissions(section, { onMessage, examId = null } = {}) {
       event.preventDefault();
       const text = reason.value.trim();
       if (!text) {
-        reason.setCustomValidity("Say why: the student reads it.");
+        reason.setCustomValidity(gettext("Say why: the student reads it."));
         reason.reportValidity();
         return;
       }
@@ -166,7 +178,7 @@ export function mountAdmissions(section, { onMessage, examId = null } = {}) {
     const card = buildCard(data);
     cards.set(data.id, card);
     list.append(card.node);
-    announcer.textContent = `${data.student.name} is waiting to be admitted.`;
+    announcer.textContent = interpolate(gettext("%s is waiting to be admitted."), [data.student.name]);
     updateVisibility();
   }
 
@@ -186,15 +198,16 @@ export function mountAdmissions(section, { onMessage, examId = null } = {}) {
   }
 
   function decidedText(data) {
-    const who = data.decidedBy || "Someone";
-    if (data.status === "admitted") return `${who} admitted ${data.student.name}.`;
-    if (data.status === "denied") return `${who} denied ${data.student.name}: ${data.reason}`;
-    return `${data.student.name} is no longer waiting.`;
+    const who = data.decidedBy || gettext("Someone");
+    const names = { who, student: data.student.name, reason: data.reason };
+    if (data.status === "admitted") return interpolate(gettext("%(who)s admitted %(student)s."), names, true);
+    if (data.status === "denied") return interpolate(gettext("%(who)s denied %(student)s: %(reason)s"), names, true);
+    return interpolate(gettext("%s is no longer waiting."), [data.student.name]);
   }
 
   async function decide(card, body) {
     card.buttons.forEach((button) => (button.disabled = true));
-    card.note.textContent = body.admit ? "Admitting…" : "Denying…";
+    card.note.textContent = body.admit ? gettext("Admitting…") : gettext("Denying…");
     try {
       const data = await apiFetch(decideUrl(card.data.id), { method: "POST", json: body });
       drop(card.data.id, decidedText(data));
@@ -224,12 +237,15 @@ export function mountAdmissions(section, { onMessage, examId = null } = {}) {
         problem.hidden = true;
         const ids = new Set(waiting.map((data) => data.id));
         for (const [id, card] of cards) {
-          if (!ids.has(id) && !card.gone) drop(id, `${card.data.student.name} is no longer waiting.`);
+          if (!ids.has(id) && !card.gone) drop(id, interpolate(gettext("%s is no longer waiting."), [card.data.student.name]));
         }
         waiting.forEach(add);
       } catch (error) {
         if (!(error instanceof ApiError)) throw error;
-        problem.textContent = `Could not load the students waiting to be admitted: ${error.message}`;
+        problem.textContent = interpolate(
+          gettext("Could not load the students waiting to be admitted: %s"),
+          [error.message],
+        );
         problem.hidden = false;
         section.hidden = false;
       } finally {

@@ -101,7 +101,7 @@ export function createAlerting({ soundToggle, notifyToggle, onNotice, onNotifica
       Notification.permission === "default" ? await Notification.requestPermission() : Notification.permission;
     if (permission !== "granted") {
       notifyToggle.checked = false;
-      onNotice("Desktop notifications are blocked for this site. Allow them in the browser's site settings.");
+      onNotice(gettext("Desktop notifications are blocked for this site. Allow them in the browser's site settings."));
     }
     writePreference(NOTIFY_KEY, notifyToggle.checked ? "on" : "off");
   });

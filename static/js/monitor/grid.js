@@ -1,7 +1,7 @@
 // The grid of student cards. Each card keeps what it last showed, and a render writes to the DOM
 // only what differs: with 300 students, a message about one of them touches one card.
 
-import { CONNECTION_LABELS, formatTimeLeft, plural, severityRank } from "./format.js";
+import { CONNECTION_LABELS, formatTimeLeft, severityLabel, severityRank } from "./format.js";
 
 const SORTS = {
   // Review priority: riskiest first, then the most high/critical alerts waiting, then by name.
@@ -54,9 +54,9 @@ export function createGrid({ gridEl, templateEl, emptyEl, filteredEl, store, sta
       fields.connection.textContent = CONNECTION_LABELS[value] || value;
       fields.connection.title =
         value === "unmonitored"
-          ? "The camera and microphone stopped: this student is not being monitored."
+          ? gettext("The camera and microphone stopped: this student is not being monitored.")
           : value === "stale"
-            ? "No new picture for a while."
+            ? gettext("No new picture for a while.")
             : "";
     });
     const left = store.secondsLeft(session, now);
@@ -79,7 +79,7 @@ export function createGrid({ gridEl, templateEl, emptyEl, filteredEl, store, sta
     session.topSeverity = topSeverity;
     set(card, "name", session.name, (name) => {
       fields.name.textContent = name;
-      fields.thumbnail.alt = `Webcam of ${name}`;
+      fields.thumbnail.alt = interpolate(gettext("Webcam of %s"), [name]);
     });
     set(card, "url", session.detailUrl, (url) => {
       fields.name.href = url;
@@ -100,11 +100,11 @@ export function createGrid({ gridEl, templateEl, emptyEl, filteredEl, store, sta
     });
     set(card, "faces", session.faceCount, (count) => {
       fields.faces.hidden = count === null || count === undefined;
-      fields.faces.textContent = plural(count ?? 0, "face");
+      fields.faces.textContent = interpolate(ngettext("%s face", "%s faces", count ?? 0), [count ?? 0]);
       fields.faces.dataset.count = String(count ?? "");
     });
     set(card, "proctored", session.proctored, (proctored) => {
-      fields["thumbnail-empty"].textContent = proctored ? "No picture yet" : "No camera for this exam";
+      fields["thumbnail-empty"].textContent = proctored ? gettext("No picture yet") : gettext("No camera for this exam");
     });
     set(card, "thumbnail", session.thumbnailUrl, (url) => {
       if (url) {
@@ -124,7 +124,11 @@ export function createGrid({ gridEl, templateEl, emptyEl, filteredEl, store, sta
           li.className = "badge";
           li.dataset.severity = alert.severity;
           li.dataset.type = alert.type;
-          li.title = `${plural(alert.count, `open ${alert.severity} alert`)}`;
+          li.title = interpolate(
+            ngettext("%(count)s open %(severity)s alert", "%(count)s open %(severity)s alerts", alert.count),
+            { count: alert.count, severity: severityLabel(alert.severity) },
+            true,
+          );
           li.textContent = alert.label;
           if (alert.count > 1) {
             const count = document.createElement("b");

@@ -48,7 +48,7 @@ export function createStore({ serverTime }) {
       id: card.id,
       examId: card.examId,
       examTitle: card.examTitle,
-      name: card.studentName || card.student?.email || "Student",
+      name: card.studentName || card.student?.email || gettext("Student"),
       email: card.student?.email || "",
       status: card.status,
       riskScore: Number(card.riskScore) || 0,
@@ -289,7 +289,7 @@ export function createStore({ serverTime }) {
   }
 
   function studentName(sessionId, event) {
-    return names.get(sessionId) || event?.studentName || "A student";
+    return names.get(sessionId) || event?.studentName || gettext("A student");
   }
 
   return {

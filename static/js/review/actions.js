@@ -6,10 +6,10 @@ import { ApiError, NetworkError, apiFetch } from "../api.js";
 import { actionEntry, localDateTime } from "./format.js";
 
 const DONE_TEXT = {
-  warn: "Message sent: it is on the student's screen now.",
-  note: "Note added.",
-  extend: "Time extended.",
-  terminate: "The exam has been ended.",
+  warn: gettext("Message sent: it is on the student's screen now."),
+  note: gettext("Note added."),
+  extend: gettext("Time extended."),
+  terminate: gettext("The exam has been ended."),
 };
 
 function requestBody(action, fields) {
@@ -27,7 +27,7 @@ function requestBody(action, fields) {
 
 function errorText(error) {
   if (!(error instanceof ApiError) || error instanceof NetworkError) {
-    return "The action could not be sent; check the connection and try again.";
+    return gettext("The action could not be sent; check the connection and try again.");
   }
   const details =
     error.details && typeof error.details === "object" ? Object.values(error.details).flat() : [];

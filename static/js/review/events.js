@@ -7,6 +7,7 @@ import {
   formatLength,
   formatOffset,
   localTime,
+  severityLabel,
   typeLabel,
 } from "./format.js";
 
@@ -36,10 +37,10 @@ function buildRow(event, startMs) {
   const state = el("span", "review-state");
   const by = el("span", "review-by");
   const buttons = el("td", "review-buttons");
-  const confirm = el("button", "small", "Confirm");
+  const confirm = el("button", "small", gettext("Confirm"));
   confirm.type = "button";
   confirm.dataset.review = "confirmed";
-  const dismiss = el("button", "small", "Dismiss…");
+  const dismiss = el("button", "small", gettext("Dismiss…"));
   dismiss.type = "button";
   dismiss.dataset.review = "dismissed";
   buttons.append(confirm, dismiss);
@@ -65,7 +66,7 @@ function fillRow(row, event, reviewLabels) {
   const label = row.querySelector(".ev-label");
   label.textContent = event.label || typeLabel(event.type);
   if (event.snapshotUrl && !row.querySelector(".snap-link")) {
-    const link = el("a", "snap-link", "snapshot");
+    const link = el("a", "snap-link", gettext("snapshot"));
     link.href = event.snapshotUrl;
     link.target = "_blank";
     link.rel = "noopener";
@@ -75,14 +76,14 @@ function fillRow(row, event, reviewLabels) {
   row.querySelector(".ev-details").textContent = event.summary || "";
   const sev = row.querySelector(".sev");
   sev.className = `sev sev-${event.severity}`;
-  sev.textContent = event.severity;
+  sev.textContent = severityLabel(event.severity);
   row.querySelector(".ev-source").textContent = event.sourceText || event.source;
   row.querySelector(".ev-confidence").textContent = formatConfidence(event.confidence);
   row.querySelector(".ev-duration").textContent = formatLength(event.durationSeconds);
   const state = row.querySelector(".review-state");
   state.dataset.state = event.reviewStatus;
   state.textContent = reviewLabels[event.reviewStatus] || event.reviewStatus;
-  const by = [event.reviewedBy && `by ${event.reviewedBy}`, event.reviewReason].filter(Boolean).join(" · ");
+  const by = [event.reviewedBy && interpolate(gettext("by %s"), [event.reviewedBy]), event.reviewReason].filter(Boolean).join(" · ");
   row.querySelector(".review-by").textContent = by;
   for (const button of row.querySelectorAll("[data-review]")) {
     button.hidden = event.reviewStatus === button.dataset.review || event.reviewStatus === "none";
@@ -175,7 +176,7 @@ export function createEventList({
       onReviewed(eventId, status, reason, me);
     } catch (error) {
       const refused = error instanceof ApiError && !(error instanceof NetworkError);
-      const message = refused ? error.message : "The review could not be sent; try again.";
+      const message = refused ? error.message : gettext("The review could not be sent; try again.");
       row.querySelector(".review-by").textContent = message;
     } finally {
       buttons.forEach((b) => (b.disabled = false));

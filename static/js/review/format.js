@@ -2,7 +2,7 @@
 // server's (proctoring/wording.py: the first rows, the socket's messages and the PDF); these are
 // for the times and the audit-trail lines of this page's own actions (as action_text there).
 
-export { SEVERITIES, formatTimeLeft, setTypeLabels, typeLabel } from "../monitor/format.js";
+export { SEVERITIES, formatTimeLeft, setTypeLabels, severityLabel, typeLabel } from "../monitor/format.js";
 
 // Readable on white and distinct for the common colour-vision deficiencies (luminance differs too).
 export const SEVERITY_COLOURS = {
@@ -40,13 +40,16 @@ export { formatClock as localTime, formatDateTime as localDateTime } from "../lo
 /** An audit-trail line for an action the API just returned (as action_entry on the server). */
 export function actionEntry({ id, kind, details = {}, createdAt }, actor) {
   const titles = {
-    warn: ["Sent a message", details.message],
-    terminate: ["Ended the session", details.reason],
-    note: ["Added a note", details.text],
-    "extend-time": [`Extended the time by ${details.minutes} min`, ""],
-    export: [`Exported the record as ${String(details.format || "").toUpperCase()}`, ""],
+    warn: [gettext("Sent a message"), details.message],
+    terminate: [gettext("Ended the session"), details.reason],
+    note: [gettext("Added a note"), details.text],
+    "extend-time": [interpolate(gettext("Extended the time by %s min"), [details.minutes]), ""],
+    export: [interpolate(gettext("Exported the record as %s"), [String(details.format || "").toUpperCase()]), ""],
     "review-alert": [
-      `${details.status === "confirmed" ? "Confirmed" : "Dismissed"} alert #${details.event}`,
+      interpolate(
+        details.status === "confirmed" ? gettext("Confirmed alert #%s") : gettext("Dismissed alert #%s"),
+        [details.event],
+      ),
       details.reason,
     ],
   };

@@ -86,7 +86,10 @@ const list = createEventList({
     panel.record({
       id: `review-${eventId}-${Date.now()}`,
       kind: "review-alert",
-      title: `${status === "confirmed" ? "Confirmed" : "Dismissed"} alert #${eventId}`,
+      title: interpolate(
+        status === "confirmed" ? gettext("Confirmed alert #%s") : gettext("Dismissed alert #%s"),
+        [eventId],
+      ),
       text: reason,
       actor: me,
       createdAt: new Date().toISOString(),
@@ -192,7 +195,7 @@ function addSnapshot(event) {
   link.rel = "noopener";
   const image = document.createElement("img");
   image.src = event.snapshotUrl;
-  image.alt = `Webcam frame: ${typeLabel(event.type)}`;
+  image.alt = interpolate(gettext("Webcam frame: %s"), [typeLabel(event.type)]);
   image.width = 192;
   image.height = 144;
   image.loading = "lazy";
@@ -253,8 +256,8 @@ function startLive() {
       const live = $("live-state");
       live.hidden = !state.inProgress;
       live.dataset.state = socketState;
-      const words = { open: "Live", closed: "Not live", connecting: "Connecting…" };
-      live.textContent = words[socketState] || "Reconnecting…";
+      const words = { open: gettext("Live"), closed: gettext("Not live"), connecting: gettext("Connecting…") };
+      live.textContent = words[socketState] || gettext("Reconnecting…");
     },
   });
   socket.start();

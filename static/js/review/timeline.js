@@ -3,7 +3,7 @@
 // all on one time axis from the start to the end (or deadline). Chart.js (static/vendor/chartjs,
 // loaded as a classic script) draws it; its stacked scales keep the three bands aligned.
 
-import { SEVERITIES, SEVERITY_COLOURS, formatLength, formatOffset, typeLabel } from "./format.js";
+import { SEVERITIES, SEVERITY_COLOURS, formatLength, formatOffset, severityLabel, typeLabel } from "./format.js";
 
 const ROW_PX = 26;
 const AUDIO_BAND_PX = 90;
@@ -71,7 +71,7 @@ export function createTimeline({ box, canvas, startedAt, onPick }) {
       const colour = SEVERITY_COLOURS[severity];
       datasets.push({
         type: "bar",
-        label: `${severity} (lasting)`,
+        label: interpolate(gettext("%s (lasting)"), [severityLabel(severity)]),
         severity,
         indexAxis: "y",
         xAxisID: "x",
@@ -88,7 +88,7 @@ export function createTimeline({ box, canvas, startedAt, onPick }) {
       });
       datasets.push({
         type: "scatter",
-        label: `${severity} (instant)`,
+        label: interpolate(gettext("%s (instant)"), [severityLabel(severity)]),
         severity,
         indexAxis: "x",
         xAxisID: "x",
@@ -110,7 +110,7 @@ export function createTimeline({ box, canvas, startedAt, onPick }) {
     }
     datasets.push({
       type: "line",
-      label: "Audio level",
+      label: gettext("Audio level"),
       xAxisID: "x",
       yAxisID: "audio",
       borderColor: "#2563eb",
@@ -127,7 +127,7 @@ export function createTimeline({ box, canvas, startedAt, onPick }) {
     });
     datasets.push({
       type: "line",
-      label: "Faces on camera",
+      label: gettext("Faces on camera"),
       xAxisID: "x",
       yAxisID: "faces",
       borderColor: "#047857",
@@ -166,16 +166,17 @@ export function createTimeline({ box, canvas, startedAt, onPick }) {
         tooltip: {
           callbacks: {
             title(items) {
-              return items.length ? `+${formatOffset(items[0].parsed.x)} from start` : "";
+              return items.length ? interpolate(gettext("+%s from start"), [formatOffset(items[0].parsed.x)]) : "";
             },
             label(item) {
               const raw = item.raw;
               if (raw.event) {
                 const length = formatLength(raw.event.durationSeconds);
-                return `${typeLabel(raw.event.type)} · ${raw.event.severity}${length ? ` · ${length}` : ""}`;
+                return [typeLabel(raw.event.type), severityLabel(raw.event.severity), length].filter(Boolean).join(" · ");
               }
-              if (item.dataset.yAxisID === "audio") return `Audio level ${Math.round(item.parsed.y)} dBFS`;
-              return `${item.parsed.y} face${item.parsed.y === 1 ? "" : "s"} on camera`;
+              if (item.dataset.yAxisID === "audio")
+                return interpolate(gettext("Audio level %s dBFS"), [Math.round(item.parsed.y)]);
+              return interpolate(ngettext("%s face on camera", "%s faces on camera", item.parsed.y), [item.parsed.y]);
             },
           },
         },
@@ -191,7 +192,7 @@ export function createTimeline({ box, canvas, startedAt, onPick }) {
             callback: (value) => formatOffset(value),
             color: "#4a5561",
           },
-          title: { display: true, text: "Time since the start", color: "#4a5561" },
+          title: { display: true, text: gettext("Time since the start"), color: "#4a5561" },
         },
         faces: {
           type: "linear",
@@ -209,7 +210,7 @@ export function createTimeline({ box, canvas, startedAt, onPick }) {
             color: "#4a5561",
             callback: (v) => (Number.isInteger(v) ? v : ""),
           },
-          title: { display: true, text: "Faces", color: "#047857", font: { weight: "600" } },
+          title: { display: true, text: gettext("Faces"), color: "#047857", font: { weight: "600" } },
           afterFit: (scale) => {
             scale.width = 150;
           },
@@ -224,14 +225,14 @@ export function createTimeline({ box, canvas, startedAt, onPick }) {
           offset: true,
           grid: { color: "#eef1f5" },
           ticks: { stepSize: 50, autoSkip: false, color: "#4a5561", callback: (v) => `${v} dB` },
-          title: { display: true, text: "Audio", color: "#2563eb", font: { weight: "600" } },
+          title: { display: true, text: gettext("Audio"), color: "#2563eb", font: { weight: "600" } },
           afterFit: (scale) => {
             scale.width = 150;
           },
         },
         events: {
           type: "category",
-          labels: built.labels.length ? built.labels : ["No events"],
+          labels: built.labels.length ? built.labels : [gettext("No events")],
           position: "left",
           stack: "timeline",
           stackWeight: built.rows * ROW_PX,
