@@ -341,6 +341,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Results released at the time a teacher chose, within a minute, and their students e-mailed
     # (once each; also those graded after the release: sessions.results).
     "results-release": {"task": "sessions.tasks.results_release_due", "schedule": 60.0},
+    # Scores the LMS did not take yet (down, busy) are sent again when due: 1 min after the first
+    # attempt, doubling to hourly, for about a day (sessions.lti.grades).
+    "lti-scores": {"task": "sessions.tasks.lti_scores_post_due", "schedule": 60.0},
 }
 
 # --- Proctoring policy -----------------------------------------------------------------------------

@@ -500,3 +500,48 @@ class LtiResourceLink(models.Model):
 
     def __str__(self) -> str:
         return self.title or self.resource_link_id
+
+
+class LtiScoreDelivery(models.Model):
+    """A session's final score on its way to one LMS gradebook column (Assignment and Grade
+    Services): written when grading completes (again on a regrade), then delivered by
+    sessions.lti.grades, which retries while the LMS is down and says here how it went."""
+
+    class State(models.TextChoices):
+        WAITING = "waiting", "Waiting to be sent"
+        DELIVERED = "delivered", "In the LMS gradebook"
+        REFUSED = "refused", "Refused by the LMS"
+        GIVEN_UP = "given-up", "Given up (the LMS stayed unreachable)"
+
+    session = models.ForeignKey(ExamSession, on_delete=models.CASCADE, related_name="lti_scores")
+    link = models.ForeignKey(LtiResourceLink, on_delete=models.CASCADE, related_name="score_deliveries")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.WAITING)
+    score_given = models.DecimalField(max_digits=8, decimal_places=2)
+    score_maximum = models.DecimalField(max_digits=8, decimal_places=2)
+    scored_at = models.DateTimeField(help_text="The score's timestamp sent to the LMS.")
+    # Bumped when what is to be sent changes (a regrade, a retry asked for): a post of an older
+    # revision that finishes late never overwrites the newer one's state.
+    revision = models.PositiveIntegerField(default=1)
+    attempts = models.PositiveIntegerField(default=0, help_text="Posts tried for this score.")
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="Empty: no attempt planned.")
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "LTI score delivery"
+        verbose_name_plural = "LTI score deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["session", "link"], name="exam_sessions_lti_score_once"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(state="waiting"),
+                name="exam_sessions_lti_score_due",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"score of {self.session_id} to {self.link}: {self.get_state_display()}"

@@ -23,16 +23,16 @@ def lti_roster_sync(context_id: int) -> int:
     return roster.lti_roster_sync(context_id=context_id).enrolled
 
 
-@shared_task(
-    name="sessions.tasks.lti_score_post",
-    ignore_result=True,
-    autoretry_for=(requests.RequestException, LtiServiceException),
-    retry_backoff=60,
-    retry_backoff_max=3600,
-    max_retries=8,
-)
+# No Celery retries: each score is a row that says how its delivery went, and the sweep below tries
+# it again later (sessions.lti.grades), in embedded mode too, where eager retries came at once.
+@shared_task(name="sessions.tasks.lti_score_post", ignore_result=True)
 def lti_score_post(session_id: str) -> int:
     return grades.lti_score_post(session_id=session_id)
+
+
+@shared_task(name="sessions.tasks.lti_scores_post_due", ignore_result=True)
+def lti_scores_post_due() -> int:
+    return grades.lti_scores_post_due()
 
 
 @shared_task(name="sessions.tasks.results_release_due")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+import requests
 from django.core.cache import cache
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -13,7 +14,7 @@ from pylti1p3.contrib.django.oidc_login import DjangoOIDCLogin
 from pylti1p3.contrib.django.session import DjangoSessionService
 from pylti1p3.deployment import Deployment
 from pylti1p3.registration import Registration
-from pylti1p3.service_connector import ServiceConnector
+from pylti1p3.service_connector import REQUESTS_USER_AGENT, ServiceConnector
 from pylti1p3.tool_config import ToolConfAbstract
 
 from sessions.lti.iframe import iframe_cookies_apply
@@ -21,6 +22,9 @@ from sessions.lti.keys import tool_key_current, tool_key_private_pem
 from sessions.models import LtiDeployment, LtiPlatform
 
 NONCE_SECONDS = 10 * 60
+# Seconds to connect to / wait for an LMS's service (token, roster, scores). pylti1p3 sets none: an
+# LMS that took the connection and never answered would hold a worker, or in embedded mode a page.
+SERVICE_TIMEOUT = (5, 15)
 
 
 class ProctoRegistration(Registration):
@@ -58,7 +62,17 @@ def _registration(platform: LtiPlatform) -> ProctoRegistration:
 def service_connector(platform: LtiPlatform) -> ServiceConnector:
     """Calls the platform's LTI Advantage services (NRPS, AGS) with an OAuth 2 client-credentials
     token from its token URL, asked for with a JWT signed by Procto's current key."""
-    return ServiceConnector(_registration(platform))
+    return ServiceConnector(_registration(platform), requests_session=_TimedSession())
+
+
+class _TimedSession(requests.Session):
+    def __init__(self) -> None:
+        super().__init__()
+        self.headers["User-Agent"] = REQUESTS_USER_AGENT
+
+    def request(self, *args, **kwargs):
+        kwargs.setdefault("timeout", SERVICE_TIMEOUT)
+        return super().request(*args, **kwargs)
 
 
 def platform_find(iss: str, client_id: str | None) -> LtiPlatform | None:

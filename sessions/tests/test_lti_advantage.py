@@ -2,7 +2,7 @@
 endpoint (which verifies Procto's client assertion with the keys Procto publishes at /lti/jwks),
 a Names and Role Provisioning endpoint serving a two-page roster, and an Assignment and Grade
 Services line item recording the scores it receives. Procto calls them over real HTTP through
-pylti1p3; the Celery tasks run in process (eager), retries included."""
+pylti1p3; the Celery tasks run in process (eager), the roster sync's retries included."""
 
 from __future__ import annotations
 
@@ -304,42 +304,8 @@ def test_the_grade_reaches_the_lms_line_item_when_grading_completes(
     assert assertion["header"]["kid"] == tool_key_current().kid
 
 
-def test_a_platform_that_is_down_leaves_grading_intact_and_the_post_is_retried(
-    lms, world, graded_exam, django_capture_on_commit_callbacks
-):
-    session, essay = graded_exam
-    lms.score_failures = 2  # two 500s, then the platform is back
-    with django_capture_on_commit_callbacks(execute=True):
-        services.exam_session_transition(session_id=session.pk, to=ExamSession.Status.SUBMITTED)
-        services.answer_grade(answer=session.answers.get(question=essay), grader=world.tess, score=Decimal(3))
-    assert [s.get("failed", False) for s in lms.scores] == [True, True, False]
-    assert lms.scores[-1]["score"]["scoreGiven"] == 5.0
-    session.refresh_from_db()
-    assert (session.grading, session.final_score) == (ExamSession.Grading.COMPLETE, Decimal(5))
-
-
-def test_a_platform_down_for_good_never_fails_grading(
-    lms, world, graded_exam, django_capture_on_commit_callbacks, caplog
-):
-    session, essay = graded_exam
-    lms.score_failures = 100
-    with django_capture_on_commit_callbacks(execute=True):
-        services.exam_session_transition(session_id=session.pk, to=ExamSession.Status.SUBMITTED)
-        answer = services.answer_grade(
-            answer=session.answers.get(question=essay), grader=world.tess, score=Decimal(1)
-        )
-    from sessions.tasks import lti_score_post
-
-    assert len(lms.scores) == lti_score_post.max_retries + 1  # every attempt was made, then given up
-    assert answer.score == Decimal(1)
-    session.refresh_from_db()
-    assert (session.grading, session.final_score, session.graded_by) == (
-        ExamSession.Grading.COMPLETE,
-        Decimal(3),
-        world.tess,
-    )
-    given_up = [r for r in caplog.records if r.levelname == "ERROR" and "lti_score_post" in r.getMessage()]
-    assert given_up and "500" in given_up[0].getMessage()
+# An LMS that is down, refuses, or is down for good; regrades; who sees the deliveries:
+# test_lti_grades.py.
 
 
 def test_a_session_of_an_exam_no_lms_grades_posts_nothing(lms, world, django_capture_on_commit_callbacks):
