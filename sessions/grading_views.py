@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from sessions import services
 from sessions.forms import AnswerGradeForm, AnswerKeyForm
+from sessions.lti.grades import lti_scores_post_due_lazily
 from sessions.outcomes import outcome_of
 from sessions.selectors import (
     exam_get_for_grading,
@@ -60,6 +61,7 @@ def queue_links(queue) -> dict[str, str | None]:
 def grading_overview(request: HttpRequest, exam_id: int) -> HttpResponse:
     """One exam's grading: per question ("grade Q3 for everyone") and per student."""
     exam = exam_get_for_grading(user=request.user, exam_id=exam_id)
+    lti_scores_post_due_lazily()  # embedded mode: scores the LMS did not take yet, when due
     return render(
         request, "sessions/grading.html", {"exam": exam, "overview": exam_grading_overview(exam=exam)}
     )

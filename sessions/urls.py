@@ -1,6 +1,7 @@
 from django.urls import path
 
 from sessions import grading_views, pages, results_views, views
+from sessions.lti import views as lti_views
 
 urlpatterns = [
     path("<uuid:session_id>/grade/", grading_views.grade_session, name="grade-session"),
@@ -34,4 +35,5 @@ exam_step_urlpatterns = [
     path("<int:exam_id>/ready/", pages.ready, name="exam-ready"),
     path("<int:exam_id>/start/", pages.start, name="exam-start"),
     path("<int:exam_id>/results/release/", results_views.exam_results_release, name="exam-results-release"),
+    path("<int:exam_id>/lti-scores/retry/", lti_views.exam_lti_scores_retry, name="exam-lti-scores-retry"),
 ]

@@ -22,6 +22,7 @@ from proctoring.reports.exam_report import (
     report_links,
 )
 from proctoring.reports.pdf import session_report_pdf as render_session_pdf
+from sessions.lti.grades import lti_scores_panel, lti_scores_post_due_lazily
 from sessions.results import results_release_panel
 from sessions.selectors import exam_ungraded_count, sessions_watchable_by
 
@@ -33,6 +34,7 @@ logger = logging.getLogger(__name__)
 def exam_report(request: HttpRequest, exam_id: int) -> HttpResponse:
     """Every session of one exam: score, risk, alerts, with links to each session and its PDF."""
     exam = exam_get_for_report(user=request.user, exam_id=exam_id)
+    lti_scores_post_due_lazily()  # embedded mode: scores the LMS did not take yet, when due
     sort = request.GET.get("sort", DEFAULT_SORT)
     sort = sort if sort in SORTS else DEFAULT_SORT
     rows = [
@@ -51,6 +53,8 @@ def exam_report(request: HttpRequest, exam_id: int) -> HttpResponse:
         "ungraded": exam_ungraded_count(user=request.user, exam=exam),
         # Released to students or not, and the release buttons for those who may.
         "results": results_release_panel(user=request.user, exam=exam),
+        # Scores on their way to the LMS gradebook (None: no LMS link grades it, or not a teacher).
+        "lti_scores": lti_scores_panel(user=request.user, exam=exam),
     }
     return render(request, "sessions/exam_report.html", context)
 

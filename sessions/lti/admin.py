@@ -4,9 +4,18 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from accounts.models import User
+from sessions.lti.grades import lti_scores_retry
 from sessions.lti.keys import tool_key_create
 from sessions.lti.services import roster_sync_enqueue
-from sessions.models import LtiContext, LtiDeployment, LtiPlatform, LtiResourceLink, LtiToolKey, LtiUser
+from sessions.models import (
+    LtiContext,
+    LtiDeployment,
+    LtiPlatform,
+    LtiResourceLink,
+    LtiScoreDelivery,
+    LtiToolKey,
+    LtiUser,
+)
 
 
 class AdministratorsOnly:
@@ -127,3 +136,36 @@ class LtiUserAdmin(AdministratorsOnly, admin.ModelAdmin):
     list_select_related = ["platform", "user"]
     search_fields = ["sub", "user__email"]
     readonly_fields = ["platform", "sub", "user", "created_at"]
+
+
+@admin.register(LtiScoreDelivery)
+class LtiScoreDeliveryAdmin(AdministratorsOnly, admin.ModelAdmin):
+    """Every score on its way to an LMS gradebook and how it went (sessions.lti.grades); written
+    by grading, never here. "Send again" retries refused and given-up ones."""
+
+    list_display = ["student", "exam", "link", "state", "score", "attempts", "last_error", "next_attempt_at"]
+    list_filter = ["state", "link__platform"]
+    list_select_related = ["session__student", "session__exam", "link__platform"]
+    search_fields = ["session__student__email", "session__exam__title", "last_error"]
+    readonly_fields = [field.name for field in LtiScoreDelivery._meta.fields]
+    actions = ["send_again"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(ordering="session__student__email")
+    def student(self, obj: LtiScoreDelivery) -> str:
+        return obj.session.student_name
+
+    @admin.display(ordering="session__exam__title")
+    def exam(self, obj: LtiScoreDelivery) -> str:
+        return str(obj.session.exam)
+
+    @admin.display(description="Score sent")
+    def score(self, obj: LtiScoreDelivery) -> str:
+        return f"{obj.score_given} / {obj.score_maximum}"
+
+    @admin.action(description="Send again (refused and given-up scores)")
+    def send_again(self, request, queryset):
+        count = lti_scores_retry(actor=request.user, delivery_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} score(s) sent to the LMS again.", messages.SUCCESS)

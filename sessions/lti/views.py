@@ -12,10 +12,12 @@ import logging
 from urllib.parse import urlparse
 
 import jwt
+from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
@@ -27,6 +29,7 @@ from pylti1p3.exception import LtiException, OIDCException
 from procto.api import envelope_json_response
 from procto.error_pages import error_page
 from procto.renderers import now_iso
+from sessions.lti import grades
 from sessions.lti.iframe import (
     is_framed_navigation,
     launch_session_mark,
@@ -219,3 +222,20 @@ def lti_window(request: HttpRequest, token: str) -> HttpResponse:
     login(request, handoff.user, backend="django.contrib.auth.backends.ModelBackend")
     launch_session_mark(request, handoff.platform_id)
     return redirect(handoff.next_path)
+
+
+@login_required
+@require_POST
+def exam_lti_scores_retry(request: HttpRequest, exam_id: int) -> HttpResponse:
+    """The exam report's "Send again": its refused and given-up LMS scores, or the one named."""
+    exam = grades.exam_for_lti_scores(user=request.user, exam_id=exam_id)
+    delivery = request.POST.get("delivery")
+    count = grades.lti_scores_retry(
+        actor=request.user,
+        exam=exam,
+        delivery_ids=[int(delivery)] if delivery and delivery.isdigit() else None,
+    )
+    messages.success(
+        request, f"{count} score{pluralize(count)} sent to the LMS again: see below how it went."
+    )
+    return redirect(reverse("exam-report", args=[exam.pk]) + "#lti-scores")
