@@ -1,7 +1,8 @@
 """A request id for every WebSocket connection, as django-structlog gives every HTTP request.
 
 A student's socket carries frames for hours; every line logged while serving it (in daphne, and
-in the Celery worker that analyses its frames, which gets the id in a task header) carries the
+in the Celery worker that analyses its frames, which gets the id in a task header, or with each
+frame of a batch: proctoring.frame_batches) carries the
 same request_id, plus the socket's path and client address. nginx's $request_id arrives as
 X-Request-ID on the upgrade request and is used when present, so its access log matches too.
 Each socket also gets one line when it opens and one when it ends (daphne's own access log is

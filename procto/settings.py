@@ -401,6 +401,13 @@ if IDENTITY_WORKERS < 1 or IDENTITY_QUEUE < 0:
 FRAME_PATH = env.str("FRAME_PATH", default="lite")
 if FRAME_PATH not in {"lite", "mediapipe"}:
     raise ImproperlyConfigured('FRAME_PATH must be "lite" or "mediapipe".')
+# Each web process sends the frames its sockets accepted within this many seconds as one task
+# (proctoring/frame_batches.py): Celery's per-task cost, shared. Each frame's analysis (and so its
+# alert) may start this much later; a web process killed outright loses this window's frames.
+# 0 sends every frame as its own task. Embedded mode (eager tasks) never batches.
+FRAME_BATCH_SECONDS = env.float("FRAME_BATCH_SECONDS", default=0.05)
+if not 0 <= FRAME_BATCH_SECONDS <= 10:
+    raise ImproperlyConfigured("FRAME_BATCH_SECONDS must be between 0 and 10 seconds (0.05-0.1 advised).")
 
 # --- Static and media files -----------------------------------------------------------------------
 STATIC_URL = "static/"
@@ -601,8 +608,9 @@ if not DEBUG:
 # One JSON object per line (LOG_FORMAT=json, production's default) from web and worker alike, each
 # with the request_id of the HTTP request or WebSocket connection it serves: django-structlog binds
 # it per request (nginx's $request_id arrives as X-Request-ID), procto.log_context per socket, and
-# Celery carries it in a task header to the worker, so one student's frame can be followed from
-# the socket to its analysis. Standard-library loggers go through the same formatter.
+# Celery carries it in a task header to the worker (a frame, which travels in a batch with other
+# sockets' frames, carries its own), so one student's frame can be followed from the socket to its
+# analysis. Standard-library loggers go through the same formatter.
 LOG_FORMAT = env.str("LOG_FORMAT", default="console" if DEBUG else "json")
 if LOG_FORMAT not in ("json", "console"):
     raise ImproperlyConfigured("LOG_FORMAT must be json or console.")

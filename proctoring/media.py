@@ -1,5 +1,6 @@
 """Media accepted by the stream socket: stream statistics, backpressure, and handing each frame
-or audio chunk to the analysis workers (queues `frames` and `audio`)."""
+or audio chunk to the analysis workers (queues `frames` and `audio`): an audio chunk as a task
+of its own, a frame in its web process's next batch (frame_batches)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.utils import timezone
 
 from procto.cache_batch import CacheBatch
 from procto.metrics import metric_key
-from proctoring import stream_state, tasks
+from proctoring import frame_batches, stream_state, tasks
 from proctoring.detectors import audio as audio_detector
 from proctoring.stream_state import STATS_SECONDS
 
@@ -45,7 +46,7 @@ def media_received(*, session_id, kind: str, seq: int, captured_ms: int, payload
     stats.set(stream_state.latest_frame_key(session_id), seq, STATS_SECONDS)
     stats.incr(pending, 1, STATS_SECONDS).get(metric_key("frame_lag_seconds"))
     known = stats.apply()
-    tasks.frame_analyse.delay(str(session_id), seq, captured_ms, base64.b64encode(payload).decode())
+    frame_batches.frame_queue(session_id=session_id, seq=seq, captured_ms=captured_ms, jpeg=payload)
     lag = known[metric_key("frame_lag_seconds")] or 0
     return known[pending] > MAX_PENDING_FRAMES or lag > MAX_QUEUE_LAG_SECONDS
 

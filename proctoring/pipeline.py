@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime
+from typing import NamedTuple
 
+import structlog
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
@@ -63,6 +65,44 @@ def _captured_at(captured_ms: int) -> datetime:
     except (OverflowError, ValueError, OSError):  # a header claiming a time past year 9999
         return now
     return captured if abs((now - captured).total_seconds()) < 60 else now
+
+
+class QueuedFrame(NamedTuple):
+    """A frame as a batch brings it (proctoring.frame_batches)."""
+
+    session_id: str
+    seq: int
+    captured_ms: int
+    jpeg: bytes
+    request_id: str | None = None  # the socket's: the frame's log lines here carry it
+
+
+def frames_analyse(*, frames: list[QueuedFrame]) -> list[str]:
+    """Analyse a batch of frames, from any sessions, one after another as frame_analyse does.
+
+    A batch delivered again (its worker died mid-way) analyses only the frames the first run did
+    not finish: the others find their done mark. A frame that fails unexpectedly does not stop
+    the frames after it; the first such error is raised once all have been tried, so the task
+    still fails loudly.
+    """
+    outcomes, failure = [], None
+    for frame in frames:
+        socket = {"request_id": frame.request_id} if frame.request_id else {}
+        with structlog.contextvars.bound_contextvars(**socket):
+            try:
+                outcome = frame_analyse(
+                    session_id=frame.session_id, seq=frame.seq, captured_ms=frame.captured_ms, jpeg=frame.jpeg
+                )
+            except Exception as exc:
+                logger.exception("session %s frame %s failed", frame.session_id, frame.seq)
+                failure, outcome = failure or exc, "failed"
+            logger.debug(
+                "frame_analysed", extra={"session_id": frame.session_id, "seq": frame.seq, "outcome": outcome}
+            )
+        outcomes.append(outcome)
+    if failure is not None:
+        raise failure
+    return outcomes
 
 
 def frame_analyse(*, session_id, seq: int, captured_ms: int, jpeg: bytes) -> str:

@@ -26,6 +26,22 @@ def load_models(**kwargs) -> None:
     audio.warm_up()
 
 
+# Frames travel in batches, one task per web process per FRAME_BATCH_SECONDS (frame_batches.py):
+# [[session_id, seq, captured_ms, jpeg_b64, request_id], ...], each analysed on its own.
+@shared_task(name="proctoring.tasks.frames_analyse", ignore_result=True)
+def frames_analyse(frames: list[list]) -> list[str]:
+    from proctoring import pipeline
+
+    return pipeline.frames_analyse(
+        frames=[
+            pipeline.QueuedFrame(session_id, seq, captured_ms, base64.b64decode(jpeg_b64), *request_id)
+            for session_id, seq, captured_ms, jpeg_b64, *request_id in frames
+        ]
+    )
+
+
+# One frame a task: what the web processes sent before frames_analyse. A worker of this version
+# still analyses those an old web process queued during a rolling deploy. Remove in the next release.
 @shared_task(name="proctoring.tasks.frame_analyse", ignore_result=True)
 def frame_analyse(session_id: str, seq: int, captured_ms: int, jpeg_b64: str) -> str:
     from proctoring import pipeline

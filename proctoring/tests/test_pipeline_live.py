@@ -132,6 +132,8 @@ def test_a_killed_workers_frame_is_analysed_after_restart_exactly_once(tmp_path,
     slow = [PYTHON, "-m", "proctoring.tests.slow_worker", "30", str(marker)]
     with running(slow, env=env, log=tmp_path / "slow.log") as doomed:
         wait_for_log(tmp_path / "slow.log", " ready.", process=doomed, timeout=60)
+        # One frame a task, as a web process of the last release queues it during a rolling deploy
+        # (batches of frames: test_frame_batches).
         tasks.frame_analyse.delay(str(session.pk), 1, int(time.time() * 1000), _b64(webcam_jpeg()))
         deadline = time.monotonic() + 30
         while not marker.exists() and time.monotonic() < deadline:

@@ -13,6 +13,7 @@ from sessions import tasks as session_tasks
 @pytest.mark.parametrize(
     ("task", "service"),
     [
+        (tasks.frames_analyse, pipeline.frames_analyse),
         (tasks.frame_analyse, pipeline.frame_analyse),
         (tasks.audio_analyse, pipeline.audio_analyse),
         (tasks.stream_heartbeats_check, heartbeat.stream_heartbeats_check),
@@ -28,6 +29,7 @@ def test_a_task_is_registered_under_the_name_of_its_service(task, service):
 @pytest.mark.parametrize(
     ("task", "queue"),
     [
+        (tasks.frames_analyse, "frames"),
         (tasks.frame_analyse, "frames"),
         (tasks.audio_analyse, "audio"),
         (tasks.stream_heartbeats_check, "default"),
