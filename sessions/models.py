@@ -54,6 +54,10 @@ class ExamSession(models.Model):
     end_reason = models.CharField(max_length=300, blank=True)
     # Question ids in the order this attempt shows them; fixed at start, so reloads agree.
     question_order = models.JSONField(default=list)
+    # The questions drawn for this attempt from banks, fixed at start: {draw entry id (an exam
+    # question of type "Draw"): [bank question ids, in the order drawn]}. They are in
+    # question_order too; this says which draw gave which, for numbering and reports.
+    drawn_questions = models.JSONField(default=dict, blank=True)
     media_exempt = models.BooleanField(default=False)
     # Proctoring outcome so far (proctoring.risk): 0..100, and whether a proctor should look.
     risk_score = models.FloatField(default=0)
