@@ -3,7 +3,7 @@ they teach, and pick only their courses' students."""
 
 from __future__ import annotations
 
-from adminsortable2.admin import SortableAdminBase, SortableStackedInline
+from adminsortable2.admin import CustomInlineFormSet, SortableAdminBase, SortableStackedInline
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
@@ -17,8 +17,10 @@ from django.utils.html import format_html
 from accounts.permissions import Can, user_can
 from exams import models, services
 from exams.enrolment_import import course_roster_import, roster_errors_get, roster_errors_keep
-from exams.forms import QuestionAdminForm, QuestionImportForm, RosterUploadForm
+from exams.forms import BankQuestionAdminForm, ExamQuestionAdminForm, QuestionImportForm, RosterUploadForm
 from exams.selectors import (
+    bank_has_draws_sat,
+    banks_visible_to,
     course_get_for_user,
     course_students,
     courses_visible_to,
@@ -59,12 +61,47 @@ def _exam_of(obj) -> models.Exam:
     return obj if isinstance(obj, models.Exam) else obj.exam
 
 
+class DrawsFormSet(CustomInlineFormSet):
+    """The exam's draws from one bank together must fit in it: two draws of 3 from a bank of 5
+    matching questions cannot give each student 6 different ones (each alone is checked by
+    Question._clean_draw)."""
+
+    def clean(self) -> None:
+        super().clean()
+        by_bank: dict[int, list] = {}
+        for form in self.forms:
+            draw = form.instance
+            if (
+                not draw.is_draw
+                or not draw.draw_from_id
+                or not draw.draw_count
+                or self._should_delete_form(form)
+            ):
+                continue
+            by_bank.setdefault(draw.draw_from_id, []).append(form)
+        for forms_ in by_bank.values():
+            if len(forms_) < 2:
+                continue
+            wanted = sum(f.instance.draw_count for f in forms_)
+            available = set()
+            for f in forms_:
+                available.update(f.instance.draw_candidates().values_list("pk", flat=True))
+            if wanted > len(available):
+                bank = forms_[0].instance.draw_from
+                forms_[-1].add_error(
+                    "draw_count",
+                    f'The draws from bank "{bank.title}" ask for {wanted} different questions per '
+                    f"student; it has only {len(available)} matching them.",
+                )
+
+
 class QuestionInline(AuthorOnlyMixin, SortableStackedInline):
     """Every question of the exam in one list whatever its type, in the order students meet them:
     dragged into place (django-admin-sortable2 writes `order`), the right choices ticked."""
 
     model = models.Question
-    form = QuestionAdminForm
+    form = ExamQuestionAdminForm
+    formset = DrawsFormSet
     extra = 0
     ordering = ["order", "id"]
     fields = [
@@ -75,16 +112,31 @@ class QuestionInline(AuthorOnlyMixin, SortableStackedInline):
         ("numeric_value", "numeric_tolerance"),
         "image",
         "language",
+        ("draw_from", "draw_count"),
+        ("topic", "difficulty"),
         "points",
         "explanation",
         "order",
     ]
     verbose_name = "question"
-    verbose_name_plural = "questions (drag a saved question by its title bar to move it)"
+    verbose_name_plural = (
+        "questions and bank draws (drag a saved one by its title bar to move it; "
+        "a draw gives each student their own questions from a bank)"
+    )
 
     class Media:
         js = ["js/admin/questions.js"]
         css = {"all": ["css/admin-questions.css"]}
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        if "draw_from" in formset.form.base_fields:
+            # Only the banks of the exam's course that this user sees (a new exam: all theirs).
+            banks = banks_visible_to(request.user)
+            if obj is not None and obj.course_id is not None:
+                banks = banks.filter(course_id=obj.course_id)
+            formset.form.base_fields["draw_from"].queryset = banks
+        return formset
 
     def has_change_permission(self, request, obj=None) -> bool:
         # Once a student has started, questions are frozen: answers refer to them.
@@ -294,6 +346,100 @@ class ExamAdmin(AuthorOnlyMixin, SortableAdminBase, admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return render(request, "admin/exams/exam/import.html", context)
+
+
+class BankQuestionInline(SortableStackedInline):
+    """A bank's questions: the same types, fields and grading as an exam's, tagged by topic and
+    difficulty. Frozen (new ones may still be added) once a student has started an exam that
+    draws from the bank: any of them may have been drawn, and answers refer to them."""
+
+    model = models.Question
+    fk_name = "bank"
+    form = BankQuestionAdminForm
+    extra = 0
+    ordering = ["order", "id"]
+    fields = [
+        "type",
+        "text",
+        "choices",
+        "pairs",
+        ("numeric_value", "numeric_tolerance"),
+        "image",
+        "language",
+        ("topic", "difficulty"),
+        "points",
+        "explanation",
+        "order",
+    ]
+    verbose_name = "bank question"
+    verbose_name_plural = "questions of the bank (tag each with a topic and a difficulty for draws)"
+
+    class Media:
+        js = ["js/admin/questions.js"]
+        css = {"all": ["css/admin-questions.css"]}
+
+    def _may_edit(self, request, obj) -> bool:
+        return user_can(request.user, Can.AUTHOR_EXAMS) and (
+            obj is None or banks_visible_to(request.user).filter(pk=obj.pk).exists()
+        )
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self._may_edit(request, obj)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return self._may_edit(request, obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self._may_edit(request, obj) and (obj is None or not bank_has_draws_sat(obj))
+
+    has_delete_permission = has_change_permission
+
+
+@admin.register(models.QuestionBank)
+class QuestionBankAdmin(SortableAdminBase, admin.ModelAdmin):
+    """A course's question banks, for its teachers (admins see all): exams of the course draw
+    from them (a draw entry in the exam's question list)."""
+
+    list_display = ["title", "course", "question_count", "topics"]
+    list_filter = ["course"]
+    search_fields = ["title", "questions__topic"]
+    fields = ["title", "course", "description"]
+    inlines = [BankQuestionInline]
+
+    def get_queryset(self, request):
+        return banks_visible_to(request.user)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        # A teacher files a bank under a course they teach, never another teacher's.
+        form.base_fields["course"].queryset = courses_visible_to(request.user)
+        return form
+
+    def has_module_permission(self, request) -> bool:
+        return user_can(request.user, Can.AUTHOR_EXAMS)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        if not user_can(request.user, Can.AUTHOR_EXAMS):
+            return False
+        return obj is None or banks_visible_to(request.user).filter(pk=obj.pk).exists()
+
+    has_change_permission = has_view_permission
+
+    def has_add_permission(self, request) -> bool:
+        return user_can(request.user, Can.AUTHOR_EXAMS)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A bank an exam draws from is protected (Question.draw_from): the admin says so.
+        return self.has_change_permission(request, obj)
+
+    @admin.display(description="questions")
+    def question_count(self, bank: models.QuestionBank) -> int:
+        return bank.questions.count()
+
+    @admin.display(description="topics")
+    def topics(self, bank: models.QuestionBank) -> str:
+        names = sorted({t for t in bank.questions.values_list("topic", flat=True) if t}, key=str.casefold)
+        return ", ".join(names) or "—"
 
 
 class EnrolmentForm(forms.ModelForm):

@@ -122,6 +122,13 @@ class QuestionAdminForm(forms.ModelForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         question = self.instance
+        for name in ("text", "points"):
+            if name in self.fields:
+                # A draw entry has neither (its summary and its bank questions' points are written
+                # for it): required of questions in clean.
+                self.fields[name].required = False
+        if "type" in self.fields:
+            self.fields["type"].choices = self.type_choices()
         if "type" in self.fields and not question.pk:
             self.fields["type"].initial = Question.Type.MCQ
         self.fields["language"].choices = language_choices(question.language)
@@ -136,10 +143,19 @@ class QuestionAdminForm(forms.ModelForm):
             self.initial["numeric_value"] = question.correct_answer.get("value")
             self.initial["numeric_tolerance"] = question.correct_answer.get("tolerance")
 
+    def type_choices(self) -> list[tuple[str, str]]:
+        return list(Question.QUESTION_TYPES)
+
     def clean(self) -> dict:
         data = super().clean()
         question_type = data.get("type") or self.instance.type
         self.instance.type = question_type
+        if question_type == Question.Type.DRAW:
+            return data  # the bank, how many and which: Question._clean_draw
+        if "text" in self.fields and not (data.get("text") or "").strip() and not self.has_error("text"):
+            self.add_error("text", "Write the question.")
+        if "points" in self.fields and data.get("points") is None and not self.has_error("points"):
+            self.add_error("points", "Say how many points the question is worth (0 or more).")
         rows = data.get("choices") or []
         self.instance.options = []
         self.instance.correct_answer = None
@@ -200,6 +216,32 @@ class QuestionAdminForm(forms.ModelForm):
                 messages.setdefault(key, []).extend(value)
             errors.error_dict = messages
         super()._update_errors(errors)
+
+
+class ExamQuestionAdminForm(QuestionAdminForm):
+    """An exam's list: its questions and its bank draws ("3 questions from bank 'Kinematics',
+    topic vectors, medium") in one sortable order."""
+
+    class Meta(QuestionAdminForm.Meta):
+        fields = [*QuestionAdminForm.Meta.fields, "draw_from", "draw_count", "topic", "difficulty"]
+        help_texts = {
+            "draw_from": "A bank of this exam's course. Each student gets their own questions, drawn "
+            "when they start; the draw's points are those of the bank's questions.",
+            "draw_count": "How many questions each student gets from the bank.",
+            "topic": "For a draw: only the bank's questions of this topic (empty: any topic).",
+            "difficulty": "For a draw: only the bank's questions of this difficulty (empty: any).",
+        }
+
+    def type_choices(self) -> list[tuple[str, str]]:
+        return list(Question.Type.choices)
+
+
+class BankQuestionAdminForm(QuestionAdminForm):
+    """A bank's question: any type a student may be asked, tagged by topic and difficulty."""
+
+    class Meta(QuestionAdminForm.Meta):
+        fields = [*QuestionAdminForm.Meta.fields, "topic", "difficulty"]
+        help_texts = {"topic": "e.g. vectors; an exam's draw can ask for one topic."}
 
 
 class QuestionImportForm(forms.Form):

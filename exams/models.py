@@ -164,7 +164,31 @@ class Exam(ExamSettings):
         )
 
 
+class QuestionBank(models.Model):
+    """A course's pool of questions, tagged by topic and difficulty, that its exams draw from: each
+    student of an exam gets their own draw, fixed when they start (sessions.services). Only the
+    course's teachers (and admins) see and edit it (exams.selectors.banks_visible_to)."""
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="question_banks")
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["course", "title", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["course", "title"], name="exams_questionbank_title_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.course})"
+
+
 class Question(models.Model):
+    """A question of one exam, of one course's bank, or (type DRAW) an exam's entry that draws
+    `draw_count` questions from a bank for each student. A drawn question is the bank's own row:
+    answers and grading refer to it exactly as to an exam's fixed questions."""
+
     # Values are the reference API's type names, so API clients see them unchanged.
     class Type(models.TextChoices):
         MCQ = "MCQ", "Multiple choice, one answer"
@@ -176,7 +200,16 @@ class Question(models.Model):
         NUMERIC = "Numeric", "Numeric (with a tolerance)"
         # options are the prompts; correct_answer their matches, in the same order.
         MATCHING = "Matching", "Matching pairs"
+        # Not a question: N questions drawn from a bank for each student at start (draw_* fields).
+        DRAW = "Draw", "Questions drawn from a bank"
 
+    class Difficulty(models.TextChoices):
+        EASY = "easy", "Easy"
+        MEDIUM = "medium", "Medium"
+        HARD = "hard", "Hard"
+
+    # What a student may be asked, and a bank may hold: every type but the draw entry.
+    QUESTION_TYPES = [choice for choice in Type.choices if choice[0] != "Draw"]
     CHOICE_TYPES = frozenset({Type.MCQ, Type.MCQ_MULTIPLE})
     # Scored by the server at submit (sessions/grading.py); the rest wait for a grader.
     AUTO_GRADED_TYPES = CHOICE_TYPES | {Type.NUMERIC, Type.MATCHING}
@@ -207,7 +240,11 @@ class Question(models.Model):
         ("plaintext", "Any / plain text"),
     ]
 
-    exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="questions")
+    # A question belongs to an exam or to a course's bank, never both (the constraint below).
+    exam = models.ForeignKey(Exam, on_delete=models.CASCADE, null=True, blank=True, related_name="questions")
+    bank = models.ForeignKey(
+        QuestionBank, on_delete=models.CASCADE, null=True, blank=True, related_name="questions"
+    )
     type = models.CharField(max_length=16, choices=Type.choices)
     text = models.TextField()
     options = models.JSONField(
@@ -223,17 +260,64 @@ class Question(models.Model):
     points = models.DecimalField(max_digits=6, decimal_places=2, default=1)
     explanation = models.TextField(blank=True)
     order = models.PositiveIntegerField(default=0)
+    # A bank question's tags; on a draw entry, which of the bank's questions it draws (blank: any).
+    topic = models.CharField(max_length=100, blank=True)
+    difficulty = models.CharField(max_length=8, choices=Difficulty.choices, blank=True)
+    # A draw entry's bank and how many questions each student gets from it.
+    draw_from = models.ForeignKey(
+        QuestionBank,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="draws",
+        verbose_name="bank",
+    )
+    draw_count = models.PositiveSmallIntegerField("questions drawn", null=True, blank=True)
 
     class Meta:
         ordering = ["exam", "order", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(points__gte=0), name="exams_question_points_nonneg"),
+            models.CheckConstraint(
+                condition=Q(exam__isnull=False, bank__isnull=True) | Q(exam__isnull=True, bank__isnull=False),
+                name="exams_question_in_exam_or_bank",
+            ),
+            models.CheckConstraint(
+                condition=~Q(type="Draw") | Q(exam__isnull=False, draw_from__isnull=False, draw_count__gt=0),
+                name="exams_question_draw_complete",
+            ),
         ]
 
     def __str__(self) -> str:
+        if self.is_draw:
+            return self.draw_summary
         return f"{self.get_type_display()}: {self.text[:60]}"
 
+    @property
+    def is_draw(self) -> bool:
+        return self.type == self.Type.DRAW
+
+    @property
+    def draw_summary(self) -> str:
+        """'3 questions from bank "Kinematics", topic vectors, medium'."""
+        count = self.draw_count or 0
+        bank = self.draw_from.title if self.draw_from_id else "?"
+        words = [f'{count} question{"" if count == 1 else "s"} from bank "{bank}"']
+        if self.topic:
+            words.append(f"topic {self.topic}")
+        if self.difficulty:
+            words.append(self.get_difficulty_display().lower())
+        return ", ".join(words)
+
+    def clean_fields(self, exclude=None) -> None:
+        if self.is_draw:
+            self.text = self.draw_summary  # a draw has no text of its own: its summary is its name
+        super().clean_fields(exclude)
+
     def clean(self) -> None:
+        if self.is_draw:
+            self._clean_draw()
+            return
         errors: dict[str, str] = {}
         options = self.options or []
         if self.type in self.CHOICE_TYPES:
@@ -261,6 +345,57 @@ class Question(models.Model):
             errors["image"] = "An image question needs an image."
         if errors:
             raise ValidationError(errors)
+
+    def _clean_draw(self) -> None:
+        """A draw needs a bank of its exam's course with enough matching questions, all worth the
+        same points (every student's exam is then worth the same); its `points` become theirs."""
+        if self.bank_id is not None:
+            raise ValidationError({"type": "A bank's questions cannot draw from a bank."})
+        if self.draw_from_id is None:
+            raise ValidationError({"draw_from": "Choose the bank to draw from."})
+        if not self.draw_count:
+            raise ValidationError({"draw_count": "Say how many questions each student gets (1 or more)."})
+        if self.exam_id is not None and self.draw_from.course_id != self.exam.course_id:
+            raise ValidationError({"draw_from": "Draw from a bank of this exam's course."})
+        matching = list(self.draw_candidates().values_list("points", flat=True))
+        if self.draw_count > len(matching):
+            raise ValidationError(
+                {
+                    "draw_count": f'The bank "{self.draw_from.title}" has only {len(matching)} '
+                    f"matching question{'' if len(matching) == 1 else 's'}"
+                    f"{' (' + self._filters_text() + ')' if self._filters_text() else ''}: "
+                    f"a draw of {self.draw_count} per student needs at least that many."
+                }
+            )
+        if len(set(matching)) > 1:
+            worth = ", ".join(sorted({f"{p.normalize():f}" for p in matching}, key=float))
+            raise ValidationError(
+                {
+                    "draw_count": f"The matching questions are worth different points ({worth}): "
+                    "students would sit exams of different totals. Give them the same points in "
+                    "the bank, or narrow the draw by topic or difficulty."
+                }
+            )
+        self.points = matching[0]
+        self.text = self.draw_summary
+        self.options, self.correct_answer, self.language = [], None, ""
+
+    def draw_candidates(self) -> models.QuerySet["Question"]:
+        """The bank's questions this draw entry may give a student: its topic and difficulty."""
+        if self.draw_from_id is None:
+            return Question.objects.none()
+        questions = Question.objects.filter(bank_id=self.draw_from_id).exclude(type=self.Type.DRAW)
+        if self.topic:
+            questions = questions.filter(topic__iexact=self.topic.strip())
+        if self.difficulty:
+            questions = questions.filter(difficulty=self.difficulty)
+        return questions.order_by("order", "id")
+
+    def _filters_text(self) -> str:
+        parts = [f"topic {self.topic}"] if self.topic else []
+        if self.difficulty:
+            parts.append(self.get_difficulty_display().lower())
+        return ", ".join(parts)
 
     def _matching_problems(self, prompts: list) -> dict[str, str]:
         matches = self.correct_answer

@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.permissions import Can, user_can
 from accounts.selectors import users_by_email
-from exams.models import Course, Enrolment, Exam
+from exams.models import Course, Enrolment, Exam, Question, QuestionBank
 from procto.errors import ConflictError, ForbiddenError, NotFoundError
 
 PAYLOAD_CACHE_SECONDS = 3600
@@ -87,6 +87,23 @@ def user_may_delete_course(user: User, course: Course | None = None) -> bool:
     """Admins only, and only a course without exams (they hold students' work); `course` None
     asks whether the user may delete courses at all."""
     return user_can(user, Can.SEE_ALL_EXAMS) and (course is None or not course.exams.exists())
+
+
+def banks_visible_to(user: User) -> QuerySet[QuestionBank]:
+    """Question banks: those of the courses a teacher teaches; admins all; nobody else any (a
+    bank's questions are an exam's questions before students meet them)."""
+    if not user_can(user, Can.AUTHOR_EXAMS):
+        return QuestionBank.objects.none()
+    if user_can(user, Can.SEE_ALL_EXAMS):
+        return QuestionBank.objects.select_related("course")
+    taught = Course.teachers.through.objects.filter(user=user).values("course_id")
+    return QuestionBank.objects.select_related("course").filter(course__in=taught)
+
+
+def bank_has_draws_sat(bank: QuestionBank) -> bool:
+    """Has a student started an exam that draws from the bank? Its questions are then frozen, as
+    an exam's are once started: a student may have drawn any of them (answers refer to them)."""
+    return Question.objects.filter(draw_from=bank, exam__sessions__isnull=False).exists()
 
 
 def course_students(course: Course) -> QuerySet[User]:
@@ -178,25 +195,52 @@ def exam_student_payload(exam: Exam) -> dict:
     if payload is None:
         payload = {
             "questions": {
-                str(q.pk): {
-                    "id": str(q.pk),
-                    "type": q.type,
-                    "question_text": q.text,
-                    # A matching question's prompts, and the matches offered for each of them.
-                    "options": q.options if q.type in q.CHOICE_TYPES or q.type == q.Type.MATCHING else None,
-                    "match_choices": q.match_choices if q.type == q.Type.MATCHING else None,
-                    "image_url": reverse("question-image", args=[q.pk]) if q.image else None,
-                    "language": q.language or None,
-                    "points": float(q.points),
-                }
-                for q in exam.questions.order_by("order", "id")
+                str(q.pk): question_student_data(q)
+                # Draw entries are not questions: each student's drawn ones are in their attempt.
+                for q in exam.questions.exclude(type=Question.Type.DRAW).order_by("order", "id")
             }
         }
         cache.set(key, payload, PAYLOAD_CACHE_SECONDS)
     return payload
 
 
+def question_student_data(q: Question) -> dict:
+    """One question as a student receives it: no answer, no explanation."""
+    return {
+        "id": str(q.pk),
+        "type": q.type,
+        "question_text": q.text,
+        # A matching question's prompts, and the matches offered for each of them.
+        "options": q.options if q.type in q.CHOICE_TYPES or q.type == q.Type.MATCHING else None,
+        "match_choices": q.match_choices if q.type == q.Type.MATCHING else None,
+        "image_url": reverse("question-image", args=[q.pk]) if q.image else None,
+        "language": q.language or None,
+        "points": float(q.points),
+    }
+
+
+def questions_student_payload(*, exam: Exam, question_ids: list) -> list[dict]:
+    """An attempt's questions as its student receives them, in its order: the exam's own (from
+    the cached payload) and the ones drawn for it from banks (read here: each draw is its own)."""
+    payload = exam_student_payload(exam)["questions"]
+    drawn = [int(pk) for pk in question_ids if str(pk) not in payload]
+    if drawn:
+        payload = payload | {
+            str(q.pk): question_student_data(q)
+            for q in Question.objects.filter(pk__in=drawn, bank__isnull=False)
+        }
+    return [dict(payload[str(pk)]) for pk in question_ids if str(pk) in payload]
+
+
 def exam_preview_questions(exam: Exam) -> list[dict]:
     """What the preview shows: the exam's questions as a student receives them, in the author's
-    order (each student's own order may be shuffled)."""
-    return list(exam_student_payload(exam)["questions"].values())
+    order (each student's own order may be shuffled), a bank draw as the first questions it may
+    give (each student gets their own)."""
+    payload = exam_student_payload(exam)["questions"]
+    shown = []
+    for entry in exam.questions.order_by("order", "id"):
+        if entry.is_draw:
+            shown += [question_student_data(q) for q in entry.draw_candidates()[: entry.draw_count]]
+        elif str(entry.pk) in payload:
+            shown.append(payload[str(entry.pk)])
+    return shown

@@ -146,7 +146,8 @@ UNSPECIFIED_CODE_LANGUAGE = "plaintext"
 
 
 class QuestionInput(serializers.Serializer):
-    type = serializers.ChoiceField(choices=Question.Type.choices)
+    # A bank draw is authored in the admin only: the API sends and takes questions.
+    type = serializers.ChoiceField(choices=Question.QUESTION_TYPES)
     question_text = serializers.CharField(max_length=20_000)
     options = serializers.ListField(
         child=serializers.CharField(max_length=1000), required=False, default=list, max_length=26

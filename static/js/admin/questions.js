@@ -10,8 +10,13 @@ const FIELDS_BY_TYPE = {
   Code: ["language"],
   Numeric: ["numeric_value", "numeric_tolerance"],
   Matching: ["pairs"],
+  // An exam's bank draw: which bank, how many, which topic and difficulty; no text of its own.
+  Draw: ["draw_from", "draw_count", "topic", "difficulty"],
 };
 const TYPED_FIELDS = ["choices", "pairs", "numeric_value", "numeric_tolerance", "image", "language"];
+// In an exam's list, topic and difficulty filter a draw; in a bank's, they tag every question.
+const DRAW_FIELDS = ["draw_from", "draw_count", "topic", "difficulty"];
+const QUESTION_FIELDS = ["text", "points", "explanation"];
 
 function typeSelectOf(question) {
   return question.querySelector("select[name$='-type']");
@@ -21,7 +26,13 @@ function showFieldsOf(question) {
   const select = typeSelectOf(question);
   if (!select) return;
   const wanted = new Set(FIELDS_BY_TYPE[select.value] || TYPED_FIELDS);
-  for (const name of TYPED_FIELDS) {
+  const isDraw = select.value === "Draw";
+  const typed = [...TYPED_FIELDS];
+  if (question.querySelector(".field-draw_from")) {
+    typed.push(...DRAW_FIELDS, ...QUESTION_FIELDS);
+    if (!isDraw) QUESTION_FIELDS.forEach((name) => wanted.add(name));
+  }
+  for (const name of typed) {
     // A field alone has its own .form-row; two on one line (number and tolerance) share one.
     const box = question.querySelector(`.field-${name}`);
     const row = box && (box.closest(".form-row") || box);
