@@ -1,5 +1,8 @@
 import math
 
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
 from procto.errors import ApplicationError
 
 
@@ -7,7 +10,7 @@ class InvalidCredentials(ApplicationError):
     code = "INVALID_CREDENTIALS"
     status = 401
     # The same words whether or not the e-mail exists: no account enumeration through login.
-    message = "Invalid e-mail or password."
+    message = _("Invalid e-mail or password.")
 
 
 class AccountLocked(ApplicationError):
@@ -15,25 +18,25 @@ class AccountLocked(ApplicationError):
 
     code = "ACCOUNT_LOCKED"
     status = 429
-    message = "Too many failed log-in attempts for this account from your network. Try again later."
+    message = _("Too many failed log-in attempts for this account from your network. Try again later.")
 
 
 class TokenError(ApplicationError):
     code = "TOKEN_INVALID"
     status = 401
-    message = "The token is invalid."
+    message = _("The token is invalid.")
 
 
 class EmailTaken(ApplicationError):
     code = "EMAIL_TAKEN"
     status = 409
-    message = "An account with this e-mail address already exists."
+    message = _("An account with this e-mail address already exists.")
 
 
 class VerificationFailed(ApplicationError):
     code = "VERIFICATION_FAILED"
     status = 422
-    message = "The identity check could not be completed."
+    message = _("The identity check could not be completed.")
 
 
 class IdentityBusy(ApplicationError):
@@ -41,7 +44,7 @@ class IdentityBusy(ApplicationError):
 
     code = "BUSY"
     status = 503
-    message = "Many identity checks are running right now. Trying again in a few seconds will work."
+    message = _("Many identity checks are running right now. Trying again in a few seconds will work.")
     retry_after = 5
 
     def __init__(self) -> None:
@@ -52,13 +55,13 @@ class IdentityBusy(ApplicationError):
 class RegistrationClosed(ApplicationError):
     code = "REGISTRATION_CLOSED"
     status = 403
-    message = "Accounts are created by your school: ask your teacher or use the link from your course."
+    message = _("Accounts are created by your school: ask your teacher or use the link from your course.")
 
 
 class EmailDomainNotAllowed(ApplicationError):
     code = "EMAIL_DOMAIN_NOT_ALLOWED"
     status = 403
-    message = "Register with your school e-mail address."
+    message = _("Register with your school e-mail address.")
 
 
 class TooManyEmailRequests(ApplicationError):
@@ -68,12 +71,23 @@ class TooManyEmailRequests(ApplicationError):
     status = 429
 
     def __init__(self, *, retry_after: int) -> None:
-        wait = f"{retry_after} seconds" if retry_after < 90 else f"{math.ceil(retry_after / 60)} minutes"
-        message = f"Too many requests for e-mails from your network. Try again in {wait}."
+        if retry_after < 90:
+            message = ngettext(
+                "Too many requests for e-mails from your network. Try again in %(n)d second.",
+                "Too many requests for e-mails from your network. Try again in %(n)d seconds.",
+                retry_after,
+            ) % {"n": retry_after}
+        else:
+            minutes = math.ceil(retry_after / 60)
+            message = ngettext(
+                "Too many requests for e-mails from your network. Try again in %(n)d minute.",
+                "Too many requests for e-mails from your network. Try again in %(n)d minutes.",
+                minutes,
+            ) % {"n": minutes}
         super().__init__(message, retry_after=retry_after)
 
 
 class RegistrationLinkInvalid(ApplicationError):
     code = "REGISTRATION_LINK_INVALID"
     status = 400
-    message = "This link has expired or was already used. Register again to get a new one."
+    message = _("This link has expired or was already used. Register again to get a new one.")

@@ -83,6 +83,12 @@ class User(AbstractUser):
         return self.email
 
     @property
+    def language_code(self) -> str:
+        """The language to write to this user in when no request says (e-mails, worker messages):
+        their own if Procto still speaks it, else the site's default."""
+        return self.language if self.language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+    @property
     def display_name(self) -> str:
         return self.get_full_name() or self.email
 

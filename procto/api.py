@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
 from djangorestframework_camel_case.util import camelize
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -52,7 +53,7 @@ def error_body(code: str, message: str, details: Any = None) -> dict:
 def _drf_error(exc: exceptions.APIException) -> tuple[str, str, Any]:
     code = next((c for cls, c in DRF_ERROR_CODES.items() if isinstance(exc, cls)), "REQUEST_ERROR")
     if isinstance(exc, exceptions.ValidationError):
-        return code, "Some fields are invalid.", exc.detail
+        return code, _("Some fields are invalid."), exc.detail
     return code, str(exc.detail), None
 
 
@@ -71,7 +72,9 @@ def exception_handler(exc: Exception, context: dict) -> Response:
     if isinstance(exc, RequestDataTooBig):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1_048_576
         status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-        body = error_body("PAYLOAD_TOO_LARGE", f"The request body is larger than {limit} MB.")
+        body = error_body(
+            "PAYLOAD_TOO_LARGE", _("The request body is larger than %(limit)d MB.") % {"limit": limit}
+        )
     elif isinstance(exc, ApplicationError):
         status_code, body = exc.status, error_body(exc.code, exc.message, exc.details)
         if exc.retry_after:
@@ -82,7 +85,7 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         status_code = status.HTTP_503_SERVICE_UNAVAILABLE
         body = error_body(
             "SERVICE_UNAVAILABLE",
-            "Procto cannot reach its database or cache right now. Try again in a few seconds.",
+            _("Procto cannot reach its database or cache right now. Try again in a few seconds."),
         )
         headers["Retry-After"] = str(SERVICE_RETRY_AFTER_SECONDS)
     elif isinstance(exc, exceptions.APIException):
@@ -95,7 +98,7 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         view = context.get("view")
         logger.exception("unexpected error in %s", type(view).__name__ if view else "API")
         status_code = status.HTTP_500_INTERNAL_SERVER_ERROR
-        body = error_body("INTERNAL_ERROR", "An unexpected error occurred. It has been logged.")
+        body = error_body("INTERNAL_ERROR", _("An unexpected error occurred. It has been logged."))
     if status_code >= 400 and status_code != 500:
         logger.info("API %s: %s", status_code, body["error"]["code"])
     set_rollback()

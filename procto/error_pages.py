@@ -6,6 +6,7 @@ import logging
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from procto.api import envelope_json_response
 from procto.errors import ApplicationError
@@ -24,28 +25,30 @@ def error_page(request: HttpRequest, status: int, title: str, message: str) -> H
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _is_api(request):
-        return envelope_json_response("BAD_REQUEST", "The request could not be understood.", 400)
-    return error_page(request, 400, "Bad request", "The request could not be understood.")
+        return envelope_json_response("BAD_REQUEST", _("The request could not be understood."), 400)
+    return error_page(request, 400, _("Bad request"), _("The request could not be understood."))
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    message = "You do not have permission to see this page."
+    message = _("You do not have permission to see this page.")
     if _is_api(request):
         return envelope_json_response("PERMISSION_DENIED", message, 403)
-    return error_page(request, 403, "Not allowed", message)
+    return error_page(request, 403, _("Not allowed"), message)
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _is_api(request):
-        return envelope_json_response("NOT_FOUND", f"No API endpoint at {request.path}.", 404)
-    return error_page(request, 404, "Page not found", "There is nothing at this address.")
+        return envelope_json_response(
+            "NOT_FOUND", _("No API endpoint at %(path)s.") % {"path": request.path}, 404
+        )
+    return error_page(request, 404, _("Page not found"), _("There is nothing at this address."))
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    message = "Something went wrong on our side. It has been logged; please try again."
+    message = _("Something went wrong on our side. It has been logged; please try again.")
     if _is_api(request):
         return envelope_json_response("INTERNAL_ERROR", message, 500)
-    return error_page(request, 500, "Server error", message)
+    return error_page(request, 500, _("Server error"), message)
 
 
 class ApplicationErrorMiddleware:
@@ -64,7 +67,7 @@ class ApplicationErrorMiddleware:
         if _is_api(request):
             response = envelope_json_response(exception.code, exception.message, exception.status)
         else:
-            response = error_page(request, exception.status, "Cannot do that", exception.message)
+            response = error_page(request, exception.status, _("Cannot do that"), exception.message)
         if exception.retry_after:
             response["Retry-After"] = str(int(exception.retry_after))
         return response

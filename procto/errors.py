@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import InterfaceError, OperationalError
+from django.utils.translation import gettext_lazy as _
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -19,7 +20,7 @@ class ApplicationError(Exception):
 
     code = "APPLICATION_ERROR"
     status = 400
-    message = "The request could not be completed."
+    message = _("The request could not be completed.")
     # Seconds until the same request may succeed (a lock, a limit): sent as the Retry-After header.
     retry_after: int | None = None
 
@@ -32,7 +33,9 @@ class ApplicationError(Exception):
         details: Any = None,
         retry_after: int | None = None,
     ) -> None:
-        self.message = message or self.message
+        # Read now, in the language of the request being answered (messages are marked with
+        # gettext_lazy where they are defined; the `code` stays English for machines).
+        self.message = str(message or self.message)
         self.code = code or self.code
         self.status = status or self.status
         self.details = details
@@ -43,13 +46,13 @@ class ApplicationError(Exception):
 class NotFoundError(ApplicationError):
     code = "NOT_FOUND"
     status = 404
-    message = "Not found."
+    message = _("Not found.")
 
 
 class ForbiddenError(ApplicationError):
     code = "PERMISSION_DENIED"
     status = 403
-    message = "You do not have permission to do this."
+    message = _("You do not have permission to do this.")
 
 
 class ConflictError(ApplicationError):

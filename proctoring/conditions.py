@@ -7,7 +7,9 @@ and the monitor page all read this table. Adding a condition is one row here (pl
 of analysis, the detector that produces it) and a migration for the model's choices.
 
 Pure data and pure functions: no Django, MediaPipe, dlib or OpenCV import, so the web process can
-read it. Predicates take the detectors' result dataclasses duck-typed (`FrameAnalysis`, and an
+read it. Its words (labels, warnings, dismiss reasons) are English here, marked for translation
+with gettext_noop and translated where they are read (label_of, warning_of, monitor_conditions: in
+the reader's language). Predicates take the detectors' result dataclasses duck-typed (`FrameAnalysis`, and an
 `AudioObservation` around a `ChunkAnalysis`).
 """
 
@@ -17,6 +19,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+
+def _(message: str) -> str:
+    """Marks a phrase for makemessages (the name xgettext looks for is `_`), without importing
+    Django here; the readers below translate it."""
+    return message
+
+
+def _translated(message: str) -> str:
+    from django.utils.translation import gettext  # here: this module imports no Django
+
+    return gettext(message) if message else message
 
 
 class Severity(StrEnum):
@@ -62,7 +76,7 @@ def _per_level(low: float, medium: float, high: float) -> dict[str, float]:
 @dataclass(frozen=True)
 class Condition:
     type: str  # ProctoringEvent.type
-    label: str  # as the monitor and review pages name it
+    label: str  # as the monitor and review pages name it (in English: label_of translates it)
     severity: Severity  # for server events; the default for a browser that does not say
     client: bool = False  # a student's browser may report it about itself
     observes: Observes | None = None  # derived by the server from this (None: browser only)
@@ -78,15 +92,15 @@ class Condition:
         return self.severity != Severity.INFO
 
 
-STAY_IN_VIEW = "Please stay in view of your camera for the whole exam."
-ALONE = "Only you may be in the room during the exam."
-STAY_ON_PAGE = "Stay on the exam page: other tabs and windows are not allowed."
-SHARE_SCREEN = "This exam records your screen: share your entire screen again."
+STAY_IN_VIEW = _("Please stay in view of your camera for the whole exam.")
+ALONE = _("Only you may be in the room during the exam.")
+STAY_ON_PAGE = _("Stay on the exam page: other tabs and windows are not allowed.")
+SHARE_SCREEN = _("This exam records your screen: share your entire screen again.")
 
 _ROWS = (
     Condition(
         "face-not-visible",
-        "Face not visible",
+        _("Face not visible"),
         Severity.MEDIUM,
         client=True,
         observes=Observes.FRAME,
@@ -96,7 +110,7 @@ _ROWS = (
     ),
     Condition(
         "multiple-faces",
-        "Multiple faces",
+        _("Multiple faces"),
         Severity.HIGH,
         client=True,
         observes=Observes.FRAME,
@@ -106,22 +120,22 @@ _ROWS = (
     ),
     Condition(
         "mic-activity",
-        "Mic activity",
+        _("Mic activity"),
         Severity.LOW,
         client=True,
         observes=Observes.AUDIO,
         predicate=lambda audio: audio.chunk.tonal and not audio.chunk.speech,
     ),
-    Condition("tab-switch", "Tab switch", Severity.MEDIUM, client=True, warning=STAY_ON_PAGE),
+    Condition("tab-switch", _("Tab switch"), Severity.MEDIUM, client=True, warning=STAY_ON_PAGE),
     Condition(
         "off-screen",
-        "Off screen",
+        _("Off screen"),
         Severity.MEDIUM,
         client=True,
         observes=Observes.FRAME,
         predicate=lambda frame: frame.face_count == 1 and frame.looking_away,
         onset=_per_level(20, 10, 6),
-        warning="Please keep your eyes on your own screen.",
+        warning=_("Please keep your eyes on your own screen."),
     ),
     # The record of an ending before the student submitted: by the risk policy (source server,
     # details say what triggered it) or by a proctor (source proctor, details.reason). Its name is
@@ -129,7 +143,7 @@ _ROWS = (
     # result of the risk, not a cause of more.
     Condition(
         "cheating-detected",
-        "Exam ended early",
+        _("Exam ended early"),
         Severity.CRITICAL,
         observes=Observes.SESSION,
         counts_to_risk=False,
@@ -137,74 +151,74 @@ _ROWS = (
     # A picture of the student's shared screen, kept as this record's picture (the reference's
     # snapshotUrl): every few seconds, and at each high-severity alert (details.trigger). Stored by
     # the screenshot upload (proctoring.screen), never reported as a browser event.
-    Condition("screenshot-captured", "Screenshot captured", Severity.INFO),
-    Condition("window-blur", "Window blur", Severity.LOW, client=True, warning=STAY_ON_PAGE),
-    Condition("fullscreen-exit", "Fullscreen exit", Severity.HIGH, client=True),
-    Condition("copy", "Copy", Severity.MEDIUM, client=True),
-    Condition("cut", "Cut", Severity.MEDIUM, client=True),
-    Condition("paste", "Paste", Severity.MEDIUM, client=True),
-    Condition("right-click", "Right click", Severity.LOW, client=True),
-    Condition("print-screen", "Print screen", Severity.MEDIUM, client=True),
+    Condition("screenshot-captured", _("Screenshot captured"), Severity.INFO),
+    Condition("window-blur", _("Window blur"), Severity.LOW, client=True, warning=STAY_ON_PAGE),
+    Condition("fullscreen-exit", _("Fullscreen exit"), Severity.HIGH, client=True),
+    Condition("copy", _("Copy"), Severity.MEDIUM, client=True),
+    Condition("cut", _("Cut"), Severity.MEDIUM, client=True),
+    Condition("paste", _("Paste"), Severity.MEDIUM, client=True),
+    Condition("right-click", _("Right click"), Severity.LOW, client=True),
+    Condition("print-screen", _("Print screen"), Severity.MEDIUM, client=True),
     # No longer reported by the exam page (docs/PROTOCOL.md, "Browser events"): kept for the
     # events already recorded and for older pages.
-    Condition("devtools-open", "Devtools open", Severity.MEDIUM, client=True),
-    Condition("second-screen", "Second screen", Severity.HIGH, client=True),
+    Condition("devtools-open", _("Devtools open"), Severity.MEDIUM, client=True),
+    Condition("second-screen", _("Second screen"), Severity.HIGH, client=True),
     # The page went away (closed, navigated elsewhere). Held back as a record until the page could
     # have come back: a reload reports `page-reload` and the departure is no alert at all
     # (proctoring.services.departure_record / departures_settle).
-    Condition("page-leave", "Page leave", Severity.MEDIUM, client=True),
-    Condition("page-reload", "Page reload", Severity.INFO, client=True),
-    Condition("camera-lost", "Camera lost", Severity.HIGH, client=True),
+    Condition("page-leave", _("Page leave"), Severity.MEDIUM, client=True),
+    Condition("page-reload", _("Page reload"), Severity.INFO, client=True),
+    Condition("camera-lost", _("Camera lost"), Severity.HIGH, client=True),
     # The exam captures the screen (exams.settings_fields `screen_capture`): the student refused
     # to share their entire screen (cancelled the browser's picker, or chose a window or a tab),
     # or stopped sharing it; and, as a record, each time the share (re)started.
     Condition(
         "screen-share-refused",
-        "Screen share refused",
+        _("Screen share refused"),
         Severity.HIGH,
         client=True,
         warning=SHARE_SCREEN,
     ),
     Condition(
         "screen-share-stopped",
-        "Screen share stopped",
+        _("Screen share stopped"),
         Severity.HIGH,
         client=True,
         warning=SHARE_SCREEN,
     ),
-    Condition("screen-share-started", "Screen share started", Severity.INFO, client=True),
-    Condition("microphone-lost", "Microphone lost", Severity.HIGH, client=True),
-    Condition("stream-lost", "Stream lost", Severity.HIGH, observes=Observes.HEARTBEAT),
+    Condition("screen-share-started", _("Screen share started"), Severity.INFO, client=True),
+    Condition("microphone-lost", _("Microphone lost"), Severity.HIGH, client=True),
+    Condition("stream-lost", _("Stream lost"), Severity.HIGH, observes=Observes.HEARTBEAT),
     # Checked every few minutes against the verified photo (pipeline._identity_recheck), not
     # derived from the frame's analysis: no predicate.
     Condition(
         "identity-mismatch",
-        "Identity mismatch",
+        _("Identity mismatch"),
         Severity.CRITICAL,
         observes=Observes.FRAME,
         onset=_per_level(0, 0, 0),
     ),
     Condition(
         "camera-blocked",
-        "Camera blocked",
+        _("Camera blocked"),
         Severity.HIGH,
         observes=Observes.FRAME,
         predicate=lambda frame: frame.camera_blocked,
         onset=_per_level(20, 10, 4),
-        warning="Your camera is covered. Uncover it now.",
+        warning=_("Your camera is covered. Uncover it now."),
     ),
     Condition(
         "speech-detected",
-        "Speech detected",
+        _("Speech detected"),
         Severity.MEDIUM,
         observes=Observes.AUDIO,
         predicate=lambda audio: audio.chunk.speech,
         onset=_per_level(6, 4, 2),
-        warning="Please do not talk during the exam.",
+        warning=_("Please do not talk during the exam."),
     ),
     Condition(
         "multiple-voices",
-        "Multiple voices",
+        _("Multiple voices"),
         Severity.HIGH,
         observes=Observes.AUDIO,
         predicate=lambda audio: audio.voices >= 2,
@@ -213,7 +227,7 @@ _ROWS = (
     ),
     Condition(
         "background-noise",
-        "Background noise",
+        _("Background noise"),
         Severity.LOW,
         observes=Observes.AUDIO,
         predicate=lambda audio: audio.chunk.background_noise and not audio.chunk.speech,
@@ -268,34 +282,40 @@ def risk_excluded_types() -> list[str]:
 
 
 def label_of(type: str) -> str:
+    """The condition's name in the active language (a plain str, safe to cache or send)."""
     row = CONDITIONS.get(type)
-    return row.label if row else type.replace("-", " ").capitalize()
+    return _translated(row.label) if row else type.replace("-", " ").capitalize()
+
+
+def warning_of(condition: Condition) -> str:
+    """What a proctor's warning about this condition says by default, in the active language."""
+    return _translated(condition.warning)
 
 
 # Reasons a proctor can pick when dismissing an alert, by what raised it: "nothing suspicious on
 # camera" is no reason to dismiss a voice, nor a tab switch.
 DISMISS_ON_CAMERA = (
-    "False alarm: nothing suspicious on camera.",
-    "The light or the camera's angle misled the analysis.",
-    "The student explained it (technical problem).",
+    _("False alarm: nothing suspicious on camera."),
+    _("The light or the camera's angle misled the analysis."),
+    _("The student explained it (technical problem)."),
 )
 DISMISS_IN_SOUND = (
-    "False alarm: nothing suspicious in the sound.",
-    "Noise from outside the room, not another person.",
-    "The student was reading the question aloud to themselves.",
+    _("False alarm: nothing suspicious in the sound."),
+    _("Noise from outside the room, not another person."),
+    _("The student was reading the question aloud to themselves."),
 )
 DISMISS_IN_BROWSER = (
-    "An accidental click or key press.",
-    "The student explained it (technical problem).",
-    "Allowed by the exam's rules.",
+    _("An accidental click or key press."),
+    _("The student explained it (technical problem)."),
+    _("Allowed by the exam's rules."),
 )
 DISMISS_DEVICE = (
-    "A network or device problem, not the student.",
-    "The student explained it (technical problem).",
+    _("A network or device problem, not the student."),
+    _("The student explained it (technical problem)."),
 )
 DISMISS_ENDING = (
-    "Nothing suspicious: the ending was a precaution.",
-    "The student explained it; no cheating.",
+    _("Nothing suspicious: the ending was a precaution."),
+    _("The student explained it; no cheating."),
 )
 # Browser reports about the student's own devices, which fail more often than students cheat.
 _DEVICE_TYPES = frozenset({"camera-lost", "microphone-lost"})
@@ -319,10 +339,10 @@ def monitor_conditions() -> dict[str, dict]:
     """What the monitor and review pages' scripts need of each condition (json_script)."""
     return {
         c.type: {
-            "label": c.label,
+            "label": _translated(c.label),
             "severity": str(c.severity),
-            "warning": c.warning,
-            "dismissReasons": list(dismiss_reasons(c.type)),
+            "warning": _translated(c.warning),
+            "dismissReasons": [_translated(reason) for reason in dismiss_reasons(c.type)],
         }
         for c in CONDITIONS.values()
     }

@@ -1,7 +1,9 @@
+from django.utils.translation import gettext_lazy as _
+
 from procto.errors import ApplicationError
 
 
 class InvalidEvent(ApplicationError):
     code = "INVALID_EVENT"
     status = 400
-    message = "The event is not one Procto records."
+    message = _("The event is not one Procto records.")

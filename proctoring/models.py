@@ -12,7 +12,7 @@ class ProctoringEvent(models.Model):
     # shows it): a condition added there is a type here (and a migration of the choices).
     Type = models.TextChoices(
         "Type",
-        [(c.type.upper().replace("-", "_"), (c.type, c.label)) for c in conditions.CONDITIONS.values()],
+        [(c.type.upper().replace("-", "_"), (c.type, _(c.label))) for c in conditions.CONDITIONS.values()],
     )
 
     Severity = models.TextChoices("Severity", [(s.name, s.value) for s in conditions.Severity])

@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_noop
 
 from accounts.models import User
 from procto.encrypted_files import store_encrypted
@@ -27,6 +28,7 @@ from proctoring.conditions import (
     record_only_types,
     risk_excluded_types,
     severity_of,
+    warning_of,
 )
 from proctoring.endings import automatic_ending_reason
 from proctoring.errors import InvalidEvent
@@ -63,7 +65,7 @@ def _occurred_at(session: ExamSession, reported: datetime | None, now: datetime)
 WARNING_EVERY_SECONDS = 300
 # The system's warning when the risk crosses the line, unless the event that took it there has a
 # warning of its own (proctoring.conditions): tab switches are not told to face the camera.
-GENERAL_WARNING = "Please stay alone in front of your camera and keep the exam in view."
+GENERAL_WARNING = gettext_noop("Please stay alone in front of your camera and keep the exam in view.")
 
 
 def session_lock(session_id, **filters) -> ExamSession | None:
@@ -173,7 +175,7 @@ def event_record_client(
         raise InvalidEvent(f"Event details must be at most {MAX_DETAILS_BYTES} bytes of JSON.")
     session = session_lock(session_id, student=student)
     if session is None:
-        raise NotFoundError("No such exam session.")
+        raise NotFoundError(gettext("No such exam session."))
     now = timezone.now()
     if session.status != ExamSession.Status.IN_PROGRESS or now > session.deadline + GRACE:
         raise SessionClosed()
@@ -223,7 +225,7 @@ def screenshot_record(
     picture = screen.screenshot_check(image)
     session = session_lock(session_id, student=student)
     if session is None:
-        raise NotFoundError("No such exam session.")
+        raise NotFoundError(gettext("No such exam session."))
     if not session.exam.captures_screen:
         raise screen.ScreenCaptureOff()
     now = timezone.now()
@@ -233,7 +235,9 @@ def screenshot_record(
     cache.add(window, 0, 120)
     if cache.incr(window) > screen.MAX_PER_MINUTE:
         raise ApplicationError(
-            f"At most {screen.MAX_PER_MINUTE} screenshots a minute.", code="RATE_LIMITED", status=429
+            gettext("At most %(count)d screenshots a minute.") % {"count": screen.MAX_PER_MINUTE},
+            code="RATE_LIMITED",
+            status=429,
         )
     details: dict = {
         "trigger": trigger,
@@ -374,8 +378,9 @@ def session_risk_update(*, session: ExamSession, cause: str | None = None) -> Ex
         return session
     if risk >= policy["warn_risk"] and cache.add(f"warned:{session.pk}", 1, WARNING_EVERY_SECONDS):
         condition = condition_get(cause) if cause else None
-        advice = (condition and condition.warning) or GENERAL_WARNING
-        message = f"{advice} Your proctor has been notified."
+        with translation.override(session.student.language_code):  # a worker: no request's language
+            advice = (condition and warning_of(condition)) or gettext(GENERAL_WARNING)
+            message = gettext("%(advice)s Your proctor has been notified.") % {"advice": advice}
         student_notify(session.pk, {"type": "warning", "from": "system", "message": message})
     if session.exam.auto_terminate and risk >= policy["terminate_risk"]:
         # What triggered it: the event that took the risk over the line, or, when a condition that

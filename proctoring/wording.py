@@ -6,8 +6,9 @@ live) and the PDF report both say it here, so a head pose reads "looking 35° le
 and never as `headPose: {'yaw': 35.2…}`. The exports (CSV, JSON) keep the raw details: they are
 for machines and for audits.
 
-Pure functions of plain values (no Django), like the registry of conditions they name events
-from (proctoring.conditions).
+Pure functions of plain values, like the registry of conditions they name events from
+(proctoring.conditions); of Django only its translation functions: every phrase is in the active
+language (the reader's: the page's request, or the PDF's owner), the tables below lazily.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop, ngettext
 
 from proctoring.conditions import label_of
 
@@ -28,21 +32,25 @@ HIDDEN_KEYS = frozenset(
 )
 
 SEVERITY_LABELS = {
-    "info": "Info (record)",
-    "low": "Low",
-    "medium": "Medium",
-    "high": "High",
-    "critical": "Critical",
+    "info": gettext_lazy("Info (record)"),
+    "low": gettext_lazy("Low"),
+    "medium": gettext_lazy("Medium"),
+    "high": gettext_lazy("High"),
+    "critical": gettext_lazy("Critical"),
 }
 REVIEW_LABELS = {
-    "open": "Not reviewed",
-    "confirmed": "Confirmed",
-    "dismissed": "Dismissed",
-    "none": "Record, not an alert",
+    "open": gettext_lazy("Not reviewed"),
+    "confirmed": gettext_lazy("Confirmed"),
+    "dismissed": gettext_lazy("Dismissed"),
+    "none": gettext_lazy("Record, not an alert"),
 }
-SOURCE_LABELS = {"client": "Browser", "server": "Server", "proctor": "Proctor"}
+SOURCE_LABELS = {
+    "client": gettext_lazy("Browser"),
+    "server": gettext_lazy("Server"),
+    "proctor": gettext_lazy("Proctor"),
+}
 # A server event's own details.source: what the workers analysed to raise it.
-ANALYSED_LABELS = {"frame": "Camera", "audio": "Microphone"}
+ANALYSED_LABELS = {"frame": gettext_lazy("Camera"), "audio": gettext_lazy("Microphone")}
 
 # Below this many degrees a head is turned "a little": not worth a direction.
 POSE_DEAD_ZONE = 5
@@ -51,23 +59,49 @@ DARK_BELOW = 40
 
 # Why the browser gave up a device (the DOMException's name, or the page's own word).
 DEVICE_REASONS = {
-    "NotAllowedError": "permission refused",
-    "SecurityError": "permission refused",
-    "NotFoundError": "no device found",
-    "NotReadableError": "device busy or unavailable",
-    "OverconstrainedError": "the device cannot do what the exam needs",
-    "AbortError": "the browser stopped it",
-    "ended": "the device stopped sending",
-    "audio-processing": "the sound could not be processed",
+    "NotAllowedError": gettext_lazy("permission refused"),
+    "SecurityError": gettext_lazy("permission refused"),
+    "NotFoundError": gettext_lazy("no device found"),
+    "NotReadableError": gettext_lazy("device busy or unavailable"),
+    "OverconstrainedError": gettext_lazy("the device cannot do what the exam needs"),
+    "AbortError": gettext_lazy("the browser stopped it"),
+    "ended": gettext_lazy("the device stopped sending"),
+    "audio-processing": gettext_lazy("the sound could not be processed"),
 }
 SCREEN_REFUSALS = {
-    "NotAllowedError": "the screen-share picker was cancelled or refused",
-    "not-entire-screen": "a window or a tab was chosen, not the entire screen",
-    "unsupported": "this browser cannot share the screen",
-    "declined": "the student went on without sharing",
+    "NotAllowedError": gettext_lazy("the screen-share picker was cancelled or refused"),
+    "not-entire-screen": gettext_lazy("a window or a tab was chosen, not the entire screen"),
+    "unsupported": gettext_lazy("this browser cannot share the screen"),
+    "declined": gettext_lazy("the student went on without sharing"),
 }
-SURFACES = {"monitor": "the entire screen", "window": "a window", "browser": "a browser tab"}
-SCREENSHOT_TRIGGERS = {"start": "when the share started", "interval": "regular capture"}
+SURFACES = {
+    "monitor": gettext_lazy("the entire screen"),
+    "window": gettext_lazy("a window"),
+    "browser": gettext_lazy("a browser tab"),
+}
+SCREENSHOT_TRIGGERS = {
+    "start": gettext_lazy("when the share started"),
+    "interval": gettext_lazy("regular capture"),
+}
+# What a copy, cut or paste event says, each phrase whole (a translator cannot build them from parts).
+CLIPBOARD_PHRASES = {
+    "copied": {"text": gettext_lazy("Text copied"), "question": gettext_lazy("Question text copied")},
+    "cut": {"text": gettext_lazy("Text cut"), "question": gettext_lazy("Question text cut")},
+    "pasted": {"text": gettext_lazy("Text pasted"), "question": gettext_lazy("Question text pasted")},
+}
+
+
+def _characters(verb: str, count: int, *, question: bool) -> str:
+    """ "12 characters of text copied": each phrase whole, for translators."""
+    phrases = {
+        ("copied", False): _("%(count)d characters of text copied"),
+        ("copied", True): _("%(count)d characters of question text copied"),
+        ("cut", False): _("%(count)d characters of text cut"),
+        ("cut", True): _("%(count)d characters of question text cut"),
+        ("pasted", False): _("%(count)d characters of text pasted"),
+        ("pasted", True): _("%(count)d characters of question text pasted"),
+    }
+    return phrases[verb, question] % {"count": count}
 
 
 # --- values ----------------------------------------------------------------------------------------
@@ -105,7 +139,7 @@ def _words(key: str) -> str:
 def value_text(value: Any) -> str:
     """Any value a browser may send, without braces, brackets, quotes or Python's True."""
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, float):
         return f"{value:.1f}".rstrip("0").rstrip(".")
     if isinstance(value, Mapping):
@@ -128,12 +162,16 @@ def head_pose_text(pose: Any) -> str:
     yaw, pitch = _number(pose.get("yaw")), _number(pose.get("pitch"))
     turns = []
     if yaw is not None and abs(yaw) >= POSE_DEAD_ZONE:
-        turns.append(f"{abs(yaw):.0f}° {'left' if yaw > 0 else 'right'}")
+        degrees = {"degrees": f"{abs(yaw):.0f}"}
+        turns.append(_("%(degrees)s° left") % degrees if yaw > 0 else _("%(degrees)s° right") % degrees)
     if pitch is not None and abs(pitch) >= POSE_DEAD_ZONE:
-        turns.append(f"{abs(pitch):.0f}° {'up' if pitch > 0 else 'down'}")
+        degrees = {"degrees": f"{abs(pitch):.0f}"}
+        turns.append(_("%(degrees)s° up") % degrees if pitch > 0 else _("%(degrees)s° down") % degrees)
+    if len(turns) == 2:
+        return _("looking %(turn)s and %(other)s") % {"turn": turns[0], "other": turns[1]}
     if turns:
-        return "looking " + " and ".join(turns)
-    return "facing the camera" if yaw is not None or pitch is not None else ""
+        return _("looking %(turn)s") % {"turn": turns[0]}
+    return _("facing the camera") if yaw is not None or pitch is not None else ""
 
 
 def _faces(count) -> str:
@@ -141,19 +179,23 @@ def _faces(count) -> str:
     if count is None:
         return ""
     count = int(count)
-    return "no face on camera" if count == 0 else f"{count} face{'s' if count != 1 else ''} on camera"
+    if count == 0:
+        return _("no face on camera")
+    return ngettext("%(count)d face on camera", "%(count)d faces on camera", count) % {"count": count}
 
 
 def _brightness(details: Mapping, *, always: bool = False) -> str:
     level = _number(details.get("brightness"))
     if level is None or not (always or level < DARK_BELOW):
         return ""
-    return f"{'dark picture, ' if level < DARK_BELOW else ''}brightness {level:.0f} of 255"
+    if level < DARK_BELOW:
+        return _("dark picture, brightness %(level)s of 255") % {"level": f"{level:.0f}"}
+    return _("brightness %(level)s of 255") % {"level": f"{level:.0f}"}
 
 
 def _level(details: Mapping) -> str:
     level = _number(details.get("levelDbfs"))
-    return "" if level is None else f"volume {level:.0f} dBFS"
+    return "" if level is None else _("volume %(level)s dBFS") % {"level": f"{level:.0f}"}
 
 
 # --- per kind of event -------------------------------------------------------------------------------
@@ -172,78 +214,100 @@ def _face_not_visible(details: Mapping) -> list[str]:
 
 
 def _off_screen(details: Mapping) -> list[str]:
-    return [head_pose_text(details.get("headPose")) or "looking away from the screen", _brightness(details)]
+    return [
+        head_pose_text(details.get("headPose")) or _("looking away from the screen"),
+        _brightness(details),
+    ]
 
 
 def _camera_blocked(details: Mapping) -> list[str]:
-    return ["camera covered or too dark to see", _brightness(details, always=True)]
+    return [_("camera covered or too dark to see"), _brightness(details, always=True)]
 
 
 def _identity_mismatch(details: Mapping) -> list[str]:
-    return ["the face on camera does not match the verified photo", head_pose_text(details.get("headPose"))]
+    return [
+        _("the face on camera does not match the verified photo"),
+        head_pose_text(details.get("headPose")),
+    ]
 
 
 def _speech(details: Mapping) -> list[str]:
     ratio = _number(details.get("speechRatio"))
     pitch = _number(details.get("pitchHz"))
     return [
-        "" if ratio is None else f"speech in {ratio * 100:.0f}% of the second",
+        ""
+        if ratio is None
+        else _("speech in %(percent)s%% of the second") % {"percent": f"{ratio * 100:.0f}"},
         _level(details),
-        "" if not pitch else f"voice pitch {pitch:.0f} Hz",
+        "" if not pitch else _("voice pitch %(hertz)s Hz") % {"hertz": f"{pitch:.0f}"},
     ]
 
 
 def _voices(details: Mapping) -> list[str]:
     voices = _number(details.get("voices"))
-    heard = "" if voices is None else f"{int(voices)} different voices heard so far"
+    heard = (
+        ""
+        if voices is None
+        else ngettext(
+            "%(count)d different voice heard so far", "%(count)d different voices heard so far", int(voices)
+        )
+        % {"count": int(voices)}
+    )
     return [heard, *_speech(details)]
 
 
 def _mic_activity(details: Mapping) -> list[str]:
-    return ["a steady tone or music, not speech", _level(details)]
+    return [_("a steady tone or music, not speech"), _level(details)]
 
 
 def _background_noise(details: Mapping) -> list[str]:
-    return ["noise without speech", _level(details)]
+    return [_("noise without speech"), _level(details)]
 
 
 def _away(verb: str, *keys: str) -> Reader:
-    """`keys`: where pages put how long, in milliseconds (older pages called it differently)."""
+    """`verb`: a phrase with %(length)s, marked with gettext_noop (translated when read). `keys`:
+    where pages put how long, in milliseconds (older pages called it differently)."""
 
     def read(details: Mapping) -> list[str]:
         length = next((_ms_text(details[key]) for key in keys if _number(details.get(key)) is not None), "")
-        return [f"{verb} for {length}" if length else ""]
+        return [_(verb) % {"length": length} if length else ""]
 
     return read
 
 
 def _page_reload(details: Mapping) -> list[str]:
     length = _ms_text(details.get("awayMs"))
-    return [f"reloaded, back after {length}" if length else "reloaded"]
+    return [_("reloaded, back after %(length)s") % {"length": length} if length else _("reloaded")]
 
 
 def _clipboard(verb: str) -> Reader:
+    """`verb`: "copied", "cut" or "pasted" (the phrases below name each whole, for translators)."""
+
     def read(details: Mapping) -> list[str]:
         length = _number(details.get("length"))
-        what = "question text" if details.get("from") == "question" else "text"
-        amount = f"{int(length)} characters of {what}" if length is not None else what.capitalize()
-        where = " from outside the exam" if details.get("from") == "outside" else ""
-        return [f"{amount} {verb}{where}", "blocked" if details.get("blocked") is True else ""]
+        question, outside = details.get("from") == "question", details.get("from") == "outside"
+        if length is None:
+            text = str(CLIPBOARD_PHRASES[verb]["question" if question else "text"])
+        else:
+            text = _characters(verb, int(length), question=question)
+        if outside:
+            text = _("%(what)s from outside the exam") % {"what": text}
+        return [text, _("blocked") if details.get("blocked") is True else ""]
 
     return read
 
 
 def _right_click(details: Mapping) -> list[str]:
-    return ["context menu blocked" if details.get("blocked") is True else "context menu opened"]
+    return [_("context menu blocked") if details.get("blocked") is True else _("context menu opened")]
 
 
 def _second_screen(details: Mapping) -> list[str]:
-    return ["a second screen is connected" if details.get("screens") == "extended" else ""]
+    return [_("a second screen is connected") if details.get("screens") == "extended" else ""]
 
 
 def _fullscreen_exit(details: Mapping) -> list[str]:
     reason = details.get("reason")
-    return ["this browser cannot show the exam fullscreen" if reason == "fullscreen not available" else ""]
+    return [_("this browser cannot show the exam fullscreen") if reason == "fullscreen not available" else ""]
 
 
 def _device_lost(details: Mapping) -> list[str]:
@@ -251,9 +315,11 @@ def _device_lost(details: Mapping) -> list[str]:
     device = details.get("device")
     message = details.get("message")
     return [
-        DEVICE_REASONS.get(reason, f"reason: {value_text(reason)}") if reason else "",
-        f"device “{value_text(device)}”" if device else "",
-        f"the browser said “{value_text(message)}”" if message else "",
+        str(DEVICE_REASONS.get(reason, _("reason: %(reason)s") % {"reason": value_text(reason)}))
+        if reason
+        else "",
+        _("device “%(device)s”") % {"device": value_text(device)} if device else "",
+        _("the browser said “%(message)s”") % {"message": value_text(message)} if message else "",
     ]
 
 
@@ -262,9 +328,15 @@ def _screen_refused(details: Mapping) -> list[str]:
     surface = details.get("surface")
     message = details.get("message")
     return [
-        SCREEN_REFUSALS.get(reason, f"reason: {value_text(reason)}") if reason else "",
-        f"chose {SURFACES.get(surface, value_text(surface))}" if surface and surface != "monitor" else "",
-        f"the browser said “{value_text(message)}”" if message and reason != "not-entire-screen" else "",
+        str(SCREEN_REFUSALS.get(reason, _("reason: %(reason)s") % {"reason": value_text(reason)}))
+        if reason
+        else "",
+        _("chose %(surface)s") % {"surface": SURFACES.get(surface, value_text(surface))}
+        if surface and surface != "monitor"
+        else "",
+        _("the browser said “%(message)s”") % {"message": value_text(message)}
+        if message and reason != "not-entire-screen"
+        else "",
     ]
 
 
@@ -277,9 +349,9 @@ def _screen_started(details: Mapping) -> list[str]:
     surface = details.get("surface")
     given = _number(details.get("timeGivenBackSeconds"))
     return [
-        f"sharing {SURFACES.get(surface, value_text(surface))}" if surface else "",
+        _("sharing %(surface)s") % {"surface": SURFACES.get(surface, value_text(surface))} if surface else "",
         _size(details),
-        f"{seconds_text(given)} given back for the lapse" if given else "",
+        _("%(length)s given back for the lapse") % {"length": seconds_text(given)} if given else "",
     ]
 
 
@@ -287,16 +359,23 @@ def _screenshot(details: Mapping) -> list[str]:
     trigger = details.get("trigger")
     if trigger == "alert":
         alert = details.get("alertType")
-        about = f" ({label_of(alert)})" if alert else ""
-        when = f"at alert #{value_text(details.get('alertId'))}{about}"
+        number = value_text(details.get("alertId"))
+        if alert:
+            when = _("at alert #%(number)s (%(alert)s)") % {"number": number, "alert": label_of(alert)}
+        else:
+            when = _("at alert #%(number)s") % {"number": number}
     else:
-        when = SCREENSHOT_TRIGGERS.get(trigger, value_text(trigger) if trigger else "")
+        when = str(SCREENSHOT_TRIGGERS.get(trigger, value_text(trigger) if trigger else ""))
     return [when, _size(details)]
 
 
 def _stream_lost(details: Mapping) -> list[str]:
     quiet = _number(details.get("quietSeconds"))
-    return [f"nothing from the camera or microphone for {seconds_text(quiet)}" if quiet else ""]
+    return [
+        _("nothing from the camera or microphone for %(length)s") % {"length": seconds_text(quiet)}
+        if quiet
+        else ""
+    ]
 
 
 def _ending(details: Mapping) -> list[str]:
@@ -305,8 +384,10 @@ def _ending(details: Mapping) -> list[str]:
         return [_typed(reason)]  # automatic endings say risk, limit and trigger in it already
     risk, limit, trigger = details.get("riskScore"), details.get("threshold"), details.get("trigger")
     return [
-        f"risk {value_text(risk)} of a limit of {value_text(limit)}" if risk is not None else "",
-        f"after {label_of(trigger).lower()}" if trigger else "",
+        _("risk %(risk)s of a limit of %(limit)s") % {"risk": value_text(risk), "limit": value_text(limit)}
+        if risk is not None
+        else "",
+        _("after %(alert)s") % {"alert": label_of(trigger).lower()} if trigger else "",
     ]
 
 
@@ -321,11 +402,14 @@ READERS: dict[str, tuple[Reader, frozenset[str]]] = {
     "mic-activity": (_mic_activity, frozenset({"levelDbfs", "speechRatio", "pitchHz", "voices"})),
     "background-noise": (_background_noise, frozenset({"levelDbfs", "speechRatio", "pitchHz", "voices"})),
     "tab-switch": (
-        _away("away from the exam page", "durationMs", "hiddenMs"),
+        _away(gettext_noop("away from the exam page for %(length)s"), "durationMs", "hiddenMs"),
         frozenset({"durationMs", "hiddenMs"}),
     ),
-    "window-blur": (_away("another window had the focus", "durationMs"), frozenset({"durationMs"})),
-    "page-leave": (_away("hidden", "hiddenMs"), frozenset({"hiddenMs"})),
+    "window-blur": (
+        _away(gettext_noop("another window had the focus for %(length)s"), "durationMs"),
+        frozenset({"durationMs"}),
+    ),
+    "page-leave": (_away(gettext_noop("hidden for %(length)s"), "hiddenMs"), frozenset({"hiddenMs"})),
     "page-reload": (_page_reload, frozenset({"awayMs", "hiddenMs"})),
     "copy": (_clipboard("copied"), frozenset({"length", "from", "blocked"})),
     "cut": (_clipboard("cut"), frozenset({"length", "from", "blocked"})),
@@ -376,11 +460,11 @@ def event_summary(type: str, details: Any) -> str:
 
 
 def severity_text(severity: str) -> str:
-    return SEVERITY_LABELS.get(severity, _words(severity).capitalize())
+    return str(SEVERITY_LABELS.get(severity, _words(severity).capitalize()))
 
 
 def review_label(status: str) -> str:
-    return REVIEW_LABELS.get(status, _words(status).capitalize())
+    return str(REVIEW_LABELS.get(status, _words(status).capitalize()))
 
 
 def source_text(source: str, details: Any = None) -> str:
@@ -389,8 +473,8 @@ def source_text(source: str, details: Any = None) -> str:
     if source == "server" and isinstance(details, Mapping):
         analysed = ANALYSED_LABELS.get(details.get("source"))
         if analysed:
-            return analysed
-    return SOURCE_LABELS.get(source, _words(source).capitalize())
+            return str(analysed)
+    return str(SOURCE_LABELS.get(source, _words(source).capitalize()))
 
 
 # --- proctor actions ----------------------------------------------------------------------------------
@@ -406,16 +490,21 @@ def action_text(kind: str, details: Any, *, fallback: str = "") -> tuple[str, st
     reason given. `fallback`: the title of a kind this module does not know."""
     details = details if isinstance(details, Mapping) else {}
     if kind == "review-alert":
-        verb = "Confirmed" if details.get("status") == "confirmed" else "Dismissed"
-        return f"{verb} alert #{value_text(details.get('event'))}", _typed(details.get("reason"))
+        number = {"number": value_text(details.get("event"))}
+        title = (
+            _("Confirmed alert #%(number)s") % number
+            if details.get("status") == "confirmed"
+            else _("Dismissed alert #%(number)s") % number
+        )
+        return title, _typed(details.get("reason"))
     if kind == "warn":
-        return "Sent a message", _typed(details.get("message"))
+        return _("Sent a message"), _typed(details.get("message"))
     if kind == "terminate":
-        return "Ended the session", _typed(details.get("reason"))
+        return _("Ended the session"), _typed(details.get("reason"))
     if kind == "note":
-        return "Added a note", _typed(details.get("text"))
+        return _("Added a note"), _typed(details.get("text"))
     if kind == "extend-time":
-        return f"Extended the time by {value_text(details.get('minutes'))} min", ""
+        return _("Extended the time by %(minutes)s min") % {"minutes": value_text(details.get("minutes"))}, ""
     if kind == "export":
-        return f"Exported the record as {str(details.get('format', '')).upper()}", ""
+        return _("Exported the record as %(format)s") % {"format": str(details.get("format", "")).upper()}, ""
     return fallback or _words(kind).capitalize(), ""
