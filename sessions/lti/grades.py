@@ -177,6 +177,9 @@ def _deliver(delivery: LtiScoreDelivery) -> bool:
         return _retry_later(delivery, f"The LMS could not be reached ({type(error).__name__}).")
     except LtiException as error:  # pylti1p3's own refusal to send (no score scope, no line item)
         return _refused(delivery, str(error))
+    except Exception as error:  # Procto's own failure (a key it cannot read…): counted, so it ends
+        logger.exception("LTI score of session %s could not be sent", session.pk)
+        return _retry_later(delivery, f"Procto could not send it ({type(error).__name__}).")
     settled = _settle(delivery, state=State.DELIVERED, delivered_at=timezone.now(), next_attempt_at=None)
     if settled:
         logger.info("LTI score of session %s delivered to %s (link %s)", session.pk, link.platform, link.pk)

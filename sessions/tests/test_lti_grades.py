@@ -260,3 +260,23 @@ def test_the_exams_teachers_and_admins_see_the_deliveries_others_do_not(
     # The admin lists it, with its reason.
     admin_page = signed_in(world.ada).get(reverse("admin:exam_sessions_ltiscoredelivery_changelist"))
     assert admin_page.status_code == 200 and REFUSAL in admin_page.content.decode()
+
+
+def test_a_failure_inside_procto_is_counted_like_an_unreachable_lms_not_retried_forever(
+    line_item, world, graded_exam, django_capture_on_commit_callbacks, settings, monkeypatch
+):
+    settings.SERVICES_MODE = True
+    session, essay = graded_exam
+
+    def unreadable_key(registration):
+        raise ValueError("the tool key cannot be decrypted")
+
+    monkeypatch.setattr(grades, "service_connector", unreadable_key)
+    graded(world, session, essay, 3, django_capture_on_commit_callbacks)
+    delivery = LtiScoreDelivery.objects.get(session=session)
+    assert (delivery.state, delivery.attempts) == (State.WAITING, 1)
+    assert "Procto could not send it (ValueError)" in delivery.last_error
+    monkeypatch.undo()
+    with time_machine.travel(timezone.now() + timedelta(minutes=3), tick=True):
+        assert grades.lti_scores_post_due() == 1
+    assert received(line_item) == [(5.0, 5.0)]
