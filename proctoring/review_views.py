@@ -21,6 +21,7 @@ from proctoring.screen import image_type
 from proctoring.services import departures_settle_lazily
 from proctoring.tuning import risk_formula
 from sessions.outcomes import outcome_of
+from sessions.selectors import session_questions
 from sessions.services import exam_sessions_expire_overdue_lazily
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,8 @@ def session_detail(request: HttpRequest, session_id) -> HttpResponse:
         "bootstrap": bootstrap,
         "urls": bootstrap["urls"],
         "risk_formula": risk_formula(session.exam),
+        # The attempt's own questions: a bank draw's are this student's.
+        "questions": session_questions(session),
         **data,
     }
     return render(request, "proctoring/session_detail.html", context)

@@ -12,6 +12,7 @@ from accounts.models import User
 from accounts.permissions import Can, user_can
 from exams.models import Enrolment, Exam, Question
 from exams.selectors import (
+    banks_visible_to,
     courses_visible_to,
     database_id,
     exam_get_for_user,
@@ -177,6 +178,9 @@ def question_image_get_for_user(*, user: User, question_id: int) -> Question:
     question = Question.objects.select_related("exam").filter(pk=question_id).first()
     if question is None or not question.image:
         raise NotFoundError()
+    if question.bank_id is not None:
+        _bank_question_image_check(user=user, question=question)
+        return question
     if user.role == User.Role.STUDENT:
         # Questions cannot change once an attempt exists, so any attempt covers this question.
         if not ExamSession.objects.filter(student=user, exam_id=question.exam_id).exists():
@@ -184,6 +188,23 @@ def question_image_get_for_user(*, user: User, question_id: int) -> Question:
     else:
         exam_get_for_user(user=user, exam_id=question.exam_id)  # 404 unless overseen
     return question
+
+
+def _bank_question_image_check(*, user: User, question: Question) -> None:
+    """A bank question's image: for a student it was drawn for, and for staff who see the bank
+    or an exam that draws from it. NotFoundError for anyone else."""
+    exams = Exam.objects.filter(questions__draw_from_id=question.bank_id)
+    if user.role == User.Role.STUDENT:
+        orders = ExamSession.objects.filter(student=user, exam__in=exams).values_list(
+            "question_order", flat=True
+        )
+        if not any(question.pk in [int(pk) for pk in order] for order in orders):
+            raise NotFoundError()
+    elif not (
+        banks_visible_to(user).filter(pk=question.bank_id).exists()
+        or exams_visible_to(user).filter(pk__in=exams.values("pk")).exists()
+    ):
+        raise NotFoundError()
 
 
 # --- grading ------------------------------------------------------------------------------------------
@@ -212,17 +233,90 @@ def exam_session_get_for_grading(*, user: User, session_id) -> ExamSession:
 
 
 def question_get_for_grading(*, exam: Exam, question_id) -> Question:
+    """One of the exam's questions as graders meet them: its own, or one its bank draws gave a
+    student (a draw entry itself is not a question). 404 otherwise."""
     try:
-        return exam.questions.get(pk=database_id(question_id))
-    except (Question.DoesNotExist, TypeError, ValueError) as exc:
+        pk = database_id(question_id)
+    except (TypeError, ValueError) as exc:
         raise NotFoundError("No such question in this exam.") from exc
+    question = next((q for q in exam_questions_graded(exam) if q.pk == pk), None)
+    if question is None:
+        raise NotFoundError("No such question in this exam.")
+    return question
 
 
-def question_numbers(exam: Exam) -> dict[int, int]:
+def _drawn_by_entry(exam: Exam) -> dict[str, set[int]]:
+    """{draw entry id: the bank questions it gave any student of the exam}."""
+    drawn: dict[str, set[int]] = {}
+    for draws in exam.sessions.values_list("drawn_questions", flat=True):
+        for entry_id, ids in (draws or {}).items():
+            drawn.setdefault(entry_id, set()).update(ids)
+    return drawn
+
+
+def exam_questions_graded(exam: Exam) -> list[Question]:
+    """The questions of the exam a grader meets, in its author's order: each fixed question, and in
+    a bank draw's place the bank questions it gave its students (in the bank's order)."""
+    entries = list(exam.questions.order_by("order", "id"))
+    drawn = _drawn_by_entry(exam) if any(e.is_draw for e in entries) else {}
+    ids = set().union(*drawn.values()) if drawn else set()
+    bank_questions = {q.pk: q for q in Question.objects.filter(pk__in=ids).order_by("order", "id")}
+    questions = []
+    for entry in entries:
+        if entry.is_draw:
+            questions += [q for pk, q in bank_questions.items() if pk in drawn.get(str(entry.pk), ())]
+        else:
+            questions.append(entry)
+    return questions
+
+
+def _number_label(first: int, count: int) -> int | str:
+    return first if count <= 1 else f"{first}-{first + count - 1}"
+
+
+def question_numbers(exam: Exam) -> dict[int, int | str]:
     """Question id -> its number in the exam as its author ordered it (Q1, Q2...): the number
-    the report and the grading pages use, whatever order each student saw."""
-    ids = exam.questions.order_by("order", "id").values_list("id", flat=True)
-    return {qid: number for number, qid in enumerate(ids, start=1)}
+    the report and the grading pages use, whatever order each student saw. A bank draw of three
+    takes three numbers; a question it gave any student is numbered by the draw ("Q3-5")."""
+    numbers: dict[int, int | str] = {}
+    slot = 1
+    entries = list(exam.questions.order_by("order", "id"))
+    drawn = _drawn_by_entry(exam) if any(e.is_draw for e in entries) else {}
+    for entry in entries:
+        if entry.is_draw:
+            for pk in drawn.get(str(entry.pk), ()):
+                numbers.setdefault(pk, _number_label(slot, entry.draw_count))
+            slot += entry.draw_count
+        else:
+            numbers[entry.pk] = slot
+            slot += 1
+    return numbers
+
+
+def session_question_numbers(session: ExamSession) -> dict[int, int]:
+    """Question id -> its number in this attempt, in its author's order (whatever order the
+    student saw): a bank draw's questions take its numbers, in the order drawn."""
+    numbers: dict[int, int] = {}
+    slot = 1
+    for entry in session.exam.questions.order_by("order", "id"):
+        ids = session.drawn_questions.get(str(entry.pk), []) if entry.is_draw else [entry.pk]
+        for pk in ids:
+            numbers[pk] = slot
+            slot += 1
+    return numbers
+
+
+def session_questions(session: ExamSession) -> list[dict]:
+    """The attempt's own questions, as the review page, the PDF and the exports list them: its
+    number (the author's order), the question, and the bank it was drawn from (None: the exam's
+    own), in the order the student met them."""
+    numbers = session_question_numbers(session)
+    questions = Question.objects.select_related("bank").in_bulk([int(pk) for pk in session.question_order])
+    return [
+        {"number": numbers.get(int(pk)), "question": questions[int(pk)], "bank": questions[int(pk)].bank}
+        for pk in session.question_order
+        if int(pk) in questions
+    ]
 
 
 def _by_student(prefix: str = "") -> list:
@@ -246,7 +340,7 @@ def _finished_answers(exam: Exam) -> QuerySet[Answer]:
 @dataclass
 class QuestionProgress:
     question: Question
-    number: int
+    number: int | str  # Q3, or "3-5": a question a bank draw of three gave
     answered: int  # finished sessions with an answer to it
     ungraded: int  # of those, open answers no grader has scored
 
@@ -285,7 +379,7 @@ def exam_grading_overview(*, exam: Exam) -> GradingOverview:
             answered=counts.get(question.pk, {}).get("answered", 0),
             ungraded=counts.get(question.pk, {}).get("ungraded", 0),
         )
-        for question in exam.questions.order_by("order", "id")
+        for question in exam_questions_graded(exam)
     ]
     sessions = _sessions_with_ungraded(exam)
     in_progress = exam.sessions.filter(status=ExamSession.Status.IN_PROGRESS).count()
@@ -312,7 +406,7 @@ class GradingQueue:
     """The answers to one question across all students, and where the grader stands in it."""
 
     question: Question
-    number: int
+    number: int | str
     answers: list[Answer]  # finished sessions' answers, by student
     current: Answer | None  # None once every answer has a score (and none was asked for)
 
@@ -390,7 +484,7 @@ class GradingItem:
 def session_grading_items(*, session: ExamSession) -> tuple[list[GradingItem], list[int]]:
     """The student's answered open questions in the exam's order, numbered for the page, and the
     exam numbers of the open questions they left blank (those score zero, nothing to grade)."""
-    numbers = question_numbers(session.exam)
+    numbers = session_question_numbers(session)
     answers = sorted(
         (a for a in session.answers.select_related("question") if not grading.is_auto_graded(a.question)),
         key=lambda a: numbers.get(a.question_id, 0),

@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from accounts.serializers import identity_image_size_check
 from exams.models import Question
-from exams.selectors import exam_student_payload, user_sees_answers
+from exams.selectors import questions_student_payload, user_sees_answers
 from sessions.models import Answer, ExamSession
 from sessions.outcomes import outcome_of
 from sessions.results import results_released
@@ -71,8 +71,8 @@ def session_detail(session: ExamSession, *, viewer) -> dict:
     released = results_released(session)
     show_answers = user_sees_answers(viewer, session.exam) or (is_student and released)
     with_grades = not is_student or released
-    payload = exam_student_payload(session.exam)["questions"]
-    questions = [dict(payload[str(qid)]) for qid in session.question_order if str(qid) in payload]
+    # The attempt's own questions, in its order: a bank draw's are this student's, fixed at start.
+    questions = questions_student_payload(exam=session.exam, question_ids=session.question_order)
     if show_answers:
         keys = {str(q.pk): q for q in Question.objects.filter(pk__in=session.question_order)}
         for item in questions:

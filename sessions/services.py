@@ -71,8 +71,13 @@ def exam_session_start(
     user_agent: str = "",
     browser_info: dict | None = None,
     screen_resolution: str = "",
+    rng: random.Random | None = None,
 ) -> tuple[ExamSession, bool]:
     """Open a new attempt, or return the one already in progress: (session, created).
+
+    The attempt's questions are fixed here, in `question_order`: the exam's own, and for each of
+    its bank draws the questions drawn for this student (`drawn_questions`), so a reload or a
+    reconnect shows the same ones. `rng` draws and shuffles (tests pass a seeded one).
 
     Refuses (ExamNotOpen, NoAttemptsLeft, IdentityNotVerified, NotReady, AdmissionRequired)
     outside the window, past the allowed attempts, for an unverified student on a high-security
@@ -99,10 +104,11 @@ def exam_session_start(
             return existing, False
         raise NoAttemptsLeft()
     accommodation = Accommodation.objects.filter(exam=exam, student=student).first()
-    questions = list(exam.questions.order_by("order", "id").values_list("id", "points"))
+    rng = rng or random.SystemRandom()
+    questions, drawn = exam_questions_draw(exam=exam, rng=rng)
     order = [qid for qid, _ in questions]
     if exam.shuffle_questions:
-        random.SystemRandom().shuffle(order)
+        rng.shuffle(order)
     try:
         with transaction.atomic():
             session = ExamSession.objects.create(
@@ -112,6 +118,7 @@ def exam_session_start(
                 started_at=now,
                 deadline=session_deadline(exam=exam, started_at=now, accommodation=accommodation),
                 question_order=order,
+                drawn_questions=drawn,
                 max_score=sum((Decimal(points) for _, points in questions), Decimal(0)),
                 media_exempt=bool(accommodation and accommodation.media_exempt),
                 ip=ip,
@@ -134,6 +141,36 @@ def exam_session_start(
     logger.info("session %s started: %s attempt %s", session.pk, student.pk, session.attempt)
     broadcast_session(session)  # a new card on the proctors' live monitors
     return session, True
+
+
+def exam_questions_draw(*, exam: Exam, rng: random.Random) -> tuple[list[tuple[int, Decimal]], dict]:
+    """One attempt's questions in the author's order, as (id, points): each fixed question, and in
+    the place of each bank draw entry `draw_count` questions drawn at random from its matching
+    ones (never one twice in an attempt, even from two draws of one bank). Also the draws as
+    {draw entry id: [drawn ids]}. A bank left with fewer matching questions than a draw asks for
+    since the exam was saved gives what it has (logged): the attempt still starts."""
+    questions: list[tuple[int, Decimal]] = []
+    drawn: dict[str, list[int]] = {}
+    taken: set[int] = set()
+    for entry in exam.questions.select_related("draw_from").order_by("order", "id"):
+        if not entry.is_draw:
+            questions.append((entry.pk, entry.points))
+            continue
+        candidates = [(qid, points) for qid, points in entry.draw_candidates().values_list("id", "points")]
+        candidates = [c for c in candidates if c[0] not in taken]
+        if len(candidates) < entry.draw_count:
+            logger.warning(
+                "exam %s draw %s: %s matching questions left for a draw of %s",
+                exam.pk,
+                entry.pk,
+                len(candidates),
+                entry.draw_count,
+            )
+        chosen = rng.sample(candidates, min(entry.draw_count, len(candidates)))
+        drawn[str(entry.pk)] = [qid for qid, _ in chosen]
+        taken.update(drawn[str(entry.pk)])
+        questions += chosen
+    return questions, drawn
 
 
 def _in_progress(*, exam: Exam, student: User) -> ExamSession | None:
@@ -437,8 +474,13 @@ def question_answer_key_change(*, question: Question, correct_answer, actor: Use
     question.correct_answer = correct_answer
     question.clean()
     question.save(update_fields=["correct_answer"])
-    # In primary-key order, as any other writer that locks several sessions must.
-    sessions = ExamSession.objects.select_for_update(no_key=True).filter(exam_id=question.exam_id)
+    # In primary-key order, as any other writer that locks several sessions must. A bank question's
+    # key is the bank's: every session it was drawn in (those that answered it) is regraded.
+    sessions = ExamSession.objects.select_for_update(no_key=True)
+    if question.exam_id is not None:
+        sessions = sessions.filter(exam_id=question.exam_id)
+    else:
+        sessions = sessions.filter(pk__in=Answer.objects.filter(question=question).values("session_id"))
     finished = {s.pk: s for s in sessions.order_by("pk") if s.status != Status.IN_PROGRESS}
     answers = list(Answer.objects.filter(question=question, session_id__in=finished).order_by("session_id"))
     changed = []
@@ -461,6 +503,7 @@ def question_answer_key_change(*, question: Question, correct_answer, actor: Use
         actor=actor,
         details={
             "exam": question.exam_id,
+            **({"bank": question.bank_id} if question.bank_id else {}),
             "question": question.pk,
             "from": previous,
             "to": question.correct_answer,

@@ -19,7 +19,7 @@ from accounts.permissions import Can, user_can
 from exams.models import Exam
 from exams.selectors import exams_visible_to
 from procto.errors import NotFoundError
-from proctoring.reports.exports import csv_cell
+from proctoring.reports.exports import csv_cell, session_questions_text
 from sessions.links import report_links
 from sessions.models import DELETED_STUDENT, ExamSession
 from sessions.outcomes import outcomes_attach
@@ -67,6 +67,8 @@ REPORT_CSV_COLUMNS = [
     "open_alert_count",
     "high_severity_count",
     "outcome",
+    # The attempt's own questions ("Q1 #12; Q3 #45 (bank Kinematics)"): a bank draw's differ per student.
+    "questions",
 ]
 
 
@@ -160,6 +162,7 @@ def report_csv(sessions: Iterable[ExamSession]) -> str:
                 session.open_alert_count,
                 session.high_severity_count,
                 csv_cell(str(session.outcome)),
+                csv_cell(session_questions_text(session)),
             ]
         )
     return buffer.getvalue()

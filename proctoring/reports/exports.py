@@ -16,6 +16,7 @@ from django.utils import timezone
 from proctoring.models import ProctorAction, ProctoringEvent
 from sessions.models import ExamSession
 from sessions.outcomes import outcome_of
+from sessions.selectors import session_questions
 from sessions.serializers import answer_data, session_summary
 
 SCHEMA_VERSION = 1
@@ -106,6 +107,30 @@ def action_data(action: ProctorAction) -> dict:
     }
 
 
+def session_questions_data(session: ExamSession) -> list[dict]:
+    """The attempt's own questions in the order the student met them: a bank draw's are the ones
+    drawn for this student (`bank` names it; None for the exam's own)."""
+    return [
+        {
+            "number": item["number"],
+            "question_id": str(item["question"].pk),
+            "type": item["question"].type,
+            "question_text": item["question"].text,
+            "points": float(item["question"].points),
+            "bank": item["bank"].title if item["bank"] else None,
+        }
+        for item in session_questions(session)
+    ]
+
+
+def session_questions_text(session: ExamSession) -> str:
+    """The same, as one CSV cell: "Q1 #12; Q3 #45 (bank Kinematics)", in the student's order."""
+    return "; ".join(
+        f"Q{q['number']} #{q['question_id']}" + (f" (bank {q['bank']})" if q["bank"] else "")
+        for q in session_questions_data(session)
+    )
+
+
 def session_export_data(session: ExamSession) -> dict:
     """The session summary (top level, as GET /api/exam-sessions/<id>), its answers with grades,
     every event with its review, and every proctor action (the audit trail). Four queries."""
@@ -119,6 +144,7 @@ def session_export_data(session: ExamSession) -> dict:
         "outcome": outcome_of(session).as_dict(),
         "event_count": len(events),
         "high_severity_count": sum(e.severity in ("high", "critical") for e in events),
+        "questions": session_questions_data(session),
         "answers": [answer_data(a, with_grades=True) for a in session.answers.all()],
         "events": [event_data(e) for e in events],
         "actions": [action_data(a) for a in session_actions(session)],

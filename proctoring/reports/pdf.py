@@ -48,6 +48,7 @@ from proctoring.screen import SCREENSHOT
 from proctoring.wording import action_text, event_summary, review_label, severity_text, source_text
 from sessions.models import ExamSession
 from sessions.outcomes import outcome_of
+from sessions.selectors import session_questions
 
 logger = logging.getLogger(__name__)
 
@@ -361,6 +362,29 @@ def _event_log(session: ExamSession, events: list[ProctoringEvent], styles) -> l
     return [table]
 
 
+def _questions(session: ExamSession, styles) -> list:
+    """The attempt's own questions in the order the student met them; a bank draw's are this
+    student's, so two students of one exam may have different ones."""
+    items = session_questions(session)
+    if not items:
+        return [_p("This attempt has no questions.", styles["body"])]
+    rows: list[list] = [["No.", "Question", "Points", "From"]]
+    for item in items:
+        question = item["question"]
+        text = question.text if len(question.text) <= 160 else question.text[:159] + "…"
+        rows.append(
+            [
+                f"Q{item['number']}",
+                _p(f"{text} ({question.get_type_display()})", styles["small"]),
+                f"{question.points.normalize():f}",
+                _p(f"bank {item['bank'].title}" if item["bank"] else "the exam", styles["small"]),
+            ]
+        )
+    widths = [12 * mm, 0, 14 * mm, 36 * mm]
+    widths[1] = FRAME_WIDTH - sum(widths)
+    return [_table(rows, widths)]
+
+
 def _snapshot_image(event: ProctoringEvent, width: float, *, box=(480, 360)) -> Image:
     """The event's picture, shrunk for print to fit a box of `box`'s proportions `width` wide;
     raises if it cannot be read or decoded."""
@@ -556,6 +580,8 @@ def _report_pdf(session: ExamSession, generated_by: User) -> bytes:
     flow: list = _title_block(session, events, styles)
     flow += [
         KeepTogether([_p("Timeline", styles["h2"]), timeline_drawing(session, events)]),
+        _p("Questions", styles["h2"]),
+        *_questions(session, styles),
         _p("Event log", styles["h2"]),
         *_event_log(session, events, styles),
         _p("Snapshots", styles["h2"]),

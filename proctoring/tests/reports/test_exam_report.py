@@ -43,6 +43,7 @@ DOCUMENTED_REPORT_COLUMNS = [
     "open_alert_count",
     "high_severity_count",
     "outcome",
+    "questions",
 ]
 
 
