@@ -230,37 +230,49 @@ def _retry_later(delivery: LtiScoreDelivery, reason: str) -> bool:
 # --- the sweep ---------------------------------------------------------------------------------------
 
 
-def lti_scores_post_due(*, now: datetime | None = None, limit: int = DUE_PER_RUN) -> int:
+def lti_scores_post_due(
+    *, now: datetime | None = None, limit: int = DUE_PER_RUN, stop_at_failure: bool = False
+) -> int:
     """Beat, every minute: hand each session with a score due (its next attempt's time has come)
     to the score task, claiming it first (its next attempt moved CLAIM_SECONDS on, by a
-    conditional update: two sweeps never both send it). Returns how many sessions were sent."""
+    conditional update: two sweeps never both send it). `stop_at_failure` (tasks run in process):
+    stop at the first session whose score is still waiting after its task, so a page does not
+    wait for an LMS that is down once per student. Returns how many sessions were sent."""
     now = now or timezone.now()
     due = (
         LtiScoreDelivery.objects.filter(state=State.WAITING, next_attempt_at__lte=now)
         .order_by("next_attempt_at")
         .values_list("pk", "session_id", "next_attempt_at")[:limit]
     )
-    sessions: dict = {}
+    sent: set = set()
     for pk, session_id, at in due:
+        if session_id in sent:
+            continue  # its task sent all its waiting scores
         claimed = LtiScoreDelivery.objects.filter(pk=pk, state=State.WAITING, next_attempt_at=at).update(
             next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS)
         )
-        if claimed:
-            sessions[session_id] = True
-    for session_id in sessions:
+        if not claimed:
+            continue  # another sweep's
+        sent.add(session_id)
         try:
             celery_app.signature(SCORE_TASK, args=(str(session_id),)).delay()
         except Exception:  # one session's failure (a broker down) must not keep the others waiting
             logger.exception("LTI score of session %s: could not hand it to the score task", session_id)
-    return len(sessions)
+        if (
+            stop_at_failure
+            and LtiScoreDelivery.objects.filter(session_id=session_id, state=State.WAITING).exists()
+        ):
+            break
+    return len(sent)
 
 
 def lti_scores_post_due_lazily() -> int:
     """Before a teacher's read, in embedded mode only, where no beat runs (as
-    sessions.services.exam_sessions_expire_overdue_lazily); a few sessions at a time."""
+    sessions.services.exam_sessions_expire_overdue_lazily): a few sessions at a time, and none
+    more once the LMS failed one (the page waits for each post)."""
     if settings.SERVICES_MODE:
         return 0
-    return lti_scores_post_due(limit=DUE_PER_LAZY_RUN)
+    return lti_scores_post_due(limit=DUE_PER_LAZY_RUN, stop_at_failure=True)
 
 
 # --- what teachers see and do ------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from django.utils import timezone
 from procto.celery import app as celery_app
 from sessions import services
 from sessions.lti import grades
-from sessions.models import ExamSession, LtiScoreDelivery
+from sessions.models import ExamSession, LtiPlatform, LtiScoreDelivery, LtiUser
 from sessions.tests import test_lti_advantage as advantage
 from sessions.tests.test_lti import platform  # noqa: F401
 
@@ -280,3 +280,27 @@ def test_a_failure_inside_procto_is_counted_like_an_unreachable_lms_not_retried_
     with time_machine.travel(timezone.now() + timedelta(minutes=3), tick=True):
         assert grades.lti_scores_post_due() == 1
     assert received(line_item) == [(5.0, 5.0)]
+
+
+def test_embedded_mode_a_page_read_tries_one_student_of_an_lms_still_down_not_each_in_turn(
+    line_item, world, graded_exam, django_capture_on_commit_callbacks, settings
+):
+    settings.SERVICES_MODE = False
+    session, essay = graded_exam
+    LtiUser.objects.create(platform=LtiPlatform.objects.get(), sub="lms-sam", user=world.sam)
+    ExamSession.objects.filter(pk=world.sam_in_physics.pk).update(max_score=5)
+    line_item.score_mode = "down"
+    graded(world, session, essay, 3, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):  # Sam answered nothing: graded at once
+        services.exam_session_transition(session_id=world.sam_in_physics.pk, to=ExamSession.Status.SUBMITTED)
+    assert len(line_item.scores) == 2
+    tess = signed_in(world.tess)
+    with time_machine.travel(timezone.now() + timedelta(minutes=3), tick=True):
+        report(tess, world)  # still down: the first post fails, the page does not try Sam's too
+        assert len(line_item.scores) == 3
+        line_item.score_mode = "up"
+        report(tess, world)
+    with time_machine.travel(timezone.now() + timedelta(minutes=10), tick=True):
+        page = report(tess, world).content.decode()
+    assert sorted(received(line_item)) == [(0.0, 5.0), (5.0, 5.0)]
+    assert "2 delivered" in page
