@@ -40,7 +40,7 @@ FRAME_BATCH_MAX_FRAMES = 16
 
 # One frame of a batch, as the task carries it (JSON): [session_id, seq, captured_ms, jpeg in
 # base64, the request_id of the socket that sent it (its log lines in the worker carry it)].
-QueuedFrame = list
+BatchedFrame = list
 
 
 class FrameBatcher:
@@ -50,19 +50,19 @@ class FrameBatcher:
         self,
         *,
         window_seconds: float,
-        send: Callable[[list[QueuedFrame]], None],
+        send: Callable[[list[BatchedFrame]], None],
         max_frames: int = FRAME_BATCH_MAX_FRAMES,
     ) -> None:
         self.window_seconds = window_seconds
         self.max_frames = max_frames
         self._send_batch = send
-        self._frames: list[QueuedFrame] = []
+        self._frames: list[BatchedFrame] = []
         self._oldest = 0.0  # time.monotonic() of the first frame of the batch being filled
         self._condition = threading.Condition()
         self._closed = False
         self._thread: threading.Thread | None = None
 
-    def add(self, frame: QueuedFrame) -> None:
+    def add(self, frame: BatchedFrame) -> None:
         """Queue a frame for the next batch; sends the batch from this thread when it is full."""
         with self._condition:
             if self._closed or self.window_seconds <= 0:
@@ -107,11 +107,11 @@ class FrameBatcher:
                 batch = self._take()
             self._send(batch)
 
-    def _take(self) -> list[QueuedFrame]:
+    def _take(self) -> list[BatchedFrame]:
         batch, self._frames = self._frames, []
         return batch
 
-    def _send(self, batch: list[QueuedFrame]) -> None:
+    def _send(self, batch: list[BatchedFrame]) -> None:
         try:
             self._send_batch(batch)
         except Exception:
@@ -131,7 +131,7 @@ def frame_queue(*, session_id, seq: int, captured_ms: int, jpeg: bytes) -> None:
     _process_batcher().add(frame)
 
 
-def _publish(batch: list[QueuedFrame]) -> None:
+def _publish(batch: list[BatchedFrame]) -> None:
     tasks.frames_analyse.delay(batch)
 
 

@@ -103,8 +103,8 @@ def test_a_lone_frame_is_sent_within_the_window_without_another_frame_to_push_it
     batcher.add(["session", 1, 0, "", None])
     assert sent.arrived.wait(2)
     assert sent.batches == [[["session", 1, 0, "", None]]]
-    # The window, and a little for a shared machine's scheduler; not a poll of a second.
-    assert 0.04 <= sent.at[0] - added < 0.3
+    # The window, and some slack for a busy shared machine's scheduler; not a poll of a second.
+    assert 0.04 <= sent.at[0] - added < 0.5
     batcher.close()
 
 
