@@ -190,3 +190,15 @@ def test_a_banks_questions_are_frozen_once_a_student_started_an_exam_drawing_fro
     assert "Vectors question 1" in page
     assert 'name="questions-0-text"' not in page  # shown, not editable
     assert 'name="questions-__prefix__-text"' in page  # new ones may still be added
+
+
+def test_the_preview_shows_a_draw_as_questions_from_its_bank(client, world, kinematics, optics):
+    Question.objects.create(
+        exam=optics, type="Draw", draw_from=kinematics, draw_count=2, difficulty="medium", order=2, text="d"
+    )
+    client.force_login(world.tess)
+    page = client.get(f"/exams/{optics.pk}/preview/").content.decode()
+    # Each student gets their own draw; the preview shows what one such draw looks like.
+    assert "Why is the sky blue?" in page
+    assert page.count("Vectors question") == 2
+    assert "Vectors question 5" not in page  # the hard one: not in this draw
