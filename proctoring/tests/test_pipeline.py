@@ -139,3 +139,25 @@ def test_a_frame_of_extreme_proportions_is_a_faceless_frame_not_a_dead_task(
         assert cache.get(done_key(session.pk, "frame", seq))  # not redelivered
     assert set(ProctoringEvent.objects.filter(session=session).values_list("type", flat=True)) == {condition}
     assert cache.get(frame_metrics_key(session.pk))["faceCount"] == 0
+
+
+def test_a_frame_that_fails_unexpectedly_stops_no_other_frame_of_its_batch(world, monkeypatch, caplog):
+    # A batch carries several students' frames (proctoring.frame_batches): one student's frame
+    # hitting a bug must not cost the others theirs; the task still fails, so the failure shows.
+    from proctoring import pipeline
+
+    stu, sam, cat = world.stu_in_physics, world.sam_in_physics, world.cat_in_chemistry
+    analyse = pipeline.frame_analyse
+
+    def failing_for_sam(**frame):
+        if frame["session_id"] == str(sam.pk):
+            raise RuntimeError("a bug")
+        return analyse(**frame)
+
+    monkeypatch.setattr(pipeline, "frame_analyse", failing_for_sam)
+    jpeg = base64.b64encode(webcam_jpeg()).decode()
+    now_ms = int(time.time() * 1000)
+    with pytest.raises(RuntimeError, match="a bug"):
+        tasks.frames_analyse([[str(s.pk), 1, now_ms, jpeg, None] for s in (stu, sam, cat)])
+    assert [bool(cache.get(done_key(s.pk, "frame", 1))) for s in (stu, sam, cat)] == [True, False, True]
+    assert f"session {sam.pk} frame 1 failed" in caplog.text
