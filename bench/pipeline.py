@@ -23,10 +23,13 @@
     the percentiles), so a percentile that falls on a missing alert is shown as missing, not
     flattered. Sockets the server closes are reopened as the pages do (the monitor catches up with
     `since`). Also per level: send -> `ack` latency of every message, when the event row was
-    stored (`received_at`), the queues' depth and the `metrics:frame_lag_seconds` gauge each
-    second, dropped frames, and the CPU of daphne (its event-loop thread and its busiest other
-    thread), the worker's parent and children, PostgreSQL, Redis, this client and everything else
-    on the machine, and how long daphne and the worker children waited for a CPU (schedstat).
+    stored (`received_at`), the queues' depth (the `frames` queue holds batches, one task per
+    daphne per FRAME_BATCH_SECONDS of frames: its depth counts tasks, not frames; run with
+    FRAME_BATCH_SECONDS=0 in the environment for a task per frame, to compare) and the
+    `metrics:frame_lag_seconds` gauge each second, dropped frames, and the CPU of daphne (its
+    event-loop thread and its busiest other thread), the worker's parent and children,
+    PostgreSQL, Redis, this client and everything else on the machine, and how long daphne and
+    the worker children waited for a CPU (schedstat).
     Every student is enrolled with a real face embedding (the astronaut's, from his portrait in
     the face fixtures; the frames show him), so the workers' identity re-checks run and match as
     in an exam: how many ran (`identity_rechecks`, per student-hour) and, from the CPU one costs
