@@ -5,12 +5,22 @@ time they cost a quarter of a frame task (docs/BENCHMARKS.md). A `CacheBatch` co
 sends them as one Redis pipeline (not a transaction: each command stands alone, as it did when
 they were sent one by one). Without Redis (embedded mode, tests) it falls back to the cache's
 own calls, with the same results.
+
+`apply_async()` sends the same pipeline from an event loop without a thread: the stream socket's
+per-message bookkeeping then costs the loop one Redis round trip and no hop to a thread pool
+(issue 15: on daphne the hop and the blocking client were most of a frame's intake). It speaks
+to the same Redis with the same keys and encoding as django-redis, through redis-py's asyncio
+client (one pool per event loop). Without Redis it runs the cache's own calls, which are
+in-memory there and do not block.
 """
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache, caches
 
 try:
@@ -51,10 +61,28 @@ class CacheBatch:
             return _apply_redis(backend, ops)
         return _apply_one_by_one(ops)
 
+    async def apply_async(self) -> dict[str, Any]:
+        """`apply()` from an event loop: one Redis round trip, no thread."""
+        ops, self._ops = self._ops, []
+        if not ops:
+            return {}
+        backend = caches["default"]
+        if RedisCache is not None and isinstance(backend, RedisCache):
+            client = backend.client
+            pipe = _async_redis().pipeline(transaction=False)
+            _queue(pipe, client, ops)
+            return _results(client, ops, await pipe.execute())
+        return _apply_one_by_one(ops)
+
 
 def _apply_redis(backend, ops: list) -> dict[str, Any]:
     client = backend.client
     pipe = client.get_client(write=True).pipeline(transaction=False)
+    _queue(pipe, client, ops)
+    return _results(client, ops, pipe.execute())
+
+
+def _queue(pipe, client, ops: list) -> None:
     for op, key, value, timeout in ops:
         redis_key = client.make_key(key)
         if op == "get":
@@ -66,7 +94,10 @@ def _apply_redis(backend, ops: list) -> dict[str, Any]:
             if timeout is not None:
                 # NX: only a key without an expiry (just created) gets one; a live counter keeps its own.
                 pipe.expire(redis_key, int(timeout), nx=True)
-    replies = iter(pipe.execute())
+
+
+def _results(client, ops: list, replies: list) -> dict[str, Any]:
+    replies = iter(replies)
     results: dict[str, Any] = {}
     for op, key, _value, timeout in ops:
         reply = next(replies)
@@ -77,6 +108,29 @@ def _apply_redis(backend, ops: list) -> dict[str, Any]:
             if timeout is not None:
                 next(replies)
     return results
+
+
+# One asyncio client per event loop: a pool's connections belong to the loop that opened them.
+_async_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _async_redis():
+    import redis.asyncio
+
+    loop = asyncio.get_running_loop()
+    client = _async_clients.get(loop)
+    if client is None:
+        config = settings.CACHES["default"]
+        location = config["LOCATION"]
+        options = config.get("OPTIONS", {})
+        client = redis.asyncio.Redis.from_url(
+            location[0] if isinstance(location, list | tuple) else location,
+            socket_connect_timeout=options.get("SOCKET_CONNECT_TIMEOUT"),
+            socket_timeout=options.get("SOCKET_TIMEOUT"),
+            max_connections=2000,
+        )
+        _async_clients[loop] = client
+    return client
 
 
 def _apply_one_by_one(ops: list) -> dict[str, Any]:

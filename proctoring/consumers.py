@@ -100,9 +100,9 @@ class ExamStreamConsumer(AuthenticatedConsumer):
         message = parse_media(data)
         if not self._allow(message.kind_name):
             raise BadMessage("RATE_LIMITED", f"too many {message.kind_name} messages", message.seq)
-        # Not the process-wide sync thread every consumer shares: this is cache writes and a
-        # broker publish, and one thread for all students was daphne's bottleneck at 300.
-        slow_down = await sync_to_async(media.media_received, thread_sensitive=False)(
+        # On the loop, one Redis round trip (media.media_received_async): at 300 students a
+        # thread hop and a blocking publish per message were most of daphne's work.
+        slow_down = await media.media_received_async(
             session_id=self.session.pk,
             kind=message.kind_name,
             seq=message.seq,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 
+from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from procto.cache_batch import CacheBatch
@@ -29,26 +30,52 @@ def media_received(*, session_id, kind: str, seq: int, captured_ms: int, payload
     been quiet with nothing open (the worker says so: `audio_idle_key`), except one per sample
     interval, which keeps the level chart and the worker's view of the session current.
     """
+    known = _bookkeeping(session_id, kind, seq, payload).apply()
+    return _queue(known, session_id=session_id, kind=kind, seq=seq, captured_ms=captured_ms, payload=payload)
+
+
+async def media_received_async(*, session_id, kind: str, seq: int, captured_ms: int, payload: bytes) -> bool:
+    """`media_received` on the socket's event loop: its cache work is one Redis round trip from
+    the loop, and the frame or chunk joins this process's next batch for the workers, so a
+    message costs no hop to a thread (issue 15). In embedded mode the analysis itself runs in
+    this process (eager Celery): that goes to a thread, never on the loop."""
+    if tasks.frames_analyse.app.conf.task_always_eager:
+        return await sync_to_async(media_received, thread_sensitive=False)(
+            session_id=session_id, kind=kind, seq=seq, captured_ms=captured_ms, payload=payload
+        )
+    known = await _bookkeeping(session_id, kind, seq, payload).apply_async()
+    return _queue(known, session_id=session_id, kind=kind, seq=seq, captured_ms=captured_ms, payload=payload)
+
+
+def _bookkeeping(session_id, kind: str, seq: int, payload: bytes) -> CacheBatch:
+    """The stream's statistics for this message, and what deciding its fate needs to read."""
     stats = CacheBatch()
     stats.set(stream_state.last_seq_key(session_id, kind), seq, STATS_SECONDS)
     stats.set(stream_state.last_at_key(session_id, kind), timezone.now().timestamp(), STATS_SECONDS)
     stats.incr(stream_state.count_key(session_id, kind), 1, STATS_SECONDS)
     if kind == "audio":
-        idle = stream_state.audio_idle_key(session_id)
         gate = stream_state.sample_gate_key(session_id, "audio")
-        known = stats.get(idle).get(gate).apply()
-        if known[idle] and known[gate] and _silent(payload):
+        return stats.get(stream_state.audio_idle_key(session_id)).get(gate)
+    stats.set(stream_state.thumbnail_key(session_id), payload, STATS_SECONDS)
+    stats.set(stream_state.latest_frame_key(session_id), seq, STATS_SECONDS)
+    return stats.incr(stream_state.pending_frames_key(session_id), 1, STATS_SECONDS).get(
+        metric_key("frame_lag_seconds")
+    )
+
+
+def _queue(known: dict, *, session_id, kind: str, seq: int, captured_ms: int, payload: bytes) -> bool:
+    """Queue the analysis `_bookkeeping`'s results allow; True when the client should slow down."""
+    if kind == "audio":
+        idle = known[stream_state.audio_idle_key(session_id)]
+        gate = known[stream_state.sample_gate_key(session_id, "audio")]
+        if idle and gate and _silent(payload):
             return False
         tasks.audio_analyse.delay(str(session_id), seq, captured_ms, base64.b64encode(payload).decode())
         return False
-    pending = stream_state.pending_frames_key(session_id)
-    stats.set(stream_state.thumbnail_key(session_id), payload, STATS_SECONDS)
-    stats.set(stream_state.latest_frame_key(session_id), seq, STATS_SECONDS)
-    stats.incr(pending, 1, STATS_SECONDS).get(metric_key("frame_lag_seconds"))
-    known = stats.apply()
     frame_batches.frame_queue(session_id=session_id, seq=seq, captured_ms=captured_ms, jpeg=payload)
     lag = known[metric_key("frame_lag_seconds")] or 0
-    return known[pending] > MAX_PENDING_FRAMES or lag > MAX_QUEUE_LAG_SECONDS
+    pending = known[stream_state.pending_frames_key(session_id)]
+    return pending > MAX_PENDING_FRAMES or lag > MAX_QUEUE_LAG_SECONDS
 
 
 def _silent(pcm: bytes) -> bool:

@@ -62,3 +62,35 @@ def test_with_redis_the_batch_is_one_round_trip(monkeypatch):
     monkeypatch.setattr(pipeline_class, "execute", execute)
     CacheBatch().get("batch:a").set("batch:b", 1, 60).incr("batch:c", 1, 60).apply()
     assert sent == [4]  # get, set, incrby, expire: one pipeline
+
+
+async def test_the_async_batch_reads_and_writes_what_the_cache_api_does():
+    """The stream socket's bookkeeping from the event loop: the same keys and encoding as the
+    cache's own calls, which the worker and the pages read them with (Redis in services mode,
+    the in-memory cache in embedded mode)."""
+    cache.set("batch:async:old", {"seen": True}, 60)
+    results = await (
+        CacheBatch()
+        .get("batch:async:old")
+        .set("batch:async:jpeg", b"\xff\xd8 thumbnail", 60)
+        .set("batch:async:seq", 7, 60)
+        .incr("batch:async:pending", 1, 60)
+        .incr("batch:async:pending", 1, 60)
+        .get("batch:async:missing")
+        .apply_async()
+    )
+    assert results == {
+        "batch:async:old": {"seen": True},
+        "batch:async:pending": 2,
+        "batch:async:missing": None,
+    }
+    assert cache.get("batch:async:jpeg") == b"\xff\xd8 thumbnail"
+    assert cache.get("batch:async:seq") == 7
+    assert cache.incr("batch:async:pending") == 3
+
+
+@pytest.mark.needs_redis
+async def test_the_async_batch_sets_expiries_in_redis_as_the_cache_does():
+    await CacheBatch().set("batch:async:short", 1, 30).incr("batch:async:count", 1, 60).apply_async()
+    assert 0 < cache.ttl("batch:async:short") <= 30
+    assert 0 < cache.ttl("batch:async:count") <= 60

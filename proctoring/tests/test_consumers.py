@@ -287,6 +287,42 @@ async def test_a_frame_stamped_past_the_year_9999_is_analysed_at_arrival_time(wo
     await socket.disconnect()
 
 
+@pytest.mark.needs_redis
+async def test_frames_and_audio_are_acknowledged_while_the_loops_thread_pool_is_full(world):
+    """Media costs the socket's event loop one Redis round trip and no thread (issue 15): each
+    frame and second of audio used to wait for a thread of the loop's pool, and at 300 students
+    the hops and blocking publishes were most of daphne's work."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    loop = asyncio.get_running_loop()
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=1))
+    student, session = world.cat, world.cat_in_chemistry
+    ticket = await sync_to_async(account_services.ws_ticket_issue, thread_sensitive=False)(
+        user=student, login_id="t"
+    )
+    socket = WebsocketCommunicator(
+        application, f"/ws/exam-sessions/{session.pk}/stream/?ticket={ticket}", headers=[ORIGIN]
+    )
+    connected, _ = await socket.connect(timeout=3)
+    assert connected
+    await socket.send_to(text_data=json.dumps({"type": "hello", "lastFrameSeq": 0, "lastAudioSeq": 0}))
+    assert (await reply(socket))["type"] == "welcome"
+    release = threading.Event()
+    busy = loop.run_in_executor(None, release.wait, 30)
+    try:
+        await socket.send_to(bytes_data=frame_message(1))
+        assert await reply(socket) == {"type": "ack", "kind": "frame", "seq": 1}
+        await socket.send_to(bytes_data=audio_message(1))
+        assert await reply(socket) == {"type": "ack", "kind": "audio", "seq": 1}
+        assert not busy.done()  # the pool's one thread was taken all along
+        stats = stream_stats(session.pk)
+        assert (stats["frame:last_seq"], stats["audio:last_seq"]) == (1, 1)
+    finally:
+        release.set()
+        await busy
+    await socket.disconnect()
+
+
 async def test_a_socket_opens_and_is_answered_while_the_process_sync_thread_is_busy(world):
     """Sockets get no thread of their own for synchronous code (HTTP requests do): when the
     process's one sync thread was busy, every handshake and message waited for it, and a class
