@@ -210,3 +210,29 @@ def test_the_review_page_and_the_pdf_show_the_students_drawn_questions(
     pdf = client.get(f"/proctoring/sessions/{session.pk}/report.pdf").content
     text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(pdf)).pages)
     assert text.count("bank Kinematics") == 3
+
+
+def test_a_bank_questions_image_is_shown_only_to_whom_it_was_drawn_for_and_to_staff(
+    client, settings, tmp_path, exam, student, other_student, teacher, world
+):
+    from exams.demo import triangle_png
+
+    settings.MEDIA_ROOT = tmp_path
+    bank = bank_of(exam.course, "Shapes")
+    for n in (1, 2):
+        question = Question(bank=bank, type="Image", text=f"Name shape {n}.", order=n)
+        question.image.save("shape.png", triangle_png(), save=False)
+        question.save()
+    draw_add(exam, bank, 1)
+    session, _ = start(exam, student, seed=1)
+    (mine,) = bank_ids(session)
+    (other,) = bank.questions.exclude(pk=mine).values_list("pk", flat=True)
+
+    def status(user, pk) -> int:
+        client.force_login(user)
+        return client.get(f"/exams/questions/{pk}/image").status_code
+
+    assert (status(student, mine), status(student, other)) == (200, 404)
+    assert status(other_student, mine) == 404  # in the course, not sitting it
+    assert (status(teacher, mine), status(teacher, other)) == (200, 200)
+    assert status(world.vic, mine) == 404  # another course's teacher
