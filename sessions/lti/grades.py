@@ -318,7 +318,7 @@ def lti_scores_retry(*, actor: User, exam: Exam | None = None, delivery_ids: lis
             again = again.filter(session__exam=exam)
         if delivery_ids is not None:
             again = again.filter(pk__in=delivery_ids)
-        rows = list(again.select_for_update().values_list("pk", "session_id"))
+        rows = list(again.select_for_update(of=("self",)).values_list("pk", "session_id"))
         count = LtiScoreDelivery.objects.filter(pk__in=[pk for pk, _ in rows]).update(
             state=State.WAITING,
             attempts=0,
