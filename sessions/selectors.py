@@ -293,12 +293,15 @@ def question_numbers(exam: Exam) -> dict[int, int | str]:
     return numbers
 
 
-def session_question_numbers(session: ExamSession) -> dict[int, int]:
+def session_question_numbers(session: ExamSession, entries: list[Question] | None = None) -> dict[int, int]:
     """Question id -> its number in this attempt, in its author's order (whatever order the
-    student saw): a bank draw's questions take its numbers, in the order drawn."""
+    student saw): a bank draw's questions take its numbers, in the order drawn. `entries`: the
+    exam's questions and draw entries in order, if the caller has them."""
+    if entries is None:
+        entries = list(session.exam.questions.order_by("order", "id"))
     numbers: dict[int, int] = {}
     slot = 1
-    for entry in session.exam.questions.order_by("order", "id"):
+    for entry in entries:
         ids = session.drawn_questions.get(str(entry.pk), []) if entry.is_draw else [entry.pk]
         for pk in ids:
             numbers[pk] = slot
@@ -310,13 +313,27 @@ def session_questions(session: ExamSession) -> list[dict]:
     """The attempt's own questions, as the review page, the PDF and the exports list them: its
     number (the author's order), the question, and the bank it was drawn from (None: the exam's
     own), in the order the student met them."""
-    numbers = session_question_numbers(session)
-    questions = Question.objects.select_related("bank").in_bulk([int(pk) for pk in session.question_order])
-    return [
-        {"number": numbers.get(int(pk)), "question": questions[int(pk)], "bank": questions[int(pk)].bank}
-        for pk in session.question_order
-        if int(pk) in questions
-    ]
+    return sessions_questions([session])[session.pk]
+
+
+def sessions_questions(sessions: list[ExamSession]) -> dict:
+    """`session_questions` of many sessions (the exam report's CSV), in two queries."""
+    entries: dict[int, list[Question]] = {}
+    exam_ids = {s.exam_id for s in sessions}
+    for entry in Question.objects.filter(exam_id__in=exam_ids).order_by("order", "id"):
+        entries.setdefault(entry.exam_id, []).append(entry)
+    questions = Question.objects.select_related("bank").in_bulk(
+        {int(pk) for session in sessions for pk in session.question_order}
+    )
+    listed = {}
+    for session in sessions:
+        numbers = session_question_numbers(session, entries.get(session.exam_id, []))
+        listed[session.pk] = [
+            {"number": numbers.get(int(pk)), "question": questions[int(pk)], "bank": questions[int(pk)].bank}
+            for pk in session.question_order
+            if int(pk) in questions
+        ]
+    return listed
 
 
 def _by_student(prefix: str = "") -> list:

@@ -23,7 +23,7 @@ from proctoring.reports.exports import csv_cell, session_questions_text
 from sessions.links import report_links
 from sessions.models import DELETED_STUDENT, ExamSession
 from sessions.outcomes import outcomes_attach
-from sessions.selectors import sessions_watchable_by
+from sessions.selectors import sessions_questions, sessions_watchable_by
 from sessions.serializers import session_summary
 
 # ?sort= on the page and the API -> the order of the rows. Ties fall back to the student.
@@ -138,6 +138,8 @@ def report_csv(sessions: Iterable[ExamSession]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(REPORT_CSV_COLUMNS)
+    sessions = list(sessions)
+    questions = sessions_questions(sessions)  # two queries for all the rows
     for session in sessions:
         summary = session_summary(session)
         student = session.student
@@ -162,7 +164,7 @@ def report_csv(sessions: Iterable[ExamSession]) -> str:
                 session.open_alert_count,
                 session.high_severity_count,
                 csv_cell(str(session.outcome)),
-                csv_cell(session_questions_text(session)),
+                csv_cell(session_questions_text(session, questions[session.pk])),
             ]
         )
     return buffer.getvalue()

@@ -107,9 +107,10 @@ def action_data(action: ProctorAction) -> dict:
     }
 
 
-def session_questions_data(session: ExamSession) -> list[dict]:
+def session_questions_data(session: ExamSession, listed: list[dict] | None = None) -> list[dict]:
     """The attempt's own questions in the order the student met them: a bank draw's are the ones
-    drawn for this student (`bank` names it; None for the exam's own)."""
+    drawn for this student (`bank` names it; None for the exam's own). `listed`: the session's
+    sessions.selectors.session_questions, if the caller has them."""
     return [
         {
             "number": item["number"],
@@ -119,15 +120,15 @@ def session_questions_data(session: ExamSession) -> list[dict]:
             "points": float(item["question"].points),
             "bank": item["bank"].title if item["bank"] else None,
         }
-        for item in session_questions(session)
+        for item in (session_questions(session) if listed is None else listed)
     ]
 
 
-def session_questions_text(session: ExamSession) -> str:
+def session_questions_text(session: ExamSession, listed: list[dict] | None = None) -> str:
     """The same, as one CSV cell: "Q1 #12; Q3 #45 (bank Kinematics)", in the student's order."""
     return "; ".join(
         f"Q{q['number']} #{q['question_id']}" + (f" (bank {q['bank']})" if q["bank"] else "")
-        for q in session_questions_data(session)
+        for q in session_questions_data(session, listed)
     )
 
 

@@ -7,6 +7,7 @@ import io
 import re
 from datetime import timedelta
 from pathlib import Path
+from random import Random
 
 import pytest
 from django.conf import settings
@@ -14,12 +15,14 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
-from exams.tests.factories import ExamFactory
+from exams.models import Question, QuestionBank
+from exams.tests.factories import ExamFactory, enrol
 from procto.errors import NotFoundError
 from proctoring.models import ProctoringEvent
-from proctoring.reports.exam_report import exam_report_rows
+from proctoring.reports.exam_report import exam_report_rows, report_csv
 from proctoring.tests.reports.reporting import proctored_session
 from sessions.models import ExamSession
+from sessions.services import exam_session_start
 from sessions.tests.factories import ExamSessionFactory
 
 pytestmark = pytest.mark.django_db
@@ -112,6 +115,37 @@ def test_the_report_costs_two_queries_however_many_sessions(teacher, exam, djang
     with django_assert_max_num_queries(2):
         rows = exam_report_rows(user=teacher, exam_id=exam.pk)
         assert sum(row.event_count for row in rows) == 90 and len({row.student.email for row in rows}) == 30
+
+
+def test_the_csv_lists_each_students_own_questions_in_a_fixed_number_of_queries(
+    teacher, exam, django_assert_max_num_queries
+):
+    exam.proctoring_enabled, exam.is_published = False, True
+    exam.save()
+    Question.objects.create(exam=exam, type="Paragraph", text="Own", order=1)
+    bank = QuestionBank.objects.create(course=exam.course, title="Kinematics")
+    for n in range(6):
+        Question.objects.create(bank=bank, type="Paragraph", text=f"Bank {n}", order=n)
+    Question.objects.create(exam=exam, type="Draw", draw_from=bank, draw_count=2, order=2, text="draw")
+    students = UserFactory.create_batch(20, role="student")
+    enrol(exam, *students)
+    for n, student in enumerate(students):
+        exam_session_start(exam=exam, student=student, rng=Random(n))
+    sessions = list(ExamSession.objects.filter(exam=exam).select_related("student", "exam"))
+    for session in sessions:
+        session.event_count = session.confirmed_alert_count = session.dismissed_alert_count = 0
+        session.open_alert_count = session.high_severity_count = 0
+        session.outcome = "In progress"
+
+    with django_assert_max_num_queries(2):
+        rows = list(csv.DictReader(io.StringIO(report_csv(sessions))))
+
+    own = Question.objects.get(text="Own").pk
+    for row, session in zip(rows, sessions, strict=True):
+        drawn = session.drawn_questions[next(iter(session.drawn_questions))]
+        assert row["questions"] == f"Q1 #{own}; " + "; ".join(
+            f"Q{n} #{pk} (bank Kinematics)" for n, pk in zip((2, 3), drawn, strict=True)
+        )
 
 
 @pytest.mark.parametrize(
