@@ -227,7 +227,7 @@ def test_the_room_scan_uploads_as_multipart_before_the_clock_starts_and_goes_to_
     page.wait_for_url(f"{live_server_url}/exams/{exam.pk}/room-scan/")
     assert "clock has not started" in page.inner_text("main")
     page.click("#scan-record:not([disabled])")
-    page.click("#scan-stop:not([disabled])", timeout=20_000)
+    page.click("#scan-stop:not([aria-disabled])", timeout=20_000)  # Stop counts down the minimum first
     page.locator("#continue").click(timeout=30_000)
     assert not in_thread(lambda: ExamSession.objects.filter(exam=exam, student=student).exists())
     scanned = in_thread(lambda: PreExamRoomScan.objects.get(exam=exam, user=student))

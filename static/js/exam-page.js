@@ -372,9 +372,13 @@ function openSubmitDialog() {
   $("submit-dialog").showModal();
 }
 
+// aria-disabled, not disabled: a disabled button drops the focus of the student who pressed it,
+// and a keyboard user is left nowhere while the exam is sent.
 function setDialogBusy(busy) {
-  $("submit-confirm").disabled = busy;
-  $("submit-cancel").disabled = busy;
+  for (const id of ["submit-confirm", "submit-cancel"]) {
+    if (busy) $(id).setAttribute("aria-disabled", "true");
+    else $(id).removeAttribute("aria-disabled");
+  }
   $("submit-confirm").textContent = busy ? gettext("Submitting…") : gettext("Submit now");
 }
 
@@ -419,6 +423,10 @@ async function submitExam({ auto = false } = {}) {
 }
 
 async function onSubmitDialog(event) {
+  if (submitting) {
+    event.preventDefault(); // already on its way: neither button does anything meanwhile
+    return;
+  }
   if (event.submitter && event.submitter.value !== "submit") return; // "Keep working" closes
   event.preventDefault();
   setDialogBusy(true);
@@ -730,6 +738,13 @@ $("submit-open").addEventListener("click", openSubmitDialog);
 $("submit-dialog").querySelector("form").addEventListener("submit", onSubmitDialog);
 $("submit-dialog").addEventListener("cancel", (event) => {
   if (submitting) event.preventDefault(); // Escape must not hide a submission on its way
+});
+// The fullscreen gate closes by itself once the page is in fullscreen, and the browser gives the
+// focus back to what had it before the gate opened: at the start, nothing (the page's body).
+// A keyboard user goes on from the question on screen instead.
+$("fullscreen-gate").addEventListener("close", () => {
+  const lost = document.activeElement === document.body || $("fullscreen-gate").contains(document.activeElement);
+  if (view && !finished && lost) $("questions").querySelector(`[data-qid="${view.currentId()}"]`).focus();
 });
 $("submit-dialog").addEventListener("close", () => {
   if (!finished) $("submit-open").focus();

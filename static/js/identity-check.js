@@ -127,8 +127,11 @@ function takePhoto() {
 }
 
 async function sendPhoto() {
-  buttons.use.disabled = true;
-  buttons.retake.disabled = true;
+  // aria-disabled, not disabled: a disabled button drops the focus of the keyboard user who
+  // just pressed it, for as long as the comparison takes.
+  if (buttons.use.getAttribute("aria-disabled") === "true") return;
+  buttons.use.setAttribute("aria-disabled", "true");
+  buttons.retake.setAttribute("aria-disabled", "true");
   statusBox.setAttribute("aria-busy", "true");
   setStatus("", gettext("Comparing your photo with your ID photo…"));
   const form = new FormData();
@@ -149,8 +152,8 @@ async function sendPhoto() {
     showError(error);
   } finally {
     statusBox.removeAttribute("aria-busy");
-    buttons.use.disabled = false;
-    buttons.retake.disabled = false;
+    buttons.use.removeAttribute("aria-disabled");
+    buttons.retake.removeAttribute("aria-disabled");
   }
 }
 
@@ -187,6 +190,7 @@ function showError(error) {
 
 buttons.take.addEventListener("click", takePhoto);
 buttons.retake.addEventListener("click", () => {
+  if (buttons.retake.getAttribute("aria-disabled") === "true") return;
   showLive();
   setStatus("", gettext("Camera ready. Press Take photo when you are ready."));
   showButtons(["take"], "take");

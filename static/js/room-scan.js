@@ -142,7 +142,13 @@ function startRecording() {
     upload.recordingDone = true;
     clearInterval(ticker);
     $("recording-dot").hidden = true;
+    const stopHadFocus = document.activeElement === stopButton;
     stopButton.hidden = true;
+    // While the rest uploads, a keyboard user waits on the message that says so, not nowhere.
+    if (stopHadFocus) {
+      statusBox.tabIndex = -1;
+      statusBox.focus();
+    }
     stopStream(stream); // the exam page opens the camera again; free it now
     stream = null;
     $("scan-stage").hidden = true;
@@ -170,9 +176,14 @@ function startRecording() {
   recorder.start(TIMESLICE_MS);
   startedAt = performance.now();
   announcedStopAllowed = false;
+  const recordHadFocus = document.activeElement === recordButton;
   recordButton.hidden = true;
   stopButton.hidden = false;
-  stopButton.disabled = true;
+  // Not allowed yet, but focusable (aria-disabled, not disabled): the keyboard user who pressed
+  // Start recording waits on Stop, which counts down, instead of losing the focus.
+  stopButton.disabled = false;
+  stopButton.setAttribute("aria-disabled", "true");
+  if (recordHadFocus) stopButton.focus();
   $("recording-dot").hidden = false;
   setStatus("", gettext("Recording. Slowly turn your camera around the room, then show your desk."));
   tick();
@@ -191,12 +202,10 @@ function tick() {
     return;
   }
   stopButton.textContent = gettext("Stop");
-  stopButton.disabled = false;
+  stopButton.removeAttribute("aria-disabled");
   if (!announcedStopAllowed) {
     announcedStopAllowed = true;
     setStatus("", interpolate(gettext("You can stop now, or keep going up to %s seconds."), [boot.maxSeconds]));
-    // Keyboard users lost focus when Start recording disappeared: give it to Stop.
-    if (document.activeElement === document.body || document.activeElement === null) stopButton.focus();
   }
 }
 
@@ -325,7 +334,10 @@ function finish() {
 
 $("scan-max").textContent = formatSeconds(boot.maxSeconds);
 recordButton.addEventListener("click", startRecording);
-stopButton.addEventListener("click", () => stopRecording(gettext("Recording stopped.")));
+stopButton.addEventListener("click", () => {
+  if (stopButton.getAttribute("aria-disabled") === "true") return;
+  stopRecording(gettext("Recording stopped."));
+});
 retryButton.addEventListener("click", () => {
   retryButton.hidden = true;
   upload.halted = false;
