@@ -97,11 +97,15 @@ ALERT_CYCLE = ("two", "two", "one", "one", "one")
 CONNECT_AT_ONCE = 25
 RECONNECT_TARGET_MS = 5000
 BACK_WAIT = 15.0  # the pages' backoff after three failed tries is at most 0.25 + 8 s
+# The analysis tasks: one frame or chunk each (frame_analyse, audio_analyse: what web processes
+# of the last release queue), or a batch of them (frames_analyse, audio_chunks_analyse), whose
+# result lists each item's outcome in order.
 TASK_LINE = re.compile(
-    r"Task proctoring\.tasks\.(frame|audio)_analyse\[([0-9a-f-]{36})\] "
-    r"(received|succeeded in [^:]*: '(\w+)'|raised (?:unexpected|exception))"
+    r"Task proctoring\.tasks\.(frames?|audio)_(?:chunks_)?analyse\[([0-9a-f-]{36})\] "
+    r"(received|succeeded in [^:]*: ('\w+'|\[[^\]]*\])|raised (?:unexpected|exception))"
 )
 TASK_ARGS = re.compile(r"\('([0-9a-f-]{36})', (\d+),")
+TASK_BATCH_ARGS = re.compile(r"\(\[\['([0-9a-f-]{36})', (\d+),")
 ACCESS_STATUS = re.compile(r'^\S+ \S+ \S+ \[[^\]]+\] "(\S+) (\S+)[^"]*" (\d{3}) ')
 
 
@@ -269,7 +273,14 @@ class TaskRecord:
     session_id: str | None = None
     seq: int | None = None
     received: list[str] = field(default_factory=list)  # the worker logs that received it
-    outcomes: list[tuple[str, str]] = field(default_factory=list)  # (worker log, result)
+    # (worker log, result): a batch's result is its items' outcomes joined by "+" (done+dropped)
+    outcomes: list[tuple[str, str]] = field(default_factory=list)
+
+    def handled_twice(self) -> bool:
+        """Some frame or chunk of it was analysed by two runs (a redelivered batch's items that
+        the first run finished are "duplicate" the second time)."""
+        runs = [result.split("+") for _, result in self.outcomes if result != "failed"]
+        return any(sum(r in ("done", "unreadable") for r in item) > 1 for item in zip(*runs, strict=False))
 
 
 class LogReader:
@@ -307,14 +318,17 @@ class LogReader:
                 if not match:
                     continue
                 kind, task_id, what, result = match.groups()
+                kind = kind.removesuffix("s")
                 record = self.tasks.setdefault(task_id, TaskRecord(kind))
                 if what == "received":
                     record.received.append(label)
-                    if args := TASK_ARGS.search(line):
+                    if args := TASK_ARGS.search(line) or TASK_BATCH_ARGS.search(line):
                         record.session_id, record.seq = args.group(1), int(args.group(2))
                 else:
-                    record.outcomes.append((label, result or "failed"))
-                    self.outcomes[f"{kind} {result or 'failed'}"] += 1
+                    items = re.findall(r"'(\w+)'", result) if result else ["failed"]
+                    record.outcomes.append((label, "+".join(items)))
+                    for item in items:
+                        self.outcomes[f"{kind} {item}"] += 1
 
     def mid_task(self, name: str) -> bool:
         """Whether a worker's log says it is running a task now: its last task line is a
@@ -705,11 +719,7 @@ async def phase_measure(run: Run, fault: Fault, settled_in: float) -> dict:
     duplicates = stored["duplicates"] - run.duplicates_seen
     run.duplicates_seen |= duplicates
     await asyncio.to_thread(run.logs.tasks_read)
-    doubled = {
-        task_id
-        for task_id, record in run.logs.tasks.items()
-        if sum(result in ("done", "unreadable") for _, result in record.outcomes) > 1
-    }
+    doubled = {task_id for task_id, record in run.logs.tasks.items() if record.handled_twice()}
     outcomes, run.logs.outcomes = run.logs.outcomes, Counter()
     tasks_doubled = doubled - run.tasks_doubled_seen
     run.tasks_doubled_seen |= tasks_doubled
@@ -853,7 +863,9 @@ async def drill_run(
     cpu.stopping.set()
     totals = {
         "task_lines_read": len(run.logs.tasks),
-        "analysed": Counter(r for record in run.logs.tasks.values() for _, r in record.outcomes),
+        "analysed": Counter(
+            item for record in run.logs.tasks.values() for _, r in record.outcomes for item in r.split("+")
+        ),
     }
     return rows, connected | totals
 

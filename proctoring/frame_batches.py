@@ -13,7 +13,12 @@ frames in the next batch. A process that exits normally (SIGTERM, SIGINT: atexit
 holds first; one killed outright (SIGKILL, a crash) loses the frames of its last window, which
 were acknowledged to their pages, as a daphne killed loses what its sockets had not read yet.
 Embedded mode (eager Celery) has no batches: each frame is analysed in the web process at once.
-Audio is not batched: a chunk is never dropped and its publish is not the cost that matters.
+
+Audio chunks travel the same way, in batches of their own (`proctoring.tasks.audio_chunks_analyse`
+on the audio queue): a class sends a second of audio per student per second, twice as many
+messages as frames, and a task each cost the workers as much per chunk as the analysis of a
+quiet one. A chunk is never dropped by the workers; one held when the process is killed outright
+is lost as a held frame is.
 """
 
 from __future__ import annotations
@@ -52,34 +57,37 @@ class FrameBatcher:
         window_seconds: float,
         send: Callable[[list[BatchedFrame]], None],
         max_frames: int = FRAME_BATCH_MAX_FRAMES,
+        name: str = "frame",
     ) -> None:
+        self.name = name
         self.window_seconds = window_seconds
         self.max_frames = max_frames
         self._send_batch = send
         self._frames: list[BatchedFrame] = []
-        self._oldest = 0.0  # time.monotonic() of the first frame of the batch being filled
+        self._arrived: list[float] = []  # time.monotonic() of each frame held, oldest first
         self._condition = threading.Condition()
         self._closed = False
         self._thread: threading.Thread | None = None
 
     def add(self, frame: BatchedFrame) -> None:
-        """Queue a frame for the next batch; sends the batch from this thread when it is full."""
+        """Queue a frame for the next batch. Never sends from the calling thread (the socket's
+        event loop) while the process runs: a full batch wakes the flusher, which sends it."""
         with self._condition:
             if self._closed or self.window_seconds <= 0:
-                full = [frame]
+                direct = True
             else:
-                if not self._frames:
-                    self._oldest = time.monotonic()
-                    self._condition.notify()
+                direct = False
                 self._frames.append(frame)
-                full = self._take() if len(self._frames) >= self.max_frames else None
+                self._arrived.append(time.monotonic())
+                if len(self._frames) == 1 or len(self._frames) == self.max_frames:
+                    self._condition.notify()
                 if self._thread is None:
                     self._thread = threading.Thread(
-                        target=self._flush_when_due, name="frame-batches", daemon=True
+                        target=self._flush_when_due, name=f"{self.name}-batches", daemon=True
                     )
                     self._thread.start()
-        if full:
-            self._send(full)
+        if direct:
+            self._send([frame])
 
     def close(self, timeout: float = 5.0) -> None:
         """Send what is held now; frames added later are sent one at a time, at once."""
@@ -88,9 +96,11 @@ class FrameBatcher:
             self._condition.notify_all()
         if self._thread is not None:
             self._thread.join(timeout)
-        with self._condition:
-            rest = self._take()
-        if rest:
+        while True:
+            with self._condition:
+                rest = self._take()
+            if not rest:
+                return
             self._send(rest)
 
     def _flush_when_due(self) -> None:
@@ -100,15 +110,17 @@ class FrameBatcher:
                     self._condition.wait()
                 if not self._frames:
                     return  # closed with nothing left
-                wait = self._oldest + self.window_seconds - time.monotonic()
-                if wait > 0 and not self._closed:
+                wait = self._arrived[0] + self.window_seconds - time.monotonic()
+                if wait > 0 and not self._closed and len(self._frames) < self.max_frames:
                     self._condition.wait(wait)
                     continue
                 batch = self._take()
             self._send(batch)
 
     def _take(self) -> list[BatchedFrame]:
-        batch, self._frames = self._frames, []
+        """The oldest frames, at most a full batch (the rest wait for their own window)."""
+        batch, self._frames = self._frames[: self.max_frames], self._frames[self.max_frames :]
+        del self._arrived[: len(batch)]
         return batch
 
     def _send(self, batch: list[BatchedFrame]) -> None:
@@ -131,11 +143,26 @@ def frame_queue(*, session_id, seq: int, captured_ms: int, jpeg: bytes) -> None:
     _process_batcher().add(frame)
 
 
+def audio_queue(*, session_id, seq: int, captured_ms: int, pcm: bytes) -> None:
+    """Queue an accepted audio chunk for analysis, as `frame_queue` does a frame."""
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    chunk = [str(session_id), seq, captured_ms, base64.b64encode(pcm).decode(), request_id]
+    if tasks.audio_chunks_analyse.app.conf.task_always_eager:
+        _publish_audio([chunk])
+        return
+    _process_audio_batcher().add(chunk)
+
+
 def _publish(batch: list[BatchedFrame]) -> None:
     tasks.frames_analyse.delay(batch)
 
 
+def _publish_audio(batch: list[BatchedFrame]) -> None:
+    tasks.audio_chunks_analyse.delay(batch)
+
+
 _batcher: FrameBatcher | None = None
+_audio_batcher: FrameBatcher | None = None
 _batcher_lock = threading.Lock()
 
 
@@ -147,16 +174,27 @@ def _process_batcher() -> FrameBatcher:
         return _batcher
 
 
+def _process_audio_batcher() -> FrameBatcher:
+    global _audio_batcher
+    with _batcher_lock:
+        if _audio_batcher is None:
+            _audio_batcher = FrameBatcher(
+                window_seconds=settings.FRAME_BATCH_SECONDS, send=_publish_audio, name="audio"
+            )
+        return _audio_batcher
+
+
 @atexit.register
 def _close_process_batcher() -> None:
-    if _batcher is not None:
-        _batcher.close()
+    for batcher in (_batcher, _audio_batcher):
+        if batcher is not None:
+            batcher.close()
 
 
 def _forget_in_child() -> None:
     # A forked child has no flusher thread and must not send its parent's frames a second time.
-    global _batcher, _batcher_lock
-    _batcher, _batcher_lock = None, threading.Lock()
+    global _batcher, _audio_batcher, _batcher_lock
+    _batcher, _audio_batcher, _batcher_lock = None, None, threading.Lock()
 
 
 os.register_at_fork(after_in_child=_forget_in_child)

@@ -4,8 +4,6 @@ of its own, a frame in its web process's next batch (frame_batches)."""
 
 from __future__ import annotations
 
-import base64
-
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 
@@ -70,7 +68,7 @@ def _queue(known: dict, *, session_id, kind: str, seq: int, captured_ms: int, pa
         gate = known[stream_state.sample_gate_key(session_id, "audio")]
         if idle and gate and _silent(payload):
             return False
-        tasks.audio_analyse.delay(str(session_id), seq, captured_ms, base64.b64encode(payload).decode())
+        frame_batches.audio_queue(session_id=session_id, seq=seq, captured_ms=captured_ms, pcm=payload)
         return False
     frame_batches.frame_queue(session_id=session_id, seq=seq, captured_ms=captured_ms, jpeg=payload)
     lag = known[metric_key("frame_lag_seconds")] or 0

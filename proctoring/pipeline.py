@@ -77,6 +77,16 @@ class QueuedFrame(NamedTuple):
     request_id: str | None = None  # the socket's: the frame's log lines here carry it
 
 
+class QueuedChunk(NamedTuple):
+    """An audio chunk as a batch brings it (proctoring.frame_batches)."""
+
+    session_id: str
+    seq: int
+    captured_ms: int
+    pcm: bytes
+    request_id: str | None = None
+
+
 def frames_analyse(*, frames: list[QueuedFrame]) -> list[str]:
     """Analyse a batch of frames, from any sessions, one after another as frame_analyse does.
 
@@ -85,19 +95,34 @@ def frames_analyse(*, frames: list[QueuedFrame]) -> list[str]:
     the frames after it; the first such error is raised once all have been tried, so the task
     still fails loudly.
     """
+    return _each(
+        frames,
+        "frame",
+        lambda f: frame_analyse(session_id=f.session_id, seq=f.seq, captured_ms=f.captured_ms, jpeg=f.jpeg),
+    )
+
+
+def audio_chunks_analyse(*, chunks: list[QueuedChunk]) -> list[str]:
+    """Analyse a batch of audio chunks, one after another as `frames_analyse` does frames."""
+    return _each(
+        chunks,
+        "audio",
+        lambda c: audio_analyse(session_id=c.session_id, seq=c.seq, captured_ms=c.captured_ms, pcm=c.pcm),
+    )
+
+
+def _each(items: list, kind: str, analyse) -> list[str]:
     outcomes, failure = [], None
-    for frame in frames:
-        socket = {"request_id": frame.request_id} if frame.request_id else {}
+    for item in items:
+        socket = {"request_id": item.request_id} if item.request_id else {}
         with structlog.contextvars.bound_contextvars(**socket):
             try:
-                outcome = frame_analyse(
-                    session_id=frame.session_id, seq=frame.seq, captured_ms=frame.captured_ms, jpeg=frame.jpeg
-                )
+                outcome = analyse(item)
             except Exception as exc:
-                logger.exception("session %s frame %s failed", frame.session_id, frame.seq)
+                logger.exception("session %s %s %s failed", item.session_id, kind, item.seq)
                 failure, outcome = failure or exc, "failed"
             logger.debug(
-                "frame_analysed", extra={"session_id": frame.session_id, "seq": frame.seq, "outcome": outcome}
+                f"{kind}_analysed", extra={"session_id": item.session_id, "seq": item.seq, "outcome": outcome}
             )
         outcomes.append(outcome)
     if failure is not None:

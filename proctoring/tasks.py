@@ -51,6 +51,21 @@ def frame_analyse(session_id: str, seq: int, captured_ms: int, jpeg_b64: str) ->
     )
 
 
+# Audio chunks travel in batches as frames do: [[session_id, seq, captured_ms, pcm_b64,
+# request_id], ...], each analysed on its own and in order.
+@shared_task(name="proctoring.tasks.audio_chunks_analyse", ignore_result=True)
+def audio_chunks_analyse(chunks: list[list]) -> list[str]:
+    from proctoring import pipeline
+
+    return pipeline.audio_chunks_analyse(
+        chunks=[
+            pipeline.QueuedChunk(session_id, seq, captured_ms, base64.b64decode(pcm_b64), *request_id)
+            for session_id, seq, captured_ms, pcm_b64, *request_id in chunks
+        ]
+    )
+
+
+# One chunk a task: what web processes sent before audio_chunks_analyse (a rolling deploy).
 @shared_task(name="proctoring.tasks.audio_analyse", ignore_result=True)
 def audio_analyse(session_id: str, seq: int, captured_ms: int, pcm_b64: str) -> str:
     from proctoring import pipeline

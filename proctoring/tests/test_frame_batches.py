@@ -30,7 +30,7 @@ from proctoring.frame_batches import FrameBatcher
 from proctoring.media import media_received
 from proctoring.models import MediaSample
 from proctoring.stream_state import done_key, pending_frames_key
-from proctoring.tests.media import webcam_jpeg
+from proctoring.tests.media import tone_pcm, webcam_jpeg
 from proctoring.tests.test_pipeline_live import connect, frame_bytes, next_of, shared_env
 from sessions.tests.factories import ExamSessionFactory
 
@@ -96,6 +96,35 @@ def test_frames_of_several_students_within_the_window_go_out_as_one_task_each_an
         assert MediaSample.objects.filter(session=session, kind="frame").count() == 1
 
 
+def test_audio_chunks_of_several_students_go_out_as_one_task_each_analysed_once(world, queued, monkeypatch):
+    """Audio travels in batches too (a class sends twice as many chunks as frames): one task on
+    the audio queue for the window's chunks, each analysed once, none dropped."""
+    sent = Sent()  # `queued` turns eager Celery off; this holds the audio batches
+    batcher = FrameBatcher(window_seconds=1.0, send=sent, name="audio")
+    monkeypatch.setattr(frame_batches, "_audio_batcher", batcher)
+    students = [world.stu_in_physics, world.sam_in_physics, world.cat_in_chemistry]
+    for session in students:
+        slow_down = media_received(
+            session_id=session.pk,
+            kind="audio",
+            seq=4,
+            captured_ms=int(time.time() * 1000),
+            payload=tone_pcm(),
+        )
+        assert slow_down is False
+    assert sent.arrived.wait(5)
+    time.sleep(1.2)
+    batcher.close()
+    (batch,) = sent.batches
+    assert [chunk[:2] for chunk in batch] == [[str(s.pk), 4] for s in students]
+    assert tasks.audio_chunks_analyse(batch) == ["done"] * 3
+    assert tasks.audio_chunks_analyse(batch) == ["duplicate"] * 3  # delivered again: not twice
+    for session in students:
+        assert cache.get(done_key(session.pk, "audio", 4))
+    route = celery_app.amqp.router.route({}, "proctoring.tasks.audio_chunks_analyse")
+    assert route["queue"].name == "audio"
+
+
 def test_a_lone_frame_is_sent_within_the_window_without_another_frame_to_push_it():
     sent = Sent()
     batcher = FrameBatcher(window_seconds=0.05, send=sent)
@@ -108,12 +137,19 @@ def test_a_lone_frame_is_sent_within_the_window_without_another_frame_to_push_it
     batcher.close()
 
 
-def test_a_full_batch_goes_at_once_and_a_closing_process_sends_what_it_holds():
+def test_a_full_batch_goes_at_once_from_the_flusher_and_a_closing_process_sends_what_it_holds():
     sent = Sent()
-    batcher = FrameBatcher(window_seconds=60, send=sent, max_frames=3)
+    senders = []
+    batcher = FrameBatcher(
+        window_seconds=60, send=lambda b: (senders.append(threading.current_thread()), sent(b))
+    )
+    batcher.max_frames = 3
     for seq in (1, 2, 3, 4, 5):
         batcher.add(["session", seq, 0, "", None])
+    assert sent.arrived.wait(2)  # a full batch does not wait for its 60 s window
     assert [[f[1] for f in b] for b in sent.batches] == [[1, 2, 3]]
+    # ...and is sent by the flusher thread, never by the adding one (the socket's event loop).
+    assert senders[0] is not threading.current_thread()
     batcher.close()  # atexit: SIGTERM or SIGINT to daphne
     assert [[f[1] for f in b] for b in sent.batches] == [[1, 2, 3], [4, 5]]
     batcher.add(["session", 6, 0, "", None])  # a socket still draining while the process exits
