@@ -236,3 +236,21 @@ def test_a_bank_questions_image_is_shown_only_to_whom_it_was_drawn_for_and_to_st
     assert status(other_student, mine) == 404  # in the course, not sitting it
     assert (status(teacher, mine), status(teacher, other)) == (200, 200)
     assert status(world.vic, mine) == 404  # another course's teacher
+
+
+def test_the_session_api_gives_the_student_their_drawn_questions_and_the_exam_api_the_teacher_the_draw(
+    exam, kinematics, student, teacher
+):
+    draw = draw_add(exam, kinematics, 2, topic="vectors", difficulty="medium")
+    api = APIClient()
+    api.force_authenticate(student)
+    # Students get their questions from their attempt, never from the exam (as before banks).
+    assert api.get(f"/api/exams/{exam.pk}").json()["data"]["questions"] == []
+    session, _ = start(exam, student, seed=4)
+    detail = api.get(f"/api/exam-sessions/{session.pk}").json()["data"]["questions"]
+    assert [q["id"] for q in detail][2:4] == [str(pk) for pk in session.drawn_questions[str(draw.pk)]]
+    # The exam's teacher sees the draw entry where she put it.
+    api.force_authenticate(teacher)
+    authored = api.get(f"/api/exams/{exam.pk}").json()["data"]["questions"]
+    assert authored[2]["type"] == "Draw"
+    assert authored[2]["questionText"] == '2 questions from bank "Kinematics", topic vectors, medium'
