@@ -30,7 +30,9 @@ EXAM_FIELDS = {
 
 
 def _questions_replace(exam: Exam, questions: Iterable[dict]) -> None:
-    exam.questions.all().delete()
+    # The API sends and takes questions, not bank draws (authored in the admin): those stay, at
+    # the places they had among the questions.
+    exam.questions.exclude(type=Question.Type.DRAW).delete()
     for position, fields in enumerate(questions, start=1):
         question = Question(exam=exam, order=position, **fields)
         try:

@@ -202,3 +202,18 @@ def test_the_preview_shows_a_draw_as_questions_from_its_bank(client, world, kine
     assert "Why is the sky blue?" in page
     assert page.count("Vectors question") == 2
     assert "Vectors question 5" not in page  # the hard one: not in this draw
+
+
+def test_replacing_the_questions_through_the_api_keeps_the_exams_bank_draw(api, world, kinematics, optics):
+    Question.objects.create(exam=optics, type="Draw", draw_from=kinematics, draw_count=2, order=2, text="d")
+    api.force_authenticate(world.tess)
+    body = api.get(f"/api/exams/{optics.pk}").json()["data"]
+    body["questions"] = [{"type": "Paragraph", "questionText": "Define force.", "points": 1}]
+
+    response = api.put(f"/api/exams/{optics.pk}", body, format="json")
+
+    assert response.status_code == 200, response.content
+    assert [(q.type, q.text) for q in optics.questions.order_by("order", "id")] == [
+        ("Paragraph", "Define force."),
+        ("Draw", "d"),
+    ]
