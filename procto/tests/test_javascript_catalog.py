@@ -100,3 +100,32 @@ def test_every_page_loads_the_catalog_before_its_scripts_as_a_file(client):
     tag = '<script src="/jsi18n/?l=fr"></script>'
     assert tag in page
     assert page.index(tag) < page.index("</head>") < page.index('<script type="module"')
+
+
+# A script's message that tells the student which button to press, and that button's label in
+# the page's template (the django catalog): in French both must name the same button.
+BUTTONS_NAMED_BY_SCRIPTS = [
+    ("Re-check", "Check your internet connection, then press Re-check."),
+    ("Re-check", "Re-check"),  # mediaErrorHint's default name of the check page's button
+    ("Take photo", "Camera ready. Press Take photo when you are ready."),
+    ("Start recording", "Camera ready. Read the steps above, then press Start recording."),
+    ("Start the camera again", "Nothing was recorded. Press Start the camera again and record once more."),
+    ("Retry the upload", "%s Your recording is kept: press Retry the upload."),
+    ("Open the exam in a new window", "Press Open the exam in a new window (above) and go on there."),
+    (
+        "Start the exam now",
+        "Your admission expired before you started. Ask again, and press Start once admitted.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("label", "message"), BUTTONS_NAMED_BY_SCRIPTS)
+def test_a_script_names_a_button_as_the_french_page_labels_it(label, message):
+    from django.utils import translation
+    from django.utils.translation.trans_real import DjangoTranslation
+
+    with translation.override("fr"):
+        button = translation.gettext(label)
+    said = DjangoTranslation("fr", domain="djangojs").gettext(message)
+    assert button != label, f"the page's {label!r} button has no French label"
+    assert button in said, f"{said!r} does not name the button {button!r}"
