@@ -246,7 +246,8 @@ def main() -> None:
             page.goto(f"http://127.0.0.1:{port}/accounts/login/")
             page.fill("input[name=username]", cohort.proctor.email)
             page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
+            # The login form's button, not the header's language picker.
+            page.locator("form:has(input[name=username]) button[type=submit]").click()
             page.wait_for_url(f"http://127.0.0.1:{port}/")
             loaded = time.perf_counter()
             page.goto(f"http://127.0.0.1:{port}/proctoring/monitor/")
