@@ -37,14 +37,14 @@ def test_a_french_speaking_students_exam_page_speaks_french(
     connection.filter(has_text="Connecté").wait_for(timeout=20_000)
     first = page.locator("#questions fieldset").first
     assert first.locator(".q-number").inner_text() == "Question 1 sur 2 · 1 point"
-    assert first.locator(".flag-toggle").inner_text().strip() == "⚑ Marquer pour relecture"
+    assert first.locator(".flag-toggle").inner_text().strip() == "⚑ Signaler pour relecture"
 
     first.locator("textarea").fill("La diffusion Rayleigh.")
     save = page.locator("#save-state")
     save.filter(has_text="Enregistré").wait_for(timeout=20_000)
     assert page.locator("#question-count").inner_text() == "2 questions · 1 avec réponse"
     first.locator(".flag-toggle").click()
-    assert first.locator(".flag-toggle").inner_text().strip() == "⚑ Marquée pour relecture"
+    assert first.locator(".flag-toggle").inner_text().strip() == "⚑ Signalée pour relecture"
 
     # Offline: both pills say so in French, and the answer typed meanwhile waits on this device.
     context.set_offline(True)
@@ -61,6 +61,6 @@ def test_a_french_speaking_students_exam_page_speaks_french(
     summary = page.locator("#submit-summary").inner_text()
     assert "Vous avez répondu à 1 des 2 questions." in summary, summary
     assert "1 sans réponse : question 2" in summary, summary
-    assert "1 marquée pour relecture : question 1" in summary, summary
+    assert "1 signalée pour relecture : question 1" in summary, summary
     assert page.locator("#submit-confirm").inner_text() == "Remettre maintenant"
     assert not errors, errors
