@@ -1185,6 +1185,13 @@ def main() -> None:
         action="store_true",
         help="(c): students send frames less often when told to, as the exam page does",
     )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="(c): print, last, one JSON line of the last level run (the most workers, the most "
+        "students): students, alert_p95_ms, alert_p99_ms, alerts_expected, alerts_received, "
+        "frames_sent, frames_analysed, cpu_cores_used (daphne, workers, PostgreSQL, Redis)",
+    )
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     levels = [int(n) for n in args.students.split(",")]
@@ -1260,6 +1267,29 @@ def main() -> None:
             "\ncapacity from CPU per unit of work (ms of CPU per student-second)\n\n"
             + table(capacity, CAPACITY)
         )
+    if args.json and results["c"]:
+        print(json.dumps(json_summary(results["c"][-1])), flush=True)
+
+
+def json_summary(row: dict) -> dict:
+    """The figures of issue 15's target, from one level of (c)."""
+    server = ("daphne", "worker_parent", "worker_children", "postgres", "redis")
+    return {
+        "students": row["students"],
+        "workers": row["workers"],
+        "duration_s": row["duration_s"],
+        "alert_p50_ms": row["alert_p50_ms"],
+        "alert_p95_ms": row["alert_p95_ms"],
+        "alert_p99_ms": row["alert_p99_ms"],
+        "alerts_expected": row["measured_frames"],
+        "alerts_received": row["alerts_received"],
+        "frames_sent": row["frames_sent"],
+        "frames_analysed": row["frames_analysed"],
+        "frames_dropped": row["frames_dropped"],
+        "audio_sent": row["audio_sent"],
+        "cpu_cores_used": round(sum(row[f"{part}_cpu_pct"] for part in server) / 100, 2),
+        "machine_cores_used": round(row["machine_cpu_pct"] / 100, 2),
+    }
 
 
 if __name__ == "__main__":
