@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP_FLAGS := --disable-pip-version-check --quiet
 
-.PHONY: install run test lint format worker clean test-tools cert
+.PHONY: install run test lint format worker clean test-tools cert messages
 
 install: $(VENV)/.installed
 
@@ -34,6 +34,16 @@ lint: install
 format: install
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
+
+# The French catalogs (locale/fr/LC_MESSAGES): extract the strings the code marks for translation
+# into django.po, then compile every .po (the djangojs one too) into the .mo files that are
+# committed, so `make run` needs no gettext. Needs GNU gettext (apt-get install gettext).
+# procto/tests/test_translations.py fails on a string without a French translation.
+messages: install
+	$(PY) manage.py makemessages -l fr -d django --no-obsolete --add-location=file \
+		-i '*/tests/*' -i '*/management/commands/*' -i 'bench/*' -i 'docs/*' -i 'static/*' \
+		-i 'staticfiles/*' -i 'media/*' -i 'deploy/*' -i 'scripts/*' -i 'conftest.py'
+	$(PY) manage.py compilemessages -l fr -i '.venv' -i 'staticfiles' -i 'media'
 
 # A Celery worker for services mode, for running it apart from `make run`: one per core.
 worker: install

@@ -8,6 +8,7 @@ from django.http import FileResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html_join
+from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import UserAdminChangeForm, UserAdminCreationForm
 from accounts.identity_files import identity_blob_url
@@ -104,7 +105,7 @@ class UserAdmin(ViewerAwareAdmin, DjangoUserAdmin):
         ),
     ]
 
-    @admin.display(description="Photo and ID card")
+    @admin.display(description=_("Photo and ID card"))
     def identity_images(self, user: User) -> str:
         return identity_images_html(user, {"Photo": user.photo, "ID card": user.id_card})
 
@@ -119,7 +120,7 @@ class UserAdmin(ViewerAwareAdmin, DjangoUserAdmin):
         return user_can(request.user, Can.MANAGE_USERS)
 
     @admin.action(
-        description="Export everything held about this person (ZIP)", permissions=["manage_personal_data"]
+        description=_("Export everything held about this person (ZIP)"), permissions=["manage_personal_data"]
     )
     def export_personal_data(self, request, queryset):
         if queryset.count() != 1:
@@ -133,7 +134,7 @@ class UserAdmin(ViewerAwareAdmin, DjangoUserAdmin):
         name = f"procto-personal-data-{user.pk}-{timezone.now():%Y%m%d}.zip"
         return FileResponse(out, as_attachment=True, filename=name, content_type="application/zip")
 
-    @admin.action(description="Purge their proctoring data…", permissions=["manage_personal_data"])
+    @admin.action(description=_("Purge their proctoring data…"), permissions=["manage_personal_data"])
     def purge_proctoring_data(self, request, queryset):
         blockers = [reason for user in queryset for reason in personal_data_blockers(user)]
         if request.POST.get("post") == "yes" and not blockers:
@@ -190,7 +191,7 @@ class TokenFamilyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
-    @admin.action(description="End these logins now")
+    @admin.action(description=_("End these logins now"))
     def revoke(self, request, queryset) -> None:
         for family in queryset.select_related("user"):
             token_family_revoke(user=family.user, family_id=family.id, reason="revoked-by-admin")

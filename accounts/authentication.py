@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
@@ -18,9 +21,15 @@ class AccessTokenAuthentication(BaseAuthentication):
         if not parts or parts[0].lower() != self.keyword:
             return None  # let session authentication have a go
         if len(parts) != 2:
-            raise TokenError("Authorization header must be 'Bearer <token>'.")
+            raise TokenError(gettext("Authorization header must be 'Bearer <token>'."))
         token = parts[1].decode("latin-1")
-        return access_token_user(token=token), token
+        user = access_token_user(token=token)
+        # DRF finds a token's user after the middleware (accounts.middleware.UserLanguageMiddleware)
+        # ran: the API's messages speak the user's own language from here on.
+        if user.language in dict(settings.LANGUAGES):
+            translation.activate(user.language)
+            request._request.LANGUAGE_CODE = user.language
+        return user, token
 
     def authenticate_header(self, request: Request) -> str:
         # Makes DRF answer 401 (not 403) to unauthenticated API calls.

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from django.core import signing
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from accounts.models import IdentityVerification, User
 from procto.errors import ForbiddenError, NotFoundError
@@ -67,11 +68,11 @@ def identity_file_name(*, token: str, viewer: User) -> str:
     try:
         grant = signing.loads(token, salt=SALT, max_age=FILE_URL_SECONDS)
     except signing.SignatureExpired as exc:
-        raise ForbiddenError("This link has expired; reload the page.", code="LINK_EXPIRED") from exc
+        raise ForbiddenError(gettext("This link has expired; reload the page."), code="LINK_EXPIRED") from exc
     except signing.BadSignature as exc:
         raise NotFoundError() from exc
     if grant.get("v") != viewer.pk:
-        raise ForbiddenError("This link was made for someone else.")
+        raise ForbiddenError(gettext("This link was made for someone else."))
     owner = User.objects.filter(pk=grant.get("o")).first()
     if owner is None or not _belongs_to(owner, grant.get("n", "")):
         raise NotFoundError()

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext
 
 from accounts.models import User
 from accounts.services import user_create
@@ -33,11 +34,16 @@ def student_invite(
         args=[urlsafe_base64_encode(force_bytes(student.pk)), default_token_generator.make_token(student)],
     )
     # Names are typed by users: a line break in a subject would stop the e-mail.
-    subject = " ".join(f"[Procto] {invited_by.display_name} added you to {course_title}".split())
+    # In the inviting teacher's language: the student has none yet.
+    names = {"teacher": invited_by.display_name, "course": course_title, "link": link}
+    subject = " ".join((gettext("[Procto] %(teacher)s added you to %(course)s") % names).split())
     body = (
-        f'{invited_by.display_name} added you to the course "{course_title}" on Procto, where you '
-        f"will take its exams.\n\nChoose your password to sign in:\n{link}\n\n"
-        "If you did not expect this, you can ignore this e-mail."
+        gettext(
+            '%(teacher)s added you to the course "%(course)s" on Procto, where you '
+            "will take its exams.\n\nChoose your password to sign in:\n%(link)s\n\n"
+            "If you did not expect this, you can ignore this e-mail."
+        )
+        % names
     )
 
     def send() -> None:

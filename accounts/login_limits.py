@@ -34,6 +34,7 @@ from django.db.models import Max, Sum
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 # Where attempt_username leaves the e-mail of the attempt in progress: axes asks for the cool-off
 # with the request alone, and the cool-off depends on the pair's failures.
@@ -94,8 +95,18 @@ def seconds_locked(request: HttpRequest) -> int:
 
 
 def locked_message(seconds: int) -> str:
-    wait = f"{seconds} seconds" if seconds < 90 else f"{math.ceil(seconds / 60)} minutes"
-    return f"Too many failed log-in attempts for this account from your network. Try again in {wait}."
+    if seconds < 90:
+        return ngettext(
+            "Too many failed log-in attempts for this account from your network. Try again in %(n)d second.",
+            "Too many failed log-in attempts for this account from your network. Try again in %(n)d seconds.",
+            seconds,
+        ) % {"n": seconds}
+    minutes = math.ceil(seconds / 60)
+    return ngettext(
+        "Too many failed log-in attempts for this account from your network. Try again in %(n)d minute.",
+        "Too many failed log-in attempts for this account from your network. Try again in %(n)d minutes.",
+        minutes,
+    ) % {"n": minutes}
 
 
 def lockout_response(

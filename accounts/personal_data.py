@@ -26,6 +26,7 @@ from django.db.models.deletion import Collector, ProtectedError, RestrictedError
 from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 from django.http import HttpRequest
+from django.utils.translation import gettext
 
 from accounts import realtime
 from accounts.audit import audit_addresses_forget, audit_record
@@ -70,7 +71,7 @@ def personal_data_blockers(user: User) -> list[str]:
 
 def _check(actor: User, user: User) -> None:
     if not user_can(actor, Can.MANAGE_USERS):
-        raise ForbiddenError("Only an administrator may export, purge or delete a person's data.")
+        raise ForbiddenError(gettext("Only an administrator may export, purge or delete a person's data."))
     blockers = personal_data_blockers(user)
     if blockers:
         raise ConflictError(" ".join(blockers), code="PERSON_BUSY")
@@ -135,7 +136,7 @@ def personal_data_export(
     """Write everything Procto holds about `user` into `out` as a ZIP (its contents: PRIVACY.md,
     "The export"); returns the ZIP's member names. Audited. Raises ForbiddenError."""
     if not user_can(actor, Can.MANAGE_USERS):
-        raise ForbiddenError("Only an administrator may export, purge or delete a person's data.")
+        raise ForbiddenError(gettext("Only an administrator may export, purge or delete a person's data."))
     members = _installed().export(user, out)
     audit_record(
         action=AuditEntry.Action.DATA_EXPORT,

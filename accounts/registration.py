@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from accounts.errors import EmailDomainNotAllowed, RegistrationClosed
 
@@ -42,7 +43,8 @@ def registration_check(*, email: str) -> None:
     domains = allowed_domains()
     if domains and not email_domain_allowed(email, domains):
         raise EmailDomainNotAllowed(
-            f"Register with your school e-mail address (@{', @'.join(domains)}).",
+            gettext("Register with your school e-mail address (%(domains)s).")
+            % {"domains": ", ".join(f"@{domain}" for domain in domains)},
             details={"allowedDomains": domains},
         )
 
@@ -65,13 +67,17 @@ def _send(email: str, subject: str, body: str) -> None:
 
 def registration_link_send(*, email: str, token: str) -> None:
     hours = settings.REGISTRATION_LINK_SECONDS // 3600
+    # Sent while answering the registration: in the language of the page that asked.
     _send(
         email,
-        "[Procto] Finish creating your account",
-        "Someone, hopefully you, asked to create a Procto account with this e-mail address.\n\n"
-        f"To finish, open this link within {hours} hours and type the password you chose:\n"
-        f"{_site_url('register-confirm', token)}\n\n"
-        "If it was not you, ignore this e-mail: no account is made without that password.",
+        gettext("[Procto] Finish creating your account"),
+        gettext(
+            "Someone, hopefully you, asked to create a Procto account with this e-mail address.\n\n"
+            "To finish, open this link within %(hours)d hours and type the password you chose:\n"
+            "%(link)s\n\n"
+            "If it was not you, ignore this e-mail: no account is made without that password."
+        )
+        % {"hours": hours, "link": _site_url("register-confirm", token)},
     )
 
 
@@ -79,10 +85,13 @@ def registration_notice_send(*, email: str) -> None:
     """To the owner of an address that already has an account, instead of a second account."""
     _send(
         email,
-        "[Procto] Someone tried to register with your address",
-        "Someone tried to create a Procto account with this e-mail address, which already has one. "
-        "Nothing has changed.\n\n"
-        f"If it was you, sign in:\n{_site_url('login')}\n\n"
-        f"or, if you forgot your password, choose a new one:\n{_site_url('password_reset')}\n\n"
-        "If it was not you, you can ignore this e-mail.",
+        gettext("[Procto] Someone tried to register with your address"),
+        gettext(
+            "Someone tried to create a Procto account with this e-mail address, which already has one. "
+            "Nothing has changed.\n\n"
+            "If it was you, sign in:\n%(login)s\n\n"
+            "or, if you forgot your password, choose a new one:\n%(reset)s\n\n"
+            "If it was not you, you can ignore this e-mail."
+        )
+        % {"login": _site_url("login"), "reset": _site_url("password_reset")},
     )

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db.models.functions import Lower
+from django.utils.translation import gettext
 
 from accounts import tokens
 from accounts.errors import TokenError
@@ -19,12 +20,12 @@ def access_token_user(*, token: str) -> User:
         TokenFamily.objects.select_related("user").filter(id=claims.family_id, user_id=claims.user_id).first()
     )
     if family is None or family.revoked_at is not None:
-        raise TokenError("This login has ended. Log in again.", code="TOKEN_REVOKED")
+        raise TokenError(gettext("This login has ended. Log in again."), code="TOKEN_REVOKED")
     user = family.user
     if not user.is_active:
-        raise TokenError("This account is deactivated.", code="ACCOUNT_INACTIVE")
+        raise TokenError(gettext("This account is deactivated."), code="ACCOUNT_INACTIVE")
     if user.token_version != claims.token_version:
-        raise TokenError("This token was revoked. Log in again.", code="TOKEN_REVOKED")
+        raise TokenError(gettext("This token was revoked. Log in again."), code="TOKEN_REVOKED")
     return user
 
 

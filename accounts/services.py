@@ -15,6 +15,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts import email_limits, login_limits, realtime, registration, tokens
 from accounts.errors import (
@@ -134,7 +135,7 @@ def registration_confirm(*, token: str, password: str) -> User:
         raise RegistrationLinkInvalid()
     registration_check(email=pending["email"])
     if User.objects.filter(email__iexact=pending["email"]).exists():
-        raise EmailTaken("This address already has an account: sign in, or reset your password.")
+        raise EmailTaken(gettext("This address already has an account: sign in, or reset your password."))
     user = user_create(
         email=pending["email"],
         password=None,
@@ -214,13 +215,13 @@ def token_refresh(*, refresh_token: str) -> TokenPair:
             .first()
         )
         if record is None:
-            raise TokenError("Unknown refresh token.")
+            raise TokenError(gettext("Unknown refresh token."))
         family = record.family
         if family.revoked_at is not None:
-            raise TokenError("This login has ended. Log in again.", code="TOKEN_REVOKED")
+            raise TokenError(gettext("This login has ended. Log in again."), code="TOKEN_REVOKED")
         user = family.user
         if not user.is_active or user.token_version != claims.token_version:
-            raise TokenError("This token was revoked. Log in again.", code="TOKEN_REVOKED")
+            raise TokenError(gettext("This token was revoked. Log in again."), code="TOKEN_REVOKED")
         if record.used_at is None:
             now = timezone.now()
             record.used_at = now
@@ -231,7 +232,7 @@ def token_refresh(*, refresh_token: str) -> TokenPair:
         _family_revoke(family, reason="refresh-token-reuse")
     # Raised after the atomic block so the revocation above is committed, not rolled back.
     raise TokenError(
-        "This refresh token was already used; the login has been ended for safety.",
+        gettext("This refresh token was already used; the login has been ended for safety."),
         code="TOKEN_REUSED",
     )
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.errors import TokenError
 
@@ -86,9 +87,9 @@ def decode(token: str, *, expected_type: str) -> TokenClaims:
             options={"require": REQUIRED_CLAIMS},
         )
     except jwt.ExpiredSignatureError as exc:
-        raise TokenError("The token has expired.", code="TOKEN_EXPIRED") from exc
+        raise TokenError(gettext("The token has expired."), code="TOKEN_EXPIRED") from exc
     except jwt.ImmatureSignatureError as exc:
-        raise TokenError("The token is not valid yet.", code="TOKEN_NOT_YET_VALID") from exc
+        raise TokenError(gettext("The token is not valid yet."), code="TOKEN_NOT_YET_VALID") from exc
     except jwt.PyJWTError as exc:
         raise TokenError(f"The token is invalid ({exc}).") from exc
     if payload["typ"] != expected_type:
@@ -103,4 +104,4 @@ def decode(token: str, *, expected_type: str) -> TokenClaims:
             expires_at=datetime.fromtimestamp(payload["exp"], tz=UTC),
         )
     except (TypeError, ValueError) as exc:
-        raise TokenError("The token's claims are malformed.") from exc
+        raise TokenError(gettext("The token's claims are malformed.")) from exc

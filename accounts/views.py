@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordResetForm
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.i18n import set_language
 
@@ -74,7 +75,7 @@ def register_confirm(request: HttpRequest, token: str) -> HttpResponse:
             return render(request, "accounts/register_confirm.html", context, status=exc.status)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, "Welcome to Procto! Your account is ready.")
+            messages.success(request, gettext("Welcome to Procto! Your account is ready."))
             return redirect("profile")
     return render(request, "accounts/register_confirm.html", {"form": form})
 
@@ -116,7 +117,7 @@ def profile(request: HttpRequest) -> HttpResponse:
     form = ProfileForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
         services.user_profile_update(user=request.user, **form.cleaned_data)
-        messages.success(request, "Profile saved.")
+        messages.success(request, gettext("Profile saved."))
         return redirect("profile")
     context = {
         "form": form,
@@ -136,7 +137,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 def identity_upload(request: HttpRequest) -> HttpResponse:
     form = IdentityForm(request.POST, request.FILES)
     if not user_can(request.user, Can.VERIFY_OWN_IDENTITY):
-        messages.error(request, "Only students verify their identity here.")
+        messages.error(request, gettext("Only students verify their identity here."))
     elif not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
@@ -149,12 +150,14 @@ def identity_upload(request: HttpRequest) -> HttpResponse:
             messages.error(request, exc.message)
         else:
             if verification.outcome == verification.Outcome.MATCH:
-                messages.success(request, "Your identity is verified.")
+                messages.success(request, gettext("Your identity is verified."))
             else:
                 messages.error(
                     request,
-                    "The face in your photo does not match your ID card. A teacher will review "
-                    "it; you can also try again with clearer photos.",
+                    gettext(
+                        "The face in your photo does not match your ID card. A teacher will review "
+                        "it; you can also try again with clearer photos."
+                    ),
                 )
     return redirect("profile")
 

@@ -13,6 +13,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import Can, user_can
 from exams import models, services
@@ -158,7 +159,7 @@ class QuestionInline(AuthorOnlyMixin, SortableStackedInline):
     def get_readonly_fields(self, request, obj=None):
         return ["choices_shown"] if not self.has_change_permission(request, obj) else []
 
-    @admin.display(description="answer")
+    @admin.display(description=_("answer"))
     def choices_shown(self, question: models.Question) -> str:
         correct = question.correct_answer
         if question.type == models.Question.Type.MATCHING:
@@ -271,11 +272,11 @@ class ExamAdmin(AuthorOnlyMixin, SortableAdminBase, admin.ModelAdmin):
             obj.course = services.course_default_for(teacher=request.user)
         super().save_model(request, obj, form, change)
 
-    @admin.display(description="questions")
+    @admin.display(description=_("questions"))
     def question_count(self, exam: models.Exam) -> int:
         return exam.questions.count()
 
-    @admin.display(description="preview")
+    @admin.display(description=_("preview"))
     def preview(self, exam: models.Exam) -> str:
         if not exam.pk:
             return "—"
@@ -283,7 +284,7 @@ class ExamAdmin(AuthorOnlyMixin, SortableAdminBase, admin.ModelAdmin):
             '<a href="{}" target="_blank">Preview as student</a>', reverse("exam-preview", args=[exam.pk])
         )
 
-    @admin.display(description="reports")
+    @admin.display(description=_("reports"))
     def report_links(self, exam: models.Exam) -> str:
         if not exam.pk:
             return "—"
@@ -301,14 +302,14 @@ class ExamAdmin(AuthorOnlyMixin, SortableAdminBase, admin.ModelAdmin):
             exam.pk,
         )
 
-    @admin.display(description="import")
+    @admin.display(description=_("import"))
     def import_link(self, exam: models.Exam) -> str:
         if not exam.pk:
             return "Save the exam first, then import questions."
         url = reverse("admin:exams_exam_import", args=[exam.pk])
         return format_html('<a href="{}">Import questions from GIFT or Aiken</a>', url)
 
-    @admin.action(description="Duplicate (as an unpublished copy)")
+    @admin.action(description=_("Duplicate (as an unpublished copy)"))
     def duplicate(self, request, queryset) -> None:
         for exam in queryset:
             services.exam_duplicate(exam=exam, author=request.user)
@@ -327,7 +328,7 @@ class ExamAdmin(AuthorOnlyMixin, SortableAdminBase, admin.ModelAdmin):
     def import_view(self, request, exam_id: int):
         exam = get_object_or_404(self.get_queryset(request), pk=exam_id)
         if not self.has_change_permission(request, exam) or exam_has_attempts(exam):
-            messages.error(request, "Questions of an exam students have started cannot change.")
+            messages.error(request, _("Questions of an exam students have started cannot change."))
             return redirect("admin:exams_exam_change", exam.pk)
         form = QuestionImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
@@ -336,7 +337,7 @@ class ExamAdmin(AuthorOnlyMixin, SortableAdminBase, admin.ModelAdmin):
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                messages.success(request, f"{count} question(s) imported.")
+                messages.success(request, _("%(count)d question(s) imported.") % {"count": count})
                 return redirect("admin:exams_exam_change", exam.pk)
         context = {
             **self.admin_site.each_context(request),
@@ -432,11 +433,11 @@ class QuestionBankAdmin(SortableAdminBase, admin.ModelAdmin):
         # A bank an exam draws from is protected (Question.draw_from): the admin says so.
         return self.has_change_permission(request, obj)
 
-    @admin.display(description="questions")
+    @admin.display(description=_("questions"))
     def question_count(self, bank: models.QuestionBank) -> int:
         return bank.questions.count()
 
-    @admin.display(description="topics")
+    @admin.display(description=_("topics"))
     def topics(self, bank: models.QuestionBank) -> str:
         names = sorted({t for t in bank.questions.values_list("topic", flat=True) if t}, key=str.casefold)
         return ", ".join(names) or "—"
@@ -445,7 +446,7 @@ class QuestionBankAdmin(SortableAdminBase, admin.ModelAdmin):
 class EnrolmentForm(forms.ModelForm):
     """A student is added by e-mail address: a teacher is never shown the platform's other students."""
 
-    email = forms.EmailField(label="Student's e-mail", required=False)
+    email = forms.EmailField(label=_("Student's e-mail"), required=False)
 
     class Meta:
         model = models.Enrolment
@@ -481,7 +482,7 @@ class EnrolmentFormSet(BaseInlineFormSet):
             if form.instance.pk or student_id is None or self._should_delete_form(form):
                 continue
             if student_id in listed:
-                form.add_error("email", "This student is listed twice.")
+                form.add_error("email", _("This student is listed twice."))
             listed.add(student_id)
 
 
@@ -554,18 +555,18 @@ class CourseAdmin(admin.ModelAdmin):
         super().save_related(request, form, formsets, change)
         services.course_teacher_keep(course=form.instance, actor=request.user)
 
-    @admin.display(description="students")
+    @admin.display(description=_("students"))
     def student_count(self, course: models.Course) -> int:
         return course.enrolments.count()
 
-    @admin.action(description="New join code (the old one stops working)")
+    @admin.action(description=_("New join code (the old one stops working)"))
     def new_join_code(self, request, queryset) -> None:
         # The changelist lists only the courses the user may change (get_queryset).
         for course in queryset:
             code = services.course_join_code_rotate(course=course)
             self.message_user(request, f"{course}: the join code is now {code}.", messages.SUCCESS)
 
-    @admin.display(description="enrol from a file")
+    @admin.display(description=_("enrol from a file"))
     def enrol_csv_link(self, course: models.Course) -> str:
         if not course.pk:
             return "Save the course first, then enrol students from a CSV file."

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
@@ -60,7 +61,7 @@ class ExamListCreateApi(APIView):
     @extend_schema(request=ExamInput, responses={201: ExamOutput, **errors(404)})
     def post(self, request: Request) -> Response:
         if not user_can(request.user, Can.AUTHOR_EXAMS):
-            raise ForbiddenError("Only teachers and administrators create exams.")
+            raise ForbiddenError(gettext("Only teachers and administrators create exams."))
         data = ExamInput(data=request.data)
         data.is_valid(raise_exception=True)
         course = _course(request, data)
@@ -140,9 +141,9 @@ class CourseStudentApi(APIView):
         try:
             student_id = database_id(user_id)
         except ValueError as exc:
-            raise NotFoundError("No such student in this course.") from exc
+            raise NotFoundError(gettext("No such student in this course.")) from exc
         if not services.course_student_remove(course=course, student_id=student_id):
-            raise NotFoundError("No such student in this course.")
+            raise NotFoundError(gettext("No such student in this course."))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext
 from import_export import fields, resources
 from import_export.formats.base_formats import CSV
 from import_export.results import RowResult
@@ -110,7 +111,7 @@ class EnrolmentResource(resources.ModelResource):
         # and are only used for an account made here.
         if student_id := _cell(row, "student_id"):
             if len(student_id) > 64:
-                raise ValidationError({"student_id": "A student id has at most 64 characters."})
+                raise ValidationError({"student_id": gettext("A student id has at most 64 characters.")})
             instance.student_number = student_id
 
     def skip_row(self, instance, original, row, import_validation_errors=None) -> bool:

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django import forms
 from django.template.loader import render_to_string
+from django.utils.translation import gettext_lazy as _
 
 from exams.importers import ImportFailed, parse_questions
 from exams.models import Question
@@ -91,27 +92,33 @@ class QuestionAdminForm(forms.ModelForm):
     ones ticked, never retyped."""
 
     choices = ChoiceRowsField(
-        label="Choices",
+        label=_("Choices"),
         required=False,
-        help_text="One choice per box; tick the right one (several for a multiple-answer question). "
-        "A multiple-answer question gives each right choice its share of the points and takes the "
-        "same off for each wrong one, never below zero.",
+        help_text=_(
+            "One choice per box; tick the right one (several for a multiple-answer question). "
+            "A multiple-answer question gives each right choice its share of the points and takes the "
+            "same off for each wrong one, never below zero."
+        ),
     )
-    language = forms.ChoiceField(label="Language", required=False, choices=language_choices)
+    language = forms.ChoiceField(label=_("Language"), required=False, choices=language_choices)
     pairs = PairRowsField(
-        label="Pairs",
+        label=_("Pairs"),
         required=False,
-        help_text="Each prompt with its match. Students pick a match for each prompt from all the "
-        "matches; each right pair earns its share of the points.",
+        help_text=_(
+            "Each prompt with its match. Students pick a match for each prompt from all the "
+            "matches; each right pair earns its share of the points."
+        ),
     )
-    numeric_value = forms.DecimalField(label="Right number", required=False, max_digits=30, decimal_places=10)
+    numeric_value = forms.DecimalField(
+        label=_("Right number"), required=False, max_digits=30, decimal_places=10
+    )
     numeric_tolerance = forms.DecimalField(
-        label="Tolerance (±)",
+        label=_("Tolerance (±)"),
         required=False,
         min_value=0,
         max_digits=30,
         decimal_places=10,
-        help_text="Answers within the right number ± this earn the points; 0 or empty: exactly.",
+        help_text=_("Answers within the right number ± this earn the points; 0 or empty: exactly."),
     )
 
     class Meta:
@@ -153,9 +160,9 @@ class QuestionAdminForm(forms.ModelForm):
         if question_type == Question.Type.DRAW:
             return data  # the bank, how many and which: Question._clean_draw
         if "text" in self.fields and not (data.get("text") or "").strip() and not self.has_error("text"):
-            self.add_error("text", "Write the question.")
+            self.add_error("text", _("Write the question."))
         if "points" in self.fields and data.get("points") is None and not self.has_error("points"):
-            self.add_error("points", "Say how many points the question is worth (0 or more).")
+            self.add_error("points", _("Say how many points the question is worth (0 or more)."))
         rows = data.get("choices") or []
         self.instance.options = []
         self.instance.correct_answer = None
@@ -163,17 +170,19 @@ class QuestionAdminForm(forms.ModelForm):
             self.instance.options = [row["text"] for row in rows]
             right = [row["text"] for row in rows if row["correct"]]
             if len(rows) >= 2 and not right:
-                self.add_error("choices", "Tick the right choice (or choices) among them.")
+                self.add_error("choices", _("Tick the right choice (or choices) among them."))
             if question_type == Question.Type.MCQ_MULTIPLE:
                 self.instance.correct_answer = right
             elif len(right) > 1:
                 self.add_error(
-                    "choices", "Tick only one right choice, or make it a multiple-answer question."
+                    "choices", _("Tick only one right choice, or make it a multiple-answer question.")
                 )
             else:
                 self.instance.correct_answer = right[0] if right else None
         elif rows:
-            self.add_error("choices", "Only choice questions have choices: remove them or change the type.")
+            self.add_error(
+                "choices", _("Only choice questions have choices: remove them or change the type.")
+            )
         if question_type == Question.Type.MATCHING:
             self._clean_pairs(data.get("pairs") or [])
         if question_type == Question.Type.NUMERIC:
@@ -184,7 +193,7 @@ class QuestionAdminForm(forms.ModelForm):
 
     def _clean_pairs(self, pairs: list[dict]) -> None:
         if any(not row["text"] or not row["match"] for row in pairs):
-            self.add_error("pairs", "Give each prompt its match (and each match its prompt).")
+            self.add_error("pairs", _("Give each prompt its match (and each match its prompt)."))
         self.instance.options = [row["text"] for row in pairs]
         self.instance.correct_answer = [row["match"] for row in pairs]
 
@@ -192,7 +201,7 @@ class QuestionAdminForm(forms.ModelForm):
         value, tolerance = data.get("numeric_value"), data.get("numeric_tolerance") or Decimal(0)
         if value is None:
             if not self.has_error("numeric_value"):
-                self.add_error("numeric_value", "Give the right number.")
+                self.add_error("numeric_value", _("Give the right number."))
             return
         as_json = [int(n) if n == n.to_integral_value() else float(n) for n in (value, tolerance)]
         self.instance.correct_answer = {"value": as_json[0], "tolerance": as_json[1]}
@@ -248,21 +257,23 @@ class QuestionImportForm(forms.Form):
     FORMATS = [("gift", "GIFT (Moodle)"), ("aiken", "Aiken")]
 
     format = forms.ChoiceField(choices=FORMATS)
-    file = forms.FileField(required=False, help_text="A UTF-8 text file, at most 1 MB.")
-    text = forms.CharField(widget=forms.Textarea({"rows": 12, "cols": 80}), required=False, label="…or paste")
+    file = forms.FileField(required=False, help_text=_("A UTF-8 text file, at most 1 MB."))
+    text = forms.CharField(
+        widget=forms.Textarea({"rows": 12, "cols": 80}), required=False, label=_("…or paste")
+    )
 
     def clean(self) -> dict:
         data = super().clean()
         upload = data.get("file")
         if upload is not None:
             if upload.size > 1_048_576:
-                raise forms.ValidationError("The file is larger than 1 MB.")
+                raise forms.ValidationError(_("The file is larger than 1 MB."))
             try:
                 data["text"] = upload.read().decode("utf-8-sig")
             except UnicodeDecodeError as exc:
-                raise forms.ValidationError("The file is not UTF-8 text.") from exc
+                raise forms.ValidationError(_("The file is not UTF-8 text.")) from exc
         if not data.get("text", "").strip():
-            raise forms.ValidationError("Upload a file or paste the questions.")
+            raise forms.ValidationError(_("Upload a file or paste the questions."))
         try:
             data["questions"] = parse_questions(data["text"], data["format"])
         except ImportFailed as exc:
@@ -279,8 +290,8 @@ class RosterUploadForm(forms.Form):
     MAX_BYTES = 2 * 1024 * 1024
 
     roster = forms.FileField(
-        label="CSV file",
-        help_text="Columns: e-mail, first name, last name, student id (optional), with a header row.",
+        label=_("CSV file"),
+        help_text=_("Columns: e-mail, first name, last name, student id (optional), with a header row."),
         required=False,
     )
     # The preview's file, posted back on confirmation; it is checked again, never trusted.
@@ -291,23 +302,23 @@ class RosterUploadForm(forms.Form):
         upload = data.get("roster")
         if upload is not None:
             if upload.size > self.MAX_BYTES:
-                raise forms.ValidationError("The file is larger than 2 MB.")
+                raise forms.ValidationError(_("The file is larger than 2 MB."))
             try:
                 data["content"] = upload.read().decode("utf-8-sig")
             except UnicodeDecodeError:
-                raise forms.ValidationError("Save the file as CSV in UTF-8.") from None
+                raise forms.ValidationError(_("Save the file as CSV in UTF-8.")) from None
             if "\x00" in data["content"]:
                 # Not text: and the hidden field that carries it to the confirmation would refuse it.
-                raise forms.ValidationError("This file is not a CSV text file (it contains NUL bytes).")
+                raise forms.ValidationError(_("This file is not a CSV text file (it contains NUL bytes)."))
         if not data.get("content"):
-            raise forms.ValidationError("Choose a CSV file.")
+            raise forms.ValidationError(_("Choose a CSV file."))
         return data
 
 
 class JoinCodeForm(forms.Form):
     code = forms.CharField(
-        label="Join code",
+        label=_("Join code"),
         max_length=20,
-        help_text="The eight characters your teacher gave you.",
+        help_text=_("The eight characters your teacher gave you."),
         widget=forms.TextInput({"autocomplete": "off", "autocapitalize": "characters"}),
     )

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from exams.settings_fields import EXAM_SETTINGS, SecurityLevel
 
@@ -78,12 +79,12 @@ class Enrolment(models.Model):
     """A student in a course, and how they came to be there."""
 
     class Source(models.TextChoices):
-        ADMIN = "admin", "Added in the admin"
-        API = "api", "Added through the API"
-        CSV = "csv", "CSV upload"
-        JOIN_CODE = "join-code", "Joined with the course's code"
-        LTI = "lti", "From the LMS"
-        MIGRATION = "migration", "Had sat an exam before courses existed"
+        ADMIN = "admin", _("Added in the admin")
+        API = "api", _("Added through the API")
+        CSV = "csv", _("CSV upload")
+        JOIN_CODE = "join-code", _("Joined with the course's code")
+        LTI = "lti", _("From the LMS")
+        MIGRATION = "migration", _("Had sat an exam before courses existed")
 
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="enrolments")
     student = models.ForeignKey(
@@ -191,22 +192,22 @@ class Question(models.Model):
 
     # Values are the reference API's type names, so API clients see them unchanged.
     class Type(models.TextChoices):
-        MCQ = "MCQ", "Multiple choice, one answer"
-        MCQ_MULTIPLE = "MCQ-multiple", "Multiple choice, several answers"
-        PARAGRAPH = "Paragraph", "Paragraph"
-        IMAGE = "Image", "Image"
-        CODE = "Code", "Code"
+        MCQ = "MCQ", _("Multiple choice, one answer")
+        MCQ_MULTIPLE = "MCQ-multiple", _("Multiple choice, several answers")
+        PARAGRAPH = "Paragraph", _("Paragraph")
+        IMAGE = "Image", _("Image")
+        CODE = "Code", _("Code")
         # correct_answer {"value": number, "tolerance": number}: right within value ± tolerance.
-        NUMERIC = "Numeric", "Numeric (with a tolerance)"
+        NUMERIC = "Numeric", _("Numeric (with a tolerance)")
         # options are the prompts; correct_answer their matches, in the same order.
-        MATCHING = "Matching", "Matching pairs"
+        MATCHING = "Matching", _("Matching pairs")
         # Not a question: N questions drawn from a bank for each student at start (draw_* fields).
-        DRAW = "Draw", "Questions drawn from a bank"
+        DRAW = "Draw", _("Questions drawn from a bank")
 
     class Difficulty(models.TextChoices):
-        EASY = "easy", "Easy"
-        MEDIUM = "medium", "Medium"
-        HARD = "hard", "Hard"
+        EASY = "easy", _("Easy")
+        MEDIUM = "medium", _("Medium")
+        HARD = "hard", _("Hard")
 
     # What a student may be asked, and a bank may hold: every type but the draw entry.
     QUESTION_TYPES = [choice for choice in Type.choices if choice[0] != "Draw"]
@@ -322,27 +323,27 @@ class Question(models.Model):
         options = self.options or []
         if self.type in self.CHOICE_TYPES:
             if len(options) < 2 or not all(isinstance(o, str) and o.strip() for o in options):
-                errors["options"] = "Give at least two non-empty choices."
+                errors["options"] = _("Give at least two non-empty choices.")
             elif len(set(options)) != len(options):
-                errors["options"] = "Choices must be distinct."
+                errors["options"] = _("Choices must be distinct.")
             elif self.type == self.Type.MCQ and self.correct_answer not in options:
-                errors["correct_answer"] = "The correct answer must be one of the choices."
+                errors["correct_answer"] = _("The correct answer must be one of the choices.")
             elif self.type == self.Type.MCQ_MULTIPLE and (
                 not isinstance(self.correct_answer, list)
                 or not self.correct_answer
                 or not set(self.correct_answer) <= set(options)
             ):
-                errors["correct_answer"] = "Give a non-empty list of correct choices."
+                errors["correct_answer"] = _("Give a non-empty list of correct choices.")
         elif self.type == self.Type.MATCHING:
             errors |= self._matching_problems(options)
         elif options:
-            errors["options"] = "Only multiple-choice and matching questions have choices."
+            errors["options"] = _("Only multiple-choice and matching questions have choices.")
         if self.type == self.Type.NUMERIC and (problem := numeric_key_problem(self.correct_answer)):
             errors["correct_answer"] = problem
         if self.type == self.Type.CODE and not self.language:
-            errors["language"] = "Say which language the answer is written in."
+            errors["language"] = _("Say which language the answer is written in.")
         if self.type == self.Type.IMAGE and not self.image:
-            errors["image"] = "An image question needs an image."
+            errors["image"] = _("An image question needs an image.")
         if errors:
             raise ValidationError(errors)
 
@@ -350,13 +351,13 @@ class Question(models.Model):
         """A draw needs a bank of its exam's course with enough matching questions, all worth the
         same points (every student's exam is then worth the same); its `points` become theirs."""
         if self.bank_id is not None:
-            raise ValidationError({"type": "A bank's questions cannot draw from a bank."})
+            raise ValidationError({"type": _("A bank's questions cannot draw from a bank.")})
         if self.draw_from_id is None:
-            raise ValidationError({"draw_from": "Choose the bank to draw from."})
+            raise ValidationError({"draw_from": _("Choose the bank to draw from.")})
         if not self.draw_count:
-            raise ValidationError({"draw_count": "Say how many questions each student gets (1 or more)."})
+            raise ValidationError({"draw_count": _("Say how many questions each student gets (1 or more).")})
         if self.exam_id is not None and self.draw_from.course_id != self.exam.course_id:
-            raise ValidationError({"draw_from": "Draw from a bank of this exam's course."})
+            raise ValidationError({"draw_from": _("Draw from a bank of this exam's course.")})
         matching = list(self.draw_candidates().values_list("points", flat=True))
         if self.draw_count > len(matching):
             raise ValidationError(
@@ -400,15 +401,15 @@ class Question(models.Model):
     def _matching_problems(self, prompts: list) -> dict[str, str]:
         matches = self.correct_answer
         if len(prompts) < 2 or not all(isinstance(p, str) and p.strip() for p in prompts):
-            return {"options": "Give at least two pairs, each with a prompt and its match."}
+            return {"options": _("Give at least two pairs, each with a prompt and its match.")}
         if len(set(prompts)) != len(prompts):
-            return {"options": "Each prompt must be different."}
+            return {"options": _("Each prompt must be different.")}
         if (
             not isinstance(matches, list)
             or len(matches) != len(prompts)
             or not all(isinstance(m, str) and m.strip() for m in matches)
         ):
-            return {"correct_answer": "Give each prompt its match."}
+            return {"correct_answer": _("Give each prompt its match.")}
         return {}
 
     @property
@@ -469,4 +470,4 @@ class Accommodation(models.Model):
 
     def clean(self) -> None:
         if self.media_exempt and not self.media_exempt_reason.strip():
-            raise ValidationError({"media_exempt_reason": "Record why the student is exempt."})
+            raise ValidationError({"media_exempt_reason": _("Record why the student is exempt.")})

@@ -6,6 +6,7 @@ from django.core.cache import cache
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import User
 from accounts.permissions import Can, user_can
@@ -72,9 +73,9 @@ def course_get_for_user(*, user: User, course_id, for_edit: bool = False) -> Cou
     try:
         course = courses_visible_to(user).get(pk=database_id(course_id))
     except (Course.DoesNotExist, TypeError, ValueError) as exc:
-        raise NotFoundError("No such course.") from exc
+        raise NotFoundError(gettext("No such course.")) from exc
     if for_edit and not user_may_edit_course(user, course):
-        raise ForbiddenError("Only the course's teachers or an administrator can change it.")
+        raise ForbiddenError(gettext("Only the course's teachers or an administrator can change it."))
     return course
 
 
@@ -121,9 +122,9 @@ def student_for_enrolment(*, course_id: int | None, email: str) -> User:
     not saved yet has nobody in it)."""
     student = users_by_email([email]).get(email.strip().lower())
     if student is None or student.role != User.Role.STUDENT:
-        raise NotFoundError("No student account has this e-mail address.")
+        raise NotFoundError(gettext("No student account has this e-mail address."))
     if course_id is not None and Enrolment.objects.filter(course_id=course_id, student=student).exists():
-        raise ConflictError("This student is in the course already.", code="ALREADY_ENROLLED")
+        raise ConflictError(gettext("This student is in the course already."), code="ALREADY_ENROLLED")
     return student
 
 
@@ -143,9 +144,9 @@ def exam_get_for_user(*, user: User, exam_id, for_edit: bool = False) -> Exam:
     try:
         exam = exams_visible_to(user).get(pk=database_id(exam_id))
     except (Exam.DoesNotExist, TypeError, ValueError) as exc:
-        raise NotFoundError("No such exam.") from exc
+        raise NotFoundError(gettext("No such exam.")) from exc
     if for_edit and not user_may_edit(user, exam):
-        raise ForbiddenError("Only the exam's author or an administrator can change it.")
+        raise ForbiddenError(gettext("Only the exam's author or an administrator can change it."))
     return exam
 
 

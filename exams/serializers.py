@@ -14,6 +14,7 @@ import uuid
 
 from django.core.files.base import ContentFile
 from django.urls import reverse
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from PIL import Image, UnidentifiedImageError
@@ -185,7 +186,7 @@ class ExamInput(serializers.Serializer):
 
     def validate(self, data: dict) -> dict:
         if data["end_time"] <= data["start_time"]:
-            raise serializers.ValidationError({"end_time": "The exam must end after it starts."})
+            raise serializers.ValidationError({"end_time": gettext("The exam must end after it starts.")})
         return data
 
     def to_service_kwargs(self) -> dict:

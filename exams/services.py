@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext
 
 from accounts.invitations import student_invite
 from accounts.models import User
@@ -113,7 +114,7 @@ def exam_update(
     if questions is not None:
         if exam_has_attempts(exam):
             raise ConflictError(
-                "Students have already started this exam; its questions can no longer change.",
+                gettext("Students have already started this exam; its questions can no longer change."),
                 code="EXAM_HAS_ATTEMPTS",
             )
         _questions_replace(exam, questions)
@@ -125,7 +126,7 @@ def exam_delete(*, exam: Exam) -> None:
     """Delete an exam nobody has sat. Sessions are records of students' work and are kept."""
     if exam_has_attempts(exam):
         raise ConflictError(
-            "Students have sat this exam; unpublish it instead of deleting it.",
+            gettext("Students have sat this exam; unpublish it instead of deleting it."),
             code="EXAM_HAS_ATTEMPTS",
         )
     exam.delete()
@@ -240,7 +241,7 @@ def course_join(*, student: User, code: str, address: str | None = None) -> tupl
     too many wrong codes (exams.join_code_limits): a locked account waits even with a right code;
     a locked address lets through only codes that already let a student in from it."""
     if not user_can(student, Can.TAKE_EXAMS):
-        raise ForbiddenError("Only students join courses.")
+        raise ForbiddenError(gettext("Only students join courses."))
     if wait := join_code_limits.seconds_locked(join_code_limits.ACCOUNT, student.pk):
         raise JoinCodeLocked(retry_after=wait)
     # Typed from a board: spaces and lower case are forgiven.

@@ -15,24 +15,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from exams.retention import MAX_RETENTION_DAYS, RETENTION_KINDS, RetentionKind
 from exams.tuning import Sensitivity, risk_weights_validate
 
 
 class SecurityLevel(models.TextChoices):
-    LOW = "low", "Low"
-    MEDIUM = "medium", "Medium"
-    HIGH = "high", "High"
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
 
 
 class ScreenShareLapse(models.TextChoices):
     """What a high-security exam does while the student's entire screen is not shared (refused at
     the start, or stopped): docs/PROTOCOL.md, "Screen capture"."""
 
-    ALERT = "alert", "Carry on: the proctors are alerted"
-    BLOCK = "block", "Hide the exam until the screen is shared (the clock runs)"
-    PAUSE = "pause", "Hide the exam until the screen is shared, and give that time back"
+    ALERT = "alert", _("Carry on: the proctors are alerted")
+    BLOCK = "block", _("Hide the exam until the screen is shared (the clock runs)")
+    PAUSE = "pause", _("Hide the exam until the screen is shared, and give that time back")
 
 
 # Admin fieldset titles that hold settings (exams/admin.py places the fieldsets).
@@ -103,8 +104,10 @@ EXAM_SETTINGS: tuple[ExamSetting, ...] = (
         lambda: models.BooleanField(
             "proctor admits each student",
             default=False,
-            help_text="Each student waits on the start page until a proctor, having seen their identity "
-            "check, admits them; the clock starts only then.",
+            help_text=_(
+                "Each student waits on the start page until a proctor, having seen their identity "
+                "check, admits them; the clock starts only then."
+            ),
         ),
         SETTINGS,
     ),
@@ -113,8 +116,9 @@ EXAM_SETTINGS: tuple[ExamSetting, ...] = (
         lambda: models.BooleanField(
             "end sessions automatically",
             default=False,
-            help_text="End a session when its risk score reaches the termination threshold. Off: "
-            "proctors decide.",
+            help_text=_(
+                "End a session when its risk score reaches the termination threshold. Off: proctors decide."
+            ),
         ),
         SETTINGS,
     ),
@@ -126,8 +130,10 @@ EXAM_SETTINGS: tuple[ExamSetting, ...] = (
             max_length=12,
             choices=Sensitivity.choices,
             default=Sensitivity.STANDARD,
-            help_text="How long what the camera and microphone show must last before it is an alert: "
-            "conservative waits twice as long as standard, strict half as long.",
+            help_text=_(
+                "How long what the camera and microphone show must last before it is an alert: "
+                "conservative waits twice as long as standard, strict half as long."
+            ),
         ),
         TUNING,
     ),
@@ -137,8 +143,10 @@ EXAM_SETTINGS: tuple[ExamSetting, ...] = (
             default=dict,
             blank=True,
             validators=[risk_weights_validate],
-            help_text="What one alert of a condition adds to the risk score, for the conditions this "
-            'exam weighs differently: {"tab-switch": 0}. Empty: the defaults (docs/TUNING.md).',
+            help_text=_(
+                "What one alert of a condition adds to the risk score, for the conditions this "
+                'exam weighs differently: {"tab-switch": 0}. Empty: the defaults (docs/TUNING.md).'
+            ),
         ),
         TUNING,
     ),
@@ -149,9 +157,11 @@ EXAM_SETTINGS: tuple[ExamSetting, ...] = (
         lambda: models.BooleanField(
             "capture the student's screen",
             default=False,
-            help_text="The student shares their entire screen when the exam starts; a screenshot is "
-            "kept every few seconds and at each high-severity alert. The privacy notice says so. "
-            "Only with proctoring on.",
+            help_text=_(
+                "The student shares their entire screen when the exam starts; a screenshot is "
+                "kept every few seconds and at each high-severity alert. The privacy notice says so. "
+                "Only with proctoring on."
+            ),
         ),
         SCREEN,
     ),
@@ -160,8 +170,9 @@ EXAM_SETTINGS: tuple[ExamSetting, ...] = (
         lambda: models.PositiveSmallIntegerField(
             "seconds between screenshots",
             default=30,
-            help_text="10 to 600. At 30 s a student-hour is about 120 screenshots, a few MB "
-            "(docs/BENCHMARKS.md).",
+            help_text=_(
+                "10 to 600. At 30 s a student-hour is about 120 screenshots, a few MB (docs/BENCHMARKS.md)."
+            ),
         ),
         SCREEN,
         api_limits={"min_value": 10, "max_value": 600},
@@ -173,8 +184,10 @@ EXAM_SETTINGS: tuple[ExamSetting, ...] = (
             max_length=8,
             choices=ScreenShareLapse.choices,
             default=ScreenShareLapse.BLOCK,
-            help_text="At high security, what refusing or stopping the share does. Below high "
-            "security the exam carries on and the proctors are alerted.",
+            help_text=_(
+                "At high security, what refusing or stopping the share does. Below high "
+                "security the exam carries on and the proctors are alerted."
+            ),
         ),
         SCREEN,
     ),

@@ -20,12 +20,13 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Sensitivity(models.TextChoices):
-    CONSERVATIVE = "conservative", "Conservative: fewer, surer alerts"
-    STANDARD = "standard", "Standard"
-    STRICT = "strict", "Strict: quicker alerts"
+    CONSERVATIVE = "conservative", _("Conservative: fewer, surer alerts")
+    STANDARD = "standard", _("Standard")
+    STRICT = "strict", _("Strict: quicker alerts")
 
 
 # What each sensitivity multiplies a condition's onset by (its seconds at the exam's security

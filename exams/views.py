@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods
 from djangorestframework_camel_case.util import camelize
 
@@ -44,7 +45,10 @@ def course_join(request: HttpRequest) -> HttpResponse:
             form.add_error("code", exc.message)
             refusal = exc
         else:
-            messages.success(request, f"You joined {course}." if created else f"You are already in {course}.")
+            if created:
+                messages.success(request, gettext("You joined %(course)s.") % {"course": course})
+            else:
+                messages.success(request, gettext("You are already in %(course)s.") % {"course": course})
             return redirect("home")
     response = render(
         request, "exams/course_join.html", {"form": form}, status=refusal.status if refusal else 200

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import User
 from accounts.permissions import Can, user_can
@@ -23,10 +24,10 @@ MAX_EXTENSION_MINUTES = 120
 
 def _watched(actor: User, session_id) -> ExamSession:
     if not user_can(actor, Can.MONITOR_SESSIONS):
-        raise ForbiddenError("Only proctors, teachers and admins act on sessions.")
+        raise ForbiddenError(gettext("Only proctors, teachers and admins act on sessions."))
     session = sessions_watchable_by(actor).filter(pk=session_id).first()
     if session is None:
-        raise NotFoundError("No such exam session.")
+        raise NotFoundError(gettext("No such exam session."))
     return session
 
 
@@ -39,7 +40,7 @@ def session_warn(*, actor: User, session_id, message: str) -> ProctorAction:
     """Show `message` on the student's exam page at once."""
     session = _watched(actor, session_id)
     if not session.is_in_progress:
-        raise ApplicationError("The session has ended.", code="SESSION_CLOSED", status=409)
+        raise ApplicationError(gettext("The session has ended."), code="SESSION_CLOSED", status=409)
     student_notify(session.pk, {"type": "warning", "message": message[:500], "from": "proctor"})
     return _audit(session, actor, ProctorAction.Kind.WARN, message=message[:500])
 
@@ -77,11 +78,14 @@ def session_note_add(*, actor: User, session_id, text: str) -> ProctorAction:
 def session_extend_time(*, actor: User, session_id, minutes: int) -> ProctorAction:
     """Give the student more time (e.g. after a technical problem); their clock follows."""
     if not 1 <= minutes <= MAX_EXTENSION_MINUTES:
-        raise ApplicationError(f"Extend by 1 to {MAX_EXTENSION_MINUTES} minutes.", code="INVALID_EXTENSION")
+        raise ApplicationError(
+            gettext("Extend by 1 to %(max)d minutes.") % {"max": MAX_EXTENSION_MINUTES},
+            code="INVALID_EXTENSION",
+        )
     session = _watched(actor, session_id)
     session = ExamSession.objects.select_for_update(no_key=True).get(pk=session.pk)
     if not session.is_in_progress:
-        raise ApplicationError("The session has ended.", code="SESSION_CLOSED", status=409)
+        raise ApplicationError(gettext("The session has ended."), code="SESSION_CLOSED", status=409)
     session.deadline += timedelta(minutes=minutes)
     session.save(update_fields=["deadline", "updated_at"])
     remaining = int((session.deadline - timezone.now()).total_seconds())
@@ -96,13 +100,13 @@ def session_extend_time(*, actor: User, session_id, minutes: int) -> ProctorActi
 def event_review(*, actor: User, event_id: int, status: str, reason: str = "") -> ProctoringEvent:
     """Confirm or dismiss an alert; the session's risk score follows (dismissed alerts count 0)."""
     if status not in ("confirmed", "dismissed"):
-        raise ApplicationError("Review an alert as confirmed or dismissed.", code="INVALID_REVIEW")
+        raise ApplicationError(gettext("Review an alert as confirmed or dismissed."), code="INVALID_REVIEW")
     event = ProctoringEvent.objects.select_related("session").filter(pk=event_id).first()
     if event is None:
-        raise NotFoundError("No such alert.")
+        raise NotFoundError(gettext("No such alert."))
     if event.review_status == "none":
         raise ApplicationError(
-            "This event is a record (info), not an alert to review.", code="INVALID_REVIEW"
+            gettext("This event is a record (info), not an alert to review."), code="INVALID_REVIEW"
         )
     # The session's row before the event's, the order the workers take them in (detections): two
     # transactions taking them the other way round could deadlock.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from django.http import HttpResponse
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -181,7 +182,10 @@ class SessionLiveApi(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("examId", int, description="Only this exam's sessions.")],
-        responses={200: OpenApiResponse(OBJECTS, description="The monitor's session cards."), **errors(404)},
+        responses={
+            200: OpenApiResponse(OBJECTS, description="The monitor's session cards."),
+            **errors(404),
+        },
     )
     def get(self, request: Request) -> Response:
         # The monitor's cards: the session summary plus risk, open alerts and the stream's state.
@@ -253,7 +257,7 @@ class SessionExportApi(APIView):
     def get(self, request: Request, session_id: str) -> Response | HttpResponse:
         session = exam_session_get_for_user(user=request.user, session_id=session_id)
         if not sessions_watchable_by(request.user).filter(pk=session.pk).exists():
-            raise NotFoundError("No such exam session.")
+            raise NotFoundError(gettext("No such exam session."))
         fmt = request.query_params.get("format", "json")
         if fmt not in ("csv", "json"):
             raise ValidationError({"format": "Use json or csv."})

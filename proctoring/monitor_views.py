@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 from djangorestframework_camel_case.util import camelize
 
@@ -22,7 +23,7 @@ from sessions.services import exam_sessions_expire_overdue_lazily
 @require_GET
 def monitor(request: HttpRequest) -> HttpResponse:
     if not user_can(request.user, Can.MONITOR_SESSIONS):
-        raise ForbiddenError("Only proctors, teachers and administrators watch exams live.")
+        raise ForbiddenError(gettext("Only proctors, teachers and administrators watch exams live."))
     exam = selectors.exam_filter_get(user=request.user, exam_id=request.GET.get("exam"))
     exam_sessions_expire_overdue_lazily()
     departures_settle_lazily()

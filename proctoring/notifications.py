@@ -16,6 +16,8 @@ from django.core.cache import cache
 from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
 
 from accounts.time_zones import zone_of
 from procto.celery import app as celery_app
@@ -60,28 +62,32 @@ def critical_alert_notify(*, event_id: int) -> int:
     if not recipients or not cache.add(told, 1, NOTIFY_EVERY_SECONDS):
         return 0
     student = session.student.display_name
-    kind = label_of(event.type)  # "Exam ended early", not the type's name (an ending is no verdict)
     review = settings.PUBLIC_BASE_URL.rstrip("/") + reverse("proctoring-session", args=[session.pk])
-    # Names and titles are typed by users: a line break in a header would stop the e-mail.
-    subject = " ".join(f"[Procto] Critical alert: {kind} - {student}, {exam.title}".split())
-    reason = [f"Reason: {event.details['reason']}"] if event.details.get("reason") else []
 
-    def body(user) -> str:
-        return "\n".join(
-            [
-                f'A critical alert was raised for {student} in "{exam.title}".',
+    def message(user) -> tuple[str, str, None, list[str]]:
+        """In the recipient's own language and time zone (a worker: no request says)."""
+        with translation.override(user.language_code):
+            kind = label_of(event.type)  # "Exam ended early", not the type's name (an ending is no verdict)
+            names = {"kind": kind, "student": student, "title": exam.title}
+            # Names and titles are typed by users: a line break in a header would stop the e-mail.
+            subject = " ".join(
+                (gettext("[Procto] Critical alert: %(kind)s - %(student)s, %(title)s") % names).split()
+            )
+            reason = event.details.get("reason")
+            lines = [
+                gettext('A critical alert was raised for %(student)s in "%(title)s".') % names,
                 "",
-                f"Alert: {kind}",
-                f"At: {local_datetime(event.occurred_at, zone_of(user))}",  # the recipient's own zone
-                *reason,
+                gettext("Alert: %(kind)s") % names,
+                gettext("At: %(when)s") % {"when": local_datetime(event.occurred_at, zone_of(user))},
+                *([gettext("Reason: %(reason)s") % {"reason": reason}] if reason else []),
                 "",
-                f"Review the session: {review}",
+                gettext("Review the session: %(link)s") % {"link": review},
                 "",
-                "You are told at most once an hour per student and alert.",
+                gettext("You are told at most once an hour per student and alert."),
             ]
-        )
+        return subject, "\n".join(lines), None, [user.email]
 
-    messages = [(subject, body(watching[to]), None, [to]) for to in recipients]
+    messages = [message(watching[to]) for to in recipients]
     try:
         sent = send_mass_mail(messages, fail_silently=False)
     except Exception:

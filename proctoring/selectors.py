@@ -12,6 +12,7 @@ from django.db.models import Count, F, Max, Q, Window
 from django.db.models.functions import RowNumber
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import User
 from accounts.permissions import Can, user_can
@@ -46,7 +47,7 @@ def exam_filter_get(*, user: User, exam_id: str | None) -> Exam | None:
     if exam_id in (None, ""):
         return None
     if not str(exam_id).isdigit():
-        raise ApplicationError("exam must be an exam id (a number).", code="VALIDATION_ERROR")
+        raise ApplicationError(gettext("exam must be an exam id (a number)."), code="VALIDATION_ERROR")
     return exam_get_for_user(user=user, exam_id=exam_id)
 
 
@@ -234,7 +235,7 @@ AUDIT_LIMIT = 500
 
 def _reviewer_required(user: User) -> None:
     if not user_can(user, Can.MONITOR_SESSIONS):
-        raise ForbiddenError("Only proctors, teachers and administrators review exam sessions.")
+        raise ForbiddenError(gettext("Only proctors, teachers and administrators review exam sessions."))
 
 
 def session_review_get(*, user: User, session_id) -> ExamSession:
@@ -243,7 +244,7 @@ def session_review_get(*, user: User, session_id) -> ExamSession:
     _reviewer_required(user)
     session = sessions_watchable_by(user).filter(pk=session_id).first()
     if session is None:
-        raise NotFoundError("No such exam session.")
+        raise NotFoundError(gettext("No such exam session."))
     return session
 
 
@@ -256,14 +257,14 @@ def event_snapshot_name_get(*, user: User, event_id: int) -> str:
         .first()
     )
     if not name:
-        raise NotFoundError("This alert has no snapshot.")
+        raise NotFoundError(gettext("This alert has no snapshot."))
     return name
 
 
 def session_room_scan_name_get(*, user: User, session_id) -> str:
     session = session_review_get(user=user, session_id=session_id)
     if not session.room_scan:
-        raise NotFoundError("No room scan was recorded in this session.")
+        raise NotFoundError(gettext("No room scan was recorded in this session."))
     return session.room_scan
 
 

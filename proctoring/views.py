@@ -1,6 +1,7 @@
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
 from procto.errors import NotFoundError
@@ -16,7 +17,7 @@ def session_thumbnail(request: HttpRequest, session_id) -> HttpResponse:
         raise NotFoundError()
     jpeg = cache.get(thumbnail_key(session_id))
     if not jpeg:
-        raise NotFoundError("No picture from this session yet.")
+        raise NotFoundError(gettext("No picture from this session yet."))
     response = HttpResponse(jpeg, content_type="image/jpeg")
     response["Cache-Control"] = "private, no-store"
     return response

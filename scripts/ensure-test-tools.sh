@@ -14,6 +14,8 @@ done
 command -v chromium >/dev/null || missing+=(chromium)
 command -v espeak-ng >/dev/null || missing+=(espeak-ng)
 command -v sox >/dev/null || missing+=(sox)
+# xgettext and msgmerge: procto/tests/test_translations.py extracts the strings to translate.
+command -v xgettext >/dev/null || missing+=(gettext)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "Installing test tools: ${missing[*]}"

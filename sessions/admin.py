@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 import sessions.lti.admin  # noqa: F401 - registers the LTI platforms, keys and links
 from accounts.admin import ViewerAwareAdmin, identity_images_html
@@ -67,7 +68,7 @@ class ExamSessionAdmin(RecordAdmin):
     def get_queryset(self, request):
         return sessions_watchable_by(request.user)
 
-    @admin.display(description="records")
+    @admin.display(description=_("records"))
     def record_links(self, session: ExamSession) -> str:
         links = report_links(session)
         return format_html(
@@ -79,7 +80,7 @@ class ExamSessionAdmin(RecordAdmin):
             links["json"],
         )
 
-    @admin.display(description="grading page")
+    @admin.display(description=_("grading page"))
     def grade_link(self, session: ExamSession) -> str:
         return format_html('<a href="{}">Grade</a>', reverse("grade-session", args=[session.pk]))
 
@@ -152,7 +153,7 @@ class IdentityVerificationAdmin(ViewerAwareAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # the record of who decided what is kept
 
-    @admin.display(description="Images")
+    @admin.display(description=_("Images"))
     def images(self, verification: IdentityVerification) -> str:
         return identity_images_html(
             verification.user,
@@ -178,10 +179,10 @@ class IdentityVerificationAdmin(ViewerAwareAdmin):
         verb = "approved" if approve else "rejected"
         self.message_user(request, f"{queryset.count()} verification(s) {verb}.", messages.SUCCESS)
 
-    @admin.action(description="Approve: the faces are the same person")
+    @admin.action(description=_("Approve: the faces are the same person"))
     def approve(self, request, queryset) -> None:
         self._review(request, queryset, approve=True)
 
-    @admin.action(description="Reject: not the same person")
+    @admin.action(description=_("Reject: not the same person"))
     def reject(self, request, queryset) -> None:
         self._review(request, queryset, approve=False)

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.permissions import Can, user_can
@@ -37,25 +38,25 @@ Status = Admission.Status
 class AdmissionRequired(ApplicationError):
     code = "ADMISSION_REQUIRED"
     status = 409
-    message = "A proctor must admit you before you start: request admission on the start page."
+    message = _("A proctor must admit you before you start: request admission on the start page.")
 
 
 class AdmissionNotRequired(ApplicationError):
     code = "ADMISSION_NOT_REQUIRED"
     status = 409
-    message = "This exam does not need a proctor's admission: you can start it directly."
+    message = _("This exam does not need a proctor's admission: you can start it directly.")
 
 
 class AlreadyDecided(ApplicationError):
     code = "ALREADY_DECIDED"
     status = 409
-    message = "This request has already been decided."
+    message = _("This request has already been decided.")
 
 
 class ReasonRequired(ApplicationError):
     code = "REASON_REQUIRED"
     status = 400
-    message = "Say why the student is not admitted: they will read it."
+    message = _("Say why the student is not admitted: they will read it.")
 
 
 # --- state ---------------------------------------------------------------------------------------------
@@ -235,7 +236,7 @@ def admission_get_for_watcher(*, user: User, admission_id) -> Admission:
     try:
         return admissions_watchable_by(user).get(pk=int(admission_id))
     except (Admission.DoesNotExist, TypeError, ValueError) as exc:
-        raise NotFoundError("No such admission request.") from exc
+        raise NotFoundError(_("No such admission request.")) from exc
 
 
 def admissions_pending_for(*, user: User, exam_id: int | None = None) -> QuerySet[Admission]:
@@ -259,7 +260,7 @@ def admission_decide(*, actor: User, admission_id, admit: bool, reason: str = ""
     Records who decided and when, logs it, and tells the exam's monitors.
     """
     if not user_can(actor, Can.MONITOR_SESSIONS):
-        raise ForbiddenError("Only proctors, teachers and admins admit students.")
+        raise ForbiddenError(_("Only proctors, teachers and admins admit students."))
     reason = reason.strip()[:300]
     if not admit and not reason:
         raise ReasonRequired()

@@ -6,6 +6,7 @@ import logging
 import uuid
 
 from django.utils import timezone
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -114,7 +115,7 @@ class SessionSaveAnswersApi(APIView):
         try:
             session_uuid = uuid.UUID(session_id)
         except ValueError as exc:
-            raise NotFoundError("No such exam session.") from exc
+            raise NotFoundError(gettext("No such exam session.")) from exc
         data = SaveAnswersInput(data=request.data)
         data.is_valid(raise_exception=True)
         result = services.exam_session_answers_save(

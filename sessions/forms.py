@@ -7,6 +7,8 @@ from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from exams.models import Question
 from sessions.grading import CENT, points_text
@@ -36,28 +38,34 @@ class AnswerGradeForm(forms.Form):
         raw = self.cleaned_data["score"].strip()
         if raw == "":
             return None
-        span = f"give a score from 0 to {points_text(self.points)}"
+        points = points_text(self.points)
+        span = gettext("give a score from 0 to %(points)s") % {"points": points}
         try:
             # A decimal comma, as much of Europe types it, is the same number.
             score = Decimal(raw.replace(",", "."))
         except InvalidOperation:
             score = None
         if score is None or not score.is_finite():
-            raise ValidationError(f"“{raw}” is not a number: {span}.")
+            raise ValidationError(
+                gettext("“%(raw)s” is not a number: %(span)s.") % {"raw": raw, "span": span}
+            )
         if score < 0:
-            raise ValidationError(f"{raw} is below 0: {span}.")
+            raise ValidationError(gettext("%(raw)s is below 0: %(span)s.") % {"raw": raw, "span": span})
         if score > self.points:
             raise ValidationError(
-                f"{raw} is more than this question's {points_text(self.points)} points: {span}."
+                gettext("%(raw)s is more than this question's %(points)s points: %(span)s.")
+                % {"raw": raw, "points": points, "span": span}
             )
         if score != score.quantize(CENT):
-            raise ValidationError(f"Use at most two decimals ({raw} has more): {span}.")
+            raise ValidationError(
+                gettext("Use at most two decimals (%(raw)s has more): %(span)s.") % {"raw": raw, "span": span}
+            )
         return score
 
     def clean(self) -> dict:
         data = super().clean()
         if "score" in data and data["score"] is None and data.get("feedback", "").strip():
-            self.add_error("score", "Give a score with this feedback: it is saved with one.")
+            self.add_error("score", _("Give a score with this feedback: it is saved with one."))
         return data
 
     @property
@@ -79,15 +87,15 @@ class AnswerKeyForm(forms.Form):
         if question.type == Question.Type.NUMERIC:
             key = key or {}
             self.fields["value"] = forms.DecimalField(
-                label="The right number",
+                label=_("The right number"),
                 initial=key.get("value"),
-                error_messages={"required": "Give the number."},
+                error_messages={"required": _("Give the number.")},
             )
             self.fields["tolerance"] = forms.DecimalField(
-                label="Tolerance (±)",
+                label=_("Tolerance (±)"),
                 min_value=0,
                 initial=key.get("tolerance", 0),
-                error_messages={"required": "Give a tolerance (0 for an exact answer)."},
+                error_messages={"required": _("Give a tolerance (0 for an exact answer).")},
             )
         elif question.type == Question.Type.MATCHING:
             matches = [(match, match) for match in question.match_choices]
@@ -103,17 +111,17 @@ class AnswerKeyForm(forms.Form):
             self.initial["correct_answer"] = key
             if question.type == Question.Type.MCQ:
                 self.fields["correct_answer"] = forms.ChoiceField(
-                    label="The right answer",
+                    label=_("The right answer"),
                     choices=choices,
                     widget=forms.RadioSelect,
-                    error_messages={"required": "Choose the right answer."},
+                    error_messages={"required": _("Choose the right answer.")},
                 )
             else:
                 self.fields["correct_answer"] = forms.MultipleChoiceField(
-                    label="The right answers",
+                    label=_("The right answers"),
                     choices=choices,
                     widget=forms.CheckboxSelectMultiple,
-                    error_messages={"required": "Tick at least one right answer."},
+                    error_messages={"required": _("Tick at least one right answer.")},
                 )
 
     @property
@@ -143,7 +151,7 @@ class AnswerKeyForm(forms.Form):
             # At the field the teacher changes (the number; the choices); a matching key's prompts
             # are many fields, so the form says it once above them.
             where = next((name for name in ("correct_answer", "value") if name in self.fields), None)
-            self.add_error(where, "This is the answer key already: nothing to regrade.")
+            self.add_error(where, _("This is the answer key already: nothing to regrade."))
             return data
         data["correct_answer"] = key
         return data

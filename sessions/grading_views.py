@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from sessions import services
@@ -81,7 +82,8 @@ def grade_question(request: HttpRequest, exam_id: int, question_id: int) -> Http
             services.answer_grade(
                 answer=form.answer, grader=request.user, score=data["score"], feedback=data["feedback"]
             )
-            messages.success(request, f"Saved {data['score']} for {form.answer.session.student_name}.")
+            saved = {"score": data["score"], "name": form.answer.session.student_name}
+            messages.success(request, gettext("Saved %(score)s for %(name)s.") % saved)
         return redirect(queue_url(question, queue.next_ungraded))
     following = None if queue.current else question_next_to_grade(exam=exam, after=question)
     context = {

@@ -74,7 +74,7 @@ class ExamSession(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=400, blank=True)
     screen_resolution = models.CharField(max_length=32, blank=True)
-    room_scan = models.CharField(max_length=200, blank=True, help_text="Encrypted storage name.")
+    room_scan = models.CharField(max_length=200, blank=True, help_text=_("Encrypted storage name."))
     screen_recording = models.CharField(max_length=200, blank=True)
     # When the student was e-mailed that this attempt's results are out (sessions.results): each
     # attempt is told once, whichever way its results came out (released, graded after release).
@@ -128,7 +128,7 @@ class ResultsRelease(models.Model):
 
     exam = models.OneToOneField(Exam, on_delete=models.CASCADE, related_name="results_release")
     release_at = models.DateTimeField()
-    released_at = models.DateTimeField(null=True, blank=True, help_text="Empty: still to come.")
+    released_at = models.DateTimeField(null=True, blank=True, help_text=_("Empty: still to come."))
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -214,7 +214,7 @@ class IdentityCheck(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="identity_checks")
     created_at = models.DateTimeField(auto_now_add=True)
-    capture = models.CharField(max_length=200, help_text="Encrypted storage name.")
+    capture = models.CharField(max_length=200, help_text=_("Encrypted storage name."))
     distance = models.FloatField()
     threshold = models.FloatField()
     passed = models.BooleanField()
@@ -231,7 +231,7 @@ class RoomScanUpload(models.Model):
 
     session = models.OneToOneField(ExamSession, on_delete=models.CASCADE, related_name="room_scan_upload")
     recording_id = models.CharField(max_length=64, blank=True)
-    chunks = models.JSONField(default=list, help_text="Encrypted storage names, in order.")
+    chunks = models.JSONField(default=list, help_text=_("Encrypted storage names, in order."))
     received_bytes = models.PositiveBigIntegerField(default=0)
     complete = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -252,10 +252,12 @@ class PreExamRoomScan(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="pre_exam_room_scans")
     recording_id = models.CharField(max_length=64, blank=True)
-    chunks = models.JSONField(default=list, help_text="Encrypted storage names, in order.")
+    chunks = models.JSONField(default=list, help_text=_("Encrypted storage names, in order."))
     received_bytes = models.PositiveBigIntegerField(default=0)
     complete = models.BooleanField(default=False)
-    video = models.CharField(max_length=200, blank=True, help_text="Encrypted storage name, once complete.")
+    video = models.CharField(
+        max_length=200, blank=True, help_text=_("Encrypted storage name, once complete.")
+    )
     completed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -292,7 +294,7 @@ class Admission(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
-    reason = models.CharField(max_length=300, blank=True, help_text="Shown to the student when denied.")
+    reason = models.CharField(max_length=300, blank=True, help_text=_("Shown to the student when denied."))
     session = models.OneToOneField(
         ExamSession, on_delete=models.SET_NULL, null=True, blank=True, related_name="admission"
     )
@@ -321,38 +323,42 @@ class Admission(models.Model):
 class LtiPlatform(models.Model):
     """An LMS registered to launch Procto (Moodle, Canvas…): what it told us when we registered."""
 
-    name = models.CharField(max_length=200, help_text="e.g. Moodle of Example University.")
+    name = models.CharField(max_length=200, help_text=_("e.g. Moodle of Example University."))
     issuer = models.CharField(
-        max_length=255, help_text="The platform's issuer (iss), e.g. https://moodle.example.edu"
+        max_length=255, help_text=_("The platform's issuer (iss), e.g. https://moodle.example.edu")
     )
-    client_id = models.CharField(max_length=255, help_text="The client id the platform gave Procto.")
-    auth_login_url = models.URLField(max_length=500, help_text="The platform's OIDC authentication URL.")
-    auth_token_url = models.URLField(max_length=500, help_text="The platform's OAuth 2 access token URL.")
+    client_id = models.CharField(max_length=255, help_text=_("The client id the platform gave Procto."))
+    auth_login_url = models.URLField(max_length=500, help_text=_("The platform's OIDC authentication URL."))
+    auth_token_url = models.URLField(max_length=500, help_text=_("The platform's OAuth 2 access token URL."))
     auth_audience = models.CharField(
-        max_length=500, blank=True, help_text="Audience of token requests, when not the token URL."
+        max_length=500, blank=True, help_text=_("Audience of token requests, when not the token URL.")
     )
     key_set_url = models.URLField(
         max_length=500,
         blank=True,
-        help_text="The platform's public keyset (JWKS) URL, fetched at each launch.",
+        help_text=_("The platform's public keyset (JWKS) URL, fetched at each launch."),
     )
     key_set = models.JSONField(
         null=True, blank=True, help_text='The platform\'s JWKS ({"keys": [...]}) when it has no URL.'
     )
-    is_active = models.BooleanField(default=True, help_text="Inactive platforms cannot launch Procto.")
+    is_active = models.BooleanField(default=True, help_text=_("Inactive platforms cannot launch Procto."))
     links_accounts_by_email = models.BooleanField(
         "link accounts by e-mail",
         default=False,
-        help_text="Sign a first launch into the existing Procto account with the same e-mail (and "
-        "role). Only for an LMS whose users cannot change their own address unconfirmed: "
-        "otherwise an LMS user could take over someone's Procto account by claiming its address.",
+        help_text=_(
+            "Sign a first launch into the existing Procto account with the same e-mail (and "
+            "role). Only for an LMS whose users cannot change their own address unconfirmed: "
+            "otherwise an LMS user could take over someone's Procto account by claiming its address."
+        ),
     )
     frame_origins = models.TextField(
         "more frame origins",
         blank=True,
-        help_text="Addresses (https://host, one per line) the LMS shows its pages at, when they are "
-        "neither the issuer's nor the auth login URL's, e.g. https://school.instructure.com for "
-        "Canvas. Only these origins may show Procto inside their pages (an iframe).",
+        help_text=_(
+            "Addresses (https://host, one per line) the LMS shows its pages at, when they are "
+            "neither the issuer's nor the auth login URL's, e.g. https://school.instructure.com for "
+            "Canvas. Only these origins may show Procto inside their pages (an iframe)."
+        ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -522,13 +528,13 @@ class LtiScoreDelivery(models.Model):
     state = models.CharField(max_length=16, choices=State.choices, default=State.WAITING)
     score_given = models.DecimalField(max_digits=8, decimal_places=2)
     score_maximum = models.DecimalField(max_digits=8, decimal_places=2)
-    scored_at = models.DateTimeField(help_text="The score's timestamp sent to the LMS.")
+    scored_at = models.DateTimeField(help_text=_("The score's timestamp sent to the LMS."))
     # Bumped when what is to be sent changes (a regrade, a retry asked for): a post of an older
     # revision that finishes late never overwrites the newer one's state.
     revision = models.PositiveIntegerField(default=1)
-    attempts = models.PositiveIntegerField(default=0, help_text="Posts tried for this score.")
+    attempts = models.PositiveIntegerField(default=0, help_text=_("Posts tried for this score."))
     last_error = models.TextField(blank=True)
-    next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="Empty: no attempt planned.")
+    next_attempt_at = models.DateTimeField(null=True, blank=True, help_text=_("Empty: no attempt planned."))
     delivered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.permissions import Can, user_can
@@ -33,7 +34,7 @@ STEP_LABELS = {
 
 def _student_exam(request: HttpRequest, exam_id: int):
     if not user_can(request.user, Can.TAKE_EXAMS):
-        raise ForbiddenError("Only students take exams.")
+        raise ForbiddenError(gettext("Only students take exams."))
     return exam_get_for_user(user=request.user, exam_id=exam_id)
 
 
@@ -172,7 +173,7 @@ def start(request: HttpRequest, exam_id: int) -> HttpResponse:
         )
     except readiness.NotReady as exc:
         first = exc.details["missing"][0]
-        messages.error(request, "Finish this step before the exam starts.")
+        messages.error(request, gettext("Finish this step before the exam starts."))
         return redirect(STEP_URLS[first], exam_id=exam.pk)
     except admissions.AdmissionRequired as exc:
         messages.error(request, exc.message)
@@ -210,7 +211,9 @@ def take(request: HttpRequest, session_id) -> HttpResponse:
         else None,
     }
     if not session.is_in_progress:
-        messages.info(request, f"This attempt has ended: {outcome_of(session)}.")
+        messages.info(
+            request, gettext("This attempt has ended: %(outcome)s.") % {"outcome": outcome_of(session)}
+        )
     return render(request, "sessions/take.html", {"session": session, "bootstrap": bootstrap})
 
 

@@ -27,7 +27,9 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.dispatch import receiver
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from exams.models import Exam, Question
@@ -53,7 +55,7 @@ UNTOLD_PER_RUN = 200
 class ResultsAlreadyReleased(ApplicationError):
     code = "RESULTS_ALREADY_RELEASED"
     status = 409
-    message = "The results of this exam are already released."
+    message = _("The results of this exam are already released.")
 
 
 # --- who reads what ----------------------------------------------------------------------------------
@@ -96,7 +98,7 @@ def exam_for_results_release(*, user: User, exam_id) -> Exam:
     404 for those who do not see it, 403 for those who see it but do not teach it (proctors)."""
     exam = exam_get_for_user(user=user, exam_id=exam_id)
     if not user_may_edit(user, exam):
-        raise ForbiddenError("Only the exam's teachers and administrators release its results.")
+        raise ForbiddenError(_("Only the exam's teachers and administrators release its results."))
     return exam
 
 
@@ -205,7 +207,9 @@ def session_results_notify(*, session_id) -> bool:
     if student is None or not student.is_active or not student.email:
         return False  # nobody to tell: the attempt counts as told
     try:
-        send_mail(*_results_email(session), recipient_list=[student.email], fail_silently=False)
+        with translation.override(student.language_code):  # a worker: the student's own language
+            email = _results_email(session)
+        send_mail(*email, recipient_list=[student.email], fail_silently=False)
     except Exception:
         # Not told after all: the task's retry, or beat's next sweep, tries again.
         ExamSession.objects.filter(pk=session_id, results_notified_at=now).update(results_notified_at=None)
@@ -218,18 +222,27 @@ def _results_email(session: ExamSession) -> tuple[str, str, None]:
     exam, student = session.exam, session.student
     link = settings.PUBLIC_BASE_URL.rstrip("/") + reverse("session-result", args=[session.pk])
     # Titles are typed by teachers: a line break in a header would stop the e-mail.
-    subject = " ".join(f"[Procto] Your results for {exam.title} are out".split())
-    attempt = f" (attempt {session.attempt})" if exam.allowed_attempts > 1 else ""
+    subject = " ".join(
+        (gettext("[Procto] Your results for %(title)s are out") % {"title": exam.title}).split()
+    )
+    if exam.allowed_attempts > 1:
+        out = gettext(
+            'Your results for "%(title)s" (attempt %(attempt)s) are out: your score, and your teacher\'s '
+            "feedback on each question."
+        ) % {"title": exam.title, "attempt": session.attempt}
+    else:
+        out = gettext(
+            'Your results for "%(title)s" are out: your score, and your teacher\'s feedback on each question.'
+        ) % {"title": exam.title}
     body = "\n".join(
         [
-            f"Hello {student.first_name or student.display_name},",
+            gettext("Hello %(name)s,") % {"name": student.first_name or student.display_name},
             "",
-            f'Your results for "{exam.title}"{attempt} are out: your score, and your teacher\'s '
-            "feedback on each question.",
+            out,
             "",
-            f"Read them here (sign in first): {link}",
+            gettext("Read them here (sign in first): %(link)s") % {"link": link},
             "",
-            "You get this e-mail once for each attempt.",
+            gettext("You get this e-mail once for each attempt."),
         ]
     )
     return subject, body, None

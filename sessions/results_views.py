@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from procto.errors import ApplicationError
@@ -31,16 +32,18 @@ class ResultsReleaseForm(forms.Form):
 
     when = forms.ChoiceField(choices=[("now", "now"), ("later", "later"), ("cancel", "cancel")])
     at = forms.DateTimeField(
-        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="Release at"
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        label=gettext_lazy("Release at"),
     )
 
     def clean(self) -> dict:
         data = super().clean()
         if data.get("when") == "later":
             if not data.get("at"):
-                self.add_error("at", "Choose the date and time the results are released.")
+                self.add_error("at", gettext("Choose the date and time the results are released."))
             elif data["at"] <= timezone.now():
-                self.add_error("at", "Choose a time in the future, or release the results now.")
+                self.add_error("at", gettext("Choose a time in the future, or release the results now."))
         return data
 
 
@@ -56,7 +59,7 @@ def exam_results_release(request: HttpRequest, exam_id: int) -> HttpResponse:
     try:
         if when == "cancel":
             results.exam_results_release_cancel(exam=exam, actor=request.user)
-            messages.success(request, "The planned release is called off: the results stay hidden.")
+            messages.success(request, gettext("The planned release is called off: the results stay hidden."))
         elif when == "later":
             results.exam_results_release(exam=exam, actor=request.user, at=at)
             messages.success(
@@ -65,7 +68,7 @@ def exam_results_release(request: HttpRequest, exam_id: int) -> HttpResponse:
         else:
             results.exam_results_release(exam=exam, actor=request.user)
             messages.success(
-                request, "Results released: each student whose attempt is graded is e-mailed once."
+                request, gettext("Results released: each student whose attempt is graded is e-mailed once.")
             )
     except ApplicationError as exc:
         messages.error(request, exc.message)

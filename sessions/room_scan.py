@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import User
 from exams.models import Exam
@@ -67,12 +68,12 @@ def _chunk_append(
         return None
     if index != len(upload.chunks):
         raise ConflictError(
-            "Chunks must arrive in order.",
+            gettext("Chunks must arrive in order."),
             code="CHUNK_OUT_OF_ORDER",
             details={"expected": len(upload.chunks)},
         )
     if len(data) > MAX_CHUNK_BYTES or upload.received_bytes + len(data) > MAX_VIDEO_BYTES:
-        raise ApplicationError("The room scan is too large.", code="TOO_LARGE", status=413)
+        raise ApplicationError(gettext("The room scan is too large."), code="TOO_LARGE", status=413)
     upload.chunks.append(store_encrypted(data, folder=folder))
     upload.received_bytes += len(data)
     if not final:

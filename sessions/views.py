@@ -4,6 +4,7 @@ import logging
 
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
 from procto.crypto import DecryptionError
@@ -22,12 +23,12 @@ def admission_identity_capture(request: HttpRequest, admission_id: int) -> HttpR
     the monitor's admission panel shows it beside the profile photo."""
     admission = admission_get_for_watcher(user=request.user, admission_id=admission_id)
     if admission.identity_check is None:
-        raise NotFoundError("This request has no identity check.")
+        raise NotFoundError(gettext("This request has no identity check."))
     try:
         jpeg = read_encrypted(admission.identity_check.capture)
     except (FileNotFoundError, DecryptionError) as exc:
         logger.warning("admission %s: identity capture unreadable: %s", admission.pk, exc)
-        raise NotFoundError("The capture is no longer stored.") from exc
+        raise NotFoundError(gettext("The capture is no longer stored.")) from exc
     response = HttpResponse(jpeg, content_type="image/jpeg")
     # A decrypted face must not linger in shared or browser caches.
     response["Cache-Control"] = "private, no-store"

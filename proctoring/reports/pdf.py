@@ -16,6 +16,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
 from PIL import Image as PILImage
 from reportlab.graphics.shapes import Drawing, Line, Rect, String
 from reportlab.lib import colors
@@ -64,6 +65,14 @@ FRAME_WIDTH = PAGE_WIDTH - 2 * MARGIN
 
 # Also the colour of the severity's word in the event log: each reads at 4.5:1 or more on white
 # (WCAG AA for text; procto/tests/test_contrast.py). Amber #d97706 read at 3.2:1.
+# The timeline legend's words (the monitor's scripts say them with the same context, djangojs).
+SEVERITY_WORDS = {
+    "info": pgettext_lazy("severity", "info"),
+    "low": pgettext_lazy("severity", "low"),
+    "medium": pgettext_lazy("severity", "medium"),
+    "high": pgettext_lazy("severity", "high"),
+    "critical": pgettext_lazy("severity", "critical"),
+}
 SEVERITY_COLOURS = {
     "info": colors.HexColor("#0e7490"),
     "low": colors.HexColor("#64748b"),
@@ -147,7 +156,7 @@ def _elapsed(session: ExamSession, moment: datetime) -> str:
 
 def _who(user: User | None) -> str:
     if user is None:
-        return "(deleted user)"
+        return gettext("(deleted user)")
     name = f"{user.first_name} {user.last_name}".strip()
     return f"{name} <{user.email}>" if name else user.email
 
@@ -185,29 +194,33 @@ def _table(rows: list[list], widths: list[float], *, header: bool = True) -> Tab
 def _title_block(session: ExamSession, events: list[ProctoringEvent], styles) -> list:
     end = session.ended_at or timezone.now()
     score = (
-        "not graded yet"
+        gettext("not graded yet")
         if session.final_score is None
         else f"{session.final_score} / {session.max_score} ({session.get_grading_display().lower()})"
     )
     student = session.student
     facts = [
-        ("Student", _who(student)),
-        ("Exam", session.exam.title),
-        ("Attempt", str(session.attempt)),
-        ("Outcome", str(outcome_of(session))),
-        ("Started", _local(session.started_at)),
-        ("Ended", _local(session.ended_at) if session.ended_at else "still in progress"),
-        ("Duration", _duration((end - session.started_at).total_seconds())),
-        ("Score", score),
-        ("Risk score", f"{session.risk_score:g} / 100"),
-        ("Flagged", "yes: a proctor should look" if session.flagged else "no"),
-        ("Events", _event_counts(events)),
-        ("Session id", str(session.pk)),
-        ("Times", f"{zone_label()}; the browser's clock for client events"),
+        (gettext("Student"), _who(student)),
+        (gettext("Exam"), session.exam.title),
+        (gettext("Attempt"), str(session.attempt)),
+        (gettext("Outcome"), str(outcome_of(session))),
+        (gettext("Started"), _local(session.started_at)),
+        (gettext("Ended"), _local(session.ended_at) if session.ended_at else gettext("still in progress")),
+        (gettext("Duration"), _duration((end - session.started_at).total_seconds())),
+        (gettext("Score"), score),
+        (gettext("Risk score"), f"{session.risk_score:g} / 100"),
+        (gettext("Flagged"), gettext("yes: a proctor should look") if session.flagged else gettext("no")),
+        (gettext("Events"), _event_counts(events)),
+        (gettext("Session id"), str(session.pk)),
+        (
+            gettext("Times"),
+            gettext("%(zone)s; the browser's clock for client events") % {"zone": zone_label()},
+        ),
     ]
     rows = [[_p(label, styles["cell-bold"]), _p(value, styles["small"])] for label, value in facts]
     table = _table(rows, [32 * mm, FRAME_WIDTH - 32 * mm], header=False)
-    return [_p(f"Session report: {session.exam.title}", styles["title"]), table]
+    title = gettext("Session report: %(title)s") % {"title": session.exam.title}
+    return [_p(title, styles["title"]), table]
 
 
 def _event_counts(events: list[ProctoringEvent]) -> str:
@@ -215,9 +228,19 @@ def _event_counts(events: list[ProctoringEvent]) -> str:
         return sum(e.review_status == status for e in events)
 
     severe = sum(e.severity in ("high", "critical") for e in events)
+    counts = {
+        "all": len(events),
+        "severe": severe,
+        "confirmed": count("confirmed"),
+        "dismissed": count("dismissed"),
+        "open": count("open"),
+    }
     return (
-        f"{len(events)} in all, {severe} high or critical; alerts confirmed {count('confirmed')}, "
-        f"dismissed {count('dismissed')}, not reviewed {count('open')}"
+        gettext(
+            "%(all)d in all, %(severe)d high or critical; alerts confirmed %(confirmed)d, "
+            "dismissed %(dismissed)d, not reviewed %(open)d"
+        )
+        % counts
     )
 
 
@@ -263,7 +286,7 @@ def timeline_drawing(session: ExamSession, events: list[ProctoringEvent]) -> Dra
         String(
             label_width + plot_width / 2,
             plot_bottom - 18,
-            "minutes from the start of the session",
+            gettext("minutes from the start of the session"),
             fontName=regular,
             fontSize=6.5,
             fillColor=MUTED,
@@ -305,7 +328,12 @@ def timeline_drawing(session: ExamSession, events: list[ProctoringEvent]) -> Dra
     if not events:
         drawing.add(
             String(
-                label_width + 4, plot_bottom + 3.5, "no events", fontName=regular, fontSize=7, fillColor=MUTED
+                label_width + 4,
+                plot_bottom + 3.5,
+                gettext("no events"),
+                fontName=regular,
+                fontSize=7,
+                fillColor=MUTED,
             )
         )
 
@@ -313,12 +341,12 @@ def timeline_drawing(session: ExamSession, events: list[ProctoringEvent]) -> Dra
     x = label_width
     for severity, colour in SEVERITY_COLOURS.items():
         drawing.add(Rect(x, 3, 8, 7, fillColor=colour, strokeColor=colour))
-        drawing.add(String(x + 11, 4, severity, fontName=regular, fontSize=7))
+        drawing.add(String(x + 11, 4, str(SEVERITY_WORDS[severity]), fontName=regular, fontSize=7))
         x += 52
     drawing.add(Rect(x, 3, 8, 7, fillColor=colors.white, strokeColor=MUTED, strokeWidth=0.8))
-    drawing.add(String(x + 11, 4, "dismissed by a proctor", fontName=regular, fontSize=7))
+    drawing.add(String(x + 11, 4, gettext("dismissed by a proctor"), fontName=regular, fontSize=7))
     drawing.add(Line(x + 110, 2, x + 110, 11, strokeColor=INK, strokeDashArray=[2, 2]))
-    drawing.add(String(x + 114, 4, "session end", fontName=regular, fontSize=7))
+    drawing.add(String(x + 114, 4, gettext("session end"), fontName=regular, fontSize=7))
     return drawing
 
 
@@ -334,13 +362,22 @@ def _review_text(event: ProctoringEvent) -> str:
         return text
     if event.review_reason:
         text += f": {event.review_reason}"
-    return text + f" (by {_who(event.reviewed_by)}, {_local(event.reviewed_at, clock=True)})"
+    by = {"who": _who(event.reviewed_by), "when": _local(event.reviewed_at, clock=True)}
+    return text + " " + gettext("(by %(who)s, %(when)s)") % by
 
 
 def _event_log(session: ExamSession, events: list[ProctoringEvent], styles) -> list:
     if not events:
-        return [_p("No events were recorded in this session.", styles["body"])]
-    header = ["Time", "Type", "Severity", "Source", "Conf.", "Duration", "Review"]
+        return [_p(gettext("No events were recorded in this session."), styles["body"])]
+    header = [
+        gettext("Time"),
+        gettext("Type"),
+        gettext("Severity"),
+        gettext("Source"),
+        gettext("Conf."),
+        gettext("Duration"),
+        gettext("Review"),
+    ]
     rows: list[list] = [header]
     for event in events:
         rows.append(
@@ -353,7 +390,7 @@ def _event_log(session: ExamSession, events: list[ProctoringEvent], styles) -> l
                 _p(severity_text(event.severity), styles.get(f"severity-{event.severity}", styles["small"])),
                 _p(source_text(event.source, event.details), styles["small"]),
                 "" if event.confidence is None else f"{event.confidence:.2f}",
-                _duration(event.duration_seconds) if event.ended_at else "instant",
+                _duration(event.duration_seconds) if event.ended_at else gettext("instant"),
                 _p(_review_text(event), styles["small"]),
             ]
         )
@@ -367,8 +404,8 @@ def _questions(session: ExamSession, styles) -> list:
     student's, so two students of one exam may have different ones."""
     items = session_questions(session)
     if not items:
-        return [_p("This attempt has no questions.", styles["body"])]
-    rows: list[list] = [["No.", "Question", "Points", "From"]]
+        return [_p(gettext("This attempt has no questions."), styles["body"])]
+    rows: list[list] = [[gettext("No."), gettext("Question"), gettext("Points"), gettext("From")]]
     for item in items:
         question = item["question"]
         text = question.text if len(question.text) <= 160 else question.text[:159] + "…"
@@ -377,7 +414,12 @@ def _questions(session: ExamSession, styles) -> list:
                 f"Q{item['number']}",
                 _p(f"{text} ({question.get_type_display()})", styles["small"]),
                 f"{question.points.normalize():f}",
-                _p(f"bank {item['bank'].title}" if item["bank"] else "the exam", styles["small"]),
+                _p(
+                    gettext("bank %(title)s") % {"title": item["bank"].title}
+                    if item["bank"]
+                    else gettext("the exam"),
+                    styles["small"],
+                ),
             ]
         )
     widths = [12 * mm, 0, 14 * mm, 36 * mm]
@@ -429,21 +471,27 @@ def _screenshots(session: ExamSession, events: list[ProctoringEvent], styles) ->
     cell_width = FRAME_WIDTH / SCREENSHOT_COLUMNS - 8
     cells, notes = [], []
     for event in screenshots_chosen(taken):
-        why = f"at alert #{event.details.get('alertId')}" if event.details.get("trigger") == "alert" else ""
+        alert = {"number": event.details.get("alertId")}
+        why = gettext("at alert #%(number)s") % alert if event.details.get("trigger") == "alert" else ""
         caption = f"{_elapsed(session, event.occurred_at)} ({_local(event.occurred_at, clock=True)}) {why}"
         try:
             image = _snapshot_image(event, cell_width, box=(960, 540))
         except (DecryptionError, OSError, ValueError) as exc:
             logger.warning("screenshot of event %s unreadable: %s", event.pk, exc)
-            notes.append(f"The screenshot of event {event.pk} could not be read.")
+            notes.append(
+                gettext("The screenshot of event %(number)s could not be read.") % {"number": event.pk}
+            )
             continue
         cells.append([image, _p(caption.strip(), styles["caption"])])
-    flow: list = [_p("Screenshots", styles["h2"])]
+    flow: list = [_p(gettext("Screenshots"), styles["h2"])]
     if len(taken) > MAX_SCREENSHOTS:
         flow.append(
             _p(
-                f"{MAX_SCREENSHOTS} of the {len(taken)} screenshots of the student's screen: those taken "
-                "at alerts, and others spread over the session; the review page shows them all.",
+                gettext(
+                    "%(shown)d of the %(all)d screenshots of the student's screen: those taken "
+                    "at alerts, and others spread over the session; the review page shows them all."
+                )
+                % {"shown": MAX_SCREENSHOTS, "all": len(taken)},
                 styles["muted"],
             )
         )
@@ -456,7 +504,7 @@ def _screenshots(session: ExamSession, events: list[ProctoringEvent], styles) ->
 def _snapshots(session: ExamSession, events: list[ProctoringEvent], styles) -> list:
     with_snapshot = [e for e in events if e.snapshot and e.type != SCREENSHOT]
     if not with_snapshot:
-        return [_p("No snapshots were kept for this session.", styles["body"])]
+        return [_p(gettext("No snapshots were kept for this session."), styles["body"])]
     cell_width = FRAME_WIDTH / SNAPSHOT_COLUMNS - 6
     cells, notes = [], []
     for event in with_snapshot[:MAX_SNAPSHOTS]:
@@ -469,15 +517,18 @@ def _snapshots(session: ExamSession, events: list[ProctoringEvent], styles) -> l
         except (DecryptionError, OSError, ValueError) as exc:
             # A missing or tampered file must not stop the report; the report says so instead.
             logger.warning("snapshot of event %s unreadable: %s", event.pk, exc)
-            notes.append(f"The snapshot of event {event.pk} ({label_of(event.type)}) could not be read.")
+            notes.append(
+                gettext("The snapshot of event %(number)s (%(alert)s) could not be read.")
+                % {"number": event.pk, "alert": label_of(event.type)}
+            )
             continue
         cells.append([image, _p(caption, styles["caption"])])
     flow: list = []
     if len(with_snapshot) > MAX_SNAPSHOTS:
         flow.append(
             _p(
-                f"The first {MAX_SNAPSHOTS} of {len(with_snapshot)} snapshots; the rest are in the "
-                "session's record.",
+                gettext("The first %(shown)d of %(all)d snapshots; the rest are in the session's record.")
+                % {"shown": MAX_SNAPSHOTS, "all": len(with_snapshot)},
                 styles["muted"],
             )
         )
@@ -495,8 +546,8 @@ def _action_words(action: ProctorAction) -> tuple[str, str]:
 
 def _actions(actions: list[ProctorAction], styles) -> list:
     if not actions:
-        return [_p("No proctor acted on this session.", styles["body"])]
-    rows: list[list] = [["When", "Who", "Action", "Details"]]
+        return [_p(gettext("No proctor acted on this session."), styles["body"])]
+    rows: list[list] = [[gettext("When"), gettext("Who"), gettext("Action"), gettext("Details")]]
     for action in actions:
         title, text = _action_words(action)
         rows.append(
@@ -514,13 +565,26 @@ def _actions(actions: list[ProctorAction], styles) -> list:
 def _review_decisions(session: ExamSession, events: list[ProctoringEvent], styles) -> list:
     reviewed = [e for e in events if e.review_status not in ("open", "none")]
     if not reviewed:
-        return [_p("No alert has been reviewed yet.", styles["body"])]
-    rows: list[list] = [["Alert", "Decision", "Reason", "Reviewer", "Reviewed at"]]
+        return [_p(gettext("No alert has been reviewed yet."), styles["body"])]
+    rows: list[list] = [
+        [
+            gettext("Alert"),
+            gettext("Decision"),
+            gettext("Reason"),
+            gettext("Reviewer"),
+            gettext("Reviewed at"),
+        ]
+    ]
     for event in reviewed:
         rows.append(
             [
                 _p(
-                    f"#{event.pk} {label_of(event.type)} at {_elapsed(session, event.occurred_at)}",
+                    gettext("#%(number)s %(alert)s at %(time)s")
+                    % {
+                        "number": event.pk,
+                        "alert": label_of(event.type),
+                        "time": _elapsed(session, event.occurred_at),
+                    },
                     styles["small"],
                 ),
                 _p(review_label(event.review_status), styles["small"]),
@@ -556,7 +620,8 @@ def _footer_canvas(footer: str):
                 self.setFont(regular, 7)
                 self.setFillColor(MUTED)
                 self.drawString(MARGIN, 10 * mm, footer)
-                self.drawRightString(PAGE_WIDTH - MARGIN, 10 * mm, f"Page {number} of {total}")
+                page = gettext("Page %(number)d of %(total)d") % {"number": number, "total": total}
+                self.drawRightString(PAGE_WIDTH - MARGIN, 10 * mm, page)
                 super().showPage()
             super().save()
 
@@ -576,20 +641,24 @@ def _report_pdf(session: ExamSession, generated_by: User) -> bytes:
     events = session_events(session)
     actions = session_actions(session)
     who = _who(generated_by)
-    generated = f"Generated {_local(timezone.now())} by {who} · times in {zone_label()} · Procto"
+    generated = gettext("Generated %(when)s by %(who)s · times in %(zone)s · Procto") % {
+        "when": _local(timezone.now()),
+        "who": who,
+        "zone": zone_label(),
+    }
     flow: list = _title_block(session, events, styles)
     flow += [
-        KeepTogether([_p("Timeline", styles["h2"]), timeline_drawing(session, events)]),
-        _p("Questions", styles["h2"]),
+        KeepTogether([_p(gettext("Timeline"), styles["h2"]), timeline_drawing(session, events)]),
+        _p(gettext("Questions"), styles["h2"]),
         *_questions(session, styles),
-        _p("Event log", styles["h2"]),
+        _p(gettext("Event log"), styles["h2"]),
         *_event_log(session, events, styles),
-        _p("Snapshots", styles["h2"]),
+        _p(gettext("Snapshots"), styles["h2"]),
         *_snapshots(session, events, styles),
         *_screenshots(session, events, styles),
-        _p("Proctor actions (audit trail)", styles["h2"]),
+        _p(gettext("Proctor actions (audit trail)"), styles["h2"]),
         *_actions(actions, styles),
-        _p("Review decisions", styles["h2"]),
+        _p(gettext("Review decisions"), styles["h2"]),
         *_review_decisions(session, events, styles),
         Spacer(1, 4 * mm),
     ]
@@ -601,9 +670,10 @@ def _report_pdf(session: ExamSession, generated_by: User) -> bytes:
         rightMargin=MARGIN,
         topMargin=MARGIN,
         bottomMargin=MARGIN,
-        title=f"Session report: {_who(session.student)}, {session.exam.title}, attempt {session.attempt}",
+        title=gettext("Session report: %(student)s, %(title)s, attempt %(attempt)s")
+        % {"student": _who(session.student), "title": session.exam.title, "attempt": session.attempt},
         author="Procto",
-        subject=f"Exam session {session.pk}",
+        subject=gettext("Exam session %(number)s") % {"number": session.pk},
     )
     document.build(flow, canvasmaker=_footer_canvas(generated))
     return buffer.getvalue()

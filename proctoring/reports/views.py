@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
 from procto.errors import NotFoundError
@@ -65,7 +66,7 @@ def session_report_pdf(request: HttpRequest, session_id) -> HttpResponse:
     """One session as a PDF, for the staff who watch it; 404 for everyone else."""
     session = sessions_watchable_by(request.user).filter(pk=session_id).first()
     if session is None:
-        raise NotFoundError("No such exam session.")
+        raise NotFoundError(gettext("No such exam session."))
     pdf = render_session_pdf(session=session, generated_by=request.user)
     # Who took a copy of a student's record, and when: the PDF holds their webcam snapshots.
     session_export_audit(actor=request.user, session=session, fmt="pdf")

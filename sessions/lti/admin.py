@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.db import models
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from sessions.lti.grades import lti_scores_retry
@@ -81,7 +82,7 @@ class LtiPlatformAdmin(AdministratorsOnly, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ["frame_ancestors_now"]
 
-    @admin.display(description="May frame Procto now")
+    @admin.display(description=_("May frame Procto now"))
     def frame_ancestors_now(self, obj: LtiPlatform) -> str:
         origins = obj.frame_ancestors if obj.pk else []
         return format_html_join(", ", "<code>{}</code>", ((origin,) for origin in origins)) or "—"
@@ -109,7 +110,7 @@ class LtiContextAdmin(AdministratorsOnly, admin.ModelAdmin):
     readonly_fields = ["platform", "context_id", "memberships_url", "roster_synced_at"]
     actions = ["roster_sync_now"]
 
-    @admin.action(description="Sync roster now (enrol the LMS course's learners)")
+    @admin.action(description=_("Sync roster now (enrol the LMS course's learners)"))
     def roster_sync_now(self, request, queryset):
         contexts = list(queryset.exclude(memberships_url="").exclude(course=None))
         for context in contexts:
@@ -161,11 +162,11 @@ class LtiScoreDeliveryAdmin(AdministratorsOnly, admin.ModelAdmin):
     def exam(self, obj: LtiScoreDelivery) -> str:
         return str(obj.session.exam)
 
-    @admin.display(description="Score sent")
+    @admin.display(description=_("Score sent"))
     def score(self, obj: LtiScoreDelivery) -> str:
         return f"{obj.score_given} / {obj.score_maximum}"
 
-    @admin.action(description="Send again (refused and given-up scores)")
+    @admin.action(description=_("Send again (refused and given-up scores)"))
     def send_again(self, request, queryset):
         count = lti_scores_retry(actor=request.user, delivery_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"{count} score(s) sent to the LMS again.", messages.SUCCESS)

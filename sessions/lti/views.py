@@ -20,6 +20,7 @@ from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from pylti1p3.contrib.django.message_launch import DjangoMessageLaunch
@@ -200,7 +201,7 @@ def lti_window_open(request: HttpRequest) -> JsonResponse:
     platform_id = launch_session_platform_id(request)
     if not request.user.is_authenticated or platform_id is None:
         logger.warning("LTI new window refused: not an LTI session (%s)", request.META.get("REMOTE_ADDR"))
-        message = "Only a session opened from the LMS moves to a new window this way."
+        message = gettext("Only a session opened from the LMS moves to a new window this way.")
         return envelope_json_response("PERMISSION_DENIED", message, 403)
     next_path = request.POST.get("next", "/")
     if not next_path.startswith("/") or not url_has_allowed_host_and_scheme(next_path, allowed_hosts=None):
