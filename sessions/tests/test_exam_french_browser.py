@@ -41,7 +41,7 @@ def test_a_french_speaking_students_exam_page_speaks_french(
 
     first.locator("textarea").fill("La diffusion Rayleigh.")
     save = page.locator("#save-state")
-    save.filter(has_text="Enregistré").wait_for(timeout=20_000)
+    save.filter(has_text="Enregistrées").wait_for(timeout=20_000)
     assert page.locator("#question-count").inner_text() == "2 questions · 1 avec réponse"
     first.locator(".flag-toggle").click()
     assert first.locator(".flag-toggle").inner_text().strip() == "⚑ Signalée pour relecture"
@@ -52,7 +52,7 @@ def test_a_french_speaking_students_exam_page_speaks_french(
     first.locator("textarea").fill("La diffusion Rayleigh favorise le bleu.")
     save.filter(has_text="Hors ligne \u2013 1 réponse en attente").wait_for(timeout=20_000)
     context.set_offline(False)
-    save.filter(has_text=re.compile("^Enregistré$")).wait_for(timeout=30_000)
+    save.filter(has_text=re.compile("^Enregistrées$")).wait_for(timeout=30_000)
 
     # The submit dialog's summary is the script's too.
     page.locator("#submit-open").click()
