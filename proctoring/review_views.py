@@ -10,6 +10,7 @@ import logging
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
 from procto.byte_ranges import ranged_response
@@ -83,11 +84,11 @@ def _decrypted(name: str) -> bytes:
         data = read_encrypted(name)
     except FileNotFoundError as exc:
         logger.warning("encrypted file %s is missing from storage", name)
-        raise NotFoundError("The file is no longer stored.") from exc
+        raise NotFoundError(gettext("The file is no longer stored.")) from exc
     except DecryptionError as exc:
         # Altered or moved in the storage: never served, and worth an operator's attention.
         logger.error("encrypted file %s failed to decrypt", name)
-        raise NotFoundError("The file could not be read.") from exc
+        raise NotFoundError(gettext("The file could not be read.")) from exc
     return data
 
 

@@ -389,11 +389,11 @@ def session_review_bootstrap(session: ExamSession, data: dict, *, viewer: User, 
         # Live, only the status is known: "Ended early" until the page is loaded again, except the
         # ending this page's own proctor makes ("Ended by proctor").
         "statusLabels": status_labels(),
-        "reviewLabels": REVIEW_LABELS,
+        "reviewLabels": {status: str(label) for status, label in REVIEW_LABELS.items()},
         # Each condition's name (for the rows and chart lanes that arrive live) and the reasons
         # offered when dismissing one, from the registry (proctoring/conditions.py).
         "conditions": monitor_conditions(),
-        "outcomeLabels": OUTCOME_LABELS,
+        "outcomeLabels": {code: str(label) for code, label in OUTCOME_LABELS.items()},
         "startedAt": session.started_at,
         "deadline": session.deadline,
         "endedAt": session.ended_at,

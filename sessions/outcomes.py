@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from django.utils.translation import gettext_lazy
+
 from sessions.models import ExamSession
 
 Status = ExamSession.Status
@@ -47,14 +49,14 @@ class Outcome:
 
 
 OUTCOME_LABELS = {
-    "in-progress": "In progress",
-    "submitted": "Submitted",
-    "time-up": "Time up",
-    "signed-out": "Signed out",
-    "ended-early": "Ended early",  # an early ending whose cause this process cannot read
-    "ended-by-proctor": "Ended by proctor",
-    "ended-automatically": "Ended automatically",
-    "cheating-confirmed": "Cheating confirmed",
+    "in-progress": gettext_lazy("In progress"),
+    "submitted": gettext_lazy("Submitted"),
+    "time-up": gettext_lazy("Time up"),
+    "signed-out": gettext_lazy("Signed out"),
+    "ended-early": gettext_lazy("Ended early"),  # an early ending whose cause this process cannot read
+    "ended-by-proctor": gettext_lazy("Ended by proctor"),
+    "ended-automatically": gettext_lazy("Ended automatically"),
+    "cheating-confirmed": gettext_lazy("Cheating confirmed"),
 }
 # What the status alone says, where only the status is known (a live message on the review page).
 STATUS_OUTCOMES = {
@@ -65,7 +67,7 @@ STATUS_OUTCOMES = {
     Status.CHEATING_DETECTED: "ended-early",
 }
 STATUS_DETAILS = {
-    Status.EXPIRED: "the answers saved before the deadline were submitted",
+    Status.EXPIRED: gettext_lazy("the answers saved before the deadline were submitted"),
 }
 
 EndingsReader = Callable[[list[ExamSession]], dict]
@@ -80,20 +82,20 @@ def endings_reader_set(reader: EndingsReader) -> None:
 
 def status_labels() -> dict[str, str]:
     """Each status's label when nothing else is known about the session."""
-    return {str(status): OUTCOME_LABELS[code] for status, code in STATUS_OUTCOMES.items()}
+    return {str(status): str(OUTCOME_LABELS[code]) for status, code in STATUS_OUTCOMES.items()}
 
 
 def session_outcome(session: ExamSession, ending: Ending | None = None) -> Outcome:
     """The outcome of one session, given its early ending if it has one (see session_outcomes)."""
     if session.status != Status.CHEATING_DETECTED or ending is None:
         code = STATUS_OUTCOMES.get(session.status, "ended-early")
-        detail = session.end_reason if code == "ended-early" else STATUS_DETAILS.get(session.status, "")
-        return Outcome(code, OUTCOME_LABELS[code], detail)
+        detail = session.end_reason if code == "ended-early" else str(STATUS_DETAILS.get(session.status, ""))
+        return Outcome(code, str(OUTCOME_LABELS[code]), detail)
     if ending.confirmed:
         detail = ending.review_reason or ending.reason
-        return Outcome("cheating-confirmed", OUTCOME_LABELS["cheating-confirmed"], detail)
+        return Outcome("cheating-confirmed", str(OUTCOME_LABELS["cheating-confirmed"]), detail)
     code = "ended-by-proctor" if ending.by == "proctor" else "ended-automatically"
-    return Outcome(code, OUTCOME_LABELS[code], ending.reason)
+    return Outcome(code, str(OUTCOME_LABELS[code]), ending.reason)
 
 
 def session_outcomes(sessions: Iterable[ExamSession]) -> dict:

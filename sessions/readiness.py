@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from accounts.identity_service import embedding_decrypt, identity_images_analyse
 from accounts.models import User
@@ -37,7 +38,7 @@ KNOWN_ITEMS = frozenset([*REQUIRED_ITEMS["high"], SCREEN_ITEM])
 class NotReady(ApplicationError):
     code = "CHECKS_REQUIRED"
     status = 409
-    message = "Complete the steps before the exam first."
+    message = gettext_lazy("Complete the steps before the exam first.")
 
 
 def media_exempt(*, exam: Exam, student: User) -> bool:
@@ -187,12 +188,12 @@ def not_ready(*, exam: Exam, missing: list[str]) -> NotReady:
     """The refusal of a start before the `missing` steps, saying which. A missing room scan
     says where it goes: API clients written when the scan was sent after the start (to the
     attempt) get this first (docs/PROTOCOL.md, "Changes for API clients")."""
-    message = f"Complete the steps before the exam first: {', '.join(missing)}."
+    message = gettext("Complete the steps before the exam first: %(steps)s.") % {"steps": ", ".join(missing)}
     if "room-scan" in missing:
-        message += (
-            f" The room scan is recorded before the start: send it to POST /api/exams/{exam.pk}/room-scan,"
+        message += " " + gettext(
+            "The room scan is recorded before the start: send it to POST /api/exams/%(exam)s/room-scan,"
             " then start."
-        )
+        ) % {"exam": exam.pk}
     return NotReady(message, details={"missing": missing})
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import User
 from accounts.permissions import Can, user_can
@@ -108,19 +109,19 @@ def exam_session_get_for_user(*, user: User, session_id) -> ExamSession:
     try:
         session_uuid = uuid.UUID(str(session_id))
     except ValueError as exc:
-        raise NotFoundError("No such exam session.") from exc
+        raise NotFoundError(gettext("No such exam session.")) from exc
     own = ExamSession.objects.select_related("student", "exam").filter(student=user)
     try:
         return (own | sessions_watchable_by(user)).distinct().get(pk=session_uuid)
     except ExamSession.DoesNotExist as exc:
-        raise NotFoundError("No such exam session.") from exc
+        raise NotFoundError(gettext("No such exam session.")) from exc
 
 
 def exam_session_get_own(*, user: User, session_id) -> ExamSession:
     """The student's own session; 404 for anyone else's, even a session staff may watch."""
     session = exam_session_get_for_user(user=user, session_id=session_id)
     if session.student_id != user.pk:
-        raise NotFoundError("No such exam session.")
+        raise NotFoundError(gettext("No such exam session."))
     return session
 
 
@@ -214,10 +215,10 @@ def exam_get_for_grading(*, user: User, exam_id) -> Exam:
     """The exam if `user` grades it: a teacher of its course, or an admin. 404 for anyone who does
     not oversee it (another course's teacher learns nothing), 403 for the proctors who do."""
     if not user_can(user, Can.REVIEW_SESSIONS):
-        raise NotFoundError("No such exam.")
+        raise NotFoundError(gettext("No such exam."))
     exam = exam_get_for_user(user=user, exam_id=exam_id)
     if not user_may_edit(user, exam):
-        raise ForbiddenError("Only the exam's teachers or an administrator grade it.")
+        raise ForbiddenError(gettext("Only the exam's teachers or an administrator grade it."))
     return exam
 
 
@@ -225,10 +226,10 @@ def exam_session_get_for_grading(*, user: User, session_id) -> ExamSession:
     """A session the user grades (as `exam_get_for_grading`): 404 unless they oversee its exam,
     403 for its proctors. A student asking for their own gets 404 too."""
     if not user_can(user, Can.REVIEW_SESSIONS):
-        raise NotFoundError("No such exam session.")
+        raise NotFoundError(gettext("No such exam session."))
     session = exam_session_get_for_user(user=user, session_id=session_id)
     if not user_may_edit(user, session.exam):
-        raise ForbiddenError("Only the exam's teachers or an administrator grade it.")
+        raise ForbiddenError(gettext("Only the exam's teachers or an administrator grade it."))
     return session
 
 
@@ -238,10 +239,10 @@ def question_get_for_grading(*, exam: Exam, question_id) -> Question:
     try:
         pk = database_id(question_id)
     except (TypeError, ValueError) as exc:
-        raise NotFoundError("No such question in this exam.") from exc
+        raise NotFoundError(gettext("No such question in this exam.")) from exc
     question = next((q for q in exam_questions_graded(exam) if q.pk == pk), None)
     if question is None:
-        raise NotFoundError("No such question in this exam.")
+        raise NotFoundError(gettext("No such question in this exam."))
     return question
 
 
@@ -479,7 +480,7 @@ def question_grading_queue(*, exam: Exam, question: Question, answer_id=None) ->
     else:
         current = next((a for a in answers if str(a.pk) == str(answer_id)), None)
         if current is None:
-            raise NotFoundError("This answer is not in the question's grading queue.")
+            raise NotFoundError(gettext("This answer is not in the question's grading queue."))
     number = question_numbers(exam)[question.pk]
     return GradingQueue(question=question, number=number, answers=answers, current=current)
 
@@ -542,7 +543,7 @@ def question_choice_counts(*, exam: Exam, question: Question) -> tuple[list[Choi
     a matching one; nothing for a numeric one), and how many answered it: what a teacher weighs
     before changing the key (and how many sessions that regrades)."""
     if not grading.is_auto_graded(question):
-        raise NotFoundError("Only choice questions have an answer key.")
+        raise NotFoundError(gettext("Only choice questions have an answer key."))
     responses = list(
         _finished_answers(exam)
         .filter(grading.answered(), question=question)

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.audit import audit_record
 from accounts.models import AuditEntry, User
@@ -301,7 +302,7 @@ def exam_session_answers_save(
     with transaction.atomic():
         session = ExamSession.objects.select_for_update(no_key=True).filter(pk=session_id).first()
         if session is None or session.student_id != student.pk:
-            raise NotFoundError("No such exam session.")
+            raise NotFoundError(gettext("No such exam session."))
         _check_answer_window(session, now)
         saved, stale = [], []
         for question, item in _parse_answers(session, answers):
@@ -409,7 +410,7 @@ def exam_session_grade(*, session: ExamSession) -> ExamSession:
 def answer_grade(*, answer: Answer, grader: User, score: Decimal, feedback: str = "") -> Answer:
     """A teacher scores an open answer; the session's final score follows when all are scored."""
     if grading.is_auto_graded(answer.question):
-        raise ForbiddenError("Choice questions are scored automatically.")
+        raise ForbiddenError(gettext("Choice questions are scored automatically."))
     if not (Decimal(0) <= Decimal(score) <= Decimal(answer.question.points)):
         raise InvalidAnswer(f"The score must be between 0 and {answer.question.points}.")
     with transaction.atomic():
@@ -440,7 +441,7 @@ def exam_session_answers_grade(*, session: ExamSession, grader: User, grades: li
     page): an invalid score (InvalidAnswer) leaves every answer as it was. Returns how many."""
     for grade in grades:
         if grade.answer.session_id != session.pk:
-            raise NotFoundError("This answer is not in this session.")
+            raise NotFoundError(gettext("This answer is not in this session."))
         answer_grade(answer=grade.answer, grader=grader, score=grade.score, feedback=grade.feedback)
     return len(grades)
 
@@ -469,7 +470,7 @@ def question_answer_key_change(*, question: Question, correct_answer, actor: Use
     # this, and this for its session (the sessions are locked below): a deadlock.
     question = Question.objects.select_for_update(no_key=True).get(pk=question.pk)
     if not grading.is_auto_graded(question):
-        raise ForbiddenError("Only choice questions have an answer key.")
+        raise ForbiddenError(gettext("Only choice questions have an answer key."))
     previous = question.correct_answer
     question.correct_answer = correct_answer
     question.clean()

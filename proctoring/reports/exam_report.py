@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from accounts.models import User
 from accounts.permissions import Can, user_can
@@ -39,13 +40,13 @@ SORTS = {
 }
 DEFAULT_SORT = "-risk"
 SORT_LABELS = {
-    "-risk": "risk, highest first",
-    "risk": "risk, lowest first",
-    "student": "student",
-    "-started": "start, latest first",
-    "started": "start, earliest first",
-    "-score": "score, highest first",
-    "score": "score, lowest first",
+    "-risk": gettext_lazy("risk, highest first"),
+    "risk": gettext_lazy("risk, lowest first"),
+    "student": gettext_lazy("student"),
+    "-started": gettext_lazy("start, latest first"),
+    "started": gettext_lazy("start, earliest first"),
+    "-score": gettext_lazy("score, highest first"),
+    "score": gettext_lazy("score, lowest first"),
 }
 
 REPORT_CSV_COLUMNS = [
@@ -76,11 +77,11 @@ def exam_get_for_report(*, user: User, exam_id) -> Exam:
     """The exam if `user` oversees it (admins all, teachers their own, proctors those assigned);
     404 for anyone else, students included: a report reveals every student's results."""
     if not user_can(user, Can.REVIEW_SESSIONS):
-        raise NotFoundError("No such exam.")
+        raise NotFoundError(gettext("No such exam."))
     try:
         return exams_visible_to(user).get(pk=int(exam_id))
     except (Exam.DoesNotExist, TypeError, ValueError) as exc:
-        raise NotFoundError("No such exam.") from exc
+        raise NotFoundError(gettext("No such exam.")) from exc
 
 
 def with_report_counts(sessions: QuerySet[ExamSession]) -> QuerySet[ExamSession]:
