@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.utils.translation import gettext
+
 # Question.Type values, spelled out so this module needs no Django import.
 MCQ, MCQ_MULTIPLE, PARAGRAPH = "MCQ", "MCQ-multiple", "Paragraph"
 NUMERIC, MATCHING = "Numeric", "Matching"
@@ -22,7 +24,7 @@ class ImportProblem:
     message: str
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
+        return gettext("line %(line)s: %(message)s") % {"line": self.line, "message": self.message}
 
 
 class ImportFailed(ValueError):
@@ -47,7 +49,7 @@ def _lines(text: str) -> list[str]:
 
 def _finish(questions: list[dict], problems: list[ImportProblem]) -> list[dict]:
     if not questions and not problems:
-        problems.append(ImportProblem(1, "The file has no questions."))
+        problems.append(ImportProblem(1, gettext("The file has no questions.")))
     if problems:
         raise ImportFailed(problems)
     return questions
@@ -120,7 +122,12 @@ def _one_per_question(found: list[ImportProblem], number: int, block: _Block) ->
     first_words = _clean(_TITLE.sub("", block.text, count=1).split("{", 1)[0]).split("\n", 1)[0]
     if len(first_words) > 40:
         first_words = first_words[:40].rstrip() + "…"
-    named = f"question {number}" + (f" (“{first_words}”)" if first_words else "")
+    named = {"number": number, "words": first_words}
+    named = (
+        gettext("question %(number)s (“%(words)s”)") % named
+        if first_words
+        else gettext("question %(number)s") % named
+    )
     messages = list(dict.fromkeys(problem.message for problem in found))
     return ImportProblem(found[0].line, f"{named}: {' '.join(messages)}")
 
@@ -169,11 +176,13 @@ def _gift_question(block: _Block) -> dict | None:
         return None
     open_, close = braces
     if block.text[close + 1 :].strip():
-        block.report(open_, "Missing-word questions (text after the answer block) are not supported.")
+        block.report(
+            open_, gettext("Missing-word questions (text after the answer block) are not supported.")
+        )
         return None
     stem = _clean(block.text[start:open_])
     if not stem:
-        block.report(start, "Question has no text before its answer block.")
+        block.report(start, gettext("Question has no text before its answer block."))
     answers = _gift_answers(block, open_ + 1, block.text[open_ + 1 : close])
     return answers and {**answers, "text": stem}
 
@@ -184,7 +193,7 @@ def _after_title(block: _Block) -> int | None:
         return 0
     match = _TITLE.match(block.text)
     if match is None:
-        block.report(0, "The title opened with :: is never closed with ::.")
+        block.report(0, gettext("The title opened with :: is never closed with ::."))
         return None
     return match.end()
 
@@ -195,19 +204,25 @@ def _answer_braces(block: _Block, start: int) -> tuple[int, int] | None:
     for pos, char in enumerate(block.text[start:], start=start):
         if char == "{":
             if open_ is not None:
-                return block.report(pos, "A '{' inside an answer block; write \\{ for a literal brace.")
+                return block.report(
+                    pos, gettext("A '{' inside an answer block; write \\{ for a literal brace.")
+                )
             open_ = pos
         elif char == "}":
             if open_ is None:
-                return block.report(pos, "A '}' without a matching '{'; write \\} for a literal brace.")
+                return block.report(
+                    pos, gettext("A '}' without a matching '{'; write \\} for a literal brace.")
+                )
             spans.append((open_, pos))
             open_ = None
     if open_ is not None:
-        return block.report(open_, "This '{' is never closed with '}'.")
+        return block.report(open_, gettext("This '{' is never closed with '}'."))
     if not spans:
-        return block.report(start, "No answer block {…}; descriptions without answers are not supported.")
+        return block.report(
+            start, gettext("No answer block {…}; descriptions without answers are not supported.")
+        )
     if len(spans) > 1:
-        return block.report(spans[1][0], "Only one answer block {…} per question is supported.")
+        return block.report(spans[1][0], gettext("Only one answer block {…} per question is supported."))
     return spans[0]
 
 
@@ -221,13 +236,17 @@ def _gift_answers(block: _Block, offset: int, body: str) -> dict | None:
     if "~" not in kind and "=" in kind:
         if "->" in kind:
             return _gift_matching(block, offset, body, explanation)
-        return block.report(offset - 1, "Short-answer questions (only =) are not supported by Procto.")
+        return block.report(
+            offset - 1, gettext("Short-answer questions (only =) are not supported by Procto.")
+        )
     if "~" in kind:
         return _gift_choices(block, offset, body, explanation)
     answer, *feedback = kind.split("#")
     if _TRUE_FALSE.fullmatch(answer.strip()):
         return _gift_true_false(answer.strip(), feedback, explanation)
-    return block.report(offset - 1, "Answers not understood: start each choice with = (right) or ~ (wrong).")
+    return block.report(
+        offset - 1, gettext("Answers not understood: start each choice with = (right) or ~ (wrong).")
+    )
 
 
 _NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
@@ -240,20 +259,22 @@ def _gift_numeric(block: _Block, offset: int, body: str, explanation: str) -> di
     """{#3.14:0.01} (value and tolerance), {#3.14} (exact) or {#1..5} (a range)."""
     answer, _, feedback = body.partition("#")
     if answer.count("=") > 1 or "%" in answer or "~" in answer:
-        message = (
+        message = gettext(
             "Numeric questions take one answer, {#value:tolerance}; "
             "several answers or weights are not supported."
         )
         return block.report(offset - 1, message)
     match = _NUMERIC_ANSWER.fullmatch(answer)
     if match is None:
-        return block.report(offset - 1, "A numeric answer must look like {#3.14:0.01}, {#3.14} or {#1..5}.")
+        return block.report(
+            offset - 1, gettext("A numeric answer must look like {#3.14:0.01}, {#3.14} or {#1..5}.")
+        )
     value, tolerance = Decimal(match["value"]), Decimal(match["tolerance"] or 0)
     if match["high"] is not None:
         low, high = sorted([value, Decimal(match["high"])])
         value, tolerance = (low + high) / 2, (high - low) / 2
     if tolerance < 0:
-        return block.report(offset - 1, "The tolerance of a numeric answer cannot be negative.")
+        return block.report(offset - 1, gettext("The tolerance of a numeric answer cannot be negative."))
     notes = "\n".join(note for note in (explanation, _clean(feedback)) if note)
     key = {"value": _json_number(value), "tolerance": _json_number(tolerance)}
     return {"type": NUMERIC, "options": [], "correct_answer": key, "points": Decimal(1), "explanation": notes}
@@ -267,21 +288,25 @@ def _gift_matching(block: _Block, offset: int, body: str, explanation: str) -> d
     """{=prompt -> match =prompt -> match ...}: at least two pairs."""
     marks = [match.start() for match in re.finditer("=", body)]
     if body[: marks[0]].strip():
-        return block.report(offset, "Text before the first pair; start each pair with =.")
+        return block.report(offset, gettext("Text before the first pair; start each pair with =."))
     prompts, matches = [], []
     for start, end in zip(marks, [*marks[1:], len(body)], strict=True):
         prompt, arrow, match = body[start + 1 : end].partition("->")
         prompt, match = _clean(prompt), _clean(match)
         if not arrow or not match:
-            return block.report(offset + start, "Each pair is written = prompt -> match.")
+            return block.report(offset + start, gettext("Each pair is written = prompt -> match."))
         if not prompt:
-            return block.report(offset + start, "A match without a prompt (a distractor) is not supported.")
+            return block.report(
+                offset + start, gettext("A match without a prompt (a distractor) is not supported.")
+            )
         if prompt in prompts:
-            return block.report(offset + start, f"The prompt {prompt!r} appears twice.")
+            return block.report(
+                offset + start, gettext("The prompt %(prompt)s appears twice.") % {"prompt": repr(prompt)}
+            )
         prompts.append(prompt)
         matches.append(match)
     if len(prompts) < 2:
-        return block.report(offset - 1, "A matching question needs at least two pairs.")
+        return block.report(offset - 1, gettext("A matching question needs at least two pairs."))
     return {
         "type": MATCHING,
         "options": prompts,
@@ -306,17 +331,19 @@ def _gift_choices(block: _Block, offset: int, body: str, explanation: str) -> di
     seen: set[str] = set()
     for choice in choices:
         if choice.text in seen:
-            block.report(choice.pos, f"The choice {choice.text!r} appears twice.")
+            block.report(
+                choice.pos, gettext("The choice %(choice)s appears twice.") % {"choice": repr(choice.text)}
+            )
         seen.add(choice.text)
     if len(choices) < 2:
-        block.report(offset - 1, "A choice question needs at least two choices.")
+        block.report(offset - 1, gettext("A choice question needs at least two choices."))
     right = [choice for choice in choices if choice.marker == "="]
     if right:
         correct: str | list[str] = _single_answer(block, choices, right)
     else:
         correct = [choice.text for choice in choices if choice.weight > 0]
         if not correct:
-            block.report(offset - 1, "Question has no correct answer (mark one choice with =).")
+            block.report(offset - 1, gettext("Question has no correct answer (mark one choice with =)."))
     notes = _explanation(explanation, [(choice.text, choice.feedback) for choice in choices])
     options = [choice.text for choice in choices]
     return _choice_question(MCQ if right else MCQ_MULTIPLE, "", options, correct, notes)
@@ -324,17 +351,19 @@ def _gift_choices(block: _Block, offset: int, body: str, explanation: str) -> di
 
 def _single_answer(block: _Block, choices: list[_Choice], right: list[_Choice]) -> str:
     if len(right) > 1:
-        block.report(right[1].pos, "Only one choice may be marked =; for several use ~%50% weights.")
+        block.report(right[1].pos, gettext("Only one choice may be marked =; for several use ~%50% weights."))
     partial = [choice for choice in choices if choice.marker == "~" and choice.weight > 0]
     if partial:
-        block.report(partial[0].pos, "Partial credit on a ~ choice is not supported next to an = answer.")
+        block.report(
+            partial[0].pos, gettext("Partial credit on a ~ choice is not supported next to an = answer.")
+        )
     return right[0].text
 
 
 def _split_choices(block: _Block, offset: int, body: str) -> list[_Choice] | None:
     marks = [match.start() for match in re.finditer(r"[=~]", body)]
     if body[: marks[0]].strip():
-        block.report(offset, "Text before the first choice; start each choice with = or ~.")
+        block.report(offset, gettext("Text before the first choice; start each choice with = or ~."))
     spans = zip(marks, [*marks[1:], len(body)], strict=True)
     choices = [_choice(block, offset + start, body[start], body[start + 1 : end]) for start, end in spans]
     parsed = [choice for choice in choices if choice is not None]
@@ -347,11 +376,11 @@ def _choice(block: _Block, pos: int, marker: str, raw: str) -> _Choice | None:
     if raw.startswith("%"):
         match = _WEIGHT.match(raw)
         if match is None:
-            return block.report(pos, "A weight must look like %50% or %-100%.")
+            return block.report(pos, gettext("A weight must look like %50% or %-100%."))
         raw, weight = raw[match.end() :], float(match[1])
     text = _clean(raw)
     if not text:
-        return block.report(pos, "This choice is empty.")
+        return block.report(pos, gettext("This choice is empty."))
     return _Choice(marker, text, weight, _clean(feedback), pos)
 
 
@@ -394,39 +423,45 @@ class _AikenReader:
         elif self.draft is None:
             self.draft = _AikenDraft(number, [line])
         elif self.draft.choices:
-            self.report(number, "Text after the choices; expected another choice or ANSWER: <letter>.")
+            self.report(
+                number, gettext("Text after the choices; expected another choice or ANSWER: <letter>.")
+            )
         else:
             self.draft.text.append(line)
 
     def end_without_answer(self) -> None:
         # A draft without text was born from a stray choice line, which is already reported.
         if self.draft and self.draft.text:
-            self.report(self.draft.line, "Question has no ANSWER line (e.g. ANSWER: B).")
+            self.report(self.draft.line, gettext("Question has no ANSWER line (e.g. ANSWER: B)."))
         self.draft = None
 
     def choice(self, number: int, letter: str, text: str) -> None:
         if self.draft is None:
-            self.report(number, "A choice line before any question text.")
+            self.report(number, gettext("A choice line before any question text."))
             self.draft = _AikenDraft(number, [])
         if letter in self.draft.choices:
-            self.report(number, f"The choice letter {letter} is used twice.")
+            self.report(number, gettext("The choice letter %(letter)s is used twice.") % {"letter": letter})
         elif not text:
-            self.report(number, f"The choice {letter} is empty.")
+            self.report(number, gettext("The choice %(letter)s is empty.") % {"letter": letter})
         elif text in self.draft.choices.values():
-            self.report(number, f"The choice {text!r} appears twice.")
+            self.report(number, gettext("The choice %(choice)s appears twice.") % {"choice": repr(text)})
         self.draft.choices.setdefault(letter, text)
 
     def answer(self, number: int, letter: str) -> None:
         draft, self.draft = self.draft, None
         if draft is None:
-            return self.report(number, "An ANSWER line without a question before it.")
+            return self.report(number, gettext("An ANSWER line without a question before it."))
         if not draft.text:
             return None
         if len(draft.choices) < 2:
-            return self.report(draft.line, "Question needs at least two choices (A. … B. …).")
+            return self.report(draft.line, gettext("Question needs at least two choices (A. … B. …)."))
         if letter.upper() not in draft.choices:
             letters = ", ".join(draft.choices) or "none"
-            return self.report(number, f"ANSWER {letter!r} is not one of the choice letters ({letters}).")
+            return self.report(
+                number,
+                gettext("ANSWER %(letter)s is not one of the choice letters (%(letters)s).")
+                % {"letter": repr(letter), "letters": letters},
+            )
         text, options = "\n".join(draft.text), list(draft.choices.values())
         self.questions.append(_choice_question(MCQ, text, options, draft.choices[letter.upper()], ""))
 
