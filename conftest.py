@@ -81,6 +81,17 @@ def _fast_password_hashing(request, settings):
 
 
 @pytest.fixture(autouse=True)
+def _english_afterwards():
+    # A French request leaves French active in the test's thread (LocaleMiddleware activates the
+    # request's language and never deactivates it; each real request sets its own): the next
+    # test, calling services directly, would read French messages.
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _isolated_cache():
     # Throttle counters and tickets live in the cache; each test starts from a clean slate.
     from django.core.cache import cache

@@ -99,9 +99,9 @@ def test_the_french_catalog_keeps_the_placeholders_of_each_message(extracted_cat
     wrong = []
     for entry in extracted_catalog:
         wanted = sorted(set(placeholder.findall(entry["msgid_plural"] or entry["msgid"])))
-        for translation in entry["msgstr"]:
-            if translation and sorted(set(placeholder.findall(translation))) != wanted:
-                wrong.append(f"{entry['msgid']!r} -> {translation!r}")
+        for french in entry["msgstr"]:
+            if french and sorted(set(placeholder.findall(french))) != wanted:
+                wrong.append(f"{entry['msgid']!r} -> {french!r}")
     assert not wrong, "\n".join(wrong)
 
 
