@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -43,7 +44,7 @@ def _token_response(request: Request, pair, status_code: int = status.HTTP_200_O
     return Response(TokenPairOutput(pair, context={"request": request}).data, status=status_code)
 
 
-REGISTRATION_SENT = (
+REGISTRATION_SENT = gettext_lazy(
     "Check your inbox: we sent an e-mail to this address. Follow its link to finish creating your "
     "account (if the address already has one, the e-mail says how to sign in)."
 )
@@ -69,7 +70,7 @@ class RegisterApi(APIView):
         fields = dict(data.validated_data)
         fields["institution"] = fields.pop("institution_id", "")
         services.user_register(**fields, client_address=request.META.get("REMOTE_ADDR"))
-        return Response({"message": REGISTRATION_SENT}, status=status.HTTP_202_ACCEPTED)
+        return Response({"message": str(REGISTRATION_SENT)}, status=status.HTTP_202_ACCEPTED)
 
 
 class RegisterConfirmApi(APIView):

@@ -205,10 +205,12 @@ class IdentityCheckApi(APIView):
             exam=exam, student=request.user, capture=data.validated_data["live_capture"].read()
         )
         message = (
-            "It's you: identity confirmed."
+            gettext("It's you: identity confirmed.")
             if check.passed
-            else "The face on camera does not match your ID photo. Face the camera in good light and "
-            "try again; if it keeps failing, ask your proctor."
+            else gettext(
+                "The face on camera does not match your ID photo. Face the camera in good light and "
+                "try again; if it keeps failing, ask your proctor."
+            )
         )
         return Response(
             {
