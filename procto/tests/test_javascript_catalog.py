@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -129,3 +130,20 @@ def test_a_script_names_a_button_as_the_french_page_labels_it(label, message):
     said = DjangoTranslation("fr", domain="djangojs").gettext(message)
     assert button != label, f"the page's {label!r} button has no French label"
     assert button in said, f"{said!r} does not name the button {button!r}"
+
+
+def test_each_french_script_message_keeps_its_placeholders():
+    """interpolate() fills %s in order and %(name)s by name: a translation that drops or renames
+    one shows a hole (or another value) on the page."""
+    placeholder = re.compile(r"%\(\w+\)s|%s")
+    command = ["msgattrib", "--translated", "--no-wrap", "--no-location", str(FRENCH_CATALOG)]
+    text = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    wrong = []
+    for block in text.split("\n\n")[1:]:
+        fields = re.findall(r'^(msgid|msgid_plural|msgstr(?:\[\d\])?) "(.*)"$', block, re.M)
+        source = dict(fields).get("msgid_plural") or dict(fields)["msgid"]
+        wanted = sorted(placeholder.findall(source))
+        for name, french in fields:
+            if name.startswith("msgstr") and sorted(placeholder.findall(french)) != wanted:
+                wrong.append(f"{source!r} -> {french!r}")
+    assert not wrong, "\n".join(wrong)
