@@ -144,7 +144,8 @@ class ExamStreamConsumer(AuthenticatedConsumer):
         await self._send(
             {
                 "type": "welcome",
-                "frameIntervalMs": FRAME_INTERVAL_MS[self.session.exam.security_level],
+                # A session the overload governor slowed keeps its slowed cadence (proctoring.cadence).
+                "frameIntervalMs": stats["cadence"] or FRAME_INTERVAL_MS[self.session.exam.security_level],
                 "audioChunkMs": 1000,
                 "lastFrameSeq": stats["frame:last_seq"] or 0,
                 "lastAudioSeq": stats["audio:last_seq"] or 0,
@@ -323,6 +324,9 @@ class MonitorConsumer(AuthenticatedConsumer):
 
     async def proctoring_session_media(self, event: dict) -> None:
         await self._send({"type": "media", "session": event["session"]})
+
+    async def proctoring_session_cadence(self, event: dict) -> None:
+        await self._send({"type": "cadence", "session": event["session"]})
 
     async def proctoring_admission_updated(self, event: dict) -> None:
         await self._send({"type": "admission", "admission": event["admission"]})

@@ -8,22 +8,21 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from procto.cache_batch import CacheBatch
-from procto.metrics import metric_key
 from proctoring import frame_batches, stream_state, tasks
 from proctoring.detectors import audio as audio_detector
 from proctoring.stream_state import STATS_SECONDS
 
-# Backpressure: more frames than this waiting for one student, or frames waiting this long on
-# average across the queue, and clients are asked to send frames half as often.
+# Backpressure: more frames than this waiting for one student, and that student's page is asked
+# to send frames half as often. Workers behind for everyone are the overload governor's to
+# answer, least risky sessions first (proctoring.cadence), not every page that sends meanwhile.
 MAX_PENDING_FRAMES = 3
-MAX_QUEUE_LAG_SECONDS = 5.0
 
 
 def media_received(*, session_id, kind: str, seq: int, captured_ms: int, payload: bytes) -> bool:
     """Record an accepted frame or audio chunk and queue its analysis.
 
-    Returns True when the client should slow down (this session's or the queue's lag is past
-    its bound). Frames are what gets dropped under load (pipeline.frame_analyse), never audio,
+    Returns True when the client should slow down (this session's own frames pile up). Frames
+    are what gets dropped under load (pipeline.frame_analyse), never audio,
     events or answers. A silent audio chunk is not queued while the session's microphone has
     been quiet with nothing open (the worker says so: `audio_idle_key`), except one per sample
     interval, which keeps the level chart and the worker's view of the session current.
@@ -56,9 +55,7 @@ def _bookkeeping(session_id, kind: str, seq: int, payload: bytes) -> CacheBatch:
         return stats.get(stream_state.audio_idle_key(session_id)).get(gate)
     stats.set(stream_state.thumbnail_key(session_id), payload, STATS_SECONDS)
     stats.set(stream_state.latest_frame_key(session_id), seq, STATS_SECONDS)
-    return stats.incr(stream_state.pending_frames_key(session_id), 1, STATS_SECONDS).get(
-        metric_key("frame_lag_seconds")
-    )
+    return stats.incr(stream_state.pending_frames_key(session_id), 1, STATS_SECONDS)
 
 
 def _queue(known: dict, *, session_id, kind: str, seq: int, captured_ms: int, payload: bytes) -> bool:
@@ -71,9 +68,7 @@ def _queue(known: dict, *, session_id, kind: str, seq: int, captured_ms: int, pa
         frame_batches.audio_queue(session_id=session_id, seq=seq, captured_ms=captured_ms, pcm=payload)
         return False
     frame_batches.frame_queue(session_id=session_id, seq=seq, captured_ms=captured_ms, jpeg=payload)
-    lag = known[metric_key("frame_lag_seconds")] or 0
-    pending = known[stream_state.pending_frames_key(session_id)]
-    return pending > MAX_PENDING_FRAMES or lag > MAX_QUEUE_LAG_SECONDS
+    return known[stream_state.pending_frames_key(session_id)] > MAX_PENDING_FRAMES
 
 
 def _silent(pcm: bytes) -> bool:

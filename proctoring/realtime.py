@@ -60,3 +60,13 @@ def broadcast_media(session_id, *, exam_id: int, face_count: int, frame_seq: int
         },
     }
     _send_on_commit(exam_id, message, f"media of {session_id}")
+
+
+def broadcast_cadence(session_id, *, exam_id: int, frame_interval_ms: int, slowed: bool) -> None:
+    """After commit, tell monitors a session's page was slowed down or given its cadence back
+    (proctoring.cadence)."""
+    message = {
+        "type": "proctoring.session_cadence",
+        "session": {"id": str(session_id), "frameIntervalMs": frame_interval_ms, "slowed": slowed},
+    }
+    _send_on_commit(exam_id, message, f"cadence of {session_id}")

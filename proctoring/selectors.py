@@ -165,6 +165,8 @@ def _card(session: ExamSession, alerts: dict, stream: dict, now: float, session_
         "face_count": metrics.get("faceCount"),
         "thumbnail_url": thumbnail,
         "unmonitored": bool(stream["unmonitored"]) and proctored,
+        # Frames come less often: the overload governor slowed this session (proctoring.cadence).
+        "slowed_frame_interval_ms": stream["cadence"] if proctored else None,
         "connection": connection_state(
             proctored=proctored,
             last_media_at=last_media_at,

@@ -154,6 +154,14 @@ def unmonitored_key(session_id) -> str:
     return _key(session_id, "unmonitored")
 
 
+# --- Written by the overload governor (proctoring.cadence) --------------------------------------
+
+
+def cadence_key(session_id) -> str:
+    """The slowed frame interval (ms) of a session the governor slowed; absent: its level's."""
+    return _key(session_id, "cadence")
+
+
 # --- Reads ---------------------------------------------------------------------------------------
 
 _STATS = [(kind, field) for kind in ("frame", "audio") for field in ("last_seq", "count", "last_at")]
@@ -162,15 +170,17 @@ _STATS_KEYS = {"last_seq": last_seq_key, "count": count_key, "last_at": last_at_
 
 def stream_stats(session_id) -> dict:
     """What arrived for one session: {"frame:last_seq", "frame:count", "frame:last_at", and
-    the same for "audio:"}, None where nothing did, in one round trip."""
+    the same for "audio:"}, None where nothing did, and "cadence" (the slowed frame interval, or
+    None), in one round trip."""
     keys = {f"{kind}:{field}": _STATS_KEYS[field](session_id, kind) for kind, field in _STATS}
+    keys["cadence"] = cadence_key(session_id)
     values = cache.get_many(list(keys.values()))
     return {name: values.get(key) for name, key in keys.items()}
 
 
 def monitor_stream_state(session_ids: list) -> dict:
     """For each session, what the monitor's card shows of its stream, in one round trip:
-    {"frame:last_at", "audio:last_at", "frame:last_seq", "metrics", "unmonitored"}."""
+    {"frame:last_at", "audio:last_at", "frame:last_seq", "metrics", "unmonitored", "cadence"}."""
     keys = {
         sid: {
             "frame:last_at": last_at_key(sid, "frame"),
@@ -178,6 +188,7 @@ def monitor_stream_state(session_ids: list) -> dict:
             "frame:last_seq": last_seq_key(sid, "frame"),
             "metrics": frame_metrics_key(sid),
             "unmonitored": unmonitored_key(sid),
+            "cadence": cadence_key(sid),
         }
         for sid in session_ids
     }

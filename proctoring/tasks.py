@@ -13,7 +13,7 @@ import smtplib
 from celery import shared_task
 from celery.signals import worker_process_init
 
-from proctoring import heartbeat, notifications, retention, services
+from proctoring import cadence, heartbeat, notifications, retention, services
 
 
 @worker_process_init.connect
@@ -89,6 +89,11 @@ for _legacy, _task in LEGACY_NAMES.items():
 @shared_task(name="proctoring.tasks.stream_heartbeats_check", ignore_result=True)
 def stream_heartbeats_check() -> int:
     return heartbeat.stream_heartbeats_check()
+
+
+@shared_task(name="proctoring.tasks.cadence_adjust", ignore_result=True)
+def cadence_adjust() -> dict[str, int]:
+    return cadence.cadence_adjust()
 
 
 @shared_task(name="proctoring.tasks.departures_settle", ignore_result=True)

@@ -530,7 +530,8 @@ function onStreamMessage(message) {
       media?.setAudioChunk(message.audioChunkMs);
       media?.sendFrameSoon(); // the proctor sees the student at once, not one interval later
       break;
-    case "slow-down":
+    case "slow-down": // this student's own frames pile up
+    case "cadence": // the server is busy (or no longer): a cadence for a while
       media?.setFrameInterval(message.frameIntervalMs);
       break;
     case "event-ack":

@@ -103,6 +103,12 @@ export function createGrid({ gridEl, templateEl, emptyEl, filteredEl, store, sta
       fields.faces.textContent = interpolate(ngettext("%s face", "%s faces", count ?? 0), [count ?? 0]);
       fields.faces.dataset.count = String(count ?? "");
     });
+    set(card, "slowed", session.slowedMs, (ms) => {
+      fields.slowed.hidden = !ms;
+      fields.slowed.textContent = ms
+        ? interpolate(gettext("Slowed · a picture every %s s"), [Math.round(ms / 1000)])
+        : "";
+    });
     set(card, "proctored", session.proctored, (proctored) => {
       fields["thumbnail-empty"].textContent = proctored ? gettext("No picture yet") : gettext("No camera for this exam");
     });

@@ -229,6 +229,10 @@ onMessage("media", ({ session }) => {
   store.applyMedia(session);
   scheduleRender();
 });
+onMessage("cadence", ({ session }) => {
+  store.applyCadence(session);
+  scheduleRender();
+});
 onMessage("error", (message) => console.warn("monitor socket:", message.code, message.message));
 // The exams this user may watch changed (an assignment or their role): the grid, the feed and
 // the filters all depend on them, so the page starts again from the server's view.

@@ -57,6 +57,8 @@ export function createStore({ serverTime }) {
       faceCount: card.faceCount ?? null,
       thumbnailUrl: card.thumbnailUrl || null,
       unmonitored: Boolean(card.unmonitored),
+      // Frames every this many ms because the server is busy (proctoring.cadence); null: normal.
+      slowedMs: card.slowedFrameIntervalMs || null,
       // Server clock, ms: lets the state age on its own between messages.
       lastMediaAt: card.lastMediaAt ? card.lastMediaAt * 1000 : null,
       startedAt: Date.parse(card.startTime) || serverNowMs(),
@@ -232,6 +234,17 @@ export function createStore({ serverTime }) {
     markSession(session.id);
   }
 
+  /** The overload governor slowed a session's pictures, or gave it its cadence back. */
+  function applyCadence(update) {
+    const session = sessions.get(update.id);
+    if (!session) {
+      unknownSessionSeen = true;
+      return;
+    }
+    session.slowedMs = update.slowed ? update.frameIntervalMs : null;
+    markSession(session.id);
+  }
+
   function openAlerts(session) {
     const counts = new Map(session.tail);
     for (const { type, severity } of session.openById.values()) {
@@ -300,6 +313,7 @@ export function createStore({ serverTime }) {
     applyEvent,
     applySession,
     applyMedia,
+    applyCadence,
     summary,
     connectionOf,
     secondsLeft,

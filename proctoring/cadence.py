@@ -1,0 +1,102 @@
+"""Graceful overload: when the workers fall behind, the least risky sessions send frames less
+often, and get their cadence back, most risky first, once the workers catch up (issue 15).
+
+Every few seconds (beat's `cadence-adjust`) this reads how far behind the frame analysis runs
+(the workers' `frame_lag_seconds` gauge: capture to analysis, averaged). Past OVERLOAD_LAG_SECONDS
+it slows a share of the sessions still at their level's cadence: their frames come every
+SLOWED_FACTOR cadences. Below RECOVERED_LAG_SECONDS it gives a share of the slowed back.
+
+Who is slowed first: the sessions a proctor has least reason to watch closely. Low security before
+medium before high, then the lowest risk score; a flagged session or one with an alert to review
+is never slowed. A slowed session is never unmonitored: its frames still come (at most a few
+seconds further apart), its audio and browser events are untouched, the page is told its new
+cadence (and told again on every reconnect), and the monitor's card says it runs slowed.
+
+The per-socket `slow-down` (proctoring.media) is another thing: one student's own frames piling
+up (a slow upload, a worker busy with them), answered on that socket alone.
+"""
+
+from __future__ import annotations
+
+import math
+
+from django.core.cache import cache
+from django.db.models import Exists, OuterRef
+
+from procto.metrics import metric_key
+from proctoring import stream_state
+from proctoring.models import ProctoringEvent
+from proctoring.realtime import broadcast_cadence
+from sessions.models import ExamSession
+from sessions.readiness import FRAME_INTERVAL_MS
+from sessions.realtime import student_notify
+
+OVERLOAD_LAG_SECONDS = 3.0
+RECOVERED_LAG_SECONDS = 1.0
+SLOWED_FACTOR = 2
+# Each step changes at most this share of the class (at least one session): the lag answers a
+# step within a few seconds, and slowing everyone at once would swing from overload to idle.
+STEP_SHARE = 0.25
+# A slowed cadence outlives a missed beat by this much, then lapses back to the normal one.
+SLOWED_SECONDS = 120
+LEVEL_ORDER = {"low": 0, "medium": 1, "high": 2}
+
+
+def slowed_interval_ms(level: str) -> int:
+    return SLOWED_FACTOR * FRAME_INTERVAL_MS[level]
+
+
+def cadence_adjust() -> dict[str, int]:
+    """One step of the governor; returns how many sessions it slowed and restored."""
+    lag = cache.get(metric_key("frame_lag_seconds")) or 0.0
+    sessions = list(
+        ExamSession.objects.filter(
+            status=ExamSession.Status.IN_PROGRESS, media_exempt=False, exam__proctoring_enabled=True
+        )
+        .annotate(
+            to_review=Exists(ProctoringEvent.objects.filter(session=OuterRef("pk"), review_status="open"))
+        )
+        .select_related("exam")
+        .only("pk", "risk_score", "flagged", "exam__security_level", "exam__proctoring_enabled")
+    )
+    slowed_now = cache.get_many([stream_state.cadence_key(s.pk) for s in sessions])
+    slowed = [s for s in sessions if slowed_now.get(stream_state.cadence_key(s.pk))]
+    step = max(1, math.ceil(STEP_SHARE * len(sessions)))
+    changed = {"slowed": 0, "restored": 0}
+    if lag > OVERLOAD_LAG_SECONDS:
+        candidates = sorted(
+            (s for s in sessions if s not in slowed and not s.flagged and not s.to_review),
+            key=lambda s: (LEVEL_ORDER.get(s.exam.security_level, 2), s.risk_score),
+        )
+        for session in candidates[:step]:
+            _cadence_set(session, slowed_interval_ms(session.exam.security_level))
+            changed["slowed"] += 1
+    # A slowed session that turned risky gets its cadence back whatever the load.
+    risky = [s for s in slowed if s.flagged or s.to_review]
+    calm = [s for s in slowed if s not in risky]
+    if lag < RECOVERED_LAG_SECONDS:
+        calm.sort(key=lambda s: (-LEVEL_ORDER.get(s.exam.security_level, 2), -s.risk_score))
+        risky += calm[:step]
+    else:
+        for session in calm:  # still needed: keep it from lapsing
+            cache.touch(stream_state.cadence_key(session.pk), SLOWED_SECONDS)
+    for session in risky:
+        _cadence_set(session, None)
+        changed["restored"] += 1
+    return changed
+
+
+def session_frame_interval_ms(session: ExamSession, slowed_ms: int | None) -> int:
+    """The cadence a session's page should keep: its level's, or the slowed one."""
+    return slowed_ms or FRAME_INTERVAL_MS[session.exam.security_level]
+
+
+def _cadence_set(session: ExamSession, slowed_ms: int | None) -> None:
+    key = stream_state.cadence_key(session.pk)
+    if slowed_ms:
+        cache.set(key, slowed_ms, SLOWED_SECONDS)
+    else:
+        cache.delete(key)
+    interval = session_frame_interval_ms(session, slowed_ms)
+    student_notify(session.pk, {"type": "cadence", "frameIntervalMs": interval, "slowed": bool(slowed_ms)})
+    broadcast_cadence(session.pk, exam_id=session.exam_id, frame_interval_ms=interval, slowed=bool(slowed_ms))

@@ -1,0 +1,153 @@
+"""Graceful overload (issue 15, item 5): when the workers fall behind, the least risky sessions
+send pictures less often, are told so, keep it across a reconnect, show as slowed on the monitor,
+and get their cadence back, most risky first, when the workers catch up."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.core.cache import cache
+from django.template.loader import render_to_string
+
+from procto.metrics import metric_key
+from proctoring import cadence
+from proctoring.selectors import live_session_cards
+from proctoring.stream_state import cadence_key
+from proctoring.tests.test_consumers import ORIGIN, open_stream, reply
+from proctoring.tests.test_monitor_page import event
+from sessions.tests.factories import ExamSessionFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def behind(seconds: float) -> None:
+    cache.set(metric_key("frame_lag_seconds"), seconds, None)
+
+
+def slowed_ids(sessions) -> set:
+    return {s.pk for s in sessions if cache.get(cadence_key(s.pk))}
+
+
+def test_the_least_risky_sessions_are_slowed_first_and_the_riskiest_get_their_cadence_back_first(world):
+    chemistry = world.cat_in_chemistry  # medium security, risk 0
+    history = world.hal_in_history  # medium security
+    stu, sam = world.stu_in_physics, world.sam_in_physics  # high security
+    for session, risk in ((history, 40), (stu, 10), (sam, 70)):
+        session.risk_score = risk
+        session.save(update_fields=["risk_score"])
+    sessions = [chemistry, history, stu, sam]
+
+    behind(8.0)
+    assert cadence.cadence_adjust() == {"slowed": 1, "restored": 0}  # a quarter of four
+    assert slowed_ids(sessions) == {chemistry.pk}  # medium before high, lowest risk first
+    assert cache.get(cadence_key(chemistry.pk)) == 10_000  # medium: every 5 s -> every 10 s
+    cadence.cadence_adjust()
+    cadence.cadence_adjust()
+    assert slowed_ids(sessions) == {chemistry.pk, history.pk, stu.pk}  # then high, risk 10 before 70
+
+    behind(0.5)  # caught up: the riskiest slowed session first
+    assert cadence.cadence_adjust() == {"slowed": 0, "restored": 1}
+    assert slowed_ids(sessions) == {chemistry.pk, history.pk}
+    cadence.cadence_adjust()
+    assert slowed_ids(sessions) == {chemistry.pk}
+
+
+def test_flagged_sessions_and_sessions_with_an_alert_to_review_are_never_slowed(world):
+    flagged, alerted = world.cat_in_chemistry, world.hal_in_history
+    flagged.flagged = True
+    flagged.save(update_fields=["flagged"])
+    event(alerted, "tab-switch", "medium")
+    behind(8.0)
+    for _ in range(4):
+        cadence.cadence_adjust()
+    assert slowed_ids([flagged, alerted, world.stu_in_physics, world.sam_in_physics]) == {
+        world.stu_in_physics.pk,
+        world.sam_in_physics.pk,
+    }
+    # A slowed session that raises an alert gets its cadence back at once, however busy.
+    event(world.stu_in_physics)
+    assert cadence.cadence_adjust()["restored"] == 1
+    assert not cache.get(cadence_key(world.stu_in_physics.pk))
+
+
+def test_a_class_within_capacity_is_never_slowed(world):
+    behind(1.5)
+    assert cadence.cadence_adjust() == {"slowed": 0, "restored": 0}
+    behind(0.0)
+    assert cadence.cadence_adjust() == {"slowed": 0, "restored": 0}
+
+
+async def test_the_slowed_page_is_told_keeps_its_cadence_on_reconnect_and_the_monitor_shows_it(world):
+    session = world.cat_in_chemistry  # medium: a picture every 5 s; the class's least risky
+    hal = world.hal_in_history
+    hal.risk_score = 20
+    await sync_to_async(hal.save)(update_fields=["risk_score"])
+    stream = await open_stream(world.cat, session.pk)
+    await stream.send_to(text_data=json.dumps({"type": "hello", "lastFrameSeq": 0, "lastAudioSeq": 0}))
+    assert (await reply(stream))["frameIntervalMs"] == 5_000
+    ticket = await sync_to_async(_ticket)(world.tess)
+    from channels.testing import WebsocketCommunicator
+
+    from procto.asgi import application
+
+    monitor = WebsocketCommunicator(application, f"/ws/monitor/?ticket={ticket}", headers=[ORIGIN])
+    assert (await monitor.connect(timeout=5))[0]
+    await _drain(monitor)
+
+    await sync_to_async(behind)(8.0)
+    await sync_to_async(cadence.cadence_adjust)()
+    assert await reply(stream) == {"type": "cadence", "frameIntervalMs": 10_000, "slowed": True}
+    seen = await _next_of(monitor, "cadence")
+    assert seen["session"] == {"id": str(session.pk), "frameIntervalMs": 10_000, "slowed": True}
+
+    # A page that reconnects is welcomed at the slowed cadence, not its level's.
+    await stream.disconnect()
+    stream = await open_stream(world.cat, session.pk)
+    await stream.send_to(text_data=json.dumps({"type": "hello", "lastFrameSeq": 0, "lastAudioSeq": 0}))
+    assert (await reply(stream))["frameIntervalMs"] == 10_000
+
+    # The proctor's card says so, on the first paint as on the live page.
+    cards = await sync_to_async(live_session_cards)(user=world.tess)
+    card = next(c for c in cards if c["id"] == str(session.pk))
+    assert card["slowed_frame_interval_ms"] == 10_000
+    html = await sync_to_async(render_to_string)("proctoring/monitor_card.html", {"card": card})
+    assert "Slowed · a picture every 10 s" in html
+
+    # The workers caught up: the page gets its cadence back.
+    for other in (world.hal_in_history, world.stu_in_physics, world.sam_in_physics):
+        await sync_to_async(cache.set)(cadence_key(other.pk), None)
+    await sync_to_async(behind)(0.2)
+    await sync_to_async(cadence.cadence_adjust)()
+    assert await reply(stream) == {"type": "cadence", "frameIntervalMs": 5_000, "slowed": False}
+    assert (await _next_of(monitor, "cadence"))["session"]["slowed"] is False
+    await stream.disconnect()
+    await monitor.disconnect()
+
+
+def _ticket(user) -> str:
+    from accounts import services as account_services
+
+    return account_services.ws_ticket_issue(user=user, login_id="t")
+
+
+async def _drain(socket) -> None:
+    while not await socket.receive_nothing(timeout=0.5):
+        await socket.receive_from()
+
+
+async def _next_of(socket, kind: str) -> dict:
+    for _ in range(20):
+        message = json.loads(await socket.receive_from(timeout=5))
+        if message["type"] == kind:
+            return message
+    raise AssertionError(f"no {kind} message")
+
+
+def test_exam_sessions_that_are_not_proctored_are_left_alone(world):
+    unproctored = ExamSessionFactory(exam=world.chemistry, student=world.sid, attempt=1, media_exempt=True)
+    behind(8.0)
+    for _ in range(6):
+        cadence.cadence_adjust()
+    assert not cache.get(cadence_key(unproctored.pk))
