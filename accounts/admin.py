@@ -124,7 +124,7 @@ class UserAdmin(ViewerAwareAdmin, DjangoUserAdmin):
     )
     def export_personal_data(self, request, queryset):
         if queryset.count() != 1:
-            self.message_user(request, "Export one person at a time.", messages.ERROR)
+            self.message_user(request, _("Export one person at a time."), messages.ERROR)
             return None
         user = queryset.get()
         # Room videos make it large: it is written to disk past a few megabytes, not kept in memory.
@@ -144,7 +144,8 @@ class UserAdmin(ViewerAwareAdmin, DjangoUserAdmin):
                 except ApplicationError as exc:
                     self.message_user(request, f"{user}: {exc.message}", messages.ERROR)
                 else:
-                    self.message_user(request, f"{user}: proctoring data purged.", messages.SUCCESS)
+                    done = _("%(user)s: proctoring data purged.") % {"user": user}
+                    self.message_user(request, done, messages.SUCCESS)
             return None
         context = {
             **self.admin_site.each_context(request),
@@ -195,7 +196,7 @@ class TokenFamilyAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset) -> None:
         for family in queryset.select_related("user"):
             token_family_revoke(user=family.user, family_id=family.id, reason="revoked-by-admin")
-        self.message_user(request, "Logins ended; their sockets were closed.", messages.SUCCESS)
+        self.message_user(request, _("Logins ended; their sockets were closed."), messages.SUCCESS)
 
 
 @admin.register(AuditEntry)

@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from accounts.permissions import Can, user_can
 from exams import models, services
@@ -91,8 +92,11 @@ class DrawsFormSet(CustomInlineFormSet):
                 bank = forms_[0].instance.draw_from
                 forms_[-1].add_error(
                     "draw_count",
-                    f'The draws from bank "{bank.title}" ask for {wanted} different questions per '
-                    f"student; it has only {len(available)} matching them.",
+                    _(
+                        'The draws from bank "%(bank)s" ask for %(wanted)d different questions per '
+                        "student; it has only %(available)d matching them."
+                    )
+                    % {"bank": bank.title, "wanted": wanted, "available": len(available)},
                 )
 
 
@@ -313,7 +317,8 @@ class ExamAdmin(AuthorOnlyMixin, SortableAdminBase, admin.ModelAdmin):
     def duplicate(self, request, queryset) -> None:
         for exam in queryset:
             services.exam_duplicate(exam=exam, author=request.user)
-        self.message_user(request, f"{queryset.count()} exam(s) duplicated.", messages.SUCCESS)
+        done = _("%(count)d exam(s) duplicated.") % {"count": queryset.count()}
+        self.message_user(request, done, messages.SUCCESS)
 
     def get_urls(self):
         custom = [
@@ -341,7 +346,7 @@ class ExamAdmin(AuthorOnlyMixin, SortableAdminBase, admin.ModelAdmin):
                 return redirect("admin:exams_exam_change", exam.pk)
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Import questions into {exam.title}",
+            "title": _("Import questions into %(title)s") % {"title": exam.title},
             "exam": exam,
             "form": form,
             "opts": self.model._meta,
@@ -564,7 +569,8 @@ class CourseAdmin(admin.ModelAdmin):
         # The changelist lists only the courses the user may change (get_queryset).
         for course in queryset:
             code = services.course_join_code_rotate(course=course)
-            self.message_user(request, f"{course}: the join code is now {code}.", messages.SUCCESS)
+            done = _("%(course)s: the join code is now %(code)s.") % {"course": course, "code": code}
+            self.message_user(request, done, messages.SUCCESS)
 
     @admin.display(description=_("enrol from a file"))
     def enrol_csv_link(self, course: models.Course) -> str:
@@ -607,7 +613,7 @@ class CourseAdmin(admin.ModelAdmin):
             form = RosterUploadForm(initial={"content": content})
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Enrol students in {course} from a CSV file",
+            "title": _("Enrol students in %(course)s from a CSV file") % {"course": course},
             "course": course,
             "form": form,
             "report": report,
@@ -629,21 +635,32 @@ class CourseAdmin(admin.ModelAdmin):
         return response
 
     def _enrol_csv_message(self, request, report, course) -> None:
-        done = (
-            f"{report.count('enrol')} enrolled, {report.count('invite')} invited and enrolled, "
-            f"{report.count('update')} student id(s) updated, {report.count('unchanged')} already enrolled."
-        )
+        done = _(
+            "%(enrolled)d enrolled, %(invited)d invited and enrolled, "
+            "%(updated)d student id(s) updated, %(unchanged)d already enrolled."
+        ) % {
+            "enrolled": report.count("enrol"),
+            "invited": report.count("invite"),
+            "updated": report.count("update"),
+            "unchanged": report.count("unchanged"),
+        }
         messages.success(request, done)
         for row in report.rows:
             if row.status == "error":
-                where = f"Row {row.number} ({row.email or 'no e-mail'})"
+                where = _("Row %(number)s (%(email)s)") % {
+                    "number": row.number,
+                    "email": row.email or _("no e-mail"),
+                }
                 messages.error(request, f"{where}: {' '.join(row.errors)}")
         if errors := report.error_count:
-            link = format_html(
-                '<a href="{}" id="roster-errors-download">Download the {} row{} with errors as CSV</a>'
+            words = ngettext(
+                '<a href="{url}" id="roster-errors-download">Download the {count} row with errors as CSV</a>'
                 " (with an error column: fix them and upload that file again).",
-                reverse("admin:exams_course_enrol_csv_errors", args=[course.pk]),
+                '<a href="{url}" id="roster-errors-download">Download the {count} rows with errors as CSV</a>'
+                " (with an error column: fix them and upload that file again).",
                 errors,
-                "" if errors == 1 else "s",
+            )
+            link = format_html(
+                words, url=reverse("admin:exams_course_enrol_csv_errors", args=[course.pk]), count=errors
             )
             messages.warning(request, link)

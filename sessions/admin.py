@@ -176,8 +176,13 @@ class IdentityVerificationAdmin(ViewerAwareAdmin):
                 approve=approve,
                 reason=verification.review_reason or f"{'approved' if approve else 'rejected'} in the admin",
             )
-        verb = "approved" if approve else "rejected"
-        self.message_user(request, f"{queryset.count()} verification(s) {verb}.", messages.SUCCESS)
+        count = {"count": queryset.count()}
+        done = (
+            _("%(count)d verification(s) approved.") % count
+            if approve
+            else _("%(count)d verification(s) rejected.") % count
+        )
+        self.message_user(request, done, messages.SUCCESS)
 
     @admin.action(description=_("Approve: the faces are the same person"))
     def approve(self, request, queryset) -> None:

@@ -117,8 +117,11 @@ class LtiContextAdmin(AdministratorsOnly, admin.ModelAdmin):
             roster_sync_enqueue(context)
         self.message_user(
             request,
-            f"Roster sync started for {len(contexts)} LMS course(s); "
-            f"{queryset.count() - len(contexts)} without a roster URL or Procto course skipped.",
+            _(
+                "Roster sync started for %(started)d LMS course(s); "
+                "%(skipped)d without a roster URL or Procto course skipped."
+            )
+            % {"started": len(contexts), "skipped": queryset.count() - len(contexts)},
             messages.SUCCESS,
         )
 
@@ -169,4 +172,6 @@ class LtiScoreDeliveryAdmin(AdministratorsOnly, admin.ModelAdmin):
     @admin.action(description=_("Send again (refused and given-up scores)"))
     def send_again(self, request, queryset):
         count = lti_scores_retry(actor=request.user, delivery_ids=list(queryset.values_list("pk", flat=True)))
-        self.message_user(request, f"{count} score(s) sent to the LMS again.", messages.SUCCESS)
+        self.message_user(
+            request, _("%(count)d score(s) sent to the LMS again.") % {"count": count}, messages.SUCCESS
+        )
