@@ -95,6 +95,8 @@ def test_every_page_of_the_three_journeys_has_no_serious_or_critical_axe_violati
         for name, path in [
             ("admin exam list", "/admin/exams/exam/"),
             ("admin exam edit", f"/admin/exams/exam/{exam.pk}/change/"),
+            ("question banks", "/admin/exams/questionbank/"),
+            ("new question bank", "/admin/exams/questionbank/add/"),
             ("exam preview", f"/exams/{exam.pk}/preview/"),
             ("exam report", f"/exams/{exam.pk}/report/"),
             ("grading overview", f"/sessions/exams/{exam.pk}/grading/"),
