@@ -1,5 +1,6 @@
 """Keyboard alone, in real Chromium (issue 16, item 8): a student sits an exam from sign-in to
-submit, a teacher grades with the queue, a proctor reviews alerts on the live monitor, pressing
+submit, a teacher grades with the queue, a proctor reviews alerts on the live monitor and on a
+session's review page, pressing
 only keys (Tab, Shift+Tab, Enter, Space, arrows, letters): no click, and no focus moved by the
 test. At every stop the focused element shows it has the focus (an outline or a shadow on it or
 on its ::before/::after), and is on screen."""
@@ -396,6 +397,61 @@ def test_a_proctor_reviews_alerts_on_the_live_monitor_with_the_keyboard_alone(
         entry.locator(".feed-status", has_text="Confirmed").wait_for()
         focus_seen(page, "after confirming")
         assert entry.evaluate(stays)
+
+        def reviewed():
+            return {
+                e.type: (e.review_status, e.review_reason, e.reviewed_by_id)
+                for e in ProctoringEvent.objects.filter(pk__in=[faces.pk, voice.pk])
+            }
+
+        assert in_thread(reviewed) == {
+            "speech-detected": (
+                "dismissed",
+                "Noise from outside the room, not another person.",
+                world.pat.pk,
+            ),
+            "multiple-faces": ("confirmed", "", world.pat.pk),
+        }
+        assert not errors, errors
+
+
+def test_a_proctor_reviews_alerts_on_the_session_review_page_with_the_keyboard_alone(
+    browser, tmp_path, transactional_world, settings
+):
+    world = transactional_world
+    alerts = in_thread(two_open_alerts, world)
+    faces, voice = alerts["multiple-faces"], alerts["speech-detected"]
+    with live_stack(tmp_path, settings) as url:
+        page = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
+        errors = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        keyboard_log_in(page, url, world.pat.email)
+        page.goto(f"{url}/proctoring/sessions/{world.stu_in_physics.pk}/")
+
+        # Dismiss the voice with a preset reason, in the page's dialog.
+        row = page.locator(f'tr[data-event-id="{voice.pk}"]')
+        tab_to(page, row.locator("button[data-review=dismissed]"), limit=150)
+        key(page, "Enter", "opening the dismiss dialog")
+        dialog = page.locator("#dismiss-dialog")
+        preset = dialog.get_by_role("button", name="Noise from outside the room, not another person.")
+        tab_to(page, preset, limit=6)
+        key(page, "Enter", "choosing the preset")
+        assert is_focused(dialog.locator("textarea"))
+        tab_to(page, dialog.get_by_role("button", name="Dismiss alert"), limit=4)
+        key(page, "Enter", "dismissing the alert")
+        row.locator(".review-state[data-state=dismissed]").wait_for()
+        # Dismiss... is gone with the open alert: the focus stays on the row (its Confirm).
+        stays = "e => e.contains(document.activeElement)"
+        wait_until(lambda: row.evaluate(stays), timeout=5, what="the focus back on the row")
+        focus_seen(page, "after dismissing")
+
+        # Confirm the two faces.
+        row = page.locator(f'tr[data-event-id="{faces.pk}"]')
+        tab_to(page, row.locator("button[data-review=confirmed]"), back=True, limit=20)
+        key(page, "Enter", "confirming the alert")
+        row.locator(".review-state[data-state=confirmed]").wait_for()
+        wait_until(lambda: row.evaluate(stays), timeout=5, what="the focus back on the row")
+        focus_seen(page, "after confirming")
 
         def reviewed():
             return {

@@ -85,9 +85,14 @@ function fillRow(row, event, reviewLabels) {
   state.textContent = reviewLabels[event.reviewStatus] || event.reviewStatus;
   const by = [event.reviewedBy && interpolate(gettext("by %s"), [event.reviewedBy]), event.reviewReason].filter(Boolean).join(" · ");
   row.querySelector(".review-by").textContent = by;
-  for (const button of row.querySelectorAll("[data-review]")) {
+  const buttons = [...row.querySelectorAll("[data-review]")];
+  const focused = buttons.find((button) => button === document.activeElement);
+  for (const button of buttons) {
     button.hidden = event.reviewStatus === button.dataset.review || event.reviewStatus === "none";
   }
+  // The button a keyboard user just pressed goes once the alert is reviewed: the row's other
+  // review button takes the focus, rather than the page's body.
+  if (focused?.hidden) buttons.find((button) => !button.hidden)?.focus();
 }
 
 /**
@@ -169,8 +174,10 @@ export function createEventList({
   }
 
   async function review(eventId, status, reason, row) {
-    const buttons = row.querySelectorAll("[data-review]");
-    buttons.forEach((b) => (b.disabled = true));
+    // aria-disabled, not disabled, while it is sent: a disabled button drops the keyboard focus.
+    const buttons = [...row.querySelectorAll("[data-review]")];
+    if (buttons.some((b) => b.getAttribute("aria-disabled") === "true")) return;
+    buttons.forEach((b) => b.setAttribute("aria-disabled", "true"));
     try {
       await apiFetch(reviewUrl.replace("{id}", eventId), { method: "POST", json: { status, reason } });
       onReviewed(eventId, status, reason, me);
@@ -179,13 +186,13 @@ export function createEventList({
       const message = refused ? error.message : gettext("The review could not be sent; try again.");
       row.querySelector(".review-by").textContent = message;
     } finally {
-      buttons.forEach((b) => (b.disabled = false));
+      buttons.forEach((b) => b.removeAttribute("aria-disabled"));
     }
   }
 
   tbody.addEventListener("click", (clickEvent) => {
     const button = clickEvent.target.closest("button[data-review]");
-    if (!button) return;
+    if (!button || button.getAttribute("aria-disabled") === "true") return;
     const row = button.closest("tr");
     const eventId = Number(row.dataset.eventId);
     if (button.dataset.review === "confirmed") {
