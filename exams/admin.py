@@ -354,6 +354,53 @@ class ExamAdmin(AuthorOnlyMixin, SortableAdminBase, admin.ModelAdmin):
         return render(request, "admin/exams/exam/import.html", context)
 
 
+class BankQuestionsFormSet(CustomInlineFormSet):
+    """A bank's questions as saved must still serve every exam's draw from it as the exam was
+    saved (Question._clean_draw): enough matching questions, all worth the same points. Else a
+    question added later (new ones may be, even once students started) would give the students
+    who start after it exams of another total than their classmates'."""
+
+    def clean(self) -> None:
+        super().clean()
+        bank = self.instance
+        if bank.pk is None or any(form.errors for form in self.forms):
+            return
+        draws = list(
+            models.Question.objects.filter(draw_from=bank, type=models.Question.Type.DRAW).select_related(
+                "exam"
+            )
+        )
+        if not draws:
+            return
+        questions = {q.pk: q for q in bank.questions.exclude(type=models.Question.Type.DRAW)}
+        for number, form in enumerate(self.forms):
+            if self._should_delete_form(form):
+                questions.pop(form.instance.pk, None)
+            elif form.instance.pk is not None or form.has_changed():
+                questions[form.instance.pk or f"new {number}"] = form.instance
+        for draw in draws:
+            matching = [q for q in questions.values() if draw.draw_takes(q)]
+            worth = {q.points for q in matching}
+            if len(worth) > 1:
+                raise ValidationError(
+                    _(
+                        'The exam "%(exam)s" draws %(draw)s: its matching questions would be worth '
+                        "different points (%(worth)s), and its students would sit exams of different "
+                        "totals. Give them the same points."
+                    )
+                    % {
+                        "exam": draw.exam,
+                        "draw": draw.draw_summary,
+                        "worth": ", ".join(sorted(f"{p.normalize():f}" for p in worth)),
+                    }
+                )
+            if len(matching) < draw.draw_count:
+                raise ValidationError(
+                    _('The exam "%(exam)s" draws %(draw)s: the bank would have only %(count)d matching them.')
+                    % {"exam": draw.exam, "draw": draw.draw_summary, "count": len(matching)}
+                )
+
+
 class BankQuestionInline(SortableStackedInline):
     """A bank's questions: the same types, fields and grading as an exam's, tagged by topic and
     difficulty. Frozen (new ones may still be added) once a student has started an exam that
@@ -362,6 +409,7 @@ class BankQuestionInline(SortableStackedInline):
     model = models.Question
     fk_name = "bank"
     form = BankQuestionAdminForm
+    formset = BankQuestionsFormSet
     extra = 0
     ordering = ["order", "id"]
     fields = [

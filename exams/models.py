@@ -184,6 +184,16 @@ class QuestionBank(models.Model):
     def __str__(self) -> str:
         return f"{self.title} ({self.course})"
 
+    def clean(self) -> None:
+        # A draw takes only a bank of its exam's course (Question._clean_draw): moving the bank
+        # would hand another course's teachers the questions these exams give their students.
+        if self.pk is not None and (
+            Question.objects.filter(draw_from_id=self.pk).exclude(exam__course_id=self.course_id).exists()
+        ):
+            raise ValidationError(
+                {"course": _("Exams of its course draw from this bank: it stays in that course.")}
+            )
+
 
 class Question(models.Model):
     """A question of one exam, of one course's bank, or (type DRAW) an exam's entry that draws
@@ -380,6 +390,16 @@ class Question(models.Model):
         self.points = matching[0]
         self.text = self.draw_summary
         self.options, self.correct_answer, self.language = [], None, ""
+
+    def draw_takes(self, question: "Question") -> bool:
+        """Would this draw entry give `question` (as draw_candidates, on unsaved values too)?"""
+        return (
+            question.bank_id is not None
+            and question.bank_id == self.draw_from_id
+            and not question.is_draw
+            and (not self.topic or (question.topic or "").casefold() == self.topic.strip().casefold())
+            and (not self.difficulty or question.difficulty == self.difficulty)
+        )
 
     def draw_candidates(self) -> models.QuerySet["Question"]:
         """The bank's questions this draw entry may give a student: its topic and difficulty."""

@@ -217,3 +217,65 @@ def test_replacing_the_questions_through_the_api_keeps_the_exams_bank_draw(api, 
         ("Paragraph", "Define force."),
         ("Draw", "d"),
     ]
+
+
+def bank_save(client, bank, *, course=None, new_question: dict | None = None):
+    """Save the bank's change form as it is (its questions untouched), with one new question."""
+    url = f"/admin/exams/questionbank/{bank.pk}/change/"
+    data = management_data(client.get(url).content)
+    data |= {"title": bank.title, "course": str(course or bank.course_id), "description": ""}
+    if new_question:
+        data["questions-TOTAL_FORMS"] = "1"
+        data |= {f"questions-0-{key}": value for key, value in new_question.items()}
+    return client.post(url, data)
+
+
+def test_a_bank_question_worth_other_points_than_a_draws_others_is_refused(client, world, kinematics):
+    # Stu and Sam sit Physics final, which draws two medium vectors questions (2 points each).
+    Question.objects.create(
+        exam=world.physics,
+        type="Draw",
+        draw_from=kinematics,
+        draw_count=2,
+        topic="vectors",
+        difficulty="medium",
+        points=2,
+        order=9,
+        text="draw",
+    )
+    client.force_login(world.tess)
+    worth_five = {
+        "type": "Paragraph",
+        "text": "Resolve a vector.",
+        "topic": "Vectors",
+        "difficulty": "medium",
+    }
+
+    response = bank_save(client, kinematics, new_question=worth_five | {"points": "5", "order": "6"})
+
+    # Students starting after it would have drawn exams worth 4 or 7 points, their classmates 4.
+    assert response.status_code == 200
+    assert "would be worth different points (2, 5)" in response.content.decode()
+    assert not kinematics.questions.filter(text="Resolve a vector.").exists()
+    # Worth the draw's points, or outside its topic, it is added.
+    assert (
+        bank_save(client, kinematics, new_question=worth_five | {"points": "2", "order": "6"}).status_code
+        == 302
+    )
+    other_topic = worth_five | {"topic": "motion", "points": "5", "order": "7"}
+    assert bank_save(client, kinematics, new_question=other_topic).status_code == 302
+
+
+def test_a_bank_an_exam_draws_from_stays_in_the_exams_course(client, world, kinematics):
+    Question.objects.create(
+        exam=world.physics, type="Draw", draw_from=kinematics, draw_count=2, points=2, order=9, text="draw"
+    )
+    client.force_login(world.tess)  # she teaches Chemistry 101 too
+
+    response = bank_save(client, kinematics, course=world.chemistry.course_id)
+
+    # Moved, Physics final would draw from a Chemistry bank, shown to Chemistry's teachers.
+    assert response.status_code == 200
+    assert "Exams of its course draw from this bank" in response.content.decode()
+    kinematics.refresh_from_db()
+    assert kinematics.course_id == world.physics.course_id
