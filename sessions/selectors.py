@@ -262,10 +262,18 @@ def exam_questions_graded(exam: Exam) -> list[Question]:
     drawn = _drawn_by_entry(exam) if any(e.is_draw for e in entries) else {}
     ids = set().union(*drawn.values()) if drawn else set()
     bank_questions = {q.pk: q for q in Question.objects.filter(pk__in=ids).order_by("order", "id")}
-    questions = []
+    questions, listed = [], set()
     for entry in entries:
         if entry.is_draw:
-            questions += [q for pk, q in bank_questions.items() if pk in drawn.get(str(entry.pk), ())]
+            # Once, at the first draw that gave it: two draws of one bank may each have given it
+            # to a different student (as question_numbers numbers it).
+            given = [
+                q
+                for pk, q in bank_questions.items()
+                if pk in drawn.get(str(entry.pk), ()) and pk not in listed
+            ]
+            questions += given
+            listed.update(q.pk for q in given)
         else:
             questions.append(entry)
     return questions

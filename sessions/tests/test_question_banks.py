@@ -254,3 +254,34 @@ def test_the_session_api_gives_the_student_their_drawn_questions_and_the_exam_ap
     authored = api.get(f"/api/exams/{exam.pk}").json()["data"]["questions"]
     assert authored[2]["type"] == "Draw"
     assert authored[2]["questionText"] == '2 questions from bank "Kinematics", topic vectors, medium'
+
+
+class Picks(random.Random):
+    """Draws as told: each sample takes the first or the last of the candidates, in turn."""
+
+    def __init__(self, *picks: str) -> None:
+        super().__init__(0)
+        self.picks = list(picks)
+
+    def sample(self, population, k):
+        return population[:k] if self.picks.pop(0) == "first" else population[-k:]
+
+
+def test_a_question_two_draws_gave_two_students_is_graded_once(exam, kinematics, student, other_student):
+    # Two draws of one bank that overlap: a medium vectors question, then any vectors question.
+    draw_add(exam, kinematics, 1, order=8, topic="vectors", difficulty="medium")
+    draw_add(exam, kinematics, 1, order=9, topic="vectors")
+    stu, _ = start_with(exam, student, Picks("first", "first"))
+    sam, _ = start_with(exam, other_student, Picks("last", "first"))
+    shared = bank_ids(stu)[0]
+    assert shared == bank_ids(sam)[1]  # Stu's first draw gave it, Sam's second
+
+    overview = selectors.exam_grading_overview(exam=exam)
+
+    graded = [progress.question.pk for progress in overview.questions]
+    assert graded.count(shared) == 1, graded
+    assert len(graded) == len(set(graded))
+
+
+def start_with(exam, student, rng):
+    return services.exam_session_start(exam=exam, student=student, rng=rng)
