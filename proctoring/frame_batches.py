@@ -73,13 +73,15 @@ class FrameBatcher:
         """Queue a frame for the next batch. Never sends from the calling thread (the socket's
         event loop) while the process runs: a full batch wakes the flusher, which sends it."""
         with self._condition:
-            if self._closed or self.window_seconds <= 0:
+            # Without a window (FRAME_BATCH_SECONDS=0: a task per frame) the flusher still sends:
+            # a publish blocks on the broker, and this thread is the socket's event loop.
+            if self._closed:
                 direct = True
             else:
                 direct = False
                 self._frames.append(frame)
                 self._arrived.append(time.monotonic())
-                if len(self._frames) == 1 or len(self._frames) == self.max_frames:
+                if len(self._frames) == 1 or len(self._frames) == self._batch_size:
                     self._condition.notify()
                 if self._thread is None:
                     self._thread = threading.Thread(
@@ -111,15 +113,20 @@ class FrameBatcher:
                 if not self._frames:
                     return  # closed with nothing left
                 wait = self._arrived[0] + self.window_seconds - time.monotonic()
-                if wait > 0 and not self._closed and len(self._frames) < self.max_frames:
+                if wait > 0 and not self._closed and len(self._frames) < self._batch_size:
                     self._condition.wait(wait)
                     continue
                 batch = self._take()
             self._send(batch)
 
+    @property
+    def _batch_size(self) -> int:
+        return self.max_frames if self.window_seconds > 0 else 1
+
     def _take(self) -> list[BatchedFrame]:
         """The oldest frames, at most a full batch (the rest wait for their own window)."""
-        batch, self._frames = self._frames[: self.max_frames], self._frames[self.max_frames :]
+        size = self._batch_size
+        batch, self._frames = self._frames[:size], self._frames[size:]
         del self._arrived[: len(batch)]
         return batch
 

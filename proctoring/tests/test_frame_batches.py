@@ -156,6 +156,23 @@ def test_a_full_batch_goes_at_once_from_the_flusher_and_a_closing_process_sends_
     assert [[f[1] for f in b] for b in sent.batches] == [[1, 2, 3], [4, 5], [6]]
 
 
+def test_without_a_window_each_frame_is_its_own_task_sent_by_the_flusher_not_the_adding_thread():
+    # FRAME_BATCH_SECONDS=0 (a task per frame, as bench/pipeline.py compares): the publish, which
+    # blocks on the broker, still never runs on the socket's event loop.
+    senders, sent = [], Sent()
+    batcher = FrameBatcher(
+        window_seconds=0, send=lambda b: (senders.append(threading.current_thread()), sent(b))
+    )
+    for seq in (1, 2, 3):
+        batcher.add(["session", seq, 0, "", None])
+    deadline = time.monotonic() + 2
+    while len(sent.batches) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert [[f[1] for f in b] for b in sent.batches] == [[1], [2], [3]]
+    assert threading.current_thread() not in senders
+    batcher.close()
+
+
 def test_a_batch_the_broker_refuses_is_logged_and_the_next_one_still_goes(caplog):
     sent = Sent()
     refused = []
