@@ -145,6 +145,19 @@ class Exam(ExamSettings):
     def __str__(self) -> str:
         return self.title
 
+    def clean(self) -> None:
+        super().clean()
+        # A draw takes only a bank of its exam's course (Question._clean_draw): moved, the exam
+        # would give another course's students this course's bank, out of its teachers' sight.
+        if self.pk is not None and (
+            self.questions.filter(type=Question.Type.DRAW)
+            .exclude(draw_from__course_id=self.course_id)
+            .exists()
+        ):
+            raise ValidationError(
+                {"course": _("The exam draws questions from a bank of its course: it stays in that course.")}
+            )
+
     @property
     def is_open(self) -> bool:
         return self.start_time <= timezone.now() < self.end_time

@@ -279,3 +279,41 @@ def test_a_bank_an_exam_draws_from_stays_in_the_exams_course(client, world, kine
     assert "Exams of its course draw from this bank" in response.content.decode()
     kinematics.refresh_from_db()
     assert kinematics.course_id == world.physics.course_id
+
+
+def test_an_exam_drawing_from_a_bank_is_not_moved_to_another_course_through_the_api(api, world, kinematics):
+    Question.objects.create(
+        exam=world.physics, type="Draw", draw_from=kinematics, draw_count=2, points=2, order=9, text="draw"
+    )
+    api.force_authenticate(world.tess)  # she teaches Chemistry 101 too
+
+    body = api.get(f"/api/exams/{world.physics.pk}").json()["data"]
+    body = {key: value for key, value in body.items() if key != "questions"}  # left out: kept
+    body["courseId"] = str(world.chemistry.course_id)
+
+    response = api.put(f"/api/exams/{world.physics.pk}", body, format="json")
+
+    # Moved, Chemistry's students would be given Physics 101's bank questions, and Chemistry's
+    # teachers would preview and grade them without seeing the bank.
+    assert response.status_code == 400, response.content
+    assert "bank" in response.json()["error"]["message"] + str(response.json()["error"]["details"])
+    world.physics.refresh_from_db()
+    assert world.physics.course_id == kinematics.course_id
+
+
+def test_an_exam_drawing_from_a_bank_is_not_moved_to_another_course_in_the_admin(client, world, kinematics):
+    # Stu and Sam sit Physics final: its questions are read-only, its course was still editable.
+    Question.objects.create(
+        exam=world.physics, type="Draw", draw_from=kinematics, draw_count=2, points=2, order=9, text="draw"
+    )
+    client.force_login(world.tess)
+    url = f"/admin/exams/exam/{world.physics.pk}/change/"
+    data = management_data(client.get(url).content)
+    data |= exam_fields(course=str(world.chemistry.course_id), title="Physics final")
+
+    response = client.post(url, data)
+
+    assert response.status_code == 200
+    assert "The exam draws questions from a bank of its course" in response.content.decode()
+    world.physics.refresh_from_db()
+    assert world.physics.course_id == kinematics.course_id
