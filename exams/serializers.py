@@ -184,6 +184,15 @@ class ExamInput(serializers.Serializer):
     settings = ExamSettingsField(required=False)
     questions = QuestionInput(many=True, required=False)
 
+    def to_internal_value(self, data):
+        questions = data.get("questions") if isinstance(data, dict) else None
+        if isinstance(questions, list):
+            # A read lists the exam's bank draws among its questions (authored in the admin): an
+            # exam read, changed and sent back keeps them where they are (exam_update), untouched.
+            kept = [q for q in questions if not (isinstance(q, dict) and q.get("type") == Question.Type.DRAW)]
+            data = {**data, "questions": kept}
+        return super().to_internal_value(data)
+
     def validate(self, data: dict) -> dict:
         if data["end_time"] <= data["start_time"]:
             raise serializers.ValidationError({"end_time": gettext("The exam must end after it starts.")})

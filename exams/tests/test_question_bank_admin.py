@@ -317,3 +317,19 @@ def test_an_exam_drawing_from_a_bank_is_not_moved_to_another_course_in_the_admin
     assert "The exam draws questions from a bank of its course" in response.content.decode()
     world.physics.refresh_from_db()
     assert world.physics.course_id == kinematics.course_id
+
+
+def test_an_exam_read_and_sent_back_through_the_api_keeps_its_draw(api, world, kinematics, optics):
+    Question.objects.create(exam=optics, type="Draw", draw_from=kinematics, draw_count=2, order=2, text="d")
+    api.force_authenticate(world.tess)
+    body = api.get(f"/api/exams/{optics.pk}").json()["data"]
+    body["questions"][0]["questionText"] = "Why is the sky blue at noon?"
+
+    response = api.put(f"/api/exams/{optics.pk}", body, format="json")  # the draw entry included
+
+    # Refused before: '"Draw" is not a valid choice.', for any exam with a draw.
+    assert response.status_code == 200, response.content
+    assert [(q.type, q.text) for q in optics.questions.order_by("order", "id")] == [
+        ("Paragraph", "Why is the sky blue at noon?"),
+        ("Draw", "d"),
+    ]
