@@ -67,6 +67,11 @@ def _captured_at(captured_ms: int) -> datetime:
     return captured if abs((now - captured).total_seconds()) < 60 else now
 
 
+# How long the workers' lag gauges outlive their last analysed frame or chunk: an overload that
+# ended with late frames must not look like one to the next class (proctoring.cadence reads it).
+LAG_GAUGE_SECONDS = 30
+
+
 class QueuedFrame(NamedTuple):
     """A frame as a batch brings it (proctoring.frame_batches)."""
 
@@ -191,7 +196,7 @@ def _frame_analyse(
     if known.get(keys.done):
         return "duplicate"
     lag = max(0.0, time.time() - captured_ms / 1000)
-    writes.set(keys.lag, gauge_average(known.get(keys.lag), lag), None)
+    writes.set(keys.lag, gauge_average(known.get(keys.lag), lag), LAG_GAUGE_SECONDS)
     latest = known.get(keys.latest) or seq
     if lag > FRAME_STALE_SECONDS and latest > seq:
         writes.incr(metric_key("frames_dropped"))
@@ -336,7 +341,9 @@ def audio_analyse(*, session_id, seq: int, captured_ms: int, pcm: bytes) -> str:
         return "duplicate"
     writes = CacheBatch()
     try:
-        writes.set(lag, gauge_average(known.get(lag), max(0.0, time.time() - captured_ms / 1000)), None)
+        writes.set(
+            lag, gauge_average(known.get(lag), max(0.0, time.time() - captured_ms / 1000)), LAG_GAUGE_SECONDS
+        )
         try:
             samples = audio_detector.pcm_to_float(pcm)
         except audio_detector.AudioError as exc:

@@ -151,3 +151,19 @@ def test_exam_sessions_that_are_not_proctored_are_left_alone(world):
     for _ in range(6):
         cadence.cadence_adjust()
     assert not cache.get(cadence_key(unproctored.pk))
+
+
+@pytest.mark.needs_redis
+def test_the_lag_an_overload_left_behind_lapses_within_half_a_minute(world, settings, tmp_path):
+    """The workers' lag gauge used to be kept for ever: an overload that ended with late frames
+    looked like one to the next class, whose first governor step slowed a quarter of it."""
+    import time
+
+    from proctoring import pipeline
+    from proctoring.tests.media import webcam_jpeg
+
+    settings.MEDIA_ROOT = tmp_path
+    late = int((time.time() - 8) * 1000)  # a frame captured 8 s ago, as under overload
+    pipeline.frame_analyse(session_id=world.cat_in_chemistry.pk, seq=1, captured_ms=late, jpeg=webcam_jpeg())
+    assert cache.get(metric_key("frame_lag_seconds")) > cadence.OVERLOAD_LAG_SECONDS
+    assert 0 < cache.ttl(metric_key("frame_lag_seconds")) <= pipeline.LAG_GAUGE_SECONDS
