@@ -24,7 +24,7 @@ function unsaved() {
 
 function act(element) {
   if (element.matches("a[href]") && unsaved()
-      && !window.confirm("Leave without saving the score you typed?")) {
+      && !window.confirm(gettext("Leave without saving the score you typed?"))) {
     return;
   }
   element.click();
@@ -38,7 +38,11 @@ document.addEventListener("keydown", (event) => {
       event.preventDefault();
       shortcut(SAVE).click();
     } else if (event.key === "Escape") {
-      target.blur();
+      // To the same answer's score box, where letters are shortcuts: a blur alone left the focus
+      // nowhere to be seen.
+      const score = target.closest(".score-row")?.querySelector("input[type=number]");
+      if (score) score.focus();
+      else target.blur();
     }
     return;
   }

@@ -20,36 +20,46 @@ export function createActionDialog(dialogEl) {
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    if (!current) return;
+    if (!current || submit.getAttribute("aria-disabled") === "true") return;
     const value = text.value.trim();
     if (current.required && !value) {
-      showError(current.missing || "Please write something first.");
+      showError(current.missing || gettext("Please write something first."));
       text.focus();
       return;
     }
-    submit.disabled = true;
+    // aria-disabled, not disabled: a disabled button loses the focus, and a keyboard user with it.
+    submit.setAttribute("aria-disabled", "true");
     try {
       await current.onSubmit(value);
       current = null;
       dialogEl.close();
     } catch (err) {
-      showError(err.message || "That did not work. Please try again.");
+      showError(err.message || gettext("That did not work. Please try again."));
     } finally {
-      submit.disabled = false;
+      submit.removeAttribute("aria-disabled");
     }
   });
   q("#action-cancel").addEventListener("click", () => dialogEl.close());
+  let returnFocus = null;
   dialogEl.addEventListener("close", () => {
     current = null;
+    // The browser gives the focus back to what opened the dialog; when that went away meanwhile
+    // (an alert reviewed: its buttons are gone), the focus would stay behind in the closed dialog.
+    const target = returnFocus?.();
+    returnFocus = null;
+    const lost = document.activeElement === document.body || dialogEl.contains(document.activeElement);
+    if (target && lost) target.focus();
   });
 
   return {
     /**
      * open({title, subject, label, submitLabel, presets, required, maxLength, missing, onSubmit})
-     * onSubmit(text) is awaited; an error it throws is shown in the dialog.
+     * onSubmit(text) is awaited; an error it throws is shown in the dialog. returnFocus() names
+     * where the focus goes on closing if what opened the dialog is gone by then.
      */
     open(options) {
       current = { required: true, maxLength: 500, presets: [], ...options };
+      returnFocus = current.returnFocus || null;
       title.textContent = current.title;
       subject.textContent = current.subject || "";
       label.textContent = current.label;

@@ -3,9 +3,9 @@
 // entry where it is.
 
 import { FEED_LIMIT } from "./store.js";
-import { formatClock, severityRank, typeLabel } from "./format.js";
+import { formatClock, severityLabel, severityRank, typeLabel } from "./format.js";
 
-const STATUS_LABELS = { open: "", confirmed: "Confirmed", dismissed: "Dismissed" };
+const STATUS_LABELS = { open: "", confirmed: gettext("Confirmed"), dismissed: gettext("Dismissed") };
 
 export function createFeed({ listEl, templateEl, emptyEl, countEl, store, sessionUrl }) {
   const entries = new Map(); // event id -> { root, fields, shown }
@@ -20,7 +20,7 @@ export function createFeed({ listEl, templateEl, emptyEl, countEl, store, sessio
     const at = new Date(event.timestamp);
     fields.time.dateTime = event.timestamp;
     fields.time.textContent = Number.isNaN(at.getTime()) ? "" : formatClock(at);
-    fields.severity.textContent = event.severity;
+    fields.severity.textContent = severityLabel(event.severity);
     fields.severity.dataset.severity = event.severity;
     fields.type.textContent = typeLabel(event.type);
     fields.student.href = sessionUrl(event.sessionId);
@@ -49,9 +49,11 @@ export function createFeed({ listEl, templateEl, emptyEl, countEl, store, sessio
     entry.root.dataset.reviewStatus = event.reviewStatus;
     entry.fields.status.textContent = STATUS_LABELS[event.reviewStatus] ?? event.reviewStatus;
     const open = event.reviewStatus === "open";
-    for (const button of entry.fields.actions.querySelectorAll("[data-action=confirm],[data-action=dismiss]")) {
-      button.hidden = !open;
-    }
+    const buttons = [...entry.fields.actions.querySelectorAll("[data-action=confirm],[data-action=dismiss]")];
+    const focused = buttons.includes(document.activeElement);
+    for (const button of buttons) button.hidden = !open;
+    // The button a keyboard user just pressed goes with the open alert: keep them on this entry.
+    if (focused && !open) entry.fields.student.focus();
   }
 
   function hiddenBySeverity(event) {
@@ -95,8 +97,8 @@ export function createFeed({ listEl, templateEl, emptyEl, countEl, store, sessio
     let open = 0;
     for (const [id] of entries) if (store.events.get(id)?.reviewStatus === "open") open += 1;
     emptyEl.hidden = entries.size > 0;
-    countEl.textContent = entries.size ? `${open} open` : "";
-    countEl.title = `Open alerts among the newest ${entries.size} shown`;
+    countEl.textContent = entries.size ? interpolate(gettext("%s open"), [open]) : "";
+    countEl.title = interpolate(gettext("Open alerts among the newest %s shown"), [entries.size]);
   }
 
   return {

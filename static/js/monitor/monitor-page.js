@@ -10,7 +10,7 @@ import { mountAdmissions } from "./admissions.js";
 import { createAlerting, readPreference, writePreference } from "./alerting.js";
 import { createActionDialog } from "./dialog.js";
 import { createFeed } from "./feed.js";
-import { isUrgent, setTypeLabels, typeLabel } from "./format.js";
+import { isUrgent, setTypeLabels, severityLabel, typeLabel } from "./format.js";
 import { createGrid } from "./grid.js";
 import { createMonitorSocket, onMessage } from "./socket.js";
 import { createStore } from "./store.js";
@@ -99,10 +99,15 @@ const alerting = createAlerting({
 function needsAttention(event) {
   if (event.reviewStatus !== "open" || !isUrgent(event.severity)) return;
   const name = store.studentName(event.sessionId, event);
-  const what = `${typeLabel(event.type)} (${event.severity})`;
+  const values = { name, type: typeLabel(event.type), severity: severityLabel(event.severity) };
   alerting.beep();
-  alerting.notify(`${name}: ${what}`, "Procto live monitor", `procto-${event.sessionId}`, event.sessionId);
-  announce(`${event.severity} alert: ${name}, ${typeLabel(event.type)}`);
+  alerting.notify(
+    interpolate(gettext("%(name)s: %(type)s (%(severity)s)"), values, true),
+    gettext("Procto live monitor"),
+    `procto-${event.sessionId}`,
+    event.sessionId,
+  );
+  announce(interpolate(gettext("%(severity)s alert: %(name)s, %(type)s"), values, true));
 }
 
 // --- batched rendering ----------------------------------------------------------------------------
@@ -239,10 +244,10 @@ onMessage("error", (message) => console.warn("monitor socket:", message.code, me
 onMessage("scope", () => window.location.reload());
 
 const STATE_LABELS = {
-  connecting: "Connecting…",
-  open: "Live",
-  reconnecting: "Reconnecting…",
-  closed: "Disconnected",
+  connecting: gettext("Connecting…"),
+  open: gettext("Live"),
+  reconnecting: gettext("Reconnecting…"),
+  closed: gettext("Disconnected"),
 };
 let retryAt = null;
 
@@ -260,10 +265,19 @@ function showSocketState(state, detail) {
     if (detail.code === 4401) {
       const link = document.createElement("a");
       link.href = `/accounts/login/?next=${encodeURIComponent(location.pathname + location.search)}`;
-      link.textContent = "Log in again";
-      fatal.append("Your login has ended, so live updates stopped. ", link, " to keep watching.");
+      link.textContent = gettext("Log in again");
+      // One sentence around the link: "%(link)s" marks where it goes.
+      const [before, after] = gettext(
+        "Your login has ended, so live updates stopped. %(link)s to keep watching.",
+      ).split("%(link)s");
+      fatal.append(before, link, after ?? "");
     } else {
-      fatal.append(`Live updates refused: ${detail.reason || "you may not watch these exams"}.`);
+      fatal.append(
+        interpolate(
+          gettext("Live updates refused: %s."),
+          [detail.reason || gettext("you may not watch these exams")],
+        ),
+      );
     }
     fatal.hidden = false;
   }
@@ -272,8 +286,11 @@ function showSocketState(state, detail) {
 function updateReconnectText() {
   const seconds = retryAt ? Math.max(0, Math.ceil((retryAt - Date.now()) / 1000)) : 0;
   $("reconnect-text").textContent = seconds
-    ? `Live updates are interrupted. Reconnecting in ${seconds} s… Alerts raised meanwhile will be caught up.`
-    : "Live updates are interrupted. Reconnecting…";
+    ? interpolate(
+        gettext("Live updates are interrupted. Reconnecting in %s s… Alerts raised meanwhile will be caught up."),
+        [seconds],
+      )
+    : gettext("Live updates are interrupted. Reconnecting…");
 }
 
 const socket = createMonitorSocket({
@@ -292,20 +309,20 @@ $("reconnect-now").addEventListener("click", () => socket.retryNow());
 function openWarn(sessionId, eventType) {
   const session = store.sessions.get(sessionId);
   if (!session) {
-    showToast("This student's session has ended.", "error");
+    showToast(gettext("This student's session has ended."), "error");
     return;
   }
   dialog.open({
-    title: "Warn the student",
+    title: gettext("Warn the student"),
     subject: `${session.name} · ${session.examTitle}`,
-    label: "Message shown on the student's screen",
-    submitLabel: "Send warning",
+    label: gettext("Message shown on the student's screen"),
+    submitLabel: gettext("Send warning"),
     presets: GENERAL_WARNINGS,
     initial: conditions[eventType]?.warning || "",
-    missing: "Write the message the student will see.",
+    missing: gettext("Write the message the student will see."),
     onSubmit: async (message) => {
       await apiFetch(fill(urls.actions, sessionId), { method: "POST", json: { type: "warn", message } });
-      showToast(`Warning sent to ${session.name}.`);
+      showToast(interpolate(gettext("Warning sent to %s."), [session.name]));
     },
   });
 }
@@ -318,19 +335,28 @@ async function review(eventId, status, reason = "") {
   scheduleRender();
 }
 
+// Where a keyboard user stays after reviewing an alert: its Dismiss button while the alert is
+// open, else the student's name on the same entry.
+function feedEntryFocus(eventId) {
+  const entry = $("feed").querySelector(`[data-event-id="${eventId}"]`);
+  const dismiss = entry?.querySelector("[data-action=dismiss]");
+  return dismiss && !dismiss.hidden ? dismiss : entry?.querySelector(".feed-student");
+}
+
 function openDismiss(eventId) {
   const event = store.events.get(eventId);
   if (!event) return;
   dialog.open({
-    title: "Dismiss this alert",
-    subject: `${store.studentName(event.sessionId, event)} · ${typeLabel(event.type)} (${event.severity})`,
-    label: "Why is it not a problem? (kept in the audit trail)",
-    submitLabel: "Dismiss alert",
+    title: gettext("Dismiss this alert"),
+    subject: `${store.studentName(event.sessionId, event)} · ${typeLabel(event.type)} (${severityLabel(event.severity)})`,
+    label: gettext("Why is it not a problem? (kept in the audit trail)"),
+    submitLabel: gettext("Dismiss alert"),
     // Per kind of alert (proctoring/conditions.py): a voice is not dismissed as "nothing on camera".
     presets: conditions[event.type]?.dismissReasons || [],
     maxLength: 300,
-    missing: "Give a reason for dismissing the alert.",
+    missing: gettext("Give a reason for dismissing the alert."),
     onSubmit: (reason) => review(eventId, "dismissed", reason),
+    returnFocus: () => feedEntryFocus(eventId),
   });
 }
 
@@ -352,13 +378,15 @@ $("feed").addEventListener("click", async (event) => {
   } else if (action === "dismiss") {
     openDismiss(eventId);
   } else if (action === "confirm") {
-    button.disabled = true;
+    // aria-disabled, not disabled, while it is sent: a disabled button drops the keyboard focus.
+    if (button.getAttribute("aria-disabled") === "true") return;
+    button.setAttribute("aria-disabled", "true");
     try {
       await review(eventId, "confirmed");
     } catch (error) {
-      showToast(`Could not confirm the alert: ${error.message}`, "error");
+      showToast(interpolate(gettext("Could not confirm the alert: %s"), [error.message]), "error");
     } finally {
-      button.disabled = false;
+      button.removeAttribute("aria-disabled");
     }
   }
 });
