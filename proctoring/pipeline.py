@@ -9,6 +9,7 @@ worker goes on.
 from __future__ import annotations
 
 import logging
+import random
 import time
 from datetime import datetime
 from typing import NamedTuple
@@ -70,6 +71,9 @@ def _captured_at(captured_ms: int) -> datetime:
 # How long the workers' lag gauges outlive their last analysed frame or chunk: an overload that
 # ended with late frames must not look like one to the next class (proctoring.cadence reads it).
 LAG_GAUGE_SECONDS = 30
+
+# A student must not be able to tell when their first re-check comes.
+_UNPREDICTABLE = random.SystemRandom()
 
 
 class QueuedFrame(NamedTuple):
@@ -171,6 +175,7 @@ class _FrameKeys:
         self.lag = metric_key("frame_lag_seconds")
         self.identity = stream_state.identity_gate_key(session_id)
         self.identity_away = stream_state.identity_away_key(session_id)
+        self.identity_first = stream_state.identity_first_key(session_id)
         self.pushed_faces = stream_state.pushed_faces_key(session_id)
         self.pushed_recently = stream_state.pushed_recently_key(session_id)
         self.sample = stream_state.sample_gate_key(session_id, "frame")
@@ -182,6 +187,7 @@ class _FrameKeys:
         gates = [
             self.identity,
             self.identity_away,
+            self.identity_first,
             self.pushed_faces,
             self.pushed_recently,
             self.sample,
@@ -289,7 +295,8 @@ def _identity_recheck(
     dlib costs ~116 ms a look, so it looks where a look can matter: on the first one-face frame
     after a frame whose face count was not one (the face was gone or covered: how a student is
     swapped for another; or someone else was in view), and otherwise every
-    `identity_recheck_seconds` of the exam's policy; never twice within
+    `identity_recheck_seconds` of the exam's policy, the first time at a random moment of the
+    first minutes (IDENTITY_FIRST_RECHECK_SPREAD_SECONDS); never twice within
     IDENTITY_RECHECK_MIN_SECONDS. What decides it comes with the frame's other cache state: most
     frames are not a re-check and need no query at all.
     """
@@ -301,6 +308,15 @@ def _identity_recheck(
         return None
     returned = away > (checked or 0)  # a frame without one face came after the last re-check
     if checked is not None and not returned:
+        return None
+    if checked is None and not returned and not known.get(keys.identity_first):
+        # The session's first one-face frame: its first re-check is spread over the next minutes
+        # (stream_state.IDENTITY_FIRST_RECHECK_SPREAD_SECONDS), not run with the whole class's.
+        writes.set(keys.identity_first, 1, STATS_SECONDS)
+        first = _UNPREDICTABLE.randint(
+            IDENTITY_RECHECK_MIN_SECONDS, stream_state.IDENTITY_FIRST_RECHECK_SPREAD_SECONDS
+        )
+        writes.set(keys.identity, seq, first)
         return None
     # Whoever adds the mark runs the re-check: two workers on a student's consecutive frames run
     # one between them, and a face flickering in and out of view costs one per interval of it.

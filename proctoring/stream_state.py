@@ -37,6 +37,12 @@ IDENTITY_RECHECK_MIN_SECONDS = 30
 # down) is tried again on the frames that follow, up to this many frames after the return (a
 # minute at the 2 s cadence); then it waits for the policy's interval.
 IDENTITY_RECHECK_RETRY_FRAMES = 30
+# A session's first periodic re-check comes at a random moment between IDENTITY_RECHECK_MIN_SECONDS
+# and this after its first one-face frame, not on that frame: a class starting together would put
+# all its first re-checks (~130 ms of CPU each) into the same seconds, when every student's first
+# frames arrive. The identity check before the start vouches for those minutes, and a face that
+# comes back after being gone is re-checked at once, as ever.
+IDENTITY_FIRST_RECHECK_SPREAD_SECONDS = 120
 
 
 def _key(session_id, name: str) -> str:
@@ -118,6 +124,11 @@ def identity_away_key(session_id) -> str:
     """The latest frame (seq) whose face count was not one: gone, covered, or someone else in
     view. A one-face frame after it, and after the last re-check, is re-checked."""
     return f"identity-away:{session_id}"
+
+
+def identity_first_key(session_id) -> str:
+    """Set once a session's first one-face frame scheduled its first re-check."""
+    return f"identity-first:{session_id}"
 
 
 def identity_recent_key(session_id) -> str:
