@@ -36,13 +36,14 @@ format: install
 	$(PY) -m ruff format .
 
 # The French catalogs (locale/fr/LC_MESSAGES): extract the strings the code marks for translation
-# into django.po, then compile every .po (the djangojs one too) into the .mo files that are
+# into django.po and (static/js) djangojs.po, then compile both into the .mo files that are
 # committed, so `make run` needs no gettext. Needs GNU gettext (apt-get install gettext).
 # procto/tests/test_translations.py fails on a string without a French translation.
 messages: install
 	$(PY) manage.py makemessages -l fr -d django --no-obsolete --add-location=file \
 		-i '*/tests/*' -i '*/management/commands/*' -i 'bench/*' -i 'docs/*' -i 'static/*' \
 		-i 'staticfiles/*' -i 'media/*' -i 'deploy/*' -i 'scripts/*' -i 'conftest.py'
+	$(PY) manage.py makemessages -l fr -d djangojs -i 'static/vendor/*'
 	$(PY) manage.py compilemessages -l fr -i '.venv' -i 'staticfiles' -i 'media'
 
 # A Celery worker for services mode, for running it apart from `make run`: one per core.
