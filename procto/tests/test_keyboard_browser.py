@@ -21,7 +21,7 @@ from accounts.tests.factories import DEFAULT_PASSWORD
 from exams.demo import _demo_questions
 from exams.services import exam_create
 from procto.tests.browser import BROWSER_TEST_MARKS, in_thread, live_stack, wait_until
-from proctoring.models import ProctoringEvent
+from proctoring.models import ProctorAction, ProctoringEvent
 from sessions.models import Answer, ExamSession
 from sessions.tests.grading_world import grading_world_build
 
@@ -452,6 +452,24 @@ def test_a_proctor_reviews_alerts_on_the_session_review_page_with_the_keyboard_a
         row.locator(".review-state[data-state=confirmed]").wait_for()
         wait_until(lambda: row.evaluate(stays), timeout=5, what="the focus back on the row")
         focus_seen(page, "after confirming")
+
+        # Send the student a message: the focus stays on Send message while and after it goes.
+        tab_to(page, page.locator("#warn-message"), limit=150)
+        page.keyboard.type("Please keep your eyes on your own screen.")
+        send = page.locator('form[data-action="warn"] button[type=submit]')
+        tab_to(page, send, limit=3)
+        key(page, "Enter", "sending the message")
+        page.get_by_text("Message sent: it is on the student's screen now.").wait_for()
+        assert is_focused(send), "the focus left Send message once the message went"
+        focus_seen(page, "after sending the message")
+        sent = in_thread(
+            lambda: list(
+                ProctorAction.objects.filter(session=world.stu_in_physics, kind="warn").values_list(
+                    "details__message", flat=True
+                )
+            )
+        )
+        assert sent == ["Please keep your eyes on your own screen."]
 
         def reviewed():
             return {

@@ -80,7 +80,10 @@ export function createActionsPanel({ panel, auditList, auditEmpty, confirmDialog
   async function send(form) {
     const action = form.dataset.action;
     const button = form.querySelector("button[type=submit]");
-    button.disabled = true;
+    // aria-disabled, not disabled, while it is sent: a disabled button drops the keyboard focus
+    // on the page's body, and a keyboard user would have to find their way back from the top.
+    if (button.getAttribute("aria-disabled") === "true") return;
+    button.setAttribute("aria-disabled", "true");
     say("");
     try {
       const result = await apiFetch(actionsUrl, { method: "POST", json: requestBody(action, form.elements) });
@@ -91,6 +94,7 @@ export function createActionsPanel({ panel, auditList, auditEmpty, confirmDialog
     } catch (error) {
       say(errorText(error), true);
     } finally {
+      button.removeAttribute("aria-disabled");
       button.disabled = form.dataset.closed === "true";
     }
   }
@@ -98,6 +102,7 @@ export function createActionsPanel({ panel, auditList, auditEmpty, confirmDialog
   for (const form of panel.querySelectorAll("form[data-action]")) {
     form.addEventListener("submit", (submitEvent) => {
       submitEvent.preventDefault();
+      if (form.querySelector("button[type=submit]").getAttribute("aria-disabled") === "true") return;
       if (form.dataset.action !== "terminate") {
         send(form);
         return;
@@ -114,12 +119,20 @@ export function createActionsPanel({ panel, auditList, auditEmpty, confirmDialog
 
   /** After the session ends only notes make sense; the other forms are disabled with a reason. */
   function setOpen(open) {
+    const focused = document.activeElement;
     for (const form of panel.querySelectorAll("form[data-action]")) {
       if (form.dataset.action === "note") continue;
       form.dataset.closed = String(!open);
       for (const control of form.elements) control.disabled = !open;
     }
-    panel.querySelector("[data-closed-note]").hidden = open;
+    const note = panel.querySelector("[data-closed-note]");
+    note.hidden = open;
+    // The control that had the focus (End exam, just used) is disabled now: the focus goes to
+    // the note that says why, not to the page's body.
+    if (!open && focused?.disabled) {
+      note.tabIndex = -1;
+      note.focus();
+    }
   }
 
   return { record, setOpen };
