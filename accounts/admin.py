@@ -79,13 +79,13 @@ class UserAdmin(ViewerAwareAdmin, DjangoUserAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
-        ("Person", {"fields": ["first_name", "last_name", "institution", "role"]}),
-        ("Identity", {"fields": ["identity_images", "is_verified", "verified_at"]}),
+        (_("Person"), {"fields": ["first_name", "last_name", "institution", "role"]}),
+        (_("Identity"), {"fields": ["identity_images", "is_verified", "verified_at"]}),
         (
-            "Access",
+            _("Access"),
             {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},
         ),
-        ("History", {"fields": ["last_login", "date_joined", "updated_at", "token_version"]}),
+        (_("History"), {"fields": ["last_login", "date_joined", "updated_at", "token_version"]}),
     ]
     add_fieldsets = [
         (
@@ -107,7 +107,7 @@ class UserAdmin(ViewerAwareAdmin, DjangoUserAdmin):
 
     @admin.display(description=_("Photo and ID card"))
     def identity_images(self, user: User) -> str:
-        return identity_images_html(user, {"Photo": user.photo, "ID card": user.id_card})
+        return identity_images_html(user, {_("Photo"): user.photo, _("ID card"): user.id_card})
 
     def save_model(self, request, obj: User, form, change: bool) -> None:
         if not change:
@@ -149,7 +149,7 @@ class UserAdmin(ViewerAwareAdmin, DjangoUserAdmin):
             return None
         context = {
             **self.admin_site.each_context(request),
-            "title": "Purge proctoring data",
+            "title": _("Purge proctoring data"),
             "queryset": queryset,
             "blockers": blockers,
             "opts": self.model._meta,
@@ -165,7 +165,7 @@ class UserAdmin(ViewerAwareAdmin, DjangoUserAdmin):
         if user_can(request.user, Can.MANAGE_USERS):
             perms_needed = set()
         else:
-            perms_needed.add("users (only an administrator deletes accounts)")
+            perms_needed.add(_("users (only an administrator deletes accounts)"))
         # An account is not deleted while its person sits an exam: shown as Django shows what
         # protects an object, and the deletion is refused.
         protected = [*protected, *(reason for user in objs for reason in personal_data_blockers(user))]

@@ -45,19 +45,26 @@ class User(AbstractUser):
     STAFF_ROLES = frozenset({Role.TEACHER, Role.ADMIN})
 
     username = None
-    email = models.EmailField("e-mail address", unique=True)
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.STUDENT)
-    institution = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(_("e-mail address"), unique=True)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.STUDENT, verbose_name=_("role"))
+    institution = models.CharField(max_length=200, blank=True, verbose_name=_("institution"))
     # Storage names of AES-GCM encrypted JPEGs (procto.encrypted_files), never public URLs.
-    photo = models.CharField(max_length=200, blank=True, editable=False)
-    id_card = models.CharField("ID card", max_length=200, blank=True, editable=False)
+    photo = models.CharField(max_length=200, blank=True, editable=False, verbose_name=_("photo"))
+    id_card = models.CharField(_("ID card"), max_length=200, blank=True, editable=False)
     # The verified face's dlib embedding, encrypted: compared with webcam frames during exams.
-    face_embedding = models.BinaryField(null=True, blank=True, editable=False)
-    is_verified = models.BooleanField(default=False, help_text="Identity verified against the ID card photo.")
-    verified_at = models.DateTimeField(null=True, blank=True)
+    face_embedding = models.BinaryField(
+        null=True, blank=True, editable=False, verbose_name=_("face embedding")
+    )
+    is_verified = models.BooleanField(
+        default=False,
+        help_text=_("Identity verified against the ID card photo."),
+        verbose_name=_("is verified"),
+    )
+    verified_at = models.DateTimeField(null=True, blank=True, verbose_name=_("verified at"))
     # Where the user reads times (procto.local_time). Empty until the first page they load, which
     # fills it from their browser (accounts.middleware.TimeZoneMiddleware); editable on the profile.
-    time_zone = TimeZoneField(blank=True, default="")  # stored as "" when none, read as None
+    # Stored as "" when none, read as None.
+    time_zone = TimeZoneField(blank=True, default="", verbose_name=_("time zone"))
     # The language Procto speaks to the user (pages, API messages, e-mails, the PDF): one of
     # settings.LANGUAGES, set on the profile or by the header's picker. Empty: the browser's
     # (accounts.middleware.UserLanguageMiddleware).
@@ -65,8 +72,8 @@ class User(AbstractUser):
         _("language"), max_length=8, choices=settings.LANGUAGES, blank=True, default=""
     )
     # Part of every token; bumping it (logout everywhere, password change) revokes them all.
-    token_version = models.PositiveIntegerField(default=0)
-    updated_at = models.DateTimeField(auto_now=True)
+    token_version = models.PositiveIntegerField(default=0, verbose_name=_("token version"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = ["first_name", "last_name"]
@@ -74,6 +81,8 @@ class User(AbstractUser):
     objects = UserManager()
 
     class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
         ordering = ["email"]
         constraints = [
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
@@ -103,19 +112,23 @@ class User(AbstractUser):
 class TokenFamily(models.Model):
     """One API login: the chain of refresh tokens issued from it, revoked as a whole."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("id"))
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="token_families"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="token_families",
+        verbose_name=_("user"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(auto_now_add=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    revoked_reason = models.CharField(max_length=64, blank=True)
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    user_agent = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    last_used_at = models.DateTimeField(auto_now_add=True, verbose_name=_("last used at"))
+    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked at"))
+    revoked_reason = models.CharField(max_length=64, blank=True, verbose_name=_("revoked reason"))
+    ip = models.GenericIPAddressField(null=True, blank=True, verbose_name=_("ip"))
+    user_agent = models.CharField(max_length=300, blank=True, verbose_name=_("user agent"))
 
     class Meta:
-        verbose_name_plural = "token families"
+        verbose_name = _("token family")
+        verbose_name_plural = _("token families")
         indexes = [models.Index(fields=["user", "revoked_at"])]
 
     def __str__(self) -> str:
@@ -125,11 +138,17 @@ class TokenFamily(models.Model):
 class RefreshToken(models.Model):
     """A refresh token's server-side record: each works once, then only its successor does."""
 
-    jti = models.UUIDField(primary_key=True, editable=False)
-    family = models.ForeignKey(TokenFamily, on_delete=models.CASCADE, related_name="tokens")
-    issued_at = models.DateTimeField()
-    expires_at = models.DateTimeField()
-    used_at = models.DateTimeField(null=True, blank=True)
+    jti = models.UUIDField(primary_key=True, editable=False, verbose_name=_("jti"))
+    family = models.ForeignKey(
+        TokenFamily, on_delete=models.CASCADE, related_name="tokens", verbose_name=_("family")
+    )
+    issued_at = models.DateTimeField(verbose_name=_("issued at"))
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
+    used_at = models.DateTimeField(null=True, blank=True, verbose_name=_("used at"))
+
+    class Meta:
+        verbose_name = _("refresh token")
+        verbose_name_plural = _("refresh tokens")
 
     def __str__(self) -> str:
         return str(self.jti)
@@ -148,27 +167,37 @@ class IdentityVerification(models.Model):
         APPROVED = "approved", _("Approved by a reviewer")
         REJECTED = "rejected", _("Rejected by a reviewer")
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="verifications")
-    created_at = models.DateTimeField(auto_now_add=True)
-    photo = models.CharField(max_length=200, editable=False)
-    id_card = models.CharField(max_length=200, editable=False)
-    live_capture = models.CharField(max_length=200, blank=True, editable=False)
-    photo_id_distance = models.FloatField()
-    photo_live_distance = models.FloatField(null=True, blank=True)
-    threshold = models.FloatField()
-    outcome = models.CharField(max_length=16, choices=Outcome.choices)
-    review = models.CharField(max_length=16, choices=Review.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="verifications",
+        verbose_name=_("user"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    photo = models.CharField(max_length=200, editable=False, verbose_name=_("photo"))
+    id_card = models.CharField(max_length=200, editable=False, verbose_name=_("id card"))
+    live_capture = models.CharField(
+        max_length=200, blank=True, editable=False, verbose_name=_("live capture")
+    )
+    photo_id_distance = models.FloatField(verbose_name=_("photo id distance"))
+    photo_live_distance = models.FloatField(null=True, blank=True, verbose_name=_("photo live distance"))
+    threshold = models.FloatField(verbose_name=_("threshold"))
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, verbose_name=_("outcome"))
+    review = models.CharField(max_length=16, choices=Review.choices, verbose_name=_("review"))
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="+",
+        verbose_name=_("reviewed by"),
     )
-    reviewed_at = models.DateTimeField(null=True, blank=True)
-    review_reason = models.CharField(max_length=300, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("reviewed at"))
+    review_reason = models.CharField(max_length=300, blank=True, verbose_name=_("review reason"))
 
     class Meta:
+        verbose_name = _("identity verification")
+        verbose_name_plural = _("identity verifications")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -191,24 +220,35 @@ class AuditEntry(models.Model):
         # Every finished session of the exam is regraded with the new key (sessions.services).
         ANSWER_KEY_CHANGE = "answer-key-change", _("Changed an answer key and regraded")
 
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
-    action = models.CharField(max_length=32, choices=Action.choices)
+    at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("at"))
+    action = models.CharField(max_length=32, choices=Action.choices, verbose_name=_("action"))
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("actor"),
     )
     target = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("target"),
     )
     # Ids as they were, so an entry still says "user 42" after that account is deleted.
-    actor_ref = models.BigIntegerField(null=True, blank=True)
-    target_ref = models.BigIntegerField(null=True, blank=True)
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    user_agent = models.CharField(max_length=300, blank=True)
-    details = models.JSONField(default=dict, blank=True)
+    actor_ref = models.BigIntegerField(null=True, blank=True, verbose_name=_("actor ref"))
+    target_ref = models.BigIntegerField(null=True, blank=True, verbose_name=_("target ref"))
+    ip = models.GenericIPAddressField(null=True, blank=True, verbose_name=_("ip"))
+    user_agent = models.CharField(max_length=300, blank=True, verbose_name=_("user agent"))
+    details = models.JSONField(default=dict, blank=True, verbose_name=_("details"))
 
     class Meta:
+        verbose_name = _("audit entry")
         ordering = ["-at", "-id"]
-        verbose_name_plural = "audit entries"
+        verbose_name_plural = _("audit entries")
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} by {self.actor_ref} on {self.target_ref}"

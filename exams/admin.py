@@ -123,8 +123,8 @@ class QuestionInline(AuthorOnlyMixin, SortableStackedInline):
         "explanation",
         "order",
     ]
-    verbose_name = "question"
-    verbose_name_plural = (
+    verbose_name = _("question")
+    verbose_name_plural = _(
         "questions and bank draws (drag a saved one by its title bar to move it; "
         "a draw gives each student their own questions from a bank)"
     )
@@ -191,7 +191,8 @@ class AccommodationInline(AuthorOnlyMixin, admin.TabularInline):
 
 
 def _settings_in(group: str) -> list[str]:
-    return [setting.name for setting in EXAM_SETTINGS if setting.admin_group == group]
+    # By identity: the titles are lazy translations, the same objects in the settings' rows.
+    return [setting.name for setting in EXAM_SETTINGS if setting.admin_group is group]
 
 
 class ExamForm(forms.ModelForm):
@@ -205,8 +206,8 @@ class ExamForm(forms.ModelForm):
             # neither is labelled (its <label> points at no input): each gets a name to be read by.
             if isinstance(field.widget, forms.SplitDateTimeWidget):
                 date, time = field.widget.widgets
-                date.attrs["aria-label"] = f"{field.label}: date"
-                time.attrs["aria-label"] = f"{field.label}: time"
+                date.attrs["aria-label"] = _("%(field)s: date") % {"field": field.label}
+                time.attrs["aria-label"] = _("%(field)s: time") % {"field": field.label}
 
     def clean_risk_weights(self) -> dict:
         # An emptied box means the defaults ({}), not a JSON null.
@@ -251,7 +252,7 @@ class ExamAdmin(AuthorOnlyMixin, SortableAdminBase, admin.ModelAdmin):
         (TUNING, {"fields": _settings_in(TUNING)}),
         (SCREEN, {"fields": _settings_in(SCREEN)}),
         (RETENTION, {"fields": _settings_in(RETENTION), "classes": ["collapse"]}),
-        ("Proctors", {"fields": ["proctors"]}),
+        (_("Proctors"), {"fields": ["proctors"]}),
     ]
     inlines = [QuestionInline, AccommodationInline]
 
@@ -263,7 +264,7 @@ class ExamAdmin(AuthorOnlyMixin, SortableAdminBase, admin.ModelAdmin):
         course = form.base_fields["course"]
         course.queryset = courses_visible_to(request.user)
         course.required = False
-        course.help_text = "Only its students take the exam. Left empty: your own course."
+        course.help_text = _("Only its students take the exam. Left empty: your own course.")
         return form
 
     def has_delete_permission(self, request, obj=None) -> bool:
@@ -285,7 +286,9 @@ class ExamAdmin(AuthorOnlyMixin, SortableAdminBase, admin.ModelAdmin):
         if not exam.pk:
             return "—"
         return format_html(
-            '<a href="{}" target="_blank">Preview as student</a>', reverse("exam-preview", args=[exam.pk])
+            '<a href="{}" target="_blank">{}</a>',
+            reverse("exam-preview", args=[exam.pk]),
+            _("Preview as student"),
         )
 
     @admin.display(description=_("reports"))
@@ -297,11 +300,13 @@ class ExamAdmin(AuthorOnlyMixin, SortableAdminBase, admin.ModelAdmin):
         except NoReverseMatch:  # the monitor page is optional in a trimmed deployment
             monitor = "/proctoring/monitor/"
         return format_html(
-            '<a href="{}">Report</a> · <a href="{}?exam={}">Live monitor</a> · '
+            '<a href="{}">{}</a> · <a href="{}?exam={}">{}</a> · '
             '<a href="{}?examId={}&amp;format=csv">CSV</a>',
             reverse("exam-report", args=[exam.pk]),
+            _("Report"),
             monitor,
             exam.pk,
+            _("Live monitor"),
             reverse("api-session-reports"),
             exam.pk,
         )
@@ -309,9 +314,9 @@ class ExamAdmin(AuthorOnlyMixin, SortableAdminBase, admin.ModelAdmin):
     @admin.display(description=_("import"))
     def import_link(self, exam: models.Exam) -> str:
         if not exam.pk:
-            return "Save the exam first, then import questions."
+            return _("Save the exam first, then import questions.")
         url = reverse("admin:exams_exam_import", args=[exam.pk])
-        return format_html('<a href="{}">Import questions from GIFT or Aiken</a>', url)
+        return format_html('<a href="{}">{}</a>', url, _("Import questions from GIFT or Aiken"))
 
     @admin.action(description=_("Duplicate (as an unpublished copy)"))
     def duplicate(self, request, queryset) -> None:
@@ -425,8 +430,8 @@ class BankQuestionInline(SortableStackedInline):
         "explanation",
         "order",
     ]
-    verbose_name = "bank question"
-    verbose_name_plural = "questions of the bank (tag each with a topic and a difficulty for draws)"
+    verbose_name = _("bank question")
+    verbose_name_plural = _("questions of the bank (tag each with a topic and a difficulty for draws)")
 
     class Media:
         js = ["js/admin/questions.js"]
@@ -623,9 +628,9 @@ class CourseAdmin(admin.ModelAdmin):
     @admin.display(description=_("enrol from a file"))
     def enrol_csv_link(self, course: models.Course) -> str:
         if not course.pk:
-            return "Save the course first, then enrol students from a CSV file."
+            return _("Save the course first, then enrol students from a CSV file.")
         url = reverse("admin:exams_course_enrol_csv", args=[course.pk])
-        return format_html('<a href="{}">Enrol students from a CSV file</a>', url)
+        return format_html('<a href="{}">{}</a>', url, _("Enrol students from a CSV file"))
 
     def get_urls(self):
         custom = [

@@ -234,11 +234,13 @@ class ExamQuestionAdminForm(QuestionAdminForm):
     class Meta(QuestionAdminForm.Meta):
         fields = [*QuestionAdminForm.Meta.fields, "draw_from", "draw_count", "topic", "difficulty"]
         help_texts = {
-            "draw_from": "A bank of this exam's course. Each student gets their own questions, drawn "
-            "when they start; the draw's points are those of the bank's questions.",
-            "draw_count": "How many questions each student gets from the bank.",
-            "topic": "For a draw: only the bank's questions of this topic (empty: any topic).",
-            "difficulty": "For a draw: only the bank's questions of this difficulty (empty: any).",
+            "draw_from": _(
+                "A bank of this exam's course. Each student gets their own questions, drawn "
+                "when they start; the draw's points are those of the bank's questions."
+            ),
+            "draw_count": _("How many questions each student gets from the bank."),
+            "topic": _("For a draw: only the bank's questions of this topic (empty: any topic)."),
+            "difficulty": _("For a draw: only the bank's questions of this difficulty (empty: any)."),
         }
 
     def type_choices(self) -> list[tuple[str, str]]:
@@ -250,7 +252,7 @@ class BankQuestionAdminForm(QuestionAdminForm):
 
     class Meta(QuestionAdminForm.Meta):
         fields = [*QuestionAdminForm.Meta.fields, "topic", "difficulty"]
-        help_texts = {"topic": "e.g. vectors; an exam's draw can ask for one topic."}
+        help_texts = {"topic": _("e.g. vectors; an exam's draw can ask for one topic.")}
 
 
 class QuestionImportForm(forms.Form):

@@ -38,25 +38,37 @@ class Course(models.Model):
     """A class a school teaches: its teachers own its exams, its proctors watch them, and only
     its enrolled students meet them (exams.selectors.exams_visible_to)."""
 
-    title = models.CharField(max_length=200)
-    code = models.CharField(max_length=40, blank=True, help_text="The school's own code, e.g. PHY-101.")
-    term = models.CharField(max_length=40, blank=True, help_text="e.g. Autumn 2026.")
+    title = models.CharField(max_length=200, verbose_name=_("title"))
+    code = models.CharField(
+        max_length=40, blank=True, help_text=_("The school's own code, e.g. PHY-101."), verbose_name=_("code")
+    )
+    term = models.CharField(
+        max_length=40, blank=True, help_text=_("e.g. Autumn 2026."), verbose_name=_("term")
+    )
     teachers = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         related_name="taught_courses",
         limit_choices_to={"role__in": ["teacher", "admin"]},
+        verbose_name=_("teachers"),
     )
     proctors = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,
         related_name="proctored_courses",
         limit_choices_to={"role": "proctor"},
-        help_text="Proctors who watch every exam of this course.",
+        help_text=_("Proctors who watch every exam of this course."),
+        verbose_name=_("proctors"),
     )
     students = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, through="Enrolment", related_name="enrolled_courses", blank=True
+        settings.AUTH_USER_MODEL,
+        through="Enrolment",
+        related_name="enrolled_courses",
+        blank=True,
+        verbose_name=_("students"),
     )
-    join_code = models.CharField(max_length=12, unique=True, default=new_join_code)
+    join_code = models.CharField(
+        max_length=12, unique=True, default=new_join_code, verbose_name=_("join code")
+    )
     # The course an exam lands in when its teacher names none (made on demand, one per teacher).
     default_for = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -65,10 +77,13 @@ class Course(models.Model):
         blank=True,
         related_name="default_course",
         editable=False,
+        verbose_name=_("default for"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("course")
+        verbose_name_plural = _("courses")
         ordering = ["title", "pk"]
 
     def __str__(self) -> str:
@@ -86,20 +101,27 @@ class Enrolment(models.Model):
         LTI = "lti", _("From the LMS")
         MIGRATION = "migration", _("Had sat an exam before courses existed")
 
-    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="enrolments")
+    course = models.ForeignKey(
+        Course, on_delete=models.CASCADE, related_name="enrolments", verbose_name=_("course")
+    )
     student = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
         related_name="enrolments",
         limit_choices_to={"role": "student"},
+        verbose_name=_("student"),
     )
-    source = models.CharField(max_length=12, choices=Source.choices, default=Source.ADMIN)
+    source = models.CharField(
+        max_length=12, choices=Source.choices, default=Source.ADMIN, verbose_name=_("source")
+    )
     # The school's own number for the student (from a CSV roster). Kept per course: accounts.User
     # has no such field, and a student's number is the school's record, not their profile's.
-    student_number = models.CharField("student id", max_length=64, blank=True)
-    enrolled_at = models.DateTimeField(auto_now_add=True)
+    student_number = models.CharField(_("student id"), max_length=64, blank=True)
+    enrolled_at = models.DateTimeField(auto_now_add=True, verbose_name=_("enrolled at"))
 
     class Meta:
+        verbose_name = _("enrolment")
+        verbose_name_plural = _("enrolments")
         ordering = ["course", "student__last_name", "student__first_name", "pk"]
         constraints = [models.UniqueConstraint(fields=["course", "student"], name="exams_enrolment_once")]
 
@@ -110,29 +132,43 @@ class Enrolment(models.Model):
 class Exam(ExamSettings):
     SecurityLevel = SecurityLevel  # callers write Exam.SecurityLevel.HIGH
 
-    title = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
-    duration_minutes = models.PositiveIntegerField(help_text="Time each attempt may take.")
-    start_time = models.DateTimeField(help_text="The exam opens at this time.")
-    end_time = models.DateTimeField(help_text="No attempt may start or run past this time.")
+    title = models.CharField(max_length=200, verbose_name=_("title"))
+    description = models.TextField(blank=True, verbose_name=_("description"))
+    duration_minutes = models.PositiveIntegerField(
+        help_text=_("Time each attempt may take."), verbose_name=_("duration minutes")
+    )
+    start_time = models.DateTimeField(
+        help_text=_("The exam opens at this time."), verbose_name=_("start time")
+    )
+    end_time = models.DateTimeField(
+        help_text=_("No attempt may start or run past this time."), verbose_name=_("end time")
+    )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="authored_exams"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="authored_exams",
+        verbose_name=_("created by"),
     )
     # Only the course's enrolled students meet the exam; its teachers and proctors oversee it.
-    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="exams")
+    course = models.ForeignKey(
+        Course, on_delete=models.PROTECT, related_name="exams", verbose_name=_("course")
+    )
     # Drafts stay invisible to students until the author publishes them.
-    is_published = models.BooleanField("published", default=False)
+    is_published = models.BooleanField(_("published"), default=False)
     proctors = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,
         related_name="proctored_exams",
         limit_choices_to={"role": "proctor"},
-        help_text="Proctors who watch this exam's sessions live.",
+        help_text=_("Proctors who watch this exam's sessions live."),
+        verbose_name=_("proctors"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("exam")
+        verbose_name_plural = _("exams")
         ordering = ["-start_time", "title"]
         constraints = [
             models.CheckConstraint(
@@ -183,12 +219,16 @@ class QuestionBank(models.Model):
     student of an exam gets their own draw, fixed when they start (sessions.services). Only the
     course's teachers (and admins) see and edit it (exams.selectors.banks_visible_to)."""
 
-    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="question_banks")
-    title = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    course = models.ForeignKey(
+        Course, on_delete=models.CASCADE, related_name="question_banks", verbose_name=_("course")
+    )
+    title = models.CharField(max_length=200, verbose_name=_("title"))
+    description = models.TextField(blank=True, verbose_name=_("description"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("question bank")
+        verbose_name_plural = _("question banks")
         ordering = ["course", "title", "pk"]
         constraints = [
             models.UniqueConstraint(fields=["course", "title"], name="exams_questionbank_title_once"),
@@ -265,28 +305,48 @@ class Question(models.Model):
     ]
 
     # A question belongs to an exam or to a course's bank, never both (the constraint below).
-    exam = models.ForeignKey(Exam, on_delete=models.CASCADE, null=True, blank=True, related_name="questions")
+    exam = models.ForeignKey(
+        Exam,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="questions",
+        verbose_name=_("exam"),
+    )
     bank = models.ForeignKey(
-        QuestionBank, on_delete=models.CASCADE, null=True, blank=True, related_name="questions"
+        QuestionBank,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="questions",
+        verbose_name=_("bank"),
     )
-    type = models.CharField(max_length=16, choices=Type.choices)
-    text = models.TextField()
+    type = models.CharField(max_length=16, choices=Type.choices, verbose_name=_("type"))
+    text = models.TextField(verbose_name=_("text"))
     options = models.JSONField(
-        default=list, blank=True, help_text="Choices, for MCQ types; the prompts, for matching."
+        default=list,
+        blank=True,
+        help_text=_("Choices, for MCQ types; the prompts, for matching."),
+        verbose_name=_("options"),
     )
-    image = models.ImageField(upload_to=upload_question_image, blank=True)
+    image = models.ImageField(upload_to=upload_question_image, blank=True, verbose_name=_("image"))
     language = models.CharField(
-        max_length=32, blank=True, help_text="Programming language, for code questions."
+        max_length=32,
+        blank=True,
+        help_text=_("Programming language, for code questions."),
+        verbose_name=_("language"),
     )
     # A string for MCQ, a list of strings for MCQ-multiple or matching (the prompts' matches),
     # {"value", "tolerance"} for numeric, empty for manually graded types.
-    correct_answer = models.JSONField(null=True, blank=True)
-    points = models.DecimalField(max_digits=6, decimal_places=2, default=1)
-    explanation = models.TextField(blank=True)
-    order = models.PositiveIntegerField(default=0)
+    correct_answer = models.JSONField(null=True, blank=True, verbose_name=_("correct answer"))
+    points = models.DecimalField(max_digits=6, decimal_places=2, default=1, verbose_name=_("points"))
+    explanation = models.TextField(blank=True, verbose_name=_("explanation"))
+    order = models.PositiveIntegerField(default=0, verbose_name=_("order"))
     # A bank question's tags; on a draw entry, which of the bank's questions it draws (blank: any).
-    topic = models.CharField(max_length=100, blank=True)
-    difficulty = models.CharField(max_length=8, choices=Difficulty.choices, blank=True)
+    topic = models.CharField(max_length=100, blank=True, verbose_name=_("topic"))
+    difficulty = models.CharField(
+        max_length=8, choices=Difficulty.choices, blank=True, verbose_name=_("difficulty")
+    )
     # A draw entry's bank and how many questions each student gets from it.
     draw_from = models.ForeignKey(
         QuestionBank,
@@ -294,11 +354,13 @@ class Question(models.Model):
         null=True,
         blank=True,
         related_name="draws",
-        verbose_name="bank",
+        verbose_name=_("bank"),
     )
-    draw_count = models.PositiveSmallIntegerField("questions drawn", null=True, blank=True)
+    draw_count = models.PositiveSmallIntegerField(_("questions drawn"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("question")
+        verbose_name_plural = _("questions")
         ordering = ["exam", "order", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(points__gte=0), name="exams_question_points_nonneg"),
@@ -470,26 +532,35 @@ def numeric_key_problem(key) -> str | None:
 class Accommodation(models.Model):
     """Per-student adjustments on one exam: more time, or sitting without camera/microphone."""
 
-    exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="accommodations")
+    exam = models.ForeignKey(
+        Exam, on_delete=models.CASCADE, related_name="accommodations", verbose_name=_("exam")
+    )
     student = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
         related_name="accommodations",
         limit_choices_to={"role": "student"},
+        verbose_name=_("student"),
     )
-    extra_minutes = models.PositiveIntegerField(default=0)
+    extra_minutes = models.PositiveIntegerField(default=0, verbose_name=_("extra minutes"))
     time_multiplier = models.DecimalField(
-        max_digits=4, decimal_places=2, default=1, help_text="e.g. 1.25 for 25% more time."
+        max_digits=4,
+        decimal_places=2,
+        default=1,
+        help_text=_("e.g. 1.25 for 25% more time."),
+        verbose_name=_("time multiplier"),
     )
     media_exempt = models.BooleanField(
-        "exempt from camera and microphone",
+        _("exempt from camera and microphone"),
         default=False,
-        help_text="The student sits the exam without media checks; sessions are flagged exempt.",
+        help_text=_("The student sits the exam without media checks; sessions are flagged exempt."),
     )
-    media_exempt_reason = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    media_exempt_reason = models.CharField(max_length=300, blank=True, verbose_name=_("media exempt reason"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("accommodation")
+        verbose_name_plural = _("accommodations")
         constraints = [
             models.UniqueConstraint(fields=["exam", "student"], name="exams_accommodation_once"),
             models.CheckConstraint(

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import models
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from exams.retention import MAX_RETENTION_DAYS, RETENTION_KINDS, RetentionKind
@@ -36,12 +37,13 @@ class ScreenShareLapse(models.TextChoices):
     PAUSE = "pause", _("Hide the exam until the screen is shared, and give that time back")
 
 
-# Admin fieldset titles that hold settings (exams/admin.py places the fieldsets).
-TIMING = "Timing"
-SETTINGS = "Settings"
-TUNING = "Alerts and risk"
-SCREEN = "Screen capture"
-RETENTION = "Data retention"
+# Admin fieldset titles that hold settings (exams/admin.py places the fieldsets). Lazy, so each
+# reader sees them in their language; compared by identity (exams/admin.py's _settings_in).
+TIMING = _("Timing")
+SETTINGS = _("Settings")
+TUNING = _("Alerts and risk")
+SCREEN = _("Screen capture")
+RETENTION = _("Data retention")
 ADMIN_GROUPS = (TIMING, SETTINGS, TUNING, SCREEN, RETENTION)
 
 
@@ -56,7 +58,7 @@ class ExamSetting:
 
     def __post_init__(self) -> None:
         # A setting in no fieldset would be missing from the admin without a word.
-        if self.admin_group not in ADMIN_GROUPS:
+        if not any(self.admin_group is group for group in ADMIN_GROUPS):
             raise ValueError(f"{self.name}: admin group {self.admin_group!r} is not one of {ADMIN_GROUPS}")
 
     @property
@@ -66,17 +68,34 @@ class ExamSetting:
         return first + "".join(word.capitalize() for word in rest)
 
 
+# The admin's label of each kind's period (exams.retention.RETENTION_KINDS), one message each so
+# that a translation can put the words in its own order.
+RETENTION_FIELD_LABELS = {
+    "frames": _("keep webcam pictures (days)"),
+    "screenshots": _("keep screenshots (days)"),
+    "audio": _("keep microphone levels (days)"),
+    "room_scans": _("keep room video (days)"),
+    "identity": _("keep identity pictures (days)"),
+    "answers": _("keep answers (days)"),
+}
+
+
 def _retention_override(kind: RetentionKind) -> ExamSetting:
     """An exam's own period for one kind of data (exams.retention); empty: the site's."""
     return ExamSetting(
         kind.exam_field,
         lambda: models.PositiveIntegerField(
-            f"keep {kind.label.lower()} (days)",
+            RETENTION_FIELD_LABELS[kind.key],
             null=True,
             blank=True,
             default=None,
-            help_text=f"Days after a session ends. Empty: the site's period ({kind.setting}). "
-            "Never deleted while the result is not final or a review is open.",
+            help_text=format_lazy(
+                _(
+                    "Days after a session ends. Empty: the site's period ({setting}). "
+                    "Never deleted while the result is not final or a review is open."
+                ),
+                setting=kind.setting,
+            ),
         ),
         RETENTION,
         api_limits={"min_value": 0, "max_value": MAX_RETENTION_DAYS},
@@ -86,23 +105,29 @@ def _retention_override(kind: RetentionKind) -> ExamSetting:
 EXAM_SETTINGS: tuple[ExamSetting, ...] = (
     ExamSetting(
         "allowed_attempts",
-        lambda: models.PositiveSmallIntegerField(default=1),
+        lambda: models.PositiveSmallIntegerField(_("allowed attempts"), default=1),
         TIMING,
         api_limits={"min_value": 1, "max_value": 100},
     ),
-    ExamSetting("shuffle_questions", lambda: models.BooleanField(default=False), SETTINGS),
-    ExamSetting("show_results", lambda: models.BooleanField(default=False), SETTINGS),
-    ExamSetting("proctoring_enabled", lambda: models.BooleanField(default=True), SETTINGS),
+    ExamSetting(
+        "shuffle_questions", lambda: models.BooleanField(_("shuffle questions"), default=False), SETTINGS
+    ),
+    ExamSetting("show_results", lambda: models.BooleanField(_("show results"), default=False), SETTINGS),
+    ExamSetting(
+        "proctoring_enabled", lambda: models.BooleanField(_("proctoring enabled"), default=True), SETTINGS
+    ),
     ExamSetting(
         "security_level",
-        lambda: models.CharField(max_length=8, choices=SecurityLevel.choices, default=SecurityLevel.MEDIUM),
+        lambda: models.CharField(
+            _("security level"), max_length=8, choices=SecurityLevel.choices, default=SecurityLevel.MEDIUM
+        ),
         SETTINGS,
     ),
     # A proctor approves each student's start (the live monitor's admission panel).
     ExamSetting(
         "admission_required",
         lambda: models.BooleanField(
-            "proctor admits each student",
+            _("proctor admits each student"),
             default=False,
             help_text=_(
                 "Each student waits on the start page until a proctor, having seen their identity "
@@ -114,7 +139,7 @@ EXAM_SETTINGS: tuple[ExamSetting, ...] = (
     ExamSetting(
         "auto_terminate",
         lambda: models.BooleanField(
-            "end sessions automatically",
+            _("end sessions automatically"),
             default=False,
             help_text=_(
                 "End a session when its risk score reaches the termination threshold. Off: proctors decide."
@@ -127,6 +152,7 @@ EXAM_SETTINGS: tuple[ExamSetting, ...] = (
     ExamSetting(
         "sensitivity",
         lambda: models.CharField(
+            _("sensitivity"),
             max_length=12,
             choices=Sensitivity.choices,
             default=Sensitivity.STANDARD,
@@ -140,6 +166,7 @@ EXAM_SETTINGS: tuple[ExamSetting, ...] = (
     ExamSetting(
         "risk_weights",
         lambda: models.JSONField(
+            _("risk weights"),
             default=dict,
             blank=True,
             validators=[risk_weights_validate],
@@ -155,7 +182,7 @@ EXAM_SETTINGS: tuple[ExamSetting, ...] = (
     ExamSetting(
         "screen_capture",
         lambda: models.BooleanField(
-            "capture the student's screen",
+            _("capture the student's screen"),
             default=False,
             help_text=_(
                 "The student shares their entire screen when the exam starts; a screenshot is "
@@ -168,7 +195,7 @@ EXAM_SETTINGS: tuple[ExamSetting, ...] = (
     ExamSetting(
         "screenshot_interval_seconds",
         lambda: models.PositiveSmallIntegerField(
-            "seconds between screenshots",
+            _("seconds between screenshots"),
             default=30,
             help_text=_(
                 "10 to 600. At 30 s a student-hour is about 120 screenshots, a few MB (docs/BENCHMARKS.md)."
@@ -180,7 +207,7 @@ EXAM_SETTINGS: tuple[ExamSetting, ...] = (
     ExamSetting(
         "screen_share_lapse",
         lambda: models.CharField(
-            "without the screen shared",
+            _("without the screen shared"),
             max_length=8,
             choices=ScreenShareLapse.choices,
             default=ScreenShareLapse.BLOCK,

@@ -22,40 +22,58 @@ class ProctoringEvent(models.Model):
         SERVER = "server"
         PROCTOR = "proctor"
 
-    session = models.ForeignKey(ExamSession, on_delete=models.CASCADE, related_name="events")
-    type = models.CharField(max_length=32, choices=Type.choices)
-    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.LOW)
-    source = models.CharField(max_length=10, choices=Source.choices)
-    details = models.JSONField(default=dict, blank=True)
-    confidence = models.FloatField(null=True, blank=True)
-    occurred_at = models.DateTimeField(help_text="When it started (client clock for client events).")
-    ended_at = models.DateTimeField(null=True, blank=True, help_text="When a lasting condition ended.")
-    received_at = models.DateTimeField(auto_now_add=True)
-    snapshot = models.CharField(max_length=200, blank=True, help_text="Encrypted storage name.")
+    session = models.ForeignKey(
+        ExamSession, on_delete=models.CASCADE, related_name="events", verbose_name=_("session")
+    )
+    type = models.CharField(max_length=32, choices=Type.choices, verbose_name=_("type"))
+    severity = models.CharField(
+        max_length=10, choices=Severity.choices, default=Severity.LOW, verbose_name=_("severity")
+    )
+    source = models.CharField(max_length=10, choices=Source.choices, verbose_name=_("source"))
+    details = models.JSONField(default=dict, blank=True, verbose_name=_("details"))
+    confidence = models.FloatField(null=True, blank=True, verbose_name=_("confidence"))
+    occurred_at = models.DateTimeField(
+        help_text=_("When it started (client clock for client events)."), verbose_name=_("occurred at")
+    )
+    ended_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When a lasting condition ended."), verbose_name=_("ended at")
+    )
+    received_at = models.DateTimeField(auto_now_add=True, verbose_name=_("received at"))
+    snapshot = models.CharField(
+        max_length=200, blank=True, help_text=_("Encrypted storage name."), verbose_name=_("snapshot")
+    )
     # The browser's number for this event: a re-sent event (after a reconnect) is stored once.
-    client_seq = models.BigIntegerField(null=True, blank=True)
+    client_seq = models.BigIntegerField(null=True, blank=True, verbose_name=_("client seq"))
     # Server events: "<type>:<kind>:<seq>" of the media that opened it; a redelivered task that
     # opens the same event again finds this one instead.
-    analysis_key = models.CharField(max_length=64, blank=True)
+    analysis_key = models.CharField(max_length=64, blank=True, verbose_name=_("analysis key"))
     # An alert is "open" until a proctor confirms or dismisses it; a record (an info event such as
     # a page reload) is "none": there is nothing to review.
     review_status = models.CharField(
         max_length=10,
         choices=[
-            ("open", "Open"),
-            ("confirmed", "Confirmed"),
-            ("dismissed", "Dismissed"),
-            ("none", "Not an alert"),
+            ("open", _("Open")),
+            ("confirmed", _("Confirmed")),
+            ("dismissed", _("Dismissed")),
+            ("none", _("Not an alert")),
         ],
         default="open",
+        verbose_name=_("review status"),
     )
     reviewed_by = models.ForeignKey(
-        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "accounts.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reviewed by"),
     )
-    reviewed_at = models.DateTimeField(null=True, blank=True)
-    review_reason = models.CharField(max_length=300, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("reviewed at"))
+    review_reason = models.CharField(max_length=300, blank=True, verbose_name=_("review reason"))
 
     class Meta:
+        verbose_name = _("proctoring event")
+        verbose_name_plural = _("proctoring events")
         ordering = ["occurred_at", "id"]
         indexes = [
             models.Index(fields=["session", "occurred_at"]),
@@ -100,13 +118,19 @@ class ProctorAction(models.Model):
         REVIEW_ALERT = "review-alert", _("Reviewed an alert")
         EXPORT = "export", _("Exported the record")
 
-    session = models.ForeignKey(ExamSession, on_delete=models.CASCADE, related_name="proctor_actions")
-    actor = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    details = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    session = models.ForeignKey(
+        ExamSession, on_delete=models.CASCADE, related_name="proctor_actions", verbose_name=_("session")
+    )
+    actor = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("actor")
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices, verbose_name=_("kind"))
+    details = models.JSONField(default=dict, blank=True, verbose_name=_("details"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("proctor action")
+        verbose_name_plural = _("proctor actions")
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
@@ -122,13 +146,17 @@ class MediaSample(models.Model):
         FRAME = "frame"
         AUDIO = "audio"
 
-    session = models.ForeignKey(ExamSession, on_delete=models.CASCADE, related_name="media_samples")
-    kind = models.CharField(max_length=5, choices=Kind.choices)
-    at = models.DateTimeField()
-    face_count = models.IntegerField(null=True, blank=True)
-    level_dbfs = models.FloatField(null=True, blank=True)
+    session = models.ForeignKey(
+        ExamSession, on_delete=models.CASCADE, related_name="media_samples", verbose_name=_("session")
+    )
+    kind = models.CharField(max_length=5, choices=Kind.choices, verbose_name=_("kind"))
+    at = models.DateTimeField(verbose_name=_("at"))
+    face_count = models.IntegerField(null=True, blank=True, verbose_name=_("face count"))
+    level_dbfs = models.FloatField(null=True, blank=True, verbose_name=_("level dbfs"))
 
     class Meta:
+        verbose_name = _("media sample")
+        verbose_name_plural = _("media samples")
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["session", "at"])]
 

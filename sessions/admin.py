@@ -72,9 +72,9 @@ class ExamSessionAdmin(RecordAdmin):
     def record_links(self, session: ExamSession) -> str:
         links = report_links(session)
         return format_html(
-            '<a href="{}">Session page</a> · <a href="{}">PDF</a> · '
-            '<a href="{}">CSV</a> · <a href="{}">JSON</a>',
+            '<a href="{}">{}</a> · <a href="{}">PDF</a> · <a href="{}">CSV</a> · <a href="{}">JSON</a>',
             links["detail"],
+            _("Session page"),
             links["pdf"],
             links["csv"],
             links["json"],
@@ -82,7 +82,7 @@ class ExamSessionAdmin(RecordAdmin):
 
     @admin.display(description=_("grading page"))
     def grade_link(self, session: ExamSession) -> str:
-        return format_html('<a href="{}">Grade</a>', reverse("grade-session", args=[session.pk]))
+        return format_html('<a href="{}">{}</a>', reverse("grade-session", args=[session.pk]), _("Grade"))
 
 
 @admin.register(Admission)
@@ -158,9 +158,9 @@ class IdentityVerificationAdmin(ViewerAwareAdmin):
         return identity_images_html(
             verification.user,
             {
-                "Face photo": verification.photo,
-                "ID card": verification.id_card,
-                "Webcam capture": verification.live_capture,
+                _("Face photo"): verification.photo,
+                _("ID card"): verification.id_card,
+                _("Webcam capture"): verification.live_capture,
             },
         )
 

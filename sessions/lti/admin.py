@@ -58,23 +58,28 @@ class LtiPlatformAdmin(AdministratorsOnly, admin.ModelAdmin):
             return request.build_absolute_uri(reverse(name))
 
         tool = format_html(
-            "Enter these in the LMS (docs/LTI.md): <br>Tool URL / Target link URI and Redirection URI: "
-            "<code>{}</code><br>Initiate login URL: <code>{}</code><br>Public keyset URL: <code>{}</code>",
-            url("lti-launch"),
-            url("lti-login"),
-            url("lti-jwks"),
+            _(
+                "Enter these in the LMS (docs/LTI.md): <br>Tool URL / Target link URI and Redirection URI: "
+                "<code>{launch}</code><br>Initiate login URL: <code>{login}</code><br>"
+                "Public keyset URL: <code>{jwks}</code>"
+            ),
+            launch=url("lti-launch"),
+            login=url("lti-login"),
+            jwks=url("lti-jwks"),
         )
         return [
-            ("Procto's URLs", {"fields": (), "description": tool}),
+            (_("Procto's URLs"), {"fields": (), "description": tool}),
             (None, {"fields": ["name", "issuer", "client_id", "is_active"]}),
-            ("The platform's URLs", {"fields": ["auth_login_url", "auth_token_url", "auth_audience"]}),
-            ("The platform's public keys (one of the two)", {"fields": ["key_set_url", "key_set"]}),
+            (_("The platform's URLs"), {"fields": ["auth_login_url", "auth_token_url", "auth_audience"]}),
+            (_("The platform's public keys (one of the two)"), {"fields": ["key_set_url", "key_set"]}),
             (
-                "Inside the LMS page (iframe)",
+                _("Inside the LMS page (iframe)"),
                 {
                     "fields": ["frame_origins", "frame_ancestors_now"],
-                    "description": "The LMS may show Procto inside its own pages (docs/LTI.md) from "
-                    "these origins only: its issuer's and auth login URL's, and those entered here.",
+                    "description": _(
+                        "The LMS may show Procto inside its own pages (docs/LTI.md) from "
+                        "these origins only: its issuer's and auth login URL's, and those entered here."
+                    ),
                 },
             ),
         ]
@@ -157,11 +162,11 @@ class LtiScoreDeliveryAdmin(AdministratorsOnly, admin.ModelAdmin):
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.display(ordering="session__student__email")
+    @admin.display(description=_("student"), ordering="session__student__email")
     def student(self, obj: LtiScoreDelivery) -> str:
         return obj.session.student_name
 
-    @admin.display(ordering="session__exam__title")
+    @admin.display(description=_("exam"), ordering="session__exam__title")
     def exam(self, obj: LtiScoreDelivery) -> str:
         return str(obj.session.exam)
 
