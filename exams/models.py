@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from exams.settings_fields import EXAM_SETTINGS, SecurityLevel
 
@@ -445,21 +446,34 @@ class Question(models.Model):
             raise ValidationError({"draw_from": _("Draw from a bank of this exam's course.")})
         matching = list(self.draw_candidates().values_list("points", flat=True))
         if self.draw_count > len(matching):
+            filters = self._filters_text()
             raise ValidationError(
                 {
-                    "draw_count": f'The bank "{self.draw_from.title}" has only {len(matching)} '
-                    f"matching question{'' if len(matching) == 1 else 's'}"
-                    f"{' (' + self._filters_text() + ')' if self._filters_text() else ''}: "
-                    f"a draw of {self.draw_count} per student needs at least that many."
+                    "draw_count": ngettext(
+                        'The bank "%(bank)s" has only %(count)d matching question%(filters)s: '
+                        "a draw of %(wanted)d per student needs at least that many.",
+                        'The bank "%(bank)s" has only %(count)d matching questions%(filters)s: '
+                        "a draw of %(wanted)d per student needs at least that many.",
+                        len(matching),
+                    )
+                    % {
+                        "bank": self.draw_from.title,
+                        "count": len(matching),
+                        "filters": f" ({filters})" if filters else "",
+                        "wanted": self.draw_count,
+                    }
                 }
             )
         if len(set(matching)) > 1:
             worth = ", ".join(sorted({f"{p.normalize():f}" for p in matching}, key=float))
             raise ValidationError(
                 {
-                    "draw_count": f"The matching questions are worth different points ({worth}): "
-                    "students would sit exams of different totals. Give them the same points in "
-                    "the bank, or narrow the draw by topic or difficulty."
+                    "draw_count": _(
+                        "The matching questions are worth different points (%(worth)s): "
+                        "students would sit exams of different totals. Give them the same points in "
+                        "the bank, or narrow the draw by topic or difficulty."
+                    )
+                    % {"worth": worth}
                 }
             )
         self.points = matching[0]
@@ -523,9 +537,9 @@ def numeric_key_problem(key) -> str | None:
         return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
     if not isinstance(key, dict) or set(key) != {"value", "tolerance"} or not is_number(key["value"]):
-        return "Give the right number (and a tolerance, 0 for an exact answer)."
+        return _("Give the right number (and a tolerance, 0 for an exact answer).")
     if not is_number(key["tolerance"]) or key["tolerance"] < 0:
-        return "The tolerance must be a number, 0 or more."
+        return _("The tolerance must be a number, 0 or more.")
     return None
 
 

@@ -91,8 +91,8 @@ def risk_weights_validate(value: Any) -> None:
 def risk_weights_help() -> str:
     """The admin's help text: the defaults an exam's weights replace."""
     defaults = ", ".join(f"{name} {weight:g}" for name, weight in risk_weight_defaults().items())
-    return (
+    return _(
         'Only the conditions to weigh differently, as JSON, e.g. {"tab-switch": 0}: what one alert '
-        f"adds to the risk score, 0 to {MAX_RISK_WEIGHT}. The others keep their default, the weight "
-        f"of the alert's severity: {defaults}."
-    )
+        "adds to the risk score, 0 to %(max)s. The others keep their default, the weight "
+        "of the alert's severity: %(defaults)s."
+    ) % {"max": MAX_RISK_WEIGHT, "defaults": defaults}

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ProctoringConfig(AppConfig):
     name = "proctoring"
-    verbose_name = "Proctoring"
+    verbose_name = _("Proctoring")
 
     def ready(self) -> None:
         from procto.metrics import collector_register

@@ -1,11 +1,12 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ExamSessionsConfig(AppConfig):
     name = "sessions"
     # django.contrib.sessions already owns the label "sessions".
     label = "exam_sessions"
-    verbose_name = "Exam sessions"
+    verbose_name = _("Exam sessions")
 
     def ready(self) -> None:
         # Accounts serves identity images; who may see whose depends on the exams staff oversee,

@@ -506,9 +506,9 @@ class LtiPlatform(models.Model):
         lines = self.frame_origins.split()
         wrong = [line for line in lines if origin_of(line) != line.rstrip("/").lower()]
         if wrong:
-            message = (
-                f"Not an origin (https://host or https://host:port, nothing after it): {', '.join(wrong)}"
-            )
+            message = _("Not an origin (https://host or https://host:port, nothing after it): %(wrong)s") % {
+                "wrong": ", ".join(wrong)
+            }
             raise ValidationError({"frame_origins": message})
         self.frame_origins = "\n".join(dict.fromkeys(origin_of(line) for line in lines))
 

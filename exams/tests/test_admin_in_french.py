@@ -87,3 +87,13 @@ def test_a_french_teacher_reads_the_exam_authoring_admin_in_french(client, world
     same = SAME_IN_BOTH | {world.physics.title}
     untranslated = [text for text in untranslated if text.split(": ", 1)[1].strip("'") not in same]
     assert not untranslated, "Shown in English to a French teacher:\n" + "\n".join(untranslated)
+
+
+@pytest.mark.django_db
+def test_a_french_teacher_reads_the_admin_sections_names_in_french(client, teacher):
+    teacher.language = "fr"
+    teacher.save(update_fields=["language"])
+    client.force_login(teacher)
+    index = client.get("/admin/").content.decode()
+    assert ">Examens<" in index and ">Banques de questions<" in index and ">Cours<" in index
+    assert ">Exams<" not in index and ">Question banks<" not in index
