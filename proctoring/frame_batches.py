@@ -142,22 +142,23 @@ class FrameBatcher:
 def frame_queue(*, session_id, seq: int, captured_ms: int, jpeg: bytes) -> None:
     """Queue an accepted frame for analysis: in this process's next batch, or analysed at once in
     embedded mode (eager Celery). Never blocks on the broker unless the batch is full."""
-    request_id = structlog.contextvars.get_contextvars().get("request_id")
-    frame = [str(session_id), seq, captured_ms, base64.b64encode(jpeg).decode(), request_id]
-    if tasks.frames_analyse.app.conf.task_always_eager:
-        _publish([frame])
-        return
-    _process_batcher().add(frame)
+    _queue(session_id, seq, captured_ms, jpeg, publish=_publish, batcher=_process_batcher)
 
 
 def audio_queue(*, session_id, seq: int, captured_ms: int, pcm: bytes) -> None:
     """Queue an accepted audio chunk for analysis, as `frame_queue` does a frame."""
+    _queue(session_id, seq, captured_ms, pcm, publish=_publish_audio, batcher=_process_audio_batcher)
+
+
+def _queue(
+    session_id, seq: int, captured_ms: int, payload: bytes, *, publish: Callable, batcher: Callable
+) -> None:
     request_id = structlog.contextvars.get_contextvars().get("request_id")
-    chunk = [str(session_id), seq, captured_ms, base64.b64encode(pcm).decode(), request_id]
-    if tasks.audio_chunks_analyse.app.conf.task_always_eager:
-        _publish_audio([chunk])
+    queued = [str(session_id), seq, captured_ms, base64.b64encode(payload).decode(), request_id]
+    if tasks.frames_analyse.app.conf.task_always_eager:
+        publish([queued])
         return
-    _process_audio_batcher().add(chunk)
+    batcher().add(queued)
 
 
 def _publish(batch: list[BatchedFrame]) -> None:
