@@ -16,7 +16,7 @@ from exams.selectors import exams_visible_to
 from procto import strict_json
 from procto.db_threads import off_thread
 from procto.errors import ApplicationError
-from proctoring import media, services
+from proctoring import cadence, media, services
 from proctoring.models import ProctoringEvent
 from proctoring.realtime import event_message
 from proctoring.stream import BadMessage, parse_media
@@ -145,7 +145,7 @@ class ExamStreamConsumer(AuthenticatedConsumer):
             {
                 "type": "welcome",
                 # A session the overload governor slowed keeps its slowed cadence (proctoring.cadence).
-                "frameIntervalMs": stats["cadence"] or FRAME_INTERVAL_MS[self.session.exam.security_level],
+                "frameIntervalMs": cadence.session_frame_interval_ms(self.session, stats["cadence"]),
                 "audioChunkMs": 1000,
                 "lastFrameSeq": stats["frame:last_seq"] or 0,
                 "lastAudioSeq": stats["audio:last_seq"] or 0,
