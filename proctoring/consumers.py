@@ -19,7 +19,7 @@ from procto.errors import ApplicationError
 from proctoring import cadence, media, services
 from proctoring.models import ProctoringEvent
 from proctoring.realtime import event_message
-from proctoring.stream import BadMessage, parse_media
+from proctoring.stream import AUDIO, FRAME, BadMessage, MediaMessage, is_bundle, parse_bundle, parse_media
 from proctoring.stream_state import stream_stats
 from sessions.models import ExamSession
 from sessions.readiness import FRAME_INTERVAL_MS
@@ -43,6 +43,19 @@ MAX_ID = 2**63
 @off_thread
 def _session_for(user, session_id) -> ExamSession | None:
     return ExamSession.objects.select_related("exam").filter(pk=session_id, student=user).first()
+
+
+def _ack(parts: list[MediaMessage], *, bundled: bool) -> dict:
+    """One acknowledgement per message: a bundle's names its frame and its audio chunks."""
+    if not bundled:
+        return {"type": "ack", "kind": parts[0].kind_name, "seq": parts[0].seq}
+    frames = [part.seq for part in parts if part.kind == FRAME]
+    return {
+        "type": "ack",
+        "kind": "bundle",
+        "frame": frames[0] if frames else None,
+        "audio": [part.seq for part in parts if part.kind == AUDIO],
+    }
 
 
 def _event_seq(message) -> int | None:
@@ -97,19 +110,27 @@ class ExamStreamConsumer(AuthenticatedConsumer):
         return True
 
     async def _media(self, data: bytes) -> None:
-        message = parse_media(data)
-        if not self._allow(message.kind_name):
-            raise BadMessage("RATE_LIMITED", f"too many {message.kind_name} messages", message.seq)
-        # On the loop, one Redis round trip (media.media_received_async): at 300 students a
-        # thread hop and a blocking publish per message were most of daphne's work.
-        slow_down = await media.media_received_async(
-            session_id=self.session.pk,
-            kind=message.kind_name,
-            seq=message.seq,
-            captured_ms=message.captured_ms,
-            payload=message.payload,
-        )
-        await self._send({"type": "ack", "kind": message.kind_name, "seq": message.seq})
+        if is_bundle(data):
+            bundle = parse_bundle(data)
+            parts, refused = bundle.parts, bundle.refused
+        else:
+            parts, refused = [parse_media(data)], []
+        allowed = []
+        for part in parts:
+            if self._allow(part.kind_name):
+                allowed.append(part)
+            else:
+                refused.append(BadMessage("RATE_LIMITED", f"too many {part.kind_name} messages", part.seq))
+        slow_down = False
+        if allowed:
+            # On the loop, one Redis round trip for the whole message (media.parts_received_async):
+            # at 300 students a thread hop and a blocking publish per message were most of
+            # daphne's work.
+            slow_down = await media.parts_received_async(session_id=self.session.pk, parts=allowed)
+            await self._send(_ack(allowed, bundled=is_bundle(data)))
+        for exc in refused:
+            logger.info("stream %s: rejected part: %s", self.session.pk, exc.message)
+            await self._send({"type": "error", "code": exc.code, "message": exc.message, "seq": exc.seq})
         if slow_down and time.monotonic() - self.slowed_at > SLOW_DOWN_EVERY_SECONDS:
             self.slowed_at = time.monotonic()
             interval = 2 * FRAME_INTERVAL_MS[self.session.exam.security_level]

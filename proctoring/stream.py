@@ -8,8 +8,20 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-FRAME, AUDIO = 1, 2
+FRAME, AUDIO, BUNDLE = 1, 2, 3
 HEADER = struct.Struct(">BIQ")  # kind, sequence, capture time (ms since epoch)
+# A bundle (kind 3): the frame and the audio chunks of one cadence in one message, so the server
+# handles one message per student per cadence instead of three (issue 15: daphne's cost is per
+# message). Kind byte, part count, then each part as a uint32 length and a kind-1 or kind-2
+# message with its own header (docs/PROTOCOL.md).
+BUNDLE_HEADER = struct.Struct(">BB")
+PART_LENGTH = struct.Struct(">I")
+# One frame and up to 7 s of audio: the page sends a frame every cadence and holds audio at most
+# 2.5 s, so this is room to spare, and a bound on what one message may hold (~650 KB).
+MAX_BUNDLE_PARTS = 8
+MAX_BUNDLE_FRAMES = 1
+# How long the exam page holds an audio chunk waiting for a frame (static/js/exam/stream.js).
+AUDIO_HOLD_MS = 2500
 MAX_FRAME_BYTES = 200 * 1024
 MAX_FRAME_SIDE = (1920, 1080)
 AUDIO_RATE = 16_000
@@ -49,6 +61,67 @@ def parse_media(data: bytes) -> MediaMessage:
     if seq == 0:
         raise BadMessage("BAD_MESSAGE", "sequence numbers start at 1", seq)
     return MediaMessage(kind=kind, seq=seq, captured_ms=captured_ms, payload=payload)
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """The parts of a bundle that passed their checks, and why each other part was refused."""
+
+    parts: list[MediaMessage]
+    refused: list[BadMessage]
+
+
+def is_bundle(data: bytes) -> bool:
+    return data[:1] == bytes([BUNDLE])
+
+
+def parse_bundle(data: bytes) -> Bundle:
+    """Split a kind-3 message into its parts. A bundle whose framing is broken (counts and lengths
+    that do not add up) is refused whole; a part that fails its own checks (a frame that is not a
+    JPEG, odd audio) is refused alone, and the rest still count: a bad frame loses no audio."""
+    if len(data) < BUNDLE_HEADER.size:
+        raise BadMessage("BAD_MESSAGE", "a bundle starts with its kind and part count")
+    _kind, count = BUNDLE_HEADER.unpack_from(data)
+    if not 1 <= count <= MAX_BUNDLE_PARTS:
+        raise BadMessage("BAD_MESSAGE", f"a bundle holds 1 to {MAX_BUNDLE_PARTS} parts, not {count}")
+    chunks, offset = [], BUNDLE_HEADER.size
+    for _ in range(count):
+        if offset + PART_LENGTH.size > len(data):
+            raise BadMessage("BAD_MESSAGE", "the bundle ends before its last part")
+        (length,) = PART_LENGTH.unpack_from(data, offset)
+        offset += PART_LENGTH.size
+        if offset + length > len(data):
+            raise BadMessage("BAD_MESSAGE", "a part of the bundle is longer than what follows it")
+        chunks.append(data[offset : offset + length])
+        offset += length
+    if offset != len(data):
+        raise BadMessage("BAD_MESSAGE", f"{len(data) - offset} bytes follow the bundle's last part")
+    parts, refused = [], []
+    for chunk in chunks:
+        if chunk[:1] == bytes([BUNDLE]):
+            raise BadMessage("BAD_MESSAGE", "a bundle cannot hold another bundle")
+        try:
+            parts.append(parse_media(chunk))
+        except BadMessage as exc:
+            refused.append(exc)
+    if sum(part.kind == FRAME for part in parts) > MAX_BUNDLE_FRAMES:
+        raise BadMessage("BAD_MESSAGE", f"a bundle holds at most {MAX_BUNDLE_FRAMES} frame")
+    return Bundle(parts=parts, refused=refused)
+
+
+def encode_bundle(messages: list[bytes]) -> bytes:
+    """A bundle of kind-1 and kind-2 messages (each with its header), as the exam page sends it."""
+    body = b"".join(PART_LENGTH.pack(len(m)) + m for m in messages)
+    return BUNDLE_HEADER.pack(BUNDLE, len(messages)) + body
+
+
+def acked_parts(ack: dict) -> list[tuple[int, int]]:
+    """(kind, seq) of each part an `ack` message names: a bundle's frame and chunks, or the one
+    frame or chunk of a message of kind 1 or 2. For clients (the benchmarks' simulated pages)."""
+    if ack["kind"] == "bundle":
+        frame = [(FRAME, ack["frame"])] if ack.get("frame") is not None else []
+        return frame + [(AUDIO, seq) for seq in ack.get("audio", [])]
+    return [(FRAME if ack["kind"] == "frame" else AUDIO, ack["seq"])]
 
 
 def _check_jpeg(payload: bytes, seq: int) -> None:

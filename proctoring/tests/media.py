@@ -8,7 +8,7 @@ import time
 import numpy as np
 from PIL import Image
 
-from proctoring.stream import AUDIO, FRAME, HEADER
+from proctoring.stream import AUDIO, FRAME, HEADER, encode_bundle
 from proctoring.tests import faces
 
 
@@ -34,3 +34,8 @@ def frame_message(seq: int, jpeg: bytes | None = None) -> bytes:
 
 def audio_message(seq: int, pcm: bytes | None = None) -> bytes:
     return message(AUDIO, seq, pcm or tone_pcm())
+
+
+def bundle_message(*parts: bytes) -> bytes:
+    """A bundle (kind 3) of kind-1 and kind-2 messages, as the exam page sends a cadence's media."""
+    return encode_bundle(list(parts))

@@ -20,7 +20,7 @@ from procto.asgi import application
 from proctoring.consumers import CLOSE_NOT_IN_PROGRESS
 from proctoring.models import ProctoringEvent
 from proctoring.stream_state import stream_stats, thumbnail_key
-from proctoring.tests.media import audio_message, frame_message
+from proctoring.tests.media import audio_message, bundle_message, frame_message
 from sessions import services as session_services
 from sessions.realtime import student_notify
 
@@ -71,6 +71,46 @@ async def test_frames_and_audio_are_acknowledged_and_counted(world):
     assert (stats["frame:count"], stats["audio:count"], stats["frame:last_seq"]) == (1, 1, 1)
     thumbnail = await database_sync_to_async(cache.get)(thumbnail_key(session.pk))
     assert thumbnail.startswith(b"\xff\xd8")
+    await socket.disconnect()
+
+
+async def test_a_bundle_is_acknowledged_in_one_message_and_every_part_counted(world):
+    session = world.cat_in_chemistry  # medium security
+    socket = await open_stream(world.cat, session.pk)
+    await socket.send_to(bytes_data=bundle_message(audio_message(1), audio_message(2), frame_message(1)))
+    assert await reply(socket) == {"type": "ack", "kind": "bundle", "frame": 1, "audio": [1, 2]}
+    assert await socket.receive_nothing(timeout=0.2)
+    stats = await database_sync_to_async(stream_stats)(session.pk)
+    assert (stats["frame:count"], stats["audio:count"]) == (1, 2)
+    assert (stats["frame:last_seq"], stats["audio:last_seq"]) == (1, 2)
+    thumbnail = await database_sync_to_async(cache.get)(thumbnail_key(session.pk))
+    assert thumbnail.startswith(b"\xff\xd8")
+    await socket.disconnect()
+
+
+async def test_a_bundle_with_a_bad_frame_keeps_its_audio_and_names_the_frame_it_refused(world):
+    session = world.cat_in_chemistry
+    socket = await open_stream(world.cat, session.pk)
+    bad_frame = frame_message(7, jpeg=b"\x89PNG not a jpeg")
+    await socket.send_to(bytes_data=bundle_message(audio_message(3), bad_frame))
+    assert await reply(socket) == {"type": "ack", "kind": "bundle", "frame": None, "audio": [3]}
+    error = await reply(socket)
+    assert (error["type"], error["code"], error["seq"]) == ("error", "BAD_FRAME", 7)
+    stats = await database_sync_to_async(stream_stats)(session.pk)
+    assert (stats["frame:count"], stats["audio:count"]) == (None, 1)
+    await socket.disconnect()
+
+
+async def test_a_broken_bundle_is_refused_whole_and_the_socket_goes_on(world):
+    session = world.cat_in_chemistry
+    socket = await open_stream(world.cat, session.pk)
+    await socket.send_to(bytes_data=bundle_message(audio_message(1)) + b"trailing")
+    error = await reply(socket)
+    assert (error["type"], error["code"], error["seq"]) == ("error", "BAD_MESSAGE", None)
+    stats = await database_sync_to_async(stream_stats)(session.pk)
+    assert stats["audio:count"] is None
+    await socket.send_to(bytes_data=bundle_message(audio_message(2), frame_message(1)))
+    assert (await reply(socket))["kind"] == "bundle"
     await socket.disconnect()
 
 

@@ -10,8 +10,9 @@ from django.core.cache import cache
 
 from procto.celery import app as celery_app
 from proctoring.detections import state_active, state_key
-from proctoring.media import media_received
+from proctoring.media import media_received, parts_received
 from proctoring.models import MediaSample, ProctoringEvent
+from proctoring.stream import AUDIO, FRAME, MediaMessage
 from proctoring.stream_state import audio_idle_key, done_key, sample_gate_key, stream_stats
 from proctoring.tests import audio_fixtures as sounds
 from proctoring.tests.media import webcam_jpeg
@@ -106,3 +107,35 @@ def test_a_quiet_chunk_older_than_the_last_loud_one_does_not_mark_the_microphone
     assert not cache.get(audio_idle_key(session.pk))
     send_audio(session, 3, sounds.quiet_room(1.0))  # the next quiet second: it may be idle now
     assert cache.get(audio_idle_key(session.pk)) == 1
+
+
+def test_a_bundle_of_quiet_seconds_sends_the_worker_one_per_sample_interval(world):
+    session = world.stu_in_physics  # high security
+    quiet = pcm(sounds.quiet_room(1.0))
+    send_audio(session, 1, sounds.quiet_room(1.0))  # the worker learns the room is quiet
+    cache.delete(sample_gate_key(session.pk, "audio"))  # and the sample interval has passed
+    now = int(time.time() * 1000)
+    parts = [
+        MediaMessage(kind=AUDIO, seq=seq, captured_ms=now - 3000 + seq * 1000, payload=quiet)
+        for seq in (2, 3)
+    ]
+    parts.append(MediaMessage(kind=FRAME, seq=1, captured_ms=now, payload=webcam_jpeg()))
+    assert parts_received(session_id=session.pk, parts=parts) is False
+    # As two messages a second apart would have been: the first quiet second is the sample.
+    assert analysed(session, "audio") == {1, 2}
+    assert analysed(session, "frame") == {1}
+    stats = stream_stats(session.pk)
+    assert (stats["audio:count"], stats["audio:last_seq"], stats["frame:count"]) == (3, 3, 1)
+
+
+def test_every_second_of_a_bundle_with_speech_is_analysed(world):
+    session = world.stu_in_physics  # high security
+    send_audio(session, 1, sounds.quiet_room(1.0))
+    talk = sounds.speech("The answer to question four is seven.")[: sounds.RATE]
+    now = int(time.time() * 1000)
+    parts = [
+        MediaMessage(kind=AUDIO, seq=2, captured_ms=now - 2000, payload=pcm(sounds.quiet_room(1.0))),
+        MediaMessage(kind=AUDIO, seq=3, captured_ms=now - 1000, payload=pcm(talk)),
+    ]
+    parts_received(session_id=session.pk, parts=parts)
+    assert analysed(session, "audio") >= {1, 3}
