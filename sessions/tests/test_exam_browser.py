@@ -69,6 +69,13 @@ def test_a_student_takes_a_proctored_exam_end_to_end(browser, live_server_url, t
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    media_kinds = []  # the first byte (the kind) of each binary message the page sends
+    page.on(
+        "websocket",
+        lambda ws: ws.on(
+            "framesent", lambda payload: isinstance(payload, bytes) and media_kinds.append(payload[0])
+        ),
+    )
 
     log_in(page, live_server_url, student.email, DEFAULT_PASSWORD)
     screenshot(page, "dashboard")
@@ -165,6 +172,8 @@ def test_a_student_takes_a_proctored_exam_end_to_end(browser, live_server_url, t
 
     stats = wait_until(media_arrived, timeout=30, what="frames and audio on the server")
     assert stats["frame:count"] >= 1
+    # In bundles (kind 3): a frame and the audio since the last one in one message (PROTOCOL.md).
+    assert media_kinds and set(media_kinds) == {3}, media_kinds
 
     # A proctor's warning shows at once.
     in_thread(

@@ -9,7 +9,13 @@ import { ApiError, apiFetch } from "../api.js";
 
 export const FRAME = 1;
 export const AUDIO = 2;
+export const BUNDLE = 3;
 const HEADER_BYTES = 13;
+// Audio waits for the next frame, so that one message a cadence carries both: the server's cost
+// is per message (docs/PROTOCOL.md, "Bundles"). Never longer than this, so a slow cadence or a
+// lost camera holds no voice back by more.
+const AUDIO_HOLD_MS = 2500;
+const MAX_BUNDLE_PARTS = 8;
 const HEARTBEAT_MS = 10_000;
 const BACKOFF_BASE_MS = 1000;
 const BACKOFF_CAP_MS = 30_000;
@@ -37,6 +43,22 @@ export function encodeMedia(kind, seq, captureMs, payload) {
   return bytes.buffer;
 }
 
+/** A bundle: kind 3, a part count, then each part as a uint32 length and a kind-1 or kind-2 message. */
+export function encodeBundle(messages) {
+  const size = 2 + messages.reduce((total, m) => total + 4 + m.byteLength, 0);
+  const bytes = new Uint8Array(size);
+  const view = new DataView(bytes.buffer);
+  view.setUint8(0, BUNDLE);
+  view.setUint8(1, messages.length);
+  let offset = 2;
+  for (const message of messages) {
+    view.setUint32(offset, message.byteLength, false);
+    bytes.set(new Uint8Array(message), offset + 4);
+    offset += 4 + message.byteLength;
+  }
+  return bytes.buffer;
+}
+
 /**
  * onStatus("connecting" | "live" | "reconnecting" | "offline" | "closed")
  * onMessage(message) for every server message after `welcome` handling
@@ -54,6 +76,8 @@ export function createStream({ wsPath, ticketUrl, store, onStatus, onMessage, on
   let heartbeatTimer = null;
   let lastHeardAt = 0;
   let lastMediaSentAt = 0;
+  let heldAudio = []; // encoded audio messages waiting for the next frame
+  let heldTimer = null;
   let frameSeq = Number(store.get("frameSeq", 0)) || 0;
   let audioSeq = Number(store.get("audioSeq", 0)) || 0;
 
@@ -144,6 +168,7 @@ export function createStream({ wsPath, ticketUrl, store, onStatus, onMessage, on
 
   function closed(event) {
     window.clearInterval(heartbeatTimer);
+    dropHeldAudio(); // only useful live, as media sent while the socket is down
     const wasLive = live;
     live = false;
     socket = null;
@@ -179,7 +204,10 @@ export function createStream({ wsPath, ticketUrl, store, onStatus, onMessage, on
     return true;
   }
 
-  /** Send a frame or audio chunk if the socket is live and keeping up; false when dropped. */
+  /**
+   * Send a frame, with the audio held since the last one, or hold an audio chunk for the next
+   * frame (at most AUDIO_HOLD_MS). False when the socket is not live or not keeping up: dropped.
+   */
   function sendMedia(kind, payload, captureMs) {
     if (!live || socket.bufferedAmount > MAX_BUFFERED_BYTES) return false;
     let seq;
@@ -190,9 +218,29 @@ export function createStream({ wsPath, ticketUrl, store, onStatus, onMessage, on
       seq = audioSeq += 1;
       store.set("audioSeq", seq);
     }
-    socket.send(encodeMedia(kind, seq, captureMs, payload));
-    lastMediaSentAt = performance.now();
+    const message = encodeMedia(kind, seq, captureMs, payload);
+    if (kind === FRAME) {
+      flushMedia(message);
+    } else {
+      heldAudio.push(message);
+      if (heldAudio.length >= MAX_BUNDLE_PARTS - 1) flushMedia();
+      else if (!heldTimer) heldTimer = window.setTimeout(() => flushMedia(), AUDIO_HOLD_MS);
+    }
     return true;
+  }
+
+  function flushMedia(frame = null) {
+    const parts = frame ? [...heldAudio, frame] : heldAudio;
+    dropHeldAudio();
+    if (!parts.length || !live || socket.bufferedAmount > MAX_BUFFERED_BYTES) return;
+    socket.send(encodeBundle(parts));
+    lastMediaSentAt = performance.now();
+  }
+
+  function dropHeldAudio() {
+    window.clearTimeout(heldTimer);
+    heldTimer = null;
+    heldAudio = [];
   }
 
   /** Signed in again: connect now if the stream was waiting for it. */
@@ -219,6 +267,7 @@ export function createStream({ wsPath, ticketUrl, store, onStatus, onMessage, on
 
   function stop() {
     stopped = true;
+    dropHeldAudio();
     window.clearTimeout(reconnectTimer);
     window.clearInterval(heartbeatTimer);
     const closing = socket;
