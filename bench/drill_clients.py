@@ -9,7 +9,8 @@ WebSockets through nginx, each behaving after a failure as its page does.
 - The stream socket (static/js/exam/stream.js): a fresh single-use ticket for every connection,
   then `hello`; media only after `welcome`, sequence numbers continuing across reconnects; a
   dropped socket is reopened after 0.25 s + full jitter of 1 s doubling to 30 s; a heartbeat
-  every 10 s, and a socket silent for 20 s while media is sent is given up.
+  every 10 s, and a socket silent for 20 s while media is sent is given up. Audio chunks wait
+  for the next frame (at most 2.5 s) and go with it in one bundle (kind 3).
 - Browser events (static/js/exam/events.js): numbered, kept in an outbox until `event-ack`, sent
   again on every new socket and 10 s after an unacknowledged send; after 5 s without a socket
   they go to POST log-event with their number instead.
@@ -25,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import random
 import ssl
 import time
@@ -35,7 +37,7 @@ from dataclasses import dataclass, field
 import aiohttp
 import websockets
 
-from proctoring.stream import AUDIO, FRAME, HEADER
+from proctoring.stream import AUDIO, AUDIO_HOLD_MS, FRAME, HEADER, acked_parts, encode_bundle
 
 # The pages' timings, in seconds (the files named in the module docstring).
 STREAM_BACKOFF_FLOOR = 0.25
@@ -58,6 +60,7 @@ CATCH_UP_LIMIT = 500  # proctoring.consumers.CATCH_UP_LIMIT: a full answer means
 REQUEST_TIMEOUT = 30.0
 OPEN_TIMEOUT = 30.0  # browsers set none; daphne gives a handshake 30 s (docker-compose.yml)
 AUDIO_EVERY = 1.0
+AUDIO_HOLD = AUDIO_HOLD_MS / 1000  # audio waits at most this for a frame, as on the page
 CLOSE_GOING_AWAY = 4000
 CLOSE_FORBIDDEN, CLOSE_NOT_IN_PROGRESS = 4403, 4409
 SAVE_CLOSED_CODES = {"DEADLINE_PASSED", "SESSION_CLOSED"}
@@ -147,6 +150,8 @@ class Student:
     down_since: float | None = None  # monotonic time the live socket went away
     last_heard: float = 0.0
     last_media_sent: float = 0.0
+    held_audio: list[tuple[int, bytes]] = field(default_factory=list)  # (seq, message) for the next bundle
+    held_since: float | None = None
     sent: dict[tuple[int, int], float] = field(default_factory=dict)
     last_save_ok: float = 0.0
     ended: bool = False
@@ -418,12 +423,12 @@ def stream_message(drill: Drill, student: Student, raw) -> None:
     message = json.loads(raw)
     kind = message.get("type")
     if kind == "ack":
-        code = FRAME if message["kind"] == "frame" else AUDIO
-        if student.sent.pop((code, message["seq"]), None) is not None:
-            if code == FRAME:
-                drill.phase.frames_acked += 1
-            else:
-                drill.phase.audio_acked += 1
+        for code, seq in acked_parts(message):
+            if student.sent.pop((code, seq), None) is not None:
+                if code == FRAME:
+                    drill.phase.frames_acked += 1
+                else:
+                    drill.phase.audio_acked += 1
     elif kind == "event-ack":
         if student.outbox.pop(message["seq"], None) is not None:
             drill.event_acks.append(EventAck(drill.phase_index, student.session_id, message["seq"]))
@@ -486,7 +491,9 @@ async def media_run(drill: Drill, student: Student, cycle: tuple[str, ...]) -> N
     next_heartbeat = start + HEARTBEAT_EVERY
     slot, offset = 0, rng.randrange(len(cycle))
     while not (drill.stopping or student.ended):
-        await asyncio.sleep(max(0.0, min(next_frame, next_audio, next_event, next_tick) - time.time()))
+        flush_at = math.inf if student.held_since is None else student.held_since + AUDIO_HOLD
+        due = min(next_frame, next_audio, next_event, next_tick, flush_at)
+        await asyncio.sleep(max(0.0, due - time.time()))
         now = time.time()
         if now >= next_frame:
             shown = cycle[(slot + offset) % len(cycle)] if student.alerting else "one"
@@ -499,6 +506,8 @@ async def media_run(drill: Drill, student: Student, cycle: tuple[str, ...]) -> N
             await media_send(
                 student, AUDIO, drill.media.quiet[student.audio_seq % len(drill.media.quiet)], now
             )
+        if student.held_since is not None and now >= student.held_since + AUDIO_HOLD:
+            await bundle_send(student, None, now)
         if now >= next_event:
             next_event += rng.uniform(*drill.event_every)
             student.event_seq += 1
@@ -519,19 +528,35 @@ async def media_run(drill: Drill, student: Student, cycle: tuple[str, ...]) -> N
 
 
 async def media_send(student: Student, kind: int, payload: bytes, now: float) -> None:
-    """Sent only while the socket is live; the sequence number advances only when it is."""
+    """As the page: only while the socket is live; a chunk is held for the next frame's bundle."""
     if not student.live:
+        student.held_audio, student.held_since = [], None
         return
-    seq = student.frame_seq + 1 if kind == FRAME else student.audio_seq + 1
+    if kind == AUDIO:
+        student.audio_seq += 1
+        message = HEADER.pack(AUDIO, student.audio_seq, int(now * 1000)) + payload
+        student.held_audio.append((student.audio_seq, message))
+        student.held_since = now if student.held_since is None else student.held_since
+        return
+    student.frame_seq += 1
+    await bundle_send(
+        student, (student.frame_seq, HEADER.pack(FRAME, student.frame_seq, int(now * 1000)) + payload), now
+    )
+
+
+async def bundle_send(student: Student, frame: tuple[int, bytes] | None, now: float) -> None:
+    audio, student.held_audio, student.held_since = student.held_audio, [], None
+    if not student.live or not (audio or frame):
+        return
+    parts = [message for _, message in audio] + ([frame[1]] if frame else [])
     try:
-        await student.socket.send(HEADER.pack(kind, seq, int(now * 1000)) + payload)
+        await student.socket.send(encode_bundle(parts))
     except websockets.ConnectionClosed:
         return
-    if kind == FRAME:
-        student.frame_seq = seq
-    else:
-        student.audio_seq = seq
-    student.sent[(kind, seq)] = now
+    for seq, _ in audio:
+        student.sent[(AUDIO, seq)] = now
+    if frame:
+        student.sent[(FRAME, frame[0])] = now
     student.last_media_sent = time.monotonic()
 
 

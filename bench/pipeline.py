@@ -97,7 +97,7 @@ from procto.tests.live_servers import (
     wait_for_http,
     wait_for_log,
 )
-from proctoring.stream import AUDIO, FRAME, HEADER
+from proctoring.stream import AUDIO, AUDIO_HOLD_MS, FRAME, HEADER, acked_parts, encode_bundle
 
 REDIS_SERVER = "redis://127.0.0.1:6379"
 REDIS_MARKER = "procto-bench-pipeline"  # written into the bench's Redis database: it is ours to empty
@@ -191,6 +191,8 @@ class Student:
     socket: object = None
     frame_interval_ms: int = FRAME_INTERVAL_MS  # longer after a slow-down, with --obey-slow-down
     sent: dict[tuple[int, int], float] = field(default_factory=dict)  # (kind, seq) -> epoch
+    held_audio: list[tuple[int, bytes]] = field(default_factory=list)  # (seq, message) for the next bundle
+    bundles: bool = True  # as the exam page: audio rides with the next frame (--messages)
 
 
 @dataclass
@@ -697,6 +699,7 @@ async def student_frames(student: Student, level: Level, media: Media, start_ms:
         if k:
             scheduled += student.frame_interval_ms
         if scheduled >= end_ms:
+            await bundle_send(student, level, None)  # the audio still held
             return
         await asyncio.sleep(max(0.0, scheduled / 1000 - time.time()))
         step = ALERT_CYCLE[(k + student.cycle_offset) % len(ALERT_CYCLE)] if student.alerting else "one"
@@ -705,14 +708,13 @@ async def student_frames(student: Student, level: Level, media: Media, start_ms:
         data = HEADER.pack(FRAME, k + 1, captured) + (media.one_face if step == "one" else media.two_faces)
         now = time.time()
         level.late_ms.append(now * 1000 - scheduled)
-        student.sent[(FRAME, k + 1)] = now
-        if await media_send(student, level, data):
-            level.frames_sent += 1
-            if measured:
-                level.expected[(student.session_id, k + 1)] = now
+        if await bundle_send(student, level, (k + 1, data)) and measured:
+            level.expected[(student.session_id, k + 1)] = now
 
 
 async def student_audio(student: Student, level: Level, media: Media, start_ms: int, end_ms: int) -> None:
+    """A chunk a second; with bundles it waits for the next frame, as on the exam page (at most
+    AUDIO_HOLD_MS: a frame interval slowed past it sends the audio on its own)."""
     for k in itertools.count():
         scheduled = start_ms + student.audio_phase_ms + k * AUDIO_INTERVAL_MS
         if scheduled >= end_ms:
@@ -721,9 +723,37 @@ async def student_audio(student: Student, level: Level, media: Media, start_ms: 
         data = HEADER.pack(AUDIO, k + 1, scheduled) + media.quiet[k % len(media.quiet)]
         now = time.time()
         level.late_ms.append(now * 1000 - scheduled)
-        student.sent[(AUDIO, k + 1)] = now
-        if await media_send(student, level, data):
-            level.audio_sent += 1
+        if not student.bundles:
+            student.sent[(AUDIO, k + 1)] = now
+            if await media_send(student, level, data):
+                level.audio_sent += 1
+            continue
+        student.held_audio.append((k + 1, data))
+        oldest = HEADER.unpack_from(student.held_audio[0][1])[2]
+        if scheduled - oldest >= AUDIO_HOLD_MS:
+            await bundle_send(student, level, None)
+
+
+async def bundle_send(student: Student, level: Level, frame: tuple[int, bytes] | None) -> bool:
+    """The frame (if any) with the audio held for it: one bundle, or with --messages separate,
+    each as a message of its own (the shapes before bundles). True when the frame went."""
+    audio, student.held_audio = student.held_audio, []
+    parts = [*audio, *([frame] if frame else [])]
+    if not parts:
+        return False
+    now = time.time()
+    if student.bundles:
+        if not await media_send(student, level, encode_bundle([message for _, message in parts])):
+            return False
+    elif not await media_send(student, level, frame[1]):
+        return False
+    for seq, _ in audio:
+        student.sent[(AUDIO, seq)] = now
+    level.audio_sent += len(audio)
+    if frame:
+        student.sent[(FRAME, frame[0])] = now
+        level.frames_sent += 1
+    return bool(frame)
 
 
 async def student_read(student: Student, level: Level, port: int) -> None:
@@ -734,10 +764,11 @@ async def student_read(student: Student, level: Level, port: int) -> None:
                 message = json.loads(raw)
                 kind = message.get("type")
                 if kind == "ack":
-                    code = FRAME if message["kind"] == "frame" else AUDIO
-                    sent = student.sent.pop((code, message["seq"]), None)
-                    if sent is not None:
-                        level.ack_ms[message["kind"]].append(1000 * (time.time() - sent))
+                    for code, seq in acked_parts(message):
+                        sent = student.sent.pop((code, seq), None)
+                        if sent is not None:
+                            name = "frame" if code == FRAME else "audio"
+                            level.ack_ms[name].append(1000 * (time.time() - sent))
                 elif kind == "error":
                     level.errors[message.get("code")] += 1
                 elif kind == "slow-down":
@@ -822,6 +853,7 @@ async def level_drive(
     duration: float,
     grace: float,
     obey_slow_down: bool = False,
+    bundles: bool = True,
 ) -> tuple[Level, dict]:
     level = Level(obey_slow_down=obey_slow_down)
     level.monitor_socket = await ws_connect(port, "/ws/monitor/", cohort.proctor)
@@ -832,6 +864,8 @@ async def level_drive(
             await stream_open(student, port)
 
     await asyncio.gather(*(open_gated(s) for s in cohort.students))
+    for student in cohort.students:
+        student.bundles = bundles
     start_ms = int(time.time() * 1000) + 1000
     end_ms = start_ms + int(duration * 1000)
     readers = [asyncio.create_task(student_read(s, level, port)) for s in cohort.students]
@@ -882,6 +916,7 @@ def level_run(
             duration=args.duration,
             grace=args.grace,
             obey_slow_down=args.obey_slow_down,
+            bundles=args.messages == "bundle",
         )
     )
     queued_at_end = {q: broker.llen(q) for q in QUEUES}
@@ -915,6 +950,7 @@ def level_run(
         "frames_sent": level.frames_sent,
         "frames_sent_per_s": round(level.frames_sent / args.duration, 1),
         "obey_slow_down": args.obey_slow_down,
+        "messages": args.messages,
         "audio_sent": level.audio_sent,
         "offered_frames_per_s": round(students * 1000 / FRAME_INTERVAL_MS, 1),
         "offered_audio_per_s": round(students * 1000 / AUDIO_INTERVAL_MS, 1),
@@ -982,8 +1018,9 @@ def stack_warm_up(port: int, media: Media, broker: redis.Redis, *, analysed: boo
             )
             for seq in range(1, 4):
                 now = int(time.time() * 1000)
-                await student.socket.send(HEADER.pack(FRAME, seq, now) + media.one_face)
-                await student.socket.send(HEADER.pack(AUDIO, seq, now) + media.quiet[0])
+                frame = HEADER.pack(FRAME, seq, now) + media.one_face
+                audio = HEADER.pack(AUDIO, seq, now) + media.quiet[0]
+                await student.socket.send(encode_bundle([audio, frame]))
             await student.socket.close()
 
     target = counter("frames_analysed") + 6
@@ -1186,6 +1223,13 @@ def main() -> None:
         help="(c): students send frames less often when told to, as the exam page does",
     )
     parser.add_argument(
+        "--messages",
+        choices=("bundle", "separate"),
+        default="bundle",
+        help="(c): a frame and the audio held for it in one bundle (the exam page since issue 15), "
+        "or each frame and audio chunk as a message of its own (before)",
+    )
+    parser.add_argument(
         "--json",
         action="store_true",
         help="(c): print, last, one JSON line of the last level run (the most workers, the most "
@@ -1277,6 +1321,7 @@ def json_summary(row: dict) -> dict:
     return {
         "students": row["students"],
         "workers": row["workers"],
+        "messages": row["messages"],
         "duration_s": row["duration_s"],
         "alert_p50_ms": row["alert_p50_ms"],
         "alert_p95_ms": row["alert_p95_ms"],
