@@ -2,8 +2,9 @@
 //
 // Frames: the camera is drawn into a 320x240 canvas (centre-cropped to 4:3, so faces are not
 // squashed) and sent as JPEG at the cadence the server asks for. Audio: 16 kHz mono PCM from an
-// AudioWorklet (pcm-worklet.js) in chunks of `audioChunkMs`. A lost camera or microphone is
-// reported as an event and re-acquired in the background.
+// AudioWorklet (pcm-worklet.js) in chunks of `audioChunkMs`, which the stream holds until the next
+// frame and sends with it (stream.js, bundles). A lost camera or microphone is reported as an
+// event and re-acquired in the background.
 
 import { refusedInFrame } from "../checks/media.js";
 import { offerNewWindow } from "../checks/new-window.js";
