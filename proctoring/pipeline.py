@@ -343,7 +343,27 @@ def _identity_recheck(
     # After a mismatch the next look comes soon, not an interval later: it keeps the critical
     # alert open on someone else, or closes it if the light misled dlib.
     writes.set(keys.identity, seq, IDENTITY_RECHECK_MIN_SECONDS if mismatch else interval)
+    _identity_spacing(session_id, returned=returned, mismatch=mismatch, interval=interval, writes=writes)
     return mismatch
+
+
+def _identity_spacing(
+    session_id, *, returned: bool, mismatch: bool, interval: int, writes: CacheBatch
+) -> None:
+    """The spacing before the next re-check (stream_state.IDENTITY_RECHECK_MIN_SECONDS): a face
+    that keeps coming back and keeps matching (a second face coming and going, a student leaning
+    out of view) is looked at 30 s, 60 s, 120 s... apart, up to the policy's interval, instead of
+    every 30 s; a mismatch starts over. Periodic looks leave the streak as it is."""
+    streak_key = stream_state.identity_streak_key(session_id)
+    if mismatch:
+        writes.set(streak_key, 0, interval)
+        return
+    if not returned:
+        return
+    streak = (cache.get(streak_key) or 0) + 1
+    writes.set(streak_key, streak, 2 * interval)
+    spacing = min(interval, IDENTITY_RECHECK_MIN_SECONDS * 2**streak)
+    writes.set(stream_state.identity_recent_key(session_id), 1, spacing)
 
 
 def audio_analyse(*, session_id, seq: int, captured_ms: int, pcm: bytes) -> str:

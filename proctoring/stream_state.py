@@ -28,10 +28,12 @@ MAGNIFY_SECONDS = 6
 AUDIO_IDLE_SECONDS = 30
 # The identity re-check (dlib, ~116 ms) runs on a one-face frame after the face was gone or the
 # face count changed, and otherwise every `identity_recheck_seconds` of the exam's policy; never
-# twice for one session within this many seconds, so a face that flickers in and out of view, or a
-# second face coming and going, costs at most 120 re-checks an hour (the old fixed clock at high
-# security cost 60), and a swap is caught at most this late after the previous re-check. At 10 s
-# the pipeline bench's alerting students (a second face every 12 s) cost 300 an hour each.
+# twice for one session within this many seconds, and a swap is caught at most this late after
+# the previous re-check. At 10 s the pipeline bench's alerting students (a second face every
+# 12 s) cost 300 an hour each. A face that keeps coming back and keeps matching is looked at with
+# growing spacing: this, doubled after each matching look at a return, up to the policy's
+# interval (pipeline._identity_recheck). A flickering face then costs about the periodic rate
+# (high: ~35 an hour) instead of 120, and one that does not match starts the spacing over.
 IDENTITY_RECHECK_MIN_SECONDS = 30
 # A re-check the face's return made due that finds no face dlib can read (blurred as someone sits
 # down) is tried again on the frames that follow, up to this many frames after the return (a
@@ -132,8 +134,14 @@ def identity_first_key(session_id) -> str:
 
 
 def identity_recent_key(session_id) -> str:
-    """Set for IDENTITY_RECHECK_MIN_SECONDS by the worker that runs a session's re-check."""
+    """Set by the worker that runs a session's re-check, for the spacing before the next one:
+    IDENTITY_RECHECK_MIN_SECONDS, longer after returns that kept matching."""
     return f"identity-recent:{session_id}"
+
+
+def identity_streak_key(session_id) -> str:
+    """How many re-checks in a row a face's return made due, and each matched."""
+    return f"identity-streak:{session_id}"
 
 
 def voices_key(session_id) -> str:

@@ -133,6 +133,7 @@ def test_a_class_starting_together_spreads_its_first_rechecks_over_the_first_min
     assert len(set(due_in)) > 2, due_in  # not one moment for all (chance of failing: ~1e-12)
 
 
+@pytest.mark.needs_redis  # the gates' expiry (cache.ttl)
 def test_a_student_swapped_in_while_the_face_was_gone_is_caught_on_the_first_frame_back(stream):
     stream.send("student", "student", "nobody", "nobody")
     stream.seconds_pass()
@@ -168,6 +169,29 @@ def test_a_face_flickering_out_of_view_is_rechecked_at_most_once_in_the_minimum_
     assert stream.rechecks == 2
 
 
+@pytest.mark.needs_redis  # the gates' expiry (cache.ttl)
+def test_a_face_that_keeps_coming_back_and_matching_is_looked_at_ever_further_apart(stream):
+    # A second face comes and goes every 12 s (one of the pipeline bench's alerting students):
+    # every 30 s a look, 120 an hour, each ~116 ms of a worker's CPU, each matching.
+    stream.send("student")
+    spacings = []
+    for _ in range(4):
+        stream.seconds_pass()
+        stream.send("two", "student")
+        spacings.append(cache.ttl(identity_recent_key(stream.session.pk)))
+    assert stream.rechecks == 4
+    # 60, 120, then the policy's interval (120 at high security): never more than the interval.
+    assert [round(t, -1) for t in spacings] == [60, 120, 120, 120], spacings
+    # Someone else back in the seat: the mismatch starts the spacing over.
+    stream.seconds_pass()
+    stream.send("two", "someone else")
+    assert ProctoringEvent.objects.filter(session=stream.session, type="identity-mismatch").exists()
+    stream.seconds_pass()
+    stream.send("two", "student")
+    assert cache.ttl(identity_recent_key(stream.session.pk)) <= 60
+
+
+@pytest.mark.needs_redis  # the gates' expiry (cache.ttl)
 def test_a_face_that_stays_in_view_is_rechecked_at_the_policy_interval_and_not_within_it(stream):
     stream.first_recheck_due()
     interval = settings.PROCTORING_POLICY["high"]["identity_recheck_seconds"]
