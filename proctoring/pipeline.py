@@ -32,6 +32,7 @@ from proctoring.policy import policy_for
 from proctoring.stream_state import (
     AUDIO_IDLE_SECONDS,
     DONE_SECONDS,
+    IDENTITY_RECHECK_BACKOFF_MAX_SECONDS,
     IDENTITY_RECHECK_MIN_SECONDS,
     IDENTITY_RECHECK_RETRY_FRAMES,
     MAGNIFY_SECONDS,
@@ -175,6 +176,9 @@ class _FrameKeys:
         self.lag = metric_key("frame_lag_seconds")
         self.identity = stream_state.identity_gate_key(session_id)
         self.identity_away = stream_state.identity_away_key(session_id)
+        self.identity_gone = stream_state.identity_gone_key(session_id)
+        self.identity_streak = stream_state.identity_streak_key(session_id)
+        self.identity_backoff = stream_state.identity_backoff_key(session_id)
         self.identity_first = stream_state.identity_first_key(session_id)
         self.pushed_faces = stream_state.pushed_faces_key(session_id)
         self.pushed_recently = stream_state.pushed_recently_key(session_id)
@@ -187,6 +191,9 @@ class _FrameKeys:
         gates = [
             self.identity,
             self.identity_away,
+            self.identity_gone,
+            self.identity_streak,
+            self.identity_backoff,
             self.identity_first,
             self.pushed_faces,
             self.pushed_recently,
@@ -302,13 +309,19 @@ def _identity_recheck(
     """
     checked = known.get(keys.identity)  # the frame last re-checked, while the interval runs
     away = known.get(keys.identity_away) or 0  # the latest frame without exactly one face
+    gone = known.get(keys.identity_gone) or 0  # the latest frame with no face at all
     if face_count != 1:
         if seq > away:
             writes.set(keys.identity_away, seq, STATS_SECONDS)
+        if face_count == 0 and seq > gone:
+            writes.set(keys.identity_gone, seq, STATS_SECONDS)
         return None
     returned = away > (checked or 0)  # a frame without one face came after the last re-check
+    after_absence = gone > (checked or 0)  # ... and the face was gone on one of them
     if checked is not None and not returned:
         return None
+    if checked is not None and not after_absence and known.get(keys.identity_backoff):
+        return None  # a second face came and went again: looked at once the backoff ends
     if checked is None and not returned and not known.get(keys.identity_first):
         # The session's first one-face frame: its first re-check is spread over the next minutes
         # (stream_state.IDENTITY_FIRST_RECHECK_SPREAD_SECONDS), not run with the whole class's.
@@ -343,27 +356,29 @@ def _identity_recheck(
     # After a mismatch the next look comes soon, not an interval later: it keeps the critical
     # alert open on someone else, or closes it if the light misled dlib.
     writes.set(keys.identity, seq, IDENTITY_RECHECK_MIN_SECONDS if mismatch else interval)
-    _identity_spacing(session_id, returned=returned, mismatch=mismatch, interval=interval, writes=writes)
+    backs_off = returned and not after_absence and checked is not None
+    _identity_spacing(
+        mismatch=mismatch, backs_off=backs_off, interval=interval, keys=keys, known=known, writes=writes
+    )
     return mismatch
 
 
 def _identity_spacing(
-    session_id, *, returned: bool, mismatch: bool, interval: int, writes: CacheBatch
+    *, mismatch: bool, backs_off: bool, interval: int, keys: _FrameKeys, known: dict, writes: CacheBatch
 ) -> None:
-    """The spacing before the next re-check (stream_state.IDENTITY_RECHECK_MIN_SECONDS): a face
-    that keeps coming back and keeps matching (a second face coming and going, a student leaning
-    out of view) is looked at 30 s, 60 s, 120 s... apart, up to the policy's interval, instead of
-    every 30 s; a mismatch starts over. Periodic looks leave the streak as it is."""
-    streak_key = stream_state.identity_streak_key(session_id)
-    if mismatch:
-        writes.set(streak_key, 0, interval)
+    """After a look at a face back from a multi-face spell that matched (`backs_off`), the next
+    such return waits 60 s, then IDENTITY_RECHECK_BACKOFF_MAX_SECONDS (never more than the
+    policy's interval): a second face coming and going costs a look every two minutes, not every
+    30 s. A return after the face was gone is never backed off (how a swap shows); a mismatch, or
+    any other look, starts the streak over."""
+    if mismatch or not backs_off:
+        if known.get(keys.identity_streak):
+            writes.set(keys.identity_streak, 0, interval)
         return
-    if not returned:
-        return
-    streak = (cache.get(streak_key) or 0) + 1
-    writes.set(streak_key, streak, 2 * interval)
-    spacing = min(interval, IDENTITY_RECHECK_MIN_SECONDS * 2**streak)
-    writes.set(stream_state.identity_recent_key(session_id), 1, spacing)
+    streak = min((known.get(keys.identity_streak) or 0) + 1, 8)
+    writes.set(keys.identity_streak, streak, 2 * interval)
+    spacing = min(interval, IDENTITY_RECHECK_BACKOFF_MAX_SECONDS, IDENTITY_RECHECK_MIN_SECONDS * 2**streak)
+    writes.set(keys.identity_backoff, 1, spacing)
 
 
 def audio_analyse(*, session_id, seq: int, captured_ms: int, pcm: bytes) -> str:

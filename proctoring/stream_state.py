@@ -28,13 +28,16 @@ MAGNIFY_SECONDS = 6
 AUDIO_IDLE_SECONDS = 30
 # The identity re-check (dlib, ~116 ms) runs on a one-face frame after the face was gone or the
 # face count changed, and otherwise every `identity_recheck_seconds` of the exam's policy; never
-# twice for one session within this many seconds, and a swap is caught at most this late after
-# the previous re-check. At 10 s the pipeline bench's alerting students (a second face every
-# 12 s) cost 300 an hour each. A face that keeps coming back and keeps matching is looked at with
-# growing spacing: this, doubled after each matching look at a return, up to the policy's
-# interval (pipeline._identity_recheck). A flickering face then costs about the periodic rate
-# (high: ~35 an hour) instead of 120, and one that does not match starts the spacing over.
+# twice for one session within this many seconds, so a return after the face was gone (how a
+# student is swapped for another) is looked at this late at most after the previous look. At
+# 10 s the pipeline bench's alerting students (a second face every 12 s) cost 300 an hour each.
 IDENTITY_RECHECK_MIN_SECONDS = 30
+# A second face that keeps coming and going, with the student's face matching at each return to
+# one face, is looked at further apart: 60 s after the first such look, then this (or the
+# policy's interval, if shorter), instead of every 30 s (120 looks an hour, ~0.4 of a core at 300
+# students). Only returns from a multi-face spell back off: a return after a frame without any
+# face is looked at as before, and a mismatch starts over (pipeline._identity_spacing).
+IDENTITY_RECHECK_BACKOFF_MAX_SECONDS = 120
 # A re-check the face's return made due that finds no face dlib can read (blurred as someone sits
 # down) is tried again on the frames that follow, up to this many frames after the return (a
 # minute at the 2 s cadence); then it waits for the policy's interval.
@@ -134,14 +137,24 @@ def identity_first_key(session_id) -> str:
 
 
 def identity_recent_key(session_id) -> str:
-    """Set by the worker that runs a session's re-check, for the spacing before the next one:
-    IDENTITY_RECHECK_MIN_SECONDS, longer after returns that kept matching."""
+    """Set for IDENTITY_RECHECK_MIN_SECONDS by the worker that runs a session's re-check."""
     return f"identity-recent:{session_id}"
 
 
+def identity_gone_key(session_id) -> str:
+    """The latest frame of a session with no face at all (identity_away_key's, without the
+    multi-face frames): a return after it is never backed off."""
+    return f"identity-gone:{session_id}"
+
+
 def identity_streak_key(session_id) -> str:
-    """How many re-checks in a row a face's return made due, and each matched."""
+    """How many re-checks in a row a return from a multi-face spell made due, each matching."""
     return f"identity-streak:{session_id}"
+
+
+def identity_backoff_key(session_id) -> str:
+    """Set while a return from a multi-face spell waits (IDENTITY_RECHECK_BACKOFF_MAX_SECONDS)."""
+    return f"identity-backoff:{session_id}"
 
 
 def voices_key(session_id) -> str:
