@@ -96,16 +96,17 @@ def parse_bundle(data: bytes) -> Bundle:
         offset += length
     if offset != len(data):
         raise BadMessage("BAD_MESSAGE", f"{len(data) - offset} bytes follow the bundle's last part")
+    # From the kind bytes alone, before any part's checks: a refused bundle costs no JPEG scan.
+    if any(chunk[:1] == bytes([BUNDLE]) for chunk in chunks):
+        raise BadMessage("BAD_MESSAGE", "a bundle cannot hold another bundle")
+    if sum(chunk[:1] == bytes([FRAME]) for chunk in chunks) > MAX_BUNDLE_FRAMES:
+        raise BadMessage("BAD_MESSAGE", f"a bundle holds at most {MAX_BUNDLE_FRAMES} frame")
     parts, refused = [], []
     for chunk in chunks:
-        if chunk[:1] == bytes([BUNDLE]):
-            raise BadMessage("BAD_MESSAGE", "a bundle cannot hold another bundle")
         try:
             parts.append(parse_media(chunk))
         except BadMessage as exc:
             refused.append(exc)
-    if sum(part.kind == FRAME for part in parts) > MAX_BUNDLE_FRAMES:
-        raise BadMessage("BAD_MESSAGE", f"a bundle holds at most {MAX_BUNDLE_FRAMES} frame")
     return Bundle(parts=parts, refused=refused)
 
 

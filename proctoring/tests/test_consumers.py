@@ -101,6 +101,40 @@ async def test_a_bundle_with_a_bad_frame_keeps_its_audio_and_names_the_frame_it_
     await socket.disconnect()
 
 
+async def test_a_bundle_of_refused_parts_gets_their_errors_and_no_ack(world):
+    session = world.cat_in_chemistry
+    socket = await open_stream(world.cat, session.pk)
+    await socket.send_to(
+        bytes_data=bundle_message(audio_message(4, pcm=b"\x00\x01\x02"), frame_message(9, jpeg=b"GIF"))
+    )
+    replies = [await reply(socket), await reply(socket)]
+    assert sorted((r["type"], r["code"], r["seq"]) for r in replies) == [
+        ("error", "BAD_AUDIO", 4),
+        ("error", "BAD_FRAME", 9),
+    ]
+    assert await socket.receive_nothing(timeout=0.2)
+    await socket.disconnect()
+
+
+async def test_audio_past_its_rate_limit_in_a_bundle_is_refused_by_seq_and_the_frame_kept(world):
+    session = world.cat_in_chemistry
+    socket = await open_stream(world.cat, session.pk)
+    seq = 0
+    for _ in range(3):  # 21 chunks in 10 s: within the limit of 25
+        chunks = [audio_message(seq + k) for k in range(1, 8)]
+        seq += 7
+        await socket.send_to(bytes_data=bundle_message(*chunks))
+        assert (await reply(socket))["kind"] == "bundle"
+    await socket.send_to(
+        bytes_data=bundle_message(*[audio_message(seq + k) for k in range(1, 7)], frame_message(1))
+    )
+    ack = await reply(socket)
+    assert (ack["frame"], ack["audio"]) == (1, [22, 23, 24, 25])
+    errors = [await reply(socket), await reply(socket)]
+    assert [(e["code"], e["seq"]) for e in errors] == [("RATE_LIMITED", 26), ("RATE_LIMITED", 27)]
+    await socket.disconnect()
+
+
 async def test_a_broken_bundle_is_refused_whole_and_the_socket_goes_on(world):
     session = world.cat_in_chemistry
     socket = await open_stream(world.cat, session.pk)

@@ -115,8 +115,19 @@ def _parts_with_lengths(*chunks: bytes) -> bytes:
         bundle_message(audio_message(1)) + b"\x00",  # bytes after the last part
         bundle_message(bundle_message(audio_message(1))),  # a bundle inside a bundle
         bundle_message(frame_message(1), frame_message(2)),  # two frames
+        bundle_message(frame_message(1), frame_message(2, jpeg=b"GIF89a")),  # two, one of them bad
     ],
-    ids=["no-count", "empty", "too-many", "part-missing", "too-long", "trailing", "nested", "two-frames"],
+    ids=[
+        "no-count",
+        "empty",
+        "too-many",
+        "part-missing",
+        "too-long",
+        "trailing",
+        "nested",
+        "two-frames",
+        "two-frames-one-bad",
+    ],
 )
 def test_a_bundle_whose_framing_is_broken_is_refused_whole(data):
     with pytest.raises(BadMessage) as excinfo:

@@ -266,6 +266,7 @@ export function createStream({ wsPath, ticketUrl, store, onStatus, onMessage, on
   }
 
   function stop() {
+    flushMedia(); // the last seconds of audio before the page closes (submit, end) still count
     stopped = true;
     dropHeldAudio();
     window.clearTimeout(reconnectTimer);
