@@ -708,8 +708,10 @@ async def student_frames(student: Student, level: Level, media: Media, start_ms:
         data = HEADER.pack(FRAME, k + 1, captured) + (media.one_face if step == "one" else media.two_faces)
         now = time.time()
         level.late_ms.append(now * 1000 - scheduled)
-        if await bundle_send(student, level, (k + 1, data)) and measured:
+        if measured:  # before the send, as the acks: its alert may come while the send drains
             level.expected[(student.session_id, k + 1)] = now
+        if not await bundle_send(student, level, (k + 1, data)) and measured:
+            level.expected.pop((student.session_id, k + 1), None)
 
 
 async def student_audio(student: Student, level: Level, media: Media, start_ms: int, end_ms: int) -> None:
@@ -730,7 +732,9 @@ async def student_audio(student: Student, level: Level, media: Media, start_ms: 
             continue
         student.held_audio.append((k + 1, data))
         oldest = HEADER.unpack_from(student.held_audio[0][1])[2]
-        if scheduled - oldest >= AUDIO_HOLD_MS:
+        # The page's timer fires AUDIO_HOLD_MS after the first chunk held; here the chunk that
+        # would arrive after it sends what is held (at most 3 chunks, as the page's timer).
+        if scheduled + AUDIO_INTERVAL_MS - oldest > AUDIO_HOLD_MS:
             await bundle_send(student, level, None)
 
 
@@ -742,17 +746,20 @@ async def bundle_send(student: Student, level: Level, frame: tuple[int, bytes] |
     if not parts:
         return False
     now = time.time()
+    # Recorded before the send: under load the ack can be read while the send still drains.
+    sent_keys = [(AUDIO, seq) for seq, _ in audio] + ([(FRAME, frame[0])] if frame else [])
+    for key in sent_keys:
+        student.sent[key] = now
     if student.bundles:
-        if not await media_send(student, level, encode_bundle([message for _, message in parts])):
-            return False
-    elif not await media_send(student, level, frame[1]):
+        went = await media_send(student, level, encode_bundle([message for _, message in parts]))
+    else:
+        went = await media_send(student, level, frame[1])
+    if not went:
+        for key in sent_keys:
+            student.sent.pop(key, None)
         return False
-    for seq, _ in audio:
-        student.sent[(AUDIO, seq)] = now
     level.audio_sent += len(audio)
-    if frame:
-        student.sent[(FRAME, frame[0])] = now
-        level.frames_sent += 1
+    level.frames_sent += bool(frame)
     return bool(frame)
 
 

@@ -25,8 +25,12 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 # The pipeline's numbers in the cache: name -> (Prometheus family, help).
 METRICS = {
-    "frame_lag_seconds": (GaugeMetricFamily, "Moving average of how long frames waited in the queue."),
-    "audio_lag_seconds": (GaugeMetricFamily, "Moving average of how long audio chunks waited in the queue."),
+    "frame_lag_seconds": (GaugeMetricFamily, "Moving average of frames' age at analysis (from capture)."),
+    "audio_lag_seconds": (
+        GaugeMetricFamily,
+        "Moving average of audio chunks' age at analysis (from capture; the exam page holds a chunk "
+        "up to 2.5 s for the next frame's bundle).",
+    ),
     "frames_analysed": (CounterMetricFamily, "Webcam frames analysed."),
     "frames_magnified": (CounterMetricFamily, "Frames that also had the magnified search for small faces."),
     "frames_dropped": (CounterMetricFamily, "Frames dropped as stale under load."),
