@@ -162,11 +162,19 @@ def _queue(
 
 
 def _publish(batch: list[BatchedFrame]) -> None:
-    tasks.frames_analyse.delay(batch)
+    tasks.frames_analyse.apply_async((batch,), argsrepr=_argsrepr(batch, "frames"))
 
 
 def _publish_audio(batch: list[BatchedFrame]) -> None:
-    tasks.audio_chunks_analyse.delay(batch)
+    tasks.audio_chunks_analyse.apply_async((batch,), argsrepr=_argsrepr(batch, "audio chunks"))
+
+
+def _argsrepr(batch: list[BatchedFrame], what: str) -> str:
+    """What the workers' "Task ... received" log line shows of a batch: its size and whose media,
+    never the media (Celery's default is a repr of the arguments: the start of each student's
+    picture, in base64, in every log line), and no repr of a 16-frame batch on every publish."""
+    sessions = sorted({item[0] for item in batch})
+    return f"({len(batch)} {what} of sessions {', '.join(sessions)})"
 
 
 _batcher: FrameBatcher | None = None

@@ -274,3 +274,26 @@ async def test_a_daphne_stopped_with_sigterm_sends_the_frames_it_holds_first(
     assert [m["headers"]["task"] for m in messages] == ["proctoring.tasks.frames_analyse"]
     (frames,) = json.loads(base64.b64decode(messages[0]["body"]))[0]
     assert [f[:2] for f in frames] == [[str(session.pk), 7]]
+
+
+@pytest.mark.needs_redis
+def test_the_queued_task_shows_whose_frames_it_holds_in_the_logs_never_the_pictures(settings):
+    """Celery logs "Task ... received" with a repr of the arguments: with frames, the start of
+    each student's picture in base64, in every line. The batch names its sessions instead."""
+    import redis
+
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    session = f"argsrepr-{time.time_ns()}"
+    picture = base64.b64encode(webcam_jpeg()).decode()
+    try:
+        frame_batches._publish([[session, 1, int(time.time() * 1000), picture, None]])
+    finally:
+        celery_app.conf.task_always_eager = eager
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    mine = [m for m in broker.lrange("frames", 0, -1) if session.encode() in m]
+    assert len(mine) == 1
+    broker.lrem("frames", 1, mine[0])  # no worker is meant to see it
+    headers = json.loads(mine[0])["headers"]
+    assert headers["argsrepr"] == f"(1 frames of sessions {session})"
+    assert picture[:16] not in headers["argsrepr"]
