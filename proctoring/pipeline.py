@@ -177,6 +177,7 @@ class _FrameKeys:
         self.identity = stream_state.identity_gate_key(session_id)
         self.identity_away = stream_state.identity_away_key(session_id)
         self.identity_gone = stream_state.identity_gone_key(session_id)
+        self.identity_looked = stream_state.identity_looked_key(session_id)
         self.identity_streak = stream_state.identity_streak_key(session_id)
         self.identity_backoff = stream_state.identity_backoff_key(session_id)
         self.identity_first = stream_state.identity_first_key(session_id)
@@ -192,6 +193,7 @@ class _FrameKeys:
             self.identity,
             self.identity_away,
             self.identity_gone,
+            self.identity_looked,
             self.identity_streak,
             self.identity_backoff,
             self.identity_first,
@@ -317,10 +319,14 @@ def _identity_recheck(
             writes.set(keys.identity_gone, seq, STATS_SECONDS)
         return None
     returned = away > (checked or 0)  # a frame without one face came after the last re-check
-    after_absence = gone > (checked or 0)  # ... and the face was gone on one of them
+    # Since the last look: a frame with no face at all (the seat empty: how a swap shows), or
+    # only frames with more than one face (a second face came and went).
+    looked = known.get(keys.identity_looked) or 0
+    after_absence = gone > looked
+    from_crowd = away > looked and not after_absence
     if checked is not None and not returned:
         return None
-    if checked is not None and not after_absence and known.get(keys.identity_backoff):
+    if checked is not None and from_crowd and known.get(keys.identity_backoff):
         return None  # a second face came and went again: looked at once the backoff ends
     if checked is None and not returned and not known.get(keys.identity_first):
         # The session's first one-face frame: its first re-check is spread over the next minutes
@@ -343,6 +349,7 @@ def _identity_recheck(
         writes.set(keys.identity, seq, interval)
         return None
     writes.incr(metric_key("identity_rechecks"))
+    writes.set(keys.identity_looked, seq, STATS_SECONDS)
     try:
         live = identity_detector.face_embedding(rgb)
     except identity_detector.FaceImageError:
@@ -350,30 +357,39 @@ def _identity_recheck(
         # return is tried again on later frames for a while; a periodic re-check waits its interval.
         if not (returned and seq - away <= IDENTITY_RECHECK_RETRY_FRAMES):
             writes.set(keys.identity, seq, interval)
+        # A second face still coming and going would otherwise make this a try every 30 s.
+        _identity_spacing(
+            mismatch=False, from_crowd=from_crowd, after_absence=after_absence, interval=interval,
+            keys=keys, known=known, writes=writes,
+        )  # fmt: skip
         return None
     reference = embedding_decrypt(session.student.face_embedding)
     mismatch = not identity_detector.compare_embeddings(reference, live).match
     # After a mismatch the next look comes soon, not an interval later: it keeps the critical
     # alert open on someone else, or closes it if the light misled dlib.
     writes.set(keys.identity, seq, IDENTITY_RECHECK_MIN_SECONDS if mismatch else interval)
-    backs_off = returned and not after_absence and checked is not None
     _identity_spacing(
-        mismatch=mismatch, backs_off=backs_off, interval=interval, keys=keys, known=known, writes=writes
-    )
+        mismatch=mismatch, from_crowd=from_crowd, after_absence=after_absence, interval=interval,
+        keys=keys, known=known, writes=writes,
+    )  # fmt: skip
     return mismatch
 
 
 def _identity_spacing(
-    *, mismatch: bool, backs_off: bool, interval: int, keys: _FrameKeys, known: dict, writes: CacheBatch
-) -> None:
-    """After a look at a face back from a multi-face spell that matched (`backs_off`), the next
-    such return waits 60 s, then IDENTITY_RECHECK_BACKOFF_MAX_SECONDS (never more than the
+    *, mismatch: bool, from_crowd: bool, after_absence: bool, interval: int, keys: _FrameKeys,
+    known: dict, writes: CacheBatch,
+) -> None:  # fmt: skip
+    """After a look at a face back from a multi-face spell that did not find someone else, the
+    next such return waits 60 s, then IDENTITY_RECHECK_BACKOFF_MAX_SECONDS (never more than the
     policy's interval): a second face coming and going costs a look every two minutes, not every
-    30 s. A return after the face was gone is never backed off (how a swap shows); a mismatch, or
-    any other look, starts the streak over."""
-    if mismatch or not backs_off:
-        if known.get(keys.identity_streak):
+    30 s. A return after the face was gone is never backed off (how a swap shows): it, and a
+    mismatch, start the streak over. A periodic look with no return leaves it as it is."""
+    if mismatch or after_absence:
+        if known.get(keys.identity_streak) or known.get(keys.identity_backoff):
             writes.set(keys.identity_streak, 0, interval)
+            writes.set(keys.identity_backoff, 0, 1)  # no longer holding any return back
+        return
+    if not from_crowd:
         return
     streak = min((known.get(keys.identity_streak) or 0) + 1, 8)
     writes.set(keys.identity_streak, streak, 2 * interval)

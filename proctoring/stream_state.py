@@ -147,6 +147,12 @@ def identity_gone_key(session_id) -> str:
     return f"identity-gone:{session_id}"
 
 
+def identity_looked_key(session_id) -> str:
+    """The frame of a session's last dlib look (identity_gate_key's expires with the interval):
+    what came since, a face gone or a second face, decides whether a return backs off."""
+    return f"identity-looked:{session_id}"
+
+
 def identity_streak_key(session_id) -> str:
     """How many re-checks in a row a return from a multi-face spell made due, each matching."""
     return f"identity-streak:{session_id}"

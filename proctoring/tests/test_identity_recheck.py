@@ -193,6 +193,26 @@ def test_a_second_face_that_keeps_coming_and_going_is_looked_at_ever_further_apa
         stream.send("two", "student")
     # 60 s, then two minutes (the cap, and high security's interval), never more.
     assert [round(t, -1) for t in spacings] == [60, 120, 120, 120], spacings
+    # At high security the backoff and the interval run out together: the look then due is still
+    # the same second face's return, and the spacing stays at two minutes, not 30 s again.
+    stream.interval_passes()
+    cache.delete(backoff)
+    stream.send("student")
+    assert stream.rechecks == 5
+    assert round(cache.ttl(backoff), -1) == 120
+
+
+@pytest.mark.needs_redis  # the gates' expiry (cache.ttl)
+def test_a_return_after_a_spell_with_an_empty_seat_is_never_backed_off(stream):
+    backoff = identity_backoff_key(stream.session.pk)
+    stream.send("student")
+    stream.seconds_pass()
+    stream.send("two", "student")  # matched: the next return from two faces waits 60 s
+    assert cache.ttl(backoff) > 50
+    stream.seconds_pass()
+    stream.send("two", "nobody", "student")  # two faces, then nobody at all: looked at at once
+    assert stream.rechecks == 2
+    assert not cache.get(backoff)
 
 
 @pytest.mark.needs_redis  # the gates' expiry (cache.ttl)
@@ -209,6 +229,7 @@ def test_a_swap_after_the_face_was_gone_is_caught_at_once_whatever_the_backoff(s
     assert ProctoringEvent.objects.filter(session=stream.session, type="identity-mismatch").exists()
     # The mismatch starts over: the next second face's return is looked at without backoff.
     assert not cache.get(identity_streak_key(stream.session.pk))
+    assert not cache.get(identity_backoff_key(stream.session.pk))
 
 
 @pytest.mark.needs_redis  # the gates' expiry (cache.ttl)
