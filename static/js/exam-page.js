@@ -386,6 +386,7 @@ async function submitExam({ auto = false } = {}) {
   if (submitting || finished) return;
   submitting = true;
   commitPendingTyping();
+  stream?.flush(); // the last seconds of audio, while the session is still in progress
   await autosave.pause();
   const excluded = new Set();
   try {

@@ -266,7 +266,6 @@ export function createStream({ wsPath, ticketUrl, store, onStatus, onMessage, on
   }
 
   function stop() {
-    flushMedia(); // the last seconds of audio before the page closes (submit, end) still count
     stopped = true;
     dropHeldAudio();
     window.clearTimeout(reconnectTimer);
@@ -277,5 +276,11 @@ export function createStream({ wsPath, ticketUrl, store, onStatus, onMessage, on
     if (closing && closing.readyState === WebSocket.OPEN) closing.close(1000, "page closed");
   }
 
-  return { connect, sendJson, sendMedia, online, offline, resume, stop, isLive: () => live };
+  /** Send the audio held for the next frame now (before a submit: once the session has ended,
+   * the server no longer analyses it). */
+  function flush() {
+    flushMedia();
+  }
+
+  return { connect, sendJson, sendMedia, flush, online, offline, resume, stop, isLive: () => live };
 }
