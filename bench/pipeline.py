@@ -622,13 +622,13 @@ def celery_prefork_cmd(children: int) -> list[str]:
     ]  # fmt: skip
 
 
-def celery_solo_group_cmd(processes: int) -> list[str]:
+def celery_solo_group_cmd(processes: int, queues: tuple[str, ...] = QUEUES) -> list[str]:
     """`processes` separate solo workers (no prefork parent relaying tasks), in one process
     group under a shell that only waits: "worker parent" is then that idle shell."""
     import shlex
 
     solo = [
-        PYTHON, "-m", "celery", "-A", "procto", "worker", "-Q", ",".join(QUEUES),
+        PYTHON, "-m", "celery", "-A", "procto", "worker", "-Q", ",".join(queues),
         "--pool", "solo", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
     ]  # fmt: skip
     workers = " & ".join(shlex.join([*solo, "-n", f"bench-solo-{n}@%h"]) for n in range(processes))
@@ -670,6 +670,9 @@ class Level:
     stopping: bool = False
     monitor_socket: object = None
     obey_slow_down: bool = False
+    slowed: set = field(default_factory=set)  # sessions the overload governor slowed, as told
+    cadence_messages: int = 0
+    started_at: float = 0.0
 
     def outstanding(self) -> bool:
         acks = sum(len(v) for v in self.ack_ms.values())
@@ -778,6 +781,10 @@ async def student_read(student: Student, level: Level, port: int) -> None:
                             level.ack_ms[name].append(1000 * (time.time() - sent))
                 elif kind == "error":
                     level.errors[message.get("code")] += 1
+                elif kind == "cadence":  # the overload governor (--governor); the page obeys it
+                    level.cadence_messages += 1
+                    student.frame_interval_ms = int(message["frameIntervalMs"])
+                    (level.slowed.add if message.get("slowed") else level.slowed.discard)(student.session_id)
                 elif kind == "slow-down":
                     level.slow_downs += 1
                     if level.obey_slow_down:  # as the exam page does
@@ -846,6 +853,7 @@ async def sample_each_second(level: Level, meter: Meter, broker: redis.Redis, st
                 "frames_queued": broker.llen("frames"),
                 "audio_queued": broker.llen("audio"),
                 "frame_lag_s": round(lag, 2) if lag is not None else None,
+                "slowed": len(level.slowed),
             }
         )
 
@@ -880,6 +888,7 @@ async def level_drive(
     stop = asyncio.Event()
     sampler = asyncio.create_task(sample_each_second(level, meter, broker, stop))
     await asyncio.sleep(max(0.0, start_ms / 1000 - time.time()))
+    level.started_at = time.time()
     before = meter.snapshot()
     senders = [student_frames(s, level, media, start_ms, end_ms) for s in cohort.students]
     senders += [student_audio(s, level, media, start_ms, end_ms) for s in cohort.students]
@@ -945,6 +954,13 @@ def level_run(
         for k, sent in level.expected.items()
     ]
     stored_ms = [1000 * (stored[k] - sent) if k in stored else math.inf for k, sent in level.expected.items()]
+    # The governor needs a few of its 5 s steps to bring the load under the workers: alerts after
+    # the level's first 30 s show where it settles.
+    settled_ms = [
+        1000 * (level.alerts[k] - sent) if k in level.alerts else math.inf
+        for k, sent in level.expected.items()
+        if sent >= level.started_at + 30
+    ]
     lags = [s["frame_lag_s"] for s in level.samples if s["frame_lag_s"] is not None]
     students = len(cohort.students)
     time.sleep(2)  # the frames the workers had already taken finish before the next level
@@ -969,6 +985,9 @@ def level_run(
         "events_stored_for_measured": sum(k in stored for k in level.expected),
         "other_alerts": dict(level.other_alerts),
         **summary(alert_ms, "alert"),
+        **summary(settled_ms, "alert_after_30s"),
+        "alerts_after_30s_expected": len(settled_ms),
+        "alerts_after_30s_received": sum(v != math.inf for v in settled_ms),
         **summary(stored_ms, "event_stored"),
         **summary(level.ack_ms["frame"], "frame_ack"),
         **summary(level.ack_ms["audio"], "audio_ack"),
@@ -983,6 +1002,10 @@ def level_run(
         "audio_queued_max": max((s["audio_queued"] for s in level.samples), default=0),
         "frame_lag_gauge_max_s": max(lags, default=None),
         "slow_downs": level.slow_downs,
+        "governor": args.governor,
+        "cadence_messages": level.cadence_messages,
+        "sessions_slowed_max": max((s["slowed"] for s in level.samples), default=0),
+        "sessions_slowed_at_end": len(level.slowed),
         "errors": dict(level.errors),
         "student_sockets_closed": dict(level.closed),
         "student_reconnects": level.reconnects,
@@ -1049,7 +1072,17 @@ def part_c(
         server = stack.enter_context(running(daphne_cmd(port), env=env, log=daphne_log))
         worker = None
         if workers:
-            cmd = celery_solo_group_cmd(workers) if args.pool == "solo" else celery_prefork_cmd(workers)
+            if args.governor:
+                # As deployed (docker-compose.yml): beat's schedule, the workers on the default
+                # queue too, where beat's cadence-adjust lands every 5 s.
+                cmd = celery_solo_group_cmd(workers, (*QUEUES, "default"))
+                beat = [PYTHON, "-m", "celery", "-A", "procto", "beat", "--loglevel", "INFO",
+                        "--schedule", str(tmp / f"beat-schedule-{workers}")]  # fmt: skip
+                stack.enter_context(running(beat, env=env, log=tmp / f"beat-c{workers}.log"))
+            elif args.pool == "solo":
+                cmd = celery_solo_group_cmd(workers)
+            else:
+                cmd = celery_prefork_cmd(workers)
             worker = stack.enter_context(running(cmd, env=env, log=worker_log))
             deadline = time.monotonic() + 120
             while worker_log.read_text(errors="replace").count(" ready.") < (
@@ -1230,6 +1263,12 @@ def main() -> None:
         help="(c): students send frames less often when told to, as the exam page does",
     )
     parser.add_argument(
+        "--governor",
+        action="store_true",
+        help="(c, solo workers): beat runs, and with it the overload governor (proctoring/cadence.py); "
+        "the students obey its cadence messages, as the exam page does",
+    )
+    parser.add_argument(
         "--messages",
         choices=("bundle", "separate"),
         default="bundle",
@@ -1333,6 +1372,9 @@ def json_summary(row: dict) -> dict:
         "alert_p50_ms": row["alert_p50_ms"],
         "alert_p95_ms": row["alert_p95_ms"],
         "alert_p99_ms": row["alert_p99_ms"],
+        "alert_after_30s_p95_ms": row["alert_after_30s_p95_ms"],
+        "governor": row["governor"],
+        "sessions_slowed_max": row["sessions_slowed_max"],
         "alerts_expected": row["measured_frames"],
         "alerts_received": row["alerts_received"],
         "frames_sent": row["frames_sent"],

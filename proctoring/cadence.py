@@ -4,7 +4,9 @@ often, and get their cadence back, most risky first, once the workers catch up (
 Every few seconds (beat's `cadence-adjust`) this reads how far behind the frame analysis runs
 (the workers' `frame_lag_seconds` gauge: capture to analysis, averaged). Past OVERLOAD_LAG_SECONDS
 it slows a share of the sessions still at their level's cadence: their frames come every
-SLOWED_FACTOR cadences. Below RECOVERED_LAG_SECONDS it gives a share of the slowed back.
+SLOWED_FACTOR cadences; once all it may slow are slowed and the workers are still behind, every
+MAX_SLOWED_FACTOR. Below RECOVERED_LAG_SECONDS it gives a share of the slowed back, a step at a
+time.
 
 Who is slowed first: the sessions a proctor has least reason to watch closely. Low security before
 medium before high, then the lowest risk score; a flagged session or one with an alert to review
@@ -34,6 +36,11 @@ from sessions.realtime import student_notify
 OVERLOAD_LAG_SECONDS = 3.0
 RECOVERED_LAG_SECONDS = 1.0
 SLOWED_FACTOR = 2
+# When every session the governor may slow already sends a picture every SLOWED_FACTOR cadences
+# and the workers are still behind, it slows them again, up to this many cadences apart (high
+# security: every 8 s, still a picture, its audio and events as before). One step was not enough
+# in a class of 300 on two cores (docs/BENCHMARKS.md): the lag stayed at its 10 s ceiling.
+MAX_SLOWED_FACTOR = 4
 # Each step changes at most this share of the class (at least one session): the lag answers a
 # step within a few seconds, and slowing everyone at once would swing from overload to idle.
 STEP_SHARE = 0.25
@@ -60,23 +67,33 @@ def cadence_adjust() -> dict[str, int]:
         .only("pk", "risk_score", "flagged", "exam__security_level", "exam__proctoring_enabled")
     )
     slowed_now = cache.get_many([stream_state.cadence_key(s.pk) for s in sessions])
-    slowed = [s for s in sessions if slowed_now.get(stream_state.cadence_key(s.pk))]
+    factor = {s.pk: _factor(s, slowed_now.get(stream_state.cadence_key(s.pk))) for s in sessions}
+    slowed = [s for s in sessions if factor[s.pk] > 1]
     step = max(1, math.ceil(STEP_SHARE * len(sessions)))
     changed = {"slowed": 0, "restored": 0}
+    least_risky_first = {"key": lambda s: (LEVEL_ORDER.get(s.exam.security_level, 2), s.risk_score)}
     if lag > OVERLOAD_LAG_SECONDS:
-        candidates = sorted(
-            (s for s in sessions if s not in slowed and not s.flagged and not s.to_review),
-            key=lambda s: (LEVEL_ORDER.get(s.exam.security_level, 2), s.risk_score),
-        )
+        calm = [s for s in sessions if not s.flagged and not s.to_review]
+        candidates = sorted((s for s in calm if factor[s.pk] == 1), **least_risky_first)
+        if not candidates:  # everyone it may slow is slowed: slow them again, up to the cap
+            candidates = sorted((s for s in calm if factor[s.pk] < MAX_SLOWED_FACTOR), **least_risky_first)
         for session in candidates[:step]:
-            _cadence_set(session, slowed_interval_ms(session.exam.security_level))
+            slower = SLOWED_FACTOR if factor[session.pk] == 1 else MAX_SLOWED_FACTOR
+            factor[session.pk] = slower
+            _cadence_set(session, slower * FRAME_INTERVAL_MS[session.exam.security_level])
             changed["slowed"] += 1
     # A slowed session that turned risky gets its cadence back whatever the load.
     risky = [s for s in slowed if s.flagged or s.to_review]
     calm = [s for s in slowed if s not in risky]
     if lag < RECOVERED_LAG_SECONDS:
+        # The riskiest first, one step each: every 4 cadences -> 2 -> its own.
         calm.sort(key=lambda s: (-LEVEL_ORDER.get(s.exam.security_level, 2), -s.risk_score))
-        risky += calm[:step]
+        for session in calm[:step]:
+            if factor[session.pk] > SLOWED_FACTOR:
+                _cadence_set(session, slowed_interval_ms(session.exam.security_level))
+                changed["restored"] += 1
+            else:
+                risky.append(session)
     else:
         for session in calm:  # still needed: keep it from lapsing
             cache.touch(stream_state.cadence_key(session.pk), SLOWED_SECONDS)
@@ -84,6 +101,13 @@ def cadence_adjust() -> dict[str, int]:
         _cadence_set(session, None)
         changed["restored"] += 1
     return changed
+
+
+def _factor(session: ExamSession, slowed_ms: int | None) -> int:
+    """How many of its level's cadences apart the session sends pictures now (1: not slowed)."""
+    if not slowed_ms:
+        return 1
+    return max(1, round(slowed_ms / FRAME_INTERVAL_MS[session.exam.security_level]))
 
 
 def session_frame_interval_ms(session: ExamSession, slowed_ms: int | None) -> int:
