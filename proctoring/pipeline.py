@@ -35,6 +35,7 @@ from proctoring.stream_state import (
     IDENTITY_RECHECK_BACKOFF_MAX_SECONDS,
     IDENTITY_RECHECK_MIN_SECONDS,
     IDENTITY_RECHECK_RETRY_FRAMES,
+    MAGNIFY_EVERY_FRAMES,
     MAGNIFY_SECONDS,
     MEDIA_PUSH_SECONDS,
     STATS_SECONDS,
@@ -186,6 +187,7 @@ class _FrameKeys:
         self.sample = stream_state.sample_gate_key(session_id, "frame")
         self.magnified = stream_state.magnified_key(session_id)
         self.small_face = stream_state.small_face_key(session_id)
+        self.cadence = stream_state.cadence_key(session_id)
         self.states = [state_key(session_id, c) for c in observed_from(Observes.FRAME)]
 
     def all(self) -> list[str]:
@@ -202,7 +204,16 @@ class _FrameKeys:
             self.sample,
             self.magnified,
         ]
-        return [self.done, self.pending, self.latest, self.lag, *gates, self.small_face, *self.states]
+        return [
+            self.done,
+            self.pending,
+            self.latest,
+            self.lag,
+            *gates,
+            self.small_face,
+            self.cadence,
+            *self.states,
+        ]
 
 
 def _frame_analyse(
@@ -230,8 +241,9 @@ def _frame_analyse(
     # The face count shown (card, monitors, timeline, event details): what the conditions see.
     face_count = analysis.face_count
     if analysis.magnified:
-        writes.set(keys.magnified, 1, MAGNIFY_SECONDS)
-        writes.set(keys.small_face, analysis.small_faces, 2 * MAGNIFY_SECONDS)
+        window = _magnify_seconds(known.get(keys.cadence))
+        writes.set(keys.magnified, 1, window)
+        writes.set(keys.small_face, analysis.small_faces, 2 * window)
         writes.incr(metric_key("frames_magnified"))
     elif analysis.face_count == 1 and known.get(keys.small_face):
         # The last magnified frame found a face that a frame without the search cannot see (a
@@ -294,6 +306,14 @@ def _frame_analyse(
         if exam_id is not None:
             realtime.broadcast_media(session_id, exam_id=exam_id, face_count=face_count, frame_seq=seq)
     return "done"
+
+
+def _magnify_seconds(slowed_ms: int | None) -> float:
+    """How long after a magnified frame the next one waits: MAGNIFY_SECONDS, or for a session the
+    overload governor slowed, all but the last second of MAGNIFY_EVERY_FRAMES of its pictures."""
+    if not slowed_ms:
+        return MAGNIFY_SECONDS
+    return max(MAGNIFY_SECONDS, MAGNIFY_EVERY_FRAMES * slowed_ms / 1000 - 1)
 
 
 def _identity_recheck(

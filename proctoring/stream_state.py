@@ -24,6 +24,11 @@ MEDIA_PUSH_SECONDS = 10
 # The magnified search for small faces (someone standing behind the student) costs about as
 # much as the rest of the frame's analysis; it runs on a student's frame at most this often.
 MAGNIFY_SECONDS = 6
+# A session the overload governor slowed (proctoring.cadence) sends a picture every 4-8 s at high
+# security: with MAGNIFY_SECONDS alone every one of them would get the search, and slowing would
+# save the workers little (a class of 300 on two cores stayed 9 s behind). Its search runs on
+# every MAGNIFY_EVERY_FRAMES-th picture instead, as at its own 2 s cadence.
+MAGNIFY_EVERY_FRAMES = 3
 # How long the worker's "this microphone is idle" lasts unless a later chunk renews it.
 AUDIO_IDLE_SECONDS = 30
 # The identity re-check (dlib, ~116 ms) runs on a one-face frame after the face was gone or the
@@ -111,7 +116,8 @@ def pushed_recently_key(session_id) -> str:
 
 
 def magnified_key(session_id) -> str:
-    """Set for MAGNIFY_SECONDS after a frame got the magnified search."""
+    """Set for MAGNIFY_SECONDS (longer for a slowed session) after a frame got the magnified
+    search."""
     return _key(session_id, "magnified")
 
 

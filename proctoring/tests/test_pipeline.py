@@ -161,3 +161,19 @@ def test_a_frame_that_fails_unexpectedly_stops_no_other_frame_of_its_batch(world
         tasks.frames_analyse([[str(s.pk), 1, now_ms, jpeg, None] for s in (stu, sam, cat)])
     assert [bool(cache.get(done_key(s.pk, "frame", 1))) for s in (stu, sam, cat)] == [True, False, True]
     assert f"session {sam.pk} frame 1 failed" in caplog.text
+
+
+@pytest.mark.needs_redis  # the gate's expiry (cache.ttl)
+def test_a_slowed_session_gets_the_magnified_search_every_third_picture_not_every_one(world):
+    from proctoring.stream_state import cadence_key
+
+    session, fast = world.stu_in_physics, world.sam_in_physics  # high security: a picture every 2 s
+    cache.set(cadence_key(session.pk), 8_000, 120)  # the overload governor: every fourth cadence
+    jpeg = webcam_jpeg(faces.in_view(*faces.people()["astronaut"], 0.3))
+    now_ms = int(time.time() * 1000)
+    for each in (session, fast):
+        frame_analyse(session_id=each.pk, seq=1, captured_ms=now_ms, jpeg=jpeg)
+    assert cache.get("metrics:frames_magnified") == 2
+    # Pictures 8 s apart: the next search on the third after this one (24 s), not on every one.
+    assert 22 < cache.ttl(magnified_key(session.pk)) <= 23
+    assert MAGNIFY_SECONDS - 1 < cache.ttl(magnified_key(fast.pk)) <= MAGNIFY_SECONDS
