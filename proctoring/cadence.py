@@ -5,8 +5,8 @@ Every few seconds (beat's `cadence-adjust`) this reads how far behind the frame 
 (the workers' `frame_lag_seconds` gauge: capture to analysis, averaged). Past OVERLOAD_LAG_SECONDS
 it slows a share of the sessions still at their level's cadence: their frames come every
 SLOWED_FACTOR cadences; once all it may slow are slowed and the workers are still behind, every
-MAX_SLOWED_FACTOR. Below RECOVERED_LAG_SECONDS it gives a share of the slowed back, a step at a
-time.
+MAX_SLOWED_FACTOR. Once the lag has stayed below RECOVERED_LAG_SECONDS for a few steps it gives
+a smaller share of the slowed back, a step at a time.
 
 Who is slowed first: the sessions a proctor has least reason to watch closely. Low security before
 medium before high, then the lowest risk score; a flagged session or one with an alert to review
@@ -44,6 +44,12 @@ MAX_SLOWED_FACTOR = 4
 # Each step changes at most this share of the class (at least one session): the lag answers a
 # step within a few seconds, and slowing everyone at once would swing from overload to idle.
 STEP_SHARE = 0.25
+# Giving back is slower than slowing: only after the workers have stayed under
+# RECOVERED_LAG_SECONDS for this many steps in a row, and an eighth of the class a step. Giving a
+# quarter back at the first calm step swung a class of 300 on two cores from 0.4 s behind back to
+# 10 s within half a minute, over and over (docs/BENCHMARKS.md).
+RESTORE_AFTER_CALM_STEPS = 3
+RESTORE_SHARE = 0.125
 # A slowed cadence outlives a missed beat by this much, then lapses back to the normal one.
 SLOWED_SECONDS = 120
 LEVEL_ORDER = {"low": 0, "medium": 1, "high": 2}
@@ -70,6 +76,8 @@ def cadence_adjust() -> dict[str, int]:
     factor = {s.pk: _factor(s, slowed_now.get(stream_state.cadence_key(s.pk))) for s in sessions}
     slowed = [s for s in sessions if factor[s.pk] > 1]
     step = max(1, math.ceil(STEP_SHARE * len(sessions)))
+    restore_step = max(1, math.ceil(RESTORE_SHARE * len(sessions)))
+    calm_steps = _calm_steps(lag)
     changed = {"slowed": 0, "restored": 0}
     least_risky_first = {"key": lambda s: (LEVEL_ORDER.get(s.exam.security_level, 2), s.risk_score)}
     if lag > OVERLOAD_LAG_SECONDS:
@@ -85,10 +93,10 @@ def cadence_adjust() -> dict[str, int]:
     # A slowed session that turned risky gets its cadence back whatever the load.
     risky = [s for s in slowed if s.flagged or s.to_review]
     calm = [s for s in slowed if s not in risky]
-    if lag < RECOVERED_LAG_SECONDS:
+    if calm_steps >= RESTORE_AFTER_CALM_STEPS:
         # The riskiest first, one step each: every 4 cadences -> 2 -> its own.
         calm.sort(key=lambda s: (-LEVEL_ORDER.get(s.exam.security_level, 2), -s.risk_score))
-        for session in calm[:step]:
+        for session in calm[:restore_step]:
             if factor[session.pk] > SLOWED_FACTOR:
                 _cadence_set(session, slowed_interval_ms(session.exam.security_level))
                 changed["restored"] += 1
@@ -101,6 +109,16 @@ def cadence_adjust() -> dict[str, int]:
         _cadence_set(session, None)
         changed["restored"] += 1
     return changed
+
+
+def _calm_steps(lag: float) -> int:
+    """How many governor steps in a row (this one included) found the workers caught up."""
+    key = metric_key("cadence_calm_steps")
+    if lag >= RECOVERED_LAG_SECONDS:
+        cache.set(key, 0, SLOWED_SECONDS)
+        return 0
+    cache.add(key, 0, SLOWED_SECONDS)
+    return cache.incr(key)
 
 
 def _factor(session: ExamSession, slowed_ms: int | None) -> int:
