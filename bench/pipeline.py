@@ -1305,6 +1305,7 @@ def main() -> None:
         and 0 <= args.grace <= 120
         and 0 < args.alerting <= 1
         and 1 <= args.redis_db <= 15  # never database 0, where the app's own cache and queues live
+        and not (args.governor and args.pool != "solo")  # as deployed: solo workers
     ):
         parser.error("bounded on purpose: see --help for the ranges")
 

@@ -337,7 +337,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # A page that went away and did not come back reloaded is a departure alert ~30-40 s later.
     "departures-settle": {"task": "proctoring.tasks.departures_settle", "schedule": 10.0},
     # Workers falling behind slow the least risky sessions' frames, and give them back (proctoring.cadence).
-    "cadence-adjust": {"task": "proctoring.tasks.cadence_adjust", "schedule": 5.0},
+    # Expires: runs that waited behind a busy queue are dropped, not run back to back (each counts
+    # as a step of the governor's, which gives back only after three calm steps in a row).
+    "cadence-adjust": {
+        "task": "proctoring.tasks.cadence_adjust",
+        "schedule": 5.0,
+        "options": {"expires": 4.0},
+    },
     # Proctoring data past its retention period is deleted within the hour (docs/PRIVACY.md).
     "media-retention": {"task": "proctoring.tasks.media_retention_apply", "schedule": 3600.0},
     # Results released at the time a teacher chose, within a minute, and their students e-mailed

@@ -10,8 +10,8 @@ a smaller share of the slowed back, a step at a time.
 
 Who is slowed first: the sessions a proctor has least reason to watch closely. Low security before
 medium before high, then the lowest risk score; a flagged session or one with an alert to review
-is never slowed. A slowed session is never unmonitored: its frames still come (at most a few
-seconds further apart), its audio and browser events are untouched, the page is told its new
+is never slowed. A slowed session is never unmonitored: its frames still come (two cadences apart,
+at high security four), its audio and browser events are untouched, the page is told its new
 cadence (and told again on every reconnect), and the monitor's card says it runs slowed.
 
 The per-socket `slow-down` (proctoring.media) is another thing: one student's own frames piling
@@ -37,10 +37,13 @@ OVERLOAD_LAG_SECONDS = 3.0
 RECOVERED_LAG_SECONDS = 1.0
 SLOWED_FACTOR = 2
 # When every session the governor may slow already sends a picture every SLOWED_FACTOR cadences
-# and the workers are still behind, it slows them again, up to this many cadences apart (high
-# security: every 8 s, still a picture, its audio and events as before). One step was not enough
-# in a class of 300 on two cores (docs/BENCHMARKS.md): the lag stayed at its 10 s ceiling.
+# and the workers are still behind, it slows them again, up to this many cadences apart. One step
+# was not enough in a class of 300 on two cores (docs/BENCHMARKS.md): the lag stayed at its 10 s
+# ceiling. Only where the pictures stay at most MAX_SLOWED_INTERVAL_MS apart (high security: every
+# 8 s): further apart, the monitor's card would read stale between two pictures (its live window
+# is 12-20 s) and the face conditions would open on two pictures.
 MAX_SLOWED_FACTOR = 4
+MAX_SLOWED_INTERVAL_MS = 8_000
 # Each step changes at most this share of the class (at least one session): the lag answers a
 # step within a few seconds, and slowing everyone at once would swing from overload to idle.
 STEP_SHARE = 0.25
@@ -83,8 +86,8 @@ def cadence_adjust() -> dict[str, int]:
     if lag > OVERLOAD_LAG_SECONDS:
         calm = [s for s in sessions if not s.flagged and not s.to_review]
         candidates = sorted((s for s in calm if factor[s.pk] == 1), **least_risky_first)
-        if not candidates:  # everyone it may slow is slowed: slow them again, up to the cap
-            candidates = sorted((s for s in calm if factor[s.pk] < MAX_SLOWED_FACTOR), **least_risky_first)
+        # Everyone it may slow once is slowed: the rest of the step slows them again, up to the cap.
+        candidates += sorted((s for s in calm if 1 < factor[s.pk] < _max_factor(s)), **least_risky_first)
         for session in candidates[:step]:
             slower = SLOWED_FACTOR if factor[session.pk] == 1 else MAX_SLOWED_FACTOR
             factor[session.pk] = slower
@@ -93,18 +96,19 @@ def cadence_adjust() -> dict[str, int]:
     # A slowed session that turned risky gets its cadence back whatever the load.
     risky = [s for s in slowed if s.flagged or s.to_review]
     calm = [s for s in slowed if s not in risky]
+    kept = calm
     if calm_steps >= RESTORE_AFTER_CALM_STEPS:
         # The riskiest first, one step each: every 4 cadences -> 2 -> its own.
         calm.sort(key=lambda s: (-LEVEL_ORDER.get(s.exam.security_level, 2), -s.risk_score))
+        kept = calm[restore_step:]
         for session in calm[:restore_step]:
             if factor[session.pk] > SLOWED_FACTOR:
                 _cadence_set(session, slowed_interval_ms(session.exam.security_level))
                 changed["restored"] += 1
             else:
                 risky.append(session)
-    else:
-        for session in calm:  # still needed: keep it from lapsing
-            cache.touch(stream_state.cadence_key(session.pk), SLOWED_SECONDS)
+    for session in kept:  # still slowed: keep it from lapsing (a lapse tells nobody)
+        cache.touch(stream_state.cadence_key(session.pk), SLOWED_SECONDS)
     for session in risky:
         _cadence_set(session, None)
         changed["restored"] += 1
@@ -122,10 +126,16 @@ def _calm_steps(lag: float) -> int:
 
 
 def _factor(session: ExamSession, slowed_ms: int | None) -> int:
-    """How many of its level's cadences apart the session sends pictures now (1: not slowed)."""
+    """How many of its level's cadences apart the session sends pictures now (1: not slowed).
+    Any slowed interval counts as slowed, even one set before its exam's level changed."""
     if not slowed_ms:
         return 1
-    return max(1, round(slowed_ms / FRAME_INTERVAL_MS[session.exam.security_level]))
+    return max(SLOWED_FACTOR, round(slowed_ms / FRAME_INTERVAL_MS[session.exam.security_level]))
+
+
+def _max_factor(session: ExamSession) -> int:
+    own = FRAME_INTERVAL_MS[session.exam.security_level]
+    return MAX_SLOWED_FACTOR if MAX_SLOWED_FACTOR * own <= MAX_SLOWED_INTERVAL_MS else SLOWED_FACTOR
 
 
 def session_frame_interval_ms(session: ExamSession, slowed_ms: int | None) -> int:
@@ -135,6 +145,11 @@ def session_frame_interval_ms(session: ExamSession, slowed_ms: int | None) -> in
 
 def _cadence_set(session: ExamSession, slowed_ms: int | None) -> None:
     key = stream_state.cadence_key(session.pk)
+    before = cache.get(key)
+    if before and (not slowed_ms or slowed_ms < before):
+        # Pictures come sooner: the small-face search waits no longer than its own cadence says
+        # (pipeline._magnify_seconds), nor holds a face it saw that long ago.
+        cache.delete_many([stream_state.magnified_key(session.pk), stream_state.small_face_key(session.pk)])
     if slowed_ms:
         cache.set(key, slowed_ms, SLOWED_SECONDS)
     else:

@@ -8,15 +8,14 @@ from datetime import datetime
 from django.core.cache import cache
 from django.utils import timezone
 
+from proctoring.cadence import session_frame_interval_ms
 from proctoring.detections import observations_apply
 from proctoring.policy import policy_for
 from proctoring.stream_state import STATS_SECONDS, stream_stats, unmonitored_key
 from sessions.models import ExamSession
-from sessions.readiness import FRAME_INTERVAL_MS
 
 
-def last_media_at(session: ExamSession) -> float:
-    stats = stream_stats(session.pk)
+def last_media_at(session: ExamSession, stats: dict) -> float:
     times = [t for t in (stats["frame:last_at"], stats["audio:last_at"]) if t]
     return max(times) if times else session.started_at.timestamp()
 
@@ -29,8 +28,10 @@ def stream_heartbeats_check(*, now: datetime | None = None) -> int:
     ).select_related("exam")
     unmonitored = 0
     for session in sessions:
-        cadence = FRAME_INTERVAL_MS[session.exam.security_level] / 1000
-        quiet_for = now.timestamp() - last_media_at(session)
+        stats = stream_stats(session.pk)
+        # A session the overload governor slowed sends its pictures that much further apart.
+        cadence = session_frame_interval_ms(session, stats["cadence"]) / 1000
+        quiet_for = now.timestamp() - last_media_at(session, stats)
         lost = quiet_for > policy_for(session)["stream_lost_cadences"] * cadence
         cache.set(unmonitored_key(session.pk), lost, STATS_SECONDS)
         unmonitored += lost

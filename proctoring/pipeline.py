@@ -310,10 +310,12 @@ def _frame_analyse(
 
 def _magnify_seconds(slowed_ms: int | None) -> float:
     """How long after a magnified frame the next one waits: MAGNIFY_SECONDS, or for a session the
-    overload governor slowed, all but the last second of MAGNIFY_EVERY_FRAMES of its pictures."""
+    overload governor slowed, all but the last second of MAGNIFY_EVERY_FRAMES of its pictures
+    (at most MAGNIFY_SLOWED_MAX_SECONDS)."""
     if not slowed_ms:
         return MAGNIFY_SECONDS
-    return max(MAGNIFY_SECONDS, MAGNIFY_EVERY_FRAMES * slowed_ms / 1000 - 1)
+    span = min(MAGNIFY_EVERY_FRAMES * slowed_ms / 1000, stream_state.MAGNIFY_SLOWED_MAX_SECONDS)
+    return max(MAGNIFY_SECONDS, span - 1)
 
 
 def _identity_recheck(

@@ -27,8 +27,11 @@ MAGNIFY_SECONDS = 6
 # A session the overload governor slowed (proctoring.cadence) sends a picture every 4-8 s at high
 # security: with MAGNIFY_SECONDS alone every one of them would get the search, and slowing would
 # save the workers little (a class of 300 on two cores stayed 9 s behind). Its search runs on
-# every MAGNIFY_EVERY_FRAMES-th picture instead, as at its own 2 s cadence.
+# every MAGNIFY_EVERY_FRAMES-th picture instead, as at its own 2 s cadence, but never more than
+# MAGNIFY_SLOWED_MAX_SECONDS apart, or a picture apart where pictures are further apart than that
+# (medium slowed: every 2nd picture, 20 s; low: every one).
 MAGNIFY_EVERY_FRAMES = 3
+MAGNIFY_SLOWED_MAX_SECONDS = 20
 # How long the worker's "this microphone is idle" lasts unless a later chunk renews it.
 AUDIO_IDLE_SECONDS = 30
 # The identity re-check (dlib, ~116 ms) runs on a one-face frame after the face was gone or the

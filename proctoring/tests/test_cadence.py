@@ -95,19 +95,41 @@ def test_still_behind_with_everyone_slowed_the_governor_slows_them_again_and_giv
         cadence.cadence_adjust()
     assert [cache.get(cadence_key(s.pk)) for s in (chemistry, history, stu)] == [10_000, 10_000, 4_000]
     assert cadence.cadence_adjust() == {"slowed": 1, "restored": 0}  # still behind: again
-    assert cache.get(cadence_key(chemistry.pk)) == 20_000  # every fourth cadence, least risky first
-    for _ in range(3):
-        cadence.cadence_adjust()
-    assert [cache.get(cadence_key(s.pk)) for s in (chemistry, history, stu)] == [20_000, 20_000, 8_000]
-    assert cadence.cadence_adjust() == {"slowed": 0, "restored": 0}  # four cadences is the most
+    # Every fourth cadence where pictures stay at most 8 s apart (high); medium stays at 10 s.
+    assert [cache.get(cadence_key(s.pk)) for s in (chemistry, history, stu)] == [10_000, 10_000, 8_000]
+    assert cadence.cadence_adjust() == {"slowed": 0, "restored": 0}  # that is the most
     assert not cache.get(cadence_key(sam.pk))
 
     caught_up_for_a_while()  # then back a step at a time, the riskiest (high security) first
     assert cadence.cadence_adjust() == {"slowed": 0, "restored": 1}
     assert cache.get(cadence_key(stu.pk)) == 4_000
-    for _ in range(5):
+    for _ in range(3):
         cadence.cadence_adjust()
     assert slowed_ids([chemistry, history, stu, sam]) == set()
+
+
+def test_a_session_slowed_before_its_exam_changed_level_is_still_given_back(world):
+    session = world.stu_in_physics
+    cache.set(cadence_key(session.pk), 4_000, 120)  # slowed at high: every 4 s
+    session.exam.security_level = "low"  # every 10 s: 4 s would read as "not slowed"
+    session.exam.save(update_fields=["security_level"])
+    caught_up_for_a_while()
+    for _ in range(4):
+        cadence.cadence_adjust()
+    assert not cache.get(cadence_key(session.pk))
+
+
+def test_a_session_given_back_its_cadence_gets_the_small_face_search_at_once(world):
+    from proctoring.stream_state import magnified_key, small_face_key
+
+    session = world.stu_in_physics
+    cache.set(cadence_key(session.pk), 8_000, 120)
+    cache.set(magnified_key(session.pk), 1, 23)  # the slowed search's long wait
+    cache.set(small_face_key(session.pk), 1, 46)
+    event(session)  # an alert to review: its cadence back at once
+    assert cadence.cadence_adjust()["restored"] == 1
+    assert cache.get(magnified_key(session.pk)) is None
+    assert cache.get(small_face_key(session.pk)) is None
 
 
 def test_a_calm_step_between_busy_ones_gives_nothing_back(world):
@@ -216,3 +238,19 @@ def test_the_lag_an_overload_left_behind_lapses_within_half_a_minute(world, sett
     pipeline.frame_analyse(session_id=world.cat_in_chemistry.pk, seq=1, captured_ms=late, jpeg=webcam_jpeg())
     assert cache.get(metric_key("frame_lag_seconds")) > cadence.OVERLOAD_LAG_SECONDS
     assert 0 < cache.ttl(metric_key("frame_lag_seconds")) <= pipeline.LAG_GAUGE_SECONDS
+
+
+def test_a_slowed_session_is_not_called_lost_between_two_of_its_pictures(world):
+    import time
+
+    from proctoring.heartbeat import stream_heartbeats_check
+    from proctoring.stream_state import last_at_key, unmonitored_key
+
+    session = world.stu_in_physics  # high: lost after three 2 s cadences without media
+    cache.set(last_at_key(session.pk, "frame"), time.time() - 10, 600)  # no microphone, no audio
+    cache.set(cadence_key(session.pk), 8_000, 120)  # slowed: a picture every 8 s
+    stream_heartbeats_check()
+    assert cache.get(unmonitored_key(session.pk)) is False
+    cache.delete(cadence_key(session.pk))
+    stream_heartbeats_check()
+    assert cache.get(unmonitored_key(session.pk)) is True
