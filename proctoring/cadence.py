@@ -58,8 +58,8 @@ SLOWED_SECONDS = 120
 LEVEL_ORDER = {"low": 0, "medium": 1, "high": 2}
 
 
-def slowed_interval_ms(level: str) -> int:
-    return SLOWED_FACTOR * FRAME_INTERVAL_MS[level]
+def _slowed_ms(session: ExamSession, factor: int) -> int:
+    return factor * FRAME_INTERVAL_MS[session.exam.security_level]
 
 
 def cadence_adjust() -> dict[str, int]:
@@ -84,14 +84,13 @@ def cadence_adjust() -> dict[str, int]:
     changed = {"slowed": 0, "restored": 0}
     least_risky_first = {"key": lambda s: (LEVEL_ORDER.get(s.exam.security_level, 2), s.risk_score)}
     if lag > OVERLOAD_LAG_SECONDS:
-        calm = [s for s in sessions if not s.flagged and not s.to_review]
-        candidates = sorted((s for s in calm if factor[s.pk] == 1), **least_risky_first)
+        may_slow = [s for s in sessions if not s.flagged and not s.to_review]
+        candidates = sorted((s for s in may_slow if factor[s.pk] == 1), **least_risky_first)
         # Everyone it may slow once is slowed: the rest of the step slows them again, up to the cap.
-        candidates += sorted((s for s in calm if 1 < factor[s.pk] < _max_factor(s)), **least_risky_first)
+        candidates += sorted((s for s in may_slow if 1 < factor[s.pk] < _max_factor(s)), **least_risky_first)
         for session in candidates[:step]:
-            slower = SLOWED_FACTOR if factor[session.pk] == 1 else MAX_SLOWED_FACTOR
-            factor[session.pk] = slower
-            _cadence_set(session, slower * FRAME_INTERVAL_MS[session.exam.security_level])
+            factor[session.pk] = SLOWED_FACTOR if factor[session.pk] == 1 else MAX_SLOWED_FACTOR
+            _cadence_set(session, _slowed_ms(session, factor[session.pk]))
             changed["slowed"] += 1
     # A slowed session that turned risky gets its cadence back whatever the load.
     risky = [s for s in slowed if s.flagged or s.to_review]
@@ -103,7 +102,7 @@ def cadence_adjust() -> dict[str, int]:
         kept = calm[restore_step:]
         for session in calm[:restore_step]:
             if factor[session.pk] > SLOWED_FACTOR:
-                _cadence_set(session, slowed_interval_ms(session.exam.security_level))
+                _cadence_set(session, _slowed_ms(session, SLOWED_FACTOR))
                 changed["restored"] += 1
             else:
                 risky.append(session)
@@ -134,8 +133,8 @@ def _factor(session: ExamSession, slowed_ms: int | None) -> int:
 
 
 def _max_factor(session: ExamSession) -> int:
-    own = FRAME_INTERVAL_MS[session.exam.security_level]
-    return MAX_SLOWED_FACTOR if MAX_SLOWED_FACTOR * own <= MAX_SLOWED_INTERVAL_MS else SLOWED_FACTOR
+    fits = _slowed_ms(session, MAX_SLOWED_FACTOR) <= MAX_SLOWED_INTERVAL_MS
+    return MAX_SLOWED_FACTOR if fits else SLOWED_FACTOR
 
 
 def session_frame_interval_ms(session: ExamSession, slowed_ms: int | None) -> int:

@@ -110,7 +110,8 @@ class ExamStreamConsumer(AuthenticatedConsumer):
         return True
 
     async def _media(self, data: bytes) -> None:
-        if is_bundle(data):
+        bundled = is_bundle(data)
+        if bundled:
             bundle = parse_bundle(data)
             parts, refused = bundle.parts, bundle.refused
         else:
@@ -127,7 +128,7 @@ class ExamStreamConsumer(AuthenticatedConsumer):
             # at 300 students a thread hop and a blocking publish per message were most of
             # daphne's work.
             slow_down = await media.parts_received_async(session_id=self.session.pk, parts=allowed)
-            await self._send(_ack(allowed, bundled=is_bundle(data)))
+            await self._send(_ack(allowed, bundled=bundled))
         for exc in refused:
             logger.info("stream %s: rejected part: %s", self.session.pk, exc.message)
             await self._send({"type": "error", "code": exc.code, "message": exc.message, "seq": exc.seq})

@@ -372,6 +372,7 @@ def _identity_recheck(
         return None
     writes.incr(metric_key("identity_rechecks"))
     writes.set(keys.identity_looked, seq, STATS_SECONDS)
+    mismatch = None
     try:
         live = identity_detector.face_embedding(rgb)
     except identity_detector.FaceImageError:
@@ -379,19 +380,16 @@ def _identity_recheck(
         # return is tried again on later frames for a while; a periodic re-check waits its interval.
         if not (returned and seq - away <= IDENTITY_RECHECK_RETRY_FRAMES):
             writes.set(keys.identity, seq, interval)
-        # A second face still coming and going would otherwise make this a try every 30 s.
-        _identity_spacing(
-            mismatch=False, from_crowd=from_crowd, after_absence=after_absence, interval=interval,
-            keys=keys, known=known, writes=writes,
-        )  # fmt: skip
-        return None
-    reference = embedding_decrypt(session.student.face_embedding)
-    mismatch = not identity_detector.compare_embeddings(reference, live).match
-    # After a mismatch the next look comes soon, not an interval later: it keeps the critical
-    # alert open on someone else, or closes it if the light misled dlib.
-    writes.set(keys.identity, seq, IDENTITY_RECHECK_MIN_SECONDS if mismatch else interval)
+    else:
+        reference = embedding_decrypt(session.student.face_embedding)
+        mismatch = not identity_detector.compare_embeddings(reference, live).match
+        # After a mismatch the next look comes soon, not an interval later: it keeps the critical
+        # alert open on someone else, or closes it if the light misled dlib.
+        writes.set(keys.identity, seq, IDENTITY_RECHECK_MIN_SECONDS if mismatch else interval)
+    # A look dlib could not read backs off too: a second face still coming and going would
+    # otherwise make it a try every 30 s.
     _identity_spacing(
-        mismatch=mismatch, from_crowd=from_crowd, after_absence=after_absence, interval=interval,
+        mismatch=bool(mismatch), from_crowd=from_crowd, after_absence=after_absence, interval=interval,
         keys=keys, known=known, writes=writes,
     )  # fmt: skip
     return mismatch
