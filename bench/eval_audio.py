@@ -39,6 +39,7 @@ from pathlib import Path
 from types import ModuleType
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.scoring import confusion_scores
@@ -433,19 +434,34 @@ def evaluate_sets(sets: tuple[str, ...] = SETS) -> dict[str, dict[str, dict[str,
 
 
 def detector_at(revision: str) -> ModuleType:
-    """proctoring/detectors/audio.py as it was at a git revision, imported as its own module."""
-    source = subprocess.run(  # noqa: S603 - git with a revision given on the command line
-        ["git", "show", f"{revision}:proctoring/detectors/audio.py"],  # noqa: S607
+    """proctoring/detectors/audio.py as it was at a git revision, imported as its own module,
+    with the speaker counting (voices.py) of the same revision when it had one."""
+    package = importlib.import_module("proctoring.detectors")
+    current = package.voices
+    try:
+        voices_then = _module_at(revision, "voices")
+        if voices_then is not None:
+            # audio.py imports `voices` from the package while it is executed.
+            package.voices = voices_then
+        return _module_at(revision, "audio")
+    finally:
+        package.voices = current
+
+
+def _module_at(revision: str, name: str) -> ModuleType | None:
+    shown = subprocess.run(  # noqa: S603 - git with a revision given on the command line
+        ["git", "show", f"{revision}:proctoring/detectors/{name}.py"],  # noqa: S607
         cwd=ROOT,
-        check=True,
         capture_output=True,
         text=True,
-    ).stdout
-    path = Path(tempfile.mkdtemp()) / "audio_before.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location("audio_before", path)
+    )
+    if shown.returncode != 0:
+        return None
+    path = Path(tempfile.mkdtemp()) / f"{name}_before.py"
+    path.write_text(shown.stdout)
+    spec = importlib.util.spec_from_file_location(f"{name}_before", path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules["audio_before"] = module  # its dataclasses look their module up there
+    sys.modules[f"{name}_before"] = module  # its dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
@@ -504,6 +520,8 @@ def main() -> None:
     parser.add_argument("--before", metavar="REV", help="also run the audio detector of this git revision")
     parser.add_argument("--per-recording", action="store_true", help="print every recording's counts")
     args = parser.parse_args()
+    # One BLAS thread, as in a worker (proctoring/tasks.py): CPU per chunk is then the worker's.
+    threadpool_limits(limits=1, user_api="blas")
     sets = tuple(args.sets.split(","))
     found = all_recordings(sets)
     runs = {"after": run(sets, audio, found)}
