@@ -9,6 +9,7 @@ class ProctoringConfig(AppConfig):
     def ready(self) -> None:
         from procto.metrics import collector_register
         from proctoring import (
+            checks,  # noqa: F401 - registers them
             signals,  # noqa: F401 - connects the receivers
             tasks,  # noqa: F401 - registers them: notifications queue by name
         )
