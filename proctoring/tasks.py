@@ -18,9 +18,13 @@ from proctoring import cadence, heartbeat, notifications, retention, services
 
 @worker_process_init.connect
 def load_models(**kwargs) -> None:
+    from threadpoolctl import threadpool_limits
+
     from proctoring import pipeline  # imported here so that no task pays for it
     from proctoring.detectors import audio, identity
 
+    # The workers are one process per core: BLAS threads of their own only compete for it.
+    threadpool_limits(limits=1, user_api="blas")
     pipeline.frame_path().warm_up()
     identity.warm_up()
     audio.warm_up()
