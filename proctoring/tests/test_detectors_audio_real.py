@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import pickle
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -138,27 +135,3 @@ def test_a_voiceprint_is_a_unit_vector_of_the_speech_frames_only() -> None:
     speech[75:] = False
     assert float(voices.embedding(quietened, speech) @ voices.embedding(second, speech)) > 0.999
     assert voices.embedding(second, np.arange(101) < voices.MIN_SPEECH_FRAMES - 1) is None
-
-
-def test_a_weights_file_that_names_any_other_class_is_refused(tmp_path: Path) -> None:
-    class Evil:
-        def __reduce__(self):
-            return (print, ("ran",))
-
-    archive = tmp_path / "evil.pt"
-    with zipfile.ZipFile(archive, "w") as out:
-        out.writestr("evil/data.pkl", pickle.dumps(Evil(), protocol=2))
-    with pytest.raises(pickle.UnpicklingError):
-        campplus.load_state_dict(archive)
-
-
-def test_a_tracker_cached_with_the_old_encoders_voiceprints_still_counts() -> None:
-    # A session's tracker is kept in the cache across a deploy: the 256-number voiceprints of
-    # the encoder before CAM++ are left out, not compared with the new ones.
-    tracker = VoiceTracker()
-    first = analyse_chunk(fx.browser_chunks(rv.talk("june", 3).samples)[0])
-    tracker.update(dataclasses.replace(first, voiceprint=np.ones(256, dtype=np.float32) / 16))
-    heard = [
-        tracker.update(analyse_chunk(chunk), chunk) for chunk in fx.browser_chunks(rv.talk("june", 4).samples)
-    ]
-    assert heard[-1] == 1
