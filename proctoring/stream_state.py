@@ -173,8 +173,10 @@ def identity_backoff_key(session_id) -> str:
 
 
 def voices_key(session_id) -> str:
-    """The session's VoiceTracker: the voices heard so far."""
-    return _key(session_id, "voices")
+    """The session's VoiceTracker: the voices heard so far. Named after the speaker model: a
+    worker of the release before CAM++ (256-number GE2E voiceprints) still running beside a new
+    one during a deploy keeps its own tracker, never one holding voiceprints it cannot compare."""
+    return _key(session_id, "voices-campplus")
 
 
 def audio_idle_key(session_id) -> str:

