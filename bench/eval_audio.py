@@ -443,7 +443,10 @@ def detector_at(revision: str) -> ModuleType:
         if voices_then is not None:
             # audio.py imports `voices` from the package while it is executed.
             package.voices = voices_then
-        return _module_at(revision, "audio")
+        detector = _module_at(revision, "audio")
+        if detector is None:
+            raise SystemExit(f"git show {revision}:proctoring/detectors/audio.py found nothing")
+        return detector
     finally:
         package.voices = current
 
@@ -520,7 +523,9 @@ def main() -> None:
     parser.add_argument("--before", metavar="REV", help="also run the audio detector of this git revision")
     parser.add_argument("--per-recording", action="store_true", help="print every recording's counts")
     args = parser.parse_args()
-    # One BLAS thread, as in a worker (proctoring/tasks.py): CPU per chunk is then the worker's.
+    # One BLAS thread, as in a worker (proctoring/tasks.py, after the warm-up that loads SciPy's
+    # own OpenBLAS): CPU per chunk is then the worker's.
+    audio.warm_up()
     threadpool_limits(limits=1, user_api="blas")
     sets = tuple(args.sets.split(","))
     found = all_recordings(sets)

@@ -23,11 +23,12 @@ def load_models(**kwargs) -> None:
     from proctoring import pipeline  # imported here so that no task pays for it
     from proctoring.detectors import audio, identity
 
-    # The workers are one process per core: BLAS threads of their own only compete for it.
-    threadpool_limits(limits=1, user_api="blas")
     pipeline.frame_path().warm_up()
     identity.warm_up()
     audio.warm_up()
+    # The workers are one process per core: BLAS threads of their own only compete for it. After
+    # the warm-ups, which load SciPy's own OpenBLAS: the limit reaches the libraries loaded.
+    threadpool_limits(limits=1, user_api="blas")
 
 
 # Frames travel in batches, one task per web process per FRAME_BATCH_SECONDS (frame_batches.py):
