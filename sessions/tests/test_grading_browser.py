@@ -24,6 +24,12 @@ def press(page, key: str) -> None:
         page.keyboard.press(key)
 
 
+def score_focused(page) -> None:
+    """Wait until a score box has the focus (its `autofocus`, which the browser applies a moment
+    after the load event on a busy machine): keys typed before it go nowhere."""
+    page.wait_for_function("() => document.activeElement?.matches('input[type=number]')")
+
+
 def heading(page) -> str:
     return page.locator("form.grading-form h2").inner_text()
 
@@ -51,6 +57,7 @@ def test_grading_a_question_for_everyone_with_the_queue_and_the_keyboard_alone(
 
     # From here on, only keys. The score box has the focus, and is big enough to hit.
     ann = answers["Ann", "Paragraph"]
+    score_focused(page)
     assert focused(page) == f"id_score-{ann.pk}"
     box = page.locator(f"#id_score-{ann.pk}").bounding_box()
     assert box["width"] >= 100 and box["height"] >= 44, box  # was 64 x 21 px
@@ -74,12 +81,14 @@ def test_grading_a_question_for_everyone_with_the_queue_and_the_keyboard_alone(
 
     press(page, "n")  # Ben later: the next ungraded is Stu
     assert heading(page).startswith("Answer 3 of 3: Stu Stone")
+    score_focused(page)
     page.keyboard.type("2.5")
     press(page, "Enter")
     assert heading(page).startswith("Answer 2 of 3: Ben Brown")  # round to the one skipped
     press(page, "k")
     assert heading(page).startswith("Answer 1 of 3: Ann Abbot") and "graded: 3" in heading(page)
     press(page, "j")
+    score_focused(page)
     page.keyboard.type("1")
     press(page, "s")
     assert page.get_by_text("All 3 answers to Q2 are graded.").is_visible()
@@ -101,6 +110,7 @@ def test_grading_a_question_for_everyone_with_the_queue_and_the_keyboard_alone(
     # Stu's own page: his code is the one answer left; s saves it, n goes on to Ann.
     stu = optics.sessions["stu"]
     page.goto(f"{url}/sessions/{stu.pk}/grade/")
+    score_focused(page)
     assert focused(page) == f"id_score-{answers['Stu', 'Paragraph'].pk}"
     page.keyboard.press("Tab")
     page.keyboard.press("Tab")
