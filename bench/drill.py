@@ -413,7 +413,11 @@ class CpuMeter:
         self.sample()
         busy, total = machine_busy_s()
         wall = time.monotonic() - self.since
-        machine = 100 * (busy - self.machine_last[0]) / (total - self.machine_last[1]) * (os.cpu_count() or 1)
+        elapsed = total - self.machine_last[1]
+        # Two takes within one clock tick of /proc/stat (a phase that ends at once): nothing to share.
+        machine = (
+            100 * (busy - self.machine_last[0]) / elapsed * (os.cpu_count() or 1) if elapsed > 0 else 0.0
+        )
         parts = {name: 100 * self.used[name] / wall for name in self.PARTS}
         parts["other"] = max(0.0, machine - sum(parts.values()))
         parts["machine"] = machine
