@@ -134,7 +134,10 @@ def test_every_event_is_listed_with_its_review(client, session, proctor, teacher
     )
     # In words (proctoring.wording); sequence numbers say nothing to a reviewer.
     assert "2 faces on camera" in faces_row and "Camera" in faces_row
-    assert "faceCount" not in faces_row and "frameSeq" not in faces_row and "88" not in faces_row
+    assert "faceCount" not in faces_row and "frameSeq" not in faces_row
+    # The frame's number, looked for in the row's text: its markup holds the event's id, which
+    # can contain 88 once the database has made that many events (it did in CI).
+    assert "88" not in re.sub(r"<[^>]+>", " ", faces_row)
     # Rows come in time order: the tab switch (minute 2) before the faces (minute 5).
     assert html.index(f'data-event-id="{tab.pk}"') < html.index(f'data-event-id="{server_event.pk}"')
 
