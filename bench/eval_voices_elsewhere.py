@@ -102,7 +102,7 @@ class Source:
         self.active = activity(self.samples)
         self.seconds = len(self.samples) / RATE
 
-    def turns(self, rng: random.Random):
+    def turns(self):
         """Endless turns of 2-3 s (frame-aligned), each cut at the quietest frame of that range."""
         frames = self.samples.reshape(-1, HOP)
         level = np.mean(frames.astype(np.float64) ** 2, axis=1)
@@ -147,8 +147,8 @@ def single(src: Source) -> ev.Recording:
     )
 
 
-def taking_turns(a: Source, b: Source, rng: random.Random, name: str, voices: int = 2) -> ev.Recording:
-    gens = (a.turns(rng), b.turns(rng))
+def taking_turns(a: Source, b: Source, name: str, voices: int = 2) -> ev.Recording:
+    gens = (a.turns(), b.turns())
     pieces, acts, total, index = [], [[], []], 0, 0
     while total < PAIR_SECONDS * RATE:
         clip, active = next(gens[index % 2])
@@ -217,7 +217,7 @@ def build(quick: bool) -> list[tuple[str, ev.Recording]]:
             found.append(
                 (
                     "same person 2 meetings",
-                    taking_turns(a, b, rng, f"same {a.key}/{b.key} ({a.sex})", voices=1),
+                    taking_turns(a, b, f"same {a.key}/{b.key} ({a.sex})", voices=1),
                 )
             )
     k = 1 if quick else None
@@ -234,7 +234,7 @@ def build(quick: bool) -> list[tuple[str, ev.Recording]]:
     }
     for kind, pairs in kinds.items():
         for a, b in pairs:
-            found.append((kind, taking_turns(a, b, rng, f"{a.key}/{b.key} ({sexes(a, b)})")))
+            found.append((kind, taking_turns(a, b, f"{a.key}/{b.key} ({sexes(a, b)})")))
     return found
 
 
@@ -265,22 +265,16 @@ def main() -> None:
         results[label] = [(g, r.name, ev.chunk_outcomes(r, [], det)["multiple-voices"]) for g, r in found]
         print(f"{label}: {time.process_time() - t0:.0f} s CPU")
 
-    def counts(outcomes):
-        s = [o for o in outcomes if o.truth is not None]
-        tp = sum(o.truth and o.said for o in s)
-        fp = sum((not o.truth) and o.said for o in s)
-        fn = sum(o.truth and not o.said for o in s)
-        tn = sum((not o.truth) and not o.said for o in s)
-        return tp, fp, fn, tn
-
-    def fmt(tp, fp, fn, tn):
-        p = tp / (tp + fp) if tp + fp else float("nan")
-        r = tp / (tp + fn) if tp + fn else float("nan")
-        return f"tp {tp:4} fp {fp:4} fn {fn:4} tn {tn:4}  P {p:.3f} R {r:.3f}"
+    def fmt(outcomes):
+        s = ev.scores(outcomes)
+        return (
+            f"tp {s['tp']:4} fp {s['fp']:4} fn {s['fn']:4} tn {s['tn']:4}"
+            f"  P {s['precision']:.3f} R {s['recall']:.3f}"
+        )
 
     print("\n== multiple-voices, window level, all recordings ==")
     for label, rows in results.items():
-        print(f"  {label:8} {fmt(*counts([o for _, _, out in rows for o in out]))}")
+        print(f"  {label:8} {fmt([o for _, _, out in rows for o in out])}")
     print("\n== by group: windows (tp fp fn tn P R); single-voice groups: recordings with any false alarm ==")
     groups = list(dict.fromkeys(g for g, _ in found))
     for g in groups:
@@ -292,7 +286,7 @@ def main() -> None:
                 bad = sum(any(o.said and o.truth is False for o in out) for out in sel)
                 false = sum(o.said for o in outs if o.truth is False)
                 extra = f"  false-alarm windows {false}; recordings with FA {bad}/{len(sel)}"
-            print(f"  {g:28} {label:8} {fmt(*counts(outs))}{extra}")
+            print(f"  {g:28} {label:8} {fmt(outs)}{extra}")
     print("\n== by sex combination (pairs of different people) ==")
     for kind in ("man/woman", "two men", "two women"):
         for label, rows in results.items():
@@ -302,7 +296,7 @@ def main() -> None:
                 if not g.startswith(("single", "same")) and f"({kind})" in n
                 for o in out
             ]
-            print(f"  {kind:10} {label:8} {fmt(*counts(outs))}")
+            print(f"  {kind:10} {label:8} {fmt(outs)}")
     print(
         "\n== per recording: said/true two-voice windows (pairs: recall)"
         " or false alarms/windows (one voice) =="
