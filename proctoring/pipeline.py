@@ -472,7 +472,7 @@ def _audio_sounds(session_id, seq: int, observed_at: datetime, samples, *, known
     """A chunk louder than silence: speech, voices, noise, music."""
     analysis = audio_detector.analyse_chunk(samples)
     tracker = cache.get(stream_state.voices_key(session_id)) or audio_detector.VoiceTracker()
-    voices = tracker.update(analysis, samples)
+    voices = tracker.update(analysis, samples, seq=seq)
     cache.set(stream_state.voices_key(session_id), tracker, STATS_SECONDS)
     conditions = conditions_derive(Observes.AUDIO, AudioObservation(analysis, voices))
     details = {

@@ -195,6 +195,8 @@ class ChunkAnalysis:
     tonal: bool  # music or another sound of sustained partials (a ringtone, a beep, a hum)
     # The speaker embedding of the chunk's speech (voices.embedding), when it has enough of it
     voiceprint: np.ndarray | None = field(default=None, repr=False, compare=False)
+    # ... and the speech of its two halves, for the embeddings of its joins with its neighbours
+    voice: voices.Voice | None = field(default=None, repr=False, compare=False)
 
     @property
     def mic_activity(self) -> bool:
@@ -260,12 +262,12 @@ def analyse_chunk(samples: np.ndarray, rate: int = RATE) -> ChunkAnalysis:
         probability = speech_windows(x)
     in_speech = probability > SPEECH_PROBABILITY
     speech = bool(in_speech.sum() >= SPEECH_WINDOWS)
-    voiceprint = None
+    voice = None
     if speech and voices.available():
         # Each 10 ms frame takes the VAD's word for the 32 ms window its centre falls in.
         centres = np.arange(1 + len(x) // HOP) * HOP
         frames = in_speech[np.minimum(centres // VAD_WINDOW, len(in_speech) - 1)]
-        voiceprint = voices.embedding(x, frames)
+        voice = voices.voice(x, frames)
     pitch_frames = voiced & ~track._held_notes()
     tonal = sustained >= TONAL_ENERGY
     return ChunkAnalysis(
@@ -278,7 +280,8 @@ def analyse_chunk(samples: np.ndarray, rate: int = RATE) -> ChunkAnalysis:
         noise_dbfs=round(noise_dbfs, 2),
         background_noise=_is_background_noise(x, track, noise_dbfs, tonal),
         tonal=tonal,
-        voiceprint=voiceprint,
+        voiceprint=None if voice is None else voice.embedding,
+        voice=voice,
     )
 
 
@@ -292,35 +295,61 @@ class VoiceTracker:
     """How many different voices spoke in the last `window_seconds` of one session.
 
     Feed it every chunk of the session in order. Each chunk with enough speech carries a speaker
-    embedding (`ChunkAnalysis.voiceprint`); two voices are counted when the window's embeddings
-    fall in two groups of two seconds or more that are clearly unalike (voices.count_voices).
+    embedding (`ChunkAnalysis.voiceprint`), and so does the join of two such chunks in a row
+    (voices.join_embedding); two voices are counted when the window's embeddings fall in two
+    groups that are clearly unalike (voices.count_voices).
     So two people taking turns are two voices whatever their pitch, two men or two women too,
     while one person over music, in an echoing room or far away is one. A chunk without an
     embedding (the encoder not installed) falls back on its pitch, which tells a man from a
     woman and nothing more (count_voices below).
     """
 
+    # The last chunk's number and the speech of its last half second (voices.Voice.tail), while
+    # it had a voice: the start of the join with the next. A class default, so that a tracker
+    # cached by the release before joins reads as having none.
+    _last: tuple[int, voices.Half] | None = None
+    _chunks = 0
+
     def __init__(self, window_seconds: float = 10.0) -> None:
         self.window_seconds = window_seconds
         self._now = 0.0
         self._heard: deque[tuple[float, list[tuple[float, float]], np.ndarray | None]] = deque()
 
-    def update(self, analysis: ChunkAnalysis, samples: np.ndarray | None = None) -> int:
+    def update(
+        self, analysis: ChunkAnalysis, samples: np.ndarray | None = None, seq: int | None = None
+    ) -> int:
         """Add the next chunk (its analysis, and its samples at RATE when at hand, for its
-        length); the number of distinct voices heard in the window that ends with it: 0, 1 or 2."""
+        length); the number of distinct voices heard in the window that ends with it: 0, 1 or 2.
+
+        `seq`: the chunk's number in the session, when chunks can be skipped (silent ones) or come
+        out of order; only chunks numbered one after the other are joined. Without it every
+        chunk is taken to follow the last."""
         seconds = len(samples) / RATE if samples is not None else 1.0
         self._now += seconds
+        self._chunks += 1
+        number = self._chunks if seq is None else seq
         runs: list[tuple[float, float]] = []
         if analysis.speech and analysis.pitch_hz is not None:
             runs = [(analysis.pitch_hz, analysis.speech_ratio * seconds)]
         # float16 halves what the session's cache entry holds; the similarities move by < 1e-3.
         voiceprint = None if analysis.voiceprint is None else analysis.voiceprint.astype(np.float16)
+        voice, last = analysis.voice, self._last
+        if voice is not None and last is not None and last[0] == number - 1:
+            joined = voices.join_embedding(last[1], voice)
+            if joined is not None:
+                # Stamped, as every entry, with the end of its audio: half a second into this chunk.
+                self._heard.append((self._now - seconds + 0.5, [], joined.astype(np.float16)))
         self._heard.append((self._now, runs, voiceprint))
+        if last is None or number > last[0]:
+            self._last = None if voice is None or voice.tail is None else (number, voice.tail)
         while self._heard and self._heard[0][0] <= self._now - self.window_seconds:
             self._heard.popleft()
-        prints = [p.astype(np.float32) for _, _, p in self._heard if p is not None]
-        if prints:
-            return voices.count_voices(prints)
+        heard = [(end, p) for end, _, p in self._heard if p is not None]
+        if heard:
+            # Every embedding is of a second of audio, centred half a second before its end.
+            return voices.count_voices(
+                [p.astype(np.float32) for _, p in heard], [end - 0.5 for end, _ in heard]
+            )
         return count_voices([run for _, chunk_runs, _ in self._heard for run in chunk_runs])
 
     def __setstate__(self, state: dict) -> None:

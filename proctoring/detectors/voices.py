@@ -5,13 +5,17 @@ trained on thousands of Chinese and English speakers, its weights shipped in the
 run here in NumPy). About 25-30 ms of CPU (one BLAS thread) for one second of speech.
 
 Counting: each second with enough speech gives one unit vector, from the filter banks of its
-speech frames alone. The window's vectors are grouped by average-linkage clustering on cosine
-similarity, merging the most alike groups while they sound like one voice (_one_voice); groups of
-MIN_VOICE_CHUNKS seconds or more are voices. Thresholds from bench/eval_audio.py on the "dev"
-speakers (docs/BENCHMARKS.md).
+speech frames alone, and so does each join of two such seconds (the last half of one and the
+first half of the next: `join_embedding`). People who talk over each other leave few seconds to
+one voice alone; a turn that the chunk boundaries cut in two is whole in the join. The window's
+vectors are grouped by average-linkage clustering on cosine similarity, merging the most alike
+groups while they sound like one voice (_one_voice); groups of MIN_VOICE_CHUNKS vectors or more
+are voices. Thresholds from bench/eval_audio.py on the "dev" speakers (docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -33,16 +37,20 @@ MIN_FEATURE_FRAMES = 30
 # One speaker's seconds over a fan or music fall to 0.2 and are unalike among themselves too;
 # two speakers' reach 0.15-0.25, two voices of one synthesiser 0.25 while each is 0.6 alike.
 # Chosen on the dev set as the highest two-voice recall with precision of 0.95 or more
-# (docs/BENCHMARKS.md).
+# (docs/BENCHMARKS.md); the margin and the counts below again once the joins were added.
 SAME_VOICE_SIMILARITY = 0.17
 ONE_VOICE_SIMILARITY = 0.3
-DISTINCT_VOICE_MARGIN = 0.2
-# ... judged on groups of this many seconds or more: two odd seconds alike by chance (the same
-# vowel twice) are no voice of their own.
-DISTINCT_VOICE_MIN_CHUNKS = 3
-# A voice must speak in at least this many seconds of the window: one odd second (a cough, a
-# word shouted over music) is no second person.
-MIN_VOICE_CHUNKS = 2
+DISTINCT_VOICE_MARGIN = 0.125
+# ... judged on groups of this many vectors or more: a few odd seconds alike by chance (the same
+# vowel twice, and the joins either side of them) are no voice of their own. A group's likeness
+# within counts only vectors of seconds that do not overlap: a chunk and its join share half
+# their audio and are alike for that alone (a far-away voice made a tight "voice" of them).
+DISTINCT_VOICE_MIN_CHUNKS = 5
+# A voice must hold at least this many of the window's vectors: one odd second (a cough, a word
+# shouted over music) and the joins either side of it are no second person.
+MIN_VOICE_CHUNKS = 3
+# A chunk's half second of filter-bank frames either side of its middle, for the joins.
+HALF_SECOND = RATE // 2
 
 
 def available() -> bool:
@@ -52,6 +60,27 @@ def available() -> bool:
 
 def warm_up() -> None:
     campplus.warm_up()
+
+
+@dataclass(frozen=True)
+class Half:
+    """Half a second of a chunk's samples (16-bit, as the browser sent them) and its speech mask
+    (a bool per centred frame of HOP samples): one side of a join."""
+
+    samples: np.ndarray
+    speech: np.ndarray
+
+
+@dataclass(frozen=True)
+class Voice:
+    """What one chunk of speech says of who speaks: its embedding (None with too little speech
+    for one), and its first and last half second, from which the joins with its neighbours come
+    (None for a chunk shorter than a second). A second that starts or ends a turn has too little
+    speech of its own, and its join with the next can have plenty."""
+
+    embedding: np.ndarray | None
+    head: Half | None
+    tail: Half | None
 
 
 def embedding(samples: np.ndarray, speech: np.ndarray) -> np.ndarray | None:
@@ -66,7 +95,39 @@ def embedding(samples: np.ndarray, speech: np.ndarray) -> np.ndarray | None:
     keep = mask[1:]
     if given.sum() < MIN_SPEECH_FRAMES or keep.sum() < MIN_FEATURE_FRAMES:
         return None
-    features = features[keep]
+    return _unit(features[keep])
+
+
+def voice(samples: np.ndarray, speech: np.ndarray) -> Voice:
+    """`embedding` with the chunk's halves kept for the joins."""
+    vector = embedding(samples, speech)
+    count = len(samples)
+    if count < 2 * HALF_SECOND:
+        return Voice(vector, None, None)
+    frames = np.zeros(count // HOP + 1, dtype=bool)
+    given = np.asarray(speech, dtype=bool)[: len(frames)]
+    frames[: len(given)] = given
+    # The last half second starts on a frame's centre, so that the join's frames fall on its grid.
+    start = -(-(count - HALF_SECOND) // HOP)
+    head = Half(_pcm(samples[:HALF_SECOND]), frames[: HALF_SECOND // HOP + 1])
+    tail = Half(_pcm(samples[start * HOP :]), frames[start : start + (count - start * HOP) // HOP])
+    return Voice(vector, head, tail)
+
+
+def join_embedding(earlier: Half | None, later: Voice) -> np.ndarray | None:
+    """The voice of the second across two neighbouring chunks' join: the earlier one's last half
+    second (its `Voice.tail`) and the later one's first; None with too little speech in it."""
+    if earlier is None or later.head is None:
+        return None
+    samples = np.concatenate([earlier.samples, later.head.samples]).astype(np.float32) / 32768
+    return embedding(samples, np.concatenate([earlier.speech, later.head.speech]))
+
+
+def _pcm(samples: np.ndarray) -> np.ndarray:
+    return np.clip(np.round(np.asarray(samples, dtype=np.float32) * 32768), -32768, 32767).astype(np.int16)
+
+
+def _unit(features: np.ndarray) -> np.ndarray | None:
     vector = campplus.embed(features - features.mean(axis=0, keepdims=True))
     if vector is None or not np.all(np.isfinite(vector)):
         return None
@@ -74,19 +135,23 @@ def embedding(samples: np.ndarray, speech: np.ndarray) -> np.ndarray | None:
     return (vector / norm).astype(np.float32) if norm > 0 else None
 
 
-def count_voices(embeddings: list[np.ndarray]) -> int:
-    """0, 1 or 2 (two or more): the distinct voices among one window's chunk embeddings."""
+def count_voices(embeddings: list[np.ndarray], centres: list[float] | None = None) -> int:
+    """0, 1 or 2 (two or more): the distinct voices among one window's embeddings, of seconds
+    of audio centred at `centres` (seconds; without them, seconds one after the other)."""
     if not embeddings:
         return 0
     vectors = np.asarray(embeddings, dtype=np.float32)
     similarity = vectors @ vectors.T
+    at = np.arange(len(vectors), dtype=float) if centres is None else np.asarray(centres, dtype=float)
+    # Pairs of vectors whose seconds share no audio: the only ones a group's likeness within counts.
+    apart = np.abs(at[:, None] - at[None, :]) >= 1.0 - 1e-6
     groups = [[i] for i in range(len(vectors))]
     while len(groups) > 1:
         best, pair = -np.inf, None
         for i in range(len(groups)):
             for j in range(i + 1, len(groups)):
                 alike = similarity[np.ix_(groups[i], groups[j])].mean()
-                if alike > best and _one_voice(similarity, groups[i], groups[j], alike):
+                if alike > best and _one_voice(similarity, apart, groups[i], groups[j], alike):
                     best, pair = alike, (i, j)
         if pair is None:
             break
@@ -96,7 +161,9 @@ def count_voices(embeddings: list[np.ndarray]) -> int:
     return min(max(voices, 1), 2)
 
 
-def _one_voice(similarity: np.ndarray, first: list[int], second: list[int], alike: float) -> bool:
+def _one_voice(
+    similarity: np.ndarray, apart: np.ndarray, first: list[int], second: list[int], alike: float
+) -> bool:
     """Whether two groups of seconds (their average cross similarity `alike`) are one voice."""
     if alike >= ONE_VOICE_SIMILARITY:
         return True
@@ -108,10 +175,12 @@ def _one_voice(similarity: np.ndarray, first: list[int], second: list[int], alik
     return not (
         len(first) >= DISTINCT_VOICE_MIN_CHUNKS
         and len(second) >= DISTINCT_VOICE_MIN_CHUNKS
-        and min(_within(similarity, first), _within(similarity, second)) - alike >= DISTINCT_VOICE_MARGIN
+        and min(_within(similarity, apart, first), _within(similarity, apart, second)) - alike
+        >= DISTINCT_VOICE_MARGIN
     )
 
 
-def _within(similarity: np.ndarray, group: list[int]) -> float:
-    n = len(group)
-    return float((similarity[np.ix_(group, group)].sum() - n) / (n * (n - 1)))
+def _within(similarity: np.ndarray, apart: np.ndarray, group: list[int]) -> float:
+    """The average similarity of a group's vectors whose seconds do not overlap."""
+    counted = apart[np.ix_(group, group)]
+    return float(similarity[np.ix_(group, group)][counted].mean()) if counted.any() else -np.inf

@@ -220,3 +220,14 @@ def test_a_tracker_cached_before_voice_embeddings_still_counts_after_a_deploy() 
     tracker = pickle.loads(pickle.dumps(old))  # noqa: S301 - our own object, as the cache does
     chunk = fx.browser_chunks(fx.speech(fx.SENTENCES[0]))[0]
     assert tracker.update(analyse_chunk(chunk), chunk) == 1
+
+
+def test_a_tracker_cached_before_joins_still_counts_after_a_deploy() -> None:
+    # One pickled by the release before the joins of neighbouring chunks has no last chunk.
+    old = VoiceTracker()
+    chunk = fx.browser_chunks(fx.speech(fx.SENTENCES[0]))[0]
+    old.update(analyse_chunk(chunk), chunk)
+    for name in ("_last", "_chunks"):
+        old.__dict__.pop(name, None)
+    tracker = pickle.loads(pickle.dumps(old))  # noqa: S301 - our own object, as the cache does
+    assert tracker.update(analyse_chunk(chunk), chunk, seq=7) == 1
