@@ -141,30 +141,51 @@ def count_voices(embeddings: list[np.ndarray], centres: list[float] | None = Non
     if not embeddings:
         return 0
     vectors = np.asarray(embeddings, dtype=np.float32)
-    similarity = vectors @ vectors.T
+    similarity = (vectors @ vectors.T).astype(np.float64)
     at = np.arange(len(vectors), dtype=float) if centres is None else np.asarray(centres, dtype=float)
     # Pairs of vectors whose seconds share no audio: the only ones a group's likeness within counts.
     apart = np.abs(at[:, None] - at[None, :]) >= 1.0 - 1e-6
-    groups = [[i] for i in range(len(vectors))]
-    while len(groups) > 1:
-        best, pair = -np.inf, None
-        for i in range(len(groups)):
-            for j in range(i + 1, len(groups)):
-                alike = similarity[np.ix_(groups[i], groups[j])].mean()
-                if alike > best and _one_voice(similarity, apart, groups[i], groups[j], alike):
-                    best, pair = alike, (i, j)
+    # Between every two groups: the sum of their cross similarities, and the sum and number of
+    # those between seconds that share no audio; rows are added up as groups merge, so a merge
+    # costs one pass over the groups (a window holds up to ~20 vectors, joins included).
+    cross = similarity.copy()
+    cross_apart = np.where(apart, similarity, 0.0)
+    count_apart = apart.astype(np.float64)
+    size = np.ones(len(vectors))
+    within_sum, within_count = np.zeros(len(vectors)), np.zeros(len(vectors))
+    alive = np.ones(len(vectors), dtype=bool)
+
+    def within(group: int) -> float:
+        return within_sum[group] / within_count[group] if within_count[group] else -np.inf
+
+    while alive.sum() > 1:
+        live = np.flatnonzero(alive)
+        first, second = np.triu_indices(len(live), 1)
+        first, second = live[first], live[second]
+        alike = cross[first, second] / (size[first] * size[second])
+        pair = None
+        for k in np.argsort(-alike, kind="stable"):
+            a, b = int(first[k]), int(second[k])
+            if _one_voice(float(alike[k]), (size[a], within(a)), (size[b], within(b))):
+                pair = (a, b)
+                break
         if pair is None:
             break
-        i, j = pair
-        groups = [g for k, g in enumerate(groups) if k not in pair] + [groups[i] + groups[j]]
-    voices = sum(len(group) >= MIN_VOICE_CHUNKS for group in groups)
+        a, b = pair
+        within_sum[a] += within_sum[b] + cross_apart[a, b]
+        within_count[a] += within_count[b] + count_apart[a, b]
+        for table in (cross, cross_apart, count_apart):
+            table[a, :] += table[b, :]
+            table[:, a] = table[a, :]
+        size[a] += size[b]
+        alive[b] = False
+    voices = int((size[alive] >= MIN_VOICE_CHUNKS).sum())
     return min(max(voices, 1), 2)
 
 
-def _one_voice(
-    similarity: np.ndarray, apart: np.ndarray, first: list[int], second: list[int], alike: float
-) -> bool:
-    """Whether two groups of seconds (their average cross similarity `alike`) are one voice."""
+def _one_voice(alike: float, first: tuple[float, float], second: tuple[float, float]) -> bool:
+    """Whether two groups of seconds, each (size, likeness within), whose average cross
+    similarity is `alike`, are one voice."""
     if alike >= ONE_VOICE_SIMILARITY:
         return True
     if alike < SAME_VOICE_SIMILARITY:
@@ -173,14 +194,6 @@ def _one_voice(
     # alike among themselves than with the other's (two clean voices of one timbre), where one
     # voice under noise or music is unalike throughout.
     return not (
-        len(first) >= DISTINCT_VOICE_MIN_CHUNKS
-        and len(second) >= DISTINCT_VOICE_MIN_CHUNKS
-        and min(_within(similarity, apart, first), _within(similarity, apart, second)) - alike
-        >= DISTINCT_VOICE_MARGIN
+        min(first[0], second[0]) >= DISTINCT_VOICE_MIN_CHUNKS
+        and min(first[1], second[1]) - alike >= DISTINCT_VOICE_MARGIN
     )
-
-
-def _within(similarity: np.ndarray, apart: np.ndarray, group: list[int]) -> float:
-    """The average similarity of a group's vectors whose seconds do not overlap."""
-    counted = apart[np.ix_(group, group)]
-    return float(similarity[np.ix_(group, group)][counted].mean()) if counted.any() else -np.inf
