@@ -291,6 +291,10 @@ def voiced_speech(samples: np.ndarray, rate: int = RATE) -> list[tuple[float, fl
     return track.speech_runs()
 
 
+# How many of the last chunk numbers a VoiceTracker remembers, to count a redelivered one once.
+SEEN_CHUNKS = 32
+
+
 class VoiceTracker:
     """How many different voices spoke in the last `window_seconds` of one session.
 
@@ -304,11 +308,16 @@ class VoiceTracker:
     woman and nothing more (count_voices below).
     """
 
-    # The last chunk's number and the speech of its last half second (voices.Voice.tail), while
-    # it had a voice: the start of the join with the next. A class default, so that a tracker
-    # cached by the release before joins reads as having none.
-    _last: tuple[int, voices.Half] | None = None
+    # The last chunk's number and its last half second (voices.Voice.tail: 16-bit samples, speech
+    # mask), while it had a voice: the start of the join with the next. Plain arrays, never our
+    # classes: a release without them (a rollback, the old workers of a rolling deploy) must
+    # still read the session's cached tracker. Class defaults, so that a tracker cached before
+    # joins reads as having none.
+    _last: tuple[int, np.ndarray, np.ndarray] | None = None
     _chunks = 0
+    # The numbers of the last chunks counted: a chunk delivered again (a worker lost after it
+    # saved the tracker) is not counted twice.
+    _seen: tuple[int, ...] = ()
 
     def __init__(self, window_seconds: float = 10.0) -> None:
         self.window_seconds = window_seconds
@@ -325,6 +334,9 @@ class VoiceTracker:
         out of order; only chunks numbered one after the other are joined. Without it every
         chunk is taken to follow the last."""
         seconds = len(samples) / RATE if samples is not None else 1.0
+        if seq is not None and seq in self._seen:
+            return self._count()
+        self._seen = (*self._seen[-(SEEN_CHUNKS - 1) :], seq) if seq is not None else self._seen
         self._now += seconds
         self._chunks += 1
         number = self._chunks if seq is None else seq
@@ -335,15 +347,19 @@ class VoiceTracker:
         voiceprint = None if analysis.voiceprint is None else analysis.voiceprint.astype(np.float16)
         voice, last = analysis.voice, self._last
         if voice is not None and last is not None and last[0] == number - 1:
-            joined = voices.join_embedding(last[1], voice)
+            joined = voices.join_embedding(voices.Half(last[1], last[2]), voice)
             if joined is not None:
                 # Stamped, as every entry, with the end of its audio: half a second into this chunk.
                 self._heard.append((self._now - seconds + 0.5, [], joined.astype(np.float16)))
         self._heard.append((self._now, runs, voiceprint))
         if last is None or number > last[0]:
-            self._last = None if voice is None or voice.tail is None else (number, voice.tail)
+            tail = None if voice is None else voice.tail
+            self._last = None if tail is None else (number, tail.samples, tail.speech)
         while self._heard and self._heard[0][0] <= self._now - self.window_seconds:
             self._heard.popleft()
+        return self._count()
+
+    def _count(self) -> int:
         heard = [(end, p) for end, _, p in self._heard if p is not None]
         if heard:
             # Every embedding is of a second of audio, centred half a second before its end.

@@ -116,6 +116,33 @@ def test_only_chunks_one_after_the_other_are_joined() -> None:
     assert vectors(every_other) == vectors(backwards) == spoken
 
 
+def test_a_join_is_the_voice_of_the_second_across_two_chunks() -> None:
+    samples = rv.talk("june", 4).samples[: 3 * 16000]
+    speech = np.ones(301, dtype=bool)
+    speech[120:160] = False  # a pause across the first boundary's tail
+    first, second = (
+        voices.voice(samples[i * 16000 : (i + 1) * 16000], speech[i * 100 : i * 100 + 101]) for i in (0, 1)
+    )
+    joined = voices.join_embedding(first.tail, second)
+    across = voices.embedding(samples[8000:24000], speech[50:151])
+    assert float(joined @ across) > 0.999
+    assert voices.join_embedding(second.tail, first) @ across < 0.99
+
+
+def test_a_chunk_that_comes_late_does_not_undo_the_next_join() -> None:
+    # Chunk 2 before chunk 1 (two workers): chunk 3 still joins with chunk 2.
+    chunks = fx.browser_chunks(rv.talk("june", 5).samples)[:4]
+    analyses = [analyse_chunk(chunk) for chunk in chunks]
+    assert all(a.voice is not None and a.voice.tail is not None for a in analyses)
+    tracker = VoiceTracker(window_seconds=60)
+    for seq in (0, 2, 1, 3):
+        tracker.update(analyses[seq], chunks[seq], seq=seq)
+    # Four chunks' vectors and one join (2 with 3), stamped with the end of its audio: half a
+    # second into the chunk it ends in (the fourth fed, at 4 s).
+    stamps = [end for end, _, p in tracker._heard if p is not None]
+    assert stamps == [1.0, 2.0, 3.0, 3.5, 4.0]
+
+
 def test_real_music_is_seldom_speech() -> None:
     # Silero hears a voice in a few seconds of these tracks (BENCHMARKS.md counts them); the
     # pitch detector took most plucked or sung-like notes for one.
