@@ -193,10 +193,14 @@ class ChunkAnalysis:
     noise_dbfs: float  # background level: the 10th percentile of 32 ms frame levels
     background_noise: bool  # steady broadband noise over BACKGROUND_NOISE_DBFS (fan, traffic, hiss)
     tonal: bool  # music or another sound of sustained partials (a ringtone, a beep, a hum)
-    # The speaker embedding of the chunk's speech (voices.embedding), when it has enough of it
-    voiceprint: np.ndarray | None = field(default=None, repr=False, compare=False)
-    # ... and the speech of its two halves, for the embeddings of its joins with its neighbours
+    # Who speaks (voices.voice): the chunk's speaker embedding, and its two halves for the
+    # embeddings of its joins with its neighbours; None when no speech was heard
     voice: voices.Voice | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def voiceprint(self) -> np.ndarray | None:
+        """The speaker embedding of the chunk's speech, when it has enough of it."""
+        return None if self.voice is None else self.voice.embedding
 
     @property
     def mic_activity(self) -> bool:
@@ -280,7 +284,6 @@ def analyse_chunk(samples: np.ndarray, rate: int = RATE) -> ChunkAnalysis:
         noise_dbfs=round(noise_dbfs, 2),
         background_noise=_is_background_noise(x, track, noise_dbfs, tonal),
         tonal=tonal,
-        voiceprint=None if voice is None else voice.embedding,
         voice=voice,
     )
 

@@ -52,7 +52,7 @@ DISTINCT_VOICE_MIN_CHUNKS = 5
 # window as two voices; asking for two seconds of it, not counting joins, cost a third of what
 # the joins found on dev).
 MIN_VOICE_CHUNKS = 3
-# A chunk's half second of filter-bank frames either side of its middle, for the joins.
+# A join is the last half second of one chunk and the first of the next (samples).
 HALF_SECOND = RATE // 2
 
 
@@ -144,15 +144,14 @@ def count_voices(embeddings: list[np.ndarray], centres: list[float] | None = Non
     if not embeddings:
         return 0
     vectors = np.asarray(embeddings, dtype=np.float32)
-    similarity = (vectors @ vectors.T).astype(np.float64)
     at = np.arange(len(vectors), dtype=float) if centres is None else np.asarray(centres, dtype=float)
     # Pairs of vectors whose seconds share no audio: the only ones a group's likeness within counts.
     apart = np.abs(at[:, None] - at[None, :]) >= 1.0 - 1e-6
     # Between every two groups: the sum of their cross similarities, and the sum and number of
     # those between seconds that share no audio; rows are added up as groups merge, so a merge
     # costs one pass over the groups (a window holds up to ~20 vectors, joins included).
-    cross = similarity.copy()
-    cross_apart = np.where(apart, similarity, 0.0)
+    cross = (vectors @ vectors.T).astype(np.float64)
+    cross_apart = np.where(apart, cross, 0.0)
     count_apart = apart.astype(np.float64)
     size = np.ones(len(vectors))
     within_sum, within_count = np.zeros(len(vectors)), np.zeros(len(vectors))
