@@ -87,48 +87,69 @@ class Detector:
         self.anchors = anchor_centres(spec, self.size)
         # The sigmoid's inverse: raw scores are filtered before it is computed.
         self.raw_min_score = math.log(spec.min_score / (1 - spec.min_score))
+        # The model's square, kept between calls: the image is resized into it, the bars stay 0.
+        self._square = np.zeros((self.size, self.size, 3), dtype=np.uint8)
 
-    def __call__(self, rgb: np.ndarray, border: int = cv2.BORDER_CONSTANT) -> list[Detection]:
+    def __call__(self, rgb: np.ndarray) -> list[Detection]:
         """Faces in an RGB uint8 image (any size; a view into a larger frame will do)."""
         height, width = rgb.shape[:2]
         # Letterbox (ImageToTensorCalculator, keep_aspect_ratio): the image's longer side fills
-        # the square, the other is centred between bars. Corner-to-corner mapping, as OpenCV's
-        # perspective warp in MediaPipe's CPU converter has it.
+        # the square, the other is centred between black bars. Corner-to-corner mapping, as
+        # OpenCV's affine warp in MediaPipe's CPU converter has it (a resize samples half a
+        # source pixel away, and moves a small face's score by up to 0.07).
         side = max(width, height)
         scale = self.size / side
         left, top = (side - width) / 2, (side - height) / 2
-        to_tensor = np.array([[scale, 0, left * scale], [0, scale, top * scale]], dtype=np.float64)
-        square = cv2.warpAffine(
-            rgb, to_tensor, (self.size, self.size), flags=cv2.INTER_LINEAR, borderMode=border
+        # Only the part of the square the image reaches is warped (a pixel more each side, which
+        # the bilinear sampling blends with the border): the bars are the kept zeros.
+        x0, x1 = _reached(left * scale, (left + width) * scale, self.size)
+        y0, y1 = _reached(top * scale, (top + height) * scale, self.size)
+        to_region = np.array([[scale, 0, left * scale - x0], [0, scale, top * scale - y0]], dtype=np.float64)
+        square = self._square
+        square.fill(0)
+        cv2.warpAffine(
+            rgb,
+            to_region,
+            (x1 - x0, y1 - y0),
+            dst=square[y0:y1, x0:x1],
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
         )
-        tensor = square.astype(np.float32)
-        tensor *= 2 / 255
-        tensor -= 1
-        boxes, scores = self.model(tensor)
+        boxes, scores = self.model.on_pixels(square, 2 / 255, -1.0)
         raw = scores.reshape(-1)
-        coords = boxes.reshape(-1, 4 + 2 * KEYPOINTS)
-        # Boxes without width or height are dropped, as TensorsToDetectionsCalculator does.
-        keep = np.flatnonzero((raw >= self.raw_min_score) & (coords[:, 2] > 0) & (coords[:, 3] > 0))
+        keep = np.flatnonzero(raw >= self.raw_min_score)
         if not keep.size:
             return []
+        coords = boxes.reshape(-1, 4 + 2 * KEYPOINTS)[keep]
+        # Boxes without width or height are dropped, as TensorsToDetectionsCalculator does.
+        sized = (coords[:, 2] > 0) & (coords[:, 3] > 0)
+        if not sized.all():
+            keep, coords = keep[sized], coords[sized]
+            if not keep.size:
+                return []
         score = 1 / (1 + np.exp(-np.clip(raw[keep], -SCORE_CLIP, SCORE_CLIP)))
         # Raw values are pixels of the model's input, offsets from the anchor's centre
         # (reverse_output_order: x before y); fixed-size anchors have width and height 1.
-        coords = coords[keep] / self.size
+        coords /= self.size
         centres = self.anchors[keep]
         centre = coords[:, 0:2] + centres
-        size = coords[:, 2:4]
-        corners = np.concatenate([centre - size / 2, centre + size / 2], axis=1)
+        half = coords[:, 2:4] / 2
+        corners = np.concatenate([centre - half, centre + half], axis=1)
         points = coords[:, 4:].reshape(-1, KEYPOINTS, 2) + centres[:, np.newaxis, :]
         merged = weighted_nms(corners, points, score)
         # Out of the letterbox: tensor fractions -> the image's fractions.
         offset = np.array([left, top]) / side
-        shape = np.array([side / width, side / height])
+        stretch = np.array([side / width, side / height])
         found = []
         for box, keypoints, best in merged:
-            (x0, y0), (x1, y1) = (box[:2] - offset) * shape, (box[2:] - offset) * shape
-            found.append(Detection(x0, y0, x1 - x0, y1 - y0, best, (keypoints - offset) * shape))
+            (x0, y0), (x1, y1) = (box[:2] - offset) * stretch, (box[2:] - offset) * stretch
+            found.append(Detection(x0, y0, x1 - x0, y1 - y0, best, (keypoints - offset) * stretch))
         return found
+
+
+def _reached(start: float, end: float, size: int) -> tuple[int, int]:
+    """The pixels of a `size` square that an image placed over [start, end) touches."""
+    return max(0, math.floor(start) - 1), min(size, math.ceil(end) + 1)
 
 
 def weighted_nms(

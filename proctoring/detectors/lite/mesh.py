@@ -63,9 +63,7 @@ def landmarks_on(rgb: np.ndarray, face: Detection) -> np.ndarray | None:
     to_crop = (size / side) * np.array([[cos, sin], [-sin, cos]])
     affine = np.hstack([to_crop, (size / 2 - to_crop @ centre)[:, np.newaxis]])
     crop = cv2.warpAffine(rgb, affine, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    tensor = crop.astype(np.float32)
-    tensor *= 1 / 255
-    points, presence = model(tensor)
+    points, presence = model.on_pixels(crop, 1 / 255, 0.0)
     if 1 / (1 + math.exp(-float(presence.reshape(-1)[0]))) < MIN_PRESENCE:
         return None
     in_crop = points.reshape(LANDMARKS, 3)[:, :2]

@@ -54,6 +54,22 @@ class Model:
         self._interpreter.invoke()
         return [self._interpreter.get_tensor(index) for index in self._outputs]
 
+    def on_pixels(self, pixels: np.ndarray, scale: float, shift: float) -> list[np.ndarray]:
+        """The model's outputs for one uint8 HxWx3 image, fed as `pixels * scale + shift`.
+
+        The conversion is written straight into the interpreter's input buffer: no float copy
+        of the image to allocate and copy again, which is a tenth of a short-range call.
+        """
+        self.calls += 1
+        # A view into the interpreter's memory; it must be gone before invoke(), which refuses
+        # to run while Python holds one.
+        buffer = self._interpreter.tensor(self._input)()[0]
+        np.multiply(pixels, np.float32(scale), out=buffer, dtype=np.float32)
+        buffer += np.float32(shift)
+        del buffer
+        self._interpreter.invoke()
+        return [self._interpreter.get_tensor(index) for index in self._outputs]
+
 
 @functools.cache
 def load(name: str) -> Model:
