@@ -4,7 +4,7 @@ import logging.config
 import os
 
 from celery import Celery
-from celery.signals import setup_logging
+from celery.signals import setup_logging, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "procto.settings")
 
@@ -22,6 +22,14 @@ def logging_as_django(**kwargs) -> None:
     from django.conf import settings
 
     logging.config.dictConfig(settings.LOGGING)
+
+
+@worker_process_init.connect
+def channel_sends_on_one_loop(**kwargs) -> None:
+    """A worker process sends to the monitors on one event loop of its own (procto.channels)."""
+    from procto.channels import send_on_worker_loop
+
+    send_on_worker_loop()
 
 
 def _bind_request_ids() -> None:
