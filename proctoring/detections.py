@@ -65,9 +65,13 @@ def observations_apply(
         if session is None or not session.is_in_progress:
             return []
         policy, tuning, now = policy_for(session), exam_tuning(session.exam), observed_at.timestamp()
+        # Read again under the lock (another worker may have stepped them since), in one round
+        # trip, and written back in one: a frame's five conditions cost two, not ten.
+        stored = cache.get_many(keys)
+        after = {}
         for condition, present in conditions.items():
             key = state_key(session.pk, condition)
-            before = ConditionState.from_dict(cache.get(key))
+            before = ConditionState.from_dict(stored.get(key))
             if before.last_seen is not None and now < before.last_seen:
                 continue
             # The exam's sensitivity scales the onset of its security level.
@@ -85,7 +89,9 @@ def observations_apply(
             elif action is Action.EXTEND and state.event_id:
                 ProctoringEvent.objects.filter(pk=state.event_id).update(ended_at=observed_at)
                 lasted = True
-            cache.set(key, state.to_dict(), STATE_SECONDS)
+            after[key] = state.to_dict()
+        if after:
+            cache.set_many(after, STATE_SECONDS)
         # Durations count towards risk, so a lasting condition raises it as it goes on (an
         # event just opened is on it already).
         if lasted:
