@@ -417,6 +417,16 @@ FRAME_BATCH_SECONDS = env.float("FRAME_BATCH_SECONDS", default=0.05)
 if not 0 <= FRAME_BATCH_SECONDS <= 10:
     raise ImproperlyConfigured("FRAME_BATCH_SECONDS must be between 0 and 10 seconds (0.05-0.1 advised).")
 
+# The still-frame gate (proctoring.pipeline): a light frame whose 32x24 thumbnail is within this
+# many grey levels (largest 4x4 cell's mean difference) of the student's last analysed frame, when
+# that one showed nothing (one face, looking at the screen), reuses its analysis instead of running
+# the models; at most two frames in a row, so every scene is analysed at least every third picture.
+# 8 is a third of the weakest event measured (someone appearing behind: 25) and skipped 17% of
+# the pictures of real recordings of people at a camera (docs/BENCHMARKS.md). 0 turns it off.
+STILL_FRAME_THRESHOLD = env.float("STILL_FRAME_THRESHOLD", default=8.0)
+if not 0 <= STILL_FRAME_THRESHOLD <= 25:
+    raise ImproperlyConfigured("STILL_FRAME_THRESHOLD must be between 0 (off) and 25 grey levels.")
+
 # --- Static and media files -----------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))

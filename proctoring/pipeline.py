@@ -28,6 +28,7 @@ from proctoring.detections import observations_apply, state_active, state_key
 from proctoring.detectors import audio as audio_detector
 from proctoring.detectors import faces
 from proctoring.detectors import identity as identity_detector
+from proctoring.detectors import still as still_detector
 from proctoring.policy import policy_for
 from proctoring.stream_state import (
     AUDIO_IDLE_SECONDS,
@@ -73,6 +74,9 @@ def _captured_at(captured_ms: int) -> datetime:
 # How long the workers' lag gauges outlive their last analysed frame or chunk: an overload that
 # ended with late frames must not look like one to the next class (proctoring.cadence reads it).
 LAG_GAUGE_SECONDS = 30
+
+# The still-frame gate's scene outlives the time it may be reused by a little, not for the exam.
+STILL_KEEP_SECONDS = 30
 
 # A student must not be able to tell when their first re-check comes.
 _UNPREDICTABLE = random.SystemRandom()
@@ -187,6 +191,7 @@ class _FrameKeys:
         self.sample = stream_state.sample_gate_key(session_id, "frame")
         self.magnified = stream_state.magnified_key(session_id)
         self.small_face = stream_state.small_face_key(session_id)
+        self.still = stream_state.still_key(session_id)
         self.cadence = stream_state.cadence_key(session_id)
         self.states = [state_key(session_id, c) for c in observed_from(Observes.FRAME)]
 
@@ -211,6 +216,7 @@ class _FrameKeys:
             self.lag,
             *gates,
             self.small_face,
+            self.still,
             self.cadence,
             *self.states,
         ]
@@ -231,7 +237,9 @@ def _frame_analyse(
     try:
         path = frame_path()
         rgb = path.decode_jpeg(jpeg)
-        analysis = path.analyse_frame(rgb, magnify=magnify)
+        thumbnail = still_detector.thumbnail(rgb) if settings.STILL_FRAME_THRESHOLD else None
+        reused = None if magnify else _still_analysis(seq, captured_ms, thumbnail, known.get(keys.still))
+        analysis = reused or path.analyse_frame(rgb, magnify=magnify)
     except faces.FrameError as exc:
         logger.warning("session %s frame %s unreadable: %s", session_id, seq, exc.message)
         writes.incr(metric_key("frames_unreadable"))
@@ -253,6 +261,10 @@ def _frame_analyse(
         # too, or a still picture of two people reads 2, 1, 1, 2.
         del conditions["multiple-faces"]
         face_count += known[keys.small_face]
+    _still_remember(
+        seq, captured_ms, thumbnail, analysis, reused=reused is not None, calm=not any(conditions.values()),
+        keys=keys, known=known, writes=writes,
+    )  # fmt: skip
     # The re-check asks how many faces this frame sees, not the count shown: a face held from the
     # last magnified frame (a photo on the wall behind the student) would make every frame read
     # 2, and the student in front of it would never be re-checked. Nor the faces only magnified
@@ -306,6 +318,45 @@ def _frame_analyse(
         if exam_id is not None:
             realtime.broadcast_media(session_id, exam_id=exam_id, face_count=face_count, frame_seq=seq)
     return "done"
+
+
+def _still_analysis(seq: int, captured_ms: int, thumbnail: bytes | None, still: dict | None):
+    """The analysis of the student's last calm frame, if this light frame shows the same scene
+    (the still-frame gate, settings.STILL_FRAME_THRESHOLD); None: run the models."""
+    if thumbnail is None or not still or still["skips"] >= stream_state.STILL_MAX_SKIPS:
+        return None
+    # Only forward and close in time: a late or redelivered frame, or one from a session slowed
+    # past STILL_MAX_SECONDS, is analysed.
+    if seq <= still["seq"] or not 0 <= captured_ms - still["at"] <= 1000 * stream_state.STILL_MAX_SECONDS:
+        return None
+    if still_detector.distance(thumbnail, still["thumbnail"]) >= settings.STILL_FRAME_THRESHOLD:
+        return None
+    return still_detector.analysis_from_dict(still["analysis"])
+
+
+def _still_remember(
+    seq: int, captured_ms: int, thumbnail: bytes | None, analysis, *, reused: bool, calm: bool,
+    keys: _FrameKeys, known: dict, writes: CacheBatch,
+) -> None:  # fmt: skip
+    """After a frame: a reuse counts against the gate's limit; a calm frame analysed becomes the
+    scene later frames are compared with; any other frame ends the scene."""
+    if thumbnail is None:
+        return
+    if reused:
+        still = dict(known[keys.still], skips=known[keys.still]["skips"] + 1)
+        writes.set(keys.still, still, STILL_KEEP_SECONDS)
+        writes.incr(metric_key("frames_still"))
+    elif calm:
+        still = {
+            "seq": seq,
+            "at": captured_ms,
+            "thumbnail": thumbnail,
+            "analysis": still_detector.analysis_to_dict(analysis),
+            "skips": 0,
+        }
+        writes.set(keys.still, still, STILL_KEEP_SECONDS)
+    elif known.get(keys.still):
+        writes.set(keys.still, None, STILL_KEEP_SECONDS)
 
 
 def _magnify_seconds(slowed_ms: int | None) -> float:

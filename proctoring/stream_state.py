@@ -32,6 +32,10 @@ MAGNIFY_SECONDS = 6
 # (medium slowed: every 2nd picture, 20 s; low: every one).
 MAGNIFY_EVERY_FRAMES = 3
 MAGNIFY_SLOWED_MAX_SECONDS = 20
+# The still-frame gate reuses an analysis for at most this many frames in a row, and only within
+# this many seconds of the frame analysed: at 2 s two frames, a session slowed to 4 s one, to 8 s none.
+STILL_MAX_SKIPS = 2
+STILL_MAX_SECONDS = 4.5
 # How long the worker's "this microphone is idle" lasts unless a later chunk renews it.
 AUDIO_IDLE_SECONDS = 30
 # The identity re-check (dlib, ~116 ms) runs on a one-face frame after the face was gone or the
@@ -122,6 +126,12 @@ def magnified_key(session_id) -> str:
     """Set for MAGNIFY_SECONDS (longer for a slowed session) after a frame got the magnified
     search."""
     return _key(session_id, "magnified")
+
+
+def still_key(session_id) -> str:
+    """The last analysed frame that showed nothing, for the still-frame gate: its seq, capture
+    time, thumbnail, analysis and how many frames since reused it (proctoring.pipeline)."""
+    return _key(session_id, "still")
 
 
 def small_face_key(session_id) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import time
 
+import numpy as np
 import pytest
 from django.core.cache import cache
 
@@ -177,3 +178,100 @@ def test_a_slowed_session_gets_the_magnified_search_every_third_picture_not_ever
     # Pictures 8 s apart: the next search on the third after this one (24 s), not on every one.
     assert 18 < cache.ttl(magnified_key(session.pk)) <= 19
     assert MAGNIFY_SECONDS - 1 < cache.ttl(magnified_key(fast.pk)) <= MAGNIFY_SECONDS
+
+
+def _at_the_laptop(seed: int, rgb=None) -> bytes:
+    """The astronaut at a laptop (or `rgb`) as a camera sends each picture: fresh sensor noise,
+    JPEG at quality 70; no two pictures of a still scene are the same bytes."""
+    scene = faces.in_view(*faces.people()["astronaut"], 0.3) if rgb is None else rgb
+    rng = np.random.default_rng(seed)
+    return faces.jpeg_bytes(
+        np.clip(scene + rng.normal(0, 3, scene.shape), 0, 255).astype(np.uint8), quality=70
+    )
+
+
+def _models_ran(monkeypatch) -> list[int]:
+    """The seqs whose frames the models analysed (the lean path's analyse_frame was called)."""
+    from proctoring.detectors.lite import frames
+
+    ran, analyse, seqs = [], frames.analyse_frame, iter(range(1, 1000))
+    monkeypatch.setattr(
+        frames, "analyse_frame", lambda rgb, **kw: (ran.append(next(seqs)), analyse(rgb, **kw))[1]
+    )
+    return ran
+
+
+def test_a_student_sitting_still_has_two_pictures_in_three_answered_by_the_last_one(world, monkeypatch):
+    session = world.stu_in_physics  # high security: a picture every 2 s
+    ran = _models_ran(monkeypatch)
+    start_ms = int(time.time() * 1000) - 30_000
+    shown = []
+    for seq in range(1, 8):
+        frame_analyse(
+            session_id=session.pk, seq=seq, captured_ms=start_ms + 2000 * seq, jpeg=_at_the_laptop(seq)
+        )
+        shown.append(cache.get(frame_metrics_key(session.pk))["faceCount"])
+    # The first (magnified), then every third: never more than two in a row reuse an analysis.
+    assert ran == [1, 2, 3] and cache.get("metrics:frames_still") == 4
+    assert shown == [1] * 7
+    assert cache.get("metrics:frames_analysed") == 7
+    assert not ProctoringEvent.objects.filter(session=session).exists()
+
+
+def test_a_second_person_sitting_down_is_analysed_at_once_not_after_the_still_pictures(world, monkeypatch):
+    from proctoring.detectors.lite import frames
+
+    session = world.stu_in_physics  # high security: 2 s onsets
+    people = faces.people()
+    pair = faces.side_by_side(people["astronaut"], people["grace hopper"], 0.18, 320, 240)
+    start_ms = int(time.time() * 1000) - 30_000
+    analysed = []
+    analyse = frames.analyse_frame
+    monkeypatch.setattr(
+        frames, "analyse_frame", lambda rgb, **kw: (analysed.append(kw["magnify"]), analyse(rgb, **kw))[1]
+    )
+    pictures = [_at_the_laptop(1), _at_the_laptop(2), _at_the_laptop(3, pair), _at_the_laptop(4, pair)]
+    for seq, jpeg in enumerate(pictures, start=1):
+        frame_analyse(session_id=session.pk, seq=seq, captured_ms=start_ms + 2000 * seq, jpeg=jpeg)
+    assert len(analysed) == 3  # the second picture only was answered by the first
+    event = ProctoringEvent.objects.get(session=session, type="multiple-faces")
+    assert event.details["frameSeq"] == 4  # seen on 3 and 4: the 2 s onset, as without the gate
+    # Alone again: not answered by a picture that showed two people.
+    frame_analyse(session_id=session.pk, seq=5, captured_ms=start_ms + 10_000, jpeg=_at_the_laptop(5))
+    assert len(analysed) == 4
+
+
+@pytest.mark.parametrize(
+    ("what", "second_seq", "second_at_ms"),
+    [
+        ("a picture a session slowed to 8 s sends", 2, 8_000),
+        ("a late picture, older than the one analysed", 0, 2_000),
+        ("the same picture delivered twice", 1, 0),
+    ],
+)
+def test_the_last_picture_answers_only_the_next_ones_close_in_time(
+    world, monkeypatch, what, second_seq, second_at_ms
+):
+    session = world.stu_in_physics
+    ran = _models_ran(monkeypatch)
+    start_ms = int(time.time() * 1000) - 30_000
+    frame_analyse(session_id=session.pk, seq=1, captured_ms=start_ms, jpeg=_at_the_laptop(1))
+    cache.delete(done_key(session.pk, "frame", 1))  # delivered again after a worker died
+    frame_analyse(
+        session_id=session.pk, seq=second_seq, captured_ms=start_ms + second_at_ms, jpeg=_at_the_laptop(2)
+    )
+    assert ran == [1, 2], what
+    assert not cache.get("metrics:frames_still")
+
+
+def test_with_the_gate_off_every_picture_is_analysed(world, monkeypatch, settings):
+    settings.STILL_FRAME_THRESHOLD = 0
+    session = world.stu_in_physics
+    ran = _models_ran(monkeypatch)
+    start_ms = int(time.time() * 1000) - 30_000
+    for seq in range(1, 5):
+        frame_analyse(
+            session_id=session.pk, seq=seq, captured_ms=start_ms + 2000 * seq, jpeg=_at_the_laptop(seq)
+        )
+    assert ran == [1, 2, 3, 4]
+    assert not cache.get("metrics:frames_still")
