@@ -151,13 +151,16 @@ class Media:
     two_faces: bytes  # two real people sharing the camera
     quiet: tuple[bytes, ...]  # 1 s chunks of a quiet room's microphone hiss (about -70 dBFS)
     speech: bytes  # 1 s of a sentence spoken by espeak-ng
+    # With --footage: per recording, its frames every 2 s (320x240 JPEGs) and its person's
+    # embedding, encrypted as enrolment stores it. Students then show these, not one repeated JPEG.
+    footage: tuple[tuple[tuple[bytes, ...], bytes], ...] = ()
 
 
 def to_pcm(samples: np.ndarray) -> bytes:
     return np.clip(np.round(samples * 32767), -32768, 32767).astype("<i2").tobytes()
 
 
-def media_build() -> Media:
+def media_build(footage_dir: Path | None = None) -> Media:
     from proctoring.tests import audio_fixtures as sounds
     from proctoring.tests import faces as photos
 
@@ -173,7 +176,24 @@ def media_build() -> Media:
         two_faces=photos.jpeg_bytes(two, quality=70),
         quiet=tuple(to_pcm(quiet[i : i + 16_000]) for i in range(0, 5 * 16_000, 16_000)),
         speech=to_pcm(speech[16_000:32_000]),
+        footage=footage_build(footage_dir) if footage_dir else (),
     )
+
+
+def footage_build(directory: Path) -> tuple[tuple[tuple[bytes, ...], bytes], ...]:
+    """Each recording's frames as the exam page sends them, and its person enrolled from its first."""
+    from accounts.identity_service import embedding_encrypt
+    from bench.still_frames import footage_jpegs
+    from proctoring.detectors import identity
+
+    recordings = []
+    for video in sorted(directory.glob("*.mp4")):
+        jpegs = footage_jpegs(video)
+        enrolled = embedding_encrypt(identity.face_embedding(identity.decode_image(jpegs[0])))
+        recordings.append((tuple(jpegs), enrolled))
+    if not recordings:
+        raise SystemExit(f"no .mp4 recordings in {directory}")
+    return tuple(recordings)
 
 
 def b64(data: bytes) -> str:
@@ -188,6 +208,8 @@ class Student:
     frame_phase_ms: int
     audio_phase_ms: int
     cycle_offset: int
+    footage: int = 0  # with --footage: the recording this student shows, and where in it they start
+    footage_offset: int = 0
     socket: object = None
     frame_interval_ms: int = FRAME_INTERVAL_MS  # longer after a slow-down, with --obey-slow-down
     sent: dict[tuple[int, int], float] = field(default_factory=dict)  # (kind, seq) -> epoch
@@ -202,8 +224,11 @@ class Cohort:
     students: list[Student]
 
 
-def cohort_create(*, label: str, students: int, alerting: float, seed: int) -> Cohort:
-    """A high-security exam, its proctor, and `students` sessions in progress."""
+def cohort_create(
+    *, label: str, students: int, alerting: float, seed: int, media: Media | None = None
+) -> Cohort:
+    """A high-security exam, its proctor, and `students` sessions in progress (each enrolled as
+    the person their frames show)."""
     rng = random.Random(seed)  # noqa: S311 (phases, not secrets)
     from django.db import connections
 
@@ -223,11 +248,13 @@ def cohort_create(*, label: str, students: int, alerting: float, seed: int) -> C
     exam.proctors.add(proctor)
     alerting_count = round(students * alerting)
     cohort = []
+    footage = media.footage if media else ()
     for n in range(students):
+        recording = n % len(footage) if footage else 0
         user = UserFactory(
             password=None,
             email=f"student-{label}-{n}@bench.procto",
-            face_embedding=enrolled_embedding(),
+            face_embedding=footage[recording][1] if footage else enrolled_embedding(),
             is_verified=True,
         )
         session = ExamSessionFactory(student=user, exam=exam)
@@ -239,6 +266,8 @@ def cohort_create(*, label: str, students: int, alerting: float, seed: int) -> C
                 frame_phase_ms=rng.randrange(FRAME_INTERVAL_MS),
                 audio_phase_ms=rng.randrange(AUDIO_INTERVAL_MS),
                 cycle_offset=rng.randrange(len(ALERT_CYCLE)),
+                footage=recording,
+                footage_offset=rng.randrange(len(footage[recording][0])) if footage else 0,
             )
         )
     connections.close_all()
@@ -696,6 +725,15 @@ async def media_send(student: Student, level: Level, data: bytes) -> bool:
     return True
 
 
+def one_face(student: Student, media: Media, k: int) -> bytes:
+    """The student alone at the camera: the recording's frame for picture k (looping), or the one
+    still photo every picture (without --footage: the still-frame gate is off then, see main)."""
+    if not media.footage:
+        return media.one_face
+    frames = media.footage[student.footage][0]
+    return frames[(student.footage_offset + k) % len(frames)]
+
+
 async def student_frames(student: Student, level: Level, media: Media, start_ms: int, end_ms: int) -> None:
     scheduled = start_ms + student.frame_phase_ms
     for k in itertools.count():
@@ -708,7 +746,9 @@ async def student_frames(student: Student, level: Level, media: Media, start_ms:
         step = ALERT_CYCLE[(k + student.cycle_offset) % len(ALERT_CYCLE)] if student.alerting else "one"
         measured = step == "two-measured" and k > 0  # its two-face predecessor was sent
         captured = scheduled + (ONSET_MARGIN_MS if measured else 0)
-        data = HEADER.pack(FRAME, k + 1, captured) + (media.one_face if step == "one" else media.two_faces)
+        data = HEADER.pack(FRAME, k + 1, captured) + (
+            one_face(student, media, k) if step == "one" else media.two_faces
+        )
         now = time.time()
         level.late_ms.append(now * 1000 - scheduled)
         if measured:  # before the send, as the acks: its alert may come while the send drains
@@ -919,7 +959,7 @@ def level_run(
 
     for gauge in ("frame_lag_seconds", "audio_lag_seconds"):
         cache.delete(f"metrics:{gauge}")  # an earlier level's lag must not throttle this one
-    analysed, dropped = counter("frames_analysed"), counter("frames_dropped")
+    analysed, dropped, still = counter("frames_analysed"), counter("frames_dropped"), counter("frames_still")
     rechecks = counter("identity_rechecks")
     load = os.getloadavg()[0]
     level, cpu = asyncio.run(
@@ -937,6 +977,7 @@ def level_run(
     )
     queued_at_end = {q: broker.llen(q) for q in QUEUES}
     analysed, dropped = counter("frames_analysed") - analysed, counter("frames_dropped") - dropped
+    still = counter("frames_still") - still
     rechecks = counter("identity_rechecks") - rechecks
     broker.delete(*QUEUES)  # the backlog is this level's; the next level starts empty
     # When did each measured frame's event reach the database, and why did missing alerts miss?
@@ -996,6 +1037,7 @@ def level_run(
         "client_late_p95_ms": percentile(level.late_ms, 0.95),
         "frames_analysed": analysed,
         "frames_dropped": dropped,
+        "frames_still": still,
         **recheck_load(rechecks, students, args.duration, args.recheck_cpu_ms),
         "frames_queued_at_end": queued_at_end["frames"],
         "audio_queued_at_end": queued_at_end["audio"],
@@ -1103,6 +1145,7 @@ def part_c(
                 students=students,
                 alerting=args.alerting,
                 seed=args.seed * 1000 + workers * 100 + index,
+                media=media,
             )
             timeouts = channel_layer_timeouts(daphne_log)
             row = level_run(
@@ -1199,6 +1242,7 @@ C_LOAD = {
     "frames sent": "frames_sent",
     "frames analysed": "frames_analysed",
     "dropped": "frames_dropped",
+    "answered by the still-frame gate": "frames_still",
     "identity re-checks": "identity_rechecks",
     "re-checks per student-hour (beyond the first)": "identity_rechecks_beyond_first_per_student_hour",
     "frames queued max": "frames_queued_max",
@@ -1252,6 +1296,13 @@ def main() -> None:
     )
     parser.add_argument("--redis-db", type=int, default=9, help="Redis database emptied on each run")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--footage",
+        type=Path,
+        help="(c): a folder of .mp4 recordings of people at a camera (bench/still_frames.py says"
+        " where to get some): students show them instead of one still photo, and the still-frame"
+        " gate runs. Without it the gate is off: a photo sent again unchanged is what no camera sends",
+    )
     parser.add_argument(
         "--pool",
         choices=("prefork", "solo"),
@@ -1314,9 +1365,13 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="procto-pipeline-"))  # kept: the servers' logs are worth a look
     broker = redis_reset(redis_url)
     database_url = database_recreate(server_url, args.database)
+    if not args.footage:
+        # The simulated students send one JPEG again and again: the still-frame gate would skip
+        # two pictures in three, which no real camera's noise and sway allow.
+        os.environ["STILL_FRAME_THRESHOLD"] = "0"
     django_configure(database_url=database_url, redis_url=redis_url, local_dir=tmp)
     env = child_env(LOG_LEVEL=None)  # the deployed INFO; database, Redis and keys as set above
-    media = media_build()
+    media = media_build(args.footage)
     started = time.monotonic()
     results: dict[str, list[dict]] = {"a": [], "b": [], "c": []}
 
@@ -1389,6 +1444,7 @@ def json_summary(row: dict) -> dict:
         "frames_sent": row["frames_sent"],
         "frames_analysed": row["frames_analysed"],
         "frames_dropped": row["frames_dropped"],
+        "frames_still": row["frames_still"],
         "audio_sent": row["audio_sent"],
         "cpu_cores_used": round(sum(row[f"{part}_cpu_pct"] for part in server) / 100, 2),
         "machine_cores_used": round(row["machine_cpu_pct"] / 100, 2),

@@ -44,28 +44,20 @@ import numpy as np
 
 django.setup()
 
-from proctoring.detectors import faces  # noqa: E402
+from proctoring.detectors import faces, still  # noqa: E402
 from proctoring.tests import faces as photos  # noqa: E402
 
-THUMBNAIL = (32, 24)
-CELL = 4
 FRAME_SECONDS = 2.0  # the exam page's cadence at high security
 MAX_SKIPS = 2  # every third frame at least is analysed: no scene goes unchecked past 6 s
 THRESHOLDS = (4.0, 6.0, 8.0, 12.0)
 
 
-def thumbnail(rgb: np.ndarray) -> np.ndarray:
-    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    return cv2.resize(grey, THUMBNAIL, interpolation=cv2.INTER_AREA).astype(np.float32)
-
-
 def distance(a: np.ndarray, b: np.ndarray) -> float:
-    difference = np.abs(thumbnail(a) - thumbnail(b))
-    rows, columns = THUMBNAIL[1] // CELL, THUMBNAIL[0] // CELL
-    return float(difference.reshape(rows, CELL, columns, CELL).mean(axis=(1, 3)).max())
+    """The gate's own measure (proctoring.detectors.still) between two RGB frames."""
+    return still.distance(still.thumbnail(a), still.thumbnail(b))
 
 
-def footage_frames(video: Path) -> list[np.ndarray]:
+def footage_jpegs(video: Path) -> list[bytes]:
     """A frame every FRAME_SECONDS of `video`, as the exam page sends it (320x240, JPEG 70)."""
     capture = cv2.VideoCapture(str(video))
     every = max(1, round(FRAME_SECONDS * (capture.get(cv2.CAP_PROP_FPS) or 25)))
@@ -76,11 +68,10 @@ def footage_frames(video: Path) -> list[np.ndarray]:
             break
         if index % every == 0:
             small = cv2.resize(bgr, (320, 240), interpolation=cv2.INTER_AREA)
-            jpeg = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 70])[1].tobytes()
-            sent.append(jpeg)
+            sent.append(cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 70])[1].tobytes())
         index += 1
     capture.release()
-    return [faces.decode_jpeg(jpeg) for jpeg in sent]
+    return sent
 
 
 def footage(directory: Path) -> None:
@@ -89,7 +80,7 @@ def footage(directory: Path) -> None:
     lite.warm_up()
     rows = []
     for video in sorted(directory.glob("*.mp4")):
-        sent = footage_frames(video)
+        sent = [faces.decode_jpeg(jpeg) for jpeg in footage_jpegs(video)]
         said = [lite.analyse_frame(frame, magnify=False) for frame in sent]
         decisions = [(a.face_count, a.looking_away, a.camera_blocked) for a in said]
         for threshold in THRESHOLDS:
