@@ -169,3 +169,28 @@ def test_what_is_not_a_jpeg_is_a_frame_error() -> None:
     header = faces.jpeg_bytes(np.zeros((8, 8, 3), dtype=np.uint8))
     with pytest.raises(frames.FrameError):
         frames.decode_jpeg(header[: len(header) // 2])
+
+
+@pytest.mark.parametrize(
+    ("width", "height"), [(320, 240), (240, 320), (150, 100), (20, 30), (3, 50), (128, 1), (1, 1), (700, 90)]
+)
+def test_the_letterbox_is_the_graph_s_whole_warp_whatever_the_image_s_size(width: int, height: int) -> None:
+    # Only the part of the model's square an image reaches is warped now: the square must be
+    # what warping the whole of it gives, bars and the blended band at the image's edge included
+    # (an image enlarged into the square blends over several of the square's pixels).
+    import cv2
+
+    detector = frames._detectors().short_range
+    rgb = np.random.default_rng(width * height).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    detector(rgb)
+    side = max(width, height)
+    scale = detector.size / side
+    left, top = (side - width) / 2, (side - height) / 2
+    whole = cv2.warpAffine(
+        rgb,
+        np.array([[scale, 0, left * scale], [0, scale, top * scale]]),
+        (detector.size, detector.size),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+    )
+    assert np.array_equal(detector._square, whole)

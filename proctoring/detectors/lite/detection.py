@@ -100,10 +100,10 @@ class Detector:
         side = max(width, height)
         scale = self.size / side
         left, top = (side - width) / 2, (side - height) / 2
-        # Only the part of the square the image reaches is warped (a pixel more each side, which
-        # the bilinear sampling blends with the border): the bars are the kept zeros.
-        x0, x1 = _reached(left * scale, (left + width) * scale, self.size)
-        y0, y1 = _reached(top * scale, (top + height) * scale, self.size)
+        # Only the part of the square the image reaches is warped (with the band where the
+        # bilinear sampling blends it with the border): the bars are the kept zeros.
+        x0, x1 = _reached(left * scale, (left + width) * scale, scale, self.size)
+        y0, y1 = _reached(top * scale, (top + height) * scale, scale, self.size)
         to_region = np.array([[scale, 0, left * scale - x0], [0, scale, top * scale - y0]], dtype=np.float64)
         square = self._square
         square.fill(0)
@@ -147,9 +147,12 @@ class Detector:
         return found
 
 
-def _reached(start: float, end: float, size: int) -> tuple[int, int]:
-    """The pixels of a `size` square that an image placed over [start, end) touches."""
-    return max(0, math.floor(start) - 1), min(size, math.ceil(end) + 1)
+def _reached(start: float, end: float, scale: float, size: int) -> tuple[int, int]:
+    """The pixels of a `size` square that an image placed over [start, end) at `scale` touches:
+    the bilinear sampling blends its edge pixels with the border over a source pixel (`scale`
+    square pixels when the image is enlarged), and a pixel more for rounding."""
+    band = max(1.0, scale)
+    return max(0, math.floor(start - band) - 1), min(size, math.ceil(end + band) + 1)
 
 
 def weighted_nms(

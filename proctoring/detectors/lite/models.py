@@ -64,9 +64,13 @@ class Model:
         # A view into the interpreter's memory; it must be gone before invoke(), which refuses
         # to run while Python holds one.
         buffer = self._interpreter.tensor(self._input)()[0]
-        np.multiply(pixels, np.float32(scale), out=buffer, dtype=np.float32)
-        buffer += np.float32(shift)
-        del buffer
+        try:
+            np.multiply(pixels, np.float32(scale), out=buffer, dtype=np.float32)
+            buffer += np.float32(shift)
+        finally:
+            # Even when the conversion raised: a view kept by a traceback would make every
+            # later invoke() of this process-wide model refuse to run.
+            del buffer
         self._interpreter.invoke()
         return [self._interpreter.get_tensor(index) for index in self._outputs]
 
