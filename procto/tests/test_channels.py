@@ -84,3 +84,22 @@ def test_a_forked_child_starts_its_own_loop(worker_process, monkeypatch: pytest.
     second = worker_process.loop()
     assert second is not first and worker_process._thread.is_alive()
     first.call_soon_threadsafe(first.stop)
+
+
+def test_a_send_redis_does_not_answer_is_given_up_and_the_worker_goes_on(
+    worker_process, monkeypatch, caplog
+) -> None:
+    import time
+
+    layer = get_channel_layer()
+
+    async def unanswered(group, message):
+        await asyncio.sleep(30)
+
+    monkeypatch.setattr(layer, "group_send", unanswered)
+    monkeypatch.setattr(channels, "WORKER_SEND_SECONDS", 0.2)
+    started = time.monotonic()
+    with caplog.at_level(logging.ERROR, logger="procto.channels"):
+        channels.group_send_on_commit(["test-worker-slow"], {"type": "x"}, what="a slow send")
+    assert time.monotonic() - started < 2
+    assert "could not send a slow send" in caplog.text
