@@ -31,7 +31,14 @@ METRICS = {
         "Moving average of audio chunks' age at analysis (from capture; the exam page holds a chunk "
         "up to 2.5 s for the next frame's bundle).",
     ),
-    "frames_analysed": (CounterMetricFamily, "Webcam frames analysed."),
+    "frames_analysed": (
+        CounterMetricFamily,
+        "Webcam frames analysed (frames_still included: those answered by the still-frame gate).",
+    ),
+    "frames_still": (
+        CounterMetricFamily,
+        "Frames the still-frame gate answered with the student's last calm frame's analysis.",
+    ),
     "frames_magnified": (CounterMetricFamily, "Frames that also had the magnified search for small faces."),
     "frames_dropped": (CounterMetricFamily, "Frames dropped as stale under load."),
     "frames_unreadable": (CounterMetricFamily, "Frames that could not be decoded."),

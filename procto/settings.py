@@ -419,9 +419,9 @@ if not 0 <= FRAME_BATCH_SECONDS <= 10:
 
 # The still-frame gate (proctoring.pipeline): a light frame whose 32x24 thumbnail is within this
 # many grey levels (largest 4x4 cell's mean difference) of the student's last analysed frame, when
-# that one showed nothing (one face, looking at the screen), reuses its analysis instead of running
+# that one showed nothing (one face shown, no condition), reuses its analysis instead of running
 # the models; at most two frames in a row, so every scene is analysed at least every third picture.
-# 8 is a third of the weakest event measured (someone appearing behind: 25) and skipped 17% of
+# 8 is a third of the weakest event measured (someone appearing behind: 25) and answered 12% of
 # the pictures of real recordings of people at a camera (docs/BENCHMARKS.md). 0 turns it off.
 STILL_FRAME_THRESHOLD = env.float("STILL_FRAME_THRESHOLD", default=8.0)
 if not 0 <= STILL_FRAME_THRESHOLD <= 25:

@@ -75,8 +75,10 @@ def _captured_at(captured_ms: int) -> datetime:
 # ended with late frames must not look like one to the next class (proctoring.cadence reads it).
 LAG_GAUGE_SECONDS = 30
 
-# The still-frame gate's scene outlives the time it may be reused by a little, not for the exam.
+# The still-frame gate's scene outlives the time it may be reused by a little, not for the exam;
+# its layout's version: an entry of another layout is not reused.
 STILL_KEEP_SECONDS = 30
+STILL_VERSION = 1
 
 # A student must not be able to tell when their first re-check comes.
 _UNPREDICTABLE = random.SystemRandom()
@@ -238,7 +240,11 @@ def _frame_analyse(
         path = frame_path()
         rgb = path.decode_jpeg(jpeg)
         thumbnail = still_detector.thumbnail(rgb) if settings.STILL_FRAME_THRESHOLD else None
-        reused = None if magnify else _still_analysis(seq, captured_ms, thumbnail, known.get(keys.still))
+        reused = (
+            None
+            if magnify
+            else _still_analysis(session_id, seq, captured_ms, thumbnail, known.get(keys.still))
+        )
         analysis = reused or path.analyse_frame(rgb, magnify=magnify)
     except faces.FrameError as exc:
         logger.warning("session %s frame %s unreadable: %s", session_id, seq, exc.message)
@@ -261,10 +267,6 @@ def _frame_analyse(
         # too, or a still picture of two people reads 2, 1, 1, 2.
         del conditions["multiple-faces"]
         face_count += known[keys.small_face]
-    _still_remember(
-        seq, captured_ms, thumbnail, analysis, reused=reused is not None, calm=not any(conditions.values()),
-        keys=keys, known=known, writes=writes,
-    )  # fmt: skip
     # The re-check asks how many faces this frame sees, not the count shown: a face held from the
     # last magnified frame (a photo on the wall behind the student) would make every frame read
     # 2, and the student in front of it would never be re-checked. Nor the faces only magnified
@@ -281,6 +283,13 @@ def _frame_analyse(
     )
     if mismatch is not None:
         conditions["identity-mismatch"] = mismatch
+    # Calm: one face shown (no face held from a magnified frame) and nothing seen, the identity
+    # re-check's answer included.
+    calm = face_count == 1 and not any(conditions.values())
+    _still_remember(
+        seq, captured_ms, thumbnail, analysis, reused=reused is not None, calm=calm,
+        keys=keys, known=known, writes=writes,
+    )  # fmt: skip
     observed_at = _captured_at(captured_ms)
     details = {
         "faceCount": face_count,
@@ -320,43 +329,60 @@ def _frame_analyse(
     return "done"
 
 
-def _still_analysis(seq: int, captured_ms: int, thumbnail: bytes | None, still: dict | None):
+def _still_analysis(session_id, seq: int, captured_ms: int, thumbnail: bytes | None, still: dict | None):
     """The analysis of the student's last calm frame, if this light frame shows the same scene
     (the still-frame gate, settings.STILL_FRAME_THRESHOLD); None: run the models."""
-    if thumbnail is None or not still or still["skips"] >= stream_state.STILL_MAX_SKIPS:
+    if (
+        thumbnail is None
+        or not isinstance(still, dict)
+        or still.get("v") != STILL_VERSION
+        or still.get("cleared")
+    ):
         return None
-    # Only forward and close in time: a late or redelivered frame, or one from a session slowed
-    # past STILL_MAX_SECONDS, is analysed.
-    if seq <= still["seq"] or not 0 <= captured_ms - still["at"] <= 1000 * stream_state.STILL_MAX_SECONDS:
+    try:
+        # Only forward and close in time: a late or redelivered frame, or one from a session
+        # slowed past STILL_MAX_SECONDS, is analysed.
+        if seq <= still["seq"] or not 0 <= captured_ms - still["at"] <= 1000 * stream_state.STILL_MAX_SECONDS:
+            return None
+        if still_detector.distance(thumbnail, still["thumbnail"]) >= settings.STILL_FRAME_THRESHOLD:
+            return None
+        analysis = still_detector.analysis_from_dict(still["analysis"])
+    except (KeyError, TypeError, ValueError):
+        return None  # an entry this release does not read: the models answer
+    # Counted where two workers on one student's frames cannot both take the last reuse.
+    reuses = stream_state.still_reuses_key(session_id, still["seq"])
+    cache.add(reuses, 0, STILL_KEEP_SECONDS)
+    if cache.incr(reuses) > stream_state.STILL_MAX_SKIPS:
         return None
-    if still_detector.distance(thumbnail, still["thumbnail"]) >= settings.STILL_FRAME_THRESHOLD:
-        return None
-    return still_detector.analysis_from_dict(still["analysis"])
+    return analysis
 
 
 def _still_remember(
     seq: int, captured_ms: int, thumbnail: bytes | None, analysis, *, reused: bool, calm: bool,
     keys: _FrameKeys, known: dict, writes: CacheBatch,
 ) -> None:  # fmt: skip
-    """After a frame: a reuse counts against the gate's limit; a calm frame analysed becomes the
-    scene later frames are compared with; any other frame ends the scene."""
+    """After a frame: a calm frame analysed becomes the scene later frames are compared with;
+    any other frame analysed ends the scene; a reused one leaves it as it is (its reuse was
+    counted). A frame older than the one the scene came from changes nothing."""
     if thumbnail is None:
         return
     if reused:
-        still = dict(known[keys.still], skips=known[keys.still]["skips"] + 1)
-        writes.set(keys.still, still, STILL_KEEP_SECONDS)
         writes.incr(metric_key("frames_still"))
-    elif calm:
+        return
+    stored = known.get(keys.still)
+    if isinstance(stored, dict) and isinstance(stored.get("seq"), int) and stored["seq"] >= seq:
+        return
+    if calm:
         still = {
+            "v": STILL_VERSION,
             "seq": seq,
             "at": captured_ms,
             "thumbnail": thumbnail,
             "analysis": still_detector.analysis_to_dict(analysis),
-            "skips": 0,
         }
         writes.set(keys.still, still, STILL_KEEP_SECONDS)
-    elif known.get(keys.still):
-        writes.set(keys.still, None, STILL_KEEP_SECONDS)
+    elif stored:
+        writes.set(keys.still, {"v": STILL_VERSION, "seq": seq, "cleared": True}, STILL_KEEP_SECONDS)
 
 
 def _magnify_seconds(slowed_ms: int | None) -> float:

@@ -130,8 +130,14 @@ def magnified_key(session_id) -> str:
 
 def still_key(session_id) -> str:
     """The last analysed frame that showed nothing, for the still-frame gate: its seq, capture
-    time, thumbnail, analysis and how many frames since reused it (proctoring.pipeline)."""
+    time, thumbnail and analysis; or, after a frame that showed something, only that frame's seq
+    (proctoring.pipeline)."""
     return _key(session_id, "still")
+
+
+def still_reuses_key(session_id, seq: int) -> str:
+    """How many frames reused the analysis of the calm frame `seq` (at most STILL_MAX_SKIPS)."""
+    return _key(session_id, f"still-reuses:{seq}")
 
 
 def small_face_key(session_id) -> str:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import time
 
 import numpy as np
 import pytest
 from django.core.cache import cache
 
-from proctoring import tasks
+from proctoring import stream_state, tasks
 from proctoring.detections import state_active, state_key
 from proctoring.models import ProctoringEvent
 from proctoring.pipeline import frame_analyse
@@ -190,88 +191,138 @@ def _at_the_laptop(seed: int, rgb=None) -> bytes:
     )
 
 
-def _models_ran(monkeypatch) -> list[int]:
-    """The seqs whose frames the models analysed (the lean path's analyse_frame was called)."""
-    from proctoring.detectors.lite import frames
+class _Student:
+    """Sends frames as a camera would and notes which ones the models analysed (and how)."""
 
-    ran, analyse, seqs = [], frames.analyse_frame, iter(range(1, 1000))
-    monkeypatch.setattr(
-        frames, "analyse_frame", lambda rgb, **kw: (ran.append(next(seqs)), analyse(rgb, **kw))[1]
-    )
-    return ran
+    def __init__(self, session, monkeypatch) -> None:
+        from proctoring.detectors.lite import frames
+
+        self.session, self.start_ms, self.seq = session, int(time.time() * 1000) - 30_000, 0
+        self.ran: list[int] = []
+        self.magnified: list[int] = []
+        analyse = frames.analyse_frame
+
+        def analysed(rgb, **kw):
+            self.ran.append(self.seq)
+            if kw.get("magnify"):
+                self.magnified.append(self.seq)
+            return analyse(rgb, **kw)
+
+        monkeypatch.setattr(frames, "analyse_frame", analysed)
+
+    def send(self, seq: int, at_s: float, jpeg: bytes) -> None:
+        self.seq = seq
+        frame_analyse(
+            session_id=self.session.pk, seq=seq, captured_ms=self.start_ms + int(at_s * 1000), jpeg=jpeg
+        )
 
 
 def test_a_student_sitting_still_has_two_pictures_in_three_answered_by_the_last_one(world, monkeypatch):
     session = world.stu_in_physics  # high security: a picture every 2 s
-    ran = _models_ran(monkeypatch)
-    start_ms = int(time.time() * 1000) - 30_000
+    student = _Student(session, monkeypatch)
     shown = []
     for seq in range(1, 8):
-        frame_analyse(
-            session_id=session.pk, seq=seq, captured_ms=start_ms + 2000 * seq, jpeg=_at_the_laptop(seq)
-        )
+        student.send(seq, 2 * seq, _at_the_laptop(seq))
         shown.append(cache.get(frame_metrics_key(session.pk))["faceCount"])
     # The first (magnified), then every third: never more than two in a row reuse an analysis.
-    assert ran == [1, 2, 3] and cache.get("metrics:frames_still") == 4
+    assert student.ran == [1, 4, 7] and cache.get("metrics:frames_still") == 4
     assert shown == [1] * 7
     assert cache.get("metrics:frames_analysed") == 7
     assert not ProctoringEvent.objects.filter(session=session).exists()
 
 
-def test_a_second_person_sitting_down_is_analysed_at_once_not_after_the_still_pictures(world, monkeypatch):
-    from proctoring.detectors.lite import frames
+def test_an_analysis_is_reused_by_two_frames_at_most_however_close_they_come(world, monkeypatch):
+    student = _Student(world.stu_in_physics, monkeypatch)
+    for seq in range(1, 5):
+        student.send(seq, 0.5 * seq, _at_the_laptop(seq))
+    assert student.ran == [1, 4]
 
+
+def test_a_second_person_sitting_down_is_analysed_at_once_not_after_the_still_pictures(world, monkeypatch):
     session = world.stu_in_physics  # high security: 2 s onsets
     people = faces.people()
     pair = faces.side_by_side(people["astronaut"], people["grace hopper"], 0.18, 320, 240)
-    start_ms = int(time.time() * 1000) - 30_000
-    analysed = []
-    analyse = frames.analyse_frame
-    monkeypatch.setattr(
-        frames, "analyse_frame", lambda rgb, **kw: (analysed.append(kw["magnify"]), analyse(rgb, **kw))[1]
-    )
+    student = _Student(session, monkeypatch)
     pictures = [_at_the_laptop(1), _at_the_laptop(2), _at_the_laptop(3, pair), _at_the_laptop(4, pair)]
     for seq, jpeg in enumerate(pictures, start=1):
-        frame_analyse(session_id=session.pk, seq=seq, captured_ms=start_ms + 2000 * seq, jpeg=jpeg)
-    assert len(analysed) == 3  # the second picture only was answered by the first
+        student.send(seq, 2 * seq, jpeg)
+    assert student.ran == [1, 3, 4]  # the second picture only was answered by the first
     event = ProctoringEvent.objects.get(session=session, type="multiple-faces")
     assert event.details["frameSeq"] == 4  # seen on 3 and 4: the 2 s onset, as without the gate
-    # Alone again: not answered by a picture that showed two people.
-    frame_analyse(session_id=session.pk, seq=5, captured_ms=start_ms + 10_000, jpeg=_at_the_laptop(5))
-    assert len(analysed) == 4
+
+
+def test_after_anything_was_seen_the_same_scene_is_analysed_again(world, monkeypatch):
+    from proctoring.detectors.lite import frames
+
+    photo, face = faces.people()["astronaut"]
+    student = _Student(world.stu_in_physics, monkeypatch)
+    student.send(1, 0, _at_the_laptop(1))
+    # The second picture is analysed (another picture) and found looking away; the third, like
+    # the first and within its 4.5 s, must not be answered by the first: something was seen since.
+    analyse = frames.analyse_frame
+    with monkeypatch.context() as patched:
+        patched.setattr(
+            frames,
+            "analyse_frame",
+            lambda rgb, **kw: dataclasses.replace(analyse(rgb, **kw), looking_away=True),
+        )
+        student.send(2, 2, _at_the_laptop(2, faces.in_view(faces.turned(photo, 40), face, 0.3)))
+    student.send(3, 4, _at_the_laptop(3))
+    assert student.ran == [1, 2, 3]
+
+
+def test_a_magnified_frame_is_never_answered_by_a_light_one(world, monkeypatch):
+    session = world.stu_in_physics
+    student = _Student(session, monkeypatch)
+    student.send(1, 0, _at_the_laptop(1))
+    cache.delete(magnified_key(session.pk))  # MAGNIFY_SECONDS later, as far as the gate knows
+    student.send(2, 2, _at_the_laptop(2))
+    assert student.magnified == [1, 2]
 
 
 @pytest.mark.parametrize(
-    ("what", "second_seq", "second_at_ms"),
+    "entry",
     [
-        ("a picture a session slowed to 8 s sends", 2, 8_000),
-        ("a late picture, older than the one analysed", 0, 2_000),
+        {"v": 0, "seq": 1, "at": 0},
+        {"v": 1, "seq": "1"},
+        {"v": 1, "seq": 1, "at": 0, "thumbnail": b"x"},
+        "garbage",
+    ],
+)
+def test_a_scene_entry_this_release_does_not_read_is_analysed_not_a_failed_frame(world, monkeypatch, entry):
+    session = world.stu_in_physics
+    student = _Student(session, monkeypatch)
+    cache.set(stream_state.still_key(session.pk), entry, 30)
+    cache.set(magnified_key(session.pk), 1, 30)
+    student.send(2, 1, _at_the_laptop(2))
+    assert student.ran == [2]
+    assert cache.get(done_key(session.pk, "frame", 2))
+
+
+@pytest.mark.parametrize(
+    ("what", "second_seq", "second_at_s"),
+    [
+        ("a picture a session slowed to 8 s sends", 2, 8),
+        ("a late picture, older than the one analysed", 0, 2),
         ("the same picture delivered twice", 1, 0),
     ],
 )
 def test_the_last_picture_answers_only_the_next_ones_close_in_time(
-    world, monkeypatch, what, second_seq, second_at_ms
+    world, monkeypatch, what, second_seq, second_at_s
 ):
     session = world.stu_in_physics
-    ran = _models_ran(monkeypatch)
-    start_ms = int(time.time() * 1000) - 30_000
-    frame_analyse(session_id=session.pk, seq=1, captured_ms=start_ms, jpeg=_at_the_laptop(1))
+    student = _Student(session, monkeypatch)
+    student.send(1, 0, _at_the_laptop(1))
     cache.delete(done_key(session.pk, "frame", 1))  # delivered again after a worker died
-    frame_analyse(
-        session_id=session.pk, seq=second_seq, captured_ms=start_ms + second_at_ms, jpeg=_at_the_laptop(2)
-    )
-    assert ran == [1, 2], what
+    student.send(second_seq, second_at_s, _at_the_laptop(2))
+    assert student.ran == [1, second_seq], what
     assert not cache.get("metrics:frames_still")
 
 
 def test_with_the_gate_off_every_picture_is_analysed(world, monkeypatch, settings):
     settings.STILL_FRAME_THRESHOLD = 0
-    session = world.stu_in_physics
-    ran = _models_ran(monkeypatch)
-    start_ms = int(time.time() * 1000) - 30_000
+    student = _Student(world.stu_in_physics, monkeypatch)
     for seq in range(1, 5):
-        frame_analyse(
-            session_id=session.pk, seq=seq, captured_ms=start_ms + 2000 * seq, jpeg=_at_the_laptop(seq)
-        )
-    assert ran == [1, 2, 3, 4]
+        student.send(seq, 2 * seq, _at_the_laptop(seq))
+    assert student.ran == [1, 2, 3, 4]
     assert not cache.get("metrics:frames_still")
