@@ -80,7 +80,10 @@ def gate_run(sent: list[np.ndarray], calm: list[bool], decisions: list, threshol
     and always analysed; a light one is answered by the last calm picture analysed when within
     the threshold of it, STILL_MAX_SECONDS of it and STILL_MAX_SKIPS reuses; a picture analysed
     that is not calm ends the scene. Returns the pictures skipped and how many of them would
-    have decided otherwise (face count, looking away, blocked camera) had they been analysed."""
+    have decided otherwise (face count, looking away, blocked camera) had they been analysed.
+    Approximations: heavy pictures are judged as light ones (the footage has no second face for
+    the magnified search to find), chosen by index rather than the pipeline's clock, and calm
+    leaves out the identity re-check."""
     scene, reuses, skipped, hidden = None, 0, 0, 0
     within = int(stream_state.STILL_MAX_SECONDS // FRAME_SECONDS)
     for k, frame in enumerate(sent):

@@ -352,7 +352,10 @@ def _still_analysis(session_id, seq: int, captured_ms: int, thumbnail: bytes | N
     # Counted where two workers on one student's frames cannot both take the last reuse.
     reuses = stream_state.still_reuses_key(session_id, still["seq"])
     cache.add(reuses, 0, STILL_KEEP_SECONDS)
-    if cache.incr(reuses) > stream_state.STILL_MAX_SKIPS:
+    try:
+        if cache.incr(reuses) > stream_state.STILL_MAX_SKIPS:
+            return None
+    except ValueError:  # the count expired (or was evicted) between the two calls
         return None
     return analysis
 
@@ -362,13 +365,17 @@ def _still_remember(
     keys: _FrameKeys, known: dict, writes: CacheBatch,
 ) -> None:  # fmt: skip
     """After a frame: a calm frame analysed becomes the scene later frames are compared with;
-    any other frame analysed ends the scene; a reused one leaves it as it is (its reuse was
-    counted). A frame older than the one the scene came from changes nothing."""
+    any frame that was not calm ends the scene (a reused one too, should its identity re-check
+    have found someone else); a reused calm one leaves it as it is (its reuse was counted). A
+    frame older than the entry this task read changes nothing. Two workers on one student's
+    frames can still race (an older calm frame written after a newer one cleared the scene):
+    the next frame is then compared with the older scene, within STILL_MAX_SECONDS of it."""
     if thumbnail is None:
         return
     if reused:
         writes.incr(metric_key("frames_still"))
-        return
+        if calm:
+            return
     stored = known.get(keys.still)
     if isinstance(stored, dict) and isinstance(stored.get("seq"), int) and stored["seq"] >= seq:
         return
