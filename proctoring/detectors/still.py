@@ -6,7 +6,8 @@ produces between two pictures 2 s apart (sensor noise, recompression, a pixel of
 exposure change) measures 0.6-10 on the project's real faces; the weakest event measured, a
 second person 8% of the frame wide appearing behind, 25; a head turned 30 degrees, 28-37
 (bench/still_frames.py). On real recordings of people at a camera, with the pipeline's rules,
-12% of the pictures were answered by a threshold of 8 (docs/BENCHMARKS.md, "A still-frame gate").
+12% of the pictures were answered by a threshold of 8 (docs/BENCHMARKS.md, "A still-frame gate,
+a leaner worker...").
 
 The analysis a skipped frame reuses travels through the cache as plain values
 (`analysis_to_dict`), so workers of two releases never unpickle each other's classes.
