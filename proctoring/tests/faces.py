@@ -285,6 +285,13 @@ def someone_behind(
     return _paste_head(*other, frame, other_face_width, (0.85, 0.25), grow=1.4)
 
 
+def camera_jpeg(rgb: np.ndarray, seed: int, noise: float = 3.0, quality: int = 70) -> bytes:
+    """One picture of `rgb` as a camera sends it: fresh sensor noise (its own seed), then JPEG at
+    the exam page's quality; no two pictures of a still scene are the same bytes."""
+    noisy = rgb + np.random.default_rng(seed).normal(0, noise, rgb.shape)
+    return jpeg_bytes(np.clip(noisy, 0, 255).astype(np.uint8), quality=quality)
+
+
 def captured(rgb: np.ndarray, width: int = 320, height: int = 240) -> np.ndarray:
     """The photo as the exam page sends it: centre-cropped to the frame's shape, then resized."""
     rows, columns = rgb.shape[:2]

@@ -14,9 +14,8 @@ from proctoring.tests import faces
 
 
 def _sent(rgb: np.ndarray, seed: int, noise: float = 3.0) -> bytes:
-    """The frame as the exam page would send it: sensor noise, then JPEG at quality 70."""
-    noisy = np.clip(rgb + np.random.default_rng(seed).normal(0, noise, rgb.shape), 0, 255).astype(np.uint8)
-    return still.thumbnail(frames.decode_jpeg(faces.jpeg_bytes(noisy, quality=70)))
+    """The thumbnail of the frame as the exam page would send it."""
+    return still.thumbnail(frames.decode_jpeg(faces.camera_jpeg(rgb, seed, noise)))
 
 
 @pytest.mark.parametrize("name", ["astronaut", "grace hopper", "cameraman"])

@@ -6,7 +6,6 @@ import base64
 import dataclasses
 import time
 
-import numpy as np
 import pytest
 from django.core.cache import cache
 
@@ -182,13 +181,9 @@ def test_a_slowed_session_gets_the_magnified_search_every_third_picture_not_ever
 
 
 def _at_the_laptop(seed: int, rgb=None) -> bytes:
-    """The astronaut at a laptop (or `rgb`) as a camera sends each picture: fresh sensor noise,
-    JPEG at quality 70; no two pictures of a still scene are the same bytes."""
+    """The astronaut at a laptop (or `rgb`), one picture of it as a camera sends it."""
     scene = faces.in_view(*faces.people()["astronaut"], 0.3) if rgb is None else rgb
-    rng = np.random.default_rng(seed)
-    return faces.jpeg_bytes(
-        np.clip(scene + rng.normal(0, 3, scene.shape), 0, 255).astype(np.uint8), quality=70
-    )
+    return faces.camera_jpeg(scene, seed)
 
 
 class _Student:
