@@ -87,7 +87,7 @@ class Detector:
         self.anchors = anchor_centres(spec, self.size)
         # The sigmoid's inverse: raw scores are filtered before it is computed.
         self.raw_min_score = math.log(spec.min_score / (1 - spec.min_score))
-        # The model's square, kept between calls: the image is resized into it, the bars stay 0.
+        # The model's square, kept between calls: the image is warped into it, the bars stay 0.
         self._square = np.zeros((self.size, self.size, 3), dtype=np.uint8)
 
     def __call__(self, rgb: np.ndarray) -> list[Detection]:

@@ -49,10 +49,8 @@ class Model:
 
     def __call__(self, tensor: np.ndarray) -> list[np.ndarray]:
         """The model's outputs for one float32 HxWx3 input (copies: they outlive the next call)."""
-        self.calls += 1
         self._interpreter.set_tensor(self._input, tensor[np.newaxis])
-        self._interpreter.invoke()
-        return [self._interpreter.get_tensor(index) for index in self._outputs]
+        return self._invoke()
 
     def on_pixels(self, pixels: np.ndarray, scale: float, shift: float) -> list[np.ndarray]:
         """The model's outputs for one uint8 HxWx3 image, fed as `pixels * scale + shift`.
@@ -60,7 +58,6 @@ class Model:
         The conversion is written straight into the interpreter's input buffer: no float copy
         of the image to allocate and copy again, which is a tenth of a short-range call.
         """
-        self.calls += 1
         # A view into the interpreter's memory; it must be gone before invoke(), which refuses
         # to run while Python holds one.
         buffer = self._interpreter.tensor(self._input)()[0]
@@ -71,6 +68,10 @@ class Model:
             # Even when the conversion raised: a view kept by a traceback would make every
             # later invoke() of this process-wide model refuse to run.
             del buffer
+        return self._invoke()
+
+    def _invoke(self) -> list[np.ndarray]:
+        self.calls += 1
         self._interpreter.invoke()
         return [self._interpreter.get_tensor(index) for index in self._outputs]
 
