@@ -5,11 +5,11 @@ back, and a failed send must not undo the write (the database holds the truth; p
 
 In a web process the sends run on the server's own event loop (asgiref's async_to_sync finds
 it). A Celery worker has none, and there async_to_sync starts a thread and an event loop for
-every call, and channels_redis a Redis connection for every loop: 2.4 ms of CPU per send,
-against 0.6 ms on a loop that lives as long as the process (measured with channels_redis on
-this machine's Redis). Workers send a face count to the monitors about every ten seconds per
-student, so each worker process keeps one loop, in a thread of its own
-(`send_on_worker_loop`, called from the workers' process init).
+every call, and channels_redis a Redis connection for every loop: 3.6 ms of CPU per send,
+against 0.63 ms on a loop that lives as long as the process (bench/channel_sends.py). Workers
+send a face count to the monitors about every ten seconds per student, so each worker process
+keeps one loop, in a thread of its own (`send_on_worker_loop`, called from the workers'
+process init).
 """
 
 from __future__ import annotations
