@@ -38,7 +38,7 @@ STILL_MAX_SKIPS = 2
 STILL_MAX_SECONDS = 4.5
 # How long the worker's "this microphone is idle" lasts unless a later chunk renews it.
 AUDIO_IDLE_SECONDS = 30
-# The identity re-check (dlib, ~116 ms) runs on a one-face frame after the face was gone or the
+# The identity re-check (dlib, ~35 ms) runs on a one-face frame after the face was gone or the
 # face count changed, and otherwise every `identity_recheck_seconds` of the exam's policy; never
 # twice for one session within this many seconds, so a return after the face was gone (how a
 # student is swapped for another) is looked at this late at most after the previous look. At
