@@ -40,8 +40,13 @@ class Refused:
 
 def worker_start() -> None:
     """The pool's initializer: lower this process's priority and load the models once."""
+    from threadpoolctl import threadpool_limits
+
     os.nice(WORKER_NICENESS)
     faces.warm_up()
+    # The face network runs on numpy's OpenBLAS (proctoring/detectors/face_descriptor.py): a thread
+    # per core in every pool process would only compete with the exams in progress for the cores.
+    threadpool_limits(limits=1, user_api="blas")
 
 
 def images_analyse(uploads: dict[str, bytes], stored: dict[str, bytes]) -> dict[str, Analysed] | Refused:

@@ -163,9 +163,7 @@ def stage_ms(runs: int) -> dict[str, float]:
         "normalise lighting": lambda: identity._normalise_lighting(image),
         "HOG detection": lambda: models.detector.run(normalised, identity.UPSAMPLE, 0.0),
         "CNN check of one box": lambda: identity._is_second_face(normalised, weak, face),
-        "landmarks + embedding": lambda: models.encoder.compute_face_descriptor(
-            image, models.landmarks(image, face)
-        ),
+        "landmarks + embedding": lambda: identity._describe(image, face),
     }
     result = {name: median_ms(action, runs, digits=1) for name, action in stages.items()}
     print(f"\nMedian ms per stage of a 640x480 call: {result}")

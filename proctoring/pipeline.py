@@ -277,7 +277,10 @@ def _frame_analyse(
         seq,
         rgb,
         face_count=analysis.face_count - analysis.small_faces,
-        face=max(analysis.faces, key=lambda f: f.width * f.height, default=None),
+        # Where to look: only when this frame found that one face alone. Beside a face only the
+        # heavy frame's search found, the larger could be the other person; dlib then searches
+        # the whole frame, as it always did.
+        face=analysis.faces[0] if len(analysis.faces) == 1 else None,
         keys=keys,
         known=known,
         writes=writes,
@@ -409,10 +412,11 @@ def _identity_recheck(
 ) -> bool | None:  # fmt: skip
     """Does the face on camera still match the verified photo? None: not checked on this frame.
 
-    A look costs ~35 ms (dlib's detector on a crop around `face`, the largest face this frame's
-    analysis found, then its embedding), so it looks where a look can matter: on the first one-face frame
-    after a frame whose face count was not one (the face was gone or covered: how a student is
-    swapped for another; or someone else was in view), and otherwise every
+    A look costs ~35 ms (dlib's detector on a crop around `face`, where this frame's analysis
+    found the one face, then its embedding; ~65 ms over the whole frame without it), so it looks
+    where a look can matter: on the first one-face frame after a frame whose face count was not
+    one (the face was gone or covered: how a student is swapped for another; or someone else was
+    in view), and otherwise every
     `identity_recheck_seconds` of the exam's policy, the first time at a random moment of the
     first minutes (IDENTITY_FIRST_RECHECK_SPREAD_SECONDS); never twice within
     IDENTITY_RECHECK_MIN_SECONDS. What decides it comes with the frame's other cache state: most

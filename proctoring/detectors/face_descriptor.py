@@ -1,9 +1,10 @@
 """dlib's face-recognition ResNet, its own weights read from its own model file, run on numpy.
 
 The dlib-bin wheel is built without BLAS: its network does every convolution in dlib's own
-matrix code, ~115 ms a face on this machine. The same network on numpy's OpenBLAS takes
-~35 ms and gives the same 128 numbers (within 1e-6, `test_detectors_face_descriptor.py`
-checks them against dlib's on real faces), so every embedding already stored stays valid.
+matrix code, ~115 ms a face on this machine. The same network on numpy's OpenBLAS (one
+thread) takes ~25 ms and gives the same 128 numbers (they differ by ~1e-6, the order of the
+sums; `test_detectors_face_descriptor.py` holds them to 1e-5 of dlib's on real faces), so every
+embedding already stored stays valid.
 dlib still finds the face, its landmarks and the 150x150 chip (`dlib.get_face_chip`); only the
 network's arithmetic moves here.
 
@@ -61,7 +62,8 @@ class _Block:
 class _Reader:
     """dlib's serialisation (dlib/serialize.h, dlib/cuda/tensor.h): integers as a byte holding
     the length (and 0x80 for negative) then that many little-endian bytes; strings as a length
-    then bytes; tensors as a version, four dimensions and raw little-endian float32."""
+    then bytes; bools as ASCII "0" or "1"; tensors as a version, four dimensions and raw
+    little-endian float32."""
 
     def __init__(self, data: bytes, position: int) -> None:
         self.data, self.position = data, position
@@ -115,6 +117,12 @@ def _layers(data: bytes) -> list[tuple]:
         elif version.startswith("affine"):
             params = reader.tensor()
             channels = reader.alias()[1]
+            reader.alias()
+            reader.integer()  # the mode: per channel, as the parameters' count says
+            # dlib's fuse_layers folds an affine layer into the convolution before it and
+            # disables it: a file saved after that runs its convolutions differently.
+            if version == "affine_2" and reader.data[reader.position : reader.position + 1] == b"1":
+                raise ModelFileError("a disabled (fused) affine layer")
             layers.append(("affine", (params[:channels], params[channels:])))
         elif version == "fc_2":
             outputs, inputs = reader.integer(), reader.integer()
@@ -131,8 +139,11 @@ class FaceDescriptor:
     def __init__(self, path: str | Path) -> None:
         try:
             self._stem, self._pool, self._blocks, self._fc = _assemble(_layers(Path(path).read_bytes()))
-        except (IndexError, ValueError) as exc:  # a cut or foreign file: reads past its end
-            raise ModelFileError(f"{path} is not dlib's face-recognition ResNet ({exc})") from exc
+        # A cut or foreign file reads past its end, or its layers are not the network's.
+        except (IndexError, ValueError, ModelFileError) as exc:
+            raise ModelFileError(f"{path} is not dlib's face-recognition ResNet: {exc}") from exc
+        if self._fc.shape[0] != self._blocks[-1].second.bias.size:
+            raise ModelFileError(f"{path}: the last layer does not take the network's features")
 
     def __call__(self, chip: np.ndarray) -> np.ndarray:
         if chip.shape != (CHIP_SIZE, CHIP_SIZE, 3) or chip.dtype != np.uint8:
@@ -154,6 +165,8 @@ def _assemble(layers: list[tuple]):
     if kinds[:3] != ["con", "affine", "max_pool_2"] or kinds[-2:] != ["avg_pool_2", "fc"]:
         raise ModelFileError(f"unexpected layers: {kinds[:3]} ... {kinds[-2:]}")
     stem = (layers[0][1], layers[1][1])
+    if layers[2][1][2] != 0 or stem[0].weights.shape[0] != stem[0].size ** 2 * 3:
+        raise ModelFileError("the first layers do not take an RGB image")
     blocks, index = [], 3
     while layers[index][0] == "con":
         (_, first), (_, first_affine), (_, second), (_, second_affine) = layers[index : index + 4]
@@ -163,6 +176,10 @@ def _assemble(layers: list[tuple]):
             if layers[index][0] != "avg_pool_2" or layers[index][1] != (2, 2, 0):
                 raise ModelFileError("a downsampling block without its 2x2 average pool")
             index += 1
+        # Each convolution takes the channels the one before it gives (the skip is zero-padded).
+        channels = (blocks[-1].second if blocks else stem[0]).bias.size
+        if first.weights.shape[0] != 9 * channels or second.weights.shape[0] != 9 * first.bias.size:
+            raise ModelFileError(f"a residual block that does not follow its input's {channels} channels")
         blocks.append(_Block(first, first_affine, second, second_affine, down))
     if index != len(layers) - 2 or len(blocks) != 14 or layers[index][1][0] != 0:
         raise ModelFileError(f"{len(blocks)} residual blocks where dlib's network has 14")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import dlib
 import numpy as np
 import pytest
@@ -47,13 +49,14 @@ def test_every_real_face_gets_dlib_s_own_embedding(descriptor: FaceDescriptor) -
 
 
 def test_a_file_that_is_not_the_network_is_refused_with_a_reason(tmp_path) -> None:
-    with pytest.raises(ModelFileError, match="unexpected layers"):
+    with pytest.raises(ModelFileError, match=r"shape_predictor_5.* not dlib's .*unexpected layers"):
         FaceDescriptor(identity._model_file("shape_predictor_5_face_landmarks.dat"))
     whole = open(identity._model_file(NETWORK), "rb").read()  # noqa: SIM115
-    cut = tmp_path / "cut.dat"
-    cut.write_bytes(whole[: len(whole) // 2])  # half the residual blocks
-    with pytest.raises(ModelFileError, match="not dlib's face-recognition ResNet"):
-        FaceDescriptor(cut)
+    for fraction in (0.25, 0.5, 0.9):
+        cut = tmp_path / f"cut-{fraction}.dat"
+        cut.write_bytes(whole[: int(len(whole) * fraction)])
+        with pytest.raises(ModelFileError, match=re.escape(f"cut-{fraction}.dat is not dlib's")):
+            FaceDescriptor(cut)
 
 
 def test_a_chip_of_another_size_is_refused(descriptor: FaceDescriptor) -> None:

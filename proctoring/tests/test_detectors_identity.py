@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from proctoring.detectors import face_descriptor, identity
+from proctoring.detectors import faces as graph_faces
 from proctoring.detectors.identity import (
     MATCH_THRESHOLD,
     FaceImageError,
@@ -173,19 +174,22 @@ def test_models_load_once_per_process_not_per_photo(monkeypatch: pytest.MonkeyPa
     assert face_embedding(faces.rotated(faces.astronaut(), 10)).shape == (128,)
 
 
-def face_box_found(frame: np.ndarray) -> tuple[float, float, float, float]:
-    """Where the workers' frame analysis finds the one face, as the re-check is given it."""
+def face_box_found(frame: np.ndarray, path: str) -> tuple[float, float, float, float]:
+    """Where the workers' frame analysis finds the one face, as the re-check is given it: on the
+    lean path (the default) or MediaPipe's graphs (FRAME_PATH=mediapipe), whose boxes differ."""
     from proctoring.detectors.lite import frames
 
-    analysis = frames.analyse_frame(frame, magnify=False)
+    analyse = frames.analyse_frame if path == "lite" else graph_faces.analyse_frame
+    analysis = analyse(frame, magnify=False)
     assert analysis.face_count == 1
     face = analysis.faces[0]
     return face.x, face.y, face.width, face.height
 
 
+@pytest.mark.parametrize("path", ["lite", "mediapipe"])
 @pytest.mark.parametrize("name", ["astronaut", "grace hopper"])
 def test_a_re_check_looks_for_the_face_only_where_the_frame_s_analysis_found_it(
-    name: str, monkeypatch: pytest.MonkeyPatch, astronaut: np.ndarray, grace_hopper: np.ndarray
+    name: str, path: str, monkeypatch: pytest.MonkeyPatch, astronaut: np.ndarray, grace_hopper: np.ndarray
 ) -> None:
     photo, box = faces.people()[name]
     enrolled = {"astronaut": astronaut, "grace hopper": grace_hopper}[name]
@@ -193,9 +197,9 @@ def test_a_re_check_looks_for_the_face_only_where_the_frame_s_analysis_found_it(
         frame = faces.in_view(photo, box, width)
         whole_image = face_embedding(frame)
         with monkeypatch.context() as patched:
-            # The whole image's search (~6x the pixels) is not needed when the face is there.
+            # The whole image's search (~20x the pixels) is not needed when the face is there.
             patched.setattr(identity, "_the_one_face", lambda rgb: pytest.fail("searched the whole frame"))
-            near = face_embedding(frame, near=face_box_found(frame))
+            near = face_embedding(frame, near=face_box_found(frame, path))
         # dlib's box found on the crop is within a few pixels of the whole image's: the distance
         # to the enrolled photo moves by what a few pixels move it (0.03-0.08 between the two
         # ways on the real footage of bench/still_frames.py), far inside the match threshold.
@@ -204,8 +208,22 @@ def test_a_re_check_looks_for_the_face_only_where_the_frame_s_analysis_found_it(
         assert to_photo.distance < compare_embeddings(whole_image, enrolled).distance + 0.08, width
 
 
-@pytest.mark.parametrize("near", [(0.0, 0.0, 0.1, 0.1), (float("nan"), 0.2, 0.3, 0.3), (0.4, 0.4, 0.0, 0.0)])
-def test_a_box_with_no_face_in_it_falls_back_to_the_whole_frame(near, astronaut: np.ndarray) -> None:
+@pytest.mark.parametrize(
+    "near",
+    [
+        (0.0, 0.0, 0.1, 0.1),
+        (float("nan"), 0.2, 0.3, 0.3),
+        (0.4, 0.4, 0.3, float("nan")),
+        (0.4, 0.4, 0.0, 0.0),
+    ],
+)
+def test_a_box_with_no_face_in_it_falls_back_to_the_whole_frame(
+    near, astronaut: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
     photo, box = faces.people()["astronaut"]
     frame = faces.in_view(photo, box, 0.3)
+    searched = []
+    whole_frame = identity._the_one_face
+    monkeypatch.setattr(identity, "_the_one_face", lambda rgb: searched.append(1) or whole_frame(rgb))
     assert compare_embeddings(face_embedding(frame, near=near), astronaut).match
+    assert searched == [1]

@@ -136,9 +136,9 @@ def test_a_class_starting_together_spreads_its_first_rechecks_over_the_first_min
 
 
 def test_a_recheck_looks_for_the_face_only_where_the_frame_s_analysis_found_it(stream, monkeypatch):
-    # dlib's search of the whole frame (~6x the pixels of the crop around the face the models
-    # found) is what made a look cost ~150 ms: the student, and someone swapped in, are both
-    # judged without it.
+    # dlib's search of the whole frame (its HOG pyramid at twice the frame's size, ~20x the pixels
+    # of the crop around the face the models found) took a third of a look: the student, and
+    # someone swapped in, are both judged without it.
     monkeypatch.setattr(identity, "_the_one_face", lambda rgb: pytest.fail("searched the whole frame"))
     stream.first_recheck_due()
     assert not ProctoringEvent.objects.filter(session=stream.session, type="identity-mismatch").exists()
@@ -188,7 +188,7 @@ def test_a_face_flickering_out_of_view_is_rechecked_at_most_once_in_the_minimum_
 @pytest.mark.needs_redis  # the gates' expiry (cache.ttl)
 def test_a_second_face_that_keeps_coming_and_going_is_looked_at_ever_further_apart(stream):
     # A second face every 12 s (one of the pipeline bench's alerting students): a look at each
-    # return to one face every 30 s was 120 an hour, each ~116 ms of a worker's CPU, each matching.
+    # return to one face every 30 s was 120 an hour, each ~116 ms of a worker's CPU then, each matching.
     backoff = identity_backoff_key(stream.session.pk)
     stream.send("student")
     stream.seconds_pass()
