@@ -238,11 +238,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20, help="timed runs per frame")
     args = parser.parse_args()
 
-    # One BLAS thread, as the workers and the identity pool hold it: the face network runs on it.
-    threadpool_limits(limits=1, user_api="blas")
     started = time.perf_counter()
     identity.warm_up()
     load_ms = round((time.perf_counter() - started) * 1000)
+    # One BLAS thread, as the workers and the identity pool hold it: the face network runs on it.
+    threadpool_limits(limits=1, user_api="blas")
     pairs = pair_distances(embeddings())
     print_distances(pairs)
     result = summary(pairs)

@@ -1,8 +1,8 @@
 """dlib's face-recognition ResNet, its own weights read from its own model file, run on numpy.
 
 The dlib-bin wheel is built without BLAS: its network does every convolution in dlib's own
-matrix code, ~115 ms a face on this machine. The same network on numpy's OpenBLAS (one
-thread) takes ~25 ms and gives the same 128 numbers (they differ by ~1e-6, the order of the
+matrix code, ~100-115 ms a face on this machine. The same network on numpy's OpenBLAS (one
+thread) takes ~17-25 ms and gives the same 128 numbers (they differ by ~1e-6, the order of the
 sums; `test_detectors_face_descriptor.py` holds them to 1e-5 of dlib's on real faces), so every
 embedding already stored stays valid.
 dlib still finds the face, its landmarks and the 150x150 chip (`dlib.get_face_chip`); only the
@@ -118,10 +118,11 @@ def _layers(data: bytes) -> list[tuple]:
             params = reader.tensor()
             channels = reader.alias()[1]
             reader.alias()
-            reader.integer()  # the mode: per channel, as the parameters' count says
+            if reader.integer() != 0 or params.size != 2 * channels:  # dlib's CONV_MODE: per channel
+                raise ModelFileError("an affine layer that is not per channel")
             # dlib's fuse_layers folds an affine layer into the convolution before it and
             # disables it: a file saved after that runs its convolutions differently.
-            if version == "affine_2" and reader.data[reader.position : reader.position + 1] == b"1":
+            if version == "affine_2" and reader.data[reader.position : reader.position + 1] != b"0":
                 raise ModelFileError("a disabled (fused) affine layer")
             layers.append(("affine", (params[:channels], params[channels:])))
         elif version == "fc_2":
@@ -169,6 +170,8 @@ def _assemble(layers: list[tuple]):
         raise ModelFileError("the first layers do not take an RGB image")
     blocks, index = [], 3
     while layers[index][0] == "con":
+        if [kind for kind, _ in layers[index : index + 4]] != ["con", "affine", "con", "affine"]:
+            raise ModelFileError("a residual block that is not convolution, affine, convolution, affine")
         (_, first), (_, first_affine), (_, second), (_, second_affine) = layers[index : index + 4]
         index += 4
         down = first.stride == 2

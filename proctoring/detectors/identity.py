@@ -109,7 +109,7 @@ def _models() -> _Models:
     from proctoring.detectors.face_descriptor import FaceDescriptor
 
     # ~0.3 s and ~35 MB: once per process, never per photo. The embedding network is dlib's own
-    # file run on numpy (face_descriptor.py): the same numbers at ~25 ms where dlib-bin took ~115.
+    # file run on numpy (face_descriptor.py): the same numbers at ~17-25 ms where dlib-bin took ~100-115.
     return _Models(
         detector=dlib.get_frontal_face_detector(),
         confirmer=dlib.cnn_face_detection_model_v1(_model_file("mmod_human_face_detector.dat")),
@@ -229,7 +229,10 @@ def _face_near(rgb: np.ndarray, near: tuple[float, float, float, float]) -> dlib
 
     height, width = rgb.shape[:2]
     x, y, w, h = (float(v) for v in near)
-    if not all(map(math.isfinite, (x, y, w, h))):
+    # A box of the frame: finite, inside it, with a size (a box from anywhere else is ignored).
+    if not all(map(math.isfinite, (x, y, w, h))) or not (
+        0 < w <= 1 and 0 < h <= 1 and -1 < x < 1 and -1 < y < 1
+    ):
         return None
     side = max(w * width, h * height)
     if side < 1:

@@ -8,7 +8,7 @@ import dlib
 import numpy as np
 import pytest
 
-from proctoring.detectors import identity
+from proctoring.detectors import face_descriptor, identity
 from proctoring.detectors.face_descriptor import CHIP_SIZE, FaceDescriptor, ModelFileError
 from proctoring.tests import faces
 
@@ -57,6 +57,29 @@ def test_a_file_that_is_not_the_network_is_refused_with_a_reason(tmp_path) -> No
         cut.write_bytes(whole[: int(len(whole) * fraction)])
         with pytest.raises(ModelFileError, match=re.escape(f"cut-{fraction}.dat is not dlib's")):
             FaceDescriptor(cut)
+
+
+def test_a_network_saved_with_its_affine_layers_fused_is_refused(tmp_path) -> None:
+    # dlib's fuse_layers folds each affine layer into its convolution and marks it disabled
+    # (affine_2 with "1"): run as this module runs it, every convolution would be scaled twice.
+    whole = open(identity._model_file(NETWORK), "rb").read()  # noqa: SIM115
+    start = whole.find(b"\x01\x07affine_")
+    reader = face_descriptor._Reader(whole, start)
+    reader.string(), reader.tensor(), reader.alias(), reader.alias(), reader.integer()
+    for flag, refused in ((b"1", True), (b"0", False)):
+        saved = tmp_path / f"affine_2-{flag.decode()}.dat"
+        saved.write_bytes(
+            whole[:start]
+            + b"\x01\x08affine_2"
+            + whole[start + 9 : reader.position]
+            + flag
+            + whole[reader.position :]
+        )
+        if refused:
+            with pytest.raises(ModelFileError, match="disabled"):
+                FaceDescriptor(saved)
+        else:
+            FaceDescriptor(saved)  # the same network, written by a newer dlib
 
 
 def test_a_chip_of_another_size_is_refused(descriptor: FaceDescriptor) -> None:

@@ -206,6 +206,8 @@ def test_a_re_check_looks_for_the_face_only_where_the_frame_s_analysis_found_it(
         to_photo = compare_embeddings(near, enrolled)
         assert to_photo.match, width
         assert to_photo.distance < compare_embeddings(whole_image, enrolled).distance + 0.08, width
+        # And the other person is still someone else.
+        assert not compare_embeddings(near, astronaut if name == "grace hopper" else grace_hopper).match
 
 
 @pytest.mark.parametrize(

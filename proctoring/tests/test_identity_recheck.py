@@ -117,7 +117,7 @@ def test_the_face_back_after_a_no_face_spell_is_rechecked_at_once_not_at_the_int
 @pytest.mark.needs_redis
 def test_a_class_starting_together_spreads_its_first_rechecks_over_the_first_minutes(world, frames):
     """A class starts together: every student's first frames arrive in the same seconds. Each
-    first re-check (~130 ms of CPU) used to run on the first frame, all of them at once."""
+    first re-check (~130 ms of CPU then) used to run on the first frame, all of them at once."""
     from accounts.tests.factories import UserFactory
     from sessions.tests.factories import ExamSessionFactory
 
@@ -259,6 +259,25 @@ def test_a_face_that_stays_in_view_is_rechecked_at_the_policy_interval_and_not_w
     stream.interval_passes()
     stream.send("student")
     assert stream.rechecks == 2
+
+
+def test_a_recheck_beside_a_small_face_behind_searches_the_whole_frame(stream, monkeypatch):
+    # A magnified frame's faces are the student's and the small one behind: the boxes do not say
+    # whose is whose (the one behind may be larger: someone close behind the student), so dlib
+    # looks over the whole frame there, as it always did; on a frame of one face, near its box.
+    looked = []
+    embed = identity.face_embedding
+    monkeypatch.setattr(
+        identity, "face_embedding", lambda rgb, near=None: looked.append(near) or embed(rgb, near=near)
+    )
+    stream.first_recheck_due()
+    assert len(looked) == 1 and looked[0] is not None
+    stream.interval_passes()
+    cache.delete(magnified_key(stream.session.pk))
+    stream.send("photo behind")  # magnified: the student and the small face
+    assert stream.rechecks == 2
+    assert looked[1] is None
+    assert not ProctoringEvent.objects.filter(session=stream.session, type="identity-mismatch").exists()
 
 
 def test_a_held_face_only_magnified_frames_find_does_not_stop_the_periodic_recheck(stream):
