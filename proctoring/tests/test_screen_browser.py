@@ -165,7 +165,8 @@ def test_a_shared_screen_is_captured_and_its_screenshots_appear_on_the_review_pa
     proctor.goto(f"{live_server_url}/proctoring/sessions/{session.pk}/")
     gallery = proctor.locator("#screen-gallery img")
     assert gallery.count() == len(screenshots_of(session)) >= 3
-    proctor.wait_for_function(ALL_DECODED)
+    # Polled from here: page.wait_for_function polls by eval, which the page's CSP refuses.
+    wait_until(lambda: proctor.evaluate(ALL_DECODED), what="every screenshot decoded")
     assert (
         proctor.locator(f'#screen-gallery li[data-event-id="{at_alert.pk}"]')
         .inner_text()
