@@ -155,7 +155,7 @@ class FaceDescriptor:
         conv, (gamma, beta) = self._stem
         x = np.maximum(_convolve(x, conv) * gamma + beta, 0)
         size, stride, _ = self._pool
-        x = sliding_window_view(x, (size, size), axis=(0, 1))[::stride, ::stride].max(axis=(3, 4))
+        x = _windows(x, size, stride).max(axis=(3, 4))
         for block in self._blocks:
             x = _residual(x, block)
         return (x.mean(axis=(0, 1)) @ self._fc).astype(np.float64)
@@ -194,11 +194,17 @@ def _convolve(x: np.ndarray, conv: _Conv) -> np.ndarray:
     if conv.padding:
         p = conv.padding
         x = np.pad(x, ((p, p), (p, p), (0, 0)))
-    patches = sliding_window_view(x, (conv.size, conv.size), axis=(0, 1))[:: conv.stride, :: conv.stride]
+    patches = _windows(x, conv.size, conv.stride)
     rows, cols = patches.shape[:2]
     # (rows, cols, channels, kh, kw) -> (rows * cols, kh * kw * channels), as the weights.
     matrix = patches.transpose(0, 1, 3, 4, 2).reshape(rows * cols, -1)
     return (matrix @ conv.weights + conv.bias).reshape(rows, cols, -1)
+
+
+def _windows(x: np.ndarray, size: int, stride: int) -> np.ndarray:
+    """Every size x size window of x (height x width x channels) at `stride`, unpadded, as views:
+    (rows, cols, channels, size, size)."""
+    return sliding_window_view(x, (size, size), axis=(0, 1))[::stride, ::stride]
 
 
 def _residual(x: np.ndarray, block: _Block) -> np.ndarray:
@@ -207,7 +213,7 @@ def _residual(x: np.ndarray, block: _Block) -> np.ndarray:
     gamma, beta = block.second_affine
     y = _convolve(y, block.second) * gamma + beta
     if block.down:
-        x = sliding_window_view(x, (2, 2), axis=(0, 1))[::2, ::2].mean(axis=(3, 4))
+        x = _windows(x, 2, 2).mean(axis=(3, 4))
     # dlib's add_prev: tensors of different sizes are added as if zero-padded at the end (the
     # strided convolution of a 4x4 input is 1x1, its average pool 2x2; 32 channels meet 64).
     out = np.zeros([max(a, b) for a, b in zip(y.shape, x.shape, strict=True)], dtype=np.float32)

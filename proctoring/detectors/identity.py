@@ -224,7 +224,6 @@ def _the_one_face(rgb: np.ndarray) -> dlib.rectangle:
 
 def _face_near(rgb: np.ndarray, near: tuple[float, float, float, float]) -> dlib.rectangle | None:
     """dlib's box of the face found at `near`, searched on a crop around it; None if not there."""
-    import cv2
     import dlib
 
     height, width = rgb.shape[:2]
@@ -244,8 +243,7 @@ def _face_near(rgb: np.ndarray, near: tuple[float, float, float, float]) -> dlib
     if right - left < 2 or bottom - top < 2:
         return None
     scale = NEAR_FACE_PIXELS / side
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    crop = cv2.resize(rgb[top:bottom, left:right], None, fx=scale, fy=scale, interpolation=interpolation)
+    crop = _rescaled(rgb[top:bottom, left:right], scale)
     boxes, scores, _ = _models().detector.run(np.ascontiguousarray(crop), 0, 0.0)
     # The box whose centre falls inside the other detector's: the face it found, not a badge.
     found = [
@@ -267,7 +265,6 @@ def _face_near(rgb: np.ndarray, near: tuple[float, float, float, float]) -> dlib
 
 def _is_second_face(rgb: np.ndarray, box: dlib.rectangle, face: dlib.rectangle) -> bool:
     """Whether the CNN detector sees a face centred in `box` that is not `face` again."""
-    import cv2
     import dlib
 
     half = round(box.width() * CONFIRM_CROP / 2)
@@ -276,8 +273,7 @@ def _is_second_face(rgb: np.ndarray, box: dlib.rectangle, face: dlib.rectangle) 
     if crop.size == 0:
         return False
     scale = CONFIRM_BOX_PIXELS / box.width()
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=interpolation)
+    crop = _rescaled(crop, scale)
     for found in _models().confirmer(crop, 0):
         centre = found.rect.dcenter()
         point = dlib.point(round(left + centre.x / scale), round(top + centre.y / scale))
@@ -285,6 +281,14 @@ def _is_second_face(rgb: np.ndarray, box: dlib.rectangle, face: dlib.rectangle) 
         if box.contains(point) and not face.contains(point):
             return True
     return False
+
+
+def _rescaled(crop: np.ndarray, scale: float) -> np.ndarray:
+    """A crop brought to the size a detector looks for: averaged down, interpolated up."""
+    import cv2
+
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    return cv2.resize(crop, None, fx=scale, fy=scale, interpolation=interpolation)
 
 
 def _describe(rgb: np.ndarray, face: dlib.rectangle) -> np.ndarray:
