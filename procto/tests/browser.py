@@ -188,6 +188,16 @@ def wait_until(check: Callable, *, timeout: float = 20.0, what: str = "condition
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def page_wait(page, expression: str, *, timeout: float = 20.0, what: str = "condition"):
+    """Poll a JavaScript expression (or function) in `page` until it is true, and return it.
+
+    Not page.wait_for_function: its polls `eval` the predicate in the page, which the pages' CSP
+    (script-src 'self') refuses whenever the first look is false. page.evaluate runs through the
+    DevTools protocol, which the CSP does not govern.
+    """
+    return wait_until(lambda: page.evaluate(expression), timeout=timeout, what=what)
+
+
 @contextlib.contextmanager
 def live_stack(tmp_path: Path, settings, *, worker: bool = False) -> Iterator[str]:
     """daphne on a free port (and, with `worker`, a Celery worker on every queue) sharing the

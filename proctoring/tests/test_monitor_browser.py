@@ -24,6 +24,7 @@ from procto.tests.browser import (
     in_thread,
     live_stack,
     log_in,
+    page_wait,
     screenshot,
     wait_until,
     write_y4m,
@@ -254,9 +255,7 @@ def test_an_alert_whose_live_message_was_lost_reaches_the_monitor_at_its_next_sw
     log_in(page, live_server_url, transactional_world.pat.email, DEFAULT_PASSWORD)
     page.goto(f"{live_server_url}/proctoring/monitor/")
     page.locator('body[data-socket-state="open"]').wait_for(timeout=15_000)
-    # The opening catch-up came. Polled from here: page.wait_for_function polls by eval in the
-    # page, which the page's CSP (script-src 'self') refuses whenever the first look is false.
-    wait_until(lambda: page.evaluate("window.proctoMonitor.stats.messages >= 1"), what="the catch-up")
+    page_wait(page, "window.proctoMonitor.stats.messages >= 1", what="the opening catch-up")
     lost = in_thread(alert_stored_without_its_live_message, midterm)
     # Later alerts keep arriving live: the page is never quiet (no probe) and the highest id it
     # has seen passes the lost one's, so no reconnect's catch-up would bring it back.

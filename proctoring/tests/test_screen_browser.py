@@ -21,7 +21,7 @@ from accounts.tests.factories import DEFAULT_PASSWORD
 from exams.demo import _demo_questions
 from exams.models import Accommodation
 from exams.services import exam_create
-from procto.tests.browser import BROWSER_TEST_MARKS, in_thread, log_in, wait_until
+from procto.tests.browser import BROWSER_TEST_MARKS, in_thread, log_in, page_wait, wait_until
 from proctoring.models import ProctoringEvent
 from proctoring.services import event_record, session_lock
 from sessions import readiness
@@ -165,8 +165,7 @@ def test_a_shared_screen_is_captured_and_its_screenshots_appear_on_the_review_pa
     proctor.goto(f"{live_server_url}/proctoring/sessions/{session.pk}/")
     gallery = proctor.locator("#screen-gallery img")
     assert gallery.count() == len(screenshots_of(session)) >= 3
-    # Polled from here: page.wait_for_function polls by eval, which the page's CSP refuses.
-    wait_until(lambda: proctor.evaluate(ALL_DECODED), what="every screenshot decoded")
+    page_wait(proctor, ALL_DECODED, what="every screenshot decoded")
     assert (
         proctor.locator(f'#screen-gallery li[data-event-id="{at_alert.pk}"]')
         .inner_text()

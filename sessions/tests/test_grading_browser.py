@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from accounts.tests.factories import DEFAULT_PASSWORD
-from procto.tests.browser import BROWSER_TEST_MARKS, in_thread, log_in, screenshot, wait_until
+from procto.tests.browser import BROWSER_TEST_MARKS, in_thread, log_in, page_wait, screenshot
 from sessions.models import Answer, ExamSession
 from sessions.tests.grading_world import grading_world_build
 
@@ -27,8 +27,7 @@ def press(page, key: str) -> None:
 def score_focused(page) -> None:
     """Wait until a score box has the focus (its `autofocus`, which the browser applies a moment
     after the load event on a busy machine): keys typed before it go nowhere."""
-    # Polled from here: page.wait_for_function polls by eval, which the page's CSP refuses.
-    wait_until(lambda: page.evaluate("() => document.activeElement?.matches('input[type=number]')"))
+    page_wait(page, "() => document.activeElement?.matches('input[type=number]')")
 
 
 def heading(page) -> str:
