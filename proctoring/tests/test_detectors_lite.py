@@ -13,6 +13,7 @@ that little).
 from __future__ import annotations
 
 import functools
+import io
 import statistics
 
 import numpy as np
@@ -20,7 +21,7 @@ import pytest
 
 from bench import eval_faces
 from proctoring.detectors import faces as mediapipe_path
-from proctoring.detectors.lite import detection, frames, models
+from proctoring.detectors.lite import detection, frames, mesh, models
 from proctoring.tests import faces
 
 BOX_TOLERANCE = 0.01
@@ -161,6 +162,59 @@ def test_frames_are_decoded_at_webcam_size(width: int, height: int, decoded: tup
     rgb = frames.decode_jpeg(jpeg)
     assert rgb.shape == (*decoded, 3)
     assert frames.analyse_frame(rgb).face_count == 1
+
+
+@pytest.mark.parametrize(("width", "height"), [(320, 240), (180, 240), (160, 120), (17, 9)])
+def test_the_exam_page_s_frames_decode_to_opencv_s_pixels(width: int, height: int) -> None:
+    import cv2
+
+    people = faces.people()
+    for quality in (50, 70, 95):
+        jpeg = faces.jpeg_bytes(faces.in_view(*people["astronaut"], 0.3, width, height), quality)
+        assert frames._decoded_as_sent(jpeg) is not None  # decoded by simplejpeg, not OpenCV
+        bgr = cv2.imdecode(np.frombuffer(jpeg, dtype=np.uint8), cv2.IMREAD_COLOR)
+        opencv = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        assert np.array_equal(frames.decode_jpeg(jpeg), opencv)
+
+
+def test_frames_the_fast_decoder_does_not_take_are_decoded_as_before() -> None:
+    import cv2
+    from PIL import Image
+
+    people = faces.people()
+    rgb = faces.in_view(*people["astronaut"], 0.3)
+    # EXIF orientation 6 (turned a quarter): OpenCV turns the picture upright, as it always did.
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="JPEG", quality=70, exif=exif.tobytes())
+    turned = buffer.getvalue()
+    assert frames._decoded_as_sent(turned) is None
+    assert frames.decode_jpeg(turned).shape == (240, 180, 3)
+    # A PNG (not what the page sends) is decoded by OpenCV as before; a cut JPEG is refused by
+    # both decoders.
+    png = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))[1].tobytes()
+    assert frames._decoded_as_sent(png) is None
+    assert np.array_equal(frames.decode_jpeg(png), rgb)
+    whole = faces.jpeg_bytes(rgb, 70)
+    cut = whole[: int(len(whole) * 0.8)]
+    assert frames._decoded_as_sent(cut) is None
+    with pytest.raises(frames.FrameError):
+        frames.decode_jpeg(cut)
+
+
+def test_a_crop_the_size_of_the_model_s_square_is_fed_as_it_is() -> None:
+    # The mesh finds the face again on a crop already warped to the model's size: warping it
+    # into the square again would copy it pixel for pixel, so it is fed as it is.
+    detector = frames._detectors().short_range
+    people = faces.people()
+    rgb = faces.in_view(*people["astronaut"], 0.3)
+    face = detector(rgb)[0]
+    crop = mesh._window(rgb, face, detector.size)[0]
+    assert crop.shape == (detector.size, detector.size, 3)
+    assert np.array_equal(detector._letterbox(crop, 1.0, 0.0, 0.0), crop)
+    again = detector(crop)
+    assert len(again) == 1 and again[0].score > 0.9
 
 
 def test_what_is_not_a_jpeg_is_a_frame_error() -> None:

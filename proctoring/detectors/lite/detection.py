@@ -100,21 +100,9 @@ class Detector:
         side = max(width, height)
         scale = self.size / side
         left, top = (side - width) / 2, (side - height) / 2
-        # Only the part of the square the image reaches is warped (with the band where the
-        # bilinear sampling blends it with the border): the bars are the kept zeros.
-        x0, x1 = _reached(left * scale, (left + width) * scale, scale, self.size)
-        y0, y1 = _reached(top * scale, (top + height) * scale, scale, self.size)
-        to_region = np.array([[scale, 0, left * scale - x0], [0, scale, top * scale - y0]], dtype=np.float64)
-        square = self._square
-        square.fill(0)
-        cv2.warpAffine(
-            rgb,
-            to_region,
-            (x1 - x0, y1 - y0),
-            dst=square[y0:y1, x0:x1],
-            flags=cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_CONSTANT,
-        )
+        # Already the model's square (the mesh's crop to find a face again): the warp would be a
+        # copy, pixel for pixel.
+        square = rgb if width == height == self.size else self._letterbox(rgb, scale, left, top)
         boxes, scores = self.model.on_pixels(square, 2 / 255, -1.0)
         raw = scores.reshape(-1)
         keep = np.flatnonzero(raw >= self.raw_min_score)
@@ -146,6 +134,26 @@ class Detector:
             found.append(Detection(x0, y0, x1 - x0, y1 - y0, best, (keypoints - offset) * stretch))
         return found
 
+    def _letterbox(self, rgb: np.ndarray, scale: float, left: float, top: float) -> np.ndarray:
+        """`rgb` warped into the model's square at `scale`, `left` and `top` (the image's pixels)
+        from its corner. Only the part of the square the image reaches is warped (with the band
+        where the bilinear sampling blends it with the border): the bars are the kept zeros."""
+        height, width = rgb.shape[:2]
+        x0, x1 = _reached(left * scale, (left + width) * scale, scale, self.size)
+        y0, y1 = _reached(top * scale, (top + height) * scale, scale, self.size)
+        to_region = np.array([[scale, 0, left * scale - x0], [0, scale, top * scale - y0]], dtype=np.float64)
+        square = self._square
+        square.fill(0)
+        cv2.warpAffine(
+            rgb,
+            to_region,
+            (x1 - x0, y1 - y0),
+            dst=square[y0:y1, x0:x1],
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+        )
+        return square
+
 
 def _reached(start: float, end: float, scale: float, size: int) -> tuple[int, int]:
     """The pixels of a `size` square that an image placed over [start, end) at `scale` touches:
@@ -171,14 +179,17 @@ def weighted_nms(
         rest = corners[remaining]
         across = np.minimum(rest[:, 2], corners[best, 2]) - np.maximum(rest[:, 0], corners[best, 0])
         down = np.minimum(rest[:, 3], corners[best, 3]) - np.maximum(rest[:, 1], corners[best, 1])
-        inter = np.clip(across, 0, None) * np.clip(down, 0, None)
+        # np.maximum rather than np.clip, and an infinite union rather than np.divide's `where`:
+        # the same numbers, at a third of the cost on arrays of a dozen boxes.
+        inter = np.maximum(across, 0) * np.maximum(down, 0)
         union = areas[remaining] + areas[best] - inter
-        iou = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+        iou = inter / np.where(union > 0, union, np.inf)
         same = iou > SUPPRESSION_OVERLAP
         # The best box always counts itself (even a degenerate one, whose overlap is 0).
         same[0] = True
         members = remaining[same]
-        weights = scores[members] / scores[members].sum()
+        weights = scores[members]
+        weights = weights / weights.sum()
         box = (corners[members] * weights[:, np.newaxis]).sum(axis=0)
         keypoints = (points[members] * weights[:, np.newaxis, np.newaxis]).sum(axis=0)
         merged.append((box, keypoints, float(scores[best])))

@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 import cv2
 import numpy as np
+import simplejpeg
 from PIL import Image
 
 from proctoring.detectors import faces
@@ -42,6 +43,9 @@ _REDUCED = {
     4: cv2.IMREAD_REDUCED_COLOR_4,
     8: cv2.IMREAD_REDUCED_COLOR_8,
 }
+# An APP1 segment's mark: EXIF comes before the picture's data, in its first segments.
+_EXIF = b"Exif\x00\x00"
+_EXIF_SEARCH_BYTES = 65_536
 
 
 class _Detectors(NamedTuple):
@@ -68,6 +72,9 @@ def warm_up() -> None:
 
 def decode_jpeg(data: bytes) -> np.ndarray:
     """The JPEG in `data` as RGB uint8 at most WORKING_WIDTH wide; FrameError if it is not one."""
+    fast = _decoded_as_sent(data)
+    if fast is not None:
+        return fast
     # The header first: a few bytes can claim 30000x30000 pixels, which OpenCV would allocate.
     try:
         with Image.open(io.BytesIO(data)) as image:
@@ -91,6 +98,26 @@ def decode_jpeg(data: bytes) -> np.ndarray:
         raise FrameError()
     with faces.unanalysable_as_frame_error():
         return _working_copy(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+
+
+def _decoded_as_sent(data: bytes) -> np.ndarray | None:
+    """What the exam page sends (a plain JPEG no larger than the working size) decoded by
+    libjpeg-turbo through simplejpeg: the same pixels as OpenCV's decoder, in half its time,
+    and its header read in a microsecond where Pillow takes ~50. None for anything else (not a
+    JPEG, larger, damaged, or with EXIF, whose orientation OpenCV applies): the path above
+    decides those as it always has."""
+    try:
+        height, width, _, _ = simplejpeg.decode_jpeg_header(data)
+    except (ValueError, TypeError):
+        return None
+    if width > WORKING_WIDTH or height > WORKING_HEIGHT or data.find(_EXIF, 0, _EXIF_SEARCH_BYTES) >= 0:
+        return None
+    try:
+        # strict: a warning (a truncated file) is an error here, so OpenCV's decoder still has
+        # the last word on damaged frames.
+        return simplejpeg.decode_jpeg(data, colorspace="RGB", strict=True)
+    except ValueError:
+        return None
 
 
 def analyse_frame(

@@ -75,13 +75,8 @@ def landmarks_on(rgb: np.ndarray, face: Detection) -> np.ndarray | None:
 def _found_again(rgb: np.ndarray, face: FaceBox | Detection, short_range: Detector) -> Detection | None:
     """The short-range model's best face on a crop centred on `face`, in the frame's fractions."""
     height, width = rgb.shape[:2]
-    size = short_range.size
-    side = REDETECT_CROP * max(face.width * width, face.height * height)
-    scale = size / side
-    left = (face.x + face.width / 2) * width - side / 2
-    top = (face.y + face.height / 2) * height - side / 2
-    to_crop = np.array([[scale, 0, -left * scale], [0, scale, -top * scale]])
-    crop = cv2.warpAffine(rgb, to_crop, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    crop, left, top, side = _window(rgb, face, short_range.size)
+    # The crop is the model's square already: the detector feeds it as it is.
     found = short_range(crop)
     if not found:
         return None
@@ -96,3 +91,16 @@ def _found_again(rgb: np.ndarray, face: FaceBox | Detection, short_range: Detect
         best.score,
         best.keypoints * stretch + shift,
     )
+
+
+def _window(rgb: np.ndarray, face: FaceBox | Detection, size: int) -> tuple[np.ndarray, float, float, float]:
+    """The size x size crop of a square REDETECT_CROP times `face`'s longer side, centred on it,
+    and that square's left, top and side in the frame's pixels."""
+    height, width = rgb.shape[:2]
+    side = REDETECT_CROP * max(face.width * width, face.height * height)
+    scale = size / side
+    left = (face.x + face.width / 2) * width - side / 2
+    top = (face.y + face.height / 2) * height - side / 2
+    to_crop = np.array([[scale, 0, -left * scale], [0, scale, -top * scale]])
+    crop = cv2.warpAffine(rgb, to_crop, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return crop, left, top, side
