@@ -164,17 +164,49 @@ def test_frames_are_decoded_at_webcam_size(width: int, height: int, decoded: tup
     assert frames.analyse_frame(rgb).face_count == 1
 
 
-@pytest.mark.parametrize(("width", "height"), [(320, 240), (180, 240), (160, 120), (17, 9)])
+def _encodings(rgb: np.ndarray) -> dict[str, bytes]:
+    """The picture as JPEGs of every kind a client could send: qualities, chroma subsamplings,
+    progressive, restart markers, grey."""
+    import cv2
+    import simplejpeg
+    from PIL import Image
+
+    bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    found = {f"quality {q}": faces.jpeg_bytes(rgb, q) for q in (50, 70, 95)}
+    for sub in ("444", "422", "420", "440", "411", "Gray"):
+        found[f"subsampling {sub}"] = simplejpeg.encode_jpeg(
+            np.ascontiguousarray(rgb), quality=80, colorspace="RGB", colorsubsampling=sub
+        )
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="JPEG", quality=70, progressive=True)
+    found["progressive"] = buffer.getvalue()
+    found["restart markers"] = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_RST_INTERVAL, 3])[1].tobytes()
+    found["grey"] = cv2.imencode(".jpg", cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY))[1].tobytes()
+    return found
+
+
+@pytest.mark.parametrize(("width", "height"), [(320, 240), (180, 240), (160, 120), (17, 9), (1, 1)])
 def test_the_exam_page_s_frames_decode_to_opencv_s_pixels(width: int, height: int) -> None:
     import cv2
 
     people = faces.people()
-    for quality in (50, 70, 95):
-        jpeg = faces.jpeg_bytes(faces.in_view(*people["astronaut"], 0.3, width, height), quality)
-        assert frames._decoded_as_sent(jpeg) is not None  # decoded by simplejpeg, not OpenCV
-        bgr = cv2.imdecode(np.frombuffer(jpeg, dtype=np.uint8), cv2.IMREAD_COLOR)
-        opencv = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-        assert np.array_equal(frames.decode_jpeg(jpeg), opencv)
+    rgb = faces.in_view(*people["astronaut"], 0.3, width, height)
+    for kind, jpeg in _encodings(rgb).items():
+        assert frames._decoded_as_sent(jpeg) is not None, kind  # by simplejpeg, not OpenCV
+        opencv = cv2.cvtColor(
+            cv2.imdecode(np.frombuffer(jpeg, dtype=np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB
+        )
+        assert np.array_equal(frames.decode_jpeg(jpeg), opencv), kind
+
+
+def _with_app1(jpeg: bytes, payload: bytes, comment: int = 0) -> bytes:
+    """`jpeg` with an APP1 segment holding `payload` after its SOI, behind a comment of
+    `comment` bytes."""
+    segments = b""
+    if comment:
+        segments += b"\xff\xfe" + (comment + 2).to_bytes(2, "big") + b"c" * comment
+    segments += b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
+    return jpeg[:2] + segments + jpeg[2:]
 
 
 def test_frames_the_fast_decoder_does_not_take_are_decoded_as_before() -> None:
@@ -183,27 +215,35 @@ def test_frames_the_fast_decoder_does_not_take_are_decoded_as_before() -> None:
 
     people = faces.people()
     rgb = faces.in_view(*people["astronaut"], 0.3)
-    # EXIF orientation 6 (turned a quarter): OpenCV turns the picture upright, as it always did.
+    # EXIF orientation 6 (turned a quarter): OpenCV turns the picture upright, as it always did,
+    # whatever the APP1 segment's header says and however far into the file it comes.
     exif = Image.Exif()
     exif[0x0112] = 6
-    buffer = io.BytesIO()
-    Image.fromarray(rgb).save(buffer, format="JPEG", quality=70, exif=exif.tobytes())
-    turned = buffer.getvalue()
-    assert frames._decoded_as_sent(turned) is None
-    assert frames.decode_jpeg(turned).shape == (240, 180, 3)
+    tiff = exif.tobytes()[6:]  # Pillow's bytes start with the b"Exif\0\0" header
+    plain = faces.jpeg_bytes(rgb, 70)
+    for header, comment in (
+        (b"Exif\x00\x00", 0),
+        (b"Exif\x00\xff", 0),
+        (b"\x00" * 6, 0),
+        (b"Exif\x00\x00", 65_000),
+    ):
+        turned = _with_app1(plain, header + tiff, comment)
+        assert frames._decoded_as_sent(turned) is None, (header, comment)
+        assert frames.decode_jpeg(turned).shape == (240, 180, 3), (header, comment)
     # A PNG (not what the page sends) is decoded by OpenCV as before; a cut JPEG is refused by
-    # both decoders.
+    # both decoders; a buffer that is not bytes goes the way it always went.
     png = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))[1].tobytes()
     assert frames._decoded_as_sent(png) is None
     assert np.array_equal(frames.decode_jpeg(png), rgb)
-    whole = faces.jpeg_bytes(rgb, 70)
-    cut = whole[: int(len(whole) * 0.8)]
+    cut = plain[: int(len(plain) * 0.8)]
     assert frames._decoded_as_sent(cut) is None
     with pytest.raises(frames.FrameError):
         frames.decode_jpeg(cut)
+    assert frames._decoded_as_sent(memoryview(plain)) is None
+    assert np.array_equal(frames.decode_jpeg(memoryview(plain)), frames.decode_jpeg(plain))
 
 
-def test_a_crop_the_size_of_the_model_s_square_is_fed_as_it_is() -> None:
+def test_a_crop_the_size_of_the_model_s_square_is_fed_as_it_is(monkeypatch) -> None:
     # The mesh finds the face again on a crop already warped to the model's size: warping it
     # into the square again would copy it pixel for pixel, so it is fed as it is.
     detector = frames._detectors().short_range
@@ -213,8 +253,24 @@ def test_a_crop_the_size_of_the_model_s_square_is_fed_as_it_is() -> None:
     crop = mesh._window(rgb, face, detector.size)[0]
     assert crop.shape == (detector.size, detector.size, 3)
     assert np.array_equal(detector._letterbox(crop, 1.0, 0.0, 0.0), crop)
+
+    def no_warp(*args):
+        raise AssertionError("a model-size square was warped again")
+
+    monkeypatch.setattr(detector, "_letterbox", no_warp)
     again = detector(crop)
     assert len(again) == 1 and again[0].score > 0.9
+
+
+def test_the_exposure_check_turns_at_one_percent_of_the_pixels() -> None:
+    # Underexposed: the brightest 1% under mid-grey, i.e. at most 1% of the pixels reach it.
+    grey = np.full((240, 320), 100, dtype=np.uint8)
+    grey.ravel()[:768] = mediapipe_path.UNDEREXPOSED_BRIGHTEST  # 768 = 1% of 76,800
+    assert mediapipe_path.brightest_percent(grey) < mediapipe_path.UNDEREXPOSED_BRIGHTEST
+    assert mediapipe_path.needs_normalising(grey)
+    grey.ravel()[768] = mediapipe_path.UNDEREXPOSED_BRIGHTEST
+    assert mediapipe_path.brightest_percent(grey) >= mediapipe_path.UNDEREXPOSED_BRIGHTEST
+    assert not mediapipe_path.needs_normalising(grey)
 
 
 def test_what_is_not_a_jpeg_is_a_frame_error() -> None:
