@@ -194,6 +194,8 @@ class _FrameKeys:
         self.magnified = stream_state.magnified_key(session_id)
         self.small_face = stream_state.small_face_key(session_id)
         self.still = stream_state.still_key(session_id)
+        # The frame before this one: the still-frame gate answers a frame only once it is done.
+        self.previous_done = stream_state.done_key(session_id, "frame", seq - 1)
         self.cadence = stream_state.cadence_key(session_id)
         self.states = [state_key(session_id, c) for c in observed_from(Observes.FRAME)]
 
@@ -219,6 +221,7 @@ class _FrameKeys:
             *gates,
             self.small_face,
             self.still,
+            self.previous_done,
             self.cadence,
             *self.states,
         ]
@@ -243,7 +246,14 @@ def _frame_analyse(
         reused = (
             None
             if magnify
-            else _still_analysis(session_id, seq, captured_ms, thumbnail, known.get(keys.still))
+            else _still_analysis(
+                session_id,
+                seq,
+                captured_ms,
+                thumbnail,
+                known.get(keys.still),
+                after_done=known.get(keys.previous_done),
+            )
         )
         analysis = reused or path.analyse_frame(rgb, magnify=magnify)
     except faces.FrameError as exc:
@@ -333,11 +343,19 @@ def _frame_analyse(
     return "done"
 
 
-def _still_analysis(session_id, seq: int, captured_ms: int, thumbnail: bytes | None, still: dict | None):
+def _still_analysis(
+    session_id, seq: int, captured_ms: int, thumbnail: bytes | None, still: dict | None, *, after_done
+):
     """The analysis of the student's last calm frame, if this light frame shows the same scene
-    (the still-frame gate, settings.STILL_FRAME_THRESHOLD); None: run the models."""
+    (the still-frame gate, settings.STILL_FRAME_THRESHOLD); None: run the models.
+
+    Only once the frame before this one is done (`after_done`, its done mark, written after its
+    scene in the same pipeline): while another worker still analyses it, the scene read here may
+    be one that frame is about to end.
+    """
     if (
-        thumbnail is None
+        not after_done
+        or thumbnail is None
         or not isinstance(still, dict)
         or still.get("v") != STILL_VERSION
         or still.get("cleared")
@@ -371,9 +389,11 @@ def _still_remember(
     """After a frame: a calm frame analysed becomes the scene later frames are compared with;
     any frame that was not calm ends the scene (a reused one too, should its identity re-check
     have found someone else); a reused calm one leaves it as it is (its reuse was counted). A
-    frame older than the entry this task read changes nothing. Two workers on one student's
-    frames can still race (an older calm frame written after a newer one cleared the scene):
-    the next frame is then compared with the older scene, within STILL_MAX_SECONDS of it."""
+    frame older than the last one written changes nothing: the write is conditional in Redis
+    (CacheBatch.set_newer), so of two workers on one student's frames, an older calm frame
+    written late cannot bring back a scene a newer frame ended. (The other way round, a newer
+    frame reading a scene an older one is about to end, `_still_analysis` waits for the older
+    frame's done mark.)"""
     if thumbnail is None:
         return
     if reused:
@@ -391,9 +411,12 @@ def _still_remember(
             "thumbnail": thumbnail,
             "analysis": still_detector.analysis_to_dict(analysis),
         }
-        writes.set(keys.still, still, STILL_KEEP_SECONDS)
-    elif stored:
-        writes.set(keys.still, {"v": STILL_VERSION, "seq": seq, "cleared": True}, STILL_KEEP_SECONDS)
+        writes.set_newer(keys.still, still, STILL_KEEP_SECONDS, seq=seq)
+    else:
+        # Even with no scene read: another worker may be writing an older calm frame's now.
+        writes.set_newer(
+            keys.still, {"v": STILL_VERSION, "seq": seq, "cleared": True}, STILL_KEEP_SECONDS, seq=seq
+        )
 
 
 def _magnify_seconds(slowed_ms: int | None) -> float:

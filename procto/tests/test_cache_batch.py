@@ -7,7 +7,7 @@ import time
 import pytest
 from django.core.cache import cache
 
-from procto.cache_batch import CacheBatch
+from procto.cache_batch import CacheBatch, newer_key
 
 
 def test_gets_sets_and_counters_in_one_batch():
@@ -60,8 +60,55 @@ def test_with_redis_the_batch_is_one_round_trip(monkeypatch):
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(pipeline_class, "execute", execute)
-    CacheBatch().get("batch:a").set("batch:b", 1, 60).incr("batch:c", 1, 60).apply()
-    assert sent == [4]  # get, set, incrby, expire: one pipeline
+    CacheBatch().get("batch:a").set("batch:b", 1, 60).incr("batch:c", 1, 60).set_newer(
+        "batch:d", 1, 60, 1
+    ).apply()
+    assert sent == [5]  # get, set, incrby, expire, the newer-seq script: one pipeline
+
+
+def test_a_write_of_an_older_seq_never_undoes_a_newer_one():
+    batch = CacheBatch()
+    assert batch.set_newer("batch:scene", {"seq": 5}, 60, seq=5).apply() == {"batch:scene": True}
+    # Written late by a worker that read the cache before seq 5 was there.
+    assert CacheBatch().set_newer("batch:scene", {"seq": 4}, 60, seq=4).apply() == {"batch:scene": False}
+    assert (
+        CacheBatch().set_newer("batch:scene", {"seq": 5, "again": 1}, 60, seq=5).apply()["batch:scene"]
+        is False
+    )
+    assert cache.get("batch:scene") == {"seq": 5}
+    results = CacheBatch().set_newer("batch:scene", {"seq": 6}, 60, seq=6).get("batch:scene").apply()
+    assert results == {"batch:scene": {"seq": 6}}  # the get's value, read after the write
+    assert cache.get(newer_key("batch:scene")) == 6
+
+
+async def test_the_async_batch_writes_only_newer_seqs_too():
+    await CacheBatch().set_newer("batch:async:scene", "new", 60, seq=9).apply_async()
+    assert (await CacheBatch().set_newer("batch:async:scene", "old", 60, seq=8).apply_async()) == {
+        "batch:async:scene": False
+    }
+    assert cache.get("batch:async:scene") == "new"
+
+
+@pytest.mark.needs_redis
+def test_a_newer_write_expires_with_its_seq():
+    CacheBatch().set_newer("batch:short-scene", "x", 0.2, seq=3).apply()
+    time.sleep(0.4)  # Redis's own expiry: a fake clock does not move Redis's time
+    assert cache.get("batch:short-scene") is None and cache.get(newer_key("batch:short-scene")) is None
+    assert CacheBatch().set_newer("batch:short-scene", "y", 60, seq=1).apply()["batch:short-scene"] is True
+
+
+def test_newer_writes_without_expiry_and_with_none_store_nothing_or_refuse_what_redis_cannot_compare():
+    assert CacheBatch().set_newer("batch:forever", "x", None, seq=1).apply() == {"batch:forever": True}
+    assert cache.get("batch:forever") == "x"
+    assert CacheBatch().set_newer("batch:gone", "x", 0, seq=1).apply() == {}  # as cache.set(..., 0)
+    assert cache.get("batch:gone") is None
+    for seq in (2**53 + 1, -(2**53) - 1):
+        with pytest.raises(ValueError):
+            CacheBatch().set_newer("batch:far", "x", 60, seq=seq)
+    with pytest.raises(TypeError):
+        CacheBatch().set_newer("batch:far", "x", 60, seq=2.5)
+    cache.set(newer_key("batch:odd"), "not a number", 60)  # written by something else
+    assert CacheBatch().set_newer("batch:odd", "x", 60, seq=1).apply() == {"batch:odd": True}
 
 
 async def test_the_async_batch_reads_and_writes_what_the_cache_api_does():

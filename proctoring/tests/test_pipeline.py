@@ -266,6 +266,78 @@ def test_after_anything_was_seen_the_same_scene_is_analysed_again(world, monkeyp
     assert student.ran == [1, 2, 3]
 
 
+def test_an_older_calm_frame_written_late_does_not_bring_back_a_scene_a_newer_one_ended(world, monkeypatch):
+    # Two workers on one student's frames: frame 2 (calm) reads the cache, frame 3 (looking
+    # away) is analysed and written in the meantime, then frame 2 writes. Its scene must not
+    # come back: frame 4, like frame 2 and close to it, is analysed, not answered by frame 2.
+    from proctoring.detectors.lite import frames
+
+    photo, face = faces.people()["astronaut"]
+    closer = faces.in_view(photo, face, 0.36)  # another picture than frame 1's: analysed
+    session = world.stu_in_physics
+    student = _Student(session, monkeypatch)
+    student.send(1, 0, _at_the_laptop(1))
+    analyse, read = frames.analyse_frame, cache.get_many
+
+    def newer_frame_meanwhile() -> None:
+        with monkeypatch.context() as patched:
+            patched.setattr(
+                frames,
+                "analyse_frame",
+                lambda rgb, **kw: dataclasses.replace(analyse(rgb, **kw), looking_away=True),
+            )
+            student.send(3, 3, _at_the_laptop(3, closer))
+        student.seq = 2
+
+    pending = [newer_frame_meanwhile]
+
+    def get_many(keys, *args, **kwargs):
+        known = read(keys, *args, **kwargs)
+        if pending and done_key(session.pk, "frame", 2) in keys:
+            pending.pop()()
+        return known
+
+    monkeypatch.setattr(cache, "get_many", get_many)
+    student.send(2, 2, _at_the_laptop(2, closer))
+    assert student.ran == [1, 3, 2]
+    assert cache.get(stream_state.still_key(session.pk))["seq"] == 3
+    student.send(4, 4, _at_the_laptop(4, closer))
+    assert student.ran == [1, 3, 2, 4]
+
+
+def test_a_frame_is_not_answered_by_a_scene_the_frame_before_it_is_about_to_end(world, monkeypatch):
+    # Two workers the other way round: frame 3, like frame 1, reads the cache while frame 2
+    # (looking away) is still being analysed. Frame 2 will end frame 1's scene: frame 3 must
+    # not be answered by it, but analysed.
+    from proctoring.detectors.lite import frames
+
+    photo, face = faces.people()["astronaut"]
+    session = world.stu_in_physics
+    student = _Student(session, monkeypatch)
+    student.send(1, 0, _at_the_laptop(1))
+    recorded, read = frames.analyse_frame, cache.get_many  # the student's own record of runs
+    pending = [lambda: student.send(3, 2.5, _at_the_laptop(3))]
+
+    def frame_2_looks_away(rgb, **kw):
+        analysis = recorded(rgb, **kw)
+        return dataclasses.replace(analysis, looking_away=True) if student.seq == 2 else analysis
+
+    def get_many(keys, *args, **kwargs):
+        known = read(keys, *args, **kwargs)
+        if pending and done_key(session.pk, "frame", 2) in keys:
+            pending.pop()()
+            student.seq = 2
+        return known
+
+    monkeypatch.setattr(cache, "get_many", get_many)
+    monkeypatch.setattr(frames, "analyse_frame", frame_2_looks_away)
+    student.send(2, 2, _at_the_laptop(2, faces.in_view(faces.turned(photo, 40), face, 0.3)))
+    assert student.ran == [1, 3, 2]
+    # Frame 3, the newest, was calm: its scene stays; frame 2's end of it came after, and older.
+    scene = cache.get(stream_state.still_key(session.pk))
+    assert scene["seq"] == 3 and "analysis" in scene
+
+
 def test_a_magnified_frame_is_never_answered_by_a_light_one(world, monkeypatch):
     session = world.stu_in_physics
     student = _Student(session, monkeypatch)
