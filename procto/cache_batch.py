@@ -52,7 +52,8 @@ class CacheBatch:
         write cannot undo the newer one's. Atomic in Redis (one Lua script in the pipeline).
 
         `seq` is an integer within 2^53 (Redis's scripts compare doubles; frame numbers are
-        32-bit). A timeout of 0 or less stores nothing, as the cache's own `set`.
+        32-bit). A timeout of 0 or less is not sent at all: nothing is stored, what is there is
+        left as it is, and `apply()` has no entry for it.
         """
         seq = operator.index(seq)
         if abs(seq) > MAX_NEWER_SEQ:

@@ -79,6 +79,8 @@ LAG_GAUGE_SECONDS = 30
 # its layout's version: an entry of another layout is not reused.
 STILL_KEEP_SECONDS = 30
 STILL_VERSION = 1
+# What a frame that showed something (or could not be read) leaves: no scene, only its seq.
+_STILL_CLEARED = {"v": STILL_VERSION, "cleared": True}
 
 # A student must not be able to tell when their first re-check comes.
 _UNPREDICTABLE = random.SystemRandom()
@@ -259,6 +261,10 @@ def _frame_analyse(
     except faces.FrameError as exc:
         logger.warning("session %s frame %s unreadable: %s", session_id, seq, exc.message)
         writes.incr(metric_key("frames_unreadable"))
+        if settings.STILL_FRAME_THRESHOLD:
+            # Before its done mark, as every frame's: the next frame, answered once this one is
+            # done, must not take a scene that a frame before this one may still be ending.
+            writes.set_newer(keys.still, _STILL_CLEARED | {"seq": seq}, STILL_KEEP_SECONDS, seq=seq)
         writes.set(keys.done, 1, DONE_SECONDS)
         return "unreadable"
     conditions = conditions_derive(Observes.FRAME, analysis)
@@ -401,6 +407,7 @@ def _still_remember(
         if calm:
             return
     stored = known.get(keys.still)
+    # Only saves the round trip: set_newer turns an older frame's write away in Redis itself.
     if isinstance(stored, dict) and isinstance(stored.get("seq"), int) and stored["seq"] >= seq:
         return
     if calm:
@@ -414,9 +421,7 @@ def _still_remember(
         writes.set_newer(keys.still, still, STILL_KEEP_SECONDS, seq=seq)
     else:
         # Even with no scene read: another worker may be writing an older calm frame's now.
-        writes.set_newer(
-            keys.still, {"v": STILL_VERSION, "seq": seq, "cleared": True}, STILL_KEEP_SECONDS, seq=seq
-        )
+        writes.set_newer(keys.still, _STILL_CLEARED | {"seq": seq}, STILL_KEEP_SECONDS, seq=seq)
 
 
 def _magnify_seconds(slowed_ms: int | None) -> float:

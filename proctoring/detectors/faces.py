@@ -325,8 +325,9 @@ def brightest_percent(grey: np.ndarray) -> int:
 def needs_normalising(grey: np.ndarray) -> bool:
     """Underexposed (brightest 1% under mid-grey) or backlit (a tenth of the frame blown out)."""
     # brightest_percent(grey) < UNDEREXPOSED_BRIGHTEST, said as a count: at most 1% of the
-    # pixels reach the level. It runs on every frame; the histogram costs ten times more.
-    if np.count_nonzero(grey >= UNDEREXPOSED_BRIGHTEST) <= 0.01 * grey.size:
+    # pixels reach the level (in integers: exact at any size). It runs on every frame; the
+    # histogram costs ten times more.
+    if 100 * np.count_nonzero(grey >= UNDEREXPOSED_BRIGHTEST) <= grey.size:
         return True
     return float(np.count_nonzero(grey >= BLOWN_OUT)) / grey.size > BACKLIT_SHARE
 
@@ -406,7 +407,7 @@ def head_pose_from_landmarks(points: np.ndarray, width: int, height: int) -> Hea
     # Angles are taken against the line from the face to the camera, not the camera's axis: a
     # student sitting off-centre who looks at the camera is looking at it, not away.
     to_camera = -position.ravel() / np.linalg.norm(position)
-    # to_camera x (0, 0, -1), written out: np.cross costs a tenth of the whole pose.
+    # to_camera x (0, 0, -1), written out: np.cross costs ~7% of the whole pose.
     turn = np.array([-to_camera[1], to_camera[0], 0.0])
     angle = math.asin(min(1.0, float(np.linalg.norm(turn))))
     onto_axis, _ = cv2.Rodrigues(turn / max(float(np.linalg.norm(turn)), 1e-12) * angle)

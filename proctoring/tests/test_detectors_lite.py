@@ -243,6 +243,36 @@ def test_frames_the_fast_decoder_does_not_take_are_decoded_as_before() -> None:
     assert np.array_equal(frames.decode_jpeg(memoryview(plain)), frames.decode_jpeg(plain))
 
 
+_SEGMENT = b"\xff\xdb\x00\x04ab"  # any segment with a length (a quantisation table's marker)
+
+
+@pytest.mark.parametrize(
+    ("what", "head", "has"),
+    [
+        ("segments, then the picture", b"\xff\xd8" + _SEGMENT + b"\xff\xda\x00\x02", False),
+        ("fill bytes before a marker", b"\xff\xd8\xff\xff\xff" + _SEGMENT + b"\xff\xda\x00\x02", False),
+        ("markers without a length", b"\xff\xd8\xff\xd0\xff\x01" + _SEGMENT + b"\xff\xda\x00\x02", False),
+        ("an APP1", b"\xff\xd8" + _SEGMENT + b"\xff\xe1\x00\x04ab\xff\xda\x00\x02", True),
+        (
+            "an APP1 only after the picture's data starts",
+            b"\xff\xd8\xff\xda\x00\x02\xff\xe1\x00\x04ab",
+            False,
+        ),
+        ("a second SOI", b"\xff\xd8\xff\xd8\xff\xe1\x00\x04ab\xff\xda\x00\x02", True),
+        ("a length of 0", b"\xff\xd8\xff\xdb\x00\x00\xff\xda\x00\x02", True),
+        ("a length of 1", b"\xff\xd8\xff\xdb\x00\x01\xff\xda\x00\x02", True),
+        ("a stuffed zero where a marker should be", b"\xff\xd8\xff\x00\x00\x04\xff\xda\x00\x02", True),
+        ("a byte that starts no marker", b"\xff\xd8\x00\xdb\x00\x04ab\xff\xda\x00\x02", True),
+        ("cut before the picture", b"\xff\xd8" + _SEGMENT + b"\xff\xdb\x00\x40", True),
+        ("no SOI", b"\x89PNG\r\n\x1a\n\xff\xda\x00\x02", True),
+    ],
+)
+def test_the_segments_before_the_picture_are_walked_for_exif(what: str, head: bytes, has: bool) -> None:
+    # True sends the frame the old way (OpenCV, which applies EXIF orientation): anything the
+    # walk cannot read safely goes there too.
+    assert frames._has_app1(head + b"\x00" * 8) is has, what
+
+
 def test_a_crop_the_size_of_the_model_s_square_is_fed_as_it_is(monkeypatch) -> None:
     # The mesh finds the face again on a crop already warped to the model's size: warping it
     # into the square again would copy it pixel for pixel, so it is fed as it is.

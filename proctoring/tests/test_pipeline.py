@@ -338,6 +338,21 @@ def test_a_frame_is_not_answered_by_a_scene_the_frame_before_it_is_about_to_end(
     assert scene["seq"] == 3 and "analysis" in scene
 
 
+def test_an_unreadable_frame_ends_the_scene_before_it_is_done(world, monkeypatch):
+    # The next frame is answered once this one is done: by then this one must have ended the
+    # scene, or a frame before it still being analysed could have the next frame answered by a
+    # scene it is about to end.
+    session = world.stu_in_physics
+    student = _Student(session, monkeypatch)
+    student.send(1, 0, _at_the_laptop(1))
+    assert "analysis" in cache.get(stream_state.still_key(session.pk))
+    student.send(2, 2, b"\xff\xd8 not a picture \xff\xd9")
+    assert cache.get(done_key(session.pk, "frame", 2))
+    assert cache.get(stream_state.still_key(session.pk)) == {"v": 1, "cleared": True, "seq": 2}
+    student.send(3, 4, _at_the_laptop(3))
+    assert student.ran == [1, 3]
+
+
 def test_a_magnified_frame_is_never_answered_by_a_light_one(world, monkeypatch):
     session = world.stu_in_physics
     student = _Student(session, monkeypatch)

@@ -43,8 +43,9 @@ _REDUCED = {
     4: cv2.IMREAD_REDUCED_COLOR_4,
     8: cv2.IMREAD_REDUCED_COLOR_8,
 }
-# JPEG markers (ITU T.81 table B.1): where the segments end, EXIF's, and those without a length.
-_SOS, _EOI, _APP1 = 0xDA, 0xD9, 0xE1
+# JPEG markers (ITU T.81 table B.1): the start, where the segments end, EXIF's, and those without
+# a length.
+_SOI, _SOS, _EOI, _APP1 = 0xD8, 0xDA, 0xD9, 0xE1
 _STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
 
 
@@ -126,6 +127,8 @@ def _has_app1(data: bytes) -> bool:
     says; a search for the "Exif" mark alone would miss those, or one placed after a long
     comment. The exam page's frames have half a dozen segments and none of them.
     """
+    if data[:2] != b"\xff\xd8":
+        return True
     at = 2
     while at + 4 <= len(data):
         if data[at] != 0xFF:
@@ -137,10 +140,13 @@ def _has_app1(data: bytes) -> bool:
             at += 2
         elif marker in (_SOS, _EOI):
             return False
-        elif marker == _APP1:
+        elif marker in (_APP1, _SOI, 0x00):  # EXIF, or not a JPEG a decoder should be trusted with
             return True
         else:
-            at += 2 + ((data[at + 2] << 8) | data[at + 3])
+            length = (data[at + 2] << 8) | data[at + 3]
+            if length < 2:  # a length counts its own two bytes
+                return True
+            at += 2 + length
     return True
 
 
