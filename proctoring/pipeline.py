@@ -239,6 +239,9 @@ def _frame_analyse(
     latest = known.get(keys.latest) or seq
     if lag > FRAME_STALE_SECONDS and latest > seq:
         writes.incr(metric_key("frames_dropped"))
+        # Done: it will never end a scene, so the next frame may be answered by the gate (under
+        # overload, when that saves most), and a copy delivered again is dropped at once.
+        writes.set(keys.done, 1, DONE_SECONDS)
         return "dropped"
     magnify = not known.get(keys.magnified)
     try:

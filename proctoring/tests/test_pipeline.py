@@ -353,6 +353,20 @@ def test_an_unreadable_frame_ends_the_scene_before_it_is_done(world, monkeypatch
     assert student.ran == [1, 3]
 
 
+def test_a_frame_after_a_stale_dropped_one_may_still_be_answered(world, monkeypatch):
+    # Under overload frames wait; a stale one is dropped. It is done (it will never end the
+    # scene), so the next frame can be answered by the gate, when the gate saves most.
+    session = world.stu_in_physics
+    student = _Student(session, monkeypatch)
+    student.send(1, 0, _at_the_laptop(1))
+    cache.set(stream_state.latest_frame_key(session.pk), 3, 60)  # frame 3 came while 2 waited
+    student.send(2, 2, _at_the_laptop(2))  # captured 28 s ago: stale
+    assert cache.get(done_key(session.pk, "frame", 2))
+    student.send(3, 4, _at_the_laptop(3))
+    assert student.ran == [1] and cache.get("metrics:frames_dropped") == 1
+    assert cache.get("metrics:frames_still") == 1
+
+
 def test_a_magnified_frame_is_never_answered_by_a_light_one(world, monkeypatch):
     session = world.stu_in_physics
     student = _Student(session, monkeypatch)
